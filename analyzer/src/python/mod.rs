@@ -1,0 +1,46 @@
+//! The Python front-end: `ruff_python_parser` (with error recovery) and the lowering into the
+//! concurrency model.
+
+mod lower;
+mod names;
+
+use ruff_python_ast::PySourceType;
+use ruff_text_size::Ranged;
+use threadlint_rules::model::{FileModel, Span};
+
+/// A syntax error, located.
+#[derive(Clone, Debug)]
+pub struct SyntaxError {
+    pub span: Span,
+    pub message: String,
+}
+
+/// The model of one Python file, with what got in the way of building it.
+pub struct Lowered {
+    pub model: FileModel,
+    pub syntax_errors: Vec<SyntaxError>,
+    /// Some code was nested too deeply to analyse and was left out.
+    pub depth_exceeded: bool,
+}
+
+/// Parses and lowers one Python source. Rules still run on what parsed when there are syntax
+/// errors (the parser recovers).
+pub fn lower(source: &str) -> Lowered {
+    let parsed = ruff_python_parser::parse_unchecked_source(source, PySourceType::Python);
+    let syntax_errors = parsed
+        .errors()
+        .iter()
+        .map(|error| SyntaxError {
+            span: Span::new(error.location.start().to_u32(), error.location.end().to_u32()),
+            message: error.error.to_string(),
+        })
+        .collect();
+    let module = parsed.syntax();
+    let (model, depth_exceeded) = lower::Lowerer::new(source).lower(&module.body);
+    debug_assert!(module.range().end().to_usize() <= source.len());
+    Lowered {
+        model,
+        syntax_errors,
+        depth_exceeded,
+    }
+}

@@ -1,0 +1,75 @@
+//! What the Python standard library's names are: which constructors create which kind of
+//! synchronisation object, and which functions block. Keys are fully qualified names, as
+//! resolved through the file's imports (`import threading as th` makes `th.Lock` resolve to
+//! `threading.Lock`).
+
+use threadlint_rules::model::{BlockingKind, Flavor, ObjKind};
+
+/// The kind of object a call to `qualified` creates, before arguments are looked at.
+pub fn constructor_kind(qualified: &str) -> Option<ObjKind> {
+    let kind = match qualified {
+        "threading.Lock" | "threading._allocate_lock" | "_thread.allocate_lock"
+        | "_thread.LockType" | "multiprocessing.Lock" | "multiprocessing.synchronize.Lock"
+        | "threading._thread.allocate_lock" => ObjKind::Lock { flavor: Flavor::Std },
+        "threading.RLock" | "threading._RLock" | "threading._PyRLock" | "_thread.RLock"
+        | "multiprocessing.RLock" | "multiprocessing.synchronize.RLock" => ObjKind::RLock,
+        "threading.Condition" | "multiprocessing.Condition"
+        | "multiprocessing.synchronize.Condition" => ObjKind::Condition { lock: None },
+        "threading.Semaphore" | "multiprocessing.Semaphore" => {
+            ObjKind::Semaphore { bounded: false }
+        }
+        "threading.BoundedSemaphore" | "multiprocessing.BoundedSemaphore" => {
+            ObjKind::Semaphore { bounded: true }
+        }
+        "threading.Event" | "multiprocessing.Event" => ObjKind::Event,
+        "threading.Barrier" | "multiprocessing.Barrier" => ObjKind::Barrier { has_timeout: false },
+        "threading.Thread" | "threading.Timer" => ObjKind::Thread { daemon: false },
+        "concurrent.futures.ThreadPoolExecutor"
+        | "concurrent.futures.thread.ThreadPoolExecutor"
+        | "concurrent.futures.ProcessPoolExecutor"
+        | "concurrent.futures.process.ProcessPoolExecutor"
+        | "multiprocessing.pool.ThreadPool"
+        | "multiprocessing.dummy.Pool"
+        | "multiprocessing.Pool"
+        | "multiprocessing.pool.Pool" => ObjKind::Executor,
+        "concurrent.futures.Future" => ObjKind::Future,
+        "queue.Queue" | "queue.LifoQueue" | "queue.PriorityQueue" | "multiprocessing.Queue"
+        | "multiprocessing.JoinableQueue" => ObjKind::Queue { bounded: false },
+        "queue.SimpleQueue" | "multiprocessing.SimpleQueue" => ObjKind::Queue { bounded: false },
+        "asyncio.Lock" => ObjKind::Lock {
+            flavor: Flavor::Async,
+        },
+        _ => return None,
+    };
+    Some(kind)
+}
+
+/// Classes whose subclasses are threads (their `run` runs on the new thread).
+pub fn is_thread_class(qualified: &str) -> bool {
+    matches!(qualified, "threading.Thread" | "threading.Timer")
+}
+
+/// A call that blocks the calling thread by its qualified name, and the keyword that bounds it.
+pub fn blocking_function(qualified: &str) -> Option<(BlockingKind, &'static str)> {
+    let found = match qualified {
+        "concurrent.futures.wait" => (BlockingKind::FuturesWait, "timeout"),
+        "concurrent.futures.as_completed" => (BlockingKind::AsCompleted, "timeout"),
+        "subprocess.run" | "subprocess.call" | "subprocess.check_call"
+        | "subprocess.check_output" => (BlockingKind::Subprocess, "timeout"),
+        "urllib.request.urlopen" | "socket.create_connection" => {
+            (BlockingKind::Network, "timeout")
+        }
+        "requests.get" | "requests.post" | "requests.put" | "requests.patch"
+        | "requests.delete" | "requests.head" | "requests.options" | "requests.request"
+        | "httpx.get" | "httpx.post" | "httpx.put" | "httpx.patch" | "httpx.delete"
+        | "httpx.request" => (BlockingKind::Network, "timeout"),
+        "input" => (BlockingKind::Input, ""),
+        _ => return None,
+    };
+    Some(found)
+}
+
+/// `time.sleep` and the names it is re-exported under.
+pub fn is_sleep(qualified: &str) -> bool {
+    matches!(qualified, "time.sleep")
+}

@@ -1,0 +1,103 @@
+//! What a rule reports: a [`Finding`] with its span, message, help, related locations and fix.
+
+use crate::model::Span;
+use serde::Serialize;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Warning,
+    Error,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Warning => "warning",
+            Severity::Error => "error",
+        }
+    }
+}
+
+/// How safe a fix is to apply without a person looking at it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Applicability {
+    /// Shown, never applied.
+    DisplayOnly,
+    /// Changes behaviour in some cases (e.g. when an exception is raised): `--unsafe-fixes`.
+    Unsafe,
+    /// Meaning unchanged for correct programs: `--fix`.
+    Safe,
+}
+
+impl Applicability {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Applicability::DisplayOnly => "display-only",
+            Applicability::Unsafe => "unsafe",
+            Applicability::Safe => "safe",
+        }
+    }
+}
+
+/// Replace the text in `span` with `content` (empty `content` deletes, empty span inserts).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Edit {
+    pub span: Span,
+    pub content: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Fix {
+    pub applicability: Applicability,
+    /// What the fix does, as a help line (`Replace 'if' with 'while'`).
+    pub message: String,
+    /// Non-overlapping edits on the original source.
+    pub edits: Vec<Edit>,
+}
+
+/// Another place that explains a finding (the other sites of a lock-order cycle).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Related {
+    /// `None` when it is in the same file as the finding.
+    pub file: Option<String>,
+    pub span: Span,
+    pub message: String,
+}
+
+/// One finding of one rule in one file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Finding {
+    pub code: &'static str,
+    pub span: Span,
+    /// One sentence: the object, what is wrong, why.
+    pub message: String,
+    /// What to write instead.
+    pub help: String,
+    pub related: Vec<Related>,
+    pub fix: Option<Fix>,
+}
+
+impl Finding {
+    pub fn new(code: &'static str, span: Span, message: String, help: impl Into<String>) -> Self {
+        Finding {
+            code,
+            span,
+            message,
+            help: help.into(),
+            related: Vec::new(),
+            fix: None,
+        }
+    }
+
+    pub fn with_fix(mut self, fix: Option<Fix>) -> Self {
+        self.fix = fix;
+        self
+    }
+
+    pub fn with_related(mut self, related: Vec<Related>) -> Self {
+        self.related = related;
+        self
+    }
+}

@@ -1,0 +1,17 @@
+//! threadlint's concurrency model and rule catalogue.
+//!
+//! Front-ends (in `threadlint_analyzer`) lower source files into a [`model::FileModel`]; every
+//! rule in [`rules`] reads only that model (and the source text, to build fixes). Nothing here
+//! knows about a parser.
+
+pub mod diagnostic;
+pub mod held;
+pub mod lock_order;
+pub mod model;
+pub mod registry;
+pub mod rules;
+
+pub use diagnostic::{Applicability, Edit, Finding, Fix, Related, Severity};
+pub const HOMEPAGE: &str = "https://github.com/threadlint/threadlint";
+
+pub use registry::{Context, Rule, RuleSettings, RULES};

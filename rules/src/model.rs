@@ -1,0 +1,521 @@
+//! The concurrency model: the seam between language front-ends and rules.
+//!
+//! A front-end lowers one source file into a [`FileModel`]: the functions of the file, and for
+//! each a tree of the constructs that matter for concurrency (loops, branches, `with` blocks,
+//! `try`/`finally`) holding [`Event`]s (acquisitions, waits, sleeps, blocking calls, calls to
+//! functions of the same file, shared-state writes, ...). Objects are resolved once, by the
+//! front-end, into a table of [`SyncObject`]s: rules compare identities, they never look at names.
+
+use std::fmt;
+
+/// A byte range into the file's source text.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+pub struct Span {
+    pub start: u32,
+    pub end: u32,
+}
+
+impl Span {
+    pub const fn new(start: u32, end: u32) -> Self {
+        Span { start, end }
+    }
+    pub fn range(self) -> std::ops::Range<usize> {
+        self.start as usize..self.end as usize
+    }
+    pub fn contains(self, other: Span) -> bool {
+        self.start <= other.start && other.end <= self.end
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Language {
+    Python,
+    Rust,
+}
+
+impl Language {
+    pub fn name(self) -> &'static str {
+        match self {
+            Language::Python => "Python",
+            Language::Rust => "Rust",
+        }
+    }
+}
+
+/// Index into [`FileModel::objects`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ObjId(pub u32);
+
+/// Index into [`FileModel::functions`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct FnId(pub u32);
+
+/// Where an object lives: its identity. Two expressions denote the same object exactly when
+/// they resolve to the same key.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ObjKey {
+    /// A module-level variable (Python) or a `static` (Rust).
+    Global(String),
+    /// An attribute of the instances (or the class) `class`: `self.<attr>`, `cls.<attr>`,
+    /// `Class.<attr>`; a struct field reached through `self` in Rust.
+    Member { class: String, attr: String },
+    /// A local variable of one function.
+    Local { function: FnId, name: String },
+    /// A parameter of one function, possibly followed by attribute accesses (`a.lock`).
+    Param { function: FnId, index: u32, path: Vec<String> },
+    /// Anything else the front-end could name: an attribute path rooted at a local that is not
+    /// itself a known object (`conn.lock`), or a temporary (`threading.Lock()` used in place).
+    Other(String),
+}
+
+/// Which library a lock-like object comes from, where it matters (Rust async rules).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Flavor {
+    /// Python `threading`/`multiprocessing`, Rust `std::sync`.
+    Std,
+    ParkingLot,
+    /// `tokio::sync` / `asyncio`: awaited locks, safe to hold across an await.
+    Async,
+}
+
+/// What an object is, as far as the front-end could resolve it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ObjKind {
+    /// Non-reentrant mutual exclusion: `threading.Lock`, `std::sync::Mutex`.
+    Lock { flavor: Flavor },
+    /// Reentrant: `threading.RLock`, `parking_lot::ReentrantMutex`.
+    RLock,
+    /// Readers-writer lock (Rust `RwLock`).
+    RwLock { flavor: Flavor },
+    /// `threading.Condition`. `lock` is the explicit lock it wraps; `None` means its own
+    /// (reentrant) `RLock`.
+    Condition { lock: Option<ObjId> },
+    Semaphore { bounded: bool },
+    Event,
+    Barrier { has_timeout: bool },
+    /// Rust `Condvar` (std or parking_lot).
+    Condvar { flavor: Flavor },
+    Thread { daemon: bool },
+    Executor,
+    Future,
+    Queue { bounded: bool },
+    /// Rust `AtomicBool` and friends.
+    Atomic,
+    /// A channel receiver (`mpsc::Receiver`, `crossbeam_channel::Receiver`).
+    Receiver,
+    /// Unknown kind: still has an identity (used for shared-state writes and lock order of
+    /// parameters whose type is not known).
+    Unknown,
+}
+
+impl ObjKind {
+    /// Can be acquired and released (mutual exclusion or a semaphore slot).
+    pub fn is_lock_like(self) -> bool {
+        matches!(
+            self,
+            ObjKind::Lock { .. }
+                | ObjKind::RLock
+                | ObjKind::RwLock { .. }
+                | ObjKind::Condition { .. }
+                | ObjKind::Semaphore { .. }
+        )
+    }
+
+    /// A lock in the strict sense: mutual exclusion (semaphores excluded).
+    pub fn is_mutex(self) -> bool {
+        matches!(
+            self,
+            ObjKind::Lock { .. } | ObjKind::RLock | ObjKind::RwLock { .. } | ObjKind::Condition { .. }
+        )
+    }
+
+    /// The Python/Rust type name to show in messages.
+    pub fn describe(self, language: Language) -> &'static str {
+        match (self, language) {
+            (ObjKind::Lock { .. }, Language::Python) => "Lock",
+            (ObjKind::Lock { flavor: Flavor::Async }, Language::Rust) => "tokio::sync::Mutex",
+            (ObjKind::Lock { .. }, Language::Rust) => "Mutex",
+            (ObjKind::RLock, Language::Python) => "RLock",
+            (ObjKind::RLock, Language::Rust) => "ReentrantMutex",
+            (ObjKind::RwLock { .. }, _) => "RwLock",
+            (ObjKind::Condition { .. }, _) => "Condition",
+            (ObjKind::Semaphore { bounded: true }, _) => "BoundedSemaphore",
+            (ObjKind::Semaphore { .. }, _) => "Semaphore",
+            (ObjKind::Event, _) => "Event",
+            (ObjKind::Barrier { .. }, _) => "Barrier",
+            (ObjKind::Condvar { .. }, _) => "Condvar",
+            (ObjKind::Thread { .. }, _) => "Thread",
+            (ObjKind::Executor, _) => "Executor",
+            (ObjKind::Future, _) => "Future",
+            (ObjKind::Queue { .. }, _) => "Queue",
+            (ObjKind::Atomic, _) => "atomic",
+            (ObjKind::Receiver, _) => "Receiver",
+            (ObjKind::Unknown, _) => "object",
+        }
+    }
+}
+
+/// One resolved object of the file.
+#[derive(Clone, Debug)]
+pub struct SyncObject {
+    pub key: ObjKey,
+    pub kind: ObjKind,
+    /// How the source names it where it is used (`self._lock`, `LOCK`, `a.lock`).
+    pub display: String,
+    /// Where it is created, when the file creates it.
+    pub def: Option<Span>,
+}
+
+/// A function, method, or the module's top-level code (`<module>`).
+#[derive(Clone, Debug)]
+pub struct Function {
+    pub name: String,
+    /// The class (or Rust `impl` type) this is a method of.
+    pub class: Option<String>,
+    pub params: Vec<String>,
+    pub is_async: bool,
+    /// The whole definition.
+    pub span: Span,
+    /// The name, for reporting.
+    pub name_span: Span,
+    pub body: Vec<Node>,
+}
+
+impl Function {
+    pub fn qualified_name(&self) -> String {
+        match &self.class {
+            Some(class) => format!("{class}.{}", self.name),
+            None => self.name.clone(),
+        }
+    }
+}
+
+/// A node of a function's concurrency tree.
+#[derive(Clone, Debug)]
+pub enum Node {
+    Event(Event),
+    Scope(Scope),
+}
+
+/// A construct with a body: a loop, a branch, a `with` block, a part of a `try` statement.
+#[derive(Clone, Debug)]
+pub struct Scope {
+    pub kind: ScopeKind,
+    /// The whole statement (for a branch: the arm, from its keyword to its last line).
+    pub span: Span,
+    /// The keyword that opens it (`if`, `while`, `with`, ...).
+    pub keyword: Span,
+    /// How many statements the body holds directly.
+    pub statements: u32,
+    pub body: Vec<Node>,
+}
+
+#[derive(Clone, Debug)]
+pub enum ScopeKind {
+    Loop(LoopInfo),
+    /// One arm of an `if`/`elif`/`else` (or a `match` arm).
+    Branch(BranchInfo),
+    /// A `with` block; its acquisitions are `Acquire { how: Scoped }` events at the start of
+    /// the body. Rust: a block in which a guard is alive is not a `With` (guards are events).
+    With,
+    /// A whole `try` statement: its body holds a `Try` scope, then `Except`, `TryElse` and
+    /// `Finally` scopes for the parts it has.
+    TryStatement,
+    /// The body of a `try`.
+    Try,
+    Except,
+    /// The `else:` of a `try`.
+    TryElse,
+    Finally,
+    /// Rust: `async` block; a plain `{ }` block.
+    Block,
+}
+
+#[derive(Clone, Debug)]
+pub struct LoopInfo {
+    pub kind: LoopKind,
+    /// What the loop condition reads (empty for `for` loops and `while True`).
+    pub condition: Condition,
+    /// Local names the loop body assigns (counters, retry state).
+    pub assigned: Vec<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LoopKind {
+    /// `while <cond>` with a condition that can change.
+    While,
+    /// `while True:` / `loop {}`.
+    Infinite,
+    /// `for x in items` (iterates over a collection).
+    For,
+}
+
+/// A condition expression, reduced to what it reads.
+#[derive(Clone, Debug, Default)]
+pub struct Condition {
+    pub reads: Vec<Read>,
+    /// The whole condition's text span, when there is one.
+    pub span: Option<Span>,
+}
+
+impl Condition {
+    /// Reads only local variables that the body itself assigns (a counter: `while i < n`).
+    pub fn is_local_counter(&self, assigned_in_body: &[String]) -> bool {
+        !self.reads.is_empty()
+            && self.reads.iter().all(|read| match read {
+                Read::Local(name) => assigned_in_body.contains(name),
+                Read::Constant => true,
+                _ => false,
+            })
+            && self
+                .reads
+                .iter()
+                .any(|r| matches!(r, Read::Local(n) if assigned_in_body.contains(n)))
+    }
+}
+
+/// One thing a condition reads.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Read {
+    /// A plain local variable.
+    Local(String),
+    /// State another thread can change: a global, an attribute (`self.done`), an object.
+    Shared(String),
+    /// A call (`stop.is_set()`, `os.path.exists(p)`, `flag.load(..)`): re-evaluated each time.
+    Call(String),
+    Constant,
+}
+
+#[derive(Clone, Debug)]
+pub struct BranchInfo {
+    /// The first arm (`if`), as opposed to `elif`/`else`.
+    pub first: bool,
+    /// The `if` statement has an `elif`/`else` arm.
+    pub has_else: bool,
+    pub condition: Condition,
+    /// This arm's body ends control flow (`break`, `return`, `raise`, `continue`) directly.
+    pub exits: Option<ExitKind>,
+    /// The condition is `x.acquire(...)` (`Some(false)`) or `not x.acquire(...)` (`Some(true)`).
+    pub acquire_test: Option<(ObjId, bool)>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ExitKind {
+    Break,
+    Continue,
+    Return,
+    Raise,
+}
+
+/// Something that happens at one place in the code.
+#[derive(Clone, Debug)]
+pub struct Event {
+    pub kind: EventKind,
+    /// The call or statement itself.
+    pub span: Span,
+    /// The statement the event is the whole of (`lock.acquire()` on its own line), if any.
+    pub statement: Option<Span>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AcquireHow {
+    /// `with lock:`; Rust: a guard bound with `let`.
+    Scoped,
+    /// `lock.acquire()` blocking without timeout.
+    Manual,
+    /// `lock.acquire(timeout=t)`; Rust `try_lock_for`.
+    Timeout,
+    /// `lock.acquire(blocking=False)` / `lock.acquire(False)`; Rust `try_lock`.
+    NonBlocking,
+    /// Rust: a guard that lives only to the end of the statement (`m.lock().unwrap().push(x)`).
+    Temporary,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WaitKind {
+    /// `Condition.wait()`, `Condvar::wait` / `wait_timeout`: must be in a predicate loop.
+    Condition,
+    /// `Condition.wait_for(pred)`, `Condvar::wait_while`: loops itself.
+    ConditionPredicate,
+    Event,
+    Barrier,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BlockingKind {
+    Join,
+    QueueGet,
+    QueuePut,
+    FutureResult,
+    FuturesWait,
+    AsCompleted,
+    Recv,
+    Subprocess,
+    Network,
+    Input,
+}
+
+impl BlockingKind {
+    pub fn describe(self) -> &'static str {
+        match self {
+            BlockingKind::Join => "joining a thread",
+            BlockingKind::QueueGet => "getting from a queue",
+            BlockingKind::QueuePut => "putting to a bounded queue",
+            BlockingKind::FutureResult => "waiting for a future's result",
+            BlockingKind::FuturesWait => "waiting for futures",
+            BlockingKind::AsCompleted => "waiting for futures to complete",
+            BlockingKind::Recv => "receiving from a channel",
+            BlockingKind::Subprocess => "running a subprocess",
+            BlockingKind::Network => "a network call",
+            BlockingKind::Input => "reading input",
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub enum EventKind {
+    Acquire {
+        obj: ObjId,
+        how: AcquireHow,
+        /// The receiver expression's span (`self._lock` in `self._lock.acquire()`).
+        receiver: Span,
+    },
+    Release {
+        obj: ObjId,
+    },
+    Wait {
+        obj: ObjId,
+        kind: WaitKind,
+        timeout: bool,
+    },
+    Notify {
+        obj: ObjId,
+    },
+    Sleep,
+    Blocking {
+        kind: BlockingKind,
+        obj: Option<ObjId>,
+        timeout: bool,
+        /// What the call looks like (`q.get()`, `subprocess.run`).
+        what: String,
+    },
+    /// A call to a function or method of the same file.
+    Call {
+        callee: FnId,
+    },
+    Await,
+    /// A write to state that outlives the function: a global or an attribute.
+    SharedWrite {
+        target: String,
+        /// `x += 1`, `x = x + 1`, `d[k] += 1`: a read and a write that can interleave.
+        read_modify_write: bool,
+    },
+    /// `t.start()`, `Thread(...).start()`.
+    ThreadStart {
+        obj: Option<ObjId>,
+    },
+    /// `executor.submit(f)`, `executor.map(f, items)`, `thread::spawn`.
+    Submit {
+        target: Option<FnId>,
+    },
+    /// The value of a started thread / submitted future is used (`future.result()`, `t.join()`,
+    /// `event.wait()`, reading a shared attribute the worker writes).
+    Synchronize,
+    /// `return`, `raise`, `break`, `continue`.
+    Exit(ExitKind),
+}
+
+/// A function that runs on a thread other than the one that defined it.
+#[derive(Clone, Debug)]
+pub struct ThreadEntry {
+    pub function: FnId,
+    /// Where it is handed to a thread or executor.
+    pub site: Span,
+}
+
+/// Everything the rules know about one file.
+#[derive(Clone, Debug)]
+pub struct FileModel {
+    pub language: Language,
+    pub objects: Vec<SyncObject>,
+    pub functions: Vec<Function>,
+    pub thread_entries: Vec<ThreadEntry>,
+}
+
+impl FileModel {
+    pub fn object(&self, id: ObjId) -> &SyncObject {
+        &self.objects[id.0 as usize]
+    }
+    pub fn function(&self, id: FnId) -> &Function {
+        &self.functions[id.0 as usize]
+    }
+
+    /// The object that is actually locked when `id` is acquired: a `Condition` built over an
+    /// explicit lock shares that lock.
+    pub fn lock_of(&self, id: ObjId) -> ObjId {
+        match self.object(id).kind {
+            ObjKind::Condition { lock: Some(inner) } if inner != id => self.lock_of(inner),
+            _ => id,
+        }
+    }
+
+    /// Whether acquiring `id` while already holding it deadlocks.
+    pub fn is_reentrant(&self, id: ObjId) -> bool {
+        let lock = self.lock_of(id);
+        match self.object(lock).kind {
+            ObjKind::RLock => true,
+            ObjKind::Condition { lock: None } => true,
+            // Readers may share an RwLock; only write-write is a self-deadlock, which the
+            // front-end records as a `Lock` kind for `write()` guards.
+            ObjKind::RwLock { .. } => false,
+            ObjKind::Lock { .. } => false,
+            _ => true,
+        }
+    }
+}
+
+impl fmt::Display for ObjKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ObjKey::Global(name) => write!(f, "{name}"),
+            ObjKey::Member { class, attr } => write!(f, "{class}.{attr}"),
+            ObjKey::Local { name, .. } => write!(f, "{name}"),
+            ObjKey::Param { index, path, .. } => {
+                write!(f, "param#{index}")?;
+                for p in path {
+                    write!(f, ".{p}")?;
+                }
+                Ok(())
+            }
+            ObjKey::Other(text) => write!(f, "{text}"),
+        }
+    }
+}
+
+/// Walks every node of a body, depth first, with the chain of enclosing scopes.
+pub fn walk<'a>(body: &'a [Node], visit: &mut dyn FnMut(&'a Node, &[&'a Scope])) {
+    fn go<'a>(
+        body: &'a [Node],
+        stack: &mut Vec<&'a Scope>,
+        visit: &mut dyn FnMut(&'a Node, &[&'a Scope]),
+    ) {
+        for node in body {
+            visit(node, stack);
+            if let Node::Scope(scope) = node {
+                stack.push(scope);
+                go(&scope.body, stack, visit);
+                stack.pop();
+            }
+        }
+    }
+    go(body, &mut Vec::new(), visit);
+}
+
+/// Every event of a body, with the chain of enclosing scopes.
+pub fn events<'a>(body: &'a [Node], visit: &mut dyn FnMut(&'a Event, &[&'a Scope])) {
+    walk(body, &mut |node, scopes| {
+        if let Node::Event(event) = node {
+            visit(event, scopes)
+        }
+    });
+}

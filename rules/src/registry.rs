@@ -1,0 +1,130 @@
+//! The rule catalogue: every rule's code, name, severity, documentation and checker.
+
+use crate::diagnostic::{Finding, Severity};
+use crate::model::{FileModel, Language};
+
+/// Options that change what rules report.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub struct RuleSettings {
+    /// `missing-timeout.strict`: TL005 also checks the strict call set.
+    pub missing_timeout_strict: bool,
+}
+
+/// What a per-file rule sees.
+pub struct Context<'a> {
+    pub model: &'a FileModel,
+    pub source: &'a str,
+    pub settings: &'a RuleSettings,
+}
+
+/// How a rule is checked.
+#[derive(Clone, Copy)]
+pub enum Check {
+    /// On one file's model.
+    File(fn(&Context) -> Vec<Finding>),
+    /// On the summaries of every file (the whole-program pass), see [`crate::lock_order`].
+    Program,
+}
+
+/// One rule of the catalogue.
+pub struct Rule {
+    pub code: &'static str,
+    pub name: &'static str,
+    pub severity: Severity,
+    pub languages: &'static [Language],
+    /// One line: what it catches.
+    pub summary: &'static str,
+    /// The rule's documentation page (Markdown), taken from its doc comment.
+    pub doc: &'static str,
+    pub check: Check,
+}
+
+impl Rule {
+    /// The documentation page with the doc comment's leading spaces removed.
+    pub fn documentation(&self) -> String {
+        let mut page = String::new();
+        for line in self.doc.lines() {
+            page.push_str(line.strip_prefix(' ').unwrap_or(line));
+            page.push('\n');
+        }
+        page
+    }
+
+    /// The full Markdown page written to `docs/rules/<code>.md`.
+    pub fn markdown_page(&self) -> String {
+        let languages: Vec<&str> = self.languages.iter().map(|l| l.name()).collect();
+        format!(
+            "# {code} {name}\n\n<!-- Generated from rules/src/rules/{file}.rs: edit the doc comment there. -->\n\nSeverity: {severity}. Languages: {languages}. Fix: {fix}.\n\n{summary}\n\n{doc}",
+            code = self.code,
+            name = self.name,
+            file = self.file_stem(),
+            severity = self.severity.as_str(),
+            languages = languages.join(", "),
+            fix = if self.documentation().contains("## Fix") { "yes, see below" } else { "none" },
+            summary = self.summary,
+            doc = self.documentation(),
+        )
+    }
+
+    pub fn file_stem(&self) -> String {
+        format!("{}_{}", self.code.to_lowercase(), self.name.replace('-', "_"))
+    }
+
+    pub fn url(&self) -> String {
+        format!("{}/blob/main/docs/rules/{}.md", crate::HOMEPAGE, self.code)
+    }
+}
+
+/// Declares a rule; its doc comment becomes its documentation page.
+#[macro_export]
+macro_rules! declare_rule {
+    (
+        $(#[doc = $doc:literal])*
+        pub static $ident:ident = {
+            code: $code:literal,
+            name: $name:literal,
+            severity: $severity:ident,
+            languages: [$($language:ident),* $(,)?],
+            summary: $summary:literal,
+            check: $check:expr $(,)?
+        };
+    ) => {
+        $(#[doc = $doc])*
+        pub static $ident: $crate::registry::Rule = $crate::registry::Rule {
+            code: $code,
+            name: $name,
+            severity: $crate::diagnostic::Severity::$severity,
+            languages: &[$($crate::model::Language::$language),*],
+            summary: $summary,
+            doc: concat!($($doc, "\n"),*),
+            check: $check,
+        };
+    };
+}
+
+/// Every rule, in code order.
+pub static RULES: &[&Rule] = &[
+    //    &crate::rules::crate::rules::tl001_bare_acquire::RULE,
+    //    &crate::rules::crate::rules::tl002_wait_not_in_loop::RULE,
+    //    &crate::rules::crate::rules::tl003_sleep_polling::RULE,
+    //    &crate::rules::crate::rules::tl004_lock_order_inversion::RULE,
+    //    &crate::rules::crate::rules::tl005_missing_timeout::RULE,
+    //    &crate::rules::crate::rules::tl006_unsynchronized_shared_update::RULE,
+    //    &crate::rules::crate::rules::tl007_nonreentrant_reacquire::RULE,
+    //    &crate::rules::crate::rules::tl008_sleep_synchronization::RULE,
+];
+
+/// Looks a rule up by code (`TL002`) or name (`wait-not-in-loop`).
+pub fn find(code_or_name: &str) -> Option<&'static Rule> {
+    RULES
+        .iter()
+        .copied()
+        .find(|rule| rule.code.eq_ignore_ascii_case(code_or_name) || rule.name == code_or_name)
+}
+
+/// Every code of the catalogue, including the ones not implemented for any language yet, so
+/// that suppression comments naming them are not reported as unknown.
+pub const CATALOGUE_CODES: &[&str] = &[
+    "TL001", "TL002", "TL003", "TL004", "TL005", "TL006", "TL007", "TL008", "TL009", "TL010",
+    "TL011", "TL012", "TL013", "TL014", "TL015", "TL016", "TL017", "TL018",
+];
