@@ -1,1 +1,15 @@
+//! threadlint's pipeline: files in, diagnostics out.
+//!
+//! [`discover`] finds files; [`engine`] reads, parses (per language: [`python`]), lowers to the
+//! model, runs the rules of `threadlint_rules`, joins the lock-order summaries of every file,
+//! applies [`suppression`]s and sorts; [`fix`] applies fixes to text.
+
+pub mod discover;
+pub mod engine;
+pub mod fix;
+pub mod lines;
 pub mod python;
+pub mod selection;
+pub mod suppression;
+
+pub use engine::{check, Diagnostic, FileReport, Input, Report, Settings};

@@ -39,6 +39,15 @@ impl Applicability {
             Applicability::Safe => "safe",
         }
     }
+
+    /// Whether `--fix` applies it (`unsafe_fixes`: with `--unsafe-fixes`).
+    pub fn is_applied(self, unsafe_fixes: bool) -> bool {
+        match self {
+            Applicability::Safe => true,
+            Applicability::Unsafe => unsafe_fixes,
+            Applicability::DisplayOnly => false,
+        }
+    }
 }
 
 /// Replace the text in `span` with `content` (empty `content` deletes, empty span inserts).

@@ -10,6 +10,7 @@ pub mod lock_order;
 pub mod model;
 pub mod registry;
 pub mod rules;
+pub mod source;
 
 pub use diagnostic::{Applicability, Edit, Finding, Fix, Related, Severity};
 pub const HOMEPAGE: &str = "https://github.com/threadlint/threadlint";

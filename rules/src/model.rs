@@ -519,3 +519,40 @@ pub fn events<'a>(body: &'a [Node], visit: &mut dyn FnMut(&'a Event, &[&'a Scope
         }
     });
 }
+
+/// Every statement list of a body (the body itself and each scope's), with the enclosing
+/// scopes: for rules that look at what follows what.
+pub fn bodies<'a>(body: &'a [Node], visit: &mut dyn FnMut(&'a [Node], &[&'a Scope])) {
+    fn go<'a>(
+        body: &'a [Node],
+        stack: &mut Vec<&'a Scope>,
+        visit: &mut dyn FnMut(&'a [Node], &[&'a Scope]),
+    ) {
+        visit(body, stack);
+        for node in body {
+            if let Node::Scope(scope) = node {
+                stack.push(scope);
+                go(&scope.body, stack, visit);
+                stack.pop();
+            }
+        }
+    }
+    go(body, &mut Vec::new(), visit);
+}
+
+impl Scope {
+    /// The child scope of a `try` statement of the given kind.
+    pub fn part(&self, kind: fn(&ScopeKind) -> bool) -> Option<&Scope> {
+        self.body.iter().find_map(|node| match node {
+            Node::Scope(scope) if kind(&scope.kind) => Some(scope),
+            _ => None,
+        })
+    }
+
+    /// Whether an event of this scope's own body (not nested deeper) satisfies `test`.
+    pub fn has_direct_event(&self, test: impl Fn(&EventKind) -> bool) -> bool {
+        self.body
+            .iter()
+            .any(|node| matches!(node, Node::Event(event) if test(&event.kind)))
+    }
+}

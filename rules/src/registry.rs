@@ -104,14 +104,8 @@ macro_rules! declare_rule {
 
 /// Every rule, in code order.
 pub static RULES: &[&Rule] = &[
-    //    &crate::rules::crate::rules::tl001_bare_acquire::RULE,
-    //    &crate::rules::crate::rules::tl002_wait_not_in_loop::RULE,
-    //    &crate::rules::crate::rules::tl003_sleep_polling::RULE,
-    //    &crate::rules::crate::rules::tl004_lock_order_inversion::RULE,
-    //    &crate::rules::crate::rules::tl005_missing_timeout::RULE,
-    //    &crate::rules::crate::rules::tl006_unsynchronized_shared_update::RULE,
-    //    &crate::rules::crate::rules::tl007_nonreentrant_reacquire::RULE,
-    //    &crate::rules::crate::rules::tl008_sleep_synchronization::RULE,
+    &crate::rules::tl001_bare_acquire::RULE,
+    &crate::rules::tl002_wait_not_in_loop::RULE,
 ];
 
 /// Looks a rule up by code (`TL002`) or name (`wait-not-in-loop`).

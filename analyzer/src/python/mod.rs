@@ -21,6 +21,8 @@ pub struct Lowered {
     pub syntax_errors: Vec<SyntaxError>,
     /// Some code was nested too deeply to analyse and was left out.
     pub depth_exceeded: bool,
+    /// Every comment, for suppressions.
+    pub comments: Vec<Span>,
 }
 
 /// Parses and lowers one Python source. Rules still run on what parsed when there are syntax
@@ -35,6 +37,12 @@ pub fn lower(source: &str) -> Lowered {
             message: error.error.to_string(),
         })
         .collect();
+    let comments = parsed
+        .tokens()
+        .iter()
+        .filter(|token| token.kind() == ruff_python_ast::token::TokenKind::Comment)
+        .map(|token| Span::new(token.range().start().to_u32(), token.range().end().to_u32()))
+        .collect();
     let module = parsed.syntax();
     let (model, depth_exceeded) = lower::Lowerer::new(source).lower(&module.body);
     debug_assert!(module.range().end().to_usize() <= source.len());
@@ -42,5 +50,6 @@ pub fn lower(source: &str) -> Lowered {
         model,
         syntax_errors,
         depth_exceeded,
+        comments,
     }
 }

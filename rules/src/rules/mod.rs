@@ -1,0 +1,4 @@
+//! One rule per file; the file's doc comment (in `declare_rule!`) is the rule's documentation.
+
+pub mod tl001_bare_acquire;
+pub mod tl002_wait_not_in_loop;

@@ -1,0 +1,385 @@
+//! The pipeline: discover files, analyse each in parallel, join the lock-order summaries in the
+//! whole-program pass, apply suppressions, sort.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use rayon::prelude::*;
+use threadlint_rules::lock_order::{self, LockSummary};
+use threadlint_rules::model::{FileModel, Language, Span};
+use threadlint_rules::registry::{Check, CATALOGUE_CODES};
+use threadlint_rules::{Context, Finding, Fix, Related, RuleSettings, Severity, RULES};
+
+use crate::discover;
+use crate::fix::apply_fixes;
+use crate::lines::LineIndex;
+use crate::python;
+use crate::selection::RuleSelection;
+use crate::suppression::{Codes, Suppressions};
+
+/// Files larger than this are reported and skipped.
+pub const MAX_FILE_BYTES: u64 = 64 * 1024 * 1024;
+
+/// Everything that decides what a run reports.
+#[derive(Clone, Debug, Default)]
+pub struct Settings {
+    pub selection: RuleSelection,
+    pub rules: RuleSettings,
+}
+
+/// One diagnostic: a rule's finding, or a problem with the file itself (`code` is `None`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Diagnostic {
+    pub code: Option<&'static str>,
+    /// The rule's name, or the kind of problem (`invalid-syntax`, `io-error`).
+    pub name: &'static str,
+    pub severity: Severity,
+    pub message: String,
+    pub help: Option<String>,
+    pub span: Span,
+    pub related: Vec<Related>,
+    pub fix: Option<Fix>,
+}
+
+impl Diagnostic {
+    fn from_finding(finding: Finding) -> Self {
+        let rule = threadlint_rules::registry::find(finding.code);
+        Diagnostic {
+            code: Some(finding.code),
+            name: rule.map_or("", |r| r.name),
+            severity: rule.map_or(Severity::Warning, |r| r.severity),
+            message: finding.message,
+            help: Some(finding.help).filter(|h| !h.is_empty()),
+            span: finding.span,
+            related: finding.related,
+            fix: finding.fix,
+        }
+    }
+
+    fn problem(name: &'static str, severity: Severity, span: Span, message: String) -> Self {
+        Diagnostic {
+            code: None,
+            name,
+            severity,
+            message,
+            help: None,
+            span,
+            related: Vec::new(),
+            fix: None,
+        }
+    }
+}
+
+/// The results for one file.
+#[derive(Clone, Debug)]
+pub struct FileReport {
+    pub path: PathBuf,
+    /// The source as read (empty when it could not be read).
+    pub source: Arc<str>,
+    pub lines: Arc<LineIndex>,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl FileReport {
+    pub fn display_path(&self) -> String {
+        display_path(&self.path)
+    }
+}
+
+/// A path as the user wrote it, without a leading `./`.
+pub fn display_path(path: &Path) -> String {
+    let text = path.to_string_lossy();
+    text.strip_prefix("./").unwrap_or(&text).to_string()
+}
+
+/// The results of a run.
+#[derive(Clone, Debug, Default)]
+pub struct Report {
+    pub files: Vec<FileReport>,
+    /// Files whose source was read and checked.
+    pub checked: usize,
+}
+
+impl Report {
+    pub fn diagnostics(&self) -> impl Iterator<Item = (&FileReport, &Diagnostic)> {
+        self.files
+            .iter()
+            .flat_map(|file| file.diagnostics.iter().map(move |d| (file, d)))
+    }
+}
+
+/// What analysing one file yields before the whole-program pass.
+struct Analysis {
+    report: FileReport,
+    suppressions: Suppressions,
+    summary: Option<LockSummary>,
+}
+
+pub fn language_of(path: &Path) -> Option<Language> {
+    match path.extension()?.to_str()? {
+        "py" | "pyw" => Some(Language::Python),
+        _ => None,
+    }
+}
+
+/// A file's model and the problems found while building it.
+pub struct Parsed {
+    pub model: Option<FileModel>,
+    pub problems: Vec<Diagnostic>,
+    pub comments: Vec<Span>,
+    pub syntax_errors: usize,
+}
+
+/// Parses and lowers `source` for `language`.
+pub fn parse(language: Language, source: &str) -> Parsed {
+    match language {
+        Language::Python => {
+            let lowered = python::lower(source);
+            let mut problems: Vec<Diagnostic> = lowered
+                .syntax_errors
+                .iter()
+                .map(|e| {
+                    Diagnostic::problem(
+                        "invalid-syntax",
+                        Severity::Error,
+                        e.span,
+                        format!("SyntaxError: {}", e.message),
+                    )
+                })
+                .collect();
+            if lowered.depth_exceeded {
+                problems.push(Diagnostic::problem(
+                    "too-deeply-nested",
+                    Severity::Warning,
+                    Span::new(0, 0),
+                    "Some code is nested too deeply to analyse; it was skipped".into(),
+                ));
+            }
+            Parsed {
+                syntax_errors: lowered.syntax_errors.len(),
+                model: Some(lowered.model),
+                problems,
+                comments: lowered.comments,
+            }
+        }
+        Language::Rust => Parsed {
+            model: None,
+            problems: Vec::new(),
+            comments: Vec::new(),
+            syntax_errors: 0,
+        },
+    }
+}
+
+/// The per-file rules' findings on one model.
+pub fn run_rules(model: &FileModel, source: &str, settings: &Settings) -> Vec<Finding> {
+    let context = Context {
+        model,
+        source,
+        settings: &settings.rules,
+    };
+    let mut findings = Vec::new();
+    for rule in RULES {
+        if !settings.selection.is_enabled(rule.code) || !rule.languages.contains(&model.language) {
+            continue;
+        }
+        if let Check::File(check) = rule.check {
+            findings.extend(check(&context));
+        }
+    }
+    findings
+}
+
+fn analyse(path: PathBuf, source: Option<String>, settings: &Settings) -> Analysis {
+    let mut diagnostics = Vec::new();
+    let text = match source {
+        Some(text) => Ok(text),
+        None => read_source(&path),
+    };
+    let source = match text {
+        Ok(source) => source,
+        Err(message) => {
+            diagnostics.push(Diagnostic::problem("io-error", Severity::Error, Span::new(0, 0), message));
+            return Analysis {
+                report: FileReport {
+                    path,
+                    source: Arc::from(""),
+                    lines: Arc::new(LineIndex::new("")),
+                    diagnostics,
+                },
+                suppressions: Suppressions::default(),
+                summary: None,
+            };
+        }
+    };
+    let lines = LineIndex::new(&source);
+    let language = language_of(&path).unwrap_or(Language::Python);
+    let parsed = parse(language, &source);
+    diagnostics.extend(parsed.problems);
+    let suppressions = Suppressions::from_comments(&source, &lines, &parsed.comments);
+    let mut summary = None;
+    if let Some(model) = &parsed.model {
+        diagnostics.extend(run_rules(model, &source, settings).into_iter().map(Diagnostic::from_finding));
+        if settings.selection.is_enabled("TL004") {
+            summary = Some(lock_order::summarize(model, &display_path(&path)));
+        }
+    }
+    Analysis {
+        report: FileReport {
+            path,
+            source: Arc::from(source),
+            lines: Arc::new(lines),
+            diagnostics,
+        },
+        suppressions,
+        summary,
+    }
+}
+
+/// Reads a file as UTF-8, with an error message naming the file.
+pub fn read_source(path: &Path) -> Result<String, String> {
+    let shown = display_path(path);
+    let metadata = std::fs::metadata(path).map_err(|e| format!("Failed to read {shown}: {e}"))?;
+    if metadata.len() > MAX_FILE_BYTES {
+        return Err(format!(
+            "Skipped {shown}: {} MB is larger than the {} MB limit",
+            metadata.len() / (1024 * 1024),
+            MAX_FILE_BYTES / (1024 * 1024)
+        ));
+    }
+    let bytes = std::fs::read(path).map_err(|e| format!("Failed to read {shown}: {e}"))?;
+    String::from_utf8(bytes).map_err(|e| {
+        format!(
+            "Skipped {shown}: not valid UTF-8 (invalid byte at offset {})",
+            e.utf8_error().valid_up_to()
+        )
+    })
+}
+
+/// Inputs of a run: paths found on disk, or one source given directly (stdin, an editor buffer).
+pub enum Input {
+    Paths(Vec<PathBuf>),
+    Source { path: PathBuf, text: String },
+}
+
+/// Checks the input: the complete pipeline.
+pub fn check(input: Input, settings: &Settings) -> Report {
+    let jobs: Vec<(PathBuf, Option<String>)> = match input {
+        Input::Paths(paths) => discover::files(&paths).into_iter().map(|p| (p, None)).collect(),
+        Input::Source { path, text } => vec![(path, Some(text))],
+    };
+    let analyses: Vec<Analysis> = pool().install(|| {
+        jobs.into_par_iter()
+            .map(|(path, source)| analyse(path, source, settings))
+            .collect()
+    });
+    finish(analyses, settings)
+}
+
+/// A pool whose threads have room for deeply nested sources.
+fn pool() -> &'static rayon::ThreadPool {
+    static POOL: std::sync::OnceLock<rayon::ThreadPool> = std::sync::OnceLock::new();
+    POOL.get_or_init(|| {
+        rayon::ThreadPoolBuilder::new()
+            .stack_size(256 * 1024 * 1024)
+            .thread_name(|i| format!("threadlint-{i}"))
+            .build()
+            .or_else(|_| rayon::ThreadPoolBuilder::new().build())
+            .expect("a thread pool can be built")
+    })
+}
+
+/// The whole-program pass, suppressions and ordering.
+fn finish(mut analyses: Vec<Analysis>, settings: &Settings) -> Report {
+    analyses.sort_by(|a, b| a.report.path.cmp(&b.report.path));
+    if settings.selection.is_enabled("TL004") {
+        let paths: Vec<String> = analyses.iter().map(|a| a.report.display_path()).collect();
+        let summaries: Vec<(usize, &str, &LockSummary)> = analyses
+            .iter()
+            .enumerate()
+            .filter_map(|(i, a)| a.summary.as_ref().map(|s| (i, paths[i].as_str(), s)))
+            .collect();
+        let findings = lock_order::check(&summaries);
+        for (file, finding) in findings {
+            analyses[file].report.diagnostics.push(Diagnostic::from_finding(finding));
+        }
+    }
+    let checked = analyses.iter().filter(|a| a.summary.is_some() || !a.report.source.is_empty()).count();
+    let files = analyses
+        .into_iter()
+        .filter_map(|analysis| {
+            let Analysis { mut report, suppressions, .. } = analysis;
+            if suppressions.file_exempt {
+                return None;
+            }
+            let lines = report.lines.clone();
+            report.diagnostics.retain(|d| {
+                d.code.is_none() || !suppressions.suppresses(lines.line_of(d.span.start), d.code)
+            });
+            report.diagnostics.extend(unknown_noqa_codes(&suppressions));
+            report.diagnostics.sort_by(|a, b| {
+                (a.span.start, a.span.end, a.code, &a.message).cmp(&(b.span.start, b.span.end, b.code, &b.message))
+            });
+            report.diagnostics.dedup();
+            Some(report)
+        })
+        .collect();
+    Report { files, checked }
+}
+
+fn unknown_noqa_codes(suppressions: &Suppressions) -> Vec<Diagnostic> {
+    let mut problems = Vec::new();
+    for noqa in &suppressions.lines {
+        if let Codes::Some(codes) = &noqa.codes {
+            for code in codes {
+                if code.starts_with("TL") && !CATALOGUE_CODES.contains(&code.as_str()) {
+                    problems.push(Diagnostic::problem(
+                        "unknown-noqa-code",
+                        Severity::Warning,
+                        noqa.span,
+                        format!("Unknown rule code `{code}` in `noqa` comment: it suppresses nothing"),
+                    ));
+                }
+            }
+        }
+    }
+    problems
+}
+
+/// The outcome of fixing one source.
+pub struct FixResult {
+    pub source: String,
+    pub fixed: usize,
+}
+
+/// Applies every applicable fix to `source`, re-analysing after each round until nothing more
+/// applies (at most ten rounds). Each fix must keep the file parsing.
+pub fn fix_source(path: &Path, source: &str, settings: &Settings, unsafe_fixes: bool) -> FixResult {
+    let language = language_of(path).unwrap_or(Language::Python);
+    let errors = |text: &str| parse(language, text).syntax_errors;
+    let mut current = source.to_string();
+    let mut fixed = 0;
+    for _ in 0..10 {
+        let parsed = parse(language, &current);
+        let Some(model) = parsed.model else { break };
+        let lines = LineIndex::new(&current);
+        let suppressions = Suppressions::from_comments(&current, &lines, &parsed.comments);
+        let findings = run_rules(&model, &current, settings);
+        let fixes: Vec<&Fix> = findings
+            .iter()
+            .filter(|f| !suppressions.suppresses(lines.line_of(f.span.start), Some(f.code)))
+            .filter_map(|f| f.fix.as_ref())
+            .filter(|fix| fix.applicability.is_applied(unsafe_fixes))
+            .collect();
+        if fixes.is_empty() {
+            break;
+        }
+        let applied = apply_fixes(&current, &fixes, &errors);
+        if applied.applied == 0 {
+            break;
+        }
+        fixed += applied.applied;
+        current = applied.source;
+    }
+    FixResult { source: current, fixed }
+}

@@ -1,0 +1,77 @@
+//! Byte offsets to rows and columns (1-based; columns in characters, or in the unit a client
+//! asks for).
+
+use threadlint_rules::model::Span;
+
+/// Where each line of a source starts.
+#[derive(Clone, Debug)]
+pub struct LineIndex {
+    starts: Vec<u32>,
+}
+
+/// A 1-based row and column.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Location {
+    pub row: usize,
+    pub column: usize,
+}
+
+impl LineIndex {
+    pub fn new(source: &str) -> Self {
+        let mut starts = vec![0];
+        for (i, byte) in source.bytes().enumerate() {
+            if byte == b'\n' {
+                starts.push(i as u32 + 1);
+            }
+        }
+        LineIndex { starts }
+    }
+
+    /// The 0-based line that holds `offset`.
+    pub fn line_of(&self, offset: u32) -> usize {
+        match self.starts.binary_search(&offset) {
+            Ok(line) => line,
+            Err(next) => next - 1,
+        }
+    }
+
+    pub fn line_start(&self, line: usize) -> u32 {
+        self.starts.get(line).copied().unwrap_or(u32::MAX)
+    }
+
+    pub fn line_count(&self) -> usize {
+        self.starts.len()
+    }
+
+    /// The text of 0-based `line`, without its line ending.
+    pub fn line_text<'s>(&self, source: &'s str, line: usize) -> &'s str {
+        let start = self.line_start(line) as usize;
+        let end = self
+            .starts
+            .get(line + 1)
+            .map_or(source.len(), |&next| next as usize);
+        let text = source.get(start.min(source.len())..end.min(source.len())).unwrap_or("");
+        text.trim_end_matches(['\n', '\r'])
+    }
+
+    /// 1-based row and character column of `offset`.
+    pub fn location(&self, source: &str, offset: u32) -> Location {
+        let line = self.line_of(offset);
+        let start = self.line_start(line) as usize;
+        let offset = (offset as usize).min(source.len());
+        let column = source
+            .get(start..offset)
+            .map_or(offset - start, |prefix| prefix.chars().count());
+        Location {
+            row: line + 1,
+            column: column + 1,
+        }
+    }
+
+    pub fn span_locations(&self, source: &str, span: Span) -> (Location, Location) {
+        (
+            self.location(source, span.start),
+            self.location(source, span.end),
+        )
+    }
+}

@@ -1,0 +1,301 @@
+use crate::declare_rule;
+use crate::diagnostic::{Applicability, Edit, Finding, Fix};
+use crate::model::{
+    bodies, AcquireHow, Event, EventKind, FileModel, FnId, Node, ObjId, ObjKey, Scope, ScopeKind,
+};
+use crate::registry::{Check, Context};
+use crate::source::{
+    indent_lines, indent_unit, indentation, line_end_inclusive, line_start, may_hold_multiline_string,
+    stands_alone, text,
+};
+
+declare_rule! {
+    /// ## What it does
+    /// Checks for `acquire()` calls on a lock, semaphore or condition that are not protected by
+    /// `with` or by a `try:` block, right after the acquisition, whose `finally:` releases it.
+    ///
+    /// ## Why is this bad?
+    /// If any statement between `acquire()` and `release()` raises, the release never runs and
+    /// the lock stays held: every other thread that needs it blocks forever. `with lock:`
+    /// releases on every path out of the block, exceptions included.
+    ///
+    /// Not reported: `if lock.acquire(timeout=t):` (or `if not lock.acquire(...): raise ...`)
+    /// followed by `try:`/`finally: lock.release()`, which is the correct way to take a lock
+    /// with a timeout; and an acquisition whose release is in another method of the same class
+    /// (a check-out/return protocol such as a connection pool's semaphore).
+    ///
+    /// ## Example
+    /// ```python
+    /// lock.acquire()
+    /// balance += amount
+    /// lock.release()
+    /// ```
+    ///
+    /// Use instead:
+    /// ```python
+    /// with lock:
+    ///     balance += amount
+    /// ```
+    ///
+    /// With a timeout:
+    /// ```python
+    /// if not lock.acquire(timeout=5):
+    ///     raise TimeoutError("lock busy")
+    /// try:
+    ///     balance += amount
+    /// finally:
+    ///     lock.release()
+    /// ```
+    ///
+    /// ## Fix
+    /// `acquire()`, statements, then `try:` ... `finally: release()` becomes one `with` block
+    /// (safe: the only difference is that the lock is also released when the statements before
+    /// the `try` raise). A straight-line `acquire(); ...; release()` becomes a `with` block too,
+    /// but that fix is unsafe: the lock is then released when the block raises, which changes
+    /// what other threads can observe after an error.
+    ///
+    /// ## References
+    /// - [Python docs: Using locks, conditions, and semaphores in the `with` statement](https://docs.python.org/3/library/threading.html#with-locks)
+    pub static RULE = {
+        code: "TL001",
+        name: "bare-acquire",
+        severity: Warning,
+        languages: [Python],
+        summary: "`acquire()` without `with` or `try`/`finally`: an exception leaves the lock held.",
+        check: Check::File(check),
+    };
+}
+
+fn check(cx: &Context) -> Vec<Finding> {
+    let model = cx.model;
+    let mut findings = Vec::new();
+    for (index, function) in model.functions.iter().enumerate() {
+        let function_id = FnId(index as u32);
+        bodies(&function.body, &mut |body, scopes| {
+            for (position, node) in body.iter().enumerate() {
+                let Node::Event(event) = node else { continue };
+                let EventKind::Acquire { obj, how, receiver } = &event.kind else { continue };
+                if matches!(how, AcquireHow::Scoped | AcquireHow::Temporary) {
+                    continue;
+                }
+                let lock = model.lock_of(*obj);
+                if !model.object(*obj).kind.is_lock_like()
+                    || is_protected(model, body, position, lock, event, scopes)
+                    || released_elsewhere(model, function_id, lock)
+                {
+                    continue;
+                }
+                let name = text(cx.source, *receiver);
+                let kind = model.object(*obj).kind.describe(model.language);
+                let message = format!(
+                    "`{name}.acquire()` is not released on every path: if the code after it raises, the {kind} stays held and other threads block forever"
+                );
+                let fix = event
+                    .statement
+                    .and_then(|_| build_fix(cx, body, position, lock, name));
+                findings.push(
+                    Finding::new(
+                        "TL001",
+                        event.span,
+                        message,
+                        format!("Use `with {name}:`, or follow the acquisition at once with `try:` ... `finally: {name}.release()`"),
+                    )
+                    .with_fix(fix),
+                );
+            }
+        });
+    }
+    findings
+}
+
+fn releases(scope: &Scope, lock: ObjId, model: &FileModel) -> bool {
+    let mut found = false;
+    crate::model::events(&scope.body, &mut |event, _| {
+        if let EventKind::Release { obj } = &event.kind {
+            found |= model.lock_of(*obj) == lock;
+        }
+    });
+    found
+}
+
+/// A `try` statement whose `finally:` releases `lock`.
+fn try_releasing<'a>(node: Option<&'a Node>, lock: ObjId, model: &FileModel) -> Option<&'a Scope> {
+    match node? {
+        Node::Scope(scope) if matches!(scope.kind, ScopeKind::TryStatement) => {
+            let finally = scope.part(|k| matches!(k, ScopeKind::Finally))?;
+            releases(finally, lock, model).then_some(scope)
+        }
+        _ => None,
+    }
+}
+
+fn is_protected(
+    model: &FileModel,
+    body: &[Node],
+    position: usize,
+    lock: ObjId,
+    event: &Event,
+    scopes: &[&Scope],
+) -> bool {
+    // `acquire()` at once followed by `try:` ... `finally: release()`.
+    if event.statement.is_some() && try_releasing(body.get(position + 1), lock, model).is_some() {
+        return true;
+    }
+    // `if lock.acquire(...):` or `if not lock.acquire(...): <exit>`.
+    if let Some(Node::Scope(branch)) = body.get(position + 1) {
+        if let ScopeKind::Branch(info) = &branch.kind {
+            if let Some((tested, negated)) = info.acquire_test {
+                if model.lock_of(tested) == lock {
+                    if !negated {
+                        let first = branch.body.iter().find(|n| !matches!(n, Node::Event(e) if matches!(e.kind, EventKind::Release { .. })));
+                        return try_releasing(first, lock, model).is_some()
+                            || branch.body.iter().any(|n| try_releasing(Some(n), lock, model).is_some())
+                            || releases(branch, lock, model);
+                    }
+                    // The arm exits; what follows the `if` statement must protect the lock.
+                    let after = body[position + 1..]
+                        .iter()
+                        .find(|n| !matches!(n, Node::Scope(s) if matches!(s.kind, ScopeKind::Branch(_))));
+                    return try_releasing(after, lock, model).is_some();
+                }
+            }
+        }
+    }
+    // Inside a `try:` whose `finally:` releases it (the acquisition is the first thing in it).
+    for pair in scopes.windows(2).rev() {
+        if let [statement, part] = pair {
+            if matches!(statement.kind, ScopeKind::TryStatement) && matches!(part.kind, ScopeKind::Try)
+            {
+                if try_releasing(Some(&Node::Scope((*statement).clone())), lock, model).is_some() {
+                    return true;
+                }
+            }
+        }
+    }
+    // A result that is stored or tested elsewhere (`ok = lock.acquire(timeout=1)`): we cannot
+    // see how it is used, so stay quiet rather than guess.
+    event.statement.is_none()
+}
+
+/// A lock released by another function (a check-out/return protocol across methods).
+fn released_elsewhere(model: &FileModel, function: FnId, lock: ObjId) -> bool {
+    if !matches!(model.object(lock).key, ObjKey::Member { .. } | ObjKey::Global(_)) {
+        return false;
+    }
+    model.functions.iter().enumerate().any(|(index, other)| {
+        index != function.0 as usize && {
+            let mut found = false;
+            crate::model::events(&other.body, &mut |event, _| {
+                if let EventKind::Release { obj } = &event.kind {
+                    found |= model.lock_of(*obj) == lock;
+                }
+            });
+            found
+        }
+    })
+}
+
+/// `acquire(); stmts; try: body finally: release()` (safe) or `acquire(); stmts; release()`
+/// (unsafe), rewritten as `with lock:`.
+fn build_fix(cx: &Context, body: &[Node], position: usize, lock: ObjId, name: &str) -> Option<Fix> {
+    let source = cx.source;
+    let Node::Event(acquire) = &body[position] else { return None };
+    let acquire_stmt = acquire.statement?;
+    if !stands_alone(source, acquire_stmt, true) {
+        return None;
+    }
+    let indent = indentation(source, acquire_stmt.start);
+    let unit = indent_unit(source, indent);
+    let header = Edit { span: acquire_stmt, content: format!("with {name}:") };
+    let region_start = line_end_inclusive(source, acquire_stmt.end);
+
+    for node in &body[position + 1..] {
+        match node {
+            // The first release of the lock in the same block: straight-line code.
+            Node::Event(Event { kind: EventKind::Release { obj }, statement: Some(release), .. })
+                if cx.model.lock_of(*obj) == lock =>
+            {
+                let region_end = line_start(source, release.start);
+                if region_end <= region_start
+                    || !stands_alone(source, *release, false)
+                    || may_hold_multiline_string(text(source, crate::model::Span::new(region_start, region_end)))
+                {
+                    return None;
+                }
+                let mut edits = vec![header];
+                edits.extend(indent_lines(source, region_start, region_end, &unit));
+                edits.push(Edit {
+                    span: crate::model::Span::new(region_end, line_end_inclusive(source, release.end)),
+                    content: String::new(),
+                });
+                return Some(Fix {
+                    applicability: Applicability::Unsafe,
+                    message: format!("Replace `acquire()`/`release()` with `with {name}:`"),
+                    edits,
+                });
+            }
+            Node::Scope(scope) if matches!(scope.kind, ScopeKind::TryStatement) => {
+                let try_statement = try_releasing(Some(node), lock, cx.model)?;
+                return try_finally_fix(cx, try_statement, header, region_start, &unit, name, lock);
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+fn try_finally_fix(
+    cx: &Context,
+    statement: &Scope,
+    header: Edit,
+    region_start: u32,
+    unit: &str,
+    name: &str,
+    lock: ObjId,
+) -> Option<Fix> {
+    let source = cx.source;
+    // Only `try:` + `finally:` whose only statement is the release.
+    if statement.body.len() != 2 {
+        return None;
+    }
+    let try_body = statement.part(|k| matches!(k, ScopeKind::Try))?;
+    let finally = statement.part(|k| matches!(k, ScopeKind::Finally))?;
+    let only_release = finally.statements == 1
+        && finally.body.len() == 1
+        && matches!(&finally.body[0], Node::Event(Event { kind: EventKind::Release { obj }, statement: Some(_), .. }) if cx.model.lock_of(*obj) == lock);
+    if !only_release {
+        return None;
+    }
+    let try_line = line_start(source, statement.span.start);
+    let body_line = line_start(source, try_body.span.start);
+    if body_line == try_line || source.get(try_line as usize..body_line as usize)?.trim() != "try:" {
+        return None;
+    }
+    let intermediate = crate::model::Span::new(region_start, try_line);
+    if may_hold_multiline_string(text(source, intermediate)) {
+        return None;
+    }
+    // Everything after the body down to the end of the `finally:` suite is the `finally:`
+    // line and the release: nothing else (no comment) may be lost.
+    let tail = crate::model::Span::new(
+        line_end_inclusive(source, try_body.span.end),
+        line_end_inclusive(source, finally.span.end),
+    );
+    let tail_text = text(source, tail);
+    let release_text = match &finally.body[0] {
+        Node::Event(event) => text(source, event.statement?),
+        _ => return None,
+    };
+    if tail_text.replacen("finally:", "", 1).replacen(release_text, "", 1).trim() != "" {
+        return None;
+    }
+    let mut edits = vec![header];
+    edits.extend(indent_lines(source, region_start, try_line, unit));
+    edits.push(Edit { span: crate::model::Span::new(try_line, body_line), content: String::new() });
+    edits.push(Edit { span: tail, content: String::new() });
+    Some(Fix {
+        applicability: Applicability::Safe,
+        message: format!("Replace `acquire()` and `try`/`finally` with `with {name}:`"),
+        edits,
+    })
+}

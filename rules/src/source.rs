@@ -1,0 +1,78 @@
+//! Source-text helpers for building fixes: lines, indentation, and the checks that keep an edit
+//! from changing more than the statement it rewrites.
+
+use crate::model::Span;
+
+/// Byte offset of the start of the line holding `offset`.
+pub fn line_start(source: &str, offset: u32) -> u32 {
+    let offset = (offset as usize).min(source.len());
+    source[..offset].rfind('\n').map_or(0, |i| i + 1) as u32
+}
+
+/// Byte offset just past the end of the line holding `offset` (after its `\n`, if any).
+pub fn line_end_inclusive(source: &str, offset: u32) -> u32 {
+    let offset = (offset as usize).min(source.len());
+    source[offset..]
+        .find('\n')
+        .map_or(source.len(), |i| offset + i + 1) as u32
+}
+
+/// The leading whitespace of the line holding `offset`.
+pub fn indentation(source: &str, offset: u32) -> &str {
+    let start = line_start(source, offset) as usize;
+    let line = &source[start..];
+    let width = line.len() - line.trim_start_matches([' ', '\t']).len();
+    &line[..width]
+}
+
+/// The statement stands alone on its lines: only indentation before it, and only whitespace
+/// (or, with `allow_comment`, a comment) after it.
+pub fn stands_alone(source: &str, statement: Span, allow_comment: bool) -> bool {
+    let start = line_start(source, statement.start) as usize;
+    let before = source.get(start..statement.start as usize).unwrap_or("x");
+    let end = line_end_inclusive(source, statement.end) as usize;
+    let after = source.get(statement.end as usize..end).unwrap_or("x").trim();
+    before.trim().is_empty() && (after.is_empty() || (allow_comment && after.starts_with('#')))
+}
+
+/// One level of indentation as the file writes it: a tab if the given indentation uses tabs,
+/// else the smallest indentation of any line (4 spaces when the file has none).
+pub fn indent_unit(source: &str, near: &str) -> String {
+    if near.contains('\t') {
+        return "\t".into();
+    }
+    let smallest = source
+        .lines()
+        .filter(|line| !line.trim().is_empty())
+        .map(|line| line.len() - line.trim_start_matches(' ').len())
+        .filter(|&width| width > 0)
+        .min()
+        .unwrap_or(4);
+    " ".repeat(smallest)
+}
+
+/// Edits that indent every non-blank line starting in `start..end` (line starts) by `unit`.
+pub fn indent_lines(source: &str, start: u32, end: u32, unit: &str) -> Vec<crate::Edit> {
+    let mut edits = Vec::new();
+    let mut offset = start as usize;
+    while offset < end as usize && offset < source.len() {
+        let line_end = line_end_inclusive(source, offset as u32) as usize;
+        if !source[offset..line_end].trim().is_empty() {
+            edits.push(crate::Edit {
+                span: Span::new(offset as u32, offset as u32),
+                content: unit.to_string(),
+            });
+        }
+        offset = line_end;
+    }
+    edits
+}
+
+/// Re-indenting text that may hold a multi-line string literal would change the string.
+pub fn may_hold_multiline_string(text: &str) -> bool {
+    text.contains("\"\"\"") || text.contains("'''") || text.contains("\\\n")
+}
+
+pub fn text(source: &str, span: Span) -> &str {
+    source.get(span.range()).unwrap_or("")
+}
