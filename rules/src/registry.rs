@@ -106,6 +106,8 @@ macro_rules! declare_rule {
 pub static RULES: &[&Rule] = &[
     &crate::rules::tl001_bare_acquire::RULE,
     &crate::rules::tl002_wait_not_in_loop::RULE,
+    &crate::rules::tl004_lock_order_inversion::RULE,
+    &crate::rules::tl007_nonreentrant_reacquire::RULE,
 ];
 
 /// Looks a rule up by code (`TL002`) or name (`wait-not-in-loop`).

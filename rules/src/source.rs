@@ -76,3 +76,15 @@ pub fn may_hold_multiline_string(text: &str) -> bool {
 pub fn text(source: &str, span: Span) -> &str {
     source.get(span.range()).unwrap_or("")
 }
+
+/// Nothing but blank lines and comments between two offsets: the statements they end and
+/// start are adjacent.
+pub fn only_trivia_between(source: &str, from: u32, to: u32) -> bool {
+    let Some(between) = source.get(from as usize..to as usize) else {
+        return false;
+    };
+    between.lines().all(|line| {
+        let line = line.trim();
+        line.is_empty() || line.starts_with('#') || line.starts_with("//")
+    })
+}

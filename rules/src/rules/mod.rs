@@ -2,3 +2,5 @@
 
 pub mod tl001_bare_acquire;
 pub mod tl002_wait_not_in_loop;
+pub mod tl004_lock_order_inversion;
+pub mod tl007_nonreentrant_reacquire;

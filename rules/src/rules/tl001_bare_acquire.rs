@@ -6,7 +6,7 @@ use crate::model::{
 use crate::registry::{Check, Context};
 use crate::source::{
     indent_lines, indent_unit, indentation, line_end_inclusive, line_start, may_hold_multiline_string,
-    stands_alone, text,
+    only_trivia_between, stands_alone, text,
 };
 
 declare_rule! {
@@ -80,7 +80,7 @@ fn check(cx: &Context) -> Vec<Finding> {
                 }
                 let lock = model.lock_of(*obj);
                 if !model.object(*obj).kind.is_lock_like()
-                    || is_protected(model, body, position, lock, event, scopes)
+                    || is_protected(cx.source, model, body, position, lock, event, scopes)
                     || released_elsewhere(model, function_id, lock)
                 {
                     continue;
@@ -130,6 +130,7 @@ fn try_releasing<'a>(node: Option<&'a Node>, lock: ObjId, model: &FileModel) -> 
 }
 
 fn is_protected(
+    source: &str,
     model: &FileModel,
     body: &[Node],
     position: usize,
@@ -138,8 +139,10 @@ fn is_protected(
     scopes: &[&Scope],
 ) -> bool {
     // `acquire()` at once followed by `try:` ... `finally: release()`.
-    if event.statement.is_some() && try_releasing(body.get(position + 1), lock, model).is_some() {
-        return true;
+    if let (Some(statement), Some(next)) = (event.statement, try_releasing(body.get(position + 1), lock, model)) {
+        if only_trivia_between(source, statement.end, next.span.start) {
+            return true;
+        }
     }
     // `if lock.acquire(...):` or `if not lock.acquire(...): <exit>`.
     if let Some(Node::Scope(branch)) = body.get(position + 1) {
@@ -177,21 +180,23 @@ fn is_protected(
     event.statement.is_none()
 }
 
-/// A lock released by another function (a check-out/return protocol across methods).
+/// A lock released by another function that does not acquire it itself: a check-out/return
+/// protocol across methods (`checkout()` acquires, `checkin()` releases).
 fn released_elsewhere(model: &FileModel, function: FnId, lock: ObjId) -> bool {
     if !matches!(model.object(lock).key, ObjKey::Member { .. } | ObjKey::Global(_)) {
         return false;
     }
     model.functions.iter().enumerate().any(|(index, other)| {
-        index != function.0 as usize && {
-            let mut found = false;
-            crate::model::events(&other.body, &mut |event, _| {
-                if let EventKind::Release { obj } = &event.kind {
-                    found |= model.lock_of(*obj) == lock;
-                }
-            });
-            found
+        if index == function.0 as usize {
+            return false;
         }
+        let (mut releases, mut acquires) = (false, false);
+        crate::model::events(&other.body, &mut |event, _| match &event.kind {
+            EventKind::Release { obj } => releases |= model.lock_of(*obj) == lock,
+            EventKind::Acquire { obj, .. } => acquires |= model.lock_of(*obj) == lock,
+            _ => {}
+        });
+        releases && !acquires
     })
 }
 

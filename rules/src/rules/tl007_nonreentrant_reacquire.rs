@@ -1,0 +1,126 @@
+use crate::declare_rule;
+use crate::diagnostic::{Finding, Related};
+use crate::held::nested_acquisitions;
+use crate::model::{AcquireHow, Language};
+use crate::registry::{Check, Context};
+
+declare_rule! {
+    /// ## What it does
+    /// Checks for a non-reentrant lock acquired again by the thread that already holds it:
+    /// nested `with self._lock:` on the same `Lock`, or a method that holds `self._lock` and
+    /// calls another method of the same class that acquires it. A `Condition` built over a
+    /// lock shares that lock, so `with self._cond:` while holding `self._lock` re-acquires it.
+    /// In Rust: a second `.lock()` or `.write()` on the same `Mutex`/`RwLock` while the first
+    /// guard is alive, directly or through a method call.
+    ///
+    /// Not reported: `RLock` (and a default `Condition()`, which wraps an `RLock`),
+    /// non-blocking or timed attempts (`acquire(blocking=False)`, `try_lock`), and the same
+    /// attribute of two different objects (`src.lock` and `dst.lock` are two locks).
+    ///
+    /// ## Why is this bad?
+    /// `threading.Lock` and `std::sync::Mutex` do not know which thread holds them: the
+    /// second acquisition waits for a release that the same thread would do later. The thread
+    /// deadlocks on itself (Rust's `Mutex` may also panic), every time this path runs.
+    ///
+    /// ## Example
+    /// ```python
+    /// class Counter:
+    ///     def __init__(self):
+    ///         self._lock = threading.Lock()
+    ///         self._n = 0
+    ///
+    ///     def increment(self):
+    ///         with self._lock:
+    ///             self._n += 1
+    ///
+    ///     def increment_twice(self):
+    ///         with self._lock:
+    ///             self.increment()  # deadlock
+    ///             self.increment()
+    /// ```
+    ///
+    /// Use instead: a locked public method and an unlocked private helper.
+    /// ```python
+    ///     def _increment_locked(self):
+    ///         self._n += 1
+    ///
+    ///     def increment(self):
+    ///         with self._lock:
+    ///             self._increment_locked()
+    ///
+    ///     def increment_twice(self):
+    ///         with self._lock:
+    ///             self._increment_locked()
+    ///             self._increment_locked()
+    /// ```
+    ///
+    /// or `threading.RLock()` where re-entry is by design. In Rust, pass the guard (or `&mut`
+    /// to the data) to the helper, or drop the guard before calling it.
+    ///
+    /// ## References
+    /// - [Python docs: RLock objects](https://docs.python.org/3/library/threading.html#rlock-objects)
+    /// - [Rust docs: `Mutex::lock`](https://doc.rust-lang.org/std/sync/struct.Mutex.html#method.lock)
+    pub static RULE = {
+        code: "TL007",
+        name: "nonreentrant-reacquire",
+        severity: Error,
+        languages: [Python, Rust],
+        summary: "A non-reentrant lock acquired again by the thread that holds it: self-deadlock.",
+        check: Check::File(check),
+    };
+}
+
+fn check(cx: &Context) -> Vec<Finding> {
+    let model = cx.model;
+    let mut findings = Vec::new();
+    for nested in nested_acquisitions(model) {
+        if nested.outer.lock != nested.inner_lock
+            || model.is_reentrant(nested.inner_lock)
+            || matches!(nested.inner_how, AcquireHow::NonBlocking | AcquireHow::Timeout)
+        {
+            continue;
+        }
+        let outer = &model.object(nested.outer.obj).display;
+        let inner = &model.object(nested.inner_obj).display;
+        let lock = model.object(nested.inner_lock);
+        let kind = lock.kind.describe(model.language);
+        let shared = if nested.inner_obj != nested.inner_lock || nested.outer.obj != nested.outer.lock {
+            format!(" (both are `{}`)", lock.display)
+        } else {
+            String::new()
+        };
+        let (message, help) = match (&nested.through, model.language) {
+            (Some(_), _) => (
+                format!("This call acquires `{inner}` while `{outer}` is already held by this thread{shared}: `{kind}` is not reentrant, so the thread deadlocks on itself"),
+                match model.language {
+                    Language::Python => "Move the locked work into a helper that expects the lock held, call that here; or use `threading.RLock()` if re-entry is by design",
+                    Language::Rust => "Pass the guard (or `&mut` to the data) to the helper instead of locking again, or drop the guard before the call",
+                },
+            ),
+            (None, Language::Python) => (
+                format!("`{inner}` is acquired while `{outer}` is already held by this thread{shared}: `{kind}` is not reentrant, so the thread deadlocks on itself"),
+                "Remove the inner acquisition, or use `threading.RLock()` if re-entry is by design",
+            ),
+            (None, Language::Rust) => (
+                format!("`{inner}` is locked again while a guard of `{outer}` is alive{shared}: `{kind}` is not reentrant, so the thread deadlocks (or panics)"),
+                "Use the guard you already hold, or drop it before locking again",
+            ),
+        };
+        let mut related = vec![Related {
+            file: None,
+            span: nested.outer.site,
+            message: format!("`{outer}` first acquired here"),
+        }];
+        if let Some(through) = &nested.through {
+            related.push(Related {
+                file: None,
+                span: through.site,
+                message: format!("`{inner}` acquired again here, inside `{}`", model.function(through.function).qualified_name()),
+            });
+        }
+        findings.push(Finding::new("TL007", nested.site, message, help).with_related(related));
+    }
+    findings.sort_by_key(|f| (f.span.start, f.span.end));
+    findings.dedup_by(|a, b| a.span == b.span);
+    findings
+}
