@@ -204,3 +204,26 @@ pub fn nested_acquisitions(model: &FileModel) -> Vec<NestedAcquisition> {
     }
     nested
 }
+
+/// Locks handed between threads: released by a function that never acquires them (a worker
+/// that signals `done.release()` to a waiting `done.acquire()`, a `checkin()` matching a
+/// `checkout()`). Acquiring such a lock while holding it waits for the other thread, by
+/// design; it is not a self-deadlock, and its acquire/release pairs span functions.
+pub fn handoff_locks(model: &FileModel) -> std::collections::HashSet<ObjId> {
+    let mut released = std::collections::HashMap::<ObjId, Vec<usize>>::new();
+    let mut acquired = std::collections::HashSet::<(ObjId, usize)>::new();
+    for (index, function) in model.functions.iter().enumerate() {
+        crate::model::events(&function.body, &mut |event, _| match &event.kind {
+            EventKind::Release { obj } => released.entry(model.lock_of(*obj)).or_default().push(index),
+            EventKind::Acquire { obj, .. } => {
+                acquired.insert((model.lock_of(*obj), index));
+            }
+            _ => {}
+        });
+    }
+    released
+        .into_iter()
+        .filter(|(lock, functions)| functions.iter().any(|f| !acquired.contains(&(*lock, *f))))
+        .map(|(lock, _)| lock)
+        .collect()
+}

@@ -52,7 +52,12 @@ fn lock_name(file: &str, key: &ObjKey) -> LockName {
 /// The nested acquisitions of one file, as edges between lock names.
 pub fn summarize(model: &FileModel, file: &str) -> LockSummary {
     let mut edges = Vec::new();
+    // Locks used as signals between threads are waited on, not held around other locks.
+    let handoff = crate::held::handoff_locks(model);
     for nested in nested_acquisitions(model) {
+        if handoff.contains(&nested.outer.lock) || handoff.contains(&nested.inner_lock) {
+            continue;
+        }
         let outer = &model.object(nested.outer.lock);
         let inner = &model.object(nested.inner_lock);
         if nested.outer.lock == nested.inner_lock

@@ -1,8 +1,7 @@
 use crate::declare_rule;
 use crate::diagnostic::{Applicability, Edit, Finding, Fix};
-use crate::model::{
-    bodies, AcquireHow, Event, EventKind, FileModel, FnId, Node, ObjId, ObjKey, Scope, ScopeKind,
-};
+use crate::held::handoff_locks;
+use crate::model::{bodies, AcquireHow, Event, EventKind, FileModel, Node, ObjId, Scope, ScopeKind};
 use crate::registry::{Check, Context};
 use crate::source::{
     indent_lines, indent_unit, indentation, line_end_inclusive, line_start, may_hold_multiline_string,
@@ -69,8 +68,17 @@ declare_rule! {
 fn check(cx: &Context) -> Vec<Finding> {
     let model = cx.model;
     let mut findings = Vec::new();
-    for (index, function) in model.functions.iter().enumerate() {
-        let function_id = FnId(index as u32);
+    let handoff = handoff_locks(model);
+    for function in &model.functions {
+        // Locks this function releases itself: an acquisition meant to outlive the function
+        // (`__enter__`, `checkout()`) is a protocol with another function, not this rule's
+        // concern.
+        let mut released_here = Vec::new();
+        crate::model::events(&function.body, &mut |event, _| {
+            if let EventKind::Release { obj } = &event.kind {
+                released_here.push(model.lock_of(*obj));
+            }
+        });
         bodies(&function.body, &mut |body, scopes| {
             for (position, node) in body.iter().enumerate() {
                 let Node::Event(event) = node else { continue };
@@ -81,7 +89,8 @@ fn check(cx: &Context) -> Vec<Finding> {
                 let lock = model.lock_of(*obj);
                 if !model.object(*obj).kind.is_lock_like()
                     || is_protected(cx.source, model, body, position, lock, event, scopes)
-                    || released_elsewhere(model, function_id, lock)
+                    || !released_here.contains(&lock)
+                    || handoff.contains(&lock)
                 {
                     continue;
                 }
@@ -138,28 +147,51 @@ fn is_protected(
     event: &Event,
     scopes: &[&Scope],
 ) -> bool {
+    // Released at once (`lock.acquire(); lock.release()`, a wait for another thread): nothing
+    // in between can raise.
+    let releases_first = |nodes: &[Node]| {
+        matches!(nodes.first(), Some(Node::Event(Event { kind: EventKind::Release { obj }, .. })) if model.lock_of(*obj) == lock)
+    };
+    if event.statement.is_some() && releases_first(&body[position + 1..]) {
+        if let Some(Node::Event(next)) = body.get(position + 1) {
+            if let (Some(a), Some(b)) = (event.statement, next.statement) {
+                if only_trivia_between(source, a.end, b.start) {
+                    return true;
+                }
+            }
+        }
+    }
     // `acquire()` at once followed by `try:` ... `finally: release()`.
     if let (Some(statement), Some(next)) = (event.statement, try_releasing(body.get(position + 1), lock, model)) {
         if only_trivia_between(source, statement.end, next.span.start) {
             return true;
         }
     }
-    // `if lock.acquire(...):` or `if not lock.acquire(...): <exit>`.
+    // `if lock.acquire(...):` / `if not lock.acquire(...):`: the arm where the lock is held
+    // must release it in a `finally:`.
     if let Some(Node::Scope(branch)) = body.get(position + 1) {
         if let ScopeKind::Branch(info) = &branch.kind {
             if let Some((tested, negated)) = info.acquire_test {
                 if model.lock_of(tested) == lock {
+                    let guarded = |scope: &Scope| {
+                        scope.body.iter().any(|n| try_releasing(Some(n), lock, model).is_some())
+                    };
                     if !negated {
-                        let first = branch.body.iter().find(|n| !matches!(n, Node::Event(e) if matches!(e.kind, EventKind::Release { .. })));
-                        return try_releasing(first, lock, model).is_some()
-                            || branch.body.iter().any(|n| try_releasing(Some(n), lock, model).is_some())
-                            || releases(branch, lock, model);
+                        return guarded(branch) || releases_first(&branch.body);
                     }
-                    // The arm exits; what follows the `if` statement must protect the lock.
-                    let after = body[position + 1..]
+                    let arms: Vec<&Scope> = body[position + 1..]
                         .iter()
-                        .find(|n| !matches!(n, Node::Scope(s) if matches!(s.kind, ScopeKind::Branch(_))));
-                    return try_releasing(after, lock, model).is_some();
+                        .map_while(|n| match n {
+                            Node::Scope(s) if matches!(&s.kind, ScopeKind::Branch(b) if !b.first) || std::ptr::eq(s, branch) => Some(s),
+                            _ => None,
+                        })
+                        .collect();
+                    if arms.iter().skip(1).any(|arm| guarded(arm)) {
+                        return true;
+                    }
+                    // The `if not` arm exits: what follows the `if` statement must protect it.
+                    return info.exits.is_some()
+                        && try_releasing(body.get(position + 1 + arms.len()), lock, model).is_some();
                 }
             }
         }
@@ -178,26 +210,6 @@ fn is_protected(
     // A result that is stored or tested elsewhere (`ok = lock.acquire(timeout=1)`): we cannot
     // see how it is used, so stay quiet rather than guess.
     event.statement.is_none()
-}
-
-/// A lock released by another function that does not acquire it itself: a check-out/return
-/// protocol across methods (`checkout()` acquires, `checkin()` releases).
-fn released_elsewhere(model: &FileModel, function: FnId, lock: ObjId) -> bool {
-    if !matches!(model.object(lock).key, ObjKey::Member { .. } | ObjKey::Global(_)) {
-        return false;
-    }
-    model.functions.iter().enumerate().any(|(index, other)| {
-        if index == function.0 as usize {
-            return false;
-        }
-        let (mut releases, mut acquires) = (false, false);
-        crate::model::events(&other.body, &mut |event, _| match &event.kind {
-            EventKind::Release { obj } => releases |= model.lock_of(*obj) == lock,
-            EventKind::Acquire { obj, .. } => acquires |= model.lock_of(*obj) == lock,
-            _ => {}
-        });
-        releases && !acquires
-    })
 }
 
 /// `acquire(); stmts; try: body finally: release()` (safe) or `acquire(); stmts; release()`

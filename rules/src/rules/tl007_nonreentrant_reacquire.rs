@@ -1,7 +1,7 @@
 use crate::declare_rule;
 use crate::diagnostic::{Finding, Related};
-use crate::held::nested_acquisitions;
-use crate::model::{AcquireHow, Language};
+use crate::held::{handoff_locks, nested_acquisitions};
+use crate::model::{AcquireHow, Language, ObjKey};
 use crate::registry::{Check, Context};
 
 declare_rule! {
@@ -14,8 +14,10 @@ declare_rule! {
     /// guard is alive, directly or through a method call.
     ///
     /// Not reported: `RLock` (and a default `Condition()`, which wraps an `RLock`),
-    /// non-blocking or timed attempts (`acquire(blocking=False)`, `try_lock`), and the same
-    /// attribute of two different objects (`src.lock` and `dst.lock` are two locks).
+    /// non-blocking or timed attempts (`acquire(blocking=False)`, `try_lock`), the same
+    /// attribute of two different objects (`src.lock` and `dst.lock` are two locks), and a lock
+    /// used as a signal between threads: one that some function releases without acquiring it
+    /// (`done.acquire()` waiting for a worker's `done.release()`).
     ///
     /// ## Why is this bad?
     /// `threading.Lock` and `std::sync::Mutex` do not know which thread holds them: the
@@ -70,12 +72,25 @@ declare_rule! {
     };
 }
 
+/// `lock.acquire()` twice in a row on a lock local to the function: a local lock is only of use
+/// if it was handed to another thread, which is expected to release it; the second acquisition
+/// waits for that.
+fn is_signal_wait(model: &crate::model::FileModel, nested: &crate::held::NestedAcquisition) -> bool {
+    nested.through.is_none()
+        && nested.outer.how == AcquireHow::Manual
+        && nested.inner_how == AcquireHow::Manual
+        && matches!(model.object(nested.inner_lock).key, ObjKey::Local { .. } | ObjKey::Param { .. })
+}
+
 fn check(cx: &Context) -> Vec<Finding> {
     let model = cx.model;
     let mut findings = Vec::new();
+    let handoff = handoff_locks(model);
     for nested in nested_acquisitions(model) {
         if nested.outer.lock != nested.inner_lock
             || model.is_reentrant(nested.inner_lock)
+            || handoff.contains(&nested.inner_lock)
+            || is_signal_wait(model, &nested)
             || matches!(nested.inner_how, AcquireHow::NonBlocking | AcquireHow::Timeout)
         {
             continue;
