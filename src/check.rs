@@ -1,37 +1,59 @@
-//! `threadlint check`: run the pipeline, print, fix, and choose the exit code.
+//! `threadlint check`: resolve settings, run the pipeline, print, fix, choose the exit code.
 
 use std::collections::BTreeMap;
-use std::io::{IsTerminal, Write};
-use std::path::PathBuf;
+use std::io::{IsTerminal, Read, Write};
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use clap::Args;
 use codespan_reporting::term::termcolor::{BufferWriter, ColorChoice};
-use threadlint_analyzer::engine::{self, fix_source, Input, Settings};
-use threadlint_analyzer::selection::{RuleSelection, Selector};
+use threadlint_analyzer::config::{self, ConfigError, Overrides, Resolver, Source};
+use threadlint_analyzer::engine::{self, fix_source, Input, SettingsSource};
+use threadlint_analyzer::selection::Selector;
 use threadlint_analyzer::Report;
-use threadlint_rules::{Applicability, RuleSettings};
+use threadlint_rules::Applicability;
 
 use crate::render::{self, OutputFormat};
+
+/// Options that decide where settings come from (shared by `check` and `config`).
+#[derive(Args, Clone)]
+pub struct ConfigArgs {
+    /// A configuration file to use for every file, or a setting as TOML
+    /// (`--config "missing-timeout.strict = true"`). May be repeated.
+    #[arg(long, value_name = "PATH | KEY = VALUE")]
+    config: Vec<String>,
+    /// Ignore every configuration file.
+    #[arg(long)]
+    isolated: bool,
+    /// Rules to enable (codes, prefixes, names or `ALL`), comma-separated; replaces the
+    /// configured selection.
+    #[arg(long, value_delimiter = ',', value_name = "RULES")]
+    select: Option<Vec<String>>,
+    /// Rules to disable, on top of the configured ones.
+    #[arg(long, value_delimiter = ',', value_name = "RULES")]
+    ignore: Vec<String>,
+    /// Rules to enable on top of the selection.
+    #[arg(long, value_delimiter = ',', value_name = "RULES")]
+    extend_select: Vec<String>,
+    /// Glob patterns of files and folders to exclude, on top of the configured ones.
+    #[arg(long, value_delimiter = ',', value_name = "GLOBS")]
+    extend_exclude: Vec<String>,
+}
 
 #[derive(Args)]
 pub struct CheckArgs {
     /// Files or folders to check.
     #[arg(default_value = ".")]
     paths: Vec<PathBuf>,
-    /// Rules to enable (codes, prefixes, names or `ALL`), comma-separated; replaces the default
-    /// of every rule.
-    #[arg(long, value_delimiter = ',', value_name = "RULES")]
-    select: Option<Vec<String>>,
-    /// Rules to disable.
-    #[arg(long, value_delimiter = ',', value_name = "RULES")]
-    ignore: Vec<String>,
-    /// Rules to enable on top of the selection.
-    #[arg(long, value_delimiter = ',', value_name = "RULES")]
-    extend_select: Vec<String>,
-    /// How to print diagnostics.
-    #[arg(long, value_enum, default_value = "full")]
-    output_format: OutputFormat,
+    #[command(flatten)]
+    config: ConfigArgs,
+    /// How to print diagnostics (default: `full`, or `output-format` from the configuration).
+    #[arg(long, value_enum)]
+    output_format: Option<OutputFormat>,
+    /// Write the diagnostics to this file instead of standard output.
+    #[arg(long, short = 'o', value_name = "PATH")]
+    output_file: Option<PathBuf>,
     /// Apply safe fixes.
     #[arg(long)]
     fix: bool,
@@ -50,9 +72,13 @@ pub struct CheckArgs {
     /// Print a count of findings per rule instead of the findings.
     #[arg(long)]
     statistics: bool,
-    /// A setting as TOML, e.g. `--config "missing-timeout.strict = true"`.
-    #[arg(long, value_name = "KEY = VALUE")]
-    config: Vec<String>,
+    /// Apply configured excludes to files named on the command line too (for pre-commit).
+    #[arg(long)]
+    force_exclude: bool,
+    /// Read the source from standard input; report it under this path (and find the
+    /// configuration from it). With `--fix`, the fixed source is written to standard output.
+    #[arg(long, value_name = "PATH")]
+    stdin_filename: Option<PathBuf>,
 }
 
 fn usage_error(message: &str) -> ExitCode {
@@ -64,93 +90,110 @@ fn selectors(list: &[String]) -> Result<Vec<Selector>, String> {
     list.iter().filter(|s| !s.trim().is_empty()).map(|s| Selector::parse(s)).collect()
 }
 
-fn rule_settings(overrides: &[String]) -> Result<RuleSettings, String> {
-    let mut settings = RuleSettings::default();
-    for text in overrides {
-        let table: toml::Table = text
-            .parse()
-            .map_err(|e| format!("--config `{text}` is not a TOML `key = value`: {e}"))?;
-        for (key, value) in &table {
-            match (key.as_str(), value) {
-                ("missing-timeout", toml::Value::Table(inner)) => {
-                    for (key, value) in inner {
-                        match (key.as_str(), value) {
-                            ("strict", toml::Value::Boolean(b)) => settings.missing_timeout_strict = *b,
-                            ("strict", _) => {
-                                return Err("`missing-timeout.strict` takes `true` or `false`".into())
-                            }
-                            (other, _) => {
-                                return Err(format!(
-                                    "unknown setting `missing-timeout.{other}`: the only one is `missing-timeout.strict`"
-                                ))
-                            }
-                        }
-                    }
-                }
-                (other, _) => {
-                    return Err(format!(
-                        "unknown setting `{other}`: the settings are `missing-timeout.strict`"
-                    ))
-                }
+impl ConfigArgs {
+    /// The settings resolver these options describe.
+    pub fn resolver(&self) -> Result<Resolver, String> {
+        let mut source = if self.isolated { Source::Isolated } else { Source::Discover };
+        let mut inline = toml::Table::new();
+        for value in &self.config {
+            let path = Path::new(value);
+            if path.is_file() {
+                let file = config::load(path)
+                    .map_err(|e| e.to_string())?
+                    .ok_or_else(|| format!("{value}: no [tool.threadlint] table"))?;
+                source = Source::File(Arc::new(file));
+                continue;
+            }
+            let table: toml::Table = value.parse().map_err(|e| {
+                format!("--config `{value}` is neither a file nor a TOML `key = value`: {e}")
+            })?;
+            merge(&mut inline, table);
+        }
+        let inline = config::parse_options(Path::new("--config"), &inline).map_err(|e| e.to_string())?;
+        let overrides = Overrides {
+            select: self.select.as_deref().map(selectors).transpose()?,
+            extend_select: selectors(&self.extend_select)?,
+            ignore: selectors(&self.ignore)?,
+            inline,
+            extend_exclude: self.extend_exclude.clone(),
+        };
+        Ok(Resolver::new(source, overrides))
+    }
+}
+
+fn merge(into: &mut toml::Table, from: toml::Table) {
+    for (key, value) in from {
+        match (into.get_mut(&key), value) {
+            (Some(toml::Value::Table(existing)), toml::Value::Table(inner)) => merge(existing, inner),
+            (_, value) => {
+                into.insert(key, value);
             }
         }
     }
-    Ok(settings)
+}
+
+fn config_errors(errors: &[ConfigError]) -> Option<ExitCode> {
+    if errors.is_empty() {
+        return None;
+    }
+    for error in errors {
+        eprintln!("error: {error}");
+    }
+    Some(ExitCode::from(2))
 }
 
 pub fn run(args: CheckArgs) -> ExitCode {
-    let selection = match (
-        args.select.as_deref().map(selectors).transpose(),
-        selectors(&args.extend_select),
-        selectors(&args.ignore),
-    ) {
-        (Ok(select), Ok(extend), Ok(ignore)) => {
-            RuleSelection::resolve(select.as_deref(), &extend, &ignore)
-        }
-        (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => return usage_error(&e),
-    };
-    let rules = match rule_settings(&args.config) {
-        Ok(rules) => rules,
+    let resolver = match args.config.resolver() {
+        Ok(resolver) => resolver,
         Err(e) => return usage_error(&e),
     };
-    let settings = Settings { selection, rules };
+    let first = args
+        .stdin_filename
+        .clone()
+        .or_else(|| args.paths.first().cloned())
+        .unwrap_or_else(|| PathBuf::from("."));
+    let configured_format = resolver.resolved_for(&first).output_format.clone();
+    let format = match (args.output_format, configured_format) {
+        (Some(format), _) => format,
+        (None, Some(name)) => match <OutputFormat as clap::ValueEnum>::from_str(&name, true) {
+            Ok(format) => format,
+            Err(_) => return usage_error(&format!("unknown output-format `{name}`")),
+        },
+        (None, None) => OutputFormat::Full,
+    };
+    if let Some(code) = config_errors(&resolver.errors()) {
+        return code;
+    }
+
+    if let Some(path) = args.stdin_filename.clone() {
+        return run_stdin(&args, &resolver, path, format);
+    }
 
     let mut fixed = 0;
     let mut diff_output = String::new();
     let mut fix_errors = Vec::new();
     if args.fix || args.diff {
-        let files = threadlint_analyzer::discover::files(&args.paths);
+        let files = threadlint_analyzer::discover::files(&args.paths, &resolver, args.force_exclude);
         for path in files {
             let Ok(source) = engine::read_source(&path) else { continue };
+            let settings = resolver.settings_for(&path);
             let result = fix_source(&path, &source, &settings, args.unsafe_fixes);
             if result.fixed == 0 {
                 continue;
             }
             fixed += result.fixed;
             if args.diff {
-                let shown = engine::display_path(&path);
-                let diff = similar::TextDiff::from_lines(&source, &result.source);
-                diff_output.push_str(
-                    &diff
-                        .unified_diff()
-                        .header(&shown, &shown)
-                        .to_string(),
-                );
+                diff_output.push_str(&unified_diff(&path, &source, &result.source));
             } else if let Err(e) = std::fs::write(&path, &result.source) {
                 fix_errors.push(format!("Failed to write {}: {e}", path.display()));
             }
         }
     }
-
-    let report = if args.diff {
-        None
-    } else {
-        Some(engine::check(Input::Paths(args.paths.clone()), &settings))
-    };
-    let stdout = std::io::stdout();
+    if let Some(code) = config_errors(&resolver.errors()) {
+        return code;
+    }
     if args.diff {
-        let mut out = stdout.lock();
-        let _ = out.write_all(diff_output.as_bytes());
+        let _ = std::io::stdout().lock().write_all(diff_output.as_bytes());
         if !args.quiet {
             eprintln!(
                 "Would fix {fixed} problem{}{}.",
@@ -160,15 +203,60 @@ pub fn run(args: CheckArgs) -> ExitCode {
         }
         return if fixed > 0 && !args.exit_zero { ExitCode::from(1) } else { ExitCode::SUCCESS };
     }
-    let report = report.unwrap_or_default();
+
+    let report = engine::check_with(Input::Paths(args.paths.clone()), &resolver, args.force_exclude);
+    if let Some(code) = config_errors(&resolver.errors()) {
+        return code;
+    }
     for error in &fix_errors {
         eprintln!("error: {error}");
     }
+    finish(&args, &report, format, fixed, !fix_errors.is_empty())
+}
 
+fn unified_diff(path: &Path, old: &str, new: &str) -> String {
+    let shown = engine::display_path(path);
+    similar::TextDiff::from_lines(old, new)
+        .unified_diff()
+        .header(&shown, &shown)
+        .to_string()
+}
+
+/// `--stdin-filename`: one source from standard input.
+fn run_stdin(args: &CheckArgs, resolver: &Resolver, path: PathBuf, format: OutputFormat) -> ExitCode {
+    let mut source = String::new();
+    if let Err(e) = std::io::stdin().read_to_string(&mut source) {
+        return usage_error(&format!("failed to read standard input: {e}"));
+    }
+    let settings = resolver.settings_for(&path);
+    if args.fix || args.diff {
+        let result = fix_source(&path, &source, &settings, args.unsafe_fixes);
+        let mut out = std::io::stdout().lock();
+        let _ = if args.diff {
+            out.write_all(unified_diff(&path, &source, &result.source).as_bytes())
+        } else {
+            out.write_all(result.source.as_bytes())
+        };
+        let report = engine::check_with(
+            Input::Source { path, text: result.source },
+            resolver,
+            args.force_exclude,
+        );
+        if !args.quiet && result.fixed > 0 {
+            eprintln!("Fixed {} problem{}.", result.fixed, plural(result.fixed));
+        }
+        let remaining = report.diagnostics().count();
+        return if remaining > 0 && !args.exit_zero { ExitCode::from(1) } else { ExitCode::SUCCESS };
+    }
+    let report = engine::check_with(Input::Source { path, text: source }, resolver, args.force_exclude);
+    finish(args, &report, format, 0, false)
+}
+
+fn finish(args: &CheckArgs, report: &Report, format: OutputFormat, fixed: usize, write_failed: bool) -> ExitCode {
     let printed = if args.statistics {
-        print_statistics(&report, args.unsafe_fixes)
+        print_statistics(report, args.unsafe_fixes)
     } else {
-        print_report(&report, args.output_format, args.unsafe_fixes)
+        print_report(report, format, args.unsafe_fixes, args.output_file.as_ref())
     };
     if let Err(e) = printed {
         if e.kind() != std::io::ErrorKind::BrokenPipe {
@@ -176,11 +264,10 @@ pub fn run(args: CheckArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     }
-    if !args.quiet && args.output_format != OutputFormat::Json {
-        print_summary(&report, fixed, args.unsafe_fixes);
+    if !args.quiet && (!format.is_machine() || args.output_file.is_some()) {
+        print_summary(report, fixed, args.unsafe_fixes);
     }
-
-    let io_error = report.diagnostics().any(|(_, d)| d.name == "io-error") || !fix_errors.is_empty();
+    let io_error = report.diagnostics().any(|(_, d)| d.name == "io-error") || write_failed;
     let findings = report.diagnostics().count();
     if io_error {
         ExitCode::from(2)
@@ -191,22 +278,26 @@ pub fn run(args: CheckArgs) -> ExitCode {
     }
 }
 
-fn print_report(report: &Report, format: OutputFormat, unsafe_fixes: bool) -> std::io::Result<()> {
-    match format {
-        OutputFormat::Full => {
-            let choice = if std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none() {
-                ColorChoice::Auto
-            } else {
-                ColorChoice::Never
-            };
-            let writer = BufferWriter::stdout(choice);
-            let mut buffer = writer.buffer();
-            render::full(report, unsafe_fixes, &mut buffer)?;
-            writer.print(&buffer)
-        }
-        OutputFormat::Concise => render::concise(report, unsafe_fixes, &mut std::io::stdout().lock()),
-        OutputFormat::Json => render::json(report, &mut std::io::stdout().lock()),
+fn print_report(report: &Report, format: OutputFormat, unsafe_fixes: bool, output_file: Option<&PathBuf>) -> std::io::Result<()> {
+    if let Some(path) = output_file {
+        let mut buffer = Vec::new();
+        render::write(report, format, unsafe_fixes, &mut buffer)?;
+        return std::fs::write(path, buffer);
     }
+    if format == OutputFormat::Full {
+        let choice = if std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none() {
+            ColorChoice::Auto
+        } else {
+            ColorChoice::Never
+        };
+        let writer = BufferWriter::stdout(choice);
+        let mut buffer = writer.buffer();
+        render::human::full(report, unsafe_fixes, &mut buffer)?;
+        return writer.print(&buffer);
+    }
+    let mut out = std::io::stdout().lock();
+    render::write(report, format, unsafe_fixes, &mut out)?;
+    out.flush()
 }
 
 fn print_statistics(report: &Report, unsafe_fixes: bool) -> std::io::Result<()> {
@@ -232,10 +323,10 @@ fn print_statistics(report: &Report, unsafe_fixes: bool) -> std::io::Result<()> 
             if fixable { "[*] " } else { "    " }
         )?;
     }
-    Ok(())
+    out.flush()
 }
 
-fn plural(n: usize) -> &'static str {
+pub fn plural(n: usize) -> &'static str {
     if n == 1 {
         ""
     } else {
@@ -288,4 +379,34 @@ fn print_summary(report: &Report, fixed: usize, unsafe_fixes: bool) {
             if hidden_unsafe == 1 { " is" } else { "es are" }
         );
     }
+}
+
+/// `threadlint config [PATH]`: the settings that apply to a path, and where they come from.
+pub fn show_config(config: ConfigArgs, path: PathBuf) -> ExitCode {
+    let resolver = match config.resolver() {
+        Ok(resolver) => resolver,
+        Err(e) => return usage_error(&e),
+    };
+    let resolved = resolver.resolved_for(&path);
+    if let Some(code) = config_errors(&resolver.errors()) {
+        return code;
+    }
+    let settings = &resolved.settings;
+    println!("path: {}", path.display());
+    match &resolved.file {
+        Some(file) => println!("configuration: {}", file.path.display()),
+        None => println!("configuration: none (defaults)"),
+    }
+    println!("rules: {}", settings.selection.codes().join(", "));
+    println!("missing-timeout.strict: {}", settings.rules.missing_timeout_strict);
+    for (code, severity) in &settings.severity {
+        println!("severity.{code}: {}", severity.as_str());
+    }
+    for entry in &settings.per_file_ignores {
+        println!("per-file-ignores.\"{}\": {} rule selector{}", entry.pattern, entry.rules.len(), plural(entry.rules.len()));
+    }
+    println!("respect-gitignore: {}", resolved.respect_gitignore);
+    println!("output-format: {}", resolved.output_format.as_deref().unwrap_or("full"));
+    println!("excluded: {}", resolver.is_excluded(&path));
+    ExitCode::SUCCESS
 }

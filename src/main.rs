@@ -29,6 +29,14 @@ enum Command {
         #[arg(long, conflicts_with = "rule")]
         all: bool,
     },
+    /// Print the settings that apply to a path (default: the current folder) and where they
+    /// come from.
+    Config {
+        #[arg(default_value = ".")]
+        path: std::path::PathBuf,
+        #[command(flatten)]
+        config: check::ConfigArgs,
+    },
     /// Print the concurrency model of a file (for rule authors).
     #[command(hide = true)]
     DebugModel { path: std::path::PathBuf },
@@ -50,6 +58,7 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Check(args) => check::run(args),
         Command::Rule { rule, all } => rule_docs(rule.as_deref(), all),
+        Command::Config { path, config } => check::show_config(config, path),
         Command::DebugModel { path } => {
             let source = match threadlint_analyzer::engine::read_source(&path) {
                 Ok(source) => source,

@@ -33,6 +33,7 @@ fn settings_for(code: &str, strict: bool) -> Settings {
     Settings {
         selection: RuleSelection::resolve(Some(&[selector]), &[], &[]),
         rules: RuleSettings { missing_timeout_strict: strict },
+        ..Settings::default()
     }
 }
 

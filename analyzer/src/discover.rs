@@ -4,39 +4,38 @@
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-use crate::engine::language_of;
-
-/// Folders never descended into unless named on the command line (virtual environments,
-/// caches, build output).
-const DEFAULT_EXCLUDES: &[&str] = &[
-    ".bzr", ".direnv", ".eggs", ".git", ".hg", ".mypy_cache", ".nox", ".pytype", ".ruff_cache",
-    ".svn", ".tox", ".venv", ".threadlint_cache", "__pycache__", "__pypackages__", "_build",
-    "buck-out", "node_modules", "site-packages", "venv",
-];
+use crate::engine::{language_of, SettingsSource};
 
 /// The files to check under `paths`, sorted and without duplicates. A path that does not exist
-/// is kept, so that reading it reports the error.
-pub fn files(paths: &[PathBuf]) -> Vec<PathBuf> {
+/// is kept, so that reading it reports the error. Files named explicitly are checked even when
+/// configuration excludes them, unless `force_exclude`.
+pub fn files(paths: &[PathBuf], settings: &dyn SettingsSource, force_exclude: bool) -> Vec<PathBuf> {
     let found = Mutex::new(Vec::new());
     for path in paths {
         if !path.is_dir() {
-            found.lock().unwrap_or_else(|e| e.into_inner()).push(path.clone());
+            if !(force_exclude && excluded_with_ancestors(path, settings)) {
+                found.lock().unwrap_or_else(|e| e.into_inner()).push(path.clone());
+            }
             continue;
         }
+        if force_exclude && excluded_with_ancestors(path, settings) {
+            continue;
+        }
+        let gitignore = settings.respect_gitignore(path);
         let walker = ignore::WalkBuilder::new(path)
             .hidden(true)
-            .git_ignore(true)
+            .git_ignore(gitignore)
+            .ignore(gitignore)
+            .git_exclude(gitignore)
             .git_global(false)
             .require_git(false)
-            .filter_entry(|entry| {
-                entry.depth() == 0
-                    || !entry.file_type().is_some_and(|t| t.is_dir())
-                    || !DEFAULT_EXCLUDES.contains(&entry.file_name().to_string_lossy().as_ref())
-            })
             .build_parallel();
         walker.run(|| {
             Box::new(|entry| {
                 if let Ok(entry) = entry {
+                    if entry.depth() > 0 && settings.is_excluded(entry.path()) {
+                        return ignore::WalkState::Skip;
+                    }
                     if entry.file_type().is_some_and(|t| t.is_file()) && is_checked(entry.path()) {
                         found.lock().unwrap_or_else(|e| e.into_inner()).push(entry.into_path());
                     }
@@ -53,4 +52,11 @@ pub fn files(paths: &[PathBuf]) -> Vec<PathBuf> {
 
 fn is_checked(path: &Path) -> bool {
     language_of(path).is_some()
+}
+
+/// A path named explicitly is excluded when it, or a folder above it, matches an exclude.
+fn excluded_with_ancestors(path: &Path, settings: &dyn SettingsSource) -> bool {
+    path.ancestors()
+        .take_while(|p| !p.as_os_str().is_empty())
+        .any(|p| settings.is_excluded(p))
 }

@@ -1,6 +1,7 @@
 //! The pipeline: discover files, analyse each in parallel, join the lock-order summaries in the
 //! whole-program pass, apply suppressions, sort.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -10,6 +11,7 @@ use threadlint_rules::model::{FileModel, Language, Span};
 use threadlint_rules::registry::{Check, CATALOGUE_CODES};
 use threadlint_rules::{Context, Finding, Fix, Related, RuleSettings, Severity, RULES};
 
+use crate::config::PerFileIgnore;
 use crate::discover;
 use crate::fix::apply_fixes;
 use crate::lines::LineIndex;
@@ -20,11 +22,51 @@ use crate::suppression::{Codes, Suppressions};
 /// Files larger than this are reported and skipped.
 pub const MAX_FILE_BYTES: u64 = 64 * 1024 * 1024;
 
-/// Everything that decides what a run reports.
+/// Everything that decides what a run reports for one file.
 #[derive(Clone, Debug, Default)]
 pub struct Settings {
     pub selection: RuleSelection,
     pub rules: RuleSettings,
+    /// Severity overrides per rule code.
+    pub severity: BTreeMap<&'static str, Severity>,
+    pub per_file_ignores: Vec<PerFileIgnore>,
+    /// The folder of the configuration file (globs are relative to it).
+    pub root: Option<PathBuf>,
+}
+
+/// Where each file's settings come from: one [`Settings`] for everything, or a
+/// [`Resolver`](crate::config::Resolver) reading configuration files.
+pub trait SettingsSource: Sync {
+    fn settings_for(&self, path: &Path) -> Arc<Settings>;
+    /// Excluded by configuration (`exclude`, `extend-exclude`).
+    fn is_excluded(&self, _path: &Path) -> bool {
+        false
+    }
+    fn respect_gitignore(&self, _path: &Path) -> bool {
+        true
+    }
+}
+
+impl SettingsSource for Settings {
+    fn settings_for(&self, _path: &Path) -> Arc<Settings> {
+        Arc::new(self.clone())
+    }
+    fn is_excluded(&self, path: &Path) -> bool {
+        path.file_name()
+            .is_some_and(|name| crate::config::DEFAULT_EXCLUDES.iter().any(|e| name == *e))
+    }
+}
+
+impl SettingsSource for crate::config::Resolver {
+    fn settings_for(&self, path: &Path) -> Arc<Settings> {
+        self.resolved_for(path).settings.clone()
+    }
+    fn is_excluded(&self, path: &Path) -> bool {
+        crate::config::Resolver::is_excluded(self, path)
+    }
+    fn respect_gitignore(&self, path: &Path) -> bool {
+        self.resolved_for(path).respect_gitignore
+    }
 }
 
 /// One diagnostic: a rule's finding, or a problem with the file itself (`code` is `None`).
@@ -42,12 +84,13 @@ pub struct Diagnostic {
 }
 
 impl Diagnostic {
-    fn from_finding(finding: Finding) -> Self {
+    fn from_finding(finding: Finding, settings: &Settings) -> Self {
         let rule = threadlint_rules::registry::find(finding.code);
+        let default = rule.map_or(Severity::Warning, |r| r.severity);
         Diagnostic {
             code: Some(finding.code),
             name: rule.map_or("", |r| r.name),
-            severity: rule.map_or(Severity::Warning, |r| r.severity),
+            severity: settings.severity.get(finding.code).copied().unwrap_or(default),
             message: finding.message,
             help: Some(finding.help).filter(|h| !h.is_empty()),
             span: finding.span,
@@ -113,6 +156,7 @@ struct Analysis {
     report: FileReport,
     suppressions: Suppressions,
     summary: Option<LockSummary>,
+    settings: Arc<Settings>,
 }
 
 pub fn language_of(path: &Path) -> Option<Language> {
@@ -171,8 +215,8 @@ pub fn parse(language: Language, source: &str) -> Parsed {
     }
 }
 
-/// The per-file rules' findings on one model.
-pub fn run_rules(model: &FileModel, source: &str, settings: &Settings) -> Vec<Finding> {
+/// The per-file rules' findings on one model of the file at `path`.
+pub fn run_rules(model: &FileModel, source: &str, path: &Path, settings: &Settings) -> Vec<Finding> {
     let context = Context {
         model,
         source,
@@ -180,7 +224,7 @@ pub fn run_rules(model: &FileModel, source: &str, settings: &Settings) -> Vec<Fi
     };
     let mut findings = Vec::new();
     for rule in RULES {
-        if !settings.selection.is_enabled(rule.code) || !rule.languages.contains(&model.language) {
+        if !settings.is_enabled_for(rule.code, path) || !rule.languages.contains(&model.language) {
             continue;
         }
         if let Check::File(check) = rule.check {
@@ -190,7 +234,7 @@ pub fn run_rules(model: &FileModel, source: &str, settings: &Settings) -> Vec<Fi
     findings
 }
 
-fn analyse(path: PathBuf, source: Option<String>, settings: &Settings) -> Analysis {
+fn analyse(path: PathBuf, source: Option<String>, settings: Arc<Settings>) -> Analysis {
     let mut diagnostics = Vec::new();
     let text = match source {
         Some(text) => Ok(text),
@@ -209,6 +253,7 @@ fn analyse(path: PathBuf, source: Option<String>, settings: &Settings) -> Analys
                 },
                 suppressions: Suppressions::default(),
                 summary: None,
+                settings,
             };
         }
     };
@@ -219,8 +264,12 @@ fn analyse(path: PathBuf, source: Option<String>, settings: &Settings) -> Analys
     let suppressions = Suppressions::from_comments(&source, &lines, &parsed.comments);
     let mut summary = None;
     if let Some(model) = &parsed.model {
-        diagnostics.extend(run_rules(model, &source, settings).into_iter().map(Diagnostic::from_finding));
-        if settings.selection.is_enabled("TL004") {
+        diagnostics.extend(
+            run_rules(model, &source, &path, &settings)
+                .into_iter()
+                .map(|finding| Diagnostic::from_finding(finding, &settings)),
+        );
+        if settings.is_enabled_for("TL004", &path) {
             summary = Some(lock_order::summarize(model, &display_path(&path)));
         }
     }
@@ -233,6 +282,7 @@ fn analyse(path: PathBuf, source: Option<String>, settings: &Settings) -> Analys
         },
         suppressions,
         summary,
+        settings,
     }
 }
 
@@ -263,17 +313,34 @@ pub enum Input {
 }
 
 /// Checks the input: the complete pipeline.
-pub fn check(input: Input, settings: &Settings) -> Report {
+pub fn check(input: Input, settings: &dyn SettingsSource) -> Report {
+    check_with(input, settings, false)
+}
+
+/// [`check`], with `force_exclude`: configured excludes apply to files named explicitly too.
+pub fn check_with(input: Input, settings: &dyn SettingsSource, force_exclude: bool) -> Report {
     let jobs: Vec<(PathBuf, Option<String>)> = match input {
-        Input::Paths(paths) => discover::files(&paths).into_iter().map(|p| (p, None)).collect(),
-        Input::Source { path, text } => vec![(path, Some(text))],
+        Input::Paths(paths) => discover::files(&paths, settings, force_exclude)
+            .into_iter()
+            .map(|p| (p, None))
+            .collect(),
+        Input::Source { path, text } => {
+            if force_exclude && settings.is_excluded(&path) {
+                Vec::new()
+            } else {
+                vec![(path, Some(text))]
+            }
+        }
     };
     let analyses: Vec<Analysis> = pool().install(|| {
         jobs.into_par_iter()
-            .map(|(path, source)| analyse(path, source, settings))
+            .map(|(path, source)| {
+                let file_settings = settings.settings_for(&path);
+                analyse(path, source, file_settings)
+            })
             .collect()
     });
-    finish(analyses, settings)
+    finish(analyses)
 }
 
 /// A pool whose threads have room for deeply nested sources.
@@ -290,9 +357,9 @@ fn pool() -> &'static rayon::ThreadPool {
 }
 
 /// The whole-program pass, suppressions and ordering.
-fn finish(mut analyses: Vec<Analysis>, settings: &Settings) -> Report {
+fn finish(mut analyses: Vec<Analysis>) -> Report {
     analyses.sort_by(|a, b| a.report.path.cmp(&b.report.path));
-    if settings.selection.is_enabled("TL004") {
+    {
         let paths: Vec<String> = analyses.iter().map(|a| a.report.display_path()).collect();
         let summaries: Vec<(usize, &str, &LockSummary)> = analyses
             .iter()
@@ -301,7 +368,9 @@ fn finish(mut analyses: Vec<Analysis>, settings: &Settings) -> Report {
             .collect();
         let findings = lock_order::check(&summaries);
         for (file, finding) in findings {
-            analyses[file].report.diagnostics.push(Diagnostic::from_finding(finding));
+            let analysis = &mut analyses[file];
+            let diagnostic = Diagnostic::from_finding(finding, &analysis.settings);
+            analysis.report.diagnostics.push(diagnostic);
         }
     }
     let checked = analyses.iter().filter(|a| a.summary.is_some() || !a.report.source.is_empty()).count();
@@ -355,6 +424,7 @@ pub struct FixResult {
 /// Applies every applicable fix to `source`, re-analysing after each round until nothing more
 /// applies (at most ten rounds). Each fix must keep the file parsing.
 pub fn fix_source(path: &Path, source: &str, settings: &Settings, unsafe_fixes: bool) -> FixResult {
+    let settings = &settings.clone();
     let language = language_of(path).unwrap_or(Language::Python);
     let errors = |text: &str| parse(language, text).syntax_errors;
     let mut current = source.to_string();
@@ -364,7 +434,7 @@ pub fn fix_source(path: &Path, source: &str, settings: &Settings, unsafe_fixes: 
         let Some(model) = parsed.model else { break };
         let lines = LineIndex::new(&current);
         let suppressions = Suppressions::from_comments(&current, &lines, &parsed.comments);
-        let findings = run_rules(&model, &current, settings);
+        let findings = run_rules(&model, &current, path, settings);
         let fixes: Vec<&Fix> = findings
             .iter()
             .filter(|f| !suppressions.suppresses(lines.line_of(f.span.start), Some(f.code)))

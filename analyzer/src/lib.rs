@@ -4,8 +4,10 @@
 //! model, runs the rules of `threadlint_rules`, joins the lock-order summaries of every file,
 //! applies [`suppression`]s and sorts; [`fix`] applies fixes to text.
 
+pub mod config;
 pub mod discover;
 pub mod engine;
+pub mod fingerprint;
 pub mod fix;
 pub mod lines;
 pub mod python;

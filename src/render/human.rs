@@ -1,36 +1,24 @@
-//! Rendering a report: `full` (source excerpts through codespan-reporting), `concise` (one line
-//! each) and `json` (ruff-compatible field names).
+//! Output for people: `full` (source excerpts through codespan-reporting), `concise` (one line
+//! each) and `grouped` (by file).
 
 use std::io::Write;
 
 use codespan_reporting::diagnostic::{Diagnostic as Rendered, Label, Severity as RenderedSeverity};
 use codespan_reporting::files::SimpleFiles;
 use codespan_reporting::term::{self, termcolor::WriteColor};
-use serde::Serialize;
-use threadlint_analyzer::engine::{display_path, FileReport};
-use threadlint_analyzer::lines::Location;
+use threadlint_analyzer::engine::FileReport;
 use threadlint_analyzer::{Diagnostic, Report};
 use threadlint_rules::{Applicability, Severity};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-pub enum OutputFormat {
-    /// Each diagnostic with the source it points at, its labels and a help line.
-    Full,
-    /// One line per diagnostic: `path:row:col: CODE [*] message`.
-    Concise,
-    /// A JSON array, with ruff's field names.
-    Json,
-}
-
 /// `[*]` marks a diagnostic whose fix `--fix` applies.
-fn fix_marker(diagnostic: &Diagnostic, unsafe_fixes: bool) -> &'static str {
+pub fn fix_marker(diagnostic: &Diagnostic, unsafe_fixes: bool) -> &'static str {
     match &diagnostic.fix {
         Some(fix) if fix.applicability.is_applied(unsafe_fixes) => " [*]",
         _ => "",
     }
 }
 
-fn label(diagnostic: &Diagnostic) -> String {
+pub fn label(diagnostic: &Diagnostic) -> String {
     match diagnostic.code {
         Some(code) => code.to_string(),
         None => diagnostic.name.to_string(),
@@ -125,119 +113,33 @@ fn primary_label(diagnostic: &Diagnostic) -> String {
     }
 }
 
-#[derive(Serialize)]
-struct JsonLocation {
-    row: usize,
-    column: usize,
-}
-
-impl From<Location> for JsonLocation {
-    fn from(location: Location) -> Self {
-        JsonLocation {
-            row: location.row,
-            column: location.column,
+pub fn grouped(report: &Report, unsafe_fixes: bool, out: &mut dyn Write) -> std::io::Result<()> {
+    for file in &report.files {
+        if file.diagnostics.is_empty() {
+            continue;
         }
-    }
-}
-
-#[derive(Serialize)]
-struct JsonEdit {
-    content: String,
-    location: JsonLocation,
-    end_location: JsonLocation,
-}
-
-#[derive(Serialize)]
-struct JsonFix {
-    applicability: &'static str,
-    message: String,
-    edits: Vec<JsonEdit>,
-}
-
-#[derive(Serialize)]
-struct JsonRelated {
-    filename: String,
-    location: JsonLocation,
-    end_location: JsonLocation,
-    message: String,
-}
-
-#[derive(Serialize)]
-struct JsonDiagnostic {
-    code: Option<&'static str>,
-    name: &'static str,
-    severity: &'static str,
-    message: String,
-    filename: String,
-    location: JsonLocation,
-    end_location: JsonLocation,
-    fix: Option<JsonFix>,
-    related: Vec<JsonRelated>,
-    url: Option<String>,
-    noqa_row: usize,
-}
-
-pub fn json(report: &Report, out: &mut dyn Write) -> std::io::Result<()> {
-    let mut items = Vec::new();
-    let mut other_files = std::collections::HashMap::new();
-    for (file, diagnostic) in report.diagnostics() {
-        let (start, end) = file.lines.span_locations(&file.source, diagnostic.span);
-        let fix = diagnostic.fix.as_ref().map(|fix| JsonFix {
-            applicability: fix.applicability.as_str(),
-            message: fix.message.clone(),
-            edits: fix
-                .edits
-                .iter()
-                .map(|edit| {
-                    let (location, end_location) = file.lines.span_locations(&file.source, edit.span);
-                    JsonEdit {
-                        content: edit.content.clone(),
-                        location: location.into(),
-                        end_location: end_location.into(),
-                    }
-                })
-                .collect(),
-        });
-        let related = diagnostic
-            .related
+        writeln!(out, "{}:", file.display_path())?;
+        let locations: Vec<_> = file
+            .diagnostics
             .iter()
-            .map(|related| {
-                let (filename, (location, end_location)) = match &related.file {
-                    None => (file.display_path(), file.lines.span_locations(&file.source, related.span)),
-                    Some(path) => {
-                        let (source, lines) = other_files.entry(path.clone()).or_insert_with(|| {
-                            let source = std::fs::read_to_string(path).unwrap_or_default();
-                            let lines = threadlint_analyzer::lines::LineIndex::new(&source);
-                            (source, lines)
-                        });
-                        (display_path(std::path::Path::new(path)), lines.span_locations(source, related.span))
-                    }
-                };
-                JsonRelated {
-                    filename,
-                    location: location.into(),
-                    end_location: end_location.into(),
-                    message: related.message.clone(),
-                }
-            })
+            .map(|d| file.lines.location(&file.source, d.span.start))
             .collect();
-        items.push(JsonDiagnostic {
-            code: diagnostic.code,
-            name: diagnostic.name,
-            severity: diagnostic.severity.as_str(),
-            message: diagnostic.message.clone(),
-            filename: file.display_path(),
-            location: start.into(),
-            end_location: end.into(),
-            fix,
-            related,
-            url: diagnostic
-                .code
-                .and_then(threadlint_rules::registry::find)
-                .map(|rule| rule.url()),
-            noqa_row: start.row,
-        });
+        let width = locations
+            .iter()
+            .map(|l| format!("{}:{}", l.row, l.column).len())
+            .max()
+            .unwrap_or(0);
+        for (diagnostic, location) in file.diagnostics.iter().zip(locations) {
+            let position = format!("{}:{}", location.row, location.column);
+            writeln!(
+                out,
+                "  {position:<width$} {}{} {}",
+                label(diagnostic),
+                fix_marker(diagnostic, unsafe_fixes),
+                diagnostic.message
+            )?;
+        }
+        writeln!(out)?;
     }
-    serde_json::to_writer_pretty(&mut *out, &items).map_err(std::io::Error::other)?;
-    writeln!(out)
+    Ok(())
 }

@@ -1,0 +1,466 @@
+//! Configuration: `[tool.threadlint]` in `pyproject.toml`, or `threadlint.toml` /
+//! `.threadlint.toml`. The nearest file above each checked file wins (as in ruff); `--config
+//! PATH` names one file for everything; `--isolated` ignores them all. Command-line options
+//! override what files say.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use globset::{Glob, GlobMatcher};
+use threadlint_rules::{RuleSettings, Severity};
+
+use crate::engine::Settings;
+use crate::selection::{RuleSelection, Selector};
+
+/// The file names looked for in each folder, in order of preference.
+pub const CONFIG_FILES: &[&str] = &[".threadlint.toml", "threadlint.toml", "pyproject.toml"];
+
+/// A configuration problem: which file, which key, what is allowed.
+#[derive(Debug, Clone)]
+pub struct ConfigError {
+    pub file: PathBuf,
+    pub key: String,
+    pub message: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.key.is_empty() {
+            write!(f, "{}: {}", self.file.display(), self.message)
+        } else {
+            write!(f, "{}: `{}`: {}", self.file.display(), self.key, self.message)
+        }
+    }
+}
+
+/// A per-file-ignores entry: files matching `pattern` ignore `rules`.
+#[derive(Clone, Debug)]
+pub struct PerFileIgnore {
+    pub pattern: String,
+    matcher: GlobMatcher,
+    /// The pattern has no `/`: it matches the file name anywhere below the root.
+    basename_only: bool,
+    pub rules: Vec<Selector>,
+}
+
+impl PerFileIgnore {
+    fn matches(&self, relative: &Path) -> bool {
+        self.matcher.is_match(relative)
+            || (self.basename_only && relative.file_name().is_some_and(|name| self.matcher.is_match(name)))
+    }
+}
+
+/// Options from one configuration source. `None` means "not set here".
+#[derive(Clone, Debug, Default)]
+pub struct Options {
+    pub select: Option<Vec<Selector>>,
+    pub extend_select: Vec<Selector>,
+    pub ignore: Vec<Selector>,
+    pub per_file_ignores: Vec<PerFileIgnore>,
+    pub exclude: Option<Vec<String>>,
+    pub extend_exclude: Vec<String>,
+    pub respect_gitignore: Option<bool>,
+    pub missing_timeout_strict: Option<bool>,
+    pub severity: BTreeMap<&'static str, Severity>,
+    pub output_format: Option<String>,
+}
+
+/// A configuration file that was found and read.
+#[derive(Clone, Debug)]
+pub struct ConfigFile {
+    pub path: PathBuf,
+    /// The folder it applies to (its own folder): globs are relative to it.
+    pub root: PathBuf,
+    pub options: Options,
+}
+
+const KEYS: &str = "select, extend-select, ignore, per-file-ignores, exclude, extend-exclude, respect-gitignore, missing-timeout, severity, output-format";
+
+pub const OUTPUT_FORMATS: &[&str] = &[
+    "full", "concise", "grouped", "json", "json-lines", "github", "gitlab", "sarif", "junit",
+];
+
+fn error(file: &Path, key: &str, message: impl Into<String>) -> ConfigError {
+    ConfigError { file: file.to_path_buf(), key: key.to_string(), message: message.into() }
+}
+
+fn string_list(file: &Path, key: &str, value: &toml::Value) -> Result<Vec<String>, ConfigError> {
+    let toml::Value::Array(items) = value else {
+        return Err(error(file, key, "expected a list of strings, e.g. [\"TL002\"]"));
+    };
+    items
+        .iter()
+        .map(|item| match item {
+            toml::Value::String(s) => Ok(s.clone()),
+            _ => Err(error(file, key, "expected a list of strings, e.g. [\"TL002\"]")),
+        })
+        .collect()
+}
+
+fn selectors(file: &Path, key: &str, value: &toml::Value) -> Result<Vec<Selector>, ConfigError> {
+    string_list(file, key, value)?
+        .iter()
+        .map(|s| Selector::parse(s).map_err(|e| error(file, key, e)))
+        .collect()
+}
+
+fn boolean(file: &Path, key: &str, value: &toml::Value) -> Result<bool, ConfigError> {
+    value.as_bool().ok_or_else(|| error(file, key, "expected `true` or `false`"))
+}
+
+/// Reads options from a TOML table (the `[tool.threadlint]` table, or a whole
+/// `threadlint.toml`), reporting unknown keys and bad values.
+pub fn parse_options(file: &Path, table: &toml::Table) -> Result<Options, ConfigError> {
+    let mut options = Options::default();
+    for (key, value) in table {
+        match key.as_str() {
+            "select" => options.select = Some(selectors(file, key, value)?),
+            "extend-select" => options.extend_select = selectors(file, key, value)?,
+            "ignore" => options.ignore = selectors(file, key, value)?,
+            "exclude" => options.exclude = Some(string_list(file, key, value)?),
+            "extend-exclude" => options.extend_exclude = string_list(file, key, value)?,
+            "respect-gitignore" => options.respect_gitignore = Some(boolean(file, key, value)?),
+            "output-format" => {
+                let format = value
+                    .as_str()
+                    .filter(|f| OUTPUT_FORMATS.contains(f))
+                    .ok_or_else(|| error(file, key, format!("expected one of {}", OUTPUT_FORMATS.join(", "))))?;
+                options.output_format = Some(format.to_string());
+            }
+            "per-file-ignores" => {
+                let toml::Value::Table(entries) = value else {
+                    return Err(error(file, key, "expected a table of glob = [codes], e.g. \"tests/*\" = [\"TL003\"]"));
+                };
+                for (pattern, codes) in entries {
+                    let sub = format!("{key}.\"{pattern}\"");
+                    let glob = Glob::new(pattern).map_err(|e| error(file, &sub, format!("invalid glob: {e}")))?;
+                    options.per_file_ignores.push(PerFileIgnore {
+                        pattern: pattern.to_string(),
+                        matcher: glob.compile_matcher(),
+                        basename_only: !pattern.contains('/'),
+                        rules: selectors(file, &sub, codes)?,
+                    });
+                }
+            }
+            "missing-timeout" => {
+                let toml::Value::Table(inner) = value else {
+                    return Err(error(file, key, "expected a table with `strict = true|false`"));
+                };
+                for (inner_key, inner_value) in inner {
+                    let full = format!("{key}.{inner_key}");
+                    match inner_key.as_str() {
+                        "strict" => options.missing_timeout_strict = Some(boolean(file, &full, inner_value)?),
+                        _ => return Err(error(file, &full, "unknown key; the only key of `missing-timeout` is `strict`")),
+                    }
+                }
+            }
+            "severity" => {
+                let toml::Value::Table(entries) = value else {
+                    return Err(error(file, key, "expected a table of CODE = \"error\"|\"warning\""));
+                };
+                for (code, level) in entries {
+                    let full = format!("{key}.{code}");
+                    let rule = threadlint_rules::registry::find(code)
+                        .ok_or_else(|| error(file, &full, "not a rule code of this version"))?;
+                    let severity = match level.as_str() {
+                        Some("error") => Severity::Error,
+                        Some("warning") => Severity::Warning,
+                        _ => return Err(error(file, &full, "expected \"error\" or \"warning\"")),
+                    };
+                    options.severity.insert(rule.code, severity);
+                }
+            }
+            _ => return Err(error(file, key, format!("unknown key; the keys are {KEYS}"))),
+        }
+    }
+    Ok(options)
+}
+
+/// Reads a configuration file. `Ok(None)` for a `pyproject.toml` without `[tool.threadlint]`.
+pub fn load(path: &Path) -> Result<Option<ConfigFile>, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|e| error(path, "", format!("cannot read: {e}")))?;
+    let document: toml::Table = text.parse().map_err(|e| error(path, "", format!("not valid TOML: {e}")))?;
+    let is_pyproject = path.file_name().is_some_and(|n| n == "pyproject.toml");
+    let table = if is_pyproject {
+        match document.get("tool").and_then(|t| t.get("threadlint")) {
+            Some(toml::Value::Table(table)) => table.clone(),
+            Some(_) => return Err(error(path, "tool.threadlint", "expected a table")),
+            None => return Ok(None),
+        }
+    } else {
+        document
+    };
+    let root = path
+        .parent()
+        .map(|p| if p.as_os_str().is_empty() { PathBuf::from(".") } else { p.to_path_buf() })
+        .unwrap_or_else(|| PathBuf::from("."));
+    Ok(Some(ConfigFile { path: path.to_path_buf(), root, options: parse_options(path, &table)? }))
+}
+
+/// What the command line says, on top of (or instead of) the files.
+#[derive(Clone, Debug, Default)]
+pub struct Overrides {
+    pub select: Option<Vec<Selector>>,
+    pub extend_select: Vec<Selector>,
+    pub ignore: Vec<Selector>,
+    /// `--config "key = value"` settings.
+    pub inline: Options,
+    pub extend_exclude: Vec<String>,
+}
+
+/// Where settings come from.
+#[derive(Clone, Debug)]
+pub enum Source {
+    /// Look for the nearest file above each checked file.
+    Discover,
+    /// `--config PATH`.
+    File(Arc<ConfigFile>),
+    /// `--isolated`.
+    Isolated,
+}
+
+/// Resolves the settings for each file, caching configuration lookups per folder.
+pub struct Resolver {
+    source: Source,
+    overrides: Overrides,
+    found: Mutex<HashMap<PathBuf, Option<Arc<ConfigFile>>>>,
+    settings: Mutex<HashMap<Option<PathBuf>, Arc<ResolvedConfig>>>,
+    errors: Mutex<Vec<ConfigError>>,
+}
+
+/// Settings that apply below one configuration file.
+pub struct ResolvedConfig {
+    pub file: Option<Arc<ConfigFile>>,
+    pub settings: Arc<Settings>,
+    pub excludes: globset::GlobSet,
+    pub respect_gitignore: bool,
+    pub output_format: Option<String>,
+}
+
+/// Folders never descended into unless named on the command line.
+pub const DEFAULT_EXCLUDES: &[&str] = &[
+    ".bzr", ".direnv", ".eggs", ".git", ".hg", ".mypy_cache", ".nox", ".pytype", ".ruff_cache",
+    ".svn", ".tox", ".venv", ".threadlint_cache", "__pycache__", "__pypackages__", "_build",
+    "buck-out", "node_modules", "site-packages", "venv",
+];
+
+impl Resolver {
+    pub fn new(source: Source, overrides: Overrides) -> Self {
+        Resolver {
+            source,
+            overrides,
+            found: Mutex::new(HashMap::new()),
+            settings: Mutex::new(HashMap::new()),
+            errors: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// Configuration errors met so far (each file once).
+    pub fn errors(&self) -> Vec<ConfigError> {
+        self.errors.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// The configuration file that applies to `path`.
+    pub fn config_for(&self, path: &Path) -> Option<Arc<ConfigFile>> {
+        match &self.source {
+            Source::Isolated => None,
+            Source::File(file) => Some(file.clone()),
+            Source::Discover => {
+                let absolute = if path.is_absolute() {
+                    path.to_path_buf()
+                } else {
+                    std::env::current_dir().unwrap_or_default().join(path)
+                };
+                let start = if absolute.is_dir() { absolute.as_path() } else { absolute.parent()? };
+                self.nearest(start)
+            }
+        }
+    }
+
+    fn nearest(&self, dir: &Path) -> Option<Arc<ConfigFile>> {
+        if let Some(found) = self.found.lock().unwrap_or_else(|e| e.into_inner()).get(dir) {
+            return found.clone();
+        }
+        let mut result = None;
+        for name in CONFIG_FILES {
+            let candidate = dir.join(name);
+            if candidate.is_file() {
+                match load(&candidate) {
+                    Ok(Some(file)) => {
+                        result = Some(Arc::new(file));
+                        break;
+                    }
+                    Ok(None) => {}
+                    Err(e) => {
+                        self.errors.lock().unwrap_or_else(|e| e.into_inner()).push(e);
+                        break;
+                    }
+                }
+            }
+        }
+        if result.is_none() {
+            if let Some(parent) = dir.parent() {
+                result = self.nearest(parent);
+            }
+        }
+        self.found
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(dir.to_path_buf(), result.clone());
+        result
+    }
+
+    /// The resolved configuration that applies to `path`.
+    pub fn resolved_for(&self, path: &Path) -> Arc<ResolvedConfig> {
+        let file = self.config_for(path);
+        let key = file.as_ref().map(|f| f.path.clone());
+        if let Some(resolved) = self.settings.lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
+            return resolved.clone();
+        }
+        let resolved = Arc::new(self.resolve(file));
+        self.settings
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(key, resolved.clone());
+        resolved
+    }
+
+    fn resolve(&self, file: Option<Arc<ConfigFile>>) -> ResolvedConfig {
+        let empty = Options::default();
+        let options = file.as_ref().map_or(&empty, |f| &f.options);
+        let inline = &self.overrides.inline;
+        let select = self.overrides.select.clone().or_else(|| inline.select.clone()).or_else(|| options.select.clone());
+        let extend: Vec<Selector> = options
+            .extend_select
+            .iter()
+            .chain(&inline.extend_select)
+            .chain(&self.overrides.extend_select)
+            .cloned()
+            .collect();
+        let ignore: Vec<Selector> = options
+            .ignore
+            .iter()
+            .chain(&inline.ignore)
+            .chain(&self.overrides.ignore)
+            .cloned()
+            .collect();
+        let mut per_file_ignores = options.per_file_ignores.clone();
+        per_file_ignores.extend(inline.per_file_ignores.iter().cloned());
+        let mut severity = options.severity.clone();
+        severity.extend(inline.severity.iter().map(|(k, v)| (*k, *v)));
+        let settings = Settings {
+            selection: RuleSelection::resolve(select.as_deref(), &extend, &ignore),
+            rules: RuleSettings {
+                missing_timeout_strict: inline
+                    .missing_timeout_strict
+                    .or(options.missing_timeout_strict)
+                    .unwrap_or(false),
+            },
+            severity,
+            per_file_ignores,
+            root: file.as_ref().map(|f| f.root.clone()),
+        };
+        let mut excludes = globset::GlobSetBuilder::new();
+        let patterns: Vec<String> = inline
+            .exclude
+            .clone()
+            .or_else(|| options.exclude.clone())
+            .unwrap_or_else(|| DEFAULT_EXCLUDES.iter().map(|s| s.to_string()).collect())
+            .into_iter()
+            .chain(options.extend_exclude.iter().cloned())
+            .chain(inline.extend_exclude.iter().cloned())
+            .chain(self.overrides.extend_exclude.iter().cloned())
+            .collect();
+        for pattern in &patterns {
+            if let Ok(glob) = Glob::new(pattern) {
+                excludes.add(glob);
+            }
+        }
+        ResolvedConfig {
+            settings: Arc::new(settings),
+            excludes: excludes.build().unwrap_or_else(|_| globset::GlobSet::empty()),
+            respect_gitignore: inline.respect_gitignore.or(options.respect_gitignore).unwrap_or(true),
+            output_format: inline.output_format.clone().or_else(|| options.output_format.clone()),
+            file,
+        }
+    }
+
+    /// Whether `path` is excluded by the configuration that applies to it: a pattern matches
+    /// its name, or its path relative to the configuration's folder.
+    pub fn is_excluded(&self, path: &Path) -> bool {
+        let resolved = self.resolved_for(path);
+        if let Some(name) = path.file_name() {
+            if resolved.excludes.is_match(name) {
+                return true;
+            }
+        }
+        let root = resolved.file.as_ref().map(|f| f.root.clone()).unwrap_or_else(|| PathBuf::from("."));
+        relative(path, &root).is_some_and(|r| resolved.excludes.is_match(r))
+    }
+}
+
+/// `path` relative to `root`, comparing absolute forms.
+pub fn relative(path: &Path, root: &Path) -> Option<PathBuf> {
+    let cwd = std::env::current_dir().unwrap_or_default();
+    let path = if path.is_absolute() { path.to_path_buf() } else { cwd.join(path) };
+    let root = if root.is_absolute() { root.to_path_buf() } else { cwd.join(root) };
+    let clean = |p: &Path| -> PathBuf { p.components().filter(|c| !matches!(c, std::path::Component::CurDir)).collect() };
+    clean(&path).strip_prefix(clean(&root)).ok().map(Path::to_path_buf)
+}
+
+impl Settings {
+    /// Whether `code` is reported for the file at `path`, after per-file ignores.
+    pub fn is_enabled_for(&self, code: &str, path: &Path) -> bool {
+        if !self.selection.is_enabled(code) {
+            return false;
+        }
+        if self.per_file_ignores.is_empty() {
+            return true;
+        }
+        let root = self.root.clone().unwrap_or_else(|| PathBuf::from("."));
+        let Some(relative) = relative(path, &root) else { return true };
+        !self.per_file_ignores.iter().any(|entry| {
+            entry.matches(&relative) && RuleSelection::resolve(Some(&entry.rules), &[], &[]).is_enabled(code)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Options, ConfigError> {
+        parse_options(Path::new("threadlint.toml"), &text.parse().unwrap())
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_values_name_the_key() {
+        let e = parse("selec = [\"TL001\"]").unwrap_err();
+        assert_eq!(e.key, "selec");
+        assert!(e.to_string().contains("unknown key; the keys are select"));
+        let e = parse("select = \"TL001\"").unwrap_err();
+        assert!(e.to_string().contains("expected a list of strings"));
+        let e = parse("missing-timeout = { strct = true }").unwrap_err();
+        assert_eq!(e.key, "missing-timeout.strct");
+        let e = parse("[severity]\nTL005 = \"fatal\"").unwrap_err();
+        assert_eq!(e.key, "severity.TL005");
+        let e = parse("ignore = [\"XY1\"]").unwrap_err();
+        assert!(e.message.contains("unknown rule selector"));
+    }
+
+    #[test]
+    fn reads_every_key() {
+        let options = parse(
+            "select = [\"TL00\"]\nextend-select = [\"TL004\"]\nignore = [\"TL003\"]\nexclude = [\"gen\"]\nextend-exclude = [\"x\"]\nrespect-gitignore = false\noutput-format = \"concise\"\n[per-file-ignores]\n\"tests/*\" = [\"TL008\"]\n[missing-timeout]\nstrict = true\n[severity]\nTL005 = \"error\"\n",
+        )
+        .unwrap();
+        assert_eq!(options.missing_timeout_strict, Some(true));
+        assert_eq!(options.severity.get("TL005"), Some(&Severity::Error));
+        assert_eq!(options.per_file_ignores.len(), 1);
+        assert!(options.per_file_ignores[0].matches(Path::new("tests/test_a.py")));
+        assert!(!options.per_file_ignores[0].matches(Path::new("src/a.py")));
+        assert_eq!(options.respect_gitignore, Some(false));
+    }
+}

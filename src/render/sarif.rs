@@ -1,0 +1,204 @@
+//! SARIF 2.1.0 through `serde-sarif`'s types: one run; the driver lists every rule; results
+//! carry a region (columns in Unicode code points), related locations linked from the message,
+//! a `primaryLocationLineHash` and fixes.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::Path;
+
+use serde_sarif::sarif::{
+    ArtifactChange, ArtifactContent, ArtifactLocation, Fix, Location, Message,
+    MultiformatMessageString, PhysicalLocation, Region, Replacement, ReportingConfiguration,
+    ReportingDescriptor, Result as SarifResult, ResultLevel, Run, Sarif, Tool, ToolComponent,
+};
+use threadlint_analyzer::fingerprint::{self, Disambiguator};
+use threadlint_analyzer::lines::Location as Position;
+use threadlint_analyzer::Report;
+use threadlint_rules::{Severity, RULES};
+
+use super::{items, relative_to};
+
+const SRCROOT: &str = "%SRCROOT%";
+
+fn level(severity: Severity) -> ResultLevel {
+    match severity {
+        Severity::Error => ResultLevel::Error,
+        Severity::Warning => ResultLevel::Warning,
+    }
+}
+
+fn region(start: Position, end: Position) -> Region {
+    Region::builder()
+        .start_line(start.row as i64)
+        .start_column(start.column as i64)
+        .end_line(end.row as i64)
+        .end_column(end.column as i64)
+        .build()
+}
+
+fn artifact(uri: &str) -> ArtifactLocation {
+    ArtifactLocation::builder().uri(uri).uri_base_id(SRCROOT).build()
+}
+
+fn plain(text: impl Into<String>) -> Message {
+    Message::builder().text(text.into()).build()
+}
+
+/// The first paragraph of the rule's "What it does" section.
+fn full_description(doc: &str) -> String {
+    doc.split("## What it does")
+        .nth(1)
+        .unwrap_or(doc)
+        .trim_start()
+        .split("\n\n")
+        .next()
+        .unwrap_or("")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn rules() -> Vec<ReportingDescriptor> {
+    RULES
+        .iter()
+        .map(|rule| {
+            let doc = rule.documentation();
+            ReportingDescriptor::builder()
+                .id(rule.code)
+                .name(rule.name)
+                .short_description(MultiformatMessageString::builder().text(rule.summary).build())
+                .full_description(MultiformatMessageString::builder().text(full_description(&doc)).build())
+                .help(
+                    MultiformatMessageString::builder()
+                        .text(format!("{} See {}", rule.summary, rule.url()))
+                        .markdown(doc)
+                        .build(),
+                )
+                .help_uri(rule.url())
+                .default_configuration(
+                    ReportingConfiguration::builder()
+                        .level(serde_json::Value::String(level(rule.severity).to_string()))
+                        .build(),
+                )
+                .build()
+        })
+        .collect()
+}
+
+pub fn write(report: &Report, root: &Path, out: &mut dyn Write) -> std::io::Result<()> {
+    let mut disambiguator = Disambiguator::default();
+    let mut results = Vec::new();
+    for item in items(report) {
+        let diagnostic = item.diagnostic;
+        let uri = relative_to(&item.file.path, root);
+        let location = Location::builder()
+            .physical_location(
+                PhysicalLocation::builder()
+                    .artifact_location(artifact(&uri))
+                    .region(region(item.start, item.end))
+                    .build(),
+            )
+            .build();
+        let mut text = diagnostic.message.clone();
+        if let Some(help) = &diagnostic.help {
+            text.push_str(&format!(". Help: {help}"));
+        }
+        let related: Vec<Location> = item
+            .related
+            .iter()
+            .enumerate()
+            .map(|(index, related)| {
+                Location::builder()
+                    .id(index as i64 + 1)
+                    .message(plain(related.message.clone()))
+                    .physical_location(
+                        PhysicalLocation::builder()
+                            .artifact_location(artifact(&relative_to(&related.path, root)))
+                            .region(region(related.start, related.end))
+                            .build(),
+                    )
+                    .build()
+            })
+            .collect();
+        if !related.is_empty() {
+            let links: Vec<String> = item
+                .related
+                .iter()
+                .enumerate()
+                .map(|(index, related)| format!("[{}]({})", related.message.replace(['[', ']'], ""), index + 1))
+                .collect();
+            text.push_str(&format!(". Related: {}", links.join("; ")));
+        }
+        let hash = fingerprint::base("", item.file, diagnostic);
+        let mut fingerprints = BTreeMap::new();
+        fingerprints.insert("primaryLocationLineHash".to_string(), disambiguator.next(hash));
+        let fixes = diagnostic.fix.as_ref().map(|fix| {
+            let replacements = fix
+                .edits
+                .iter()
+                .map(|edit| {
+                    let (start, end) = item.file.lines.span_locations(&item.file.source, edit.span);
+                    Replacement::builder()
+                        .deleted_region(region(start, end))
+                        .inserted_content(ArtifactContent::builder().text(edit.content.clone()).build())
+                        .build()
+                })
+                .collect::<Vec<_>>();
+            vec![Fix::builder()
+                .description(plain(format!("{} ({})", fix.message, fix.applicability.as_str())))
+                .artifact_changes(vec![ArtifactChange::builder()
+                    .artifact_location(artifact(&uri))
+                    .replacements(replacements)
+                    .build()])
+                .build()]
+        });
+        let code = diagnostic.code.unwrap_or(diagnostic.name);
+        let mut result = SarifResult::builder()
+            .rule_id(code)
+            .level(level(diagnostic.severity))
+            .message(plain(text))
+            .locations(vec![location])
+            .partial_fingerprints(fingerprints)
+            .build();
+        if !related.is_empty() {
+            result.related_locations = Some(related);
+        }
+        if let Some(index) = RULES.iter().position(|r| Some(r.code) == diagnostic.code) {
+            result.rule_index = Some(index as i64);
+        }
+        result.fixes = fixes;
+        results.push(result);
+    }
+    let root_uri = {
+        let absolute = std::fs::canonicalize(root).unwrap_or_else(|_| root.to_path_buf());
+        let mut text = absolute.to_string_lossy().replace('\\', "/");
+        if !text.ends_with('/') {
+            text.push('/');
+        }
+        if !text.starts_with('/') {
+            text.insert(0, '/');
+        }
+        format!("file://{text}")
+    };
+    let mut base_ids = BTreeMap::new();
+    base_ids.insert(SRCROOT.to_string(), ArtifactLocation::builder().uri(root_uri).build());
+    let driver = ToolComponent::builder()
+        .name("threadlint")
+        .version(env!("CARGO_PKG_VERSION"))
+        .information_uri(threadlint_rules::HOMEPAGE)
+        .rules(rules())
+        .build();
+    let run = Run::builder()
+        .tool(Tool::builder().driver(driver).build())
+        .results(results)
+        .column_kind(serde_json::Value::String("unicodeCodePoints".into()))
+        .original_uri_base_ids(base_ids)
+        .build();
+    let sarif = Sarif::builder()
+        .schema("https://json.schemastore.org/sarif-2.1.0.json")
+        .version(serde_json::Value::String("2.1.0".into()))
+        .runs(vec![run])
+        .build();
+    serde_json::to_writer_pretty(&mut *out, &sarif).map_err(std::io::Error::other)?;
+    writeln!(out)
+}
