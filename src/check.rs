@@ -9,7 +9,7 @@ use std::sync::Arc;
 use clap::Args;
 use codespan_reporting::term::termcolor::{BufferWriter, ColorChoice};
 use threadlint_analyzer::config::{self, ConfigError, Overrides, Resolver, Source};
-use threadlint_analyzer::engine::{self, fix_source, Input, SettingsSource};
+use threadlint_analyzer::engine::{self, fix_source, Input, RunOptions, SettingsSource};
 use threadlint_analyzer::selection::Selector;
 use threadlint_analyzer::Report;
 use threadlint_rules::Applicability;
@@ -79,6 +79,30 @@ pub struct CheckArgs {
     /// configuration from it). With `--fix`, the fixed source is written to standard output.
     #[arg(long, value_name = "PATH")]
     stdin_filename: Option<PathBuf>,
+    /// Report only findings that are not in this baseline file.
+    #[arg(long, value_name = "FILE")]
+    baseline: Option<PathBuf>,
+    /// Record the current findings in this baseline file (and exit 0).
+    #[arg(long, value_name = "FILE", conflicts_with = "baseline")]
+    write_baseline: Option<PathBuf>,
+    /// Do not read or write the cache.
+    #[arg(long)]
+    no_cache: bool,
+    /// Where to keep the cache.
+    #[arg(long, value_name = "DIR", default_value = threadlint_analyzer::cache::DEFAULT_DIR)]
+    cache_dir: PathBuf,
+    /// Add `# noqa: CODE` comments for the current findings.
+    #[arg(long, conflicts_with_all = ["fix", "diff"])]
+    add_noqa: bool,
+    /// With `--fix`, list the fixes applied.
+    #[arg(long)]
+    show_fixes: bool,
+    /// Exit with 1 if any fix was applied, even when nothing is left.
+    #[arg(long)]
+    exit_non_zero_on_fix: bool,
+    /// Say how many files were parsed and how many came from the cache.
+    #[arg(long, short)]
+    verbose: bool,
 }
 
 fn usage_error(message: &str) -> ExitCode {
@@ -169,7 +193,19 @@ pub fn run(args: CheckArgs) -> ExitCode {
         return run_stdin(&args, &resolver, path, format);
     }
 
+    let cache = if args.no_cache || args.diff || args.fix || args.add_noqa {
+        None
+    } else {
+        threadlint_analyzer::cache::Cache::open(&args.cache_dir)
+    };
+    let options = RunOptions { force_exclude: args.force_exclude, cache: cache.as_ref() };
+
+    if args.add_noqa {
+        return add_noqa(&args, &resolver, &options);
+    }
+
     let mut fixed = 0;
+    let mut fixed_codes: BTreeMap<String, BTreeMap<&'static str, usize>> = BTreeMap::new();
     let mut diff_output = String::new();
     let mut fix_errors = Vec::new();
     if args.fix || args.diff {
@@ -182,6 +218,10 @@ pub fn run(args: CheckArgs) -> ExitCode {
                 continue;
             }
             fixed += result.fixed;
+            let per_file = fixed_codes.entry(engine::display_path(&path)).or_default();
+            for code in &result.codes {
+                *per_file.entry(code).or_default() += 1;
+            }
             if args.diff {
                 diff_output.push_str(&unified_diff(&path, &source, &result.source));
             } else if let Err(e) = std::fs::write(&path, &result.source) {
@@ -204,14 +244,81 @@ pub fn run(args: CheckArgs) -> ExitCode {
         return if fixed > 0 && !args.exit_zero { ExitCode::from(1) } else { ExitCode::SUCCESS };
     }
 
-    let report = engine::check_with(Input::Paths(args.paths.clone()), &resolver, args.force_exclude);
+    let mut report = engine::check_with(Input::Paths(args.paths.clone()), &resolver, &options);
     if let Some(code) = config_errors(&resolver.errors()) {
         return code;
     }
     for error in &fix_errors {
         eprintln!("error: {error}");
     }
-    finish(&args, &report, format, fixed, !fix_errors.is_empty())
+    if args.verbose {
+        eprintln!(
+            "Checked {} file{}: {} parsed, {} from the cache, {} without any concurrency API (not parsed).",
+            report.checked,
+            plural(report.checked),
+            report.parsed,
+            report.cached,
+            report.checked.saturating_sub(report.parsed + report.cached)
+        );
+    }
+    if let Some(path) = &args.write_baseline {
+        return match threadlint_analyzer::baseline::write(&report, path) {
+            Ok(count) => {
+                if !args.quiet {
+                    eprintln!("Recorded {count} finding{} in {}.", plural(count), path.display());
+                }
+                ExitCode::SUCCESS
+            }
+            Err(e) => usage_error(&e),
+        };
+    }
+    if let Some(path) = &args.baseline {
+        match threadlint_analyzer::baseline::apply(&mut report, path) {
+            Ok(hidden) => {
+                if !args.quiet && hidden > 0 {
+                    eprintln!("{hidden} finding{} hidden by the baseline {}.", plural(hidden), path.display());
+                }
+            }
+            Err(e) => return usage_error(&e),
+        }
+    }
+    if args.show_fixes && fixed > 0 {
+        let mut err = std::io::stderr().lock();
+        let _ = writeln!(err, "Fixed {fixed} problem{}:", plural(fixed));
+        for (path, codes) in &fixed_codes {
+            let _ = writeln!(err, "{path}:");
+            for (code, count) in codes {
+                let name = threadlint_rules::registry::find(code).map_or("", |r| r.name);
+                let _ = writeln!(err, "    {count} × {code} ({name})");
+            }
+        }
+    }
+    let code = finish(&args, &report, format, fixed, !fix_errors.is_empty());
+    if args.exit_non_zero_on_fix && fixed > 0 && code == ExitCode::SUCCESS {
+        return ExitCode::from(1);
+    }
+    code
+}
+
+/// `--add-noqa`: suppress every current finding in place.
+fn add_noqa(args: &CheckArgs, resolver: &Resolver, options: &RunOptions) -> ExitCode {
+    let report = engine::check_with(Input::Paths(args.paths.clone()), resolver, options);
+    let mut added = 0;
+    for file in &report.files {
+        let (source, changed) = threadlint_analyzer::noqa::add(file);
+        if changed == 0 {
+            continue;
+        }
+        if let Err(e) = std::fs::write(&file.path, source) {
+            eprintln!("error: failed to write {}: {e}", file.path.display());
+            return ExitCode::from(2);
+        }
+        added += changed;
+    }
+    if !args.quiet {
+        eprintln!("Added {added} noqa comment{}.", plural(added));
+    }
+    ExitCode::SUCCESS
 }
 
 fn unified_diff(path: &Path, old: &str, new: &str) -> String {
@@ -237,18 +344,21 @@ fn run_stdin(args: &CheckArgs, resolver: &Resolver, path: PathBuf, format: Outpu
         } else {
             out.write_all(result.source.as_bytes())
         };
-        let report = engine::check_with(
-            Input::Source { path, text: result.source },
-            resolver,
-            args.force_exclude,
-        );
+        let options = RunOptions { force_exclude: args.force_exclude, cache: None };
+        let report = engine::check_with(Input::Source { path, text: result.source }, resolver, &options);
         if !args.quiet && result.fixed > 0 {
             eprintln!("Fixed {} problem{}.", result.fixed, plural(result.fixed));
         }
         let remaining = report.diagnostics().count();
         return if remaining > 0 && !args.exit_zero { ExitCode::from(1) } else { ExitCode::SUCCESS };
     }
-    let report = engine::check_with(Input::Source { path, text: source }, resolver, args.force_exclude);
+    let options = RunOptions { force_exclude: args.force_exclude, cache: None };
+    let mut report = engine::check_with(Input::Source { path, text: source }, resolver, &options);
+    if let Some(baseline) = &args.baseline {
+        if let Err(e) = threadlint_analyzer::baseline::apply(&mut report, baseline) {
+            return usage_error(&e);
+        }
+    }
     finish(args, &report, format, 0, false)
 }
 

@@ -47,8 +47,8 @@ fn syntax_error_is_reported_where_it_is_and_rules_still_run() {
 fn non_utf8_file_is_an_error_naming_the_file() {
     let (out, _dir) = run_with("latin1.py", b"# coding: latin-1\nname = '\xe9t\xe9'\n");
     assert_run_went_on(&out);
-    assert!(stdout(&out).contains("latin1.py:1:1: io-error Skipped latin1.py: not valid UTF-8"));
-    assert_eq!(out.status.code(), Some(2));
+    assert!(stdout(&out).contains("latin1.py:1:1: unsupported-encoding Skipped latin1.py: not valid UTF-8"));
+    assert_eq!(out.status.code(), Some(1));
 }
 
 #[test]

@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use rayon::prelude::*;
@@ -11,11 +12,13 @@ use threadlint_rules::model::{FileModel, Language, Span};
 use threadlint_rules::registry::{Check, CATALOGUE_CODES};
 use threadlint_rules::{Context, Finding, Fix, Related, RuleSettings, Severity, RULES};
 
+use crate::cache::Cache;
 use crate::config::PerFileIgnore;
 use crate::discover;
 use crate::fix::apply_fixes;
 use crate::lines::LineIndex;
 use crate::python;
+use crate::rust;
 use crate::selection::RuleSelection;
 use crate::suppression::{Codes, Suppressions};
 
@@ -141,6 +144,10 @@ pub struct Report {
     pub files: Vec<FileReport>,
     /// Files whose source was read and checked.
     pub checked: usize,
+    /// Files that were parsed.
+    pub parsed: usize,
+    /// Files whose results came from the cache.
+    pub cached: usize,
 }
 
 impl Report {
@@ -149,6 +156,13 @@ impl Report {
             .iter()
             .flat_map(|file| file.diagnostics.iter().map(move |d| (file, d)))
     }
+}
+
+/// How many files were parsed, and how many came from the cache.
+#[derive(Default)]
+struct Counters {
+    parsed: AtomicUsize,
+    cached: AtomicUsize,
 }
 
 /// What analysing one file yields before the whole-program pass.
@@ -162,6 +176,7 @@ struct Analysis {
 pub fn language_of(path: &Path) -> Option<Language> {
     match path.extension()?.to_str()? {
         "py" | "pyw" => Some(Language::Python),
+        "rs" => Some(Language::Rust),
         _ => None,
     }
 }
@@ -176,6 +191,11 @@ pub struct Parsed {
 
 /// Parses and lowers `source` for `language`.
 pub fn parse(language: Language, source: &str) -> Parsed {
+    parse_at(language, source, None)
+}
+
+/// [`parse`] for the file at `path`, which decides the Rust edition (nearest `Cargo.toml`).
+pub fn parse_at(language: Language, source: &str, path: Option<&Path>) -> Parsed {
     match language {
         Language::Python => {
             let lowered = python::lower(source);
@@ -206,12 +226,40 @@ pub fn parse(language: Language, source: &str) -> Parsed {
                 comments: lowered.comments,
             }
         }
-        Language::Rust => Parsed {
-            model: None,
-            problems: Vec::new(),
-            comments: Vec::new(),
-            syntax_errors: 0,
-        },
+        Language::Rust => {
+            let edition = path.map(rust::edition_for).unwrap_or_default();
+            let lowered = rust::lower(source, edition);
+            let mut problems: Vec<Diagnostic> = lowered
+                .syntax_errors
+                .iter()
+                .map(|e| {
+                    Diagnostic::problem(
+                        "invalid-syntax",
+                        Severity::Error,
+                        e.span,
+                        format!("Rust syntax error: {}", e.message),
+                    )
+                })
+                .collect();
+            if lowered.depth_exceeded {
+                let message = match lowered.model {
+                    Some(_) => "Some code is nested too deeply to analyse; it was skipped",
+                    None => "The file is nested too deeply to parse; it was skipped",
+                };
+                problems.push(Diagnostic::problem(
+                    "too-deeply-nested",
+                    Severity::Warning,
+                    Span::new(0, 0),
+                    message.into(),
+                ));
+            }
+            Parsed {
+                syntax_errors: lowered.syntax_errors.len(),
+                model: lowered.model,
+                problems,
+                comments: lowered.comments,
+            }
+        }
     }
 }
 
@@ -234,7 +282,7 @@ pub fn run_rules(model: &FileModel, source: &str, path: &Path, settings: &Settin
     findings
 }
 
-fn analyse(path: PathBuf, source: Option<String>, settings: Arc<Settings>) -> Analysis {
+fn analyse(path: PathBuf, source: Option<String>, settings: Arc<Settings>, cache: Option<&Cache>, counters: &Counters) -> Analysis {
     let mut diagnostics = Vec::new();
     let text = match source {
         Some(text) => Ok(text),
@@ -242,8 +290,8 @@ fn analyse(path: PathBuf, source: Option<String>, settings: Arc<Settings>) -> An
     };
     let source = match text {
         Ok(source) => source,
-        Err(message) => {
-            diagnostics.push(Diagnostic::problem("io-error", Severity::Error, Span::new(0, 0), message));
+        Err(error) => {
+            diagnostics.push(Diagnostic::problem(error.name, Severity::Error, Span::new(0, 0), error.message));
             return Analysis {
                 report: FileReport {
                     path,
@@ -258,8 +306,31 @@ fn analyse(path: PathBuf, source: Option<String>, settings: Arc<Settings>) -> An
         }
     };
     let lines = LineIndex::new(&source);
+    let key = cache.map(|_| Cache::key(&path, &source, &settings));
+    if let (Some(cache), Some(key)) = (cache, &key) {
+        if let Some(entry) = cache.get(&path, key) {
+            if let Some(diagnostics) = entry.diagnostics() {
+                counters.cached.fetch_add(1, Ordering::Relaxed);
+                return Analysis {
+                    report: FileReport { path, source: Arc::from(source), lines: Arc::new(lines), diagnostics },
+                    suppressions: entry.suppressions,
+                    summary: entry.summary,
+                    settings,
+                };
+            }
+        }
+    }
     let language = language_of(&path).unwrap_or(Language::Python);
-    let parsed = parse(language, &source);
+    if !crate::prefilter::may_have_findings(language, &source) {
+        return Analysis {
+            report: FileReport { path, source: Arc::from(source), lines: Arc::new(lines), diagnostics },
+            suppressions: Suppressions::default(),
+            summary: None,
+            settings,
+        };
+    }
+    counters.parsed.fetch_add(1, Ordering::Relaxed);
+    let parsed = parse_at(language, &source, Some(&path));
     diagnostics.extend(parsed.problems);
     let suppressions = Suppressions::from_comments(&source, &lines, &parsed.comments);
     let mut summary = None;
@@ -272,6 +343,9 @@ fn analyse(path: PathBuf, source: Option<String>, settings: Arc<Settings>) -> An
         if settings.is_enabled_for("TL004", &path) {
             summary = Some(lock_order::summarize(model, &display_path(&path)));
         }
+    }
+    if let (Some(cache), Some(key)) = (cache, key) {
+        cache.put(&path, &crate::cache::Entry::new(key, &diagnostics, suppressions.clone(), summary.clone()));
     }
     Analysis {
         report: FileReport {
@@ -286,23 +360,44 @@ fn analyse(path: PathBuf, source: Option<String>, settings: Arc<Settings>) -> An
     }
 }
 
-/// Reads a file as UTF-8, with an error message naming the file.
-pub fn read_source(path: &Path) -> Result<String, String> {
-    let shown = display_path(path);
-    let metadata = std::fs::metadata(path).map_err(|e| format!("Failed to read {shown}: {e}"))?;
-    if metadata.len() > MAX_FILE_BYTES {
-        return Err(format!(
-            "Skipped {shown}: {} MB is larger than the {} MB limit",
-            metadata.len() / (1024 * 1024),
-            MAX_FILE_BYTES / (1024 * 1024)
-        ));
+/// Why a file could not be checked.
+#[derive(Clone, Debug)]
+pub struct ReadError {
+    /// The diagnostic name: `io-error` (could not be read: exit status 2), `unsupported-encoding`
+    /// (not UTF-8), `file-too-large`.
+    pub name: &'static str,
+    pub message: String,
+}
+
+impl std::fmt::Display for ReadError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
     }
-    let bytes = std::fs::read(path).map_err(|e| format!("Failed to read {shown}: {e}"))?;
-    String::from_utf8(bytes).map_err(|e| {
-        format!(
-            "Skipped {shown}: not valid UTF-8 (invalid byte at offset {})",
+}
+
+/// Reads a file as UTF-8, with an error message naming the file.
+pub fn read_source(path: &Path) -> Result<String, ReadError> {
+    let shown = display_path(path);
+    let io = |e: std::io::Error| ReadError { name: "io-error", message: format!("Failed to read {shown}: {e}") };
+    let metadata = std::fs::metadata(path).map_err(io)?;
+    if metadata.len() > MAX_FILE_BYTES {
+        return Err(ReadError {
+            name: "file-too-large",
+            message: format!(
+                "Skipped {shown}: {} MB is larger than the {} MB limit",
+                metadata.len() / (1024 * 1024),
+                MAX_FILE_BYTES / (1024 * 1024)
+            ),
+        });
+    }
+    let bytes = std::fs::read(path).map_err(|e| ReadError { name: "io-error", message: format!("Failed to read {}: {e}", display_path(path)) })?;
+    String::from_utf8(bytes).map_err(|e| ReadError {
+        name: "unsupported-encoding",
+        message: format!(
+            "Skipped {}: not valid UTF-8 (invalid byte at offset {}); only UTF-8 sources are analysed",
+            display_path(path),
             e.utf8_error().valid_up_to()
-        )
+        ),
     })
 }
 
@@ -314,11 +409,22 @@ pub enum Input {
 
 /// Checks the input: the complete pipeline.
 pub fn check(input: Input, settings: &dyn SettingsSource) -> Report {
-    check_with(input, settings, false)
+    check_with(input, settings, &RunOptions::default())
 }
 
-/// [`check`], with `force_exclude`: configured excludes apply to files named explicitly too.
-pub fn check_with(input: Input, settings: &dyn SettingsSource, force_exclude: bool) -> Report {
+/// How a run goes, beyond what it reports.
+#[derive(Default)]
+pub struct RunOptions<'a> {
+    /// Configured excludes apply to files named explicitly too.
+    pub force_exclude: bool,
+    /// Reuse results of unchanged files.
+    pub cache: Option<&'a Cache>,
+}
+
+/// [`check`] with run options.
+pub fn check_with(input: Input, settings: &dyn SettingsSource, options: &RunOptions) -> Report {
+    let force_exclude = options.force_exclude;
+    let counters = Counters::default();
     let jobs: Vec<(PathBuf, Option<String>)> = match input {
         Input::Paths(paths) => discover::files(&paths, settings, force_exclude)
             .into_iter()
@@ -336,11 +442,14 @@ pub fn check_with(input: Input, settings: &dyn SettingsSource, force_exclude: bo
         jobs.into_par_iter()
             .map(|(path, source)| {
                 let file_settings = settings.settings_for(&path);
-                analyse(path, source, file_settings)
+                analyse(path, source, file_settings, options.cache, &counters)
             })
             .collect()
     });
-    finish(analyses)
+    let mut report = finish(analyses);
+    report.parsed = counters.parsed.into_inner();
+    report.cached = counters.cached.into_inner();
+    report
 }
 
 /// A pool whose threads have room for deeply nested sources.
@@ -393,7 +502,7 @@ fn finish(mut analyses: Vec<Analysis>) -> Report {
             Some(report)
         })
         .collect();
-    Report { files, checked }
+    Report { files, checked, parsed: 0, cached: 0 }
 }
 
 fn unknown_noqa_codes(suppressions: &Suppressions) -> Vec<Diagnostic> {
@@ -419,6 +528,8 @@ fn unknown_noqa_codes(suppressions: &Suppressions) -> Vec<Diagnostic> {
 pub struct FixResult {
     pub source: String,
     pub fixed: usize,
+    /// The code of each fix applied.
+    pub codes: Vec<&'static str>,
 }
 
 /// Applies every applicable fix to `source`, re-analysing after each round until nothing more
@@ -426,21 +537,22 @@ pub struct FixResult {
 pub fn fix_source(path: &Path, source: &str, settings: &Settings, unsafe_fixes: bool) -> FixResult {
     let settings = &settings.clone();
     let language = language_of(path).unwrap_or(Language::Python);
-    let errors = |text: &str| parse(language, text).syntax_errors;
+    let errors = |text: &str| parse_at(language, text, Some(path)).syntax_errors;
     let mut current = source.to_string();
     let mut fixed = 0;
+    let mut codes = Vec::new();
     for _ in 0..10 {
-        let parsed = parse(language, &current);
+        let parsed = parse_at(language, &current, Some(path));
         let Some(model) = parsed.model else { break };
         let lines = LineIndex::new(&current);
         let suppressions = Suppressions::from_comments(&current, &lines, &parsed.comments);
         let findings = run_rules(&model, &current, path, settings);
-        let fixes: Vec<&Fix> = findings
+        let fixable: Vec<&Finding> = findings
             .iter()
             .filter(|f| !suppressions.suppresses(lines.line_of(f.span.start), Some(f.code)))
-            .filter_map(|f| f.fix.as_ref())
-            .filter(|fix| fix.applicability.is_applied(unsafe_fixes))
+            .filter(|f| f.fix.as_ref().is_some_and(|fix| fix.applicability.is_applied(unsafe_fixes)))
             .collect();
+        let fixes: Vec<&Fix> = fixable.iter().filter_map(|f| f.fix.as_ref()).collect();
         if fixes.is_empty() {
             break;
         }
@@ -449,7 +561,59 @@ pub fn fix_source(path: &Path, source: &str, settings: &Settings, unsafe_fixes: 
             break;
         }
         fixed += applied.applied;
+        codes.extend(applied.chosen.iter().map(|&index| fixable[index].code));
         current = applied.source;
     }
-    FixResult { source: current, fixed }
+    FixResult { source: current, fixed, codes }
+}
+
+/// The lock-order summary of a file on disk, for a workspace index (the language server keeps
+/// one for files that are not open).
+pub fn index_file(path: &Path, settings: &dyn SettingsSource) -> Option<LockSummary> {
+    let file_settings = settings.settings_for(path);
+    if !file_settings.is_enabled_for("TL004", path) {
+        return None;
+    }
+    let source = read_source(path).ok()?;
+    let language = language_of(path)?;
+    let parsed = parse_at(language, &source, Some(path));
+    parsed.model.as_ref().map(|model| lock_order::summarize(model, &display_path(path)))
+}
+
+/// Checks one in-memory document (an editor buffer) together with the lock-order summaries of
+/// other files, so that whole-program findings stay right while only this file changes.
+pub fn check_document(
+    path: &Path,
+    text: String,
+    settings: &dyn SettingsSource,
+    others: &[(PathBuf, LockSummary)],
+) -> FileReport {
+    let mut analyses = vec![analyse(path.to_path_buf(), Some(text), settings.settings_for(path), None, &Counters::default())];
+    for (other, summary) in others {
+        if other == path {
+            continue;
+        }
+        analyses.push(Analysis {
+            report: FileReport {
+                path: other.clone(),
+                source: Arc::from(""),
+                lines: Arc::new(LineIndex::new("")),
+                diagnostics: Vec::new(),
+            },
+            suppressions: Suppressions::default(),
+            summary: Some(summary.clone()),
+            settings: settings.settings_for(other),
+        });
+    }
+    let report = finish(analyses);
+    report
+        .files
+        .into_iter()
+        .find(|file| file.path == path)
+        .unwrap_or_else(|| FileReport {
+            path: path.to_path_buf(),
+            source: Arc::from(""),
+            lines: Arc::new(LineIndex::new("")),
+            diagnostics: Vec::new(),
+        })
 }

@@ -28,18 +28,21 @@ pub struct Applied {
     pub applied: usize,
     /// Fixes skipped because they overlapped another or would not parse.
     pub rejected: usize,
+    /// Indices (into the `fixes` given) of the fixes applied.
+    pub chosen: Vec<usize>,
 }
 
 /// Applies as many of `fixes` as can be applied together: in source order, skipping those that
 /// overlap an earlier one, and those after which `errors(new_source)` exceeds `errors(source)`.
 pub fn apply_fixes(source: &str, fixes: &[&Fix], errors: &dyn Fn(&str) -> usize) -> Applied {
     let baseline = errors(source);
-    let mut ordered: Vec<&Fix> = fixes.to_vec();
-    ordered.sort_by_key(|f| f.edits.iter().map(|e| e.span.start).min());
+    let mut ordered: Vec<(usize, &Fix)> = fixes.iter().copied().enumerate().collect();
+    ordered.sort_by_key(|(_, f)| f.edits.iter().map(|e| e.span.start).min());
     let mut chosen: Vec<Edit> = Vec::new();
+    let mut chosen_fixes = Vec::new();
     let mut rejected = 0;
     let mut applied = 0;
-    for fix in ordered {
+    for (index, fix) in ordered {
         let overlaps = fix.edits.iter().any(|e| {
             chosen
                 .iter()
@@ -53,6 +56,7 @@ pub fn apply_fixes(source: &str, fixes: &[&Fix], errors: &dyn Fn(&str) -> usize)
         match apply_edits(source, &fix.edits) {
             Some(alone) if errors(&alone) <= baseline => {
                 chosen.extend(fix.edits.iter().cloned());
+                chosen_fixes.push(index);
                 applied += 1;
             }
             _ => rejected += 1,
@@ -63,11 +67,13 @@ pub fn apply_fixes(source: &str, fixes: &[&Fix], errors: &dyn Fn(&str) -> usize)
             source: result,
             applied,
             rejected,
+            chosen: chosen_fixes,
         },
         _ => Applied {
             source: source.to_string(),
             applied: 0,
             rejected: rejected + applied,
+            chosen: Vec::new(),
         },
     }
 }

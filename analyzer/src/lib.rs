@@ -4,13 +4,18 @@
 //! model, runs the rules of `threadlint_rules`, joins the lock-order summaries of every file,
 //! applies [`suppression`]s and sorts; [`fix`] applies fixes to text.
 
+pub mod baseline;
+pub mod cache;
 pub mod config;
 pub mod discover;
 pub mod engine;
 pub mod fingerprint;
 pub mod fix;
 pub mod lines;
+pub mod noqa;
+pub mod prefilter;
 pub mod python;
+pub mod rust;
 pub mod selection;
 pub mod suppression;
 

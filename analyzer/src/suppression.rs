@@ -8,14 +8,14 @@ use threadlint_rules::model::Span;
 
 use crate::lines::LineIndex;
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Codes {
     All,
     Some(Vec<String>),
 }
 
 /// One `noqa` comment.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct Noqa {
     /// 0-based line.
     pub line: usize,
@@ -24,7 +24,7 @@ pub struct Noqa {
     pub span: Span,
 }
 
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
 pub struct Suppressions {
     pub lines: Vec<Noqa>,
     pub file_exempt: bool,

@@ -1,9 +1,9 @@
 //! What a rule reports: a [`Finding`] with its span, message, help, related locations and fix.
 
 use crate::model::Span;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     Warning,
@@ -20,7 +20,7 @@ impl Severity {
 }
 
 /// How safe a fix is to apply without a person looking at it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Applicability {
     /// Shown, never applied.
@@ -51,13 +51,13 @@ impl Applicability {
 }
 
 /// Replace the text in `span` with `content` (empty `content` deletes, empty span inserts).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Edit {
     pub span: Span,
     pub content: String,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Fix {
     pub applicability: Applicability,
     /// What the fix does, as a help line (`Replace 'if' with 'while'`).
@@ -67,7 +67,7 @@ pub struct Fix {
 }
 
 /// Another place that explains a finding (the other sites of a lock-order cycle).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Related {
     /// `None` when it is in the same file as the finding.
     pub file: Option<String>,

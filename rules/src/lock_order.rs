@@ -15,7 +15,7 @@ use crate::model::{FileModel, ObjKey, Span};
 pub type LockName = String;
 
 /// `inner` acquired while `outer` is held.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct LockEdge {
     pub outer: LockName,
     pub inner: LockName,
@@ -33,7 +33,7 @@ pub struct LockEdge {
 }
 
 /// What one file contributes to the lock-order graph.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
 pub struct LockSummary {
     pub edges: Vec<LockEdge>,
 }

@@ -9,7 +9,9 @@
 use std::fmt;
 
 /// A byte range into the file's source text.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Default, serde::Serialize, serde::Deserialize,
+)]
 pub struct Span {
     pub start: u32,
     pub end: u32,
@@ -284,6 +286,11 @@ pub enum Read {
     /// A call (`stop.is_set()`, `os.path.exists(p)`, `flag.load(..)`): re-evaluated each time.
     Call(String),
     Constant,
+    /// A side-effect-free query of a known object's state, which other threads change
+    /// (`stop.is_set()`, `q.empty()`, `t.is_alive()`, `lock.locked()`, `future.done()`).
+    Query { obj: ObjId, method: String },
+    /// The current time (`time.monotonic()`): a deadline, which no other thread changes.
+    Clock,
 }
 
 #[derive(Clone, Debug)]
@@ -407,6 +414,10 @@ pub enum EventKind {
     /// A write to state that outlives the function: a global or an attribute.
     SharedWrite {
         target: String,
+        /// The object written: the global or attribute itself (`self.n` is a member of the
+        /// class), or the container of an item write (`d` in `d[k] += 1`). `None` when the
+        /// front-end cannot name it.
+        obj: Option<ObjId>,
         /// `x += 1`, `x = x + 1`, `d[k] += 1`: a read and a write that can interleave.
         read_modify_write: bool,
     },
@@ -423,14 +434,23 @@ pub enum EventKind {
     Synchronize,
     /// `return`, `raise`, `break`, `continue`.
     Exit(ExitKind),
+    /// Rust: a guard of `obj` is leaked (`std::mem::forget(guard)`, `MutexGuard::leak`): the
+    /// lock stays held and no later drop releases it.
+    GuardLeak {
+        obj: ObjId,
+    },
 }
 
 /// A function that runs on a thread other than the one that defined it.
 #[derive(Clone, Debug)]
 pub struct ThreadEntry {
     pub function: FnId,
-    /// Where it is handed to a thread or executor.
+    /// Where it is handed to a thread or executor (for a `Thread.run` override: its name).
     pub site: Span,
+    /// The hand-off can run the function on several threads at once: a task submitted to an
+    /// executor, a `Thread(target=...)` created in a loop or comprehension, a `Thread` subclass
+    /// instantiated in a loop or at several places.
+    pub repeated: bool,
 }
 
 /// Everything the rules know about one file.

@@ -106,8 +106,12 @@ macro_rules! declare_rule {
 pub static RULES: &[&Rule] = &[
     &crate::rules::tl001_bare_acquire::RULE,
     &crate::rules::tl002_wait_not_in_loop::RULE,
+    &crate::rules::tl003_sleep_polling::RULE,
     &crate::rules::tl004_lock_order_inversion::RULE,
+    &crate::rules::tl005_missing_timeout::RULE,
+    &crate::rules::tl006_unsynchronized_shared_update::RULE,
     &crate::rules::tl007_nonreentrant_reacquire::RULE,
+    &crate::rules::tl008_sleep_synchronization::RULE,
 ];
 
 /// Looks a rule up by code (`TL002`) or name (`wait-not-in-loop`).

@@ -136,18 +136,36 @@ fn absolute(path: &Path) -> PathBuf {
     out
 }
 
-/// `path` relative to `root` with `/` separators; the path as given when it is outside.
-pub fn relative_to(path: &Path, root: &Path) -> String {
+fn slashes(path: &Path) -> String {
+    path.to_string_lossy().replace('\\', "/")
+}
+
+/// `path` relative to `root` with `/` separators, if it is inside `root`.
+pub fn inside(path: &Path, root: &Path) -> Option<String> {
     let absolute_path = absolute(path);
     let root = std::fs::canonicalize(root).unwrap_or_else(|_| absolute(root));
     let canonical = std::fs::canonicalize(&absolute_path).unwrap_or(absolute_path);
-    let shown = match canonical.strip_prefix(&root) {
-        Ok(relative) => relative.to_path_buf(),
-        Err(_) => path.to_path_buf(),
-    };
-    shown
-        .components()
-        .map(|c| c.as_os_str().to_string_lossy())
-        .collect::<Vec<_>>()
-        .join("/")
+    canonical.strip_prefix(&root).ok().map(slashes)
+}
+
+/// `path` relative to `root`; as the user gave it when it is outside `root`.
+pub fn relative_to(path: &Path, root: &Path) -> String {
+    inside(path, root).unwrap_or_else(|| slashes(path))
+}
+
+/// A `file://` URI for a path outside the repository root.
+pub fn file_uri(path: &Path) -> String {
+    let absolute = std::fs::canonicalize(path).unwrap_or_else(|_| absolute(path));
+    let mut text = slashes(&absolute);
+    if !text.starts_with('/') {
+        text.insert(0, '/');
+    }
+    let mut uri = String::from("file://");
+    for byte in text.bytes() {
+        match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'/' | b'-' | b'_' | b'.' | b'~' => uri.push(byte as char),
+            other => uri.push_str(&format!("%{other:02X}")),
+        }
+    }
+    uri
 }

@@ -16,7 +16,7 @@ use threadlint_analyzer::lines::Location as Position;
 use threadlint_analyzer::Report;
 use threadlint_rules::{Severity, RULES};
 
-use super::{items, relative_to};
+use super::{file_uri, inside, items};
 
 const SRCROOT: &str = "%SRCROOT%";
 
@@ -36,8 +36,21 @@ fn region(start: Position, end: Position) -> Region {
         .build()
 }
 
-fn artifact(uri: &str) -> ArtifactLocation {
-    ArtifactLocation::builder().uri(uri).uri_base_id(SRCROOT).build()
+/// Relative to `%SRCROOT%` inside the repository; an absolute `file://` URI outside it.
+fn artifact(path: &Path, root: &Path) -> ArtifactLocation {
+    match inside(path, root) {
+        Some(relative) => {
+            let encoded: String = relative
+                .bytes()
+                .map(|b| match b {
+                    b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'/' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+                    other => format!("%{other:02X}"),
+                })
+                .collect();
+            ArtifactLocation::builder().uri(encoded).uri_base_id(SRCROOT).build()
+        }
+        None => ArtifactLocation::builder().uri(file_uri(path)).build(),
+    }
 }
 
 fn plain(text: impl Into<String>) -> Message {
@@ -90,11 +103,10 @@ pub fn write(report: &Report, root: &Path, out: &mut dyn Write) -> std::io::Resu
     let mut results = Vec::new();
     for item in items(report) {
         let diagnostic = item.diagnostic;
-        let uri = relative_to(&item.file.path, root);
         let location = Location::builder()
             .physical_location(
                 PhysicalLocation::builder()
-                    .artifact_location(artifact(&uri))
+                    .artifact_location(artifact(&item.file.path, root))
                     .region(region(item.start, item.end))
                     .build(),
             )
@@ -113,7 +125,7 @@ pub fn write(report: &Report, root: &Path, out: &mut dyn Write) -> std::io::Resu
                     .message(plain(related.message.clone()))
                     .physical_location(
                         PhysicalLocation::builder()
-                            .artifact_location(artifact(&relative_to(&related.path, root)))
+                            .artifact_location(artifact(&related.path, root))
                             .region(region(related.start, related.end))
                             .build(),
                     )
@@ -147,7 +159,7 @@ pub fn write(report: &Report, root: &Path, out: &mut dyn Write) -> std::io::Resu
             vec![Fix::builder()
                 .description(plain(format!("{} ({})", fix.message, fix.applicability.as_str())))
                 .artifact_changes(vec![ArtifactChange::builder()
-                    .artifact_location(artifact(&uri))
+                    .artifact_location(artifact(&item.file.path, root))
                     .replacements(replacements)
                     .build()])
                 .build()]
@@ -169,17 +181,10 @@ pub fn write(report: &Report, root: &Path, out: &mut dyn Write) -> std::io::Resu
         result.fixes = fixes;
         results.push(result);
     }
-    let root_uri = {
-        let absolute = std::fs::canonicalize(root).unwrap_or_else(|_| root.to_path_buf());
-        let mut text = absolute.to_string_lossy().replace('\\', "/");
-        if !text.ends_with('/') {
-            text.push('/');
-        }
-        if !text.starts_with('/') {
-            text.insert(0, '/');
-        }
-        format!("file://{text}")
-    };
+    let mut root_uri = file_uri(root);
+    if !root_uri.ends_with('/') {
+        root_uri.push('/');
+    }
     let mut base_ids = BTreeMap::new();
     base_ids.insert(SRCROOT.to_string(), ArtifactLocation::builder().uri(root_uri).build());
     let driver = ToolComponent::builder()

@@ -38,6 +38,8 @@ struct FnInfo<'a> {
     globals: HashSet<String>,
     /// Local names bound to objects (`lock = self._lock`, `t = Thread(...)`).
     locals: HashMap<String, ObjId>,
+    /// Every name the body assigns, computed once on first use.
+    assigned: std::cell::OnceCell<HashSet<String>>,
 }
 
 struct ClassInfo {
@@ -54,6 +56,8 @@ pub struct Lowerer<'a> {
     class_by_name: HashMap<String, usize>,
     /// Module-level functions by name.
     module_functions: HashMap<String, FnId>,
+    /// Functions nested in another function, by (enclosing function, name).
+    nested_functions: HashMap<(FnId, String), FnId>,
     objects: Vec<SyncObject>,
     object_by_key: HashMap<ObjKey, ObjId>,
     /// Attribute name -> kind, where every class of the file that defines the attribute agrees;
@@ -62,6 +66,14 @@ pub struct Lowerer<'a> {
     thread_entries: Vec<ThreadEntry>,
     /// Futures known to be finished (`for f in as_completed(...)`).
     done_futures: HashSet<ObjId>,
+    /// Executors whose tasks run in other processes (`ProcessPoolExecutor`): what they run is
+    /// not a thread entry.
+    process_pools: HashSet<ObjId>,
+    /// How many loops (or comprehensions) enclose the code being lowered: a hand-off to a
+    /// thread there happens repeatedly.
+    repeats: usize,
+    /// Instantiations of the file's `Thread` subclasses: (class, inside a loop).
+    thread_instantiations: Vec<(usize, bool)>,
     depth_exceeded: bool,
 }
 
@@ -74,11 +86,15 @@ impl<'a> Lowerer<'a> {
             classes: Vec::new(),
             class_by_name: HashMap::new(),
             module_functions: HashMap::new(),
+            nested_functions: HashMap::new(),
             objects: Vec::new(),
             object_by_key: HashMap::new(),
             attribute_kinds: HashMap::new(),
             thread_entries: Vec::new(),
             done_futures: HashSet::new(),
+            process_pools: HashSet::new(),
+            repeats: 0,
+            thread_instantiations: Vec::new(),
             depth_exceeded: false,
         }
     }
@@ -95,6 +111,7 @@ impl<'a> Lowerer<'a> {
             params: Vec::new(),
             globals: HashSet::new(),
             locals: HashMap::new(),
+            assigned: std::cell::OnceCell::new(),
         });
         self.collect(module, None, FnId(0), 0);
         for index in 0..self.functions.len() {
@@ -102,6 +119,13 @@ impl<'a> Lowerer<'a> {
             self.define_body(FnId(index as u32), body, 0);
         }
         self.index_attribute_kinds();
+        for (index, info) in self.functions.iter().enumerate() {
+            if let (Some(parent), None) = (info.parent, info.class) {
+                self.nested_functions
+                    .entry((parent, info.name.clone()))
+                    .or_insert(FnId(index as u32));
+            }
+        }
         self.find_thread_classes();
         let mut functions = Vec::with_capacity(self.functions.len());
         for index in 0..self.functions.len() {
@@ -123,6 +147,7 @@ impl<'a> Lowerer<'a> {
                 body: nodes,
             });
         }
+        self.mark_repeated_thread_classes();
         let model = FileModel {
             language: Language::Python,
             objects: self.objects,
@@ -182,6 +207,7 @@ impl<'a> Lowerer<'a> {
                         params,
                         globals: HashSet::new(),
                         locals: HashMap::new(),
+                        assigned: std::cell::OnceCell::new(),
                     });
                     match class {
                         Some(c) => {
@@ -242,8 +268,26 @@ impl<'a> Lowerer<'a> {
                         .def
                         .map(|d| span(d.name.range))
                         .unwrap_or_default();
-                    self.thread_entries.push(ThreadEntry { function: run, site });
+                    self.thread_entries.push(ThreadEntry { function: run, site, repeated: false });
                 }
+            }
+        }
+    }
+
+    /// A `Thread` subclass instantiated in a loop or at several places runs its `run()` on
+    /// several threads at once.
+    fn mark_repeated_thread_classes(&mut self) {
+        let mut runs: HashMap<FnId, (usize, bool)> = HashMap::new();
+        for &(class, repeated) in &self.thread_instantiations {
+            if let Some(run) = self.method_of(class, "run") {
+                let entry = runs.entry(run).or_insert((0, false));
+                entry.0 += 1;
+                entry.1 |= repeated;
+            }
+        }
+        for entry in &mut self.thread_entries {
+            if let Some(&(count, repeated)) = runs.get(&entry.function) {
+                entry.repeated |= repeated || count > 1;
             }
         }
     }
@@ -428,6 +472,9 @@ impl<'a> Lowerer<'a> {
                 let key = ObjKey::Other(format!("{}@{}", qualified, call.range().start().to_u32()));
                 let id = self.intern(key, self.text(call.range()).to_string());
                 self.set_kind(id, kind, span(call.range()));
+                if names::is_process_pool(&qualified) {
+                    self.process_pools.insert(id);
+                }
                 Some(id)
             }
             _ => None,
@@ -631,6 +678,9 @@ impl<'a> Lowerer<'a> {
                     {
                         let id = self.intern(key, display);
                         self.set_kind(id, kind, span(call.range()));
+                        if names::is_process_pool(&qualified) {
+                            self.process_pools.insert(id);
+                        }
                         return;
                     }
                 }
@@ -802,7 +852,9 @@ impl<'a> Lowerer<'a> {
                 if !infinite {
                     self.lower_expr(function, &while_stmt.test, None, &mut body);
                 }
+                self.repeats += 1;
                 body.extend(self.lower_body(function, &while_stmt.body, depth + 1));
+                self.repeats -= 1;
                 let condition = if infinite {
                     Condition::default()
                 } else {
@@ -820,7 +872,9 @@ impl<'a> Lowerer<'a> {
             }
             Stmt::For(for_stmt) => {
                 self.lower_expr(function, &for_stmt.iter, None, out);
+                self.repeats += 1;
                 let body = self.lower_body(function, &for_stmt.body, depth + 1);
+                self.repeats -= 1;
                 let info = LoopInfo {
                     kind: LoopKind::For,
                     condition: Condition::default(),
@@ -976,7 +1030,7 @@ impl<'a> Lowerer<'a> {
                 let is_local = function.0 != 0
                     && !info.globals.contains(&id)
                     && (info.params.iter().any(|(p, _)| *p == id)
-                        || assigned_names(info.body).contains(&id));
+                        || self.assigned_in(function).contains(&id));
                 reads.push(if is_local { Read::Local(id) } else { Read::Shared(id) });
             }
             Expr::Attribute(_) => reads.push(Read::Shared(self.text(expr.range()).to_string())),
@@ -985,6 +1039,20 @@ impl<'a> Lowerer<'a> {
                 self.condition_reads(function, &sub.slice, reads, depth + 1);
             }
             Expr::Call(call) => {
+                // A query of a known object's state (`stop.is_set()`), the clock, or any call.
+                if let Expr::Attribute(method) = &*call.func {
+                    if let Some(obj) = self.resolve(function, &method.value) {
+                        let name = method.attr.id.as_str();
+                        if names::is_state_query(self.objects[obj.0 as usize].kind, name) {
+                            reads.push(Read::Query { obj, method: name.to_string() });
+                            return;
+                        }
+                    }
+                }
+                if self.qualified_name(&call.func).is_some_and(|q| names::is_clock(&q)) {
+                    reads.push(Read::Clock);
+                    return;
+                }
                 reads.push(Read::Call(self.text(call.func.range()).to_string()));
             }
             Expr::BoolOp(op) => {
@@ -994,9 +1062,17 @@ impl<'a> Lowerer<'a> {
             }
             Expr::UnaryOp(op) => self.condition_reads(function, &op.operand, reads, depth + 1),
             Expr::Compare(cmp) => {
-                self.condition_reads(function, &cmp.left, reads, depth + 1);
+                let mut compared = Vec::new();
+                self.condition_reads(function, &cmp.left, &mut compared, depth + 1);
                 for c in &cmp.comparators {
-                    self.condition_reads(function, c, reads, depth + 1);
+                    self.condition_reads(function, c, &mut compared, depth + 1);
+                }
+                // A comparison with the clock is a deadline test: what it compares against is
+                // the deadline, not state another thread changes.
+                if compared.contains(&Read::Clock) {
+                    reads.push(Read::Clock);
+                } else {
+                    reads.extend(compared);
                 }
             }
             Expr::BinOp(op) => {
@@ -1065,9 +1141,11 @@ impl<'a> Lowerer<'a> {
             _ => false,
         };
         if shared && function.0 != 0 {
+            let obj = self.written_object(function, target);
             out.push(Node::Event(Event {
                 kind: EventKind::SharedWrite {
                     target: self.text(target.range()).to_string(),
+                    obj,
                     read_modify_write,
                 },
                 span: stmt,
@@ -1076,24 +1154,53 @@ impl<'a> Lowerer<'a> {
         }
     }
 
+    /// The object a shared write changes: a global, a `self` attribute (a class member), or
+    /// the container of an item write (`d` in `d[k] += 1`).
+    fn written_object(&mut self, function: FnId, target: &Expr) -> Option<ObjId> {
+        let place = match target {
+            Expr::Subscript(sub) => &*sub.value,
+            other => other,
+        };
+        let display = self.text(place.range()).to_string();
+        let key = match place {
+            Expr::Name(name) => ObjKey::Global(name.id.to_string()),
+            Expr::Attribute(_) => {
+                let (root, path) = attribute_path(place)?;
+                if Some(root) == self.self_name(function) {
+                    self.target_key(function, place)?.0
+                } else {
+                    ObjKey::Global(format!("{root}.{}", path.join(".")))
+                }
+            }
+            _ => return None,
+        };
+        Some(self.intern(key, display))
+    }
+
     /// A module-level name read (not assigned) inside `function`.
     fn is_module_global(&self, function: FnId, name: &str) -> bool {
         let info = &self.functions[function.0 as usize];
-        if info.params.iter().any(|(p, _)| p == name) || assigned_names(info.body).iter().any(|n| n == name) {
+        if info.params.iter().any(|(p, _)| p == name) || self.assigned_in(function).contains(name) {
             return false;
         }
-        assigned_names(self.functions[0].body).iter().any(|n| n == name)
+        self.assigned_in(FnId(0)).contains(name)
+    }
+
+    /// The names `function`'s body assigns (cached).
+    fn assigned_in(&self, function: FnId) -> &HashSet<String> {
+        let info = &self.functions[function.0 as usize];
+        info.assigned.get_or_init(|| assigned_names(info.body).into_iter().collect())
     }
 
     fn lower_expr(&mut self, function: FnId, expr: &'a Expr, statement: Option<Span>, out: &mut Vec<Node>) {
-        let mut collector = CallCollector { calls: Vec::new(), depth: 0, exceeded: false, awaits: Vec::new() };
+        let mut collector = CallCollector { calls: Vec::new(), depth: 0, exceeded: false, awaits: Vec::new(), comprehensions: 0 };
         collector.visit_expr(expr);
         if collector.exceeded {
             self.depth_exceeded = true;
         }
         let CallCollector { calls, awaits, .. } = collector;
         let mut awaits = awaits.into_iter().peekable();
-        for call in calls {
+        for (call, in_comprehension) in calls {
             while let Some(a) = awaits.peek() {
                 if a.end() <= call.range().start() {
                     out.push(Node::Event(Event { kind: EventKind::Await, span: span(*a), statement: None }));
@@ -1103,7 +1210,9 @@ impl<'a> Lowerer<'a> {
                 }
             }
             let whole = statement.filter(|_| call.range() == expr.range());
+            self.repeats += usize::from(in_comprehension);
             self.lower_call(function, call, whole, out);
+            self.repeats -= usize::from(in_comprehension);
         }
         for a in awaits {
             out.push(Node::Event(Event { kind: EventKind::Await, span: span(a), statement: None }));
@@ -1121,6 +1230,13 @@ impl<'a> Lowerer<'a> {
             if let Some(obj) = self.resolve(function, &method.value) {
                 let kind = self.objects[obj.0 as usize].kind;
                 let receiver = span(method.value.range());
+                // A local future this code completes itself is done from here on.
+                if kind == ObjKind::Future
+                    && matches!(name, "set_result" | "set_exception")
+                    && matches!(self.objects[obj.0 as usize].key, ObjKey::Local { .. })
+                {
+                    self.done_futures.insert(obj);
+                }
                 if let Some(event) = method_event(kind, name, args, obj, receiver, self.done_futures.contains(&obj)) {
                     let synchronizes = matches!(
                         (kind, name),
@@ -1139,8 +1255,9 @@ impl<'a> Lowerer<'a> {
                 }
                 if kind == ObjKind::Executor && matches!(name, "submit" | "map" | "apply_async" | "imap" | "imap_unordered" | "starmap") {
                     let target = args.find_positional(0).and_then(|f| self.resolve_function(function, f));
-                    if let Some(target) = target {
-                        self.thread_entries.push(ThreadEntry { function: target, site: call_span });
+                    if let Some(target) = target.filter(|_| !self.process_pools.contains(&obj)) {
+                        // A pool runs its tasks on several threads at once.
+                        self.thread_entries.push(ThreadEntry { function: target, site: call_span, repeated: true });
                     }
                     push(out, EventKind::Submit { target });
                     return;
@@ -1178,10 +1295,14 @@ impl<'a> Lowerer<'a> {
                 return;
             }
             if let Some(ObjKind::Thread { .. }) = self.constructed_kind(function, &qualified, args) {
+                let repeated = self.repeats > 0;
+                if let Some(&class) = self.class_by_name.get(&qualified) {
+                    self.thread_instantiations.push((class, repeated));
+                }
                 // `Thread(target=f)`: `f` runs on the new thread.
                 if let Some(target) = args.find_argument_value("target", 1) {
                     if let Some(target) = self.resolve_function(function, target) {
-                        self.thread_entries.push(ThreadEntry { function: target, site: call_span });
+                        self.thread_entries.push(ThreadEntry { function: target, site: call_span, repeated });
                     }
                 }
                 return;
@@ -1207,10 +1328,8 @@ impl<'a> Lowerer<'a> {
         // A nested function of this one (or of an enclosing one), then a module function.
         let mut current = Some(function);
         while let Some(f) = current {
-            if let Some(index) = self.functions.iter().position(|info| {
-                info.parent == Some(f) && info.class.is_none() && info.name == name
-            }) {
-                return Some(FnId(index as u32));
+            if let Some(&nested) = self.nested_functions.get(&(f, name.to_string())) {
+                return Some(nested);
             }
             current = self.functions[f.0 as usize].parent;
         }
@@ -1226,7 +1345,11 @@ impl<'a> Lowerer<'a> {
         } else {
             *self.class_by_name.get(receiver)?
         };
-        // Look up the method in the class, then its bases of this file.
+        self.method_of(class, name)
+    }
+
+    /// The method `name` of `class`: its own, or the first of its bases of this file that has it.
+    fn method_of(&self, class: usize, name: &str) -> Option<FnId> {
         let mut current = class;
         for _ in 0..20 {
             if let Some(&id) = self.classes[current].methods.get(name) {
@@ -1246,7 +1369,10 @@ impl<'a> Lowerer<'a> {
 fn method_event(kind: ObjKind, name: &str, args: &Arguments, obj: ObjId, receiver: Span, known_done: bool) -> Option<EventKind> {
     Some(match (kind, name) {
         (k, "acquire") if k.is_lock_like() => {
-            let blocking = args.find_argument_value("blocking", 0);
+            // `multiprocessing` locks spell the keyword `block`.
+            let blocking = args
+                .find_argument_value("blocking", 0)
+                .or_else(|| args.find_keyword("block").map(|k| &k.value));
             let how = if blocking.is_some_and(is_false_literal) {
                 AcquireHow::NonBlocking
             } else if has_real_argument(args, "timeout", 1) {
@@ -1324,10 +1450,12 @@ fn has_real_argument(args: &Arguments, keyword: &str, position: usize) -> bool {
 
 /// Collects the calls of an expression in evaluation order (inner calls first) and its awaits.
 struct CallCollector<'a> {
-    calls: Vec<&'a ast::ExprCall>,
+    /// Each call, and whether it is inside a comprehension (runs once per item).
+    calls: Vec<(&'a ast::ExprCall, bool)>,
     awaits: Vec<TextRange>,
     depth: usize,
     exceeded: bool,
+    comprehensions: usize,
 }
 
 impl<'a> Visitor<'a> for CallCollector<'a> {
@@ -1343,7 +1471,14 @@ impl<'a> Visitor<'a> for CallCollector<'a> {
                 self.depth += 1;
                 walk_expr(self, expr);
                 self.depth -= 1;
-                self.calls.push(call);
+                self.calls.push((call, self.comprehensions > 0));
+            }
+            Expr::ListComp(_) | Expr::SetComp(_) | Expr::DictComp(_) | Expr::Generator(_) => {
+                self.depth += 1;
+                self.comprehensions += 1;
+                walk_expr(self, expr);
+                self.comprehensions -= 1;
+                self.depth -= 1;
             }
             Expr::Await(_) => {
                 self.depth += 1;

@@ -35,13 +35,23 @@ pub fn constructor_kind(qualified: &str) -> Option<ObjKind> {
         "concurrent.futures.Future" => ObjKind::Future,
         "queue.Queue" | "queue.LifoQueue" | "queue.PriorityQueue" | "multiprocessing.Queue"
         | "multiprocessing.JoinableQueue" => ObjKind::Queue { bounded: false },
-        "queue.SimpleQueue" | "multiprocessing.SimpleQueue" => ObjKind::Queue { bounded: false },
-        "asyncio.Lock" => ObjKind::Lock {
-            flavor: Flavor::Async,
-        },
+        // Not `multiprocessing.SimpleQueue`: its `get()` takes no timeout, so it is not a
+        // `Queue` whose blocking calls can be bounded.
+        "queue.SimpleQueue" => ObjKind::Queue { bounded: false },
         _ => return None,
     };
     Some(kind)
+}
+
+/// Executors that run their tasks in other processes, not on threads of this one.
+pub fn is_process_pool(qualified: &str) -> bool {
+    matches!(
+        qualified,
+        "concurrent.futures.ProcessPoolExecutor"
+            | "concurrent.futures.process.ProcessPoolExecutor"
+            | "multiprocessing.Pool"
+            | "multiprocessing.pool.Pool"
+    )
 }
 
 /// Classes whose subclasses are threads (their `run` runs on the new thread).
@@ -72,4 +82,32 @@ pub fn blocking_function(qualified: &str) -> Option<(BlockingKind, &'static str)
 /// `time.sleep` and the names it is re-exported under.
 pub fn is_sleep(qualified: &str) -> bool {
     matches!(qualified, "time.sleep")
+}
+
+/// Calls that read the current time: a comparison with one is a deadline test.
+pub fn is_clock(qualified: &str) -> bool {
+    matches!(
+        qualified,
+        "time.time"
+            | "time.time_ns"
+            | "time.monotonic"
+            | "time.monotonic_ns"
+            | "time.perf_counter"
+            | "time.perf_counter_ns"
+            | "time.process_time"
+            | "datetime.datetime.now"
+            | "datetime.datetime.utcnow"
+    )
+}
+
+/// Methods that only read the state of an object of `kind`, without changing it.
+pub fn is_state_query(kind: ObjKind, method: &str) -> bool {
+    match kind {
+        ObjKind::Event => matches!(method, "is_set" | "isSet"),
+        ObjKind::Thread { .. } => matches!(method, "is_alive" | "isAlive"),
+        ObjKind::Future => matches!(method, "done" | "running" | "cancelled"),
+        ObjKind::Queue { .. } => matches!(method, "empty" | "full" | "qsize"),
+        kind if kind.is_lock_like() => method == "locked",
+        _ => false,
+    }
 }

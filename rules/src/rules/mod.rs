@@ -2,5 +2,9 @@
 
 pub mod tl001_bare_acquire;
 pub mod tl002_wait_not_in_loop;
+pub mod tl003_sleep_polling;
 pub mod tl004_lock_order_inversion;
+pub mod tl005_missing_timeout;
+pub mod tl006_unsynchronized_shared_update;
 pub mod tl007_nonreentrant_reacquire;
+pub mod tl008_sleep_synchronization;

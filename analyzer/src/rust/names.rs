@@ -1,0 +1,334 @@
+//! What the paths of `std`, `parking_lot`, `tokio`, `crossbeam` and friends are. Keys are full
+//! paths as resolved through the file's `use` declarations (`use std::sync::{Mutex as M}` makes
+//! `M` resolve to `std::sync::Mutex`), normalised so that `core::`/`alloc::` read as `std::`.
+
+use threadlint_rules::model::{Flavor, ObjKind};
+
+/// A type the front-end knows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KnownType {
+    /// A lock that protects data (`Mutex<T>`, `RwLock<T>`, `ReentrantMutex<T>`).
+    Lock(ObjKind),
+    /// A synchronisation object without protected data (`Condvar`, `AtomicBool`, ...).
+    Sync(ObjKind),
+    /// A smart pointer or lazy cell that derefs to its first type argument.
+    Transparent,
+    /// `OnceLock<T>` / `OnceCell<T>`: `get()` gives `Option<&T>`, `get_or_init` gives `&T`.
+    Once,
+    Option,
+    /// A collection of its first type argument (`Vec<T>`, `VecDeque<T>`).
+    Seq,
+    /// A lock guard (`MutexGuard<'_, T>`).
+    Guard,
+    /// `std::thread::Builder`.
+    ThreadBuilder,
+}
+
+/// A function the front-end knows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KnownFn {
+    /// `std::thread::spawn`: a new OS thread, with a `JoinHandle`.
+    ThreadSpawn,
+    /// `tokio::spawn`, `rayon::spawn`, `spawn_blocking`: work handed to a runtime or pool.
+    TaskSpawn,
+    /// `std::thread::scope`, `crossbeam::scope`, `rayon::scope`: calls its closure with a scope
+    /// whose spawned threads are joined when it returns.
+    ThreadScope,
+    Sleep,
+    /// `tokio::time::sleep(..)`: a future.
+    AsyncSleep,
+    Drop,
+    Forget,
+    /// A channel constructor returning `(Sender, Receiver)`; `receiver` tells whether the
+    /// receiver blocks the thread on `recv()` (std, crossbeam, flume; not tokio).
+    Channel {
+        receiver: bool,
+    },
+    /// `parking_lot::const_mutex(..)` and friends.
+    LockConstructor(ObjKind),
+}
+
+/// `::std::x`, `core::x`, `alloc::x` -> `std::x`; `crossbeam::channel::x` ->
+/// `crossbeam_channel::x`.
+pub fn normalize(path: &str) -> String {
+    let path = path.strip_prefix("::").unwrap_or(path);
+    for (prefix, replacement) in [
+        ("core::", "std::"),
+        ("alloc::", "std::"),
+        ("crossbeam::channel::", "crossbeam_channel::"),
+        ("crossbeam_utils::thread::", "crossbeam::thread::"),
+        ("futures_util::", "futures::"),
+        ("loom::", "std::"),
+    ] {
+        if let Some(rest) = path.strip_prefix(prefix) {
+            return format!("{replacement}{rest}");
+        }
+    }
+    path.to_string()
+}
+
+const ATOMICS: &[&str] = &[
+    "AtomicBool",
+    "AtomicUsize",
+    "AtomicIsize",
+    "AtomicU8",
+    "AtomicU16",
+    "AtomicU32",
+    "AtomicU64",
+    "AtomicI8",
+    "AtomicI16",
+    "AtomicI32",
+    "AtomicI64",
+    "AtomicPtr",
+    "AtomicU128",
+    "AtomicI128",
+];
+
+pub fn known_type(path: &str) -> Option<KnownType> {
+    use KnownType::*;
+    let std = Flavor::Std;
+    let pl = Flavor::ParkingLot;
+    let aio = Flavor::Async;
+    let found = match path {
+        "std::sync::Mutex" => Lock(ObjKind::Lock { flavor: std }),
+        "std::sync::RwLock" => Lock(ObjKind::RwLock { flavor: std }),
+        "std::sync::ReentrantLock" => Lock(ObjKind::RLock),
+        "parking_lot::Mutex"
+        | "parking_lot::FairMutex"
+        | "lock_api::Mutex"
+        | "spin::Mutex"
+        | "spin::mutex::Mutex"
+        | "spin::mutex::SpinMutex" => Lock(ObjKind::Lock { flavor: pl }),
+        "parking_lot::RwLock" | "lock_api::RwLock" | "spin::RwLock" | "spin::rwlock::RwLock" => {
+            Lock(ObjKind::RwLock { flavor: pl })
+        }
+        "parking_lot::ReentrantMutex" | "lock_api::ReentrantMutex" => Lock(ObjKind::RLock),
+        "tokio::sync::Mutex"
+        | "futures::lock::Mutex"
+        | "async_std::sync::Mutex"
+        | "async_lock::Mutex" => Lock(ObjKind::Lock { flavor: aio }),
+        "tokio::sync::RwLock" | "async_std::sync::RwLock" | "async_lock::RwLock" => {
+            Lock(ObjKind::RwLock { flavor: aio })
+        }
+        "std::sync::Condvar" => Sync(ObjKind::Condvar { flavor: std }),
+        "parking_lot::Condvar" => Sync(ObjKind::Condvar { flavor: pl }),
+        "std::sync::Barrier" => Sync(ObjKind::Barrier { has_timeout: false }),
+        "std::sync::mpsc::Receiver"
+        | "std::sync::mpmc::Receiver"
+        | "crossbeam_channel::Receiver"
+        | "flume::Receiver" => Sync(ObjKind::Receiver),
+        "std::thread::JoinHandle"
+        | "std::thread::ScopedJoinHandle"
+        | "crossbeam::thread::ScopedJoinHandle" => Sync(ObjKind::Thread { daemon: false }),
+        "tokio::task::JoinHandle" => Sync(ObjKind::Future),
+        "std::sync::Arc"
+        | "std::rc::Rc"
+        | "std::boxed::Box"
+        | "Box"
+        | "std::sync::LazyLock"
+        | "std::cell::LazyCell"
+        | "once_cell::sync::Lazy"
+        | "once_cell::unsync::Lazy"
+        | "crossbeam::utils::CachePadded"
+        | "crossbeam_utils::CachePadded"
+        | "std::mem::ManuallyDrop"
+        | "std::pin::Pin"
+        | "triomphe::Arc" => Transparent,
+        "std::sync::OnceLock"
+        | "std::cell::OnceCell"
+        | "once_cell::sync::OnceCell"
+        | "once_cell::unsync::OnceCell" => Once,
+        "std::option::Option" | "Option" => Option,
+        "std::vec::Vec" | "Vec" | "std::collections::VecDeque" => Seq,
+        "std::sync::MutexGuard"
+        | "std::sync::RwLockReadGuard"
+        | "std::sync::RwLockWriteGuard"
+        | "parking_lot::MutexGuard"
+        | "parking_lot::RwLockReadGuard"
+        | "parking_lot::RwLockWriteGuard"
+        | "parking_lot::ReentrantMutexGuard"
+        | "parking_lot::MappedMutexGuard"
+        | "tokio::sync::MutexGuard"
+        | "tokio::sync::OwnedMutexGuard"
+        | "tokio::sync::RwLockReadGuard"
+        | "tokio::sync::RwLockWriteGuard" => Guard,
+        "std::thread::Builder" => ThreadBuilder,
+        _ => {
+            let (module, name) = path.rsplit_once("::")?;
+            let atomic_module = matches!(
+                module,
+                "std::sync::atomic"
+                    | "portable_atomic"
+                    | "crossbeam::atomic"
+                    | "crossbeam_utils::atomic"
+            );
+            if atomic_module && (ATOMICS.contains(&name) || name == "AtomicCell") {
+                Sync(ObjKind::Atomic)
+            } else {
+                return None;
+            }
+        }
+    };
+    Some(found)
+}
+
+pub fn known_fn(path: &str) -> Option<KnownFn> {
+    use KnownFn::*;
+    let found = match path {
+        "std::thread::spawn" => ThreadSpawn,
+        "tokio::spawn"
+        | "tokio::task::spawn"
+        | "tokio::task::spawn_blocking"
+        | "tokio::task::spawn_local"
+        | "rayon::spawn"
+        | "rayon::spawn_fifo"
+        | "async_std::task::spawn"
+        | "async_std::task::spawn_blocking"
+        | "smol::spawn" => TaskSpawn,
+        "std::thread::scope"
+        | "crossbeam::scope"
+        | "crossbeam::thread::scope"
+        | "rayon::scope"
+        | "rayon::scope_fifo"
+        | "rayon::in_place_scope" => ThreadScope,
+        "std::thread::sleep" | "std::thread::sleep_ms" => Sleep,
+        "tokio::time::sleep" | "tokio::time::sleep_until" | "async_std::task::sleep" => AsyncSleep,
+        "std::mem::drop" | "drop" => Drop,
+        "std::mem::forget" | "std::sync::MutexGuard::leak" => Forget,
+        "std::sync::mpsc::channel"
+        | "std::sync::mpsc::sync_channel"
+        | "std::sync::mpmc::channel"
+        | "std::sync::mpmc::sync_channel"
+        | "crossbeam_channel::unbounded"
+        | "crossbeam_channel::bounded"
+        | "flume::unbounded"
+        | "flume::bounded" => Channel { receiver: true },
+        "tokio::sync::mpsc::channel"
+        | "tokio::sync::mpsc::unbounded_channel"
+        | "tokio::sync::oneshot::channel"
+        | "tokio::sync::broadcast::channel"
+        | "std::sync::mpsc::Sender" => Channel { receiver: false },
+        "parking_lot::const_mutex" | "parking_lot::const_fair_mutex" => {
+            LockConstructor(ObjKind::Lock {
+                flavor: Flavor::ParkingLot,
+            })
+        }
+        "parking_lot::const_rwlock" => LockConstructor(ObjKind::RwLock {
+            flavor: Flavor::ParkingLot,
+        }),
+        "parking_lot::const_reentrant_mutex" => LockConstructor(ObjKind::RLock),
+        _ => return None,
+    };
+    Some(found)
+}
+
+/// Associated functions that build a value of their type (`Mutex::new`).
+pub fn is_constructor(name: &str) -> bool {
+    matches!(
+        name,
+        "new" | "default" | "const_new" | "from" | "new_with" | "with_capacity" | "new_in"
+    )
+}
+
+/// What a method call on a lock does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LockMethod {
+    /// Blocks until the lock is taken; returns a guard (`lock`, `read`, `write`).
+    Blocking,
+    /// `try_lock`, `try_read`, `try_write`.
+    NonBlocking,
+    /// `try_lock_for`, `try_lock_until`, `try_write_for`, ...
+    Timeout,
+    /// `force_unlock`: releases without a guard (parking_lot).
+    ForceUnlock,
+    /// `raw()`: the raw lock, locked and unlocked by hand.
+    Raw,
+}
+
+pub fn lock_method(kind: ObjKind, method: &str) -> Option<LockMethod> {
+    use LockMethod::*;
+    let found = match (kind, method) {
+        (
+            ObjKind::Lock { .. } | ObjKind::RLock,
+            "lock" | "lock_arc" | "lock_owned" | "blocking_lock",
+        ) => Blocking,
+        (ObjKind::Lock { .. } | ObjKind::RLock, "try_lock" | "try_lock_arc" | "try_lock_owned") => {
+            NonBlocking
+        }
+        (ObjKind::Lock { .. } | ObjKind::RLock, "try_lock_for" | "try_lock_until") => Timeout,
+        (
+            ObjKind::RwLock { .. },
+            "read"
+            | "write"
+            | "upgradable_read"
+            | "read_recursive"
+            | "read_arc"
+            | "write_arc"
+            | "upgradable_read_arc"
+            | "read_owned"
+            | "write_owned"
+            | "blocking_read"
+            | "blocking_write",
+        ) => Blocking,
+        (
+            ObjKind::RwLock { .. },
+            "try_read" | "try_write" | "try_upgradable_read" | "try_read_recursive",
+        ) => NonBlocking,
+        (
+            ObjKind::RwLock { .. },
+            "try_read_for"
+            | "try_read_until"
+            | "try_write_for"
+            | "try_write_until"
+            | "try_upgradable_read_for"
+            | "try_upgradable_read_until",
+        ) => Timeout,
+        (
+            ObjKind::Lock { .. } | ObjKind::RLock | ObjKind::RwLock { .. },
+            "force_unlock"
+            | "force_unlock_fair"
+            | "force_unlock_read"
+            | "force_unlock_write"
+            | "force_unlock_read_fair"
+            | "force_unlock_write_fair",
+        ) => ForceUnlock,
+        (ObjKind::Lock { .. } | ObjKind::RLock | ObjKind::RwLock { .. }, "raw") => Raw,
+        _ => return None,
+    };
+    Some(found)
+}
+
+/// `Condvar` methods: (predicate loop built in, has a timeout).
+pub fn condvar_wait(method: &str) -> Option<(bool, bool)> {
+    Some(match method {
+        "wait" => (false, false),
+        "wait_timeout" | "wait_timeout_ms" | "wait_for" | "wait_until" => (false, true),
+        "wait_while" => (true, false),
+        "wait_timeout_while" | "wait_while_for" | "wait_while_until" => (true, true),
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn normalises_and_knows_paths() {
+        assert_eq!(
+            normalize("::core::sync::atomic::AtomicBool"),
+            "std::sync::atomic::AtomicBool"
+        );
+        assert_eq!(
+            normalize("crossbeam::channel::Receiver"),
+            "crossbeam_channel::Receiver"
+        );
+        assert_eq!(
+            known_type("std::sync::atomic::AtomicU64"),
+            Some(KnownType::Sync(ObjKind::Atomic))
+        );
+        assert_eq!(known_type("std::sync::Arc"), Some(KnownType::Transparent));
+        assert_eq!(known_type("my::Mutex"), None);
+        assert_eq!(known_fn("std::thread::spawn"), Some(KnownFn::ThreadSpawn));
+    }
+}

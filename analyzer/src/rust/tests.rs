@@ -1,0 +1,573 @@
+//! The lowering, case by case: each test renders a function's tree as compact text
+//! (`acq:scoped:m` is `Acquire { how: Scoped }` of the object displayed as `m`).
+
+use threadlint_rules::model::{
+    AcquireHow, EventKind, FileModel, Flavor, LoopKind, Node, ObjKey, ObjKind, Read, ScopeKind,
+    WaitKind,
+};
+
+use super::{lower, Edition};
+
+fn model(source: &str, edition: Edition) -> FileModel {
+    let lowered = lower(source, edition);
+    assert!(
+        lowered.syntax_errors.is_empty(),
+        "{:?}",
+        lowered.syntax_errors
+    );
+    lowered.model.expect("a model")
+}
+
+fn render_body(model: &FileModel, source: &str, body: &[Node], out: &mut Vec<String>) {
+    for node in body {
+        match node {
+            Node::Event(event) => {
+                let name = |obj: threadlint_rules::model::ObjId| model.object(obj).display.clone();
+                let text = match &event.kind {
+                    EventKind::Acquire { obj, how, .. } => {
+                        let how = match how {
+                            AcquireHow::Scoped => "scoped",
+                            AcquireHow::Temporary => "temp",
+                            AcquireHow::Manual => "manual",
+                            AcquireHow::Timeout => "timeout",
+                            AcquireHow::NonBlocking => "try",
+                        };
+                        format!("acq:{how}:{}", name(*obj))
+                    }
+                    EventKind::Release { obj } => format!("rel:{}", name(*obj)),
+                    EventKind::GuardLeak { obj } => format!("leak:{}", name(*obj)),
+                    EventKind::Wait { obj, kind, timeout } => {
+                        let kind = match kind {
+                            WaitKind::Condition => "cond",
+                            WaitKind::ConditionPredicate => "pred",
+                            WaitKind::Event => "event",
+                            WaitKind::Barrier => "barrier",
+                        };
+                        format!(
+                            "wait:{kind}{}:{}",
+                            if *timeout { ":timeout" } else { "" },
+                            name(*obj)
+                        )
+                    }
+                    EventKind::Notify { obj } => format!("notify:{}", name(*obj)),
+                    EventKind::Sleep => "sleep".into(),
+                    EventKind::Blocking { what, timeout, .. } => {
+                        format!("block:{what}{}", if *timeout { ":timeout" } else { "" })
+                    }
+                    EventKind::Call { callee } => format!("call:{}", model.function(*callee).name),
+                    EventKind::Await => "await".into(),
+                    EventKind::SharedWrite { target, .. } => format!("write:{target}"),
+                    EventKind::ThreadStart { obj } => match obj {
+                        Some(obj) => format!("start:{}", name(*obj)),
+                        None => "start".into(),
+                    },
+                    EventKind::Submit { target } => match target {
+                        Some(f) => format!("submit:{}", model.function(*f).name),
+                        None => "submit".into(),
+                    },
+                    EventKind::Synchronize => "sync".into(),
+                    EventKind::Exit(kind) => format!("exit:{kind:?}").to_lowercase(),
+                };
+                let _ = source;
+                out.push(text);
+            }
+            Node::Scope(scope) => {
+                let kind = match &scope.kind {
+                    ScopeKind::Loop(info) => match info.kind {
+                        LoopKind::While => "while",
+                        LoopKind::Infinite => "loop",
+                        LoopKind::For => "for",
+                    },
+                    ScopeKind::Branch(_) => "branch",
+                    ScopeKind::Block => "block",
+                    _ => "scope",
+                };
+                let mut inner = Vec::new();
+                render_body(model, source, &scope.body, &mut inner);
+                out.push(format!("{kind}{{{}}}", inner.join(" ")));
+            }
+        }
+    }
+}
+
+/// The rendered body of the function named `name`.
+fn body(source: &str, name: &str, edition: Edition) -> String {
+    let model = model(source, edition);
+    let function = model
+        .functions
+        .iter()
+        .find(|f| f.name == name)
+        .unwrap_or_else(|| panic!("no function {name}"));
+    let mut out = Vec::new();
+    render_body(&model, source, &function.body, &mut out);
+    out.join(" ")
+}
+
+fn body21(source: &str, name: &str) -> String {
+    body(source, name, Edition::E2021)
+}
+
+const PRELUDE: &str = "use std::sync::{Arc, Mutex, Condvar, RwLock};\nuse std::thread;\n";
+
+fn with_prelude(code: &str) -> String {
+    format!("{PRELUDE}{code}")
+}
+
+#[test]
+fn let_guard_lives_to_the_end_of_its_block() {
+    let src = with_prelude(
+        "fn f(m: &Mutex<i32>, n: &Mutex<i32>) {
+            { let g = m.lock().unwrap(); work(); }
+            let h = n.lock().unwrap();
+        }",
+    );
+    assert_eq!(body21(&src, "f"), "block{acq:scoped:m} acq:scoped:n");
+}
+
+#[test]
+fn temporary_guard_is_released_at_the_end_of_its_statement() {
+    let src = with_prelude(
+        "fn f(m: &Mutex<Vec<i32>>) {
+            m.lock().unwrap().push(1);
+            let n = m.lock().unwrap().len();
+        }",
+    );
+    assert_eq!(body21(&src, "f"), "acq:temp:m rel:m acq:temp:m rel:m");
+}
+
+#[test]
+fn match_scrutinee_guard_lives_through_the_match() {
+    let src = with_prelude(
+        "fn f(m: &Mutex<Vec<i32>>, other: &Mutex<i32>) {
+            match m.lock().unwrap().first() {
+                Some(_) => { other.lock().unwrap(); }
+                None => {}
+            }
+        }",
+    );
+    assert_eq!(
+        body21(&src, "f"),
+        "acq:temp:m branch{acq:temp:other rel:other} branch{} rel:m"
+    );
+}
+
+#[test]
+fn if_let_scrutinee_reaches_the_else_before_2024_only() {
+    let src = with_prelude(
+        "fn f(m: &Mutex<Vec<i32>>, a: &Mutex<i32>) {
+            if let Some(x) = m.lock().unwrap().pop() {
+                a.lock().unwrap();
+            } else {
+                a.lock().unwrap();
+            }
+        }",
+    );
+    assert_eq!(
+        body(&src, "f", Edition::E2021),
+        "acq:temp:m branch{acq:temp:a rel:a} branch{acq:temp:a rel:a} rel:m"
+    );
+    assert_eq!(
+        body(&src, "f", Edition::E2024),
+        "acq:temp:m branch{acq:temp:a rel:a} rel:m branch{acq:temp:a rel:a}"
+    );
+}
+
+#[test]
+fn plain_if_condition_drops_its_temporaries_before_the_body() {
+    let src = with_prelude(
+        "fn f(m: &Mutex<Vec<i32>>) {
+            if m.lock().unwrap().is_empty() { work(); }
+        }",
+    );
+    assert_eq!(body21(&src, "f"), "acq:temp:m rel:m branch{}");
+}
+
+#[test]
+fn let_underscore_drops_at_once_but_underscore_name_does_not() {
+    let src = with_prelude(
+        "fn f(m: &Mutex<i32>) { let _ = m.lock(); }
+         fn g(m: &Mutex<i32>) { let _g = m.lock(); }",
+    );
+    assert_eq!(body21(&src, "f"), "acq:temp:m rel:m");
+    assert_eq!(body21(&src, "g"), "acq:scoped:m");
+    // The whole statement is the acquisition (what TL017 looks for).
+    let model = model(&src, Edition::E2021);
+    let f = model.functions.iter().find(|f| f.name == "f").unwrap();
+    let Node::Event(event) = &f.body[0] else {
+        panic!()
+    };
+    assert!(event.statement.is_some());
+}
+
+#[test]
+fn drop_releases_and_forget_leaks() {
+    let src = with_prelude(
+        "fn f(m: &Mutex<i32>, n: &Mutex<i32>) {
+            let g = m.lock().unwrap();
+            drop(g);
+            let h = n.lock().unwrap();
+            std::mem::forget(h);
+        }",
+    );
+    assert_eq!(body21(&src, "f"), "acq:scoped:m rel:m acq:scoped:n leak:n");
+}
+
+#[test]
+fn condvar_waits() {
+    let src = with_prelude(
+        "fn f(pair: Arc<(Mutex<bool>, Condvar)>) {
+            let (lock, cvar) = &*pair;
+            let mut ready = lock.lock().unwrap();
+            if !*ready { ready = cvar.wait(ready).unwrap(); }
+            while !*ready { ready = cvar.wait(ready).unwrap(); }
+            let g = cvar.wait_while(lock.lock().unwrap(), |r| !*r).unwrap();
+            let (g, t) = cvar.wait_timeout(g, std::time::Duration::from_secs(1)).unwrap();
+            cvar.notify_all();
+        }",
+    );
+    assert_eq!(
+        body21(&src, "f"),
+        "acq:scoped:lock branch{wait:cond:cvar} while{wait:cond:cvar} acq:scoped:lock block{} wait:pred:cvar wait:cond:timeout:cvar notify:cvar"
+    );
+    // The TL002 fix needs the wait to be the whole statement.
+    let model = model(&src, Edition::E2021);
+    let f = model.functions.iter().find(|f| f.name == "f").unwrap();
+    let Node::Scope(branch) = &f.body[1] else {
+        panic!()
+    };
+    let Node::Event(wait) = &branch.body[0] else {
+        panic!()
+    };
+    assert!(wait.statement.is_some());
+    assert_eq!(branch.statements, 1);
+}
+
+#[test]
+fn spawned_closure_shares_the_tuple_lock() {
+    let src = with_prelude(
+        "fn main() {
+            let pair = Arc::new((Mutex::new(false), Condvar::new()));
+            let pair2 = Arc::clone(&pair);
+            let h = thread::spawn(move || {
+                let (lock, cvar) = &*pair2;
+                *lock.lock().unwrap() = true;
+                cvar.notify_one();
+            });
+            let (lock, cvar) = &*pair;
+            let mut started = lock.lock().unwrap();
+            while !*started { started = cvar.wait(started).unwrap(); }
+            h.join().unwrap();
+        }",
+    );
+    let model = model(&src, Edition::E2021);
+    assert_eq!(model.thread_entries.len(), 1);
+    let locks: Vec<_> = model
+        .objects
+        .iter()
+        .filter(|o| matches!(o.kind, ObjKind::Lock { .. }))
+        .collect();
+    assert_eq!(locks.len(), 1, "{:?}", model.objects);
+    assert!(matches!(&locks[0].key, ObjKey::Local { name, .. } if name == "pair.0"));
+    assert_eq!(
+        body21(&src, "main"),
+        "start:h acq:scoped:lock while{wait:cond:cvar} block:join() sync"
+    );
+    assert_eq!(
+        body21(&src, "main::{closure}"),
+        "acq:temp:lock rel:lock notify:cvar"
+    );
+}
+
+#[test]
+fn struct_fields_are_members_of_the_impl_type() {
+    let src = "use std::sync::{Mutex as M, RwLock};
+        use parking_lot::Mutex as PlMutex;
+        struct Store { inner: M<Vec<u8>>, index: std::sync::Arc<RwLock<u8>>, fast: PlMutex<u8> }
+        impl Store {
+            fn put(&self) {
+                let a = self.inner.lock().unwrap();
+                let b = self.index.write().unwrap();
+                self.fast.lock();
+                self.helper();
+            }
+            fn helper(&self) { self.inner.lock().unwrap(); }
+        }";
+    let model = model(src, Edition::E2021);
+    let keys: Vec<String> = model.objects.iter().map(|o| o.key.to_string()).collect();
+    assert_eq!(keys, vec!["Store.inner", "Store.index", "Store.fast"]);
+    assert_eq!(
+        model.objects[2].kind,
+        ObjKind::Lock {
+            flavor: Flavor::ParkingLot
+        }
+    );
+    assert_eq!(
+        model.objects[1].kind,
+        ObjKind::RwLock {
+            flavor: Flavor::Std
+        }
+    );
+    let put = model.functions.iter().find(|f| f.name == "put").unwrap();
+    assert_eq!(put.class.as_deref(), Some("Store"));
+    assert_eq!(
+        body21(src, "put"),
+        "acq:scoped:self.inner acq:scoped:self.index acq:temp:self.fast rel:self.fast call:helper"
+    );
+}
+
+#[test]
+fn statics_lazy_statics_and_once_locks() {
+    let src = "use std::sync::{Mutex, LazyLock, OnceLock};
+        use lazy_static::lazy_static;
+        static A: Mutex<u8> = Mutex::new(0);
+        static B: LazyLock<Mutex<u8>> = LazyLock::new(|| Mutex::new(0));
+        static C: OnceLock<Mutex<u8>> = OnceLock::new();
+        lazy_static! { static ref D: Mutex<u8> = Mutex::new(0); }
+        fn f() {
+            let a = A.lock().unwrap();
+            let b = B.lock().unwrap();
+            let c = C.get_or_init(|| Mutex::new(0)).lock().unwrap();
+            let d = D.lock().unwrap();
+        }";
+    let out = body21(src, "f");
+    assert_eq!(
+        out,
+        "acq:scoped:A acq:scoped:B block{} acq:scoped:C.get_or_init(|| Mutex::new(0)) acq:scoped:D"
+    );
+    let model = model(src, Edition::E2021);
+    let keys: Vec<String> = model.objects.iter().map(|o| o.key.to_string()).collect();
+    assert_eq!(keys, vec!["A", "B", "C", "D"]);
+}
+
+#[test]
+fn flavors_from_paths() {
+    let src = "async fn f(m: &tokio::sync::Mutex<u8>, p: &parking_lot::RwLock<u8>) {
+            let g = m.lock().await;
+            let r = p.read();
+            work().await;
+        }
+        async fn work() {}";
+    let model = model(src, Edition::E2021);
+    assert_eq!(
+        model.objects[0].kind,
+        ObjKind::Lock {
+            flavor: Flavor::Async
+        }
+    );
+    assert_eq!(
+        model.objects[1].kind,
+        ObjKind::RwLock {
+            flavor: Flavor::ParkingLot
+        }
+    );
+    assert_eq!(
+        body21(src, "f"),
+        "await acq:scoped:m acq:scoped:p call:work await"
+    );
+}
+
+#[test]
+fn async_lock_futures_lock_where_awaited() {
+    let src = "use tokio::sync::RwLock;
+        async fn f(lock: &RwLock<u8>) {
+            let w = lock.write().await;
+            let pending = tokio::spawn(lock.read());
+        }";
+    assert_eq!(body21(src, "f"), "await acq:scoped:lock submit");
+}
+
+#[test]
+fn guards_passed_by_value_belong_to_the_callee() {
+    let src = "use std::sync::{Mutex, MutexGuard};
+        struct S { m: Mutex<u8> }
+        impl S {
+            fn f(&self) {
+                self.consume(self.m.lock().unwrap());
+                let g = self.m.lock().unwrap();
+                self.consume(g);
+            }
+            fn consume(&self, g: MutexGuard<'_, u8>) { drop(g); self.m.lock().unwrap(); }
+        }";
+    assert_eq!(
+        body21(src, "f"),
+        "acq:temp:self.m rel:self.m call:consume acq:scoped:self.m rel:self.m call:consume"
+    );
+}
+
+#[test]
+fn unknown_receiver_locked_like_a_std_lock() {
+    let src = "fn f(state: &State) { let s = state.lock().unwrap(); }";
+    assert_eq!(body21(src, "f"), "acq:scoped:state");
+}
+
+#[test]
+fn sleep_polling_loop_reads_a_call() {
+    let src = "use std::sync::atomic::{AtomicBool, Ordering};
+        use std::{thread, time::Duration};
+        fn f(flag: &AtomicBool) {
+            while !flag.load(Ordering::Acquire) { thread::sleep(Duration::from_millis(10)); }
+        }";
+    let model = model(src, Edition::E2021);
+    let f = model.functions.iter().find(|f| f.name == "f").unwrap();
+    let Node::Scope(scope) = &f.body[0] else {
+        panic!()
+    };
+    let ScopeKind::Loop(info) = &scope.kind else {
+        panic!()
+    };
+    assert_eq!(info.kind, LoopKind::While);
+    assert_eq!(info.condition.reads, vec![Read::Call("flag.load".into())]);
+    assert_eq!(body21(src, "f"), "while{sleep}");
+}
+
+#[test]
+fn macro_bodies_that_parse_are_lowered() {
+    let src = with_prelude(
+        "fn f(m: &Mutex<Vec<u8>>) {
+            assert!(m.lock().unwrap().is_empty(), \"not empty\");
+            println!(\"{:?}\", m.lock().unwrap());
+            let v = vec![m.lock().unwrap().len(); 3];
+            my_macro!(@weird => tokens ; here);
+            panic!(\"done\");
+        }",
+    );
+    assert_eq!(
+        body21(&src, "f"),
+        "acq:temp:m rel:m acq:temp:m rel:m acq:temp:m rel:m exit:raise"
+    );
+}
+
+#[test]
+fn select_arms_are_branches() {
+    let src = "use tokio::sync::mpsc;
+        async fn f(rx: &mut mpsc::Receiver<u8>, m: &std::sync::Mutex<u8>) {
+            tokio::select! {
+                v = rx.recv() => { m.lock().unwrap(); }
+                _ = tokio::time::sleep(std::time::Duration::from_secs(1)) => {}
+            }
+        }";
+    assert_eq!(
+        body21(src, "f"),
+        "sleep await branch{acq:temp:m rel:m} branch{}"
+    );
+}
+
+#[test]
+fn spawned_async_blocks_and_scoped_threads() {
+    let src = with_prelude(
+        "fn f(m: &Mutex<u8>) {
+            tokio::spawn(async move { work().await; });
+            thread::scope(|s| {
+                s.spawn(|| { m.lock().unwrap(); });
+            });
+        }
+        async fn work() {}",
+    );
+    assert_eq!(
+        body21(&src, "f"),
+        "submit:f::{async block} block{submit:f::{closure}} sync"
+    );
+    let model = model(&src, Edition::E2021);
+    assert_eq!(model.thread_entries.len(), 2);
+}
+
+#[test]
+fn while_let_scrutinee_lives_through_the_body() {
+    let src = "use std::sync::{Mutex, mpsc::Receiver};
+        fn f(rx: &Mutex<Receiver<u8>>) {
+            while let Ok(job) = rx.lock().unwrap().recv() { run(job); }
+        }";
+    // The receiver stays locked while `recv()` blocks and while the job runs.
+    assert_eq!(
+        body21(src, "f"),
+        "while{acq:temp:rx block:recv() sync rel:rx}"
+    );
+}
+
+#[test]
+fn try_lock_in_if_let_is_released_at_the_end_of_the_branch() {
+    let src = with_prelude(
+        "fn f(m: &Mutex<u8>) {
+            if let Ok(g) = m.try_lock() { work(); } else { other(); }
+        }",
+    );
+    assert_eq!(body21(&src, "f"), "acq:try:m branch{rel:m} branch{}");
+}
+
+#[test]
+fn syntax_errors_are_located_and_do_not_panic() {
+    let lowered = lower("fn f( {\n", Edition::E2021);
+    assert!(lowered.model.is_none());
+    assert_eq!(lowered.syntax_errors.len(), 1);
+    let lowered = lower("fn f() { let x = ; }", Edition::E2021);
+    assert_eq!(lowered.syntax_errors.len(), 1);
+    assert!(
+        lowered.syntax_errors[0].message.contains("expected"),
+        "{}",
+        lowered.syntax_errors[0].message
+    );
+    assert_eq!(lowered.syntax_errors[0].span.start, 17);
+}
+
+#[test]
+fn deep_nesting_is_refused_without_overflowing() {
+    let deep = format!(
+        "fn f() {{ let x = {}1{}; }}",
+        "(".repeat(5000),
+        ")".repeat(5000)
+    );
+    let lowered = lower(&deep, Edition::E2021);
+    assert!(lowered.depth_exceeded);
+    let chain = format!("fn f() {{ let x = a{}; }}", ".b()".repeat(400));
+    let lowered = lower(&chain, Edition::E2021);
+    assert!(lowered.model.is_some());
+    assert!(lowered.depth_exceeded);
+}
+
+#[test]
+fn spans_are_byte_offsets_past_non_ascii_text() {
+    let src = "use std::sync::Mutex;\nfn f(m: &Mutex<u8>) { let s = \"héllo wörld\"; let g = m.lock().unwrap(); }";
+    let model = model(src, Edition::E2021);
+    let f = model.functions.iter().find(|f| f.name == "f").unwrap();
+    let Node::Event(event) = &f.body[0] else {
+        panic!()
+    };
+    assert_eq!(&src[event.span.range()], "m.lock()");
+    let bom = format!("\u{feff}{src}");
+    let model = super::lower(&bom, Edition::E2021).model.unwrap();
+    let f = model.functions.iter().find(|f| f.name == "f").unwrap();
+    let Node::Event(event) = &f.body[0] else {
+        panic!()
+    };
+    assert_eq!(&bom[event.span.range()], "m.lock()");
+}
+
+#[test]
+fn comments_are_collected() {
+    let src = "fn f() { let s = \"// not\"; } // noqa: TL002\n/* block */ // second";
+    let lowered = lower(src, Edition::E2021);
+    let texts: Vec<&str> = lowered.comments.iter().map(|c| &src[c.range()]).collect();
+    assert_eq!(texts, vec!["// noqa: TL002", "// second"]);
+}
+
+#[test]
+fn edition_is_read_from_the_nearest_manifest() {
+    let dir = std::env::temp_dir().join(format!("threadlint-edition-{}", std::process::id()));
+    let crate_dir = dir.join("member");
+    std::fs::create_dir_all(crate_dir.join("src")).unwrap();
+    std::fs::write(
+        dir.join("Cargo.toml"),
+        "[workspace]\nmembers=[\"member\"]\n[workspace.package]\nedition = \"2024\"\n",
+    )
+    .unwrap();
+    std::fs::write(
+        crate_dir.join("Cargo.toml"),
+        "[package]\nname=\"m\"\nedition.workspace = true\n",
+    )
+    .unwrap();
+    assert_eq!(
+        super::edition_for(&crate_dir.join("src/lib.rs")),
+        Edition::E2024
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}

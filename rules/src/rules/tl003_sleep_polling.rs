@@ -1,0 +1,374 @@
+use crate::declare_rule;
+use crate::diagnostic::Finding;
+use crate::model::{
+    bodies, events, Condition, Event, EventKind, ExitKind, FileModel, LoopInfo, LoopKind, Node,
+    ObjKind, Read, Scope, ScopeKind,
+};
+use crate::registry::{Check, Context};
+use crate::source::text;
+
+declare_rule! {
+    /// ## What it does
+    /// Checks for loops that re-check a flag, a state or a predicate and sleep between the
+    /// checks: `while not ready: time.sleep(0.1)`, `while True:` with `if done: break` and a
+    /// sleep, `while not stop.is_set(): work(); time.sleep(1)`.
+    ///
+    /// ## Why is this bad?
+    /// A polling loop notices the change up to one sleep late: a short sleep burns CPU waking
+    /// up for nothing, a long one makes the program slow to react. A worker written as
+    /// `while not stop.is_set(): ...; time.sleep(60)` delays shutdown by up to a minute. The
+    /// thread that changes the state can wake the waiting one at once through a
+    /// synchronisation object instead.
+    ///
+    /// What counts as a re-check: the loop condition, a test that leaves the loop
+    /// (`if ...: break` / `return`), or a test whose "not yet" arm holds the sleep (the arm
+    /// `continue`s, or another arm does the work), when it reads shared state (a global, an
+    /// attribute, a local filled by another thread), queries a synchronisation object
+    /// (`stop.is_set()`, `q.empty()`, `t.is_alive()`) or calls a function. Not reported:
+    /// - a sleep that paces a `for` loop (work items, or a fixed number of attempts);
+    /// - a bounded retry: a sleep in an `except` handler, or a loop whose condition reads a
+    ///   variable or attribute the loop itself assigns (an attempt counter, the result of the
+    ///   last try, the work left); the same goes for a test of the loop's own state in an
+    ///   `if` (`if elapsed >= period:`);
+    /// - `while True: work(); time.sleep(n)` with nothing to re-check (a periodic task);
+    /// - comparisons with the clock (`while time.monotonic() < deadline`,
+    ///   `if time.monotonic() < self.next_run:`): a deadline passes by itself, not through
+    ///   another thread. A loop that also re-checks state (`while not ready and
+    ///   time.monotonic() < deadline`) is still polling.
+    ///
+    /// ## Example
+    /// ```python
+    /// def worker(stop):
+    ///     while not stop.is_set():
+    ///         flush()
+    ///         time.sleep(5)
+    ///
+    /// while not self.ready:
+    ///     time.sleep(0.1)
+    /// ```
+    ///
+    /// Use instead:
+    /// ```python
+    /// def worker(stop):
+    ///     while not stop.wait(5):
+    ///         flush()
+    ///
+    /// self.ready_event.wait(timeout=30)  # set by the thread that makes it ready
+    /// ```
+    ///
+    /// or, for a predicate over shared state, `with cond: cond.wait_for(lambda: self.ready,
+    /// timeout=30)`, with the writer calling `cond.notify_all()` after changing the state.
+    ///
+    /// ## References
+    /// - [Python docs: `Event.wait`](https://docs.python.org/3/library/threading.html#threading.Event.wait)
+    /// - [Python docs: `Condition.wait_for`](https://docs.python.org/3/library/threading.html#threading.Condition.wait_for)
+    pub static RULE = {
+        code: "TL003",
+        name: "sleep-polling",
+        severity: Warning,
+        languages: [Python],
+        summary: "A loop that sleeps and re-checks a flag, state or predicate instead of waiting to be signalled.",
+        check: Check::File(check),
+    };
+}
+
+/// Where a polling loop re-checks its state.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Place {
+    /// `while <condition>:`
+    LoopCondition,
+    /// An `if` arm around the sleep.
+    Guard,
+    /// An `if` arm that leaves the loop.
+    Exit,
+}
+
+struct Recheck<'a> {
+    place: Place,
+    condition: &'a Condition,
+}
+
+fn check(cx: &Context) -> Vec<Finding> {
+    let model = cx.model;
+    let mut findings = Vec::new();
+    for function in &model.functions {
+        events(&function.body, &mut |event, scopes| {
+            if !matches!(event.kind, EventKind::Sleep) {
+                return;
+            }
+            let Some((info, rechecks, directly_in_loop)) = polling_loop(scopes) else {
+                return;
+            };
+            findings.push(report(cx, event, info, &rechecks, directly_in_loop));
+        });
+    }
+    findings
+}
+
+/// The innermost loop around a sleep, when it is a polling loop: its info, what it
+/// re-checks (best first), and whether the sleep is directly in the loop's body.
+fn polling_loop<'a>(scopes: &[&'a Scope]) -> Option<(&'a LoopInfo, Vec<Recheck<'a>>, bool)> {
+    let index = scopes
+        .iter()
+        .rposition(|s| matches!(s.kind, ScopeKind::Loop(_)))?;
+    let the_loop = scopes[index];
+    let ScopeKind::Loop(info) = &the_loop.kind else {
+        return None;
+    };
+    if info.kind == LoopKind::For {
+        return None;
+    }
+    let inner = &scopes[index + 1..];
+    // A sleep in an `except` handler is a back-off before the next attempt.
+    if inner.iter().any(|s| matches!(s.kind, ScopeKind::Except)) {
+        return None;
+    }
+    // A condition over the loop's own state (an attempt counter, the result of the last try,
+    // the work left) is a retry or a work loop, not a wait for another thread.
+    let own = OwnState::of(the_loop, info);
+    if info.condition.reads.iter().any(|r| own.contains(r)) {
+        return None;
+    }
+    let mut found = Vec::new();
+    if rechecks(&info.condition, &own) {
+        found.push(Recheck {
+            place: Place::LoopCondition,
+            condition: &info.condition,
+        });
+    }
+    // The `if` arms around the sleep (an `else` arm runs when the arms before it failed).
+    for (depth, scope) in inner.iter().enumerate().rev() {
+        let parent = if depth == 0 {
+            the_loop
+        } else {
+            inner[depth - 1]
+        };
+        let Some(position) = parent
+            .body
+            .iter()
+            .position(|n| matches!(n, Node::Scope(s) if std::ptr::eq(s, *scope)))
+        else {
+            continue;
+        };
+        // The sleep is the "not yet" alternative: its arm goes on with the next pass, or
+        // another arm does the work.
+        let Node::Scope(Scope {
+            kind: ScopeKind::Branch(arm),
+            ..
+        }) = &parent.body[position]
+        else {
+            continue;
+        };
+        if arm.exits != Some(ExitKind::Continue) && !arm.has_else {
+            continue;
+        }
+        for condition in arm_conditions(&parent.body, position) {
+            if rechecks(condition, &own) {
+                found.push(Recheck {
+                    place: Place::Guard,
+                    condition,
+                });
+            }
+        }
+    }
+    // The tests that leave the loop.
+    bodies(&the_loop.body, &mut |body, nested| {
+        let in_inner_loop = nested.iter().any(|s| matches!(s.kind, ScopeKind::Loop(_)));
+        for (position, node) in body.iter().enumerate() {
+            let Node::Scope(Scope {
+                kind: ScopeKind::Branch(branch),
+                ..
+            }) = node
+            else {
+                continue;
+            };
+            let leaves = match branch.exits {
+                Some(ExitKind::Return) => true,
+                Some(ExitKind::Break) => !in_inner_loop,
+                _ => false,
+            };
+            if !leaves {
+                continue;
+            }
+            for condition in arm_conditions(body, position) {
+                if rechecks(condition, &own) {
+                    found.push(Recheck {
+                        place: Place::Exit,
+                        condition,
+                    });
+                }
+            }
+        }
+    });
+    if found.is_empty() {
+        return None;
+    }
+    let directly = inner
+        .iter()
+        .all(|s| !matches!(s.kind, ScopeKind::Branch(_)));
+    Some((info, found, directly))
+}
+
+/// The conditions an arm of an `if` statement depends on: its own, and for `elif`/`else` the
+/// conditions of the arms before it.
+fn arm_conditions(body: &[Node], position: usize) -> Vec<&Condition> {
+    let mut conditions = Vec::new();
+    for node in body[..=position].iter().rev() {
+        let Node::Scope(Scope {
+            kind: ScopeKind::Branch(branch),
+            ..
+        }) = node
+        else {
+            break;
+        };
+        conditions.push(&branch.condition);
+        if branch.first {
+            break;
+        }
+    }
+    conditions
+}
+
+/// What a loop changes itself: the local names its body assigns and the shared state it writes.
+struct OwnState<'a> {
+    assigned: &'a [String],
+    written: Vec<&'a str>,
+}
+
+impl<'a> OwnState<'a> {
+    fn of(the_loop: &'a Scope, info: &'a LoopInfo) -> Self {
+        let mut written = Vec::new();
+        events(&the_loop.body, &mut |event, _| {
+            if let EventKind::SharedWrite { target, .. } = &event.kind {
+                written.push(target.as_str());
+            }
+        });
+        OwnState {
+            assigned: &info.assigned,
+            written,
+        }
+    }
+
+    fn contains(&self, read: &Read) -> bool {
+        match read {
+            Read::Local(name) => self.assigned.contains(name),
+            Read::Shared(name) => {
+                self.assigned.contains(name) || self.written.contains(&name.as_str())
+            }
+            _ => false,
+        }
+    }
+}
+
+/// The condition reads something another thread can change, or a predicate re-evaluated on
+/// every pass; not the loop's own state, constants, or a deadline (a comparison with the
+/// clock, which the front-end reduces to [`Read::Clock`]).
+fn rechecks(condition: &Condition, own: &OwnState) -> bool {
+    // A test of the loop's own state is a timer, a counter or a retry (`if elapsed >= period`).
+    if condition.reads.iter().any(|r| own.contains(r)) {
+        return false;
+    }
+    // A local the loop does not assign changes only through another thread or a callback (a
+    // list it appends to, a `nonlocal` flag).
+    condition.reads.iter().any(|read| match read {
+        Read::Shared(_) | Read::Local(_) | Read::Call(_) | Read::Query { .. } => true,
+        Read::Constant | Read::Clock => false,
+    })
+}
+
+fn report(
+    cx: &Context,
+    sleep: &Event,
+    info: &LoopInfo,
+    rechecks: &[Recheck],
+    directly_in_loop: bool,
+) -> Finding {
+    let model = cx.model;
+    let call = short(text(cx.source, sleep.span));
+    let interval = sleep_argument(text(cx.source, sleep.span));
+    let first = &rechecks[0];
+    let checked = first.condition.span.map_or("", |s| text(cx.source, s));
+    let message = format!(
+        "`{call}` polls `{}` in a loop: the change is seen up to one sleep late, and the thread keeps waking up for nothing instead of being woken when it happens",
+        short(checked)
+    );
+    let only_loop_condition = first.place == Place::LoopCondition && directly_in_loop;
+    let help = rechecks
+        .iter()
+        .find_map(|r| {
+            r.condition.reads.iter().find_map(|read| match read {
+                Read::Query { obj, method } => Some((r, *obj, method.as_str())),
+                _ => None,
+            })
+        })
+        .and_then(|(recheck, obj, method)| {
+            object_help(model, recheck, obj, method, interval, only_loop_condition, info)
+        })
+        .unwrap_or_else(|| {
+            "Have the thread that changes the state signal it: wait on a `threading.Event` (`event.wait(timeout)`), or on a `threading.Condition` (`cond.wait_for(predicate, timeout)`, the writer calling `notify_all()`), instead of sleeping".to_string()
+        });
+    Finding::new("TL003", sleep.span, message, help)
+}
+
+/// The blocking wait that the queried object offers in place of the sleep.
+fn object_help(
+    model: &FileModel,
+    recheck: &Recheck,
+    obj: crate::model::ObjId,
+    method: &str,
+    interval: &str,
+    only_loop_condition: bool,
+    info: &LoopInfo,
+) -> Option<String> {
+    let object = model.object(obj);
+    let name = &object.display;
+    let timeout = if interval.is_empty() {
+        "timeout"
+    } else {
+        interval
+    };
+    Some(match object.kind {
+        ObjKind::Event if matches!(method, "is_set" | "isSet") => {
+            let alone = recheck.place == Place::LoopCondition
+                && info.kind == LoopKind::While
+                && matches!(recheck.condition.reads.as_slice(), [Read::Query { .. }]);
+            if only_loop_condition && alone {
+                format!("Wait on the event instead of sleeping: write the loop as `while not {name}.wait({timeout}):` and drop the sleep; it wakes up as soon as `{name}` is set")
+            } else {
+                format!("Wait on the event instead of sleeping: `{name}.wait({timeout})` returns `True` as soon as `{name}` is set (e.g. `if {name}.wait({timeout}): break` in place of the sleep)")
+            }
+        }
+        ObjKind::Thread { .. } => format!(
+            "Wait for the thread itself: `{name}.join(timeout)` returns as soon as it ends"
+        ),
+        ObjKind::Future => format!(
+            "Wait for the future itself: `{name}.result(timeout=...)` or `concurrent.futures.wait([{name}], timeout=...)` returns as soon as it is done"
+        ),
+        ObjKind::Queue { .. } => format!(
+            "Block on the queue instead of polling it: `{name}.get(timeout=...)` (catching `queue.Empty`) returns as soon as an item arrives"
+        ),
+        kind if kind.is_lock_like() => format!(
+            "Block on the lock instead of polling it: `{name}.acquire(timeout=...)` returns as soon as it is free"
+        ),
+        _ => return None,
+    })
+}
+
+/// `secs` in `time.sleep(secs)`, for showing in the help.
+fn sleep_argument(call: &str) -> &str {
+    match (call.find('('), call.rfind(')')) {
+        (Some(open), Some(close)) if open < close => call[open + 1..close].trim(),
+        _ => "",
+    }
+}
+
+/// The first line of a snippet, shortened for a one-line message.
+fn short(snippet: &str) -> String {
+    let line = snippet.lines().next().unwrap_or("").trim();
+    if line.chars().count() > 60 || snippet.trim().contains('\n') {
+        let cut: String = line.chars().take(57).collect();
+        format!("{cut}...")
+    } else {
+        line.to_string()
+    }
+}

@@ -1,0 +1,367 @@
+use crate::declare_rule;
+use crate::diagnostic::Finding;
+use crate::model::{
+    events, AcquireHow, BlockingKind, Event, EventKind, Flavor, Function, ObjId, ObjKind, Span,
+    WaitKind,
+};
+use crate::registry::{Check, Context};
+use crate::source::text;
+
+declare_rule! {
+    /// ## What it does
+    /// Checks for blocking calls that can wait forever because they have no timeout.
+    ///
+    /// By default it reports:
+    /// - a blocking `acquire()` without `timeout` on a `Lock`, `RLock`, `Semaphore`,
+    ///   `BoundedSemaphore` or `Condition`;
+    /// - `Event.wait()` without `timeout`;
+    /// - `Barrier.wait()` without `timeout`, on a barrier created without a default `timeout`;
+    /// - `Future.result()` (and `Future.exception()`) without `timeout`, unless the future is known
+    ///   to be finished (the variable of a `for f in as_completed(...)` loop) or an earlier
+    ///   `concurrent.futures.wait()` waited for it.
+    ///
+    /// With `missing-timeout.strict = true` it also reports calls that many codebases leave
+    /// unbounded on purpose: `Condition.wait()` and `Condition.wait_for()`, `Thread.join()`,
+    /// `Queue.get()`, `put()` on a bounded queue, `concurrent.futures.wait()` and
+    /// `as_completed()`, and `Future.result()` after `wait()`.
+    ///
+    /// Calls that have no timed variant are never reported, and neither is `with lock:`: the
+    /// `with` statement cannot take a timeout, and it is the recommended way to hold a lock.
+    /// Non-blocking calls (`acquire(blocking=False)`, `get(block=False)`) are not reported.
+    ///
+    /// ## Why is this bad?
+    /// A call without a timeout trusts another thread to do its part: release the lock, set the
+    /// event, finish the task. If that thread crashes, hangs or takes a path that forgets to
+    /// signal, the caller blocks forever, with no error and no log line: the program hangs and
+    /// the cause is hard to find. With a timeout the caller wakes up and can report the problem,
+    /// retry or give up cleanly.
+    ///
+    /// ## Example
+    /// ```python
+    /// if not ready.wait():
+    ///     ...
+    /// result = future.result()
+    /// ```
+    ///
+    /// Use instead:
+    /// ```python
+    /// if not ready.wait(timeout=30):
+    ///     raise TimeoutError("worker did not start within 30 s")
+    /// try:
+    ///     result = future.result(timeout=60)
+    /// except TimeoutError:
+    ///     future.cancel()
+    ///     raise
+    /// ```
+    ///
+    /// ## Options
+    /// - `missing-timeout.strict` (default `false`): also check the strict set above.
+    ///
+    /// ## References
+    /// - [Python docs: `Lock.acquire`](https://docs.python.org/3/library/threading.html#threading.Lock.acquire)
+    /// - [Python docs: `Event.wait`](https://docs.python.org/3/library/threading.html#threading.Event.wait)
+    /// - [Python docs: `Future.result`](https://docs.python.org/3/library/concurrent.futures.html#concurrent.futures.Future.result)
+    /// - [Python docs: `Thread.join`](https://docs.python.org/3/library/threading.html#threading.Thread.join)
+    pub static RULE = {
+        code: "TL005",
+        name: "missing-timeout",
+        severity: Warning,
+        languages: [Python],
+        summary: "A blocking call without a timeout (`acquire()`, `Event.wait()`, `Future.result()`, ...) that can wait forever.",
+        check: Check::File(check),
+    };
+}
+
+/// A blocking call that has a timed variant, by what it waits for.
+#[derive(Clone, Copy)]
+enum Unbounded {
+    Acquire(ObjKind),
+    EventWait,
+    BarrierWait,
+    FutureResult,
+    ConditionWait,
+    ConditionWaitFor,
+    Join,
+    QueueGet,
+    QueuePut,
+    FuturesWait,
+    AsCompleted,
+}
+
+impl Unbounded {
+    /// Why waiting forever can happen, after "`call` has no timeout: ".
+    fn risk(self, kind_name: &str) -> String {
+        match self {
+            Unbounded::Acquire(ObjKind::Semaphore { .. }) => format!(
+                "if no other thread releases the {kind_name}, this thread waits forever"
+            ),
+            Unbounded::Acquire(_) => format!(
+                "if the holder of the {kind_name} never releases it, this thread waits forever"
+            ),
+            Unbounded::EventWait => {
+                "if the event is never set (its setter crashed or returned early), this thread waits forever".into()
+            }
+            Unbounded::BarrierWait => {
+                "if one party never arrives, every thread at the barrier waits forever".into()
+            }
+            Unbounded::FutureResult => {
+                "if the task hangs or never runs, the caller waits forever".into()
+            }
+            Unbounded::ConditionWait | Unbounded::ConditionWaitFor => {
+                "if no thread notifies the condition, this thread waits forever".into()
+            }
+            Unbounded::Join => "if the thread never finishes, the caller waits forever".into(),
+            Unbounded::QueueGet => {
+                "if no producer puts another item, this thread waits forever".into()
+            }
+            Unbounded::QueuePut => {
+                "once the bounded queue is full and no consumer takes items, this thread waits forever".into()
+            }
+            Unbounded::FuturesWait | Unbounded::AsCompleted => {
+                "if one task hangs, the caller waits forever".into()
+            }
+        }
+    }
+
+    /// What to write instead: the timeout argument and what to do when it expires.
+    fn help(self, receiver: &str) -> String {
+        match self {
+            Unbounded::Acquire(_) => format!(
+                "Pass a timeout (`if not {receiver}.acquire(timeout=10): raise TimeoutError(...)`): `acquire` returns `False` when it expires, then log, retry or give up"
+            ),
+            Unbounded::EventWait => format!(
+                "Pass a timeout (`if not {receiver}.wait(timeout=30): ...`): `wait` returns `False` when it expires, then report the missing signal or give up"
+            ),
+            Unbounded::BarrierWait => format!(
+                "Pass `timeout=` to `{receiver}.wait()` (or create the barrier with `Barrier(n, timeout=...)`) and handle `threading.BrokenBarrierError`, raised when it expires"
+            ),
+            Unbounded::FutureResult => format!(
+                "Pass a timeout (`{receiver}.result(timeout=60)`) and handle `TimeoutError`: cancel the future or report the stuck task"
+            ),
+            Unbounded::ConditionWait => format!(
+                "Pass a timeout (`{receiver}.wait(timeout=10)`): it returns `False` when it expires, then re-check the predicate and give up or raise `TimeoutError`"
+            ),
+            Unbounded::ConditionWaitFor => format!(
+                "Pass a timeout (`{receiver}.wait_for(predicate, timeout=10)`): it returns the predicate's last value, so a false result means it expired"
+            ),
+            Unbounded::Join => format!(
+                "Pass a timeout (`{receiver}.join(timeout=30)`) and then check `{receiver}.is_alive()`: the thread is still running if the join expired"
+            ),
+            Unbounded::QueueGet => format!(
+                "Pass a timeout (`{receiver}.get(timeout=5)`) and handle `queue.Empty`, raised when it expires"
+            ),
+            Unbounded::QueuePut => format!(
+                "Pass a timeout (`{receiver}.put(item, timeout=5)`) and handle `queue.Full`, raised when it expires"
+            ),
+            Unbounded::FuturesWait => format!(
+                "Pass a timeout (`{receiver}(futures, timeout=60)`) and handle the futures it returns in `not_done`: cancel or report them"
+            ),
+            Unbounded::AsCompleted => format!(
+                "Pass a timeout (`{receiver}(futures, timeout=60)`) and handle `TimeoutError`, raised when futures are still pending"
+            ),
+        }
+    }
+
+    fn method(self) -> &'static str {
+        match self {
+            Unbounded::Acquire(_) => "acquire",
+            Unbounded::EventWait | Unbounded::BarrierWait | Unbounded::ConditionWait => "wait",
+            Unbounded::ConditionWaitFor => "wait_for",
+            Unbounded::FutureResult => "result",
+            Unbounded::Join => "join",
+            Unbounded::QueueGet => "get",
+            Unbounded::QueuePut => "put",
+            Unbounded::FuturesWait => "wait",
+            Unbounded::AsCompleted => "as_completed",
+        }
+    }
+}
+
+fn check(cx: &Context) -> Vec<Finding> {
+    let model = cx.model;
+    let strict = cx.settings.missing_timeout_strict;
+    let mut findings = Vec::new();
+    for function in &model.functions {
+        // `concurrent.futures.wait(...)` calls of this function: the futures they waited for
+        // are usually done afterwards (unless the wait itself timed out).
+        let mut futures_waits: Vec<Span> = Vec::new();
+        let mut spans: Vec<Span> = Vec::new();
+        events(&function.body, &mut |event, _| {
+            spans.push(event.span);
+            if let EventKind::Blocking {
+                kind: BlockingKind::FuturesWait,
+                ..
+            } = event.kind
+            {
+                futures_waits.push(event.span);
+            }
+        });
+        events(&function.body, &mut |event, _| {
+            let Some((unbounded, obj)) = classify(cx, event, strict, &futures_waits) else {
+                return;
+            };
+            if obj.is_some_and(|obj| just_created(cx, function, obj, event, &spans)) {
+                return;
+            }
+            let (call, receiver) = call_names(cx, event, obj, unbounded);
+            let kind_name = match unbounded {
+                Unbounded::Acquire(kind) => kind.describe(model.language),
+                _ => "",
+            };
+            let message = format!("`{call}` has no timeout: {}", unbounded.risk(kind_name));
+            findings.push(Finding::new(
+                "TL005",
+                event.span,
+                message,
+                unbounded.help(&receiver),
+            ));
+        });
+    }
+    findings
+}
+
+/// What an event waits for, if it can block forever and the settings check it.
+fn classify(
+    cx: &Context,
+    event: &Event,
+    strict: bool,
+    futures_waits: &[Span],
+) -> Option<(Unbounded, Option<ObjId>)> {
+    let model = cx.model;
+    match &event.kind {
+        EventKind::Acquire {
+            obj,
+            how: AcquireHow::Manual,
+            ..
+        } => {
+            let kind = model.object(*obj).kind;
+            // `asyncio.Lock.acquire()` has no timeout parameter.
+            let timed = kind.is_lock_like()
+                && !matches!(
+                    kind,
+                    ObjKind::Lock {
+                        flavor: Flavor::Async
+                    }
+                );
+            timed.then_some((Unbounded::Acquire(kind), Some(*obj)))
+        }
+        EventKind::Wait {
+            obj,
+            kind,
+            timeout: false,
+        } => {
+            let unbounded = match kind {
+                WaitKind::Event => Unbounded::EventWait,
+                WaitKind::Barrier => Unbounded::BarrierWait,
+                WaitKind::Condition if strict => Unbounded::ConditionWait,
+                WaitKind::ConditionPredicate if strict => Unbounded::ConditionWaitFor,
+                _ => return None,
+            };
+            Some((unbounded, Some(*obj)))
+        }
+        EventKind::Blocking {
+            kind,
+            obj,
+            timeout: false,
+            ..
+        } => {
+            let unbounded = match kind {
+                BlockingKind::FutureResult => {
+                    let after_wait = futures_waits
+                        .iter()
+                        .any(|wait| wait.end <= event.span.start);
+                    if after_wait && !strict {
+                        return None;
+                    }
+                    Unbounded::FutureResult
+                }
+                BlockingKind::Join if strict => Unbounded::Join,
+                BlockingKind::QueueGet if strict => Unbounded::QueueGet,
+                BlockingKind::QueuePut if strict => Unbounded::QueuePut,
+                BlockingKind::FuturesWait if strict => Unbounded::FuturesWait,
+                BlockingKind::AsCompleted if strict => Unbounded::AsCompleted,
+                _ => return None,
+            };
+            Some((unbounded, *obj))
+        }
+        _ => None,
+    }
+}
+
+/// The first acquisition of a lock this function has just created, with nothing in between:
+/// no other thread can hold it yet, so it does not block (`self._ready = Lock();
+/// self._ready.acquire()` to start out locked).
+fn just_created(
+    cx: &Context,
+    function: &Function,
+    obj: ObjId,
+    event: &Event,
+    spans: &[Span],
+) -> bool {
+    let object = cx.model.object(obj);
+    let Some(created) = object.def else {
+        return false;
+    };
+    matches!(event.kind, EventKind::Acquire { .. })
+        && object.kind.is_mutex()
+        && function.span.contains(created)
+        && created.end <= event.span.start
+        && !spans
+            .iter()
+            .any(|span| span.start >= created.end && span.start < event.span.start)
+}
+
+/// The call as it reads in the source (`self._ready.wait()`, `futures.wait(...)`) and the
+/// receiver to show in the help (`self._ready`, `futures.wait`).
+fn call_names(
+    cx: &Context,
+    event: &Event,
+    obj: Option<ObjId>,
+    unbounded: Unbounded,
+) -> (String, String) {
+    let (callee, has_arguments) = split_call(text(cx.source, event.span));
+    let arguments = if has_arguments { "(...)" } else { "()" };
+    let readable = !callee.is_empty() && !callee.contains(['\n', '\r']) && callee.len() <= 80;
+    let method = match &event.kind {
+        // `Future.exception()` is lowered like `result()`.
+        EventKind::Blocking { what, .. } if what.starts_with("exception") => "exception",
+        _ => unbounded.method(),
+    };
+    let receiver = match (obj, &event.kind) {
+        (_, EventKind::Acquire { receiver, .. }) => text(cx.source, *receiver).to_string(),
+        (Some(obj), _) => match callee
+            .strip_suffix(method)
+            .and_then(|c| c.strip_suffix('.'))
+        {
+            Some(receiver) if readable && !receiver.is_empty() => receiver.to_string(),
+            _ => cx.model.object(obj).display.clone(),
+        },
+        (None, _) if readable => return (format!("{callee}{arguments}"), callee.to_string()),
+        (None, _) => return (format!("{method}{arguments}"), method.to_string()),
+    };
+    (format!("{receiver}.{method}{arguments}"), receiver)
+}
+
+/// `a.b(c)(d, e)` -> (`a.b(c)`, true): the called expression and whether the last call has
+/// arguments.
+fn split_call(call: &str) -> (&str, bool) {
+    let call = call.trim();
+    let Some(body) = call.strip_suffix(')') else {
+        return (call, false);
+    };
+    let mut depth = 0usize;
+    for (index, c) in body.char_indices().rev() {
+        match c {
+            ')' | ']' | '}' => depth += 1,
+            '(' | '[' | '{' if depth > 0 => depth -= 1,
+            '(' => {
+                return (
+                    body[..index].trim_end(),
+                    !body[index + 1..].trim().is_empty(),
+                )
+            }
+            _ => {}
+        }
+    }
+    (call, false)
+}

@@ -1,0 +1,352 @@
+use std::collections::HashMap;
+
+use crate::declare_rule;
+use crate::diagnostic::{Finding, Related};
+use crate::held::walk_held;
+use crate::model::{EventKind, FileModel, FnId, ObjId, ObjKey, Span, ThreadEntry};
+use crate::registry::{Check, Context};
+use crate::source::text;
+
+declare_rule! {
+    /// ## What it does
+    /// Checks for read-modify-write updates (`x += 1`, `self.n = self.n + 1`, `d[k] += 1`) of a
+    /// module global or an instance attribute, with no lock held, in thread code: a
+    /// `Thread(target=...)` target, a `Thread.run` override, a function submitted to a thread
+    /// pool or passed to its `map`, and the functions of the same file they call.
+    ///
+    /// It reports an update when two threads can run it at once: the code is a pool task, its
+    /// thread is created in a loop or a comprehension (or the `Thread` subclass is instantiated
+    /// there or at several places), or several threads reach it. An update in code that runs on
+    /// a single thread is reported only when another function, outside that thread, writes the
+    /// same state: one background thread counting into a global that the main thread reads
+    /// after `join()` is not a race.
+    ///
+    /// Not reported: an update with a lock held around it, in the same function or at every call
+    /// that leads to it from thread code; an update in `__init__` (the object is not shared yet);
+    /// an update of a `Thread` subclass's own attributes from its `run()`, since that object
+    /// belongs to one thread (unless another method writes the same attribute); tasks of a
+    /// process pool, which do not share memory.
+    ///
+    /// ## Why is this bad?
+    /// `counter += 1` is several bytecodes: load the value, add, store it back. The GIL can
+    /// switch threads between the load and the store, so two threads can both read the old value
+    /// and one of the increments is lost. The GIL makes single bytecodes atomic, not statements,
+    /// and free-threaded Python has no GIL at all. Lost updates are rare and timing-dependent:
+    /// counters drift, totals are wrong, and tests pass anyway.
+    ///
+    /// ## Example
+    /// ```python
+    /// hits = 0
+    ///
+    /// def handle(request):
+    ///     global hits
+    ///     hits += 1
+    ///
+    /// with ThreadPoolExecutor() as executor:
+    ///     executor.map(handle, requests)
+    /// ```
+    ///
+    /// Use instead:
+    /// ```python
+    /// hits = 0
+    /// hits_lock = threading.Lock()
+    ///
+    /// def handle(request):
+    ///     global hits
+    ///     with hits_lock:
+    ///         hits += 1
+    /// ```
+    ///
+    /// ## References
+    /// - [Python docs: What kinds of global value mutation are thread-safe?](https://docs.python.org/3/faq/library.html#what-kinds-of-global-value-mutation-are-thread-safe)
+    /// - [Python docs: Lock objects](https://docs.python.org/3/library/threading.html#lock-objects)
+    pub static RULE = {
+        code: "TL006",
+        name: "unsynchronized-shared-update",
+        severity: Warning,
+        languages: [Python],
+        summary: "A read-modify-write (`x += 1`) of shared state in code that runs on several threads, with no lock held.",
+        check: Check::File(check),
+    };
+}
+
+/// One read-modify-write with no lock held in its own function.
+struct Update {
+    span: Span,
+    target: String,
+    obj: ObjId,
+}
+
+/// The functions one thread entry runs.
+struct EntryReach {
+    /// Reached through calls made with no lock held; `[shared_self, own_self]`: whether reached
+    /// with a `self` other threads can use too, or from a `Thread` subclass's own `run()`
+    /// through method calls, where `self` is the thread object itself.
+    unlocked: Vec<[bool; 2]>,
+    /// Reached through any calls: everything that runs on this entry's thread.
+    all: Vec<bool>,
+}
+
+/// Why an update races.
+enum Race {
+    /// The code runs on several threads at once (the entry that makes it so).
+    Concurrent(usize),
+    /// The code runs on one other thread, and another function writes the same state.
+    OtherWriter {
+        entry: usize,
+        writer: FnId,
+        site: Span,
+    },
+}
+
+fn check(cx: &Context) -> Vec<Finding> {
+    let model = cx.model;
+    if model.thread_entries.is_empty() {
+        return Vec::new();
+    }
+    let count = model.functions.len();
+    let mut calls: Vec<Vec<(FnId, bool)>> = vec![Vec::new(); count];
+    let mut updates: Vec<Vec<Update>> = (0..count).map(|_| Vec::new()).collect();
+    // Every write of each object, outside constructors: (function, site).
+    let mut writers: HashMap<ObjId, Vec<(FnId, Span)>> = HashMap::new();
+    for index in 0..count {
+        let function = FnId(index as u32);
+        let constructor = is_constructor(&model.function(function).name);
+        walk_held(model, function, &mut |event, held, _| {
+            let locked = held
+                .iter()
+                .any(|h| model.object(h.lock).kind.is_lock_like());
+            match &event.kind {
+                EventKind::Call { callee } => calls[index].push((*callee, locked)),
+                EventKind::SharedWrite {
+                    target,
+                    obj: Some(obj),
+                    read_modify_write,
+                } if !constructor => {
+                    writers
+                        .entry(*obj)
+                        .or_default()
+                        .push((function, event.span));
+                    if *read_modify_write && !locked {
+                        updates[index].push(Update {
+                            span: event.span,
+                            target: target.clone(),
+                            obj: *obj,
+                        });
+                    }
+                }
+                _ => {}
+            }
+        });
+    }
+    let reaches: Vec<EntryReach> = model
+        .thread_entries
+        .iter()
+        .map(|entry| reach(model, entry, &calls))
+        .collect();
+    // Several hand-offs of the same function run it on several threads.
+    let handoffs = |function: FnId| {
+        model
+            .thread_entries
+            .iter()
+            .filter(|e| e.function == function)
+            .count()
+    };
+
+    let mut findings = Vec::new();
+    for (index, function_updates) in updates.iter().enumerate() {
+        for update in function_updates {
+            let is_member = matches!(model.object(update.obj).key, ObjKey::Member { .. });
+            let mut race = None;
+            let mut reaching = Vec::new();
+            for (entry_index, (entry, reach)) in
+                model.thread_entries.iter().zip(&reaches).enumerate()
+            {
+                let [shared_self, own_self] = reach.unlocked[index];
+                // A `Thread` subclass's own attributes belong to that one thread.
+                let per_thread = is_member && !shared_self;
+                if !(shared_self || own_self) {
+                    continue;
+                }
+                if !per_thread {
+                    reaching.push(entry_index);
+                    if entry.repeated || handoffs(entry.function) > 1 {
+                        race = Some(Race::Concurrent(entry_index));
+                        break;
+                    }
+                }
+                let handoff = handoff_function(model, entry);
+                let other =
+                    writers
+                        .get(&update.obj)
+                        .into_iter()
+                        .flatten()
+                        .find(|(writer, site)| {
+                            let same_thread = reach.all[writer.0 as usize];
+                            let ordered = Some(*writer) == handoff
+                                && sequential(model, *writer, entry.site, *site);
+                            !same_thread && !ordered
+                        });
+                if let Some(&(writer, site)) = other {
+                    race.get_or_insert(Race::OtherWriter {
+                        entry: entry_index,
+                        writer,
+                        site,
+                    });
+                }
+            }
+            if race.is_none() && reaching.len() > 1 {
+                race = Some(Race::Concurrent(reaching[0]));
+            }
+            if let Some(race) = race {
+                findings.push(finding(cx, FnId(index as u32), update, race));
+            }
+        }
+    }
+    findings
+}
+
+/// The function that hands `entry` to a thread: the innermost one around the hand-off site.
+fn handoff_function(model: &FileModel, entry: &ThreadEntry) -> Option<FnId> {
+    model
+        .functions
+        .iter()
+        .enumerate()
+        .filter(|(_, function)| function.span.contains(entry.site))
+        .min_by_key(|(_, function)| function.span.end - function.span.start)
+        .map(|(index, _)| FnId(index as u32))
+}
+
+/// Whether a write in the function that starts the thread at `handoff` cannot overlap it:
+/// it comes before the hand-off, or after a `join()`/`result()`/`wait()` that follows it.
+fn sequential(model: &FileModel, function: FnId, handoff: Span, write: Span) -> bool {
+    if write.end <= handoff.start {
+        return true;
+    }
+    let mut joined_before_write = false;
+    crate::model::events(&model.function(function).body, &mut |event, _| {
+        if matches!(event.kind, EventKind::Synchronize)
+            && event.span.start >= handoff.end
+            && event.span.end <= write.start
+        {
+            joined_before_write = true;
+        }
+    });
+    joined_before_write
+}
+
+/// A new object is not shared while it is being built.
+fn is_constructor(name: &str) -> bool {
+    matches!(name, "__init__" | "__new__")
+}
+
+/// What one thread entry runs.
+fn reach(model: &FileModel, entry: &ThreadEntry, calls: &[Vec<(FnId, bool)>]) -> EntryReach {
+    let count = model.functions.len();
+    let mut all = vec![false; count];
+    let mut stack = vec![entry.function];
+    while let Some(function) = stack.pop() {
+        if !std::mem::replace(&mut all[function.0 as usize], true) {
+            stack.extend(calls[function.0 as usize].iter().map(|(callee, _)| *callee));
+        }
+    }
+    let mut unlocked = vec![[false; 2]; count];
+    // The front-end records a `run()` override with its own name as the site.
+    let own_self = entry.site == model.function(entry.function).name_span;
+    let mut stack = vec![(entry.function, own_self)];
+    while let Some((function, own_self)) = stack.pop() {
+        if std::mem::replace(
+            &mut unlocked[function.0 as usize][usize::from(own_self)],
+            true,
+        ) {
+            continue;
+        }
+        for &(callee, locked) in &calls[function.0 as usize] {
+            if !locked && !is_constructor(&model.function(callee).name) {
+                // A method called from the thread's own methods runs on the same `self`.
+                let callee_own = own_self && model.function(callee).class.is_some();
+                stack.push((callee, callee_own));
+            }
+        }
+    }
+    EntryReach { unlocked, all }
+}
+
+fn finding(cx: &Context, function: FnId, update: &Update, race: Race) -> Finding {
+    let model = cx.model;
+    let name = model.function(function).qualified_name();
+    let statement = text(cx.source, update.span);
+    let shown = if statement.contains('\n') || statement.len() > 60 {
+        format!("The update of `{}`", update.target)
+    } else {
+        format!("`{statement}`")
+    };
+    let place = match model.object(update.obj).key {
+        ObjKey::Member { .. } => "an attribute",
+        _ => "shared state",
+    };
+    let entry_index = match race {
+        Race::Concurrent(entry) | Race::OtherWriter { entry, .. } => entry,
+    };
+    let entry = &model.thread_entries[entry_index];
+    let entry_name = model.function(entry.function).qualified_name();
+    let runs = if entry.function == function {
+        format!("`{name}`")
+    } else {
+        format!("`{name}` (called from `{entry_name}`)")
+    };
+    let (message, mut related) = match race {
+        Race::Concurrent(_) => (
+            format!(
+                "{shown} reads and writes {place} with no lock held, and {runs} runs on several threads at once: two threads can read the same old value and one of the updates is lost"
+            ),
+            Vec::new(),
+        ),
+        Race::OtherWriter { writer, site, .. } => {
+            let writer_name = model.function(writer).qualified_name();
+            (
+                format!(
+                    "{shown} reads and writes {place} with no lock held in {runs}, which runs on another thread while `{writer_name}` also writes it: a write between the read and the write back is lost"
+                ),
+                vec![Related {
+                    file: None,
+                    span: site,
+                    message: format!("`{}` is also written here, outside that thread", update.target),
+                }],
+            )
+        }
+    };
+    related.insert(
+        0,
+        Related {
+            file: None,
+            span: entry.site,
+            message: format!("`{entry_name}` starts running on another thread here"),
+        },
+    );
+    let lock = suggested_lock(model, update.obj);
+    let help = format!(
+        "Hold one lock shared by every thread that updates it: `with {lock}:` above the statement, the statement indented under it (the GIL does not make `+=` atomic)"
+    );
+    Finding::new("TL006", update.span, message, help).with_related(related)
+}
+/// A lock that already guards state of the same owner (`self._lock` of the same class, a
+/// module-level lock), to name in the help; a placeholder otherwise.
+fn suggested_lock(model: &FileModel, written: ObjId) -> String {
+    let owner = &model.object(written).key;
+    let found = model.objects.iter().find(|object| {
+        object.kind.is_mutex()
+            && match (&object.key, owner) {
+                (ObjKey::Member { class, attr }, ObjKey::Member { class: owner, .. }) => {
+                    class == owner && !attr.contains('.')
+                }
+                (ObjKey::Global(name), ObjKey::Global(_)) => !name.contains('.'),
+                _ => false,
+            }
+    });
+    match (found, owner) {
+        (Some(lock), _) => lock.display.clone(),
+        (None, ObjKey::Member { .. }) => "self._lock".to_string(),
+        (None, _) => "_lock".to_string(),
+    }
+}

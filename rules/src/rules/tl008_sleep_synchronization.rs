@@ -1,0 +1,312 @@
+use crate::declare_rule;
+use crate::diagnostic::{Finding, Related};
+use crate::model::{
+    events, walk, AcquireHow, Event, EventKind, ExitKind, FileModel, Node, Scope, ScopeKind, Span,
+};
+use crate::registry::{Check, Context};
+use crate::source::{line_start, only_trivia_between, text};
+
+declare_rule! {
+    /// ## What it does
+    /// Checks for `time.sleep()` used to wait for another thread: a sleep after starting a
+    /// thread or submitting work to an executor, with no `join()`, `wait()` or `result()` in
+    /// between, before the code goes on to rely on what the thread did.
+    ///
+    /// ## Why is this bad?
+    /// The sleep guesses how long the other thread needs. On a loaded machine (a CI runner)
+    /// the thread is not done yet and the code reads a half-built state: a flaky test, a
+    /// request sent to a server that is not listening yet. On a fast machine the time is
+    /// wasted. Waiting on the thread itself, or on an object it signals, is both exact and as
+    /// fast as possible.
+    ///
+    /// Not reported, because the sleep does not stand in for a wait there:
+    /// - a thread already waited for since it started: `join()`, `result()`, `Queue.get()`,
+    ///   any `wait()` on an event, condition or barrier, a blocking `acquire()` of a lock or
+    ///   semaphore the thread releases (a hand-shake), or a loop that waits for some state
+    ///   (TL003 reports it when it polls);
+    /// - a timed run: the statement right after the sleep signals the thread (`stop.set()`,
+    ///   `cond.notify()`, `lock.release()`, `self.running = False`): the sleep is how long
+    ///   the thread may run, or stay blocked, before it is told to go on or stop;
+    /// - a sleep whose next statement waits for the thread anyway (`time.sleep(1)` then
+    ///   `t.join()`): pointless, but the join is what makes the result ready;
+    /// - a sleep in an `except` handler (a back-off before retrying), a sleep at the end of a
+    ///   loop pass that starts threads (it paces the starts), a sleep in a loop around which
+    ///   the thread was started (polling, TL003), and a sleep in another arm of the `if` that
+    ///   starts the thread.
+    ///
+    /// A sleep that deliberately lets time pass to check that something does *not* happen
+    /// (a wait that must time out) is reported when nothing in the model shows it; an
+    /// `Event.wait(timeout)` that must return `False` says the same without the guess, or
+    /// suppress it with `# noqa: TL008`.
+    ///
+    /// ## Example
+    /// ```python
+    /// server = threading.Thread(target=serve, args=(port,))
+    /// server.start()
+    /// time.sleep(0.5)  # give the server time to start
+    /// client.connect(port)
+    /// ```
+    ///
+    /// Use instead:
+    /// ```python
+    /// ready = threading.Event()
+    /// server = threading.Thread(target=serve, args=(port, ready))
+    /// server.start()
+    /// if not ready.wait(timeout=10):  # `serve` calls `ready.set()` once it listens
+    ///     raise RuntimeError("server did not start")
+    /// client.connect(port)
+    /// ```
+    ///
+    /// To wait for the thread to finish, `server.join(timeout=...)`; for submitted work,
+    /// `future.result(timeout=...)`; for threads that must all reach a point, a
+    /// `threading.Barrier`.
+    ///
+    /// ## References
+    /// - [Python docs: `Thread.join`](https://docs.python.org/3/library/threading.html#threading.Thread.join)
+    /// - [Python docs: Event objects](https://docs.python.org/3/library/threading.html#event-objects)
+    /// - [Python docs: `Future.result`](https://docs.python.org/3/library/concurrent.futures.html#concurrent.futures.Future.result)
+    pub static RULE = {
+        code: "TL008",
+        name: "sleep-synchronization",
+        severity: Warning,
+        languages: [Python],
+        summary: "`sleep` after starting a thread or submitting work, used to wait for it instead of `join`/`wait`/`result`.",
+        check: Check::File(check),
+    };
+}
+
+/// One event of a function in program order, with its enclosing scopes.
+struct Step<'a> {
+    event: &'a Event,
+    scopes: Vec<&'a Scope>,
+}
+
+fn check(cx: &Context) -> Vec<Finding> {
+    let model = cx.model;
+    let mut findings = Vec::new();
+    for function in &model.functions {
+        let mut steps = Vec::new();
+        events(&function.body, &mut |event, scopes| {
+            steps.push(Step {
+                event,
+                scopes: scopes.to_vec(),
+            });
+        });
+        let loops = wait_loops(&function.body);
+        // The latest thread start or submission not yet followed by a synchronisation.
+        let mut pending: Option<usize> = None;
+        for (index, step) in steps.iter().enumerate() {
+            match &step.event.kind {
+                EventKind::ThreadStart { .. } | EventKind::Submit { .. } => pending = Some(index),
+                kind if synchronizes(kind) => pending = None,
+                EventKind::Sleep => {
+                    let Some(start) = pending else { continue };
+                    let start_span = steps[start].event.span;
+                    // A loop that waited for some state in between has synchronised, if
+                    // crudely (TL003 reports it when it polls).
+                    let waited = loops
+                        .iter()
+                        .any(|l| l.start >= start_span.end && l.end <= step.event.span.start);
+                    if !waited
+                        && !exclusive(&function.body, &steps[start], step)
+                        && waits_for_thread(cx.source, &steps, start, index)
+                    {
+                        findings.push(report(cx, model, &steps[start], step));
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    findings
+}
+
+/// Waits for another thread: a join, a result, a queue item (the front-end's `Synchronize`),
+/// any wait on a condition, event or barrier, or a blocking `acquire()` of a lock or semaphore
+/// outside `with` (a hand-shake: the other thread releases it).
+fn synchronizes(kind: &EventKind) -> bool {
+    matches!(
+        kind,
+        EventKind::Synchronize
+            | EventKind::Wait { .. }
+            | EventKind::Acquire {
+                how: AcquireHow::Manual | AcquireHow::Timeout,
+                ..
+            }
+    )
+}
+
+/// The start and the sleep are in different arms of one `if` statement: they never both run.
+fn exclusive(body: &[Node], start: &Step, sleep: &Step) -> bool {
+    let common = start
+        .scopes
+        .iter()
+        .zip(&sleep.scopes)
+        .take_while(|(a, b)| std::ptr::eq(**a, **b))
+        .count();
+    let (Some(start_arm), Some(sleep_arm)) = (start.scopes.get(common), sleep.scopes.get(common))
+    else {
+        return false;
+    };
+    let parent = match common {
+        0 => body,
+        n => &sleep.scopes[n - 1].body[..],
+    };
+    let position = |arm: &Scope| {
+        parent
+            .iter()
+            .position(|n| matches!(n, Node::Scope(s) if std::ptr::eq(s, arm)))
+    };
+    let (Some(from), Some(to)) = (position(start_arm), position(sleep_arm)) else {
+        return false;
+    };
+    // Every arm after the start's, up to the sleep's, continues the same statement.
+    from < to
+        && parent[from..=to].iter().all(|n| {
+            matches!(
+                n,
+                Node::Scope(Scope {
+                    kind: ScopeKind::Branch(_),
+                    ..
+                })
+            )
+        })
+        && parent[from + 1..=to]
+            .iter()
+            .all(|n| matches!(n, Node::Scope(Scope { kind: ScopeKind::Branch(b), .. }) if !b.first))
+}
+
+/// The loops of a body that wait for something: they sleep, or leave on a test.
+fn wait_loops(body: &[Node]) -> Vec<Span> {
+    let mut loops = Vec::new();
+    walk(body, &mut |node, _| {
+        let Node::Scope(scope) = node else { return };
+        if !matches!(scope.kind, ScopeKind::Loop(_)) {
+            return;
+        }
+        let mut waits = false;
+        walk(&scope.body, &mut |inner, nested| {
+            let in_inner_loop = nested.iter().any(|s| matches!(s.kind, ScopeKind::Loop(_)));
+            match inner {
+                Node::Event(event) => waits |= matches!(event.kind, EventKind::Sleep),
+                Node::Scope(Scope {
+                    kind: ScopeKind::Branch(branch),
+                    ..
+                }) => {
+                    waits |= matches!(branch.exits, Some(ExitKind::Return))
+                        || (matches!(branch.exits, Some(ExitKind::Break)) && !in_inner_loop)
+                }
+                Node::Scope(_) => {}
+            }
+        });
+        if waits {
+            loops.push(scope.span);
+        }
+    });
+    loops
+}
+
+/// Whether the sleep at `index`, after the start at `start`, stands in for waiting on it.
+fn waits_for_thread(source: &str, steps: &[Step], start: usize, index: usize) -> bool {
+    let sleep = &steps[index];
+    // A back-off before retrying.
+    if sleep
+        .scopes
+        .iter()
+        .any(|s| matches!(s.kind, ScopeKind::Except))
+    {
+        return false;
+    }
+    let after = steps.get(index + 1);
+    // In a loop, the sleep must follow a start of the same pass (a sleep repeated for one
+    // start is polling, TL003), and something must follow it in that pass (a sleep at the
+    // end of a pass paces the starts).
+    if let Some(the_loop) = sleep
+        .scopes
+        .iter()
+        .rev()
+        .find(|s| matches!(s.kind, ScopeKind::Loop(_)))
+    {
+        if !the_loop.span.contains(steps[start].event.span) {
+            return false;
+        }
+        if !after.is_some_and(|a| the_loop.span.contains(a.event.span)) {
+            return false;
+        }
+    }
+    // What the next statement does, when the model sees it.
+    let sleep_end = sleep.event.statement.unwrap_or(sleep.event.span).end;
+    let next_line = |step: &Step| {
+        let line = line_start(source, step.event.span.start);
+        (line >= sleep_end && only_trivia_between(source, sleep_end, line)).then_some(line)
+    };
+    let Some(line) = after.and_then(next_line) else {
+        return true;
+    };
+    let next_statement = steps[index + 1..].iter().take_while(|s| {
+        s.event.span.start >= line && line_start(source, s.event.span.start) == line
+    });
+    for step in next_statement {
+        match step.event.kind {
+            // A signal: the sleep let the thread run (or block) for a while before stopping
+            // or releasing it (`time.sleep(2); stop.set()`).
+            EventKind::Notify { .. }
+            | EventKind::Release { .. }
+            | EventKind::SharedWrite { .. } => return false,
+            // The next statement waits for the thread anyway: the sleep is not what makes the
+            // result ready.
+            ref kind if synchronizes(kind) => return false,
+            _ => {}
+        }
+    }
+    true
+}
+
+fn report(cx: &Context, model: &FileModel, start: &Step, sleep: &Step) -> Finding {
+    let call = short(text(cx.source, sleep.event.span));
+    let (what, started) = match &start.event.kind {
+        EventKind::ThreadStart { obj: Some(obj) } => {
+            let name = short(&model.object(*obj).display);
+            (
+                format!("thread `{name}`"),
+                format!("`{name}` is started here"),
+            )
+        }
+        EventKind::ThreadStart { obj: None } => (
+            "the thread started before it".to_string(),
+            "the thread is started here".to_string(),
+        ),
+        _ => (
+            format!(
+                "the work submitted with `{}`",
+                callee(text(cx.source, start.event.span))
+            ),
+            "the work is submitted here".to_string(),
+        ),
+    };
+    let message = format!(
+        "`{call}` waits for {what} by guessing how long it takes: on a loaded machine it is not done yet, on a fast one the time is wasted"
+    );
+    let help = "Wait for the thread itself: `join(timeout=...)` for it to finish, an `Event` it sets when ready (`ready.wait(timeout=...)`), `future.result(timeout=...)` for submitted work, or a `Barrier`";
+    Finding::new("TL008", sleep.event.span, message, help).with_related(vec![Related {
+        file: None,
+        span: start.event.span,
+        message: started,
+    }])
+}
+
+/// The first line of a name, shortened for a one-line message.
+fn short(name: &str) -> String {
+    let line = name.lines().next().unwrap_or("").trim();
+    if line.chars().count() > 40 || name.trim().contains('\n') {
+        let cut: String = line.chars().take(37).collect();
+        format!("{cut}...")
+    } else {
+        line.to_string()
+    }
+}
+
+/// `ex.submit` in `ex.submit(task, 1)`.
+fn callee(call: &str) -> &str {
+    call.split('(').next().unwrap_or(call).trim()
+}

@@ -1,0 +1,166 @@
+//! Code actions (a quick fix per fixable diagnostic, "Disable TLxxx for this line", fix-all)
+//! and hover (a rule's documentation over its diagnostic or over a `noqa` code).
+
+use std::collections::{BTreeSet, HashMap};
+
+use lsp_types::{
+    CodeAction, CodeActionKind, CodeActionOrCommand, CodeActionParams, Hover, HoverContents,
+    HoverParams, MarkupContent, MarkupKind, Position, Range, TextEdit, WorkspaceEdit,
+};
+use threadlint_analyzer::engine::{self, SettingsSource};
+use threadlint_analyzer::lines::LineIndex;
+use threadlint_rules::Applicability;
+
+use super::position::{self, Encoding};
+use super::{Document, Server};
+
+pub const FIX_ALL_KIND: &str = "source.fixAll.threadlint";
+
+// lsp-types keys `WorkspaceEdit::changes` by `Uri`, which clippy takes for a mutable key.
+#[allow(clippy::mutable_key_type)]
+fn workspace_edit(document: &Document, edits: Vec<TextEdit>) -> WorkspaceEdit {
+    let mut changes = HashMap::new();
+    changes.insert(document.uri.clone(), edits);
+    WorkspaceEdit { changes: Some(changes), ..Default::default() }
+}
+
+fn overlaps(a: &Range, b: &Range) -> bool {
+    let before = |x: &Position, y: &Position| (x.line, x.character) < (y.line, y.character);
+    !before(&a.end, &b.start) && !before(&b.end, &a.start)
+}
+
+/// Code action kinds are hierarchical: `source` asks for `source.fixAll.threadlint`, `quick`
+/// asks for nothing.
+fn kind_includes(asked: &str, kind: &str) -> bool {
+    kind == asked || (kind.starts_with(asked) && kind.as_bytes().get(asked.len()) == Some(&b'.'))
+}
+
+pub fn code_actions(server: &mut Server, params: CodeActionParams) -> Vec<CodeActionOrCommand> {
+    let key = params.text_document.uri.as_str().to_string();
+    server.analyse(&key);
+    let encoding = server.encoding;
+    let unsafe_fixes = server.client.unsafe_fixes;
+    let Some(document) = server.documents.get(&key) else { return Vec::new() };
+    let Some(report) = &document.report else { return Vec::new() };
+    let wanted = |kind: &str| {
+        params
+            .context
+            .only
+            .as_ref()
+            .is_none_or(|only| only.iter().any(|k| kind_includes(k.as_str(), kind)))
+    };
+    let mut actions = Vec::new();
+    let lsp = server.lsp_diagnostics(document);
+    if wanted(CodeActionKind::QUICKFIX.as_str()) {
+        let mut disabled_lines: BTreeSet<(usize, &str)> = BTreeSet::new();
+        for (diagnostic, shown) in report.diagnostics.iter().zip(&lsp) {
+            if !overlaps(&shown.range, &params.range) {
+                continue;
+            }
+            let Some(code) = diagnostic.code else { continue };
+            if let Some(fix) = &diagnostic.fix {
+                if fix.applicability == Applicability::Safe || (fix.applicability == Applicability::Unsafe && unsafe_fixes) {
+                    let edits = fix
+                        .edits
+                        .iter()
+                        .map(|edit| TextEdit {
+                            range: position::range(&document.text, &report.lines, edit.span, encoding),
+                            new_text: edit.content.clone(),
+                        })
+                        .collect();
+                    actions.push(CodeActionOrCommand::CodeAction(CodeAction {
+                        title: format!("Fix {code}: {} ({})", fix.message, fix.applicability.as_str()),
+                        kind: Some(CodeActionKind::QUICKFIX),
+                        diagnostics: Some(vec![shown.clone()]),
+                        edit: Some(workspace_edit(document, edits)),
+                        is_preferred: Some(fix.applicability == Applicability::Safe),
+                        ..Default::default()
+                    }));
+                }
+            }
+            let line = report.lines.line_of(diagnostic.span.start);
+            if disabled_lines.insert((line, code)) {
+                if let Some(edit) = disable_for_line(document, &report.lines, line, code, encoding) {
+                    actions.push(CodeActionOrCommand::CodeAction(CodeAction {
+                        title: format!("Disable {code} for this line"),
+                        kind: Some(CodeActionKind::QUICKFIX),
+                        diagnostics: Some(vec![shown.clone()]),
+                        edit: Some(workspace_edit(document, vec![edit])),
+                        ..Default::default()
+                    }));
+                }
+            }
+        }
+    }
+    if wanted(FIX_ALL_KIND) {
+        let settings = server.resolver.settings_for(&document.path);
+        let fixed = engine::fix_source(&document.path, &document.text, &settings, unsafe_fixes);
+        if fixed.fixed > 0 {
+            let lines = LineIndex::new(&document.text);
+            let whole = Range {
+                start: Position { line: 0, character: 0 },
+                end: position::position(&document.text, &lines, document.text.len() as u32, encoding),
+            };
+            actions.push(CodeActionOrCommand::CodeAction(CodeAction {
+                title: format!("threadlint: fix all ({} fix{})", fixed.fixed, if fixed.fixed == 1 { "" } else { "es" }),
+                kind: Some(CodeActionKind::new(FIX_ALL_KIND)),
+                edit: Some(workspace_edit(document, vec![TextEdit { range: whole, new_text: fixed.source }])),
+                ..Default::default()
+            }));
+        }
+    }
+    actions
+}
+
+/// The edit that adds `code` to the line's `noqa` comment.
+fn disable_for_line(document: &Document, lines: &LineIndex, line: usize, code: &str, encoding: Encoding) -> Option<TextEdit> {
+    let text = lines.line_text(&document.text, line);
+    let comment = match engine::language_of(&document.path) {
+        Some(threadlint_rules::model::Language::Rust) => "//",
+        _ => "#",
+    };
+    let codes: BTreeSet<&str> = [code].into_iter().collect();
+    let new_line = threadlint_analyzer::noqa::with_noqa(text, comment, &codes)?;
+    let start = lines.line_start(line);
+    let span = threadlint_rules::model::Span::new(start, start + text.len() as u32);
+    Some(TextEdit { range: position::range(&document.text, lines, span, encoding), new_text: new_line })
+}
+
+pub fn hover(server: &mut Server, params: HoverParams) -> Option<Hover> {
+    let key = params.text_document_position_params.text_document.uri.as_str().to_string();
+    server.analyse(&key);
+    let encoding = server.encoding;
+    let document = server.documents.get(&key)?;
+    let report = document.report.as_ref()?;
+    let lines = &report.lines;
+    let offset = position::offset(&document.text, lines, params.text_document_position_params.position, encoding) as u32;
+    // Over a diagnostic: its rule.
+    let code = report
+        .diagnostics
+        .iter()
+        .find(|d| d.span.start <= offset && offset <= d.span.end.max(d.span.start + 1))
+        .and_then(|d| d.code)
+        .map(str::to_string)
+        .or_else(|| {
+            // Over a code in a comment: `# noqa: TL002`.
+            let line = lines.line_of(offset);
+            let text = lines.line_text(&document.text, line);
+            let column = (offset - lines.line_start(line)) as usize;
+            let start = text[..column.min(text.len())].rfind(|c: char| !c.is_ascii_alphanumeric()).map_or(0, |i| i + 1);
+            let end = text[column.min(text.len())..]
+                .find(|c: char| !c.is_ascii_alphanumeric())
+                .map_or(text.len(), |i| column + i);
+            let word = &text[start..end];
+            (text.contains("noqa") && threadlint_rules::registry::find(word).is_some()).then(|| word.to_string())
+        })?;
+    let rule = threadlint_rules::registry::find(&code)?;
+    let value = format!(
+        "**{} {}** ({})\n\n{}\n\n{}",
+        rule.code,
+        rule.name,
+        rule.severity.as_str(),
+        rule.summary,
+        rule.documentation()
+    );
+    Some(Hover { contents: HoverContents::Markup(MarkupContent { kind: MarkupKind::Markdown, value }), range: None })
+}

@@ -1,0 +1,133 @@
+//! Byte offsets <-> LSP positions in the encoding the client negotiated (UTF-8 bytes or UTF-16
+//! code units), and `file://` URIs <-> paths.
+
+use std::path::{Path, PathBuf};
+
+use lsp_types::{Position, Range, Uri};
+use threadlint_analyzer::lines::LineIndex;
+use threadlint_rules::model::Span;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Encoding {
+    Utf8,
+    Utf16,
+}
+
+/// The character offset of byte `column` in `line`, in `encoding` units.
+fn units(line: &str, bytes: usize, encoding: Encoding) -> u32 {
+    let prefix = line.get(..bytes.min(line.len())).unwrap_or(line);
+    match encoding {
+        Encoding::Utf8 => prefix.len() as u32,
+        Encoding::Utf16 => prefix.encode_utf16().count() as u32,
+    }
+}
+
+pub fn position(source: &str, lines: &LineIndex, offset: u32, encoding: Encoding) -> Position {
+    let offset = offset.min(source.len() as u32);
+    let line = lines.line_of(offset);
+    let start = lines.line_start(line) as usize;
+    let text = &source[start.min(source.len())..];
+    let character = units(text, offset as usize - start, encoding);
+    Position { line: line as u32, character }
+}
+
+pub fn range(source: &str, lines: &LineIndex, span: Span, encoding: Encoding) -> Range {
+    Range { start: position(source, lines, span.start, encoding), end: position(source, lines, span.end, encoding) }
+}
+
+/// The byte offset of an LSP position; positions past the end of a line or of the text are
+/// clamped, as the protocol asks.
+pub fn offset(source: &str, lines: &LineIndex, position: Position, encoding: Encoding) -> usize {
+    let line = position.line as usize;
+    if line >= lines.line_count() {
+        return source.len();
+    }
+    let start = lines.line_start(line) as usize;
+    let text = lines.line_text(source, line);
+    let mut counted = 0u32;
+    for (index, c) in text.char_indices() {
+        if counted >= position.character {
+            return start + index;
+        }
+        counted += match encoding {
+            Encoding::Utf8 => c.len_utf8() as u32,
+            Encoding::Utf16 => c.len_utf16() as u32,
+        };
+    }
+    start + text.len()
+}
+
+fn hex(c: u8) -> Option<u8> {
+    match c {
+        b'0'..=b'9' => Some(c - b'0'),
+        b'a'..=b'f' => Some(c - b'a' + 10),
+        b'A'..=b'F' => Some(c - b'A' + 10),
+        _ => None,
+    }
+}
+
+/// The path of a `file://` URI.
+pub fn uri_to_path(uri: &Uri) -> Option<PathBuf> {
+    let text = uri.as_str();
+    let rest = text.strip_prefix("file://")?;
+    // `file:///path` or `file://host/path`: keep the path.
+    let path = &rest[rest.find('/')?..];
+    let bytes = path.as_bytes();
+    let mut decoded = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            if let (Some(a), Some(b)) = (hex(bytes[i + 1]), hex(bytes[i + 2])) {
+                decoded.push(a * 16 + b);
+                i += 3;
+                continue;
+            }
+        }
+        decoded.push(bytes[i]);
+        i += 1;
+    }
+    let path = String::from_utf8(decoded).ok()?;
+    Some(PathBuf::from(path))
+}
+
+pub fn path_to_uri(path: &Path) -> Option<Uri> {
+    let absolute = if path.is_absolute() {
+        path.to_path_buf()
+    } else {
+        std::env::current_dir().ok()?.join(path)
+    };
+    let mut uri = String::from("file://");
+    for byte in absolute.to_string_lossy().bytes() {
+        match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'/' | b'-' | b'_' | b'.' | b'~' => uri.push(byte as char),
+            other => uri.push_str(&format!("%{other:02X}")),
+        }
+    }
+    uri.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn utf16_and_utf8_columns_after_non_ascii_and_emoji() {
+        let source = "x = 'é🔒'; lock.acquire()\n";
+        let lines = LineIndex::new(source);
+        let byte = source.find("lock").unwrap() as u32;
+        assert_eq!(position(source, &lines, byte, Encoding::Utf8).character, byte);
+        // é is 1 UTF-16 unit, 🔒 is 2: 5 + 1 + 2 + 3 = 11.
+        assert_eq!(position(source, &lines, byte, Encoding::Utf16).character, 11);
+        for encoding in [Encoding::Utf8, Encoding::Utf16] {
+            let p = position(source, &lines, byte, encoding);
+            assert_eq!(offset(source, &lines, p, encoding), byte as usize);
+        }
+    }
+
+    #[test]
+    fn uris_round_trip() {
+        let uri = path_to_uri(Path::new("/tmp/a b/ü.py")).unwrap();
+        assert_eq!(uri.as_str(), "file:///tmp/a%20b/%C3%BC.py");
+        assert_eq!(uri_to_path(&uri).unwrap(), PathBuf::from("/tmp/a b/ü.py"));
+    }
+}
