@@ -12,6 +12,16 @@ fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// The build folder of this test run (`target/`, or `CARGO_TARGET_DIR`): the binary under test
+/// lives in its `debug/` folder.
+fn target_dir() -> PathBuf {
+    Path::new(env!("CARGO_BIN_EXE_threadlint"))
+        .parent()
+        .and_then(Path::parent)
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| repo_root().join("target"))
+}
+
 fn run(command: &mut Command) -> Output {
     let output = command.output().unwrap_or_else(|e| panic!("{command:?} could not start: {e}"));
     output
@@ -63,7 +73,7 @@ fn pre_commit_try_repo_fails_on_a_finding_and_passes_once_fixed() {
             .args(["threadlint", "--all-files", "--color", "never"])
             .current_dir(&project)
             .env("PRE_COMMIT_HOME", work.path().join("cache"))
-            .env("CARGO_TARGET_DIR", repo_root().join("target"))
+            .env("CARGO_TARGET_DIR", target_dir())
             .env("MATURIN_PEP517_ARGS", "--profile dev"));
         let text = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
         assert_eq!(output.status.success(), expect_success, "{text}");

@@ -20,12 +20,12 @@ pub struct Held {
     depth: usize,
 }
 
+/// What [`walk_held`] calls for each event: the event, the locks held just before it, and the
+/// enclosing scopes.
+pub type HeldVisitor<'a, 'v> = dyn FnMut(&'a Event, &[Held], &[&'a Scope]) + 'v;
+
 /// Calls `visit` for every event of `function` with the locks held just before it.
-pub fn walk_held<'a>(
-    model: &'a FileModel,
-    function: FnId,
-    visit: &mut dyn FnMut(&'a Event, &[Held], &[&'a Scope]),
-) {
+pub fn walk_held<'a>(model: &'a FileModel, function: FnId, visit: &mut HeldVisitor<'a, '_>) {
     let mut held = Vec::new();
     let mut scopes = Vec::new();
     walk_body(model, &model.function(function).body, &mut held, &mut scopes, visit);
@@ -36,7 +36,7 @@ fn walk_body<'a>(
     body: &'a [Node],
     held: &mut Vec<Held>,
     scopes: &mut Vec<&'a Scope>,
-    visit: &mut dyn FnMut(&'a Event, &[Held], &[&'a Scope]),
+    visit: &mut HeldVisitor<'a, '_>,
 ) {
     for node in body {
         match node {

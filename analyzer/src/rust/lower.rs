@@ -521,15 +521,21 @@ impl<'a> Lowerer<'a> {
             return Res::Unknown;
         }
         let rest = &segments[1..];
+        // A path into the crate that this file does not define lives in another file of it;
+        // a `sync` module there re-exports `std::sync` (or loom's copy) by convention.
+        let crate_local = |res: Res| match res {
+            Res::External(path) => Res::External(names::crate_shim(&path).unwrap_or_else(|| format!("crate::{path}"))),
+            other => other,
+        };
         match segments[0].as_str() {
-            "crate" => self.resolve_in(0, rest, depth + 1, globs),
-            "self" if !rest.is_empty() => self.resolve_in(module, rest, depth + 1, globs),
+            "crate" => crate_local(self.resolve_in(0, rest, depth + 1, globs)),
+            "self" if !rest.is_empty() => crate_local(self.resolve_in(module, rest, depth + 1, globs)),
             "super" => {
                 let parent = self.modules[module].parent.unwrap_or(0);
                 if rest.first().is_some_and(|s| s == "super") {
                     self.resolve_with(parent, rest, depth + 1, globs)
                 } else {
-                    self.resolve_in(parent, rest, depth + 1, globs)
+                    crate_local(self.resolve_in(parent, rest, depth + 1, globs))
                 }
             }
             _ => self.resolve_in(module, segments, depth, globs),

@@ -67,6 +67,24 @@ pub fn normalize(path: &str) -> String {
     path.to_string()
 }
 
+/// A crate's own `sync` module (`crate::sync::Mutex`, `crate::loom::sync::Condvar`,
+/// `crate::primitive::sync::atomic::AtomicUsize`): a re-export of `std::sync` or of loom's copy
+/// of it, by the convention of crates tested under loom. `path` is the part after `crate::`.
+pub fn crate_shim(path: &str) -> Option<String> {
+    let at = if path.starts_with("sync::") {
+        0
+    } else {
+        path.rfind("::sync::")? + 2
+    };
+    let candidate = format!("std::{}", &path[at..]);
+    let known = known_type(&candidate).is_some()
+        || known_fn(&candidate).is_some()
+        || candidate
+            .rsplit_once("::")
+            .is_some_and(|(owner, _)| known_type(owner).is_some());
+    known.then_some(candidate)
+}
+
 const ATOMICS: &[&str] = &[
     "AtomicBool",
     "AtomicUsize",
@@ -330,5 +348,9 @@ mod tests {
         assert_eq!(known_type("std::sync::Arc"), Some(KnownType::Transparent));
         assert_eq!(known_type("my::Mutex"), None);
         assert_eq!(known_fn("std::thread::spawn"), Some(KnownFn::ThreadSpawn));
+        assert_eq!(crate_shim("primitive::sync::Condvar").as_deref(), Some("std::sync::Condvar"));
+        assert_eq!(crate_shim("sync::Mutex::new").as_deref(), Some("std::sync::Mutex::new"));
+        assert_eq!(crate_shim("loom::sync::atomic::AtomicBool").as_deref(), Some("std::sync::atomic::AtomicBool"));
+        assert_eq!(crate_shim("util::Mutex"), None);
     }
 }

@@ -130,12 +130,16 @@ fn releases(scope: &Scope, lock: ObjId, model: &FileModel) -> bool {
 /// A `try` statement whose `finally:` releases `lock`.
 fn try_releasing<'a>(node: Option<&'a Node>, lock: ObjId, model: &FileModel) -> Option<&'a Scope> {
     match node? {
-        Node::Scope(scope) if matches!(scope.kind, ScopeKind::TryStatement) => {
-            let finally = scope.part(|k| matches!(k, ScopeKind::Finally))?;
-            releases(finally, lock, model).then_some(scope)
-        }
+        Node::Scope(scope) if finally_releases(scope, lock, model) => Some(scope),
         _ => None,
     }
+}
+
+fn finally_releases(statement: &Scope, lock: ObjId, model: &FileModel) -> bool {
+    matches!(statement.kind, ScopeKind::TryStatement)
+        && statement
+            .part(|k| matches!(k, ScopeKind::Finally))
+            .is_some_and(|finally| releases(finally, lock, model))
 }
 
 fn is_protected(
@@ -197,15 +201,11 @@ fn is_protected(
         }
     }
     // Inside a `try:` whose `finally:` releases it (the acquisition is the first thing in it).
-    for pair in scopes.windows(2).rev() {
-        if let [statement, part] = pair {
-            if matches!(statement.kind, ScopeKind::TryStatement) && matches!(part.kind, ScopeKind::Try)
-            {
-                if try_releasing(Some(&Node::Scope((*statement).clone())), lock, model).is_some() {
-                    return true;
-                }
-            }
-        }
+    let inside_protected_try = scopes.windows(2).any(|pair| {
+        matches!(pair[1].kind, ScopeKind::Try) && finally_releases(pair[0], lock, model)
+    });
+    if inside_protected_try {
+        return true;
     }
     // A result that is stored or tested elsewhere (`ok = lock.acquire(timeout=1)`): we cannot
     // see how it is used, so stay quiet rather than guess.
