@@ -119,7 +119,7 @@ def count_findings(tool, stdout):
     """Findings per code, read from the tool's output (for orientation, not compared)."""
     counts = collections.Counter()
     for line in stdout.splitlines():
-        if tool == "threadlint":
+        if tool.startswith("threadlint"):
             m = re.match(r"^.+:\d+:\d+: (\S+?)(?:\s|\[|$)", line)
         elif tool == "ruff":
             m = re.match(r"^(PLW2101|invalid-syntax|[A-Z]+\d+)\b", line)
@@ -172,7 +172,10 @@ def main():
         # parent folder is picked up, and the output paths are short.
         tools = {
             "threadlint": [args.threadlint, "check", "--output-format", "concise",
-                           "--exit-zero", "tree"],
+                           "--exit-zero", "--no-cache", "tree"],
+            # The second run of an unchanged tree: every file's results come from the cache.
+            "threadlint (cached)": [args.threadlint, "check", "--output-format", "concise",
+                                    "--exit-zero", "--cache-dir", "cache", "tree"],
             "ruff": [ruff, "check", "--isolated", "--no-cache", "--select", "PLW2101",
                      "--exit-zero", "tree"],
             "pylint": [pylint, "--disable=all",
@@ -182,6 +185,7 @@ def main():
         versions = {
             "threadlint": first_line([args.threadlint, "--version"])
             + (f" ({args.revision})" if args.revision else ""),
+            "threadlint (cached)": "the same binary, cache filled by the warm-up run",
             "ruff": first_line([ruff, "--version"]),
             "pylint": " / ".join(
                 " ".join(l.split()) for l in subprocess.run(
@@ -194,7 +198,7 @@ def main():
             return (os.path.join(work, f"{name}.{i}.out"), os.path.join(work, f"{name}.{i}.err"))
 
         results = collections.defaultdict(list)
-        fast = ["threadlint", "ruff"]
+        fast = ["threadlint", "ruff", "threadlint (cached)"]
         # Warm-up run of each fast tool: fills the page cache, checks the tool works, and
         # gives the output the findings are counted from. Not timed.
         for name in fast:

@@ -37,9 +37,9 @@ fn read_frame(reader: &mut impl BufRead) -> Option<Value> {
     }
     let mut body = vec![0; length?];
     reader.read_exact(&mut body).ok()?;
-    Some(serde_json::from_slice(&body).unwrap_or_else(|e| {
-        json!({ "unparseable": format!("{e}: {}", String::from_utf8_lossy(&body)) })
-    }))
+    Some(serde_json::from_slice(&body).unwrap_or_else(
+        |e| json!({ "unparseable": format!("{e}: {}", String::from_utf8_lossy(&body)) }),
+    ))
 }
 
 fn frame(message: &Value) -> Vec<u8> {
@@ -53,7 +53,9 @@ fn file_uri(path: &Path) -> String {
     let mut uri = String::from("file://");
     for byte in path.to_string_lossy().bytes() {
         match byte {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'/' | b'-' | b'_' | b'.' | b'~' => uri.push(byte as char),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'/' | b'-' | b'_' | b'.' | b'~' => {
+                uri.push(byte as char)
+            }
             other => uri.push_str(&format!("%{other:02X}")),
         }
     }
@@ -86,7 +88,10 @@ struct Setup {
 
 impl Default for Setup {
     fn default() -> Self {
-        Setup { capabilities: json!({}), options: None }
+        Setup {
+            capabilities: json!({}),
+            options: None,
+        }
     }
 }
 
@@ -137,14 +142,20 @@ impl Client {
             params["initializationOptions"] = options;
         }
         let response = client.request("initialize", params);
-        assert!(response.get("error").is_none(), "initialize failed: {response}");
+        assert!(
+            response.get("error").is_none(),
+            "initialize failed: {response}"
+        );
         client.initialized = response["result"].clone();
         client.notify("initialized", json!({}));
         client
     }
 
     fn utf8() -> Client {
-        Client::start(Setup { capabilities: json!({ "general": { "positionEncodings": ["utf-8", "utf-16"] } }), options: None })
+        Client::start(Setup {
+            capabilities: json!({ "general": { "positionEncodings": ["utf-8", "utf-16"] } }),
+            options: None,
+        })
     }
 
     fn path(&self, name: &str) -> PathBuf {
@@ -178,7 +189,10 @@ impl Client {
     fn request_message(&mut self, method: &str, params: Value) -> (i64, Value) {
         self.next_id += 1;
         let id = self.next_id;
-        (id, json!({ "jsonrpc": "2.0", "id": id, "method": method, "params": params }))
+        (
+            id,
+            json!({ "jsonrpc": "2.0", "id": id, "method": method, "params": params }),
+        )
     }
 
     /// Sends a request and waits for its response (the whole message: `result` or `error`).
@@ -191,7 +205,10 @@ impl Client {
     /// Sends a request and returns its result, failing on an error.
     fn call(&mut self, method: &str, params: Value) -> Value {
         let response = self.request(method, params);
-        assert!(response.get("error").is_none(), "{method} failed: {response}");
+        assert!(
+            response.get("error").is_none(),
+            "{method} failed: {response}"
+        );
         response["result"].clone()
     }
 
@@ -209,10 +226,16 @@ impl Client {
             Ok(message) => message,
             Err(mpsc::RecvTimeoutError::Timeout) => return None,
             Err(mpsc::RecvTimeoutError::Disconnected) => {
-                panic!("the server closed its output (exit status {:?})", self.child.try_wait())
+                panic!(
+                    "the server closed its output (exit status {:?})",
+                    self.child.try_wait()
+                )
             }
         };
-        assert!(message.get("unparseable").is_none(), "the server sent something that is not JSON: {message}");
+        assert!(
+            message.get("unparseable").is_none(),
+            "the server sent something that is not JSON: {message}"
+        );
         if message.get("id").is_some() && message.get("method").is_some() {
             self.server_requests.push(message.clone());
             let answer = json!({ "jsonrpc": "2.0", "id": message["id"], "result": null });
@@ -222,7 +245,12 @@ impl Client {
     }
 
     /// Waits for the first message (received earlier or now) that `wanted` accepts.
-    fn wait_for(&mut self, what: &str, timeout: Duration, wanted: impl Fn(&Value) -> bool) -> Value {
+    fn wait_for(
+        &mut self,
+        what: &str,
+        timeout: Duration,
+        wanted: impl Fn(&Value) -> bool,
+    ) -> Value {
         if let Some(index) = self.backlog.iter().position(&wanted) {
             return self.backlog.remove(index);
         }
@@ -233,8 +261,15 @@ impl Client {
             }
             self.backlog.push(message);
         }
-        let seen: Vec<String> = self.backlog.iter().map(|m| m.to_string().chars().take(300).collect()).collect();
-        panic!("timed out after {timeout:?} waiting for {what}; received meanwhile:\n{}", seen.join("\n"));
+        let seen: Vec<String> = self
+            .backlog
+            .iter()
+            .map(|m| m.to_string().chars().take(300).collect())
+            .collect();
+        panic!(
+            "timed out after {timeout:?} waiting for {what}; received meanwhile:\n{}",
+            seen.join("\n")
+        );
     }
 
     /// Collects every message that arrives within `period`, into the backlog as well.
@@ -251,7 +286,11 @@ impl Client {
         let path = self.path(name);
         std::fs::write(&path, text).unwrap();
         let uri = file_uri(&path);
-        let language = if name.ends_with(".rs") { "rust" } else { "python" };
+        let language = if name.ends_with(".rs") {
+            "rust"
+        } else {
+            "python"
+        };
         self.notify(
             "textDocument/didOpen",
             json!({ "textDocument": { "uri": uri, "languageId": language, "version": 1, "text": text } }),
@@ -265,15 +304,25 @@ impl Client {
     }
 
     /// The first `publishDiagnostics` for `uri` whose parameters `wanted` accepts.
-    fn published_with(&mut self, uri: &str, timeout: Duration, wanted: impl Fn(&Value) -> bool) -> Value {
-        self.wait_for(&format!("diagnostics for {uri}"), timeout, |m| is_publish_for(m, uri) && wanted(&m["params"]))["params"]
+    fn published_with(
+        &mut self,
+        uri: &str,
+        timeout: Duration,
+        wanted: impl Fn(&Value) -> bool,
+    ) -> Value {
+        self.wait_for(&format!("diagnostics for {uri}"), timeout, |m| {
+            is_publish_for(m, uri) && wanted(&m["params"])
+        })["params"]
             .clone()
     }
 
     /// The diagnostics published for `version` of `uri`.
     fn diagnostics_of_version(&mut self, uri: &str, version: i64) -> Vec<Value> {
         let params = self.published_with(uri, TIMEOUT, |p| p["version"] == version);
-        params["diagnostics"].as_array().cloned().unwrap_or_default()
+        params["diagnostics"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
     }
 
     fn change(&mut self, uri: &str, version: i64, changes: Value) {
@@ -283,12 +332,21 @@ impl Client {
         );
     }
 
-    fn code_actions(&mut self, uri: &str, range: &Value, diagnostics: Value, only: Option<Value>) -> Vec<Value> {
+    fn code_actions(
+        &mut self,
+        uri: &str,
+        range: &Value,
+        diagnostics: Value,
+        only: Option<Value>,
+    ) -> Vec<Value> {
         let mut context = json!({ "diagnostics": diagnostics });
         if let Some(only) = only {
             context["only"] = only;
         }
-        let result = self.call("textDocument/codeAction", json!({ "textDocument": { "uri": uri }, "range": range, "context": context }));
+        let result = self.call(
+            "textDocument/codeAction",
+            json!({ "textDocument": { "uri": uri }, "range": range, "context": context }),
+        );
         result.as_array().cloned().unwrap_or_default()
     }
 
@@ -302,7 +360,10 @@ impl Client {
     /// `shutdown`, `exit`, and the exit status.
     fn shutdown_and_exit(mut self) -> ExitStatus {
         let response = self.request("shutdown", Value::Null);
-        assert!(response.get("error").is_none(), "shutdown failed: {response}");
+        assert!(
+            response.get("error").is_none(),
+            "shutdown failed: {response}"
+        );
         assert_eq!(response["result"], Value::Null);
         self.notify("exit", Value::Null);
         self.wait_exit()
@@ -395,19 +456,32 @@ fn apply_edits(text: &str, edits: &[Value], units: Units) -> String {
 
 /// The edits of a code action for `uri`.
 fn action_edits(action: &Value, uri: &str) -> Vec<Value> {
-    action["edit"]["changes"][uri].as_array().cloned().unwrap_or_else(|| panic!("no edits for {uri} in {action}"))
+    action["edit"]["changes"][uri]
+        .as_array()
+        .cloned()
+        .unwrap_or_else(|| panic!("no edits for {uri} in {action}"))
 }
 
 fn titles(actions: &[Value]) -> Vec<String> {
-    actions.iter().map(|a| a["title"].as_str().unwrap_or_default().to_string()).collect()
+    actions
+        .iter()
+        .map(|a| a["title"].as_str().unwrap_or_default().to_string())
+        .collect()
 }
 
 fn find_action<'a>(actions: &'a [Value], starts_with: &str) -> Option<&'a Value> {
-    actions.iter().find(|a| a["title"].as_str().is_some_and(|t| t.starts_with(starts_with)))
+    actions.iter().find(|a| {
+        a["title"]
+            .as_str()
+            .is_some_and(|t| t.starts_with(starts_with))
+    })
 }
 
 fn codes(diagnostics: &[Value]) -> Vec<String> {
-    diagnostics.iter().map(|d| d["code"].as_str().unwrap_or_default().to_string()).collect()
+    diagnostics
+        .iter()
+        .map(|d| d["code"].as_str().unwrap_or_default().to_string())
+        .collect()
 }
 
 fn whole_range(text: &str) -> Value {
@@ -416,7 +490,11 @@ fn whole_range(text: &str) -> Value {
 
 /// The 0-based line of the first occurrence of `needle`.
 fn line_of(text: &str, needle: &str) -> usize {
-    text[..text.find(needle).unwrap_or_else(|| panic!("{needle:?} not in the text"))].matches('\n').count()
+    text[..text
+        .find(needle)
+        .unwrap_or_else(|| panic!("{needle:?} not in the text"))]
+        .matches('\n')
+        .count()
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -440,24 +518,51 @@ const INVERSION: &str = "import threading\n\na = threading.Lock()\nb = threading
 #[test]
 fn initialize_negotiates_utf8_when_offered_and_utf16_otherwise() {
     let cases = [
-        (json!({ "general": { "positionEncodings": ["utf-16", "utf-8"] } }), "utf-8"),
-        (json!({ "general": { "positionEncodings": ["utf-8"] } }), "utf-8"),
-        (json!({ "general": { "positionEncodings": ["utf-16"] } }), "utf-16"),
-        (json!({ "general": { "positionEncodings": ["utf-32", "utf-16"] } }), "utf-16"),
+        (
+            json!({ "general": { "positionEncodings": ["utf-16", "utf-8"] } }),
+            "utf-8",
+        ),
+        (
+            json!({ "general": { "positionEncodings": ["utf-8"] } }),
+            "utf-8",
+        ),
+        (
+            json!({ "general": { "positionEncodings": ["utf-16"] } }),
+            "utf-16",
+        ),
+        (
+            json!({ "general": { "positionEncodings": ["utf-32", "utf-16"] } }),
+            "utf-16",
+        ),
         (json!({}), "utf-16"),
     ];
     for (capabilities, expected) in cases {
-        let client = Client::start(Setup { capabilities: capabilities.clone(), options: None });
+        let client = Client::start(Setup {
+            capabilities: capabilities.clone(),
+            options: None,
+        });
         let result = &client.initialized;
-        assert_eq!(result["capabilities"]["positionEncoding"], expected, "offered {capabilities}");
+        assert_eq!(
+            result["capabilities"]["positionEncoding"], expected,
+            "offered {capabilities}"
+        );
         assert_eq!(result["serverInfo"]["name"], "threadlint");
         let sync = &result["capabilities"]["textDocumentSync"];
         assert_eq!(sync["change"], 2, "incremental sync: {sync}");
         assert_eq!(sync["openClose"], true);
         assert!(sync["save"].is_object() || sync["save"] == true, "{sync}");
         let kinds = &result["capabilities"]["codeActionProvider"]["codeActionKinds"];
-        assert!(kinds.as_array().unwrap().contains(&json!("quickfix")), "{kinds}");
-        assert!(kinds.as_array().unwrap().contains(&json!("source.fixAll.threadlint")), "{kinds}");
+        assert!(
+            kinds.as_array().unwrap().contains(&json!("quickfix")),
+            "{kinds}"
+        );
+        assert!(
+            kinds
+                .as_array()
+                .unwrap()
+                .contains(&json!("source.fixAll.threadlint")),
+            "{kinds}"
+        );
         assert_eq!(result["capabilities"]["hoverProvider"], true);
         assert!(result["capabilities"]["diagnosticProvider"].is_object());
         assert_eq!(client.shutdown_and_exit().code(), Some(0));
@@ -468,8 +573,14 @@ fn initialize_negotiates_utf8_when_offered_and_utf16_otherwise() {
 fn requests_before_initialize_are_refused_and_initialize_still_works() {
     let mut client = Client::spawn();
     let early = client.request("textDocument/hover", json!({ "textDocument": { "uri": "file:///x.py" }, "position": { "line": 0, "character": 0 } }));
-    assert_eq!(early["error"]["code"], -32002, "ServerNotInitialized: {early}");
-    let result = client.call("initialize", json!({ "processId": null, "rootUri": null, "capabilities": {} }));
+    assert_eq!(
+        early["error"]["code"], -32002,
+        "ServerNotInitialized: {early}"
+    );
+    let result = client.call(
+        "initialize",
+        json!({ "processId": null, "rootUri": null, "capabilities": {} }),
+    );
     assert_eq!(result["capabilities"]["positionEncoding"], "utf-16");
     client.notify("initialized", json!({}));
     assert_eq!(client.shutdown_and_exit().code(), Some(0));
@@ -487,14 +598,35 @@ fn open_publishes_diagnostics_with_code_description_severity_and_source() {
     assert_eq!(diagnostic["source"], "threadlint");
     assert_eq!(diagnostic["severity"], 2, "warning");
     let href = diagnostic["codeDescription"]["href"].as_str().unwrap();
-    assert!(href.starts_with("https://") && href.ends_with("TL002.md"), "{href}");
-    assert_eq!(diagnostic["range"], json!({ "start": { "line": 9, "character": 12 }, "end": { "line": 9, "character": 23 } }));
-    assert!(diagnostic["message"].as_str().unwrap().contains("cond.wait()"), "{diagnostic}");
+    assert!(
+        href.starts_with("https://") && href.ends_with("TL002.md"),
+        "{href}"
+    );
+    assert_eq!(
+        diagnostic["range"],
+        json!({ "start": { "line": 9, "character": 12 }, "end": { "line": 9, "character": 23 } })
+    );
+    assert!(
+        diagnostic["message"]
+            .as_str()
+            .unwrap()
+            .contains("cond.wait()"),
+        "{diagnostic}"
+    );
 
     // Saving analyses again; closing clears the diagnostics.
-    client.notify("textDocument/didSave", json!({ "textDocument": { "uri": uri } }));
-    assert_eq!(codes(client.published(&uri)["diagnostics"].as_array().unwrap()), ["TL002"]);
-    client.notify("textDocument/didClose", json!({ "textDocument": { "uri": uri } }));
+    client.notify(
+        "textDocument/didSave",
+        json!({ "textDocument": { "uri": uri } }),
+    );
+    assert_eq!(
+        codes(client.published(&uri)["diagnostics"].as_array().unwrap()),
+        ["TL002"]
+    );
+    client.notify(
+        "textDocument/didClose",
+        json!({ "textDocument": { "uri": uri } }),
+    );
     assert_eq!(client.published(&uri)["diagnostics"], json!([]));
     assert_eq!(client.shutdown_and_exit().code(), Some(0));
 }
@@ -505,7 +637,10 @@ fn lock_order_inversion_carries_related_information() {
     let uri = client.open("locks.py", INVERSION);
     let params = client.published(&uri);
     let diagnostics = params["diagnostics"].as_array().unwrap();
-    let inversions: Vec<&Value> = diagnostics.iter().filter(|d| d["code"] == "TL004").collect();
+    let inversions: Vec<&Value> = diagnostics
+        .iter()
+        .filter(|d| d["code"] == "TL004")
+        .collect();
     assert!(!inversions.is_empty(), "{params}");
     let withs: Vec<usize> = INVERSION
         .lines()
@@ -515,17 +650,30 @@ fn lock_order_inversion_carries_related_information() {
         .collect();
     assert_eq!(withs.len(), 4);
     for diagnostic in &inversions {
-        let related = diagnostic["relatedInformation"].as_array().unwrap_or_else(|| panic!("no relatedInformation: {diagnostic}"));
+        let related = diagnostic["relatedInformation"]
+            .as_array()
+            .unwrap_or_else(|| panic!("no relatedInformation: {diagnostic}"));
         assert!(!related.is_empty());
         for info in related {
             assert_eq!(info["location"]["uri"], uri.as_str(), "{info}");
-            assert!(info["message"].as_str().is_some_and(|m| !m.is_empty()), "{info}");
+            assert!(
+                info["message"].as_str().is_some_and(|m| !m.is_empty()),
+                "{info}"
+            );
             let line = info["location"]["range"]["start"]["line"].as_u64().unwrap() as usize;
-            assert!(withs.contains(&line), "related line {line} is not a `with`: {info}");
+            assert!(
+                withs.contains(&line),
+                "related line {line} is not a `with`: {info}"
+            );
         }
         // The other site is among the related locations: not only the flagged line itself.
         let own = diagnostic["range"]["start"]["line"].as_u64().unwrap();
-        assert!(related.iter().any(|info| info["location"]["range"]["start"]["line"].as_u64().unwrap() != own), "{diagnostic}");
+        assert!(
+            related
+                .iter()
+                .any(|info| info["location"]["range"]["start"]["line"].as_u64().unwrap() != own),
+            "{diagnostic}"
+        );
     }
     assert_eq!(client.shutdown_and_exit().code(), Some(0));
 }
@@ -558,13 +706,32 @@ fn incremental_changes_are_debounced_and_final_diagnostics_match_the_text() {
     let at = text.find("def get").unwrap();
     push_change(&mut text, 3, vec![(at, at, "# a comment\n# another\n")]);
     let end = text.len();
-    push_change(&mut text, 4, vec![(end, end, "\n\ndef put(x):\n    with cond:\n        items.append(x)\n        cond.notify()\n")]);
+    push_change(
+        &mut text,
+        4,
+        vec![(
+            end,
+            end,
+            "\n\ndef put(x):\n    with cond:\n        items.append(x)\n        cond.notify()\n",
+        )],
+    );
     let at = text.find("# another\n").unwrap();
     push_change(&mut text, 5, vec![(at, at + "# another\n".len(), "")]);
     // Two changes in one notification apply one after the other.
     let end = text.len();
     let second_end = end + "\ndef peek():\n    with cond:\n".len();
-    push_change(&mut text, 6, vec![(end, end, "\ndef peek():\n    with cond:\n"), (second_end, second_end, "        if not items:\n            cond.wait()\n")]);
+    push_change(
+        &mut text,
+        6,
+        vec![
+            (end, end, "\ndef peek():\n    with cond:\n"),
+            (
+                second_end,
+                second_end,
+                "        if not items:\n            cond.wait()\n",
+            ),
+        ],
+    );
     client.send_batch(&messages);
 
     let last = client.diagnostics_of_version(&uri, 6);
@@ -574,9 +741,15 @@ fn incremental_changes_are_debounced_and_final_diagnostics_match_the_text() {
         .iter()
         .filter(|m| is_publish_for(m, &uri) && m["params"]["version"] != 6)
         .collect();
-    assert!(intermediate.is_empty(), "versions analysed in between: {intermediate:?}");
+    assert!(
+        intermediate.is_empty(),
+        "versions analysed in between: {intermediate:?}"
+    );
 
-    let mut lines: Vec<u64> = last.iter().map(|d| d["range"]["start"]["line"].as_u64().unwrap()).collect();
+    let mut lines: Vec<u64> = last
+        .iter()
+        .map(|d| d["range"]["start"]["line"].as_u64().unwrap())
+        .collect();
     lines.sort();
     let expected: Vec<u64> = text
         .lines()
@@ -587,7 +760,12 @@ fn incremental_changes_are_debounced_and_final_diagnostics_match_the_text() {
     assert_eq!(codes(&last), ["TL002", "TL002"], "{last:?}\n{text}");
     assert_eq!(lines, expected, "{last:?}\n{text}");
     // The server's copy of the text is the client's: a fix-all computed on it applies cleanly.
-    let actions = client.code_actions(&uri, &whole_range(&text), json!([]), Some(json!(["source.fixAll.threadlint"])));
+    let actions = client.code_actions(
+        &uri,
+        &whole_range(&text),
+        json!([]),
+        Some(json!(["source.fixAll.threadlint"])),
+    );
     let fixed = apply_edits(&text, &action_edits(&actions[0], &uri), Units::Utf8);
     assert_eq!(fixed, text.replace("if not items", "while not items"));
     assert_eq!(client.shutdown_and_exit().code(), Some(0));
@@ -621,13 +799,24 @@ fn a_request_right_after_a_change_does_not_swallow_the_published_diagnostics() {
 
 #[test]
 fn columns_follow_the_negotiated_encoding_after_non_ascii_and_emoji() {
-    let text = WAIT_IF.replace("            cond.wait()", "            note = \"é🔒\"; cond.wait()");
+    let text = WAIT_IF.replace(
+        "            cond.wait()",
+        "            note = \"é🔒\"; cond.wait()",
+    );
     let line = line_of(&text, "note = ");
     let line_text = text.lines().nth(line).unwrap();
     let prefix = &line_text[..line_text.find("cond.wait()").unwrap()];
-    for (offered, units, expected_column) in [("utf-8", Units::Utf8, 29), ("utf-16", Units::Utf16, 26)] {
-        let mut client = Client::start(Setup { capabilities: json!({ "general": { "positionEncodings": [offered] } }), options: None });
-        assert_eq!(client.initialized["capabilities"]["positionEncoding"], offered);
+    for (offered, units, expected_column) in
+        [("utf-8", Units::Utf8, 29), ("utf-16", Units::Utf16, 26)]
+    {
+        let mut client = Client::start(Setup {
+            capabilities: json!({ "general": { "positionEncodings": [offered] } }),
+            options: None,
+        });
+        assert_eq!(
+            client.initialized["capabilities"]["positionEncoding"],
+            offered
+        );
         let uri = client.open("emoji.py", &text);
         let diagnostics = client.diagnostics_of_version(&uri, 1);
         assert_eq!(codes(&diagnostics), ["TL002"]);
@@ -637,7 +826,11 @@ fn columns_follow_the_negotiated_encoding_after_non_ascii_and_emoji() {
             Units::Utf16 => prefix.encode_utf16().count(),
         };
         assert_eq!(column, expected_column);
-        assert_eq!(start, &json!({ "line": line, "character": column }), "{offered}");
+        assert_eq!(
+            start,
+            &json!({ "line": line, "character": column }),
+            "{offered}"
+        );
         let end = &diagnostics[0]["range"]["end"];
         assert_eq!(end["character"], column + "cond.wait()".len(), "{offered}");
 
@@ -650,10 +843,20 @@ fn columns_follow_the_negotiated_encoding_after_non_ascii_and_emoji() {
             Units::Utf8 => column - 4 + 2,
             Units::Utf16 => column - 2 + 2,
         };
-        assert_eq!(diagnostics[0]["range"]["start"], json!({ "line": line, "character": shifted }), "{offered}");
+        assert_eq!(
+            diagnostics[0]["range"]["start"],
+            json!({ "line": line, "character": shifted }),
+            "{offered}"
+        );
         // Hover in the same units finds the diagnostic.
         let hover = client.hover(&uri, line, shifted + 2);
-        assert!(hover["contents"]["value"].as_str().unwrap_or_default().contains("TL002"), "{offered}: {hover}");
+        assert!(
+            hover["contents"]["value"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("TL002"),
+            "{offered}: {hover}"
+        );
         assert_eq!(client.shutdown_and_exit().code(), Some(0));
     }
 }
@@ -665,7 +868,8 @@ fn quick_fix_title_names_its_applicability_and_its_edit_removes_the_diagnostic()
     let diagnostics = client.diagnostics_of_version(&uri, 1);
     let range = diagnostics[0]["range"].clone();
     let actions = client.code_actions(&uri, &range, json!(diagnostics), None);
-    let fix = find_action(&actions, "Fix TL002").unwrap_or_else(|| panic!("no quick fix in {:?}", titles(&actions)));
+    let fix = find_action(&actions, "Fix TL002")
+        .unwrap_or_else(|| panic!("no quick fix in {:?}", titles(&actions)));
     let title = fix["title"].as_str().unwrap();
     assert!(title.contains("(safe)"), "{title}");
     assert_eq!(fix["kind"], "quickfix");
@@ -676,7 +880,8 @@ fn quick_fix_title_names_its_applicability_and_its_edit_removes_the_diagnostic()
     client.change(&uri, 2, json!([{ "text": fixed }]));
     assert_eq!(client.diagnostics_of_version(&uri, 2), Vec::<Value>::new());
     // Nothing is offered where there is no finding.
-    let elsewhere = json!({ "start": { "line": 0, "character": 0 }, "end": { "line": 0, "character": 3 } });
+    let elsewhere =
+        json!({ "start": { "line": 0, "character": 0 }, "end": { "line": 0, "character": 3 } });
     let none = client.code_actions(&uri, &elsewhere, json!([]), Some(json!(["quickfix"])));
     assert!(none.is_empty(), "{:?}", titles(&none));
     assert_eq!(client.shutdown_and_exit().code(), Some(0));
@@ -691,13 +896,28 @@ fn unsafe_quick_fix_is_offered_only_when_unsafe_fixes_is_set() {
     assert_eq!(codes(&diagnostics), ["TL001", "TL005"]);
     let range = diagnostics[0]["range"].clone();
     let actions = client.code_actions(&uri, &range, json!(diagnostics), None);
-    assert!(find_action(&actions, "Fix TL001").is_none(), "{:?}", titles(&actions));
-    assert!(find_action(&actions, "Disable TL001 for this line").is_some(), "{:?}", titles(&actions));
+    assert!(
+        find_action(&actions, "Fix TL001").is_none(),
+        "{:?}",
+        titles(&actions)
+    );
+    assert!(
+        find_action(&actions, "Disable TL001 for this line").is_some(),
+        "{:?}",
+        titles(&actions)
+    );
 
     // Switched on by `workspace/didChangeConfiguration`.
-    client.notify("workspace/didChangeConfiguration", json!({ "settings": { "threadlint": { "unsafeFixes": true } } }));
+    client.notify(
+        "workspace/didChangeConfiguration",
+        json!({ "settings": { "threadlint": { "unsafeFixes": true } } }),
+    );
     let actions = client.code_actions(&uri, &range, json!(diagnostics), None);
-    assert!(find_action(&actions, "Fix TL001").is_some(), "{:?}", titles(&actions));
+    assert!(
+        find_action(&actions, "Fix TL001").is_some(),
+        "{:?}",
+        titles(&actions)
+    );
     assert_eq!(client.shutdown_and_exit().code(), Some(0));
 
     // On from the start with `initializationOptions`.
@@ -707,13 +927,25 @@ fn unsafe_quick_fix_is_offered_only_when_unsafe_fixes_is_set() {
     });
     let uri = client.open("bare.py", BARE_ACQUIRE);
     let diagnostics = client.diagnostics_of_version(&uri, 1);
-    let actions = client.code_actions(&uri, &diagnostics[0]["range"].clone(), json!(diagnostics), None);
-    let fix = find_action(&actions, "Fix TL001").unwrap_or_else(|| panic!("{:?}", titles(&actions)));
+    let actions = client.code_actions(
+        &uri,
+        &diagnostics[0]["range"].clone(),
+        json!(diagnostics),
+        None,
+    );
+    let fix =
+        find_action(&actions, "Fix TL001").unwrap_or_else(|| panic!("{:?}", titles(&actions)));
     let title = fix["title"].as_str().unwrap();
     assert!(title.contains("(unsafe)"), "{title}");
-    assert_ne!(fix["isPreferred"], true, "an unsafe fix is not the preferred one");
+    assert_ne!(
+        fix["isPreferred"], true,
+        "an unsafe fix is not the preferred one"
+    );
     let fixed = apply_edits(BARE_ACQUIRE, &action_edits(fix, &uri), Units::Utf8);
-    assert!(fixed.contains("    with lock:\n        total += amount\n"), "{fixed}");
+    assert!(
+        fixed.contains("    with lock:\n        total += amount\n"),
+        "{fixed}"
+    );
     assert!(!fixed.contains("release"), "{fixed}");
     client.change(&uri, 2, json!([{ "text": fixed }]));
     assert_eq!(client.diagnostics_of_version(&uri, 2), Vec::<Value>::new());
@@ -725,11 +957,20 @@ fn disable_for_this_line_adds_a_noqa_comment_and_hover_explains_it() {
     let mut client = Client::utf8();
     let uri = client.open("noqa.py", WAIT_IF);
     let diagnostics = client.diagnostics_of_version(&uri, 1);
-    let actions = client.code_actions(&uri, &diagnostics[0]["range"].clone(), json!(diagnostics), Some(json!(["quickfix"])));
-    let disable = find_action(&actions, "Disable TL002 for this line").unwrap_or_else(|| panic!("{:?}", titles(&actions)));
+    let actions = client.code_actions(
+        &uri,
+        &diagnostics[0]["range"].clone(),
+        json!(diagnostics),
+        Some(json!(["quickfix"])),
+    );
+    let disable = find_action(&actions, "Disable TL002 for this line")
+        .unwrap_or_else(|| panic!("{:?}", titles(&actions)));
     assert_eq!(disable["kind"], "quickfix");
     let suppressed = apply_edits(WAIT_IF, &action_edits(disable, &uri), Units::Utf8);
-    assert_eq!(suppressed, WAIT_IF.replace("cond.wait()\n", "cond.wait()  # noqa: TL002\n"));
+    assert_eq!(
+        suppressed,
+        WAIT_IF.replace("cond.wait()\n", "cond.wait()  # noqa: TL002\n")
+    );
     client.change(&uri, 2, json!([{ "text": suppressed }]));
     assert_eq!(client.diagnostics_of_version(&uri, 2), Vec::<Value>::new());
 
@@ -737,9 +978,14 @@ fn disable_for_this_line_adds_a_noqa_comment_and_hover_explains_it() {
     let line = line_of(&suppressed, "# noqa");
     let column = suppressed.lines().nth(line).unwrap().find("TL002").unwrap() + 2;
     let hover = client.hover(&uri, line, column);
-    let value = hover["contents"]["value"].as_str().unwrap_or_else(|| panic!("no hover: {hover}"));
+    let value = hover["contents"]["value"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no hover: {hover}"));
     assert_eq!(hover["contents"]["kind"], "markdown");
-    assert!(value.contains("TL002") && value.contains("wait-not-in-loop"), "{value}");
+    assert!(
+        value.contains("TL002") && value.contains("wait-not-in-loop"),
+        "{value}"
+    );
     // Over `noqa` itself: nothing.
     let column = suppressed.lines().nth(line).unwrap().find("noqa").unwrap() + 1;
     assert_eq!(client.hover(&uri, line, column), Value::Null);
@@ -752,22 +998,119 @@ fn fix_all_source_action_applies_every_safe_fix() {
     let mut client = Client::utf8();
     let uri = client.open("all.py", &text);
     let diagnostics = client.diagnostics_of_version(&uri, 1);
-    assert_eq!(codes(&diagnostics), ["TL002", "TL002", "TL001", "TL005"], "{diagnostics:?}");
+    assert_eq!(
+        codes(&diagnostics),
+        ["TL002", "TL002", "TL001", "TL005"],
+        "{diagnostics:?}"
+    );
 
-    for only in [json!(["source.fixAll.threadlint"]), json!(["source.fixAll"]), json!(["source"])] {
+    for only in [
+        json!(["source.fixAll.threadlint"]),
+        json!(["source.fixAll"]),
+        json!(["source"]),
+    ] {
         let actions = client.code_actions(&uri, &whole_range(&text), json!([]), Some(only.clone()));
         assert_eq!(actions.len(), 1, "{only}: {:?}", titles(&actions));
         assert_eq!(actions[0]["kind"], "source.fixAll.threadlint");
     }
-    let quick_only = client.code_actions(&uri, &whole_range(&text), json!([]), Some(json!(["quickfix"])));
-    assert!(quick_only.iter().all(|a| a["kind"] == "quickfix"), "{:?}", titles(&quick_only));
+    let quick_only = client.code_actions(
+        &uri,
+        &whole_range(&text),
+        json!([]),
+        Some(json!(["quickfix"])),
+    );
+    assert!(
+        quick_only.iter().all(|a| a["kind"] == "quickfix"),
+        "{:?}",
+        titles(&quick_only)
+    );
 
-    let actions = client.code_actions(&uri, &whole_range(&text), json!([]), Some(json!(["source.fixAll.threadlint"])));
+    let actions = client.code_actions(
+        &uri,
+        &whole_range(&text),
+        json!([]),
+        Some(json!(["source.fixAll.threadlint"])),
+    );
     let fixed = apply_edits(&text, &action_edits(&actions[0], &uri), Units::Utf8);
     assert_eq!(fixed.matches("while").count(), 2, "{fixed}");
+    // One edit over the part that changes, not the whole document.
+    let edits = action_edits(&actions[0], &uri);
+    assert_eq!(edits.len(), 1);
+    assert!(
+        edits[0]["newText"].as_str().unwrap().len() < text.len() / 2,
+        "{edits:?}"
+    );
     client.change(&uri, 2, json!([{ "text": fixed }]));
     // The unsafe TL001 fix was not applied.
-    assert_eq!(codes(&client.diagnostics_of_version(&uri, 2)), ["TL001", "TL005"]);
+    assert_eq!(
+        codes(&client.diagnostics_of_version(&uri, 2)),
+        ["TL001", "TL005"]
+    );
+    // Nothing left to fix: no fix-all.
+    let none = client.code_actions(
+        &uri,
+        &whole_range(&text),
+        json!([]),
+        Some(json!(["source.fixAll.threadlint"])),
+    );
+    assert!(none.is_empty(), "{:?}", titles(&none));
+    assert_eq!(client.shutdown_and_exit().code(), Some(0));
+}
+
+#[test]
+fn fix_all_offered_at_the_cursor_is_resolved_only_when_chosen() {
+    // A client that resolves edits later gets the fix-all action without its edit (computing
+    // it takes long on a large file), and the edit from `codeAction/resolve`.
+    let mut client = Client::start(Setup {
+        capabilities: json!({
+            "general": { "positionEncodings": ["utf-8"] },
+            "textDocument": { "codeAction": {
+                "codeActionLiteralSupport": { "codeActionKind": { "valueSet": ["quickfix", "source"] } },
+                "resolveSupport": { "properties": ["edit"] },
+            } },
+        }),
+        options: None,
+    });
+    assert_eq!(
+        client.initialized["capabilities"]["codeActionProvider"]["resolveProvider"],
+        true
+    );
+    let uri = client.open("resolve.py", WAIT_IF);
+    let diagnostics = client.diagnostics_of_version(&uri, 1);
+    let actions = client.code_actions(
+        &uri,
+        &diagnostics[0]["range"].clone(),
+        json!(diagnostics),
+        None,
+    );
+    let fix_all = actions
+        .iter()
+        .find(|a| a["kind"] == "source.fixAll.threadlint")
+        .unwrap_or_else(|| panic!("{:?}", titles(&actions)))
+        .clone();
+    assert!(fix_all.get("edit").is_none(), "{fix_all}");
+    // The quick fix itself carries its edit.
+    assert!(find_action(&actions, "Fix TL002").is_some_and(|a| a["edit"].is_object()));
+    let resolved = client.call("codeAction/resolve", fix_all);
+    let fixed = apply_edits(WAIT_IF, &action_edits(&resolved, &uri), Units::Utf8);
+    assert_eq!(fixed, WAIT_IF.replace("if not items", "while not items"));
+    // Asked for by kind (a source action menu, fix on save): the edit comes at once.
+    let asked = client.code_actions(
+        &uri,
+        &whole_range(WAIT_IF),
+        json!([]),
+        Some(json!(["source.fixAll"])),
+    );
+    assert!(asked[0]["edit"].is_object(), "{asked:?}");
+    // A resolve for a document that is gone, or an action that is not ours: returned unchanged.
+    client.notify(
+        "textDocument/didClose",
+        json!({ "textDocument": { "uri": uri } }),
+    );
+    let stale = json!({ "title": "x", "kind": "source.fixAll.threadlint", "data": { "uri": uri } });
+    assert_eq!(client.call("codeAction/resolve", stale.clone()), stale);
+    let foreign = json!({ "title": "y", "kind": "refactor" });
+    assert_eq!(client.call("codeAction/resolve", foreign.clone()), foreign);
     assert_eq!(client.shutdown_and_exit().code(), Some(0));
 }
 
@@ -779,9 +1122,19 @@ fn hover_over_a_diagnostic_shows_the_rule_documentation() {
     let hover = client.hover(&uri, 9, 16);
     assert_eq!(hover["contents"]["kind"], "markdown");
     let value = hover["contents"]["value"].as_str().unwrap();
-    assert!(value.contains("TL002") && value.contains("wait-not-in-loop"), "{value}");
-    assert!(value.len() > 200, "the rule's documentation, not only its name: {value}");
-    assert_eq!(client.hover(&uri, 0, 3), Value::Null, "no finding on `import threading`");
+    assert!(
+        value.contains("TL002") && value.contains("wait-not-in-loop"),
+        "{value}"
+    );
+    assert!(
+        value.len() > 200,
+        "the rule's documentation, not only its name: {value}"
+    );
+    assert_eq!(
+        client.hover(&uri, 0, 3),
+        Value::Null,
+        "no finding on `import threading`"
+    );
     // A position past the end of the text, or in a document never opened: no hover, no crash.
     assert_eq!(client.hover(&uri, 500, 0), Value::Null);
     let unknown = client.uri("never_opened.py");
@@ -800,20 +1153,43 @@ fn pull_diagnostics_for_clients_that_ask() {
         options: None,
     });
     let uri = client.open("pull.py", WAIT_IF);
-    let report = client.call("textDocument/diagnostic", json!({ "textDocument": { "uri": uri } }));
+    let report = client.call(
+        "textDocument/diagnostic",
+        json!({ "textDocument": { "uri": uri } }),
+    );
     assert_eq!(report["kind"], "full", "{report}");
     let items = report["items"].as_array().unwrap();
     assert_eq!(codes(items), ["TL002"]);
-    assert_eq!(items[0]["codeDescription"]["href"].as_str().map(|h| h.ends_with("TL002.md")), Some(true));
+    assert_eq!(
+        items[0]["codeDescription"]["href"]
+            .as_str()
+            .map(|h| h.ends_with("TL002.md")),
+        Some(true)
+    );
 
-    client.change(&uri, 2, json!([{ "text": WAIT_IF.replace("if not items", "while not items") }]));
-    let report = client.call("textDocument/diagnostic", json!({ "textDocument": { "uri": uri } }));
+    client.change(
+        &uri,
+        2,
+        json!([{ "text": WAIT_IF.replace("if not items", "while not items") }]),
+    );
+    let report = client.call(
+        "textDocument/diagnostic",
+        json!({ "textDocument": { "uri": uri } }),
+    );
     assert_eq!(report["items"], json!([]), "{report}");
     // The client pulls: nothing is pushed.
-    let pushed: Vec<Value> = client.drain(Duration::from_millis(600)).into_iter().filter(|m| is_publish_for(m, &uri)).collect();
+    let pushed: Vec<Value> = client
+        .drain(Duration::from_millis(600))
+        .into_iter()
+        .filter(|m| is_publish_for(m, &uri))
+        .collect();
     assert!(pushed.is_empty(), "{pushed:?}");
     // Refresh requests, if any, have distinct ids.
-    let mut ids: Vec<String> = client.server_requests.iter().map(|r| r["id"].to_string()).collect();
+    let mut ids: Vec<String> = client
+        .server_requests
+        .iter()
+        .map(|r| r["id"].to_string())
+        .collect();
     let count = ids.len();
     ids.sort();
     ids.dedup();
@@ -828,21 +1204,88 @@ fn no_refresh_requests_for_clients_without_refresh_support() {
         options: None,
     });
     let uri = client.open("pull.py", WAIT_IF);
-    let report = client.call("textDocument/diagnostic", json!({ "textDocument": { "uri": uri } }));
+    let report = client.call(
+        "textDocument/diagnostic",
+        json!({ "textDocument": { "uri": uri } }),
+    );
     assert_eq!(codes(report["items"].as_array().unwrap()), ["TL002"]);
-    client.notify("textDocument/didSave", json!({ "textDocument": { "uri": uri } }));
+    client.notify(
+        "textDocument/didSave",
+        json!({ "textDocument": { "uri": uri } }),
+    );
     client.drain(Duration::from_millis(500));
-    let refreshes: Vec<&Value> = client.server_requests.iter().filter(|r| r["method"] == "workspace/diagnostic/refresh").collect();
+    let refreshes: Vec<&Value> = client
+        .server_requests
+        .iter()
+        .filter(|r| r["method"] == "workspace/diagnostic/refresh")
+        .collect();
     assert!(refreshes.is_empty(), "{refreshes:?}");
     assert_eq!(client.shutdown_and_exit().code(), Some(0));
 }
 
 #[test]
+fn unsaved_buffers_are_checked_too() {
+    let mut client = Client::utf8();
+    for (uri, language, text, code) in [
+        ("untitled:Untitled-1", "python", WAIT_IF, "TL002"),
+        ("untitled:Untitled-2", "python", INVERSION, "TL004"),
+    ] {
+        client.notify(
+            "textDocument/didOpen",
+            json!({ "textDocument": { "uri": uri, "languageId": language, "version": 1, "text": text } }),
+        );
+        let diagnostics = client.diagnostics_of_version(uri, 1);
+        assert!(
+            codes(&diagnostics).contains(&code.to_string()),
+            "{uri}: {diagnostics:?}"
+        );
+        // Related locations point into the same buffer, by its own URI.
+        if code == "TL004" {
+            assert!(
+                diagnostics.iter().all(|d| d["relatedInformation"]
+                    .as_array()
+                    .is_some_and(|r| !r.is_empty())),
+                "{diagnostics:?}"
+            );
+        }
+        for diagnostic in &diagnostics {
+            for info in diagnostic["relatedInformation"]
+                .as_array()
+                .into_iter()
+                .flatten()
+            {
+                assert_eq!(info["location"]["uri"], uri, "{info}");
+            }
+        }
+        let actions = client.code_actions(
+            uri,
+            &diagnostics[0]["range"].clone(),
+            json!(diagnostics),
+            None,
+        );
+        assert!(!actions.is_empty());
+    }
+    // A language threadlint does not check: ignored.
+    client.notify(
+        "textDocument/didOpen",
+        json!({ "textDocument": { "uri": "untitled:Untitled-3", "languageId": "markdown", "version": 1, "text": "# hi" } }),
+    );
+    assert_eq!(client.hover("untitled:Untitled-3", 0, 0), Value::Null);
+    assert_eq!(client.shutdown_and_exit().code(), Some(0));
+}
+
+#[test]
 fn syntax_error_mid_edit_still_reports_what_parses() {
-    let text = format!("{WAIT_IF}\n\n{}", &BARE_ACQUIRE["import threading\n\n".len()..]);
+    let text = format!(
+        "{WAIT_IF}\n\n{}",
+        &BARE_ACQUIRE["import threading\n\n".len()..]
+    );
     let mut client = Client::utf8();
     let uri = client.open("editing.py", &text);
-    assert_eq!(codes(&client.diagnostics_of_version(&uri, 1)), ["TL002", "TL001", "TL005"]);
+    assert_eq!(
+        codes(&client.diagnostics_of_version(&uri, 1)),
+        ["TL002", "TL001", "TL005"]
+    );
     // Half-typed function between the two findings.
     let at = text.find("lock = threading.Lock()").unwrap();
     let position = position_of(&text, at, Units::Utf8);
@@ -850,14 +1293,94 @@ fn syntax_error_mid_edit_still_reports_what_parses() {
     let diagnostics = client.diagnostics_of_version(&uri, 2);
     let found = codes(&diagnostics);
     assert!(found.contains(&"TL002".to_string()), "{diagnostics:?}");
-    assert!(found.contains(&"invalid-syntax".to_string()), "{diagnostics:?}");
-    let syntax = diagnostics.iter().find(|d| d["code"] == "invalid-syntax").unwrap();
-    assert_eq!(syntax["severity"], 1, "a syntax error is an error: {syntax}");
+    assert!(
+        found.contains(&"invalid-syntax".to_string()),
+        "{diagnostics:?}"
+    );
+    let syntax = diagnostics
+        .iter()
+        .find(|d| d["code"] == "invalid-syntax")
+        .unwrap();
+    assert_eq!(
+        syntax["severity"], 1,
+        "a syntax error is an error: {syntax}"
+    );
     // Finishing the line brings the last finding back.
     let end = json!({ "line": position["line"], "character": "def half_typed(x, ".len() });
-    client.change(&uri, 3, json!([{ "range": { "start": end, "end": end }, "text": "y):\n    pass" }]));
+    client.change(
+        &uri,
+        3,
+        json!([{ "range": { "start": end, "end": end }, "text": "y):\n    pass" }]),
+    );
     let diagnostics = client.diagnostics_of_version(&uri, 3);
-    assert_eq!(codes(&diagnostics), ["TL002", "TL001", "TL005"], "{diagnostics:?}");
+    assert_eq!(
+        codes(&diagnostics),
+        ["TL002", "TL001", "TL005"],
+        "{diagnostics:?}"
+    );
+    assert_eq!(client.shutdown_and_exit().code(), Some(0));
+}
+
+#[test]
+fn rust_buffer_that_stops_parsing_keeps_its_findings_where_their_code_is_now() {
+    let text = "use std::sync::{Arc, Condvar, Mutex};\n\nfn wait_unguarded(pair: Arc<(Mutex<bool>, Condvar)>) {\n    let (lock, cvar) = &*pair;\n    let ready = lock.lock().unwrap();\n    let _ready = cvar.wait(ready).unwrap();\n}\n";
+    let mut client = Client::utf8();
+    let uri = client.open("wait.rs", text);
+    let diagnostics = client.diagnostics_of_version(&uri, 1);
+    assert_eq!(codes(&diagnostics), ["TL002"]);
+    assert_eq!(
+        diagnostics[0]["range"]["start"],
+        json!({ "line": 5, "character": 17 })
+    );
+    // `syn` has no error recovery: three lines typed above, one of them unfinished.
+    let top = json!({ "line": 1, "character": 0 });
+    client.change(&uri, 2, json!([{ "range": { "start": top, "end": top }, "text": "fn half_typed( {\n// one\n// two\n" }]));
+    let diagnostics = client.diagnostics_of_version(&uri, 2);
+    assert_eq!(
+        codes(&diagnostics),
+        ["invalid-syntax", "TL002"],
+        "{diagnostics:?}"
+    );
+    let kept = &diagnostics[1];
+    assert_eq!(
+        kept["range"]["start"],
+        json!({ "line": 8, "character": 17 }),
+        "moved with its code: {kept}"
+    );
+    assert_eq!(kept["range"]["end"], json!({ "line": 8, "character": 33 }));
+    assert!(
+        kept["message"]
+            .as_str()
+            .unwrap()
+            .contains("from the last version that parsed"),
+        "{kept}"
+    );
+    // Its fix was made for the old text: not offered. The suppression is, as `//` comment.
+    let actions = client.code_actions(&uri, &kept["range"].clone(), json!([kept]), None);
+    assert!(
+        find_action(&actions, "Fix TL002").is_none(),
+        "{:?}",
+        titles(&actions)
+    );
+    let disable = find_action(&actions, "Disable TL002 for this line")
+        .unwrap_or_else(|| panic!("{:?}", titles(&actions)));
+    assert!(
+        action_edits(disable, &uri)[0]["newText"]
+            .as_str()
+            .unwrap()
+            .ends_with("// noqa: TL002"),
+        "{disable}"
+    );
+    // An edit inside the finding's own code: the old finding is dropped, not misplaced.
+    let wait = json!({ "line": 8, "character": 22 });
+    client.change(&uri, 3, json!([{ "range": { "start": wait, "end": { "line": 8, "character": 26 } }, "text": "notify_one" }]));
+    assert_eq!(
+        codes(&client.diagnostics_of_version(&uri, 3)),
+        ["invalid-syntax"]
+    );
+    // Parsing again: fresh findings.
+    client.change(&uri, 4, json!([{ "text": text }]));
+    assert_eq!(codes(&client.diagnostics_of_version(&uri, 4)), ["TL002"]);
     assert_eq!(client.shutdown_and_exit().code(), Some(0));
 }
 
@@ -874,7 +1397,9 @@ fn garbage_input_gets_errors_not_a_crash() {
     // JSON that is not a message: InvalidRequest.
     client.send(&json!({ "jsonrpc": "2.0", "id": 77, "result": 1, "method": 5 }));
     client.send(&json!([1, 2, 3]));
-    let invalid = client.wait_for("an InvalidRequest", TIMEOUT, |m| m["error"]["code"] == -32600);
+    let invalid = client.wait_for("an InvalidRequest", TIMEOUT, |m| {
+        m["error"]["code"] == -32600
+    });
     assert!(invalid.get("id").is_some(), "{invalid}");
     // A header that is not `Content-Length`, then a body that is not UTF-8.
     client.send_raw(b"Content-Type: nonsense\r\n\r\n");
@@ -887,11 +1412,20 @@ fn garbage_input_gets_errors_not_a_crash() {
     for (method, params) in [
         ("textDocument/hover", json!({ "textDocument": 5 })),
         ("textDocument/codeAction", json!("not an object")),
-        ("textDocument/diagnostic", json!({ "textDocument": { "uri": "file:///x.py" }, "previousResultId": [] })),
-        ("textDocument/hover", json!({ "textDocument": { "uri": uri }, "position": { "line": -1, "character": 0 } })),
+        (
+            "textDocument/diagnostic",
+            json!({ "textDocument": { "uri": "file:///x.py" }, "previousResultId": [] }),
+        ),
+        (
+            "textDocument/hover",
+            json!({ "textDocument": { "uri": uri }, "position": { "line": -1, "character": 0 } }),
+        ),
     ] {
         let response = client.request(method, params.clone());
-        assert_eq!(response["error"]["code"], -32602, "{method} {params}: {response}");
+        assert_eq!(
+            response["error"]["code"], -32602,
+            "{method} {params}: {response}"
+        );
     }
     // Notifications with bad parameters and unknown notifications are dropped.
     client.notify("textDocument/didOpen", json!(42));
@@ -905,7 +1439,13 @@ fn garbage_input_gets_errors_not_a_crash() {
 
     // Still alive and still right.
     let hover = client.hover(&uri, 9, 14);
-    assert!(hover["contents"]["value"].as_str().unwrap_or_default().contains("TL002"), "{hover}");
+    assert!(
+        hover["contents"]["value"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("TL002"),
+        "{hover}"
+    );
     assert_eq!(client.shutdown_and_exit().code(), Some(0));
 }
 
@@ -918,18 +1458,32 @@ fn cancel_request_is_ignored_gracefully() {
         "textDocument/codeAction",
         json!({ "textDocument": { "uri": uri }, "range": whole_range(WAIT_IF), "context": { "diagnostics": [] } }),
     );
-    client.send_batch(&[request, json!({ "jsonrpc": "2.0", "method": "$/cancelRequest", "params": { "id": id } })]);
+    client.send_batch(&[
+        request,
+        json!({ "jsonrpc": "2.0", "method": "$/cancelRequest", "params": { "id": id } }),
+    ]);
     // Answered either way: with a result, or with RequestCancelled.
     let response = client.response(id, TIMEOUT);
-    assert!(response.get("result").is_some() || response["error"]["code"] == -32800, "{response}");
+    assert!(
+        response.get("result").is_some() || response["error"]["code"] == -32800,
+        "{response}"
+    );
     // Cancelling what was never asked, or with a malformed id, is no error either.
     client.notify("$/cancelRequest", json!({ "id": 999 }));
     client.notify("$/cancelRequest", json!({ "id": "not-a-request" }));
     client.notify("$/cancelRequest", json!({}));
     let stray = client.drain(Duration::from_millis(300));
-    assert!(stray.iter().all(|m| m.get("id").is_none() || m["id"] != 999), "{stray:?}");
+    assert!(
+        stray
+            .iter()
+            .all(|m| m.get("id").is_none() || m["id"] != 999),
+        "{stray:?}"
+    );
     let hover = client.hover(&uri, 9, 14);
-    assert!(hover["contents"]["value"].as_str().unwrap_or_default().contains("TL002"));
+    assert!(hover["contents"]["value"]
+        .as_str()
+        .unwrap_or_default()
+        .contains("TL002"));
     assert_eq!(client.shutdown_and_exit().code(), Some(0));
 }
 
@@ -945,7 +1499,13 @@ fn five_megabyte_document_is_answered_within_bounds() {
     let wait_line = text.lines().count() - 2;
     let generous = Duration::from_secs(120);
 
-    let mut client = Client::utf8();
+    let mut client = Client::start(Setup {
+        capabilities: json!({
+            "general": { "positionEncodings": ["utf-8"] },
+            "textDocument": { "codeAction": { "resolveSupport": { "properties": ["edit"] } } },
+        }),
+        options: None,
+    });
     let started = Instant::now();
     let uri = client.open("huge.py", &text);
     let params = client.published_with(&uri, generous, |p| p["version"] == 1);
@@ -961,7 +1521,35 @@ fn five_megabyte_document_is_answered_within_bounds() {
     );
     client.send(&hover);
     let hover = client.response(id, generous);
-    assert!(hover["result"]["contents"]["value"].as_str().unwrap_or_default().contains("TL002"), "{hover}");
+    assert!(
+        hover["result"]["contents"]["value"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("TL002"),
+        "{hover}"
+    );
+    // Code actions at the cursor come back at once (the fix-all edit is left to resolve), and
+    // small: no copy of the document.
+    for line in [3, wait_line] {
+        let asked = Instant::now();
+        let range = json!({ "start": { "line": line, "character": 0 }, "end": { "line": line, "character": 0 } });
+        let (id, request) = client.request_message(
+            "textDocument/codeAction",
+            json!({ "textDocument": { "uri": uri }, "range": range, "context": { "diagnostics": [] } }),
+        );
+        client.send(&request);
+        let response = client.response(id, generous);
+        assert!(
+            response.to_string().len() < 10_000,
+            "{}",
+            response.to_string().len()
+        );
+        assert!(
+            asked.elapsed() < Duration::from_secs(10),
+            "code actions took {:?}",
+            asked.elapsed()
+        );
+    }
     let position = json!({ "line": wait_line - 1, "character": 8 });
     client.change(&uri, 2, json!([{ "range": { "start": position, "end": { "line": wait_line - 1, "character": 10 } }, "text": "while" }]));
     let params = client.published_with(&uri, generous, |p| p["version"] == 2);
@@ -974,12 +1562,21 @@ fn five_megabyte_document_is_answered_within_bounds() {
 #[test]
 fn settings_come_from_initialization_options_and_config_files() {
     // `ignore` from initializationOptions.
-    let mut client = Client::start(Setup { capabilities: json!({}), options: Some(json!({ "ignore": ["TL002"] })) });
+    let mut client = Client::start(Setup {
+        capabilities: json!({}),
+        options: Some(json!({ "ignore": ["TL002"] })),
+    });
     let uri = client.open("ignored.py", WAIT_IF);
     assert_eq!(client.diagnostics_of_version(&uri, 1), Vec::<Value>::new());
     // didChangeConfiguration replaces it.
-    client.notify("workspace/didChangeConfiguration", json!({ "settings": { "threadlint": { "ignore": [] } } }));
-    assert_eq!(codes(client.published(&uri)["diagnostics"].as_array().unwrap()), ["TL002"]);
+    client.notify(
+        "workspace/didChangeConfiguration",
+        json!({ "settings": { "threadlint": { "ignore": [] } } }),
+    );
+    assert_eq!(
+        codes(client.published(&uri)["diagnostics"].as_array().unwrap()),
+        ["TL002"]
+    );
     assert_eq!(client.shutdown_and_exit().code(), Some(0));
 
     // A configuration file in the workspace, reloaded when it changes.
@@ -989,16 +1586,31 @@ fn settings_come_from_initialization_options_and_config_files() {
     });
     let uri = client.open("configured.py", WAIT_IF);
     assert_eq!(codes(&client.diagnostics_of_version(&uri, 1)), ["TL002"]);
-    let registration = client.wait_for("a file watcher registration", TIMEOUT, |m| m["method"] == "client/registerCapability");
-    let watchers = registration["params"]["registrations"][0]["registerOptions"]["watchers"].to_string();
-    assert!(watchers.contains("threadlint.toml") && watchers.contains("pyproject.toml"), "{watchers}");
+    let registration = client.wait_for("a file watcher registration", TIMEOUT, |m| {
+        m["method"] == "client/registerCapability"
+    });
+    let watchers =
+        registration["params"]["registrations"][0]["registerOptions"]["watchers"].to_string();
+    assert!(
+        watchers.contains("threadlint.toml") && watchers.contains("pyproject.toml"),
+        "{watchers}"
+    );
     let config = client.path("threadlint.toml");
     std::fs::write(&config, "ignore = [\"TL002\"]\n").unwrap();
-    client.notify("workspace/didChangeWatchedFiles", json!({ "changes": [{ "uri": file_uri(&config), "type": 1 }] }));
+    client.notify(
+        "workspace/didChangeWatchedFiles",
+        json!({ "changes": [{ "uri": file_uri(&config), "type": 1 }] }),
+    );
     assert_eq!(client.published(&uri)["diagnostics"], json!([]));
     std::fs::remove_file(&config).unwrap();
-    client.notify("workspace/didChangeWatchedFiles", json!({ "changes": [{ "uri": file_uri(&config), "type": 3 }] }));
-    assert_eq!(codes(client.published(&uri)["diagnostics"].as_array().unwrap()), ["TL002"]);
+    client.notify(
+        "workspace/didChangeWatchedFiles",
+        json!({ "changes": [{ "uri": file_uri(&config), "type": 3 }] }),
+    );
+    assert_eq!(
+        codes(client.published(&uri)["diagnostics"].as_array().unwrap()),
+        ["TL002"]
+    );
     assert_eq!(client.shutdown_and_exit().code(), Some(0));
 }
 
@@ -1010,7 +1622,10 @@ fn shutdown_then_exit_exits_with_status_zero_and_exit_alone_with_one() {
     // After shutdown, requests are refused; exit ends the process with 0.
     let response = client.request("shutdown", Value::Null);
     assert_eq!(response["result"], Value::Null, "{response}");
-    let refused = client.request("textDocument/hover", json!({ "textDocument": { "uri": uri }, "position": { "line": 9, "character": 14 } }));
+    let refused = client.request(
+        "textDocument/hover",
+        json!({ "textDocument": { "uri": uri }, "position": { "line": 9, "character": 14 } }),
+    );
     assert_eq!(refused["error"]["code"], -32600, "{refused}");
     client.notify("exit", Value::Null);
     assert_eq!(client.wait_exit().code(), Some(0));
@@ -1036,10 +1651,24 @@ fn a_panic_in_one_request_is_answered_and_logged() {
     let uri = client.open("panic.py", WAIT_IF);
     client.diagnostics_of_version(&uri, 1);
     let response = client.request("threadlint/testPanic", json!({}));
-    assert_eq!(response["error"]["code"], -32603, "InternalError: {response}");
-    let log = client.wait_for("a log message", TIMEOUT, |m| m["method"] == "window/logMessage");
-    assert!(log["params"]["message"].as_str().unwrap_or_default().contains("threadlint/testPanic"), "{log}");
+    assert_eq!(
+        response["error"]["code"], -32603,
+        "InternalError: {response}"
+    );
+    let log = client.wait_for("a log message", TIMEOUT, |m| {
+        m["method"] == "window/logMessage"
+    });
+    assert!(
+        log["params"]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("threadlint/testPanic"),
+        "{log}"
+    );
     let hover = client.hover(&uri, 9, 14);
-    assert!(hover["contents"]["value"].as_str().unwrap_or_default().contains("TL002"));
+    assert!(hover["contents"]["value"]
+        .as_str()
+        .unwrap_or_default()
+        .contains("TL002"));
     assert_eq!(client.shutdown_and_exit().code(), Some(0));
 }

@@ -17,6 +17,8 @@ pub struct Held {
     pub obj: ObjId,
     pub site: Span,
     pub how: AcquireHow,
+    /// A read guard, which other read guards may share.
+    pub shared: bool,
     depth: usize,
 }
 
@@ -62,11 +64,12 @@ fn is_scoped(how: AcquireHow) -> bool {
 
 fn apply(model: &FileModel, event: &Event, held: &mut Vec<Held>, depth: usize) {
     match &event.kind {
-        EventKind::Acquire { obj, how, .. } => held.push(Held {
+        EventKind::Acquire { obj, how, shared, .. } => held.push(Held {
             lock: model.lock_of(*obj),
             obj: *obj,
             site: event.span,
             how: *how,
+            shared: *shared,
             depth,
         }),
         EventKind::Release { obj } => {
@@ -89,6 +92,7 @@ pub struct Acquisition {
     /// The function whose body holds `site`.
     pub function: FnId,
     pub how: AcquireHow,
+    pub shared: bool,
 }
 
 /// For each function of the file, the locks it acquires directly or through calls to functions
@@ -100,7 +104,7 @@ pub fn acquisitions_through_calls(model: &FileModel) -> Vec<Vec<Acquisition>> {
     let mut callees: Vec<Vec<FnId>> = vec![Vec::new(); count];
     for (index, function) in model.functions.iter().enumerate() {
         crate::model::events(&function.body, &mut |event, _| match &event.kind {
-            EventKind::Acquire { obj, how, .. } => {
+            EventKind::Acquire { obj, how, shared, .. } => {
                 let lock = model.lock_of(*obj);
                 if travels(&model.object(lock).key) {
                     direct[index].push(Acquisition {
@@ -109,6 +113,7 @@ pub fn acquisitions_through_calls(model: &FileModel) -> Vec<Vec<Acquisition>> {
                         site: event.span,
                         function: FnId(index as u32),
                         how: *how,
+                        shared: *shared,
                     });
                 }
             }
@@ -161,6 +166,7 @@ pub struct NestedAcquisition {
     /// For one reached through a call: the acquisition inside the callee.
     pub through: Option<Acquisition>,
     pub inner_how: AcquireHow,
+    pub inner_shared: bool,
 }
 
 /// Every nested acquisition of every function of the file.
@@ -170,7 +176,7 @@ pub fn nested_acquisitions(model: &FileModel) -> Vec<NestedAcquisition> {
     for index in 0..model.functions.len() {
         let function = FnId(index as u32);
         walk_held(model, function, &mut |event, held, _| match &event.kind {
-            EventKind::Acquire { obj, how, .. } => {
+            EventKind::Acquire { obj, how, shared, .. } => {
                 let inner = model.lock_of(*obj);
                 for outer in held {
                     nested.push(NestedAcquisition {
@@ -181,6 +187,7 @@ pub fn nested_acquisitions(model: &FileModel) -> Vec<NestedAcquisition> {
                         site: event.span,
                         through: None,
                         inner_how: *how,
+                        inner_shared: *shared,
                     });
                 }
             }
@@ -195,6 +202,7 @@ pub fn nested_acquisitions(model: &FileModel) -> Vec<NestedAcquisition> {
                             site: event.span,
                             through: Some(acquisition.clone()),
                             inner_how: acquisition.how,
+                            inner_shared: acquisition.shared,
                         });
                     }
                 }

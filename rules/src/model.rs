@@ -386,6 +386,8 @@ pub enum EventKind {
         how: AcquireHow,
         /// The receiver expression's span (`self._lock` in `self._lock.acquire()`).
         receiver: Span,
+        /// A shared (read) guard of a readers-writer lock: other read guards may coexist.
+        shared: bool,
     },
     Release {
         obj: ObjId,

@@ -21,7 +21,10 @@ pub const FIX_ALL_KIND: &str = "source.fixAll.threadlint";
 fn workspace_edit(document: &Document, edits: Vec<TextEdit>) -> WorkspaceEdit {
     let mut changes = HashMap::new();
     changes.insert(document.uri.clone(), edits);
-    WorkspaceEdit { changes: Some(changes), ..Default::default() }
+    WorkspaceEdit {
+        changes: Some(changes),
+        ..Default::default()
+    }
 }
 
 fn overlaps(a: &Range, b: &Range) -> bool {
@@ -40,8 +43,12 @@ pub fn code_actions(server: &mut Server, params: CodeActionParams) -> Vec<CodeAc
     server.analyse(&key);
     let encoding = server.encoding;
     let unsafe_fixes = server.client.unsafe_fixes;
-    let Some(document) = server.documents.get(&key) else { return Vec::new() };
-    let Some(report) = &document.report else { return Vec::new() };
+    let Some(document) = server.documents.get(&key) else {
+        return Vec::new();
+    };
+    let Some(report) = &document.report else {
+        return Vec::new();
+    };
     let wanted = |kind: &str| {
         params
             .context
@@ -49,6 +56,13 @@ pub fn code_actions(server: &mut Server, params: CodeActionParams) -> Vec<CodeAc
             .as_ref()
             .is_none_or(|only| only.iter().any(|k| kind_includes(k.as_str(), kind)))
     };
+    // Fix-all was asked for by name (a source action menu, fix on save), not offered along
+    // with the quick fixes at the cursor.
+    let fix_all_asked = params
+        .context
+        .only
+        .as_ref()
+        .is_some_and(|only| only.iter().any(|k| kind_includes(k.as_str(), FIX_ALL_KIND)));
     let mut actions = Vec::new();
     let lsp = server.lsp_diagnostics(document);
     if wanted(CodeActionKind::QUICKFIX.as_str()) {
@@ -57,19 +71,32 @@ pub fn code_actions(server: &mut Server, params: CodeActionParams) -> Vec<CodeAc
             if !overlaps(&shown.range, &params.range) {
                 continue;
             }
-            let Some(code) = diagnostic.code else { continue };
+            let Some(code) = diagnostic.code else {
+                continue;
+            };
             if let Some(fix) = &diagnostic.fix {
-                if fix.applicability == Applicability::Safe || (fix.applicability == Applicability::Unsafe && unsafe_fixes) {
+                if fix.applicability == Applicability::Safe
+                    || (fix.applicability == Applicability::Unsafe && unsafe_fixes)
+                {
                     let edits = fix
                         .edits
                         .iter()
                         .map(|edit| TextEdit {
-                            range: position::range(&document.text, &report.lines, edit.span, encoding),
+                            range: position::range(
+                                &document.text,
+                                &report.lines,
+                                edit.span,
+                                encoding,
+                            ),
                             new_text: edit.content.clone(),
                         })
                         .collect();
                     actions.push(CodeActionOrCommand::CodeAction(CodeAction {
-                        title: format!("Fix {code}: {} ({})", fix.message, fix.applicability.as_str()),
+                        title: format!(
+                            "Fix {code}: {} ({})",
+                            fix.message,
+                            fix.applicability.as_str()
+                        ),
                         kind: Some(CodeActionKind::QUICKFIX),
                         diagnostics: Some(vec![shown.clone()]),
                         edit: Some(workspace_edit(document, edits)),
@@ -80,7 +107,8 @@ pub fn code_actions(server: &mut Server, params: CodeActionParams) -> Vec<CodeAc
             }
             let line = report.lines.line_of(diagnostic.span.start);
             if disabled_lines.insert((line, code)) {
-                if let Some(edit) = disable_for_line(document, &report.lines, line, code, encoding) {
+                if let Some(edit) = disable_for_line(document, &report.lines, line, code, encoding)
+                {
                     actions.push(CodeActionOrCommand::CodeAction(CodeAction {
                         title: format!("Disable {code} for this line"),
                         kind: Some(CodeActionKind::QUICKFIX),
@@ -92,19 +120,34 @@ pub fn code_actions(server: &mut Server, params: CodeActionParams) -> Vec<CodeAc
             }
         }
     }
-    if wanted(FIX_ALL_KIND) {
-        let settings = server.resolver.settings_for(&document.path);
-        let fixed = engine::fix_source(&document.path, &document.text, &settings, unsafe_fixes);
-        if fixed.fixed > 0 {
-            let lines = LineIndex::new(&document.text);
-            let whole = Range {
-                start: Position { line: 0, character: 0 },
-                end: position::position(&document.text, &lines, document.text.len() as u32, encoding),
-            };
+    let fixable = report
+        .diagnostics
+        .iter()
+        .filter(|d| {
+            d.fix
+                .as_ref()
+                .is_some_and(|fix| fix.applicability.is_applied(unsafe_fixes))
+        })
+        .count();
+    if wanted(FIX_ALL_KIND) && fixable > 0 {
+        let title = format!(
+            "threadlint: fix all ({fixable} fixable finding{})",
+            if fixable == 1 { "" } else { "s" }
+        );
+        if server.code_action_resolve && !fix_all_asked {
+            // Offered at every cursor move: fixing a large file takes long, so the edit is
+            // computed only if the action is chosen (`codeAction/resolve`).
             actions.push(CodeActionOrCommand::CodeAction(CodeAction {
-                title: format!("threadlint: fix all ({} fix{})", fixed.fixed, if fixed.fixed == 1 { "" } else { "es" }),
+                title,
                 kind: Some(CodeActionKind::new(FIX_ALL_KIND)),
-                edit: Some(workspace_edit(document, vec![TextEdit { range: whole, new_text: fixed.source }])),
+                data: Some(serde_json::json!({ "uri": key, "version": document.version })),
+                ..Default::default()
+            }));
+        } else if let Some(edit) = fix_all_edit(server, document, unsafe_fixes) {
+            actions.push(CodeActionOrCommand::CodeAction(CodeAction {
+                title,
+                kind: Some(CodeActionKind::new(FIX_ALL_KIND)),
+                edit: Some(edit),
                 ..Default::default()
             }));
         }
@@ -112,8 +155,59 @@ pub fn code_actions(server: &mut Server, params: CodeActionParams) -> Vec<CodeAc
     actions
 }
 
+/// The edit of `source.fixAll.threadlint`: every applicable fix, as one edit over the part of
+/// the text that changes (not the whole document).
+fn fix_all_edit(server: &Server, document: &Document, unsafe_fixes: bool) -> Option<WorkspaceEdit> {
+    let settings = server.resolver.settings_for(&document.path);
+    let fixed = engine::fix_source(&document.path, &document.text, &settings, unsafe_fixes);
+    if fixed.fixed == 0 {
+        return None;
+    }
+    let (start, end, replacement) = position::changed_part(&document.text, &fixed.source);
+    let lines = LineIndex::new(&document.text);
+    let range = Range {
+        start: position::position(&document.text, &lines, start as u32, server.encoding),
+        end: position::position(&document.text, &lines, end as u32, server.encoding),
+    };
+    Some(workspace_edit(
+        document,
+        vec![TextEdit {
+            range,
+            new_text: replacement.to_string(),
+        }],
+    ))
+}
+
+/// `codeAction/resolve`: the edit of a fix-all action offered without one.
+pub fn resolve(server: &mut Server, mut action: CodeAction) -> CodeAction {
+    if action.edit.is_some() || action.kind.as_ref().map(|k| k.as_str()) != Some(FIX_ALL_KIND) {
+        return action;
+    }
+    let Some(key) = action
+        .data
+        .as_ref()
+        .and_then(|d| d.get("uri"))
+        .and_then(|u| u.as_str())
+        .map(str::to_string)
+    else {
+        return action;
+    };
+    server.analyse(&key);
+    let unsafe_fixes = server.client.unsafe_fixes;
+    if let Some(document) = server.documents.get(&key) {
+        action.edit = fix_all_edit(server, document, unsafe_fixes);
+    }
+    action
+}
+
 /// The edit that adds `code` to the line's `noqa` comment.
-fn disable_for_line(document: &Document, lines: &LineIndex, line: usize, code: &str, encoding: Encoding) -> Option<TextEdit> {
+fn disable_for_line(
+    document: &Document,
+    lines: &LineIndex,
+    line: usize,
+    code: &str,
+    encoding: Encoding,
+) -> Option<TextEdit> {
     let text = lines.line_text(&document.text, line);
     let comment = match engine::language_of(&document.path) {
         Some(threadlint_rules::model::Language::Rust) => "//",
@@ -123,17 +217,30 @@ fn disable_for_line(document: &Document, lines: &LineIndex, line: usize, code: &
     let new_line = threadlint_analyzer::noqa::with_noqa(text, comment, &codes)?;
     let start = lines.line_start(line);
     let span = threadlint_rules::model::Span::new(start, start + text.len() as u32);
-    Some(TextEdit { range: position::range(&document.text, lines, span, encoding), new_text: new_line })
+    Some(TextEdit {
+        range: position::range(&document.text, lines, span, encoding),
+        new_text: new_line,
+    })
 }
 
 pub fn hover(server: &mut Server, params: HoverParams) -> Option<Hover> {
-    let key = params.text_document_position_params.text_document.uri.as_str().to_string();
+    let key = params
+        .text_document_position_params
+        .text_document
+        .uri
+        .as_str()
+        .to_string();
     server.analyse(&key);
     let encoding = server.encoding;
     let document = server.documents.get(&key)?;
     let report = document.report.as_ref()?;
     let lines = &report.lines;
-    let offset = position::offset(&document.text, lines, params.text_document_position_params.position, encoding) as u32;
+    let offset = position::offset(
+        &document.text,
+        lines,
+        params.text_document_position_params.position,
+        encoding,
+    ) as u32;
     // Over a diagnostic: its rule.
     let code = report
         .diagnostics
@@ -146,12 +253,15 @@ pub fn hover(server: &mut Server, params: HoverParams) -> Option<Hover> {
             let line = lines.line_of(offset);
             let text = lines.line_text(&document.text, line);
             let column = (offset - lines.line_start(line)) as usize;
-            let start = text[..column.min(text.len())].rfind(|c: char| !c.is_ascii_alphanumeric()).map_or(0, |i| i + 1);
+            let start = text[..column.min(text.len())]
+                .rfind(|c: char| !c.is_ascii_alphanumeric())
+                .map_or(0, |i| i + 1);
             let end = text[column.min(text.len())..]
                 .find(|c: char| !c.is_ascii_alphanumeric())
                 .map_or(text.len(), |i| column + i);
             let word = &text[start..end];
-            (text.contains("noqa") && threadlint_rules::registry::find(word).is_some()).then(|| word.to_string())
+            (text.contains("noqa") && threadlint_rules::registry::find(word).is_some())
+                .then(|| word.to_string())
         })?;
     let rule = threadlint_rules::registry::find(&code)?;
     let value = format!(
@@ -162,5 +272,11 @@ pub fn hover(server: &mut Server, params: HoverParams) -> Option<Hover> {
         rule.summary,
         rule.documentation()
     );
-    Some(Hover { contents: HoverContents::Markup(MarkupContent { kind: MarkupKind::Markdown, value }), range: None })
+    Some(Hover {
+        contents: HoverContents::Markup(MarkupContent {
+            kind: MarkupKind::Markdown,
+            value,
+        }),
+        range: None,
+    })
 }

@@ -20,8 +20,8 @@ use lsp_types::notification::Notification as _;
 use lsp_types::request::Request as _;
 use lsp_types::{
     CodeActionKind, CodeActionOptions, CodeActionProviderCapability, Diagnostic as LspDiagnostic,
-    DiagnosticRelatedInformation, DiagnosticServerCapabilities, DiagnosticSeverity,
-    DiagnosticOptions, DocumentDiagnosticReport, DocumentDiagnosticReportResult,
+    DiagnosticOptions, DiagnosticRelatedInformation, DiagnosticServerCapabilities,
+    DiagnosticSeverity, DocumentDiagnosticReport, DocumentDiagnosticReportResult,
     FullDocumentDiagnosticReport, HoverProviderCapability, InitializeParams, InitializeResult,
     Location, NumberOrString, PositionEncodingKind, PublishDiagnosticsParams,
     RelatedFullDocumentDiagnosticReport, SaveOptions, ServerCapabilities, ServerInfo,
@@ -33,6 +33,7 @@ use threadlint_analyzer::engine::{self, FileReport};
 use threadlint_analyzer::lines::LineIndex;
 use threadlint_analyzer::selection::Selector;
 use threadlint_rules::lock_order::LockSummary;
+use threadlint_rules::model::Span;
 use threadlint_rules::Severity;
 
 use position::{path_to_uri, uri_to_path, Encoding};
@@ -71,10 +72,17 @@ impl ClientSettings {
         // Accept both `{ "unsafeFixes": .. }` and `{ "threadlint": { .. } }`.
         let value = value.get("threadlint").unwrap_or(value);
         let list = |key: &str| -> Option<Vec<String>> {
-            value.get(key)?.as_array().map(|a| a.iter().filter_map(|v| v.as_str().map(String::from)).collect())
+            value.get(key)?.as_array().map(|a| {
+                a.iter()
+                    .filter_map(|v| v.as_str().map(String::from))
+                    .collect()
+            })
         };
         ClientSettings {
-            unsafe_fixes: value.get("unsafeFixes").and_then(|v| v.as_bool()).unwrap_or(false),
+            unsafe_fixes: value
+                .get("unsafeFixes")
+                .and_then(|v| v.as_bool())
+                .unwrap_or(false),
             select: list("select"),
             ignore: list("ignore").unwrap_or_default(),
             extend_select: list("extendSelect").unwrap_or_default(),
@@ -94,6 +102,8 @@ struct Server {
     pull_diagnostics: bool,
     /// The client accepts `workspace/diagnostic/refresh`.
     refresh_support: bool,
+    /// The client can resolve a code action's edit later (`codeAction/resolve`).
+    code_action_resolve: bool,
     /// The client can register file watchers (done once it says `initialized`).
     watch_files: bool,
     /// Ids of the requests the server sends to the client.
@@ -102,7 +112,11 @@ struct Server {
 }
 
 fn build_resolver(client: &ClientSettings) -> Resolver {
-    let parse = |list: &[String]| -> Vec<Selector> { list.iter().filter_map(|s| Selector::parse(s).ok()).collect() };
+    let parse = |list: &[String]| -> Vec<Selector> {
+        list.iter()
+            .filter_map(|s| Selector::parse(s).ok())
+            .collect()
+    };
     let overrides = Overrides {
         select: client.select.as_ref().map(|s| parse(s)),
         extend_select: parse(&client.extend_select),
@@ -135,15 +149,26 @@ pub fn run() -> ExitCode {
 
 /// Waits for `initialize`: other requests are refused with `ServerNotInitialized`, parameters
 /// that do not decode with `InvalidParams` (the client may try again), notifications dropped.
-fn wait_for_initialize(connection: &Connection) -> Result<(RequestId, InitializeParams, serde_json::Value), String> {
+fn wait_for_initialize(
+    connection: &Connection,
+) -> Result<(RequestId, InitializeParams, serde_json::Value), String> {
     loop {
-        let message = connection.receiver.recv().map_err(|_| "the client closed the connection before `initialize`".to_string())?;
+        let message = connection
+            .receiver
+            .recv()
+            .map_err(|_| "the client closed the connection before `initialize`".to_string())?;
         match message {
-            Message::Request(request) if request.method == lsp_types::request::Initialize::METHOD => {
+            Message::Request(request)
+                if request.method == lsp_types::request::Initialize::METHOD =>
+            {
                 match serde_json::from_value::<InitializeParams>(request.params.clone()) {
                     Ok(params) => return Ok((request.id, params, request.params)),
                     Err(e) => {
-                        let response = Response::new_err(request.id, ErrorCode::InvalidParams as i32, format!("invalid initialize params: {e}"));
+                        let response = Response::new_err(
+                            request.id,
+                            ErrorCode::InvalidParams as i32,
+                            format!("invalid initialize params: {e}"),
+                        );
                         let _ = connection.sender.send(Message::Response(response));
                     }
                 }
@@ -156,7 +181,9 @@ fn wait_for_initialize(connection: &Connection) -> Result<(RequestId, Initialize
                 );
                 let _ = connection.sender.send(Message::Response(response));
             }
-            Message::Notification(notification) if notification.method == lsp_types::notification::Exit::METHOD => {
+            Message::Notification(notification)
+                if notification.method == lsp_types::notification::Exit::METHOD =>
+            {
                 return Err("`exit` before `initialize`".into());
             }
             Message::Notification(_) | Message::Response(_) => {}
@@ -173,7 +200,11 @@ fn serve(connection: Connection) -> Result<bool, String> {
         .as_ref()
         .and_then(|g| g.position_encodings.clone())
         .unwrap_or_default();
-    let encoding = if offered.contains(&PositionEncodingKind::UTF8) { Encoding::Utf8 } else { Encoding::Utf16 };
+    let encoding = if offered.contains(&PositionEncodingKind::UTF8) {
+        Encoding::Utf8
+    } else {
+        Encoding::Utf16
+    };
     let pull_diagnostics = params
         .capabilities
         .text_document
@@ -182,9 +213,9 @@ fn serve(connection: Connection) -> Result<bool, String> {
         .is_some();
     // Read from the JSON: the protocol names it `workspace.diagnostics`, lsp-types 0.97
     // `workspace.diagnostic`.
-    let refresh_support = ["diagnostics", "diagnostic"]
-        .iter()
-        .any(|key| raw_params["capabilities"]["workspace"][key]["refreshSupport"].as_bool() == Some(true));
+    let refresh_support = ["diagnostics", "diagnostic"].iter().any(|key| {
+        raw_params["capabilities"]["workspace"][key]["refreshSupport"].as_bool() == Some(true)
+    });
     let mut roots: Vec<PathBuf> = params
         .workspace_folders
         .iter()
@@ -197,7 +228,15 @@ fn serve(connection: Connection) -> Result<bool, String> {
             roots.push(root);
         }
     }
-    let client = params.initialization_options.as_ref().map(ClientSettings::from_json).unwrap_or_default();
+    let code_action_resolve = raw_params["capabilities"]["textDocument"]["codeAction"]
+        ["resolveSupport"]["properties"]
+        .as_array()
+        .is_some_and(|properties| properties.iter().any(|p| p == "edit"));
+    let client = params
+        .initialization_options
+        .as_ref()
+        .map(ClientSettings::from_json)
+        .unwrap_or_default();
     let watch_files = params
         .capabilities
         .workspace
@@ -210,15 +249,22 @@ fn serve(connection: Connection) -> Result<bool, String> {
             Encoding::Utf8 => PositionEncodingKind::UTF8,
             Encoding::Utf16 => PositionEncodingKind::UTF16,
         }),
-        text_document_sync: Some(TextDocumentSyncCapability::Options(TextDocumentSyncOptions {
-            open_close: Some(true),
-            change: Some(TextDocumentSyncKind::INCREMENTAL),
-            save: Some(TextDocumentSyncSaveOptions::SaveOptions(SaveOptions { include_text: Some(false) })),
-            ..Default::default()
-        })),
+        text_document_sync: Some(TextDocumentSyncCapability::Options(
+            TextDocumentSyncOptions {
+                open_close: Some(true),
+                change: Some(TextDocumentSyncKind::INCREMENTAL),
+                save: Some(TextDocumentSyncSaveOptions::SaveOptions(SaveOptions {
+                    include_text: Some(false),
+                })),
+                ..Default::default()
+            },
+        )),
         code_action_provider: Some(CodeActionProviderCapability::Options(CodeActionOptions {
-            code_action_kinds: Some(vec![CodeActionKind::QUICKFIX, CodeActionKind::new(actions::FIX_ALL_KIND)]),
-            resolve_provider: Some(false),
+            code_action_kinds: Some(vec![
+                CodeActionKind::QUICKFIX,
+                CodeActionKind::new(actions::FIX_ALL_KIND),
+            ]),
+            resolve_provider: Some(true),
             ..Default::default()
         })),
         hover_provider: Some(HoverProviderCapability::Simple(true)),
@@ -232,12 +278,18 @@ fn serve(connection: Connection) -> Result<bool, String> {
     };
     let result = InitializeResult {
         capabilities,
-        server_info: Some(ServerInfo { name: "threadlint".into(), version: Some(env!("CARGO_PKG_VERSION").into()) }),
+        server_info: Some(ServerInfo {
+            name: "threadlint".into(),
+            version: Some(env!("CARGO_PKG_VERSION").into()),
+        }),
     };
     let result = serde_json::to_value(result).map_err(|e| e.to_string())?;
     // `initialized` is not awaited here: the main loop takes it (and anything a client sends
     // out of order) like any other message.
-    connection.sender.send(Message::Response(Response::new_ok(id, result))).map_err(|e| e.to_string())?;
+    connection
+        .sender
+        .send(Message::Response(Response::new_ok(id, result)))
+        .map_err(|e| e.to_string())?;
 
     let resolver = Arc::new(build_resolver(&client));
     let mut server = Server {
@@ -250,6 +302,7 @@ fn serve(connection: Connection) -> Result<bool, String> {
         index: Arc::new(Mutex::new(HashMap::new())),
         pull_diagnostics,
         refresh_support,
+        code_action_resolve,
         watch_files,
         next_request: 0,
         shutting_down: false,
@@ -274,7 +327,9 @@ impl Server {
                 Some(wait) => match self.connection.receiver.recv_timeout(wait) {
                     Ok(message) => Some(message),
                     Err(crossbeam_channel::RecvTimeoutError::Timeout) => None,
-                    Err(crossbeam_channel::RecvTimeoutError::Disconnected) => return Ok(self.shutting_down),
+                    Err(crossbeam_channel::RecvTimeoutError::Disconnected) => {
+                        return Ok(self.shutting_down)
+                    }
                 },
                 None => match self.connection.receiver.recv() {
                     Ok(message) => Some(message),
@@ -285,7 +340,11 @@ impl Server {
                 None => {}
                 Some(Message::Request(request)) => {
                     if self.shutting_down && request.method != "shutdown" {
-                        self.respond(Response::new_err(request.id, ErrorCode::InvalidRequest as i32, "the server is shutting down".into()));
+                        self.respond(Response::new_err(
+                            request.id,
+                            ErrorCode::InvalidRequest as i32,
+                            "the server is shutting down".into(),
+                        ));
                         continue;
                     }
                     if request.method == lsp_types::request::Shutdown::METHOD {
@@ -296,7 +355,9 @@ impl Server {
                     let id = request.id.clone();
                     let method = request.method.clone();
                     // A bug in one request must not take the server down.
-                    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.handle_request(request)));
+                    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        self.handle_request(request)
+                    }));
                     let response = match outcome {
                         Ok(response) => response,
                         Err(panic) => {
@@ -306,7 +367,11 @@ impl Server {
                                 .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
                                 .unwrap_or_default();
                             self.log(&format!("threadlint: internal error in {method}: {what}"));
-                            Response::new_err(id, ErrorCode::InternalError as i32, format!("internal error: {what}"))
+                            Response::new_err(
+                                id,
+                                ErrorCode::InternalError as i32,
+                                format!("internal error: {what}"),
+                            )
                         }
                     };
                     self.respond(response);
@@ -316,7 +381,9 @@ impl Server {
                         return Ok(self.shutting_down);
                     }
                     let method = notification.method.clone();
-                    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.handle_notification(notification)));
+                    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        self.handle_notification(notification)
+                    }));
                     if outcome.is_err() {
                         self.log(&format!("threadlint: internal error in {method}"));
                     }
@@ -338,39 +405,74 @@ impl Server {
     }
 
     fn notify(&self, method: &str, params: impl serde::Serialize) {
-        let _ = self.connection.sender.send(Message::Notification(Notification::new(method.to_string(), params)));
+        let _ = self
+            .connection
+            .sender
+            .send(Message::Notification(Notification::new(
+                method.to_string(),
+                params,
+            )));
     }
 
     fn log(&self, message: &str) {
         self.notify(
             lsp_types::notification::LogMessage::METHOD,
-            lsp_types::LogMessageParams { typ: lsp_types::MessageType::ERROR, message: message.to_string() },
+            lsp_types::LogMessageParams {
+                typ: lsp_types::MessageType::ERROR,
+                message: message.to_string(),
+            },
         );
     }
 
     fn handle_request(&mut self, request: Request) -> Response {
-        use lsp_types::request::{CodeActionRequest, DocumentDiagnosticRequest, HoverRequest};
+        use lsp_types::request::{
+            CodeActionRequest, CodeActionResolveRequest, DocumentDiagnosticRequest, HoverRequest,
+        };
         let id = request.id.clone();
         match request.method.as_str() {
-            CodeActionRequest::METHOD => self.with_params(id, request, |server, params| Ok(actions::code_actions(server, params))),
-            HoverRequest::METHOD => self.with_params(id, request, |server, params| Ok(actions::hover(server, params))),
-            DocumentDiagnosticRequest::METHOD => self.with_params(id, request, |server, params: lsp_types::DocumentDiagnosticParams| {
-                let key = params.text_document.uri.as_str().to_string();
-                server.analyse(&key);
-                if let Some(document) = server.documents.get_mut(&key) {
-                    // The client has these now.
-                    document.unpublished = false;
-                }
-                let items = server.documents.get(&key).map(|d| server.lsp_diagnostics(d)).unwrap_or_default();
-                Ok(DocumentDiagnosticReportResult::Report(DocumentDiagnosticReport::Full(RelatedFullDocumentDiagnosticReport {
-                    related_documents: None,
-                    full_document_diagnostic_report: FullDocumentDiagnosticReport { result_id: None, items },
-                })))
+            CodeActionRequest::METHOD => self.with_params(id, request, |server, params| {
+                Ok(actions::code_actions(server, params))
             }),
+            CodeActionResolveRequest::METHOD => self.with_params(id, request, |server, action| {
+                Ok(actions::resolve(server, action))
+            }),
+            HoverRequest::METHOD => self.with_params(id, request, |server, params| {
+                Ok(actions::hover(server, params))
+            }),
+            DocumentDiagnosticRequest::METHOD => self.with_params(
+                id,
+                request,
+                |server, params: lsp_types::DocumentDiagnosticParams| {
+                    let key = params.text_document.uri.as_str().to_string();
+                    server.analyse(&key);
+                    if let Some(document) = server.documents.get_mut(&key) {
+                        // The client has these now.
+                        document.unpublished = false;
+                    }
+                    let items = server
+                        .documents
+                        .get(&key)
+                        .map(|d| server.lsp_diagnostics(d))
+                        .unwrap_or_default();
+                    Ok(DocumentDiagnosticReportResult::Report(
+                        DocumentDiagnosticReport::Full(RelatedFullDocumentDiagnosticReport {
+                            related_documents: None,
+                            full_document_diagnostic_report: FullDocumentDiagnosticReport {
+                                result_id: None,
+                                items,
+                            },
+                        }),
+                    ))
+                },
+            ),
             // Exercises the panic guard in the tests; debug builds only.
             #[cfg(debug_assertions)]
             "threadlint/testPanic" => panic!("a test asked for a panic"),
-            _ => Response::new_err(id, ErrorCode::MethodNotFound as i32, format!("unknown method {}", request.method)),
+            _ => Response::new_err(
+                id,
+                ErrorCode::MethodNotFound as i32,
+                format!("unknown method {}", request.method),
+            ),
         }
     }
 
@@ -387,14 +489,18 @@ impl Server {
                 Ok(result) => Response::new_ok(id, result),
                 Err(message) => Response::new_err(id, ErrorCode::RequestFailed as i32, message),
             },
-            Err(e) => Response::new_err(id, ErrorCode::InvalidParams as i32, format!("invalid params: {e}")),
+            Err(e) => Response::new_err(
+                id,
+                ErrorCode::InvalidParams as i32,
+                format!("invalid params: {e}"),
+            ),
         }
     }
 
     fn handle_notification(&mut self, notification: Notification) {
         use lsp_types::notification::{
-            DidChangeConfiguration, DidChangeTextDocument, DidChangeWatchedFiles, DidCloseTextDocument,
-            DidOpenTextDocument, DidSaveTextDocument,
+            DidChangeConfiguration, DidChangeTextDocument, DidChangeWatchedFiles,
+            DidCloseTextDocument, DidOpenTextDocument, DidSaveTextDocument,
         };
         let params = notification.params;
         match notification.method.as_str() {
@@ -403,9 +509,17 @@ impl Server {
                 self.register_file_watchers();
             }
             DidOpenTextDocument::METHOD => {
-                let Ok(params) = serde_json::from_value::<lsp_types::DidOpenTextDocumentParams>(params) else { return };
+                let Ok(params) =
+                    serde_json::from_value::<lsp_types::DidOpenTextDocumentParams>(params)
+                else {
+                    return;
+                };
                 let document = params.text_document;
-                let Some(path) = uri_to_path(&document.uri) else { return };
+                let Some(path) = uri_to_path(&document.uri)
+                    .or_else(|| self.unsaved_path(&document.uri, &document.language_id))
+                else {
+                    return;
+                };
                 let key = document.uri.as_str().to_string();
                 self.documents.insert(
                     key.clone(),
@@ -423,10 +537,16 @@ impl Server {
                 self.analyse_and_publish(&key);
             }
             DidChangeTextDocument::METHOD => {
-                let Ok(params) = serde_json::from_value::<lsp_types::DidChangeTextDocumentParams>(params) else { return };
+                let Ok(params) =
+                    serde_json::from_value::<lsp_types::DidChangeTextDocumentParams>(params)
+                else {
+                    return;
+                };
                 let key = params.text_document.uri.as_str().to_string();
                 let encoding = self.encoding;
-                let Some(document) = self.documents.get_mut(&key) else { return };
+                let Some(document) = self.documents.get_mut(&key) else {
+                    return;
+                };
                 for change in params.content_changes {
                     apply_change(&mut document.text, change, encoding);
                 }
@@ -434,34 +554,59 @@ impl Server {
                 document.dirty_since = Some(Instant::now());
             }
             DidSaveTextDocument::METHOD => {
-                let Ok(params) = serde_json::from_value::<lsp_types::DidSaveTextDocumentParams>(params) else { return };
+                let Ok(params) =
+                    serde_json::from_value::<lsp_types::DidSaveTextDocumentParams>(params)
+                else {
+                    return;
+                };
                 let key = params.text_document.uri.as_str().to_string();
                 self.analyse_and_publish(&key);
             }
             DidCloseTextDocument::METHOD => {
-                let Ok(params) = serde_json::from_value::<lsp_types::DidCloseTextDocumentParams>(params) else { return };
+                let Ok(params) =
+                    serde_json::from_value::<lsp_types::DidCloseTextDocumentParams>(params)
+                else {
+                    return;
+                };
                 if let Some(document) = self.documents.remove(params.text_document.uri.as_str()) {
                     if !self.pull_diagnostics {
                         self.notify(
                             lsp_types::notification::PublishDiagnostics::METHOD,
-                            PublishDiagnosticsParams { uri: document.uri, diagnostics: Vec::new(), version: None },
+                            PublishDiagnosticsParams {
+                                uri: document.uri,
+                                diagnostics: Vec::new(),
+                                version: None,
+                            },
                         );
                     }
                 }
             }
             DidChangeConfiguration::METHOD => {
-                let Ok(params) = serde_json::from_value::<lsp_types::DidChangeConfigurationParams>(params) else { return };
+                let Ok(params) =
+                    serde_json::from_value::<lsp_types::DidChangeConfigurationParams>(params)
+                else {
+                    return;
+                };
                 if !params.settings.is_null() {
                     self.client = ClientSettings::from_json(&params.settings);
                 }
                 self.reload();
             }
             DidChangeWatchedFiles::METHOD => {
-                let Ok(params) = serde_json::from_value::<lsp_types::DidChangeWatchedFilesParams>(params) else { return };
+                let Ok(params) =
+                    serde_json::from_value::<lsp_types::DidChangeWatchedFilesParams>(params)
+                else {
+                    return;
+                };
                 let mut reload = false;
                 for change in params.changes {
-                    let Some(path) = uri_to_path(&change.uri) else { continue };
-                    let name = path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+                    let Some(path) = uri_to_path(&change.uri) else {
+                        continue;
+                    };
+                    let name = path
+                        .file_name()
+                        .map(|n| n.to_string_lossy().to_string())
+                        .unwrap_or_default();
                     if threadlint_analyzer::config::CONFIG_FILES.contains(&name.as_str()) {
                         reload = true;
                     } else if engine::language_of(&path).is_some() {
@@ -484,6 +629,33 @@ impl Server {
             }
             _ => {}
         }
+    }
+
+    /// A path for a buffer that is not a file (`untitled:Untitled-1`): in the first workspace
+    /// folder, so that its configuration applies, with the extension of its language.
+    fn unsaved_path(&self, uri: &Uri, language_id: &str) -> Option<PathBuf> {
+        let extension = match language_id {
+            "python" => "py",
+            "rust" => "rs",
+            _ => return None,
+        };
+        let name: String = uri
+            .as_str()
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect();
+        let folder = self
+            .roots
+            .first()
+            .cloned()
+            .or_else(|| std::env::current_dir().ok())?;
+        Some(folder.join(format!(".threadlint-unsaved-{name}.{extension}")))
     }
 
     /// Settings changed: read configuration again, re-index, re-analyse every open document.
@@ -514,24 +686,42 @@ impl Server {
             return;
         }
         let id = self.next_request_id("refresh");
-        let request = Request::new(id, lsp_types::request::WorkspaceDiagnosticRefresh::METHOD.into(), ());
+        let request = Request::new(
+            id,
+            lsp_types::request::WorkspaceDiagnosticRefresh::METHOD.into(),
+            (),
+        );
         let _ = self.connection.sender.send(Message::Request(request));
     }
 
     fn register_file_watchers(&mut self) {
-        let watchers = ["**/*.py", "**/*.rs", "**/pyproject.toml", "**/threadlint.toml", "**/.threadlint.toml"]
-            .iter()
-            .map(|glob| lsp_types::FileSystemWatcher { glob_pattern: lsp_types::GlobPattern::String(glob.to_string()), kind: None })
-            .collect();
+        let watchers = [
+            "**/*.py",
+            "**/*.rs",
+            "**/pyproject.toml",
+            "**/threadlint.toml",
+            "**/.threadlint.toml",
+        ]
+        .iter()
+        .map(|glob| lsp_types::FileSystemWatcher {
+            glob_pattern: lsp_types::GlobPattern::String(glob.to_string()),
+            kind: None,
+        })
+        .collect();
         let registration = lsp_types::Registration {
             id: "threadlint-watch".into(),
             method: lsp_types::notification::DidChangeWatchedFiles::METHOD.into(),
-            register_options: serde_json::to_value(lsp_types::DidChangeWatchedFilesRegistrationOptions { watchers }).ok(),
+            register_options: serde_json::to_value(
+                lsp_types::DidChangeWatchedFilesRegistrationOptions { watchers },
+            )
+            .ok(),
         };
         let request = Request::new(
             self.next_request_id("registerWatchers"),
             lsp_types::request::RegisterCapability::METHOD.into(),
-            lsp_types::RegistrationParams { registrations: vec![registration] },
+            lsp_types::RegistrationParams {
+                registrations: vec![registration],
+            },
         );
         let _ = self.connection.sender.send(Message::Request(request));
     }
@@ -549,7 +739,10 @@ impl Server {
                 let files = threadlint_analyzer::discover::files(&roots, resolver.as_ref(), true);
                 for path in files {
                     if let Some(summary) = engine::index_file(&path, resolver.as_ref()) {
-                        index.lock().unwrap_or_else(|e| e.into_inner()).insert(path, summary);
+                        index
+                            .lock()
+                            .unwrap_or_else(|e| e.into_inner())
+                            .insert(path, summary);
                     }
                 }
             })
@@ -584,26 +777,62 @@ impl Server {
             index.iter().map(|(p, s)| (p.clone(), s.clone())).collect()
         };
         let resolver = self.resolver.clone();
-        let Some(document) = self.documents.get_mut(key) else { return };
+        let Some(document) = self.documents.get_mut(key) else {
+            return;
+        };
         if document.report.is_some() && document.dirty_since.is_none() {
             return;
         }
         document.dirty_since = None;
         document.unpublished = true;
-        let report = engine::check_document(&document.path, document.text.clone(), resolver.as_ref(), &others);
-        let broken = report.diagnostics.iter().any(|d| d.name == "invalid-syntax");
-        let is_rust = engine::language_of(&document.path) == Some(threadlint_rules::model::Language::Rust);
+        let report = engine::check_document(
+            &document.path,
+            document.text.clone(),
+            resolver.as_ref(),
+            &others,
+        );
+        let broken = report
+            .diagnostics
+            .iter()
+            .any(|d| d.name == "invalid-syntax");
+        let is_rust =
+            engine::language_of(&document.path) == Some(threadlint_rules::model::Language::Rust);
         if is_rust && broken {
             // syn has no error recovery: keep the last good findings, and say why.
             if let Some(good) = &document.last_good {
                 let mut merged = report.clone();
                 let positions = LineIndex::new(&document.text);
-                for diagnostic in &good.diagnostics {
-                    if diagnostic.code.is_some() && (diagnostic.span.end as usize) <= document.text.len() {
-                        let mut kept = diagnostic.clone();
-                        kept.message = format!("{} (from the last version that parsed)", kept.message);
-                        merged.diagnostics.push(kept);
+                // The findings outside the text changed since then, moved to where that text
+                // is now; those in it are gone. Their fixes were made for the old text.
+                let (start, old_end, replacement) =
+                    position::changed_part(&good.source, &document.text);
+                let (start, old_end) = (start as u32, old_end as u32);
+                let moved = |span: Span| -> Option<Span> {
+                    if span.end <= start {
+                        Some(span)
+                    } else if span.start >= old_end {
+                        let shift =
+                            |offset: u32| offset - old_end + start + replacement.len() as u32;
+                        Some(Span::new(shift(span.start), shift(span.end)))
+                    } else {
+                        None
                     }
+                };
+                for diagnostic in good.diagnostics.iter().filter(|d| d.code.is_some()) {
+                    let Some(span) = moved(diagnostic.span) else {
+                        continue;
+                    };
+                    let mut kept = diagnostic.clone();
+                    kept.span = span;
+                    kept.fix = None;
+                    kept.related.retain_mut(|related| {
+                        related.file.is_some()
+                            || moved(related.span)
+                                .map(|span| related.span = span)
+                                .is_some()
+                    });
+                    kept.message = format!("{} (from the last version that parsed)", kept.message);
+                    merged.diagnostics.push(kept);
                 }
                 merged.lines = Arc::new(positions);
                 document.report = Some(merged);
@@ -633,11 +862,17 @@ impl Server {
         if self.pull_diagnostics {
             return;
         }
-        let Some(document) = self.documents.get(key) else { return };
+        let Some(document) = self.documents.get(key) else {
+            return;
+        };
         let diagnostics = self.lsp_diagnostics(document);
         self.notify(
             lsp_types::notification::PublishDiagnostics::METHOD,
-            PublishDiagnosticsParams { uri: document.uri.clone(), diagnostics, version: Some(document.version) },
+            PublishDiagnosticsParams {
+                uri: document.uri.clone(),
+                diagnostics,
+                version: Some(document.version),
+            },
         );
         if let Some(document) = self.documents.get_mut(key) {
             document.unpublished = false;
@@ -645,31 +880,56 @@ impl Server {
     }
 
     fn lsp_diagnostics(&self, document: &Document) -> Vec<LspDiagnostic> {
-        let Some(report) = &document.report else { return Vec::new() };
+        let Some(report) = &document.report else {
+            return Vec::new();
+        };
         report
             .diagnostics
             .iter()
             .map(|diagnostic| {
-                let range = position::range(&document.text, &report.lines, diagnostic.span, self.encoding);
+                let range = position::range(
+                    &document.text,
+                    &report.lines,
+                    diagnostic.span,
+                    self.encoding,
+                );
                 let related: Vec<DiagnosticRelatedInformation> = diagnostic
                     .related
                     .iter()
                     .filter_map(|related| {
                         let (uri, range) = match &related.file {
-                            None => (document.uri.clone(), position::range(&document.text, &report.lines, related.span, self.encoding)),
+                            None => (
+                                document.uri.clone(),
+                                position::range(
+                                    &document.text,
+                                    &report.lines,
+                                    related.span,
+                                    self.encoding,
+                                ),
+                            ),
                             Some(path) => {
                                 let path = Path::new(path);
-                                let text = self
-                                    .documents
-                                    .values()
-                                    .find(|d| d.path == path)
-                                    .map(|d| d.text.clone())
-                                    .or_else(|| std::fs::read_to_string(path).ok())?;
+                                // An open document: its URI as the client spelled it, and the
+                                // text the client has.
+                                let (uri, text) =
+                                    match self.documents.values().find(|d| d.path == path) {
+                                        Some(open) => (open.uri.clone(), open.text.clone()),
+                                        None => (
+                                            path_to_uri(path)?,
+                                            std::fs::read_to_string(path).ok()?,
+                                        ),
+                                    };
                                 let lines = LineIndex::new(&text);
-                                (path_to_uri(path)?, position::range(&text, &lines, related.span, self.encoding))
+                                (
+                                    uri,
+                                    position::range(&text, &lines, related.span, self.encoding),
+                                )
                             }
                         };
-                        Some(DiagnosticRelatedInformation { location: Location { uri, range }, message: related.message.clone() })
+                        Some(DiagnosticRelatedInformation {
+                            location: Location { uri, range },
+                            message: related.message.clone(),
+                        })
                     })
                     .collect();
                 let mut message = diagnostic.message.clone();
@@ -683,7 +943,9 @@ impl Server {
                         Severity::Error => DiagnosticSeverity::ERROR,
                         Severity::Warning => DiagnosticSeverity::WARNING,
                     }),
-                    code: Some(NumberOrString::String(diagnostic.code.unwrap_or(diagnostic.name).to_string())),
+                    code: Some(NumberOrString::String(
+                        diagnostic.code.unwrap_or(diagnostic.name).to_string(),
+                    )),
                     code_description: diagnostic
                         .code
                         .and_then(threadlint_rules::registry::find)

@@ -28,11 +28,17 @@ pub fn position(source: &str, lines: &LineIndex, offset: u32, encoding: Encoding
     let start = lines.line_start(line) as usize;
     let text = &source[start.min(source.len())..];
     let character = units(text, offset as usize - start, encoding);
-    Position { line: line as u32, character }
+    Position {
+        line: line as u32,
+        character,
+    }
 }
 
 pub fn range(source: &str, lines: &LineIndex, span: Span, encoding: Encoding) -> Range {
-    Range { start: position(source, lines, span.start, encoding), end: position(source, lines, span.end, encoding) }
+    Range {
+        start: position(source, lines, span.start, encoding),
+        end: position(source, lines, span.end, encoding),
+    }
 }
 
 /// The byte offset of an LSP position; positions past the end of a line or of the text are
@@ -55,6 +61,31 @@ pub fn offset(source: &str, lines: &LineIndex, position: Position, encoding: Enc
         };
     }
     start + text.len()
+}
+
+/// The part of `old` that differs from `new`: `old[start..end]` becomes the returned text.
+/// Both ends fall on character boundaries.
+pub fn changed_part<'n>(old: &str, new: &'n str) -> (usize, usize, &'n str) {
+    let mut prefix = old
+        .bytes()
+        .zip(new.bytes())
+        .take_while(|(a, b)| a == b)
+        .count();
+    while !old.is_char_boundary(prefix) || !new.is_char_boundary(prefix) {
+        prefix -= 1;
+    }
+    let longest = old.len().min(new.len()) - prefix;
+    let mut suffix = old
+        .bytes()
+        .rev()
+        .zip(new.bytes().rev())
+        .take(longest)
+        .take_while(|(a, b)| a == b)
+        .count();
+    while !old.is_char_boundary(old.len() - suffix) || !new.is_char_boundary(new.len() - suffix) {
+        suffix -= 1;
+    }
+    (prefix, old.len() - suffix, &new[prefix..new.len() - suffix])
 }
 
 fn hex(c: u8) -> Option<u8> {
@@ -99,7 +130,9 @@ pub fn path_to_uri(path: &Path) -> Option<Uri> {
     let mut uri = String::from("file://");
     for byte in absolute.to_string_lossy().bytes() {
         match byte {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'/' | b'-' | b'_' | b'.' | b'~' => uri.push(byte as char),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'/' | b'-' | b'_' | b'.' | b'~' => {
+                uri.push(byte as char)
+            }
             other => uri.push_str(&format!("%{other:02X}")),
         }
     }
@@ -115,9 +148,15 @@ mod tests {
         let source = "x = 'é🔒'; lock.acquire()\n";
         let lines = LineIndex::new(source);
         let byte = source.find("lock").unwrap() as u32;
-        assert_eq!(position(source, &lines, byte, Encoding::Utf8).character, byte);
+        assert_eq!(
+            position(source, &lines, byte, Encoding::Utf8).character,
+            byte
+        );
         // é is 1 UTF-16 unit, 🔒 is 2: 5 + 1 + 2 + 3 = 11.
-        assert_eq!(position(source, &lines, byte, Encoding::Utf16).character, 11);
+        assert_eq!(
+            position(source, &lines, byte, Encoding::Utf16).character,
+            11
+        );
         for encoding in [Encoding::Utf8, Encoding::Utf16] {
             let p = position(source, &lines, byte, encoding);
             assert_eq!(offset(source, &lines, p, encoding), byte as usize);
@@ -129,5 +168,21 @@ mod tests {
         let uri = path_to_uri(Path::new("/tmp/a b/ü.py")).unwrap();
         assert_eq!(uri.as_str(), "file:///tmp/a%20b/%C3%BC.py");
         assert_eq!(uri_to_path(&uri).unwrap(), PathBuf::from("/tmp/a b/ü.py"));
+    }
+
+    #[test]
+    fn changed_part_is_the_smallest_replacement_on_character_boundaries() {
+        assert_eq!(changed_part("a if b", "a while b"), (2, 4, "while"));
+        assert_eq!(changed_part("same", "same"), (4, 4, ""));
+        assert_eq!(changed_part("x = 'é'", "x = 'è'"), (5, 7, "è"));
+        assert_eq!(changed_part("aaa", "aaaa"), (3, 3, "a"));
+        assert_eq!(changed_part("🔒a", "🔓a"), (0, 4, "🔓"));
+        for (old, new) in [("abc", "xbc"), ("é", "e"), ("", "new"), ("old", "")] {
+            let (start, end, replacement) = changed_part(old, new);
+            assert_eq!(
+                format!("{}{replacement}{}", &old[..start], &old[end..]),
+                new
+            );
+        }
     }
 }

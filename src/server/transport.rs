@@ -62,10 +62,12 @@ fn read_frame(input: &mut impl BufRead) -> io::Result<Frame> {
         }
         seen_any = true;
         match line.split_once(':') {
-            Some((name, value)) if name.trim().eq_ignore_ascii_case("content-length") => match value.trim().parse() {
-                Ok(n) => length = Some(n),
-                Err(_) => bad = Some(format!("bad Content-Length: {line:?}")),
-            },
+            Some((name, value)) if name.trim().eq_ignore_ascii_case("content-length") => {
+                match value.trim().parse() {
+                    Ok(n) => length = Some(n),
+                    Err(_) => bad = Some(format!("bad Content-Length: {line:?}")),
+                }
+            }
             Some(_) => {}
             None => bad = Some(format!("malformed header: {line:?}")),
         }
@@ -89,56 +91,80 @@ fn decode(body: &[u8]) -> Result<Message, Value> {
     };
     let value: Value = match serde_json::from_slice(body) {
         Ok(value) => value,
-        Err(e) => return Err(error(Value::Null, ErrorCode::ParseError, format!("invalid JSON: {e}"))),
+        Err(e) => {
+            return Err(error(
+                Value::Null,
+                ErrorCode::ParseError,
+                format!("invalid JSON: {e}"),
+            ))
+        }
     };
     if !value.is_object() {
-        return Err(error(Value::Null, ErrorCode::InvalidRequest, "a message must be a JSON object".into()));
+        return Err(error(
+            Value::Null,
+            ErrorCode::InvalidRequest,
+            "a message must be a JSON object".into(),
+        ));
     }
     let id = match value.get("id") {
         Some(id @ (Value::Number(_) | Value::String(_))) => id.clone(),
         _ => Value::Null,
     };
-    serde_json::from_value::<Message>(value)
-        .map_err(|e| error(id, ErrorCode::InvalidRequest, format!("not a JSON-RPC message: {e}")))
+    serde_json::from_value::<Message>(value).map_err(|e| {
+        error(
+            id,
+            ErrorCode::InvalidRequest,
+            format!("not a JSON-RPC message: {e}"),
+        )
+    })
 }
 
 /// Starts the reader and writer threads on standard input and output.
 pub fn stdio() -> io::Result<(Sender<Message>, Receiver<Message>, IoThreads)> {
     let (writer_sender, writer_receiver) = crossbeam_channel::unbounded::<Message>();
-    let writer = std::thread::Builder::new().name("threadlint-lsp-writer".into()).spawn(move || {
-        for message in writer_receiver {
-            let Ok(text) = serde_json::to_string(&WithVersion { jsonrpc: "2.0", message: &message }) else { continue };
-            if write_frame(&text).is_err() {
-                break;
-            }
-        }
-    })?;
-    let (reader_sender, reader_receiver) = crossbeam_channel::unbounded::<Message>();
-    std::thread::Builder::new().name("threadlint-lsp-reader".into()).spawn(move || {
-        let stdin = io::stdin();
-        let mut input = stdin.lock();
-        loop {
-            let message = match read_frame(&mut input) {
-                Ok(Frame::End) | Err(_) => break,
-                Ok(Frame::BadHeader(why)) => {
-                    eprintln!("threadlint server: skipped a message: {why}");
+    let writer = std::thread::Builder::new()
+        .name("threadlint-lsp-writer".into())
+        .spawn(move || {
+            for message in writer_receiver {
+                let Ok(text) = serde_json::to_string(&WithVersion {
+                    jsonrpc: "2.0",
+                    message: &message,
+                }) else {
                     continue;
+                };
+                if write_frame(&text).is_err() {
+                    break;
                 }
-                Ok(Frame::Body(body)) => match decode(&body) {
-                    Ok(message) => message,
-                    Err(response) => {
-                        eprintln!("threadlint server: {}", response["error"]["message"]);
-                        let _ = write_frame(&response.to_string());
+            }
+        })?;
+    let (reader_sender, reader_receiver) = crossbeam_channel::unbounded::<Message>();
+    std::thread::Builder::new()
+        .name("threadlint-lsp-reader".into())
+        .spawn(move || {
+            let stdin = io::stdin();
+            let mut input = stdin.lock();
+            loop {
+                let message = match read_frame(&mut input) {
+                    Ok(Frame::End) | Err(_) => break,
+                    Ok(Frame::BadHeader(why)) => {
+                        eprintln!("threadlint server: skipped a message: {why}");
                         continue;
                     }
-                },
-            };
-            let exit = matches!(&message, Message::Notification(n) if n.method == "exit");
-            if reader_sender.send(message).is_err() || exit {
-                break;
+                    Ok(Frame::Body(body)) => match decode(&body) {
+                        Ok(message) => message,
+                        Err(response) => {
+                            eprintln!("threadlint server: {}", response["error"]["message"]);
+                            let _ = write_frame(&response.to_string());
+                            continue;
+                        }
+                    },
+                };
+                let exit = matches!(&message, Message::Notification(n) if n.method == "exit");
+                if reader_sender.send(message).is_err() || exit {
+                    break;
+                }
             }
-        }
-    })?;
+        })?;
     Ok((writer_sender, reader_receiver, IoThreads { writer }))
 }
 
@@ -183,7 +209,13 @@ mod tests {
         input.extend_from_slice(b"Content-Length:13\n\n{\"method\":42}");
         assert_eq!(
             frames(&input),
-            ["error -32700", "error -32600", "bad: no Content-Length header", "request shutdown", "error -32600"]
+            [
+                "error -32700",
+                "error -32600",
+                "bad: no Content-Length header",
+                "request shutdown",
+                "error -32600"
+            ]
         );
     }
 }

@@ -1099,6 +1099,7 @@ impl<'a> Lowerer<'a> {
                         obj,
                         how: AcquireHow::Scoped,
                         receiver: span(context.range()),
+                        shared: false,
                     },
                     span: span(context.range()),
                     statement: None,
@@ -1380,7 +1381,7 @@ fn method_event(kind: ObjKind, name: &str, args: &Arguments, obj: ObjId, receive
             } else {
                 AcquireHow::Manual
             };
-            EventKind::Acquire { obj, how, receiver }
+            EventKind::Acquire { obj, how, receiver, shared: false }
         }
         (k, "release") if k.is_lock_like() => EventKind::Release { obj },
         (ObjKind::Condition { .. }, "wait") => EventKind::Wait {

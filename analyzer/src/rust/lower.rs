@@ -17,9 +17,9 @@ use syn::spanned::Spanned;
 use syn::visit::Visit;
 use syn::{BinOp, Block, Expr, FnArg, Pat, Stmt, Token, Type, UseTree};
 use threadlint_rules::model::{
-    AcquireHow, BlockingKind, BranchInfo, Condition, Event, EventKind, ExitKind, FileModel, Flavor, FnId,
-    Function, Language, LoopInfo, LoopKind, Node, ObjId, ObjKey, ObjKind, Read, Scope, ScopeKind,
-    Span, SyncObject, ThreadEntry, WaitKind,
+    AcquireHow, BlockingKind, BranchInfo, Condition, Event, EventKind, ExitKind, FileModel, Flavor,
+    FnId, Function, Language, LoopInfo, LoopKind, Node, ObjId, ObjKey, ObjKind, Read, Scope,
+    ScopeKind, Span, SyncObject, ThreadEntry, WaitKind,
 };
 
 use super::macros::{self, Body as MacroBody};
@@ -61,6 +61,8 @@ enum Ty {
     LockFuture {
         obj: ObjId,
         how: AcquireHow,
+        /// A read guard (`read()`), which other read guards may share.
+        shared: bool,
         inner: Box<Ty>,
         call: Span,
         receiver: Span,
@@ -524,12 +526,16 @@ impl<'a> Lowerer<'a> {
         // A path into the crate that this file does not define lives in another file of it;
         // a `sync` module there re-exports `std::sync` (or loom's copy) by convention.
         let crate_local = |res: Res| match res {
-            Res::External(path) => Res::External(names::crate_shim(&path).unwrap_or_else(|| format!("crate::{path}"))),
+            Res::External(path) => {
+                Res::External(names::crate_shim(&path).unwrap_or_else(|| format!("crate::{path}")))
+            }
             other => other,
         };
         match segments[0].as_str() {
             "crate" => crate_local(self.resolve_in(0, rest, depth + 1, globs)),
-            "self" if !rest.is_empty() => crate_local(self.resolve_in(module, rest, depth + 1, globs)),
+            "self" if !rest.is_empty() => {
+                crate_local(self.resolve_in(module, rest, depth + 1, globs))
+            }
             "super" => {
                 let parent = self.modules[module].parent.unwrap_or(0);
                 if rest.first().is_some_and(|s| s == "super") {
@@ -546,7 +552,9 @@ impl<'a> Lowerer<'a> {
         if depth > 16 {
             return Res::Unknown;
         }
-        let Some(first) = segments.first() else { return Res::Module(module) };
+        let Some(first) = segments.first() else {
+            return Res::Module(module);
+        };
         let rest = &segments[1..];
         let m = &self.modules[module];
         if let Some(&child) = m.children.get(first) {
@@ -757,11 +765,11 @@ impl<'a> Lowerer<'a> {
         &mut self,
         out: &mut Vec<Node>,
         obj: ObjId,
-        how: AcquireHow,
+        (how, shared): (AcquireHow, bool),
         span: Span,
         receiver: Span,
     ) -> TempRef {
-        self.push(out, EventKind::Acquire { obj, how, receiver }, span);
+        self.push(out, EventKind::Acquire { obj, how, receiver, shared }, span);
         let id = self.temps.len();
         self.temps.push(Temp {
             obj,
@@ -1308,8 +1316,16 @@ impl<'a> Lowerer<'a> {
                     self.push(out, EventKind::Call { callee }, span);
                 }
                 self.push(out, EventKind::Await, span);
-                if let Ty::LockFuture { obj, how, inner, call, receiver } = value.ty {
-                    let temp = self.acquire(out, obj, how, call, receiver);
+                if let Ty::LockFuture {
+                    obj,
+                    how,
+                    shared,
+                    inner,
+                    call,
+                    receiver,
+                } = value.ty
+                {
+                    let temp = self.acquire(out, obj, (how, shared), call, receiver);
                     return Value {
                         ty: Ty::Guard(Some(obj), inner),
                         temp: Some(temp),
@@ -1773,7 +1789,12 @@ impl<'a> Lowerer<'a> {
 
     /// Guards passed by value to a function of this file are the callee's now: it decides
     /// when they are dropped, so the caller no longer holds them around the call.
-    fn hand_over<'e>(&mut self, exprs: impl Iterator<Item = &'e Expr>, values: &[Value], out: &mut Vec<Node>) {
+    fn hand_over<'e>(
+        &mut self,
+        exprs: impl Iterator<Item = &'e Expr>,
+        values: &[Value],
+        out: &mut Vec<Node>,
+    ) {
         for (expr, value) in exprs.zip(values) {
             let span = self.expr_span(expr);
             if let Some(temp) = value.temp.filter(|t| t.direct && !t.borrowed) {
@@ -1786,7 +1807,9 @@ impl<'a> Lowerer<'a> {
                 continue;
             }
             let Expr::Path(_) = expr else { continue };
-            let Some(name) = single_ident(expr) else { continue };
+            let Some(name) = single_ident(expr) else {
+                continue;
+            };
             let released = self.lookup_mut(&name).and_then(|binding| {
                 let guard = binding.guard.as_mut().filter(|g| !g.released)?;
                 guard.released = true;
@@ -2136,7 +2159,11 @@ impl<'a> Lowerer<'a> {
                             };
                             let future = matches!(
                                 kind,
-                                ObjKind::Lock { flavor: Flavor::Async } | ObjKind::RwLock { flavor: Flavor::Async }
+                                ObjKind::Lock {
+                                    flavor: Flavor::Async
+                                } | ObjKind::RwLock {
+                                    flavor: Flavor::Async
+                                }
                             ) && method == LockMethod::Blocking
                                 && !name.starts_with("blocking_");
                             if future {
@@ -2144,12 +2171,14 @@ impl<'a> Lowerer<'a> {
                                 return Value::of(Ty::LockFuture {
                                     obj,
                                     how,
+                                    shared: is_shared_guard(name),
                                     inner,
                                     call: span,
                                     receiver: receiver_span,
                                 });
                             }
-                            let temp = self.acquire(out, obj, how, span, receiver_span);
+                            let temp =
+                                self.acquire(out, obj, (how, is_shared_guard(name)), span, receiver_span);
                             Value {
                                 ty: Ty::Guard(Some(obj), inner),
                                 temp: Some(temp),
@@ -2175,6 +2204,7 @@ impl<'a> Lowerer<'a> {
                                 obj,
                                 how: AcquireHow::Manual,
                                 receiver,
+                                shared: name == "lock_shared",
                             },
                             span,
                         );
@@ -2187,6 +2217,7 @@ impl<'a> Lowerer<'a> {
                                 obj,
                                 how: AcquireHow::NonBlocking,
                                 receiver,
+                                shared: name == "try_lock_shared",
                             },
                             span,
                         );
@@ -3397,4 +3428,9 @@ fn is_compound_assignment(op: &BinOp) -> bool {
             | BinOp::ShlAssign(_)
             | BinOp::ShrAssign(_)
     )
+}
+
+/// Methods that take a shared (read) guard of a readers-writer lock.
+fn is_shared_guard(method: &str) -> bool {
+    method.contains("read")
 }

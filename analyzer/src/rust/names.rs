@@ -348,9 +348,18 @@ mod tests {
         assert_eq!(known_type("std::sync::Arc"), Some(KnownType::Transparent));
         assert_eq!(known_type("my::Mutex"), None);
         assert_eq!(known_fn("std::thread::spawn"), Some(KnownFn::ThreadSpawn));
-        assert_eq!(crate_shim("primitive::sync::Condvar").as_deref(), Some("std::sync::Condvar"));
-        assert_eq!(crate_shim("sync::Mutex::new").as_deref(), Some("std::sync::Mutex::new"));
-        assert_eq!(crate_shim("loom::sync::atomic::AtomicBool").as_deref(), Some("std::sync::atomic::AtomicBool"));
+        assert_eq!(
+            crate_shim("primitive::sync::Condvar").as_deref(),
+            Some("std::sync::Condvar")
+        );
+        assert_eq!(
+            crate_shim("sync::Mutex::new").as_deref(),
+            Some("std::sync::Mutex::new")
+        );
+        assert_eq!(
+            crate_shim("loom::sync::atomic::AtomicBool").as_deref(),
+            Some("std::sync::atomic::AtomicBool")
+        );
         assert_eq!(crate_shim("util::Mutex"), None);
     }
 }

@@ -9,7 +9,9 @@ use threadlint_rules::model::Span;
 pub struct Scan {
     /// Every line comment (`//`, `///`, `//!`), from its `//` to the end of its line.
     pub comments: Vec<Span>,
-    /// The deepest nesting of `(`, `[` and `{`.
+    /// The deepest nesting the parser may recurse through: of `(`, `[` and `{`; of generic
+    /// `<`..`>` within a statement; of prefix operators in a row (`- - !&*x`, `|| ||`,
+    /// `return return`); of right-nested `a = b = c` and `fn() -> fn() ->` in one statement.
     pub max_depth: usize,
     /// The first lexical problem: an unterminated literal or comment, an unbalanced delimiter.
     pub problem: Option<(Span, String)>,
@@ -25,6 +27,7 @@ pub fn scan(source: &str) -> Scan {
     let bytes = source.as_bytes();
     let mut result = Scan::default();
     let mut open: Vec<(u8, usize)> = Vec::new();
+    let mut nesting = Nesting::default();
     let mut i = 0;
     let problem = |result: &mut Scan, start: usize, end: usize, message: String| {
         if result.problem.is_none() {
@@ -33,6 +36,7 @@ pub fn scan(source: &str) -> Scan {
     };
     while i < bytes.len() {
         let byte = bytes[i];
+        nesting.byte(bytes, i);
         match byte {
             b'/' if bytes.get(i + 1) == Some(&b'/') => {
                 let end = source[i..].find('\n').map_or(bytes.len(), |n| i + n);
@@ -87,7 +91,10 @@ pub fn scan(source: &str) -> Scan {
                         continue;
                     }
                     // A raw identifier (`r#type`) or a plain identifier starting with `r`.
-                    i = skip_ident(bytes, if hashes > 0 { j } else { i });
+                    let start = if hashes > 0 { j } else { i };
+                    let end = skip_ident(bytes, start);
+                    nesting.word(&source[start..end]);
+                    i = end;
                     continue;
                 }
                 match bytes.get(j) {
@@ -95,7 +102,11 @@ pub fn scan(source: &str) -> Scan {
                     Some(b'\'') if byte == b'b' && j == i + 1 => {
                         i = skip_quote(source, j, &mut result)
                     }
-                    _ => i = skip_ident(bytes, i),
+                    _ => {
+                        let end = skip_ident(bytes, i);
+                        nesting.word(&source[i..end]);
+                        i = end;
+                    }
                 }
             }
             b'\'' => i = skip_quote(source, i, &mut result),
@@ -128,10 +139,15 @@ pub fn scan(source: &str) -> Scan {
                 }
                 i += 1;
             }
-            _ if is_ident_byte(byte) => i = skip_ident(bytes, i),
+            _ if is_ident_byte(byte) => {
+                let end = skip_ident(bytes, i);
+                nesting.word(&source[i..end]);
+                i = end;
+            }
             _ => i += 1,
         }
     }
+    result.max_depth = result.max_depth.max(nesting.max);
     if let Some(&(opener, at)) = open.last() {
         problem(
             &mut result,
@@ -141,6 +157,82 @@ pub fn scan(source: &str) -> Scan {
         );
     }
     result
+}
+
+/// Counters for the kinds of nesting that brackets do not show.
+#[derive(Default)]
+struct Nesting {
+    angle: usize,
+    prefix_run: usize,
+    assigns: usize,
+    arrows: usize,
+    max: usize,
+}
+
+impl Nesting {
+    /// Sees the punctuation byte at `i` (literals and comments are skipped by the caller).
+    fn byte(&mut self, bytes: &[u8], i: usize) {
+        let before = if i > 0 { bytes[i - 1] } else { b' ' };
+        let after = bytes.get(i + 1).copied().unwrap_or(b' ');
+        match bytes[i] {
+            b';' | b'{' | b'}' => {
+                self.angle = 0;
+                self.assigns = 0;
+                self.arrows = 0;
+                self.prefix_run = 0;
+            }
+            b'<' => self.angle += 1,
+            b'>' if before == b'-' => {
+                self.arrows += 1;
+                self.prefix_run = 0;
+            }
+            b'>' if before != b'=' => self.angle = self.angle.saturating_sub(1),
+            b'=' if !matches!(
+                before,
+                b'=' | b'!' | b'<' | b'>' | b'+' | b'-' | b'*' | b'/' | b'%' | b'^' | b'&' | b'|'
+            ) && !matches!(after, b'=' | b'>') =>
+            {
+                self.assigns += 1;
+                self.prefix_run += 1;
+            }
+            b'-' | b'!' | b'*' | b'&' | b'|' => self.prefix_run += 1,
+            b' ' | b'\t' | b'\n' | b'\r' => {}
+            // Words are seen whole by `word`.
+            byte if is_ident_byte(byte) => {}
+            _ => self.prefix_run = 0,
+        }
+        self.max = self
+            .max
+            .max(self.angle)
+            .max(self.prefix_run)
+            .max(self.assigns)
+            .max(self.arrows);
+    }
+
+    /// Prefix keywords continue a run; any other word ends it.
+    fn word(&mut self, word: &str) {
+        if matches!(
+            word,
+            "return"
+                | "break"
+                | "move"
+                | "box"
+                | "yield"
+                | "dyn"
+                | "impl"
+                | "mut"
+                | "const"
+                | "async"
+                | "static"
+                | "ref"
+                | "raw"
+        ) {
+            self.prefix_run += 1;
+            self.max = self.max.max(self.prefix_run);
+        } else {
+            self.prefix_run = 0;
+        }
+    }
 }
 
 fn skip_ident(bytes: &[u8], mut i: usize) -> usize {
@@ -287,6 +379,19 @@ mod tests {
             .1
             .contains("raw string"));
         assert!(scan("/* x").problem.unwrap().1.contains("block comment"));
+    }
+
+    #[test]
+    fn nesting_that_brackets_do_not_show() {
+        let generics = format!("type T = {}u8{};", "Vec<".repeat(300), ">".repeat(300));
+        assert!(scan(&generics).max_depth >= 300);
+        assert!(scan(&format!("fn f() {{ {}1; }}", "-".repeat(300))).max_depth >= 300);
+        assert!(scan(&format!("fn f() {{ {}1; }}", "a = ".repeat(300))).max_depth >= 300);
+        assert!(scan(&format!("fn f() {{ {}1; }}", "return ".repeat(300))).max_depth >= 300);
+        assert!(scan(&format!("type T = {}u8;", "fn() -> ".repeat(300))).max_depth >= 300);
+        // Ordinary code stays shallow.
+        let ordinary = "fn f<T: Into<Vec<u8>>>(a: &mut T) -> Result<(), Box<dyn Error>> { let x = !*a && b <= c; if a < b { x = 1; } }";
+        assert!(scan(ordinary).max_depth < 8, "{}", scan(ordinary).max_depth);
     }
 
     #[test]

@@ -571,3 +571,35 @@ fn edition_is_read_from_the_nearest_manifest() {
     );
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn join_under_an_if_let_scrutinee_guard() {
+    let src = "use std::sync::Mutex;
+        use std::thread::JoinHandle;
+        struct Worker { handle: Mutex<Option<JoinHandle<()>>> }
+        impl Worker {
+            fn stop(&self) {
+                if let Some(h) = self.handle.lock().unwrap().take() { h.join().unwrap(); }
+            }
+        }";
+    // Before edition 2024 the guard is still alive while the thread is joined.
+    assert_eq!(
+        body21(src, "stop"),
+        "acq:temp:self.handle branch{block:join() sync} rel:self.handle"
+    );
+}
+
+#[test]
+fn names_resolve_through_glob_imports_of_the_parent_module() {
+    let src = "use std::sync::{Condvar, Mutex};
+        struct Gate { open: Mutex<bool>, cv: Condvar }
+        #[cfg(test)]
+        mod tests {
+            use super::*;
+            fn wait(gate: &Gate) {
+                let open = gate.open.lock().unwrap();
+                let _open = gate.cv.wait(open).unwrap();
+            }
+        }";
+    assert_eq!(body21(src, "wait"), "acq:scoped:gate.open wait:cond:gate.cv");
+}

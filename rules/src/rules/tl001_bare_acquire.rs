@@ -82,15 +82,17 @@ fn check(cx: &Context) -> Vec<Finding> {
         bodies(&function.body, &mut |body, scopes| {
             for (position, node) in body.iter().enumerate() {
                 let Node::Event(event) = node else { continue };
-                let EventKind::Acquire { obj, how, receiver } = &event.kind else { continue };
+                let EventKind::Acquire { obj, how, receiver, .. } = &event.kind else { continue };
                 if matches!(how, AcquireHow::Scoped | AcquireHow::Temporary) {
                     continue;
                 }
                 let lock = model.lock_of(*obj);
                 if !model.object(*obj).kind.is_lock_like()
                     || is_protected(cx.source, model, body, position, lock, event, scopes)
+                    || is_protected_after_branch(cx.source, model, &function.body, body, position, lock, event, scopes)
                     || !released_here.contains(&lock)
                     || handoff.contains(&lock)
+                    || returns_holding(model, &body[position + 1..], lock)
                 {
                     continue;
                 }
@@ -210,6 +212,72 @@ fn is_protected(
     // A result that is stored or tested elsewhere (`ok = lock.acquire(timeout=1)`): we cannot
     // see how it is used, so stay quiet rather than guess.
     event.statement.is_none()
+}
+
+/// The acquisition is the last statement of an `if` arm (`if lock is not None:
+/// lock.acquire()`) and the statement after the whole `if` is a `try:` whose `finally:`
+/// releases it: a conditional lock, correctly protected.
+#[allow(clippy::too_many_arguments)]
+fn is_protected_after_branch(
+    source: &str,
+    model: &FileModel,
+    function_body: &[Node],
+    body: &[Node],
+    position: usize,
+    lock: ObjId,
+    event: &Event,
+    scopes: &[&Scope],
+) -> bool {
+    if position + 1 != body.len() || event.statement.is_none() {
+        return false;
+    }
+    let Some((branch, outer)) = scopes.split_last() else { return false };
+    if !matches!(branch.kind, ScopeKind::Branch(_)) {
+        return false;
+    }
+    let parent: &[Node] = outer.last().map_or(function_body, |scope| &scope.body);
+    let Some(index) = parent
+        .iter()
+        .position(|n| matches!(n, Node::Scope(s) if std::ptr::eq(s, *branch)))
+    else {
+        return false;
+    };
+    // The `if` statement's other arms follow the first; then the statement after it.
+    let after = index
+        + 1
+        + parent[index + 1..]
+            .iter()
+            .take_while(|n| matches!(n, Node::Scope(s) if matches!(&s.kind, ScopeKind::Branch(b) if !b.first)))
+            .count();
+    let Some(next) = try_releasing(parent.get(after), lock, model) else { return false };
+    let Node::Scope(last_arm) = &parent[after - 1] else { return false };
+    only_trivia_between(source, last_arm.span.end, next.span.start)
+}
+
+/// Some path after the acquisition returns while the lock is still held (a `return` in a
+/// branch that has not released it): the function means to hand the held lock over (a
+/// barrier, a check-out), so releasing it in a `with` block would break the protocol.
+fn returns_holding(model: &FileModel, rest: &[Node], lock: ObjId) -> bool {
+    for node in rest {
+        match node {
+            Node::Event(Event { kind: EventKind::Release { obj }, .. }) if model.lock_of(*obj) == lock => return false,
+            Node::Event(Event { kind: EventKind::Exit(crate::model::ExitKind::Return), .. }) => return true,
+            Node::Scope(scope) => {
+                let mut released = false;
+                let mut returned = false;
+                crate::model::events(&scope.body, &mut |event, _| match &event.kind {
+                    EventKind::Release { obj } if model.lock_of(*obj) == lock => released = true,
+                    EventKind::Exit(crate::model::ExitKind::Return) if !released => returned = true,
+                    _ => {}
+                });
+                if returned {
+                    return true;
+                }
+            }
+            _ => {}
+        }
+    }
+    false
 }
 
 /// `acquire(); stmts; try: body finally: release()` (safe) or `acquire(); stmts; release()`

@@ -17,7 +17,9 @@ declare_rule! {
     /// non-blocking or timed attempts (`acquire(blocking=False)`, `try_lock`), the same
     /// attribute of two different objects (`src.lock` and `dst.lock` are two locks), and a lock
     /// used as a signal between threads: one that some function releases without acquiring it
-    /// (`done.acquire()` waiting for a worker's `done.release()`).
+    /// (`done.acquire()` waiting for a worker's `done.release()`). Two read guards of one
+    /// `RwLock` are not reported either: readers share the lock (though a writer queued
+    /// between them can still block the second read on some implementations).
     ///
     /// ## Why is this bad?
     /// `threading.Lock` and `std::sync::Mutex` do not know which thread holds them: the
@@ -91,6 +93,7 @@ fn check(cx: &Context) -> Vec<Finding> {
             || model.is_reentrant(nested.inner_lock)
             || handoff.contains(&nested.inner_lock)
             || is_signal_wait(model, &nested)
+            || (nested.outer.shared && nested.inner_shared)
             || matches!(nested.inner_how, AcquireHow::NonBlocking | AcquireHow::Timeout)
         {
             continue;
