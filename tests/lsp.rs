@@ -1184,7 +1184,28 @@ fn pull_diagnostics_for_clients_that_ask() {
         .filter(|m| is_publish_for(m, &uri))
         .collect();
     assert!(pushed.is_empty(), "{pushed:?}");
-    // Refresh requests, if any, have distinct ids.
+    // Settings changed: the client is asked to pull again, and the next pull has them.
+    client.change(&uri, 3, json!([{ "text": WAIT_IF }]));
+    client.notify(
+        "workspace/didChangeConfiguration",
+        json!({ "settings": { "threadlint": { "ignore": ["TL002"] } } }),
+    );
+    client.wait_for("a diagnostic refresh", TIMEOUT, |m| {
+        m["method"] == "workspace/diagnostic/refresh"
+    });
+    let report = client.call(
+        "textDocument/diagnostic",
+        json!({ "textDocument": { "uri": uri } }),
+    );
+    assert_eq!(report["items"], json!([]), "{report}");
+    client.notify(
+        "workspace/didChangeConfiguration",
+        json!({ "settings": { "threadlint": { "ignore": [] } } }),
+    );
+    client.wait_for("a diagnostic refresh", TIMEOUT, |m| {
+        m["method"] == "workspace/diagnostic/refresh"
+    });
+    // Refresh requests have distinct ids.
     let mut ids: Vec<String> = client
         .server_requests
         .iter()
