@@ -1,34 +1,15 @@
 //! Configuration files, stdin, baseline, cache and `--add-noqa`: the binary as CI and
 //! pre-commit use it.
 
+mod common;
+
 use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
-const WAIT_UNDER_IF: &str = "import threading\n\ncond = threading.Condition()\nitems = []\n\n\ndef get():\n    with cond:\n        if not items:\n            cond.wait()\n        return items.pop()\n";
+use common::{stderr, stdout, threadlint, tree, WAIT_UNDER_IF};
+
 const SLEEPY_TEST: &str = "import threading\nlock = threading.Lock()\n\ndef f():\n    with lock:\n        with lock:\n            pass\n";
-
-fn tree(files: &[(&str, &str)]) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    for (name, content) in files {
-        let path = dir.path().join(name);
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(path, content).unwrap();
-    }
-    dir
-}
-
-fn threadlint(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_threadlint")).args(args).current_dir(dir).output().unwrap()
-}
-
-fn stdout(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
 
 #[test]
 fn nearest_configuration_wins() {

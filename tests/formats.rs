@@ -1,19 +1,12 @@
 //! Machine output formats, checked against their consumers' rules.
 
+mod common;
+
 use std::path::Path;
 use std::process::Command;
 
-const WAIT_UNDER_IF: &str = "import threading\n\ncond = threading.Condition()\nitems = []\n\n\ndef get():\n    with cond:\n        if not items:\n            cond.wait()\n        return items.pop()\n";
+use common::{tree, WAIT_UNDER_IF};
 
-fn tree(files: &[(&str, &str)]) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    for (name, content) in files {
-        let path = dir.path().join(name);
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(path, content).unwrap();
-    }
-    dir
-}
 
 fn run(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> String {
     let mut command = Command::new(env!("CARGO_BIN_EXE_threadlint"));

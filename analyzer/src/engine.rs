@@ -199,68 +199,43 @@ pub fn parse_at(language: Language, source: &str, path: Option<&Path>) -> Parsed
     match language {
         Language::Python => {
             let lowered = python::lower(source);
-            let mut problems: Vec<Diagnostic> = lowered
-                .syntax_errors
-                .iter()
-                .map(|e| {
-                    Diagnostic::problem(
-                        "invalid-syntax",
-                        Severity::Error,
-                        e.span,
-                        format!("SyntaxError: {}", e.message),
-                    )
-                })
-                .collect();
-            if lowered.depth_exceeded {
-                problems.push(Diagnostic::problem(
-                    "too-deeply-nested",
-                    Severity::Warning,
-                    Span::new(0, 0),
-                    "Some code is nested too deeply to analyse; it was skipped".into(),
-                ));
-            }
+            let errors = lowered.syntax_errors.iter().map(|e| (e.span, format!("SyntaxError: {}", e.message)));
             Parsed {
                 syntax_errors: lowered.syntax_errors.len(),
+                problems: front_end_problems(errors, lowered.depth_exceeded.then_some(TOO_DEEP)),
                 model: Some(lowered.model),
-                problems,
                 comments: lowered.comments,
             }
         }
         Language::Rust => {
             let edition = path.map(rust::edition_for).unwrap_or_default();
             let lowered = rust::lower(source, edition);
-            let mut problems: Vec<Diagnostic> = lowered
-                .syntax_errors
-                .iter()
-                .map(|e| {
-                    Diagnostic::problem(
-                        "invalid-syntax",
-                        Severity::Error,
-                        e.span,
-                        format!("Rust syntax error: {}", e.message),
-                    )
-                })
-                .collect();
-            if lowered.depth_exceeded {
-                let message = match lowered.model {
-                    Some(_) => "Some code is nested too deeply to analyse; it was skipped",
-                    None => "The file is nested too deeply to parse; it was skipped",
-                };
-                problems.push(Diagnostic::problem(
-                    "too-deeply-nested",
-                    Severity::Warning,
-                    Span::new(0, 0),
-                    message.into(),
-                ));
-            }
+            let errors = lowered.syntax_errors.iter().map(|e| (e.span, format!("Rust syntax error: {}", e.message)));
+            let too_deep = lowered.depth_exceeded.then_some(match lowered.model {
+                Some(_) => TOO_DEEP,
+                None => "The file is nested too deeply to parse; it was skipped",
+            });
             Parsed {
                 syntax_errors: lowered.syntax_errors.len(),
+                problems: front_end_problems(errors, too_deep),
                 model: lowered.model,
-                problems,
                 comments: lowered.comments,
             }
         }
     }
+}
+
+const TOO_DEEP: &str = "Some code is nested too deeply to analyse; it was skipped";
+
+/// A front-end's syntax errors and depth limit as diagnostics.
+fn front_end_problems(syntax_errors: impl Iterator<Item = (Span, String)>, too_deep: Option<&str>) -> Vec<Diagnostic> {
+    let mut problems: Vec<Diagnostic> = syntax_errors
+        .map(|(span, message)| Diagnostic::problem("invalid-syntax", Severity::Error, span, message))
+        .collect();
+    if let Some(message) = too_deep {
+        problems.push(Diagnostic::problem("too-deeply-nested", Severity::Warning, Span::new(0, 0), message.into()));
+    }
+    problems
 }
 
 /// The per-file rules' findings on one model of the file at `path`.
