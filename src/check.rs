@@ -111,13 +111,20 @@ fn usage_error(message: &str) -> ExitCode {
 }
 
 fn selectors(list: &[String]) -> Result<Vec<Selector>, String> {
-    list.iter().filter(|s| !s.trim().is_empty()).map(|s| Selector::parse(s)).collect()
+    list.iter()
+        .filter(|s| !s.trim().is_empty())
+        .map(|s| Selector::parse(s))
+        .collect()
 }
 
 impl ConfigArgs {
     /// The settings resolver these options describe.
     pub fn resolver(&self) -> Result<Resolver, String> {
-        let mut source = if self.isolated { Source::Isolated } else { Source::Discover };
+        let mut source = if self.isolated {
+            Source::Isolated
+        } else {
+            Source::Discover
+        };
         let mut inline = toml::Table::new();
         for value in &self.config {
             let path = Path::new(value);
@@ -133,7 +140,8 @@ impl ConfigArgs {
             })?;
             merge(&mut inline, table);
         }
-        let inline = config::parse_options(Path::new("--config"), &inline).map_err(|e| e.to_string())?;
+        let inline =
+            config::parse_options(Path::new("--config"), &inline).map_err(|e| e.to_string())?;
         let overrides = Overrides {
             select: self.select.as_deref().map(selectors).transpose()?,
             extend_select: selectors(&self.extend_select)?,
@@ -148,7 +156,9 @@ impl ConfigArgs {
 fn merge(into: &mut toml::Table, from: toml::Table) {
     for (key, value) in from {
         match (into.get_mut(&key), value) {
-            (Some(toml::Value::Table(existing)), toml::Value::Table(inner)) => merge(existing, inner),
+            (Some(toml::Value::Table(existing)), toml::Value::Table(inner)) => {
+                merge(existing, inner)
+            }
             (_, value) => {
                 into.insert(key, value);
             }
@@ -198,7 +208,10 @@ pub fn run(args: CheckArgs) -> ExitCode {
     } else {
         threadlint_analyzer::cache::Cache::open(&args.cache_dir)
     };
-    let options = RunOptions { force_exclude: args.force_exclude, cache: cache.as_ref() };
+    let options = RunOptions {
+        force_exclude: args.force_exclude,
+        cache: cache.as_ref(),
+    };
 
     if args.add_noqa {
         return add_noqa(&args, &resolver, &options);
@@ -209,9 +222,12 @@ pub fn run(args: CheckArgs) -> ExitCode {
     let mut diff_output = String::new();
     let mut fix_errors = Vec::new();
     if args.fix || args.diff {
-        let files = threadlint_analyzer::discover::files(&args.paths, &resolver, args.force_exclude);
+        let files =
+            threadlint_analyzer::discover::files(&args.paths, &resolver, args.force_exclude);
         for path in files {
-            let Ok(source) = engine::read_source(&path) else { continue };
+            let Ok(source) = engine::read_source(&path) else {
+                continue;
+            };
             let settings = resolver.settings_for(&path);
             let result = fix_source(&path, &source, &settings, args.unsafe_fixes);
             if result.fixed == 0 {
@@ -238,10 +254,18 @@ pub fn run(args: CheckArgs) -> ExitCode {
             eprintln!(
                 "Would fix {fixed} problem{}{}.",
                 plural(fixed),
-                if fixed > 0 { " (run with --fix to apply)" } else { "" }
+                if fixed > 0 {
+                    " (run with --fix to apply)"
+                } else {
+                    ""
+                }
             );
         }
-        return if fixed > 0 && !args.exit_zero { ExitCode::from(1) } else { ExitCode::SUCCESS };
+        return if fixed > 0 && !args.exit_zero {
+            ExitCode::from(1)
+        } else {
+            ExitCode::SUCCESS
+        };
     }
 
     let mut report = engine::check_with(Input::Paths(args.paths.clone()), &resolver, &options);
@@ -265,7 +289,11 @@ pub fn run(args: CheckArgs) -> ExitCode {
         return match threadlint_analyzer::baseline::write(&report, path) {
             Ok(count) => {
                 if !args.quiet {
-                    eprintln!("Recorded {count} finding{} in {}.", plural(count), path.display());
+                    eprintln!(
+                        "Recorded {count} finding{} in {}.",
+                        plural(count),
+                        path.display()
+                    );
                 }
                 ExitCode::SUCCESS
             }
@@ -276,7 +304,11 @@ pub fn run(args: CheckArgs) -> ExitCode {
         match threadlint_analyzer::baseline::apply(&mut report, path) {
             Ok(hidden) => {
                 if !args.quiet && hidden > 0 {
-                    eprintln!("{hidden} finding{} hidden by the baseline {}.", plural(hidden), path.display());
+                    eprintln!(
+                        "{hidden} finding{} hidden by the baseline {}.",
+                        plural(hidden),
+                        path.display()
+                    );
                 }
             }
             Err(e) => return usage_error(&e),
@@ -330,7 +362,12 @@ fn unified_diff(path: &Path, old: &str, new: &str) -> String {
 }
 
 /// `--stdin-filename`: one source from standard input.
-fn run_stdin(args: &CheckArgs, resolver: &Resolver, path: PathBuf, format: OutputFormat) -> ExitCode {
+fn run_stdin(
+    args: &CheckArgs,
+    resolver: &Resolver,
+    path: PathBuf,
+    format: OutputFormat,
+) -> ExitCode {
     let mut source = String::new();
     if let Err(e) = std::io::stdin().read_to_string(&mut source) {
         return usage_error(&format!("failed to read standard input: {e}"));
@@ -344,15 +381,32 @@ fn run_stdin(args: &CheckArgs, resolver: &Resolver, path: PathBuf, format: Outpu
         } else {
             out.write_all(result.source.as_bytes())
         };
-        let options = RunOptions { force_exclude: args.force_exclude, cache: None };
-        let report = engine::check_with(Input::Source { path, text: result.source }, resolver, &options);
+        let options = RunOptions {
+            force_exclude: args.force_exclude,
+            cache: None,
+        };
+        let report = engine::check_with(
+            Input::Source {
+                path,
+                text: result.source,
+            },
+            resolver,
+            &options,
+        );
         if !args.quiet && result.fixed > 0 {
             eprintln!("Fixed {} problem{}.", result.fixed, plural(result.fixed));
         }
         let remaining = report.diagnostics().count();
-        return if remaining > 0 && !args.exit_zero { ExitCode::from(1) } else { ExitCode::SUCCESS };
+        return if remaining > 0 && !args.exit_zero {
+            ExitCode::from(1)
+        } else {
+            ExitCode::SUCCESS
+        };
     }
-    let options = RunOptions { force_exclude: args.force_exclude, cache: None };
+    let options = RunOptions {
+        force_exclude: args.force_exclude,
+        cache: None,
+    };
     let mut report = engine::check_with(Input::Source { path, text: source }, resolver, &options);
     if let Some(baseline) = &args.baseline {
         if let Err(e) = threadlint_analyzer::baseline::apply(&mut report, baseline) {
@@ -362,7 +416,13 @@ fn run_stdin(args: &CheckArgs, resolver: &Resolver, path: PathBuf, format: Outpu
     finish(args, &report, format, 0, false)
 }
 
-fn finish(args: &CheckArgs, report: &Report, format: OutputFormat, fixed: usize, write_failed: bool) -> ExitCode {
+fn finish(
+    args: &CheckArgs,
+    report: &Report,
+    format: OutputFormat,
+    fixed: usize,
+    write_failed: bool,
+) -> ExitCode {
     let printed = if args.statistics {
         print_statistics(report, args.unsafe_fixes)
     } else {
@@ -388,7 +448,12 @@ fn finish(args: &CheckArgs, report: &Report, format: OutputFormat, fixed: usize,
     }
 }
 
-fn print_report(report: &Report, format: OutputFormat, unsafe_fixes: bool, output_file: Option<&PathBuf>) -> std::io::Result<()> {
+fn print_report(
+    report: &Report,
+    format: OutputFormat,
+    unsafe_fixes: bool,
+    output_file: Option<&PathBuf>,
+) -> std::io::Result<()> {
     if let Some(path) = output_file {
         let mut buffer = Vec::new();
         render::write(report, format, unsafe_fixes, &mut buffer)?;
@@ -424,7 +489,11 @@ fn print_statistics(report: &Report, unsafe_fixes: bool) -> std::io::Result<()> 
     }
     let mut rows: Vec<_> = counts.into_iter().collect();
     rows.sort_by(|a, b| b.1 .0.cmp(&a.1 .0).then(a.0.cmp(&b.0)));
-    let width = rows.iter().map(|r| r.1 .0.to_string().len()).max().unwrap_or(1);
+    let width = rows
+        .iter()
+        .map(|r| r.1 .0.to_string().len())
+        .max()
+        .unwrap_or(1);
     let mut out = std::io::stdout().lock();
     for (label, (count, name, fixable)) in rows {
         writeln!(
@@ -446,15 +515,26 @@ pub fn plural(n: usize) -> &'static str {
 
 fn print_summary(report: &Report, fixed: usize, unsafe_fixes: bool) {
     let total = report.diagnostics().count();
-    let files = report.files.iter().filter(|f| !f.diagnostics.is_empty()).count();
+    let files = report
+        .files
+        .iter()
+        .filter(|f| !f.diagnostics.is_empty())
+        .count();
     let fixable = report
         .diagnostics()
-        .filter(|(_, d)| d.fix.as_ref().is_some_and(|f| f.applicability.is_applied(unsafe_fixes)))
+        .filter(|(_, d)| {
+            d.fix
+                .as_ref()
+                .is_some_and(|f| f.applicability.is_applied(unsafe_fixes))
+        })
         .count();
     let hidden_unsafe = report
         .diagnostics()
         .filter(|(_, d)| {
-            !unsafe_fixes && d.fix.as_ref().is_some_and(|f| f.applicability == Applicability::Unsafe)
+            !unsafe_fixes
+                && d.fix
+                    .as_ref()
+                    .is_some_and(|f| f.applicability == Applicability::Unsafe)
         })
         .count();
     let mut err = std::io::stderr().lock();
@@ -508,15 +588,26 @@ pub fn show_config(config: ConfigArgs, path: PathBuf) -> ExitCode {
         None => println!("configuration: none (defaults)"),
     }
     println!("rules: {}", settings.selection.codes().join(", "));
-    println!("missing-timeout.strict: {}", settings.rules.missing_timeout_strict);
+    println!(
+        "missing-timeout.strict: {}",
+        settings.rules.missing_timeout_strict
+    );
     for (code, severity) in &settings.severity {
         println!("severity.{code}: {}", severity.as_str());
     }
     for entry in &settings.per_file_ignores {
-        println!("per-file-ignores.\"{}\": {} rule selector{}", entry.pattern, entry.rules.len(), plural(entry.rules.len()));
+        println!(
+            "per-file-ignores.\"{}\": {} rule selector{}",
+            entry.pattern,
+            entry.rules.len(),
+            plural(entry.rules.len())
+        );
     }
     println!("respect-gitignore: {}", resolved.respect_gitignore);
-    println!("output-format: {}", resolved.output_format.as_deref().unwrap_or("full"));
+    println!(
+        "output-format: {}",
+        resolved.output_format.as_deref().unwrap_or("full")
+    );
     println!("excluded: {}", resolver.is_excluded(&path));
     ExitCode::SUCCESS
 }

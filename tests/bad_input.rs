@@ -47,7 +47,8 @@ fn syntax_error_is_reported_where_it_is_and_rules_still_run() {
 fn non_utf8_file_is_an_error_naming_the_file() {
     let (out, _dir) = run_with("latin1.py", b"# coding: latin-1\nname = '\xe9t\xe9'\n");
     assert_run_went_on(&out);
-    assert!(stdout(&out).contains("latin1.py:1:1: unsupported-encoding Skipped latin1.py: not valid UTF-8"));
+    assert!(stdout(&out)
+        .contains("latin1.py:1:1: unsupported-encoding Skipped latin1.py: not valid UTF-8"));
     assert_eq!(out.status.code(), Some(1));
 }
 
@@ -79,13 +80,18 @@ fn huge_file_is_checked() {
     source.push_str("import threading\nlock = threading.Lock()\n");
     let mut i = 0;
     while source.len() < 20 * 1024 * 1024 {
-        source.push_str(&format!("def f{i}():\n    with lock:\n        return {i}\n"));
+        source.push_str(&format!(
+            "def f{i}():\n    with lock:\n        return {i}\n"
+        ));
         i += 1;
     }
     source.push_str("def last():\n    with lock:\n        with lock:\n            pass\n");
     let (out, _dir) = run_with("huge.py", source.as_bytes());
     assert_run_went_on(&out);
-    assert!(stdout(&out).contains("huge.py:"), "the huge file's own finding");
+    assert!(
+        stdout(&out).contains("huge.py:"),
+        "the huge file's own finding"
+    );
 }
 
 #[test]
@@ -95,11 +101,19 @@ fn empty_crlf_and_bom_files() {
     let crlf = FINDING.replace('\n', "\r\n");
     let (out, _dir) = run_with("crlf.py", crlf.as_bytes());
     assert_run_went_on(&out);
-    assert!(stdout(&out).contains("crlf.py:6:9: TL002"), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("crlf.py:6:9: TL002"),
+        "{}",
+        stdout(&out)
+    );
     let bom = format!("\u{feff}{FINDING}");
     let (out, _dir) = run_with("bom.py", bom.as_bytes());
     assert_run_went_on(&out);
-    assert!(stdout(&out).contains("bom.py:6:9: TL002"), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("bom.py:6:9: TL002"),
+        "{}",
+        stdout(&out)
+    );
 }
 
 #[test]
@@ -107,7 +121,13 @@ fn unreadable_path_is_reported_and_the_run_goes_on() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("finding.py"), FINDING).unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_threadlint"))
-        .args(["check", "--output-format", "concise", "finding.py", "missing.py"])
+        .args([
+            "check",
+            "--output-format",
+            "concise",
+            "finding.py",
+            "missing.py",
+        ])
         .current_dir(dir.path())
         .output()
         .unwrap();

@@ -30,7 +30,10 @@ fn tree(files: &[(&str, &[u8])]) -> tempfile::TempDir {
 
 #[test]
 fn clean_tree_exits_zero_and_says_so() {
-    let dir = tree(&[("ok.py", b"import threading\nlock = threading.Lock()\nwith lock:\n    pass\n")]);
+    let dir = tree(&[(
+        "ok.py",
+        b"import threading\nlock = threading.Lock()\nwith lock:\n    pass\n",
+    )]);
     let out = threadlint(dir.path(), &["check"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert!(text(&out.stderr).contains("All checks passed!"));
@@ -45,7 +48,10 @@ fn findings_exit_one_with_summary_and_concise_lines() {
         text(&out.stdout),
         "queue.py:10:13: TL002 [*] `cond.wait()` is guarded by `if`, not `while`: after a spurious or stolen wake-up the code goes on although the condition is still false\n"
     );
-    assert_eq!(text(&out.stderr), "Found 1 problem in 1 file (1 fixable with --fix).\n");
+    assert_eq!(
+        text(&out.stderr),
+        "Found 1 problem in 1 file (1 fixable with --fix).\n"
+    );
     let out = threadlint(dir.path(), &["check", "--exit-zero", "--quiet"]);
     assert_eq!(out.status.code(), Some(0));
     assert!(out.stderr.is_empty());
@@ -57,13 +63,19 @@ fn fix_rewrites_the_file_and_diff_writes_nothing() {
     let out = threadlint(dir.path(), &["check", "--diff"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(text(&out.stdout).contains("-        if not items:\n+        while not items:\n"));
-    assert_eq!(std::fs::read_to_string(dir.path().join("queue.py")).unwrap(), WAIT_UNDER_IF);
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("queue.py")).unwrap(),
+        WAIT_UNDER_IF
+    );
 
     let out = threadlint(dir.path(), &["check", "--fix"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert!(text(&out.stderr).contains("Fixed 1 problem."));
     let fixed = std::fs::read_to_string(dir.path().join("queue.py")).unwrap();
-    assert_eq!(fixed, WAIT_UNDER_IF.replace("if not items", "while not items"));
+    assert_eq!(
+        fixed,
+        WAIT_UNDER_IF.replace("if not items", "while not items")
+    );
 }
 
 #[test]
@@ -76,14 +88,26 @@ fn json_output_has_ruff_field_names() {
     assert_eq!(first["name"], "wait-not-in-loop");
     assert_eq!(first["severity"], "warning");
     assert_eq!(first["filename"], "queue.py");
-    assert_eq!(first["location"], serde_json::json!({"row": 10, "column": 13}));
-    assert_eq!(first["end_location"], serde_json::json!({"row": 10, "column": 24}));
+    assert_eq!(
+        first["location"],
+        serde_json::json!({"row": 10, "column": 13})
+    );
+    assert_eq!(
+        first["end_location"],
+        serde_json::json!({"row": 10, "column": 24})
+    );
     assert_eq!(first["noqa_row"], 10);
     assert_eq!(first["fix"]["applicability"], "safe");
     assert_eq!(first["fix"]["edits"][0]["content"], "while");
-    assert_eq!(first["fix"]["edits"][0]["location"], serde_json::json!({"row": 9, "column": 9}));
+    assert_eq!(
+        first["fix"]["edits"][0]["location"],
+        serde_json::json!({"row": 9, "column": 9})
+    );
     assert_eq!(first["related"], serde_json::json!([]));
-    assert!(first["url"].as_str().unwrap().ends_with("docs/rules/TL002.md"));
+    assert!(first["url"]
+        .as_str()
+        .unwrap()
+        .ends_with("docs/rules/TL002.md"));
     assert!(out.stderr.is_empty(), "json output prints no summary");
 }
 
@@ -92,7 +116,10 @@ fn select_ignore_and_unknown_selectors() {
     let dir = tree(&[("queue.py", WAIT_UNDER_IF.as_bytes())]);
     let out = threadlint(dir.path(), &["check", "--ignore", "TL002"]);
     assert_eq!(out.status.code(), Some(0));
-    let out = threadlint(dir.path(), &["check", "--select", "TL00", "--ignore", "wait-not-in-loop"]);
+    let out = threadlint(
+        dir.path(),
+        &["check", "--select", "TL00", "--ignore", "wait-not-in-loop"],
+    );
     assert_eq!(out.status.code(), Some(0));
     let out = threadlint(dir.path(), &["check", "--select", "XX9"]);
     assert_eq!(out.status.code(), Some(2));
@@ -102,13 +129,19 @@ fn select_ignore_and_unknown_selectors() {
 #[test]
 fn noqa_suppresses_and_unknown_codes_are_reported() {
     let source = WAIT_UNDER_IF.replace("cond.wait()", "cond.wait()  # noqa: TL002");
-    let dir = tree(&[("a.py", source.as_bytes()), ("b.py", b"x = 1  # noqa: TL999\n")]);
+    let dir = tree(&[
+        ("a.py", source.as_bytes()),
+        ("b.py", b"x = 1  # noqa: TL999\n"),
+    ]);
     let out = threadlint(dir.path(), &["check", "--output-format", "concise"]);
     assert_eq!(
         text(&out.stdout),
         "b.py:1:8: unknown-noqa-code Unknown rule code `TL999` in `noqa` comment: it suppresses nothing\n"
     );
-    let dir = tree(&[("a.py", format!("# threadlint: noqa\n{WAIT_UNDER_IF}").as_bytes())]);
+    let dir = tree(&[(
+        "a.py",
+        format!("# threadlint: noqa\n{WAIT_UNDER_IF}").as_bytes(),
+    )]);
     let out = threadlint(dir.path(), &["check"]);
     assert_eq!(out.status.code(), Some(0));
 }
@@ -144,7 +177,10 @@ fn rule_command_prints_docs() {
 
 #[test]
 fn statistics_counts_per_rule() {
-    let dir = tree(&[("a.py", WAIT_UNDER_IF.as_bytes()), ("b.py", WAIT_UNDER_IF.as_bytes())]);
+    let dir = tree(&[
+        ("a.py", WAIT_UNDER_IF.as_bytes()),
+        ("b.py", WAIT_UNDER_IF.as_bytes()),
+    ]);
     let out = threadlint(dir.path(), &["check", "--statistics", "--quiet"]);
     assert_eq!(text(&out.stdout), "2\tTL002\t[*] wait-not-in-loop\n");
 }

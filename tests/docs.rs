@@ -66,7 +66,12 @@ fn rule_docs_are_generated_from_the_doc_comments() {
 fn every_rule_doc_has_the_required_sections() {
     for rule in RULES {
         let doc = rule.documentation();
-        for section in ["## What it does", "## Why is this bad?", "## Example", "Use instead:"] {
+        for section in [
+            "## What it does",
+            "## Why is this bad?",
+            "## Example",
+            "Use instead:",
+        ] {
             assert!(doc.contains(section), "{} doc lacks `{section}`", rule.code);
         }
         assert!(!rule.summary.is_empty());

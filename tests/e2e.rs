@@ -23,7 +23,9 @@ fn target_dir() -> PathBuf {
 }
 
 fn run(command: &mut Command) -> Output {
-    let output = command.output().unwrap_or_else(|e| panic!("{command:?} could not start: {e}"));
+    let output = command
+        .output()
+        .unwrap_or_else(|e| panic!("{command:?} could not start: {e}"));
     output
 }
 
@@ -55,7 +57,14 @@ fn pre_commit_try_repo_fails_on_a_finding_and_passes_once_fixed() {
     let venv = work.path().join("venv");
     ok(Command::new("python3").args(["-m", "venv"]).arg(&venv));
     let python = venv.join("bin/python");
-    ok(Command::new(&python).args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check", "pre-commit"]));
+    ok(Command::new(&python).args([
+        "-m",
+        "pip",
+        "install",
+        "--quiet",
+        "--disable-pip-version-check",
+        "pre-commit",
+    ]));
 
     let project = work.path().join("project");
     std::fs::create_dir(&project).unwrap();
@@ -75,7 +84,11 @@ fn pre_commit_try_repo_fails_on_a_finding_and_passes_once_fixed() {
             .env("PRE_COMMIT_HOME", work.path().join("cache"))
             .env("CARGO_TARGET_DIR", target_dir())
             .env("MATURIN_PEP517_ARGS", "--profile dev"));
-        let text = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
         assert_eq!(output.status.success(), expect_success, "{text}");
         text
     };
@@ -83,7 +96,11 @@ fn pre_commit_try_repo_fails_on_a_finding_and_passes_once_fixed() {
     assert!(failing.contains("queue_user.py:10:13"), "{failing}");
     assert!(failing.contains("TL002"), "{failing}");
 
-    std::fs::write(project.join("queue_user.py"), BAD.replace("if not items", "while not items")).unwrap();
+    std::fs::write(
+        project.join("queue_user.py"),
+        BAD.replace("if not items", "while not items"),
+    )
+    .unwrap();
     git(&project, &["commit", "--quiet", "-am", "fix the wait"]);
     let passing = try_repo(true);
     assert!(passing.contains("Passed"), "{passing}");
@@ -107,17 +124,30 @@ fn sarif_output_passes_the_sarif_multitool_validator() {
     )
     .unwrap();
     let output = run(Command::new(env!("CARGO_BIN_EXE_threadlint"))
-        .args(["check", "--output-format", "sarif", "--output-file", "out.sarif", "--no-cache"])
+        .args([
+            "check",
+            "--output-format",
+            "sarif",
+            "--output-file",
+            "out.sarif",
+            "--no-cache",
+        ])
         .current_dir(&project));
     assert_eq!(output.status.code(), Some(1));
     let validation = project.join("validation.sarif");
-    let result = run(Command::new(work.path().join("node_modules/.bin/sarif-multitool"))
-        .args(["validate", "out.sarif", "--output"])
-        .arg(&validation)
-        .current_dir(&project));
+    let result = run(
+        Command::new(work.path().join("node_modules/.bin/sarif-multitool"))
+            .args(["validate", "out.sarif", "--output"])
+            .arg(&validation)
+            .current_dir(&project),
+    );
     let log: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&validation).unwrap_or_else(|e| {
-            panic!("no validation log ({e}):\n{}\n{}", String::from_utf8_lossy(&result.stdout), String::from_utf8_lossy(&result.stderr))
+            panic!(
+                "no validation log ({e}):\n{}\n{}",
+                String::from_utf8_lossy(&result.stdout),
+                String::from_utf8_lossy(&result.stderr)
+            )
         }))
         .unwrap();
     let problems: Vec<String> = log["runs"][0]["results"]
@@ -128,7 +158,11 @@ fn sarif_output_passes_the_sarif_multitool_validator() {
         .filter(|r| r["level"] == "error")
         .map(|r| format!("{}: {}", r["ruleId"], r["message"]))
         .collect();
-    assert!(problems.is_empty(), "SARIF validation errors:\n{}", problems.join("\n"));
+    assert!(
+        problems.is_empty(),
+        "SARIF validation errors:\n{}",
+        problems.join("\n")
+    );
 }
 
 #[test]
@@ -142,7 +176,14 @@ fn lsp_editor_session_with_pytest_lsp_applies_the_quick_fix() {
     let python = venv.join("bin/python");
     let suite = repo_root().join("tests/lsp_e2e");
     ok(Command::new(&python)
-        .args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-r"])
+        .args([
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            "-r",
+        ])
         .arg(suite.join("requirements.txt")));
     let output = run(Command::new(&python)
         .args(["-m", "pytest", "-v", "--basetemp"])
@@ -151,7 +192,11 @@ fn lsp_editor_session_with_pytest_lsp_applies_the_quick_fix() {
         .current_dir(&suite)
         .env("THREADLINT_BIN", env!("CARGO_BIN_EXE_threadlint"))
         .env("PYTHONDONTWRITEBYTECODE", "1"));
-    let text = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
     assert!(output.status.success(), "{text}");
     assert!(text.contains("2 passed"), "{text}");
 }

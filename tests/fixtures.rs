@@ -15,7 +15,9 @@ fn fixture_files() -> Vec<PathBuf> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
     let mut files = Vec::new();
     for language in ["python", "rust"] {
-        let Ok(entries) = std::fs::read_dir(root.join(language)) else { continue };
+        let Ok(entries) = std::fs::read_dir(root.join(language)) else {
+            continue;
+        };
         for entry in entries.flatten() {
             let path = entry.path();
             let name = path.file_name().unwrap().to_string_lossy().to_string();
@@ -32,7 +34,9 @@ fn settings_for(code: &str, strict: bool) -> Settings {
     let selector = Selector::parse(code).expect("fixture named after a rule code");
     Settings {
         selection: RuleSelection::resolve(Some(&[selector]), &[], &[]),
-        rules: RuleSettings { missing_timeout_strict: strict },
+        rules: RuleSettings {
+            missing_timeout_strict: strict,
+        },
         ..Settings::default()
     }
 }
@@ -66,7 +70,13 @@ fn every_rule_fixture_matches_its_expectations() {
         let source = std::fs::read_to_string(&path).unwrap();
         // `_strict` fixtures run with `missing-timeout.strict = true`.
         let settings = settings_for(code, name.contains("_strict"));
-        let report = check(Input::Source { path: path.clone(), text: source.clone() }, &settings);
+        let report = check(
+            Input::Source {
+                path: path.clone(),
+                text: source.clone(),
+            },
+            &settings,
+        );
         let mut actual = BTreeSet::new();
         for (file, diagnostic) in report.diagnostics() {
             let row = file.lines.location(&file.source, diagnostic.span.start).row;
@@ -110,6 +120,10 @@ fn every_rule_has_a_fixture_with_positives() {
                     .iter()
                     .any(|(_, code)| code == rule.code)
         });
-        assert!(with_positives, "{} has no fixture with an `expect: {}` line", rule.code, rule.code);
+        assert!(
+            with_positives,
+            "{} has no fixture with an `expect: {}` line",
+            rule.code, rule.code
+        );
     }
 }

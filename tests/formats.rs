@@ -7,10 +7,13 @@ use std::process::Command;
 
 use common::{tree, WAIT_UNDER_IF};
 
-
 fn run(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> String {
     let mut command = Command::new(env!("CARGO_BIN_EXE_threadlint"));
-    command.args(args).current_dir(dir).env_remove("GITHUB_WORKSPACE").env_remove("CI_PROJECT_DIR");
+    command
+        .args(args)
+        .current_dir(dir)
+        .env_remove("GITHUB_WORKSPACE")
+        .env_remove("CI_PROJECT_DIR");
     for (k, v) in env {
         command.env(k, v);
     }
@@ -20,10 +23,16 @@ fn run(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> String {
 
 /// Many findings, in a file whose name has the characters GitHub's properties must escape.
 fn busy_tree() -> tempfile::TempDir {
-    let mut source = String::from("import threading\ncond = threading.Condition()\nlock = threading.Lock()\nx = []\n");
+    let mut source = String::from(
+        "import threading\ncond = threading.Condition()\nlock = threading.Lock()\nx = []\n",
+    );
     for i in 0..12 {
-        source.push_str(&format!("\ndef f{i}():\n    with cond:\n        if not x:\n            cond.wait()\n"));
-        source.push_str(&format!("\ndef g{i}():\n    with lock:\n        with lock:\n            pass\n"));
+        source.push_str(&format!(
+            "\ndef f{i}():\n    with cond:\n        if not x:\n            cond.wait()\n"
+        ));
+        source.push_str(&format!(
+            "\ndef g{i}():\n    with lock:\n        with lock:\n            pass\n"
+        ));
     }
     tree(&[("pkg/we,ird:name%.py", &source)])
 }
@@ -31,7 +40,11 @@ fn busy_tree() -> tempfile::TempDir {
 #[test]
 fn github_annotations_follow_the_workflow_command_grammar() {
     let dir = busy_tree();
-    let output = run(dir.path(), &["check", "--output-format", "github", "--no-cache"], &[("GITHUB_WORKSPACE", dir.path().to_str().unwrap())]);
+    let output = run(
+        dir.path(),
+        &["check", "--output-format", "github", "--no-cache"],
+        &[("GITHUB_WORKSPACE", dir.path().to_str().unwrap())],
+    );
     let lines: Vec<&str> = output.lines().collect();
     assert_eq!(lines.len(), 24 + 1, "{output}");
     for line in &lines[..24] {
@@ -46,24 +59,45 @@ fn github_annotations_follow_the_workflow_command_grammar() {
         let mut keys = Vec::new();
         for property in properties.split(',') {
             let (key, value) = property.split_once('=').expect("key=value");
-            assert!(!value.contains(':') && !value.contains(','), "unescaped property in {line}");
+            assert!(
+                !value.contains(':') && !value.contains(','),
+                "unescaped property in {line}"
+            );
             keys.push(key);
             if key == "file" {
-                assert_eq!(value, "pkg/we%2Cird%3Aname%25.py", "relative to GITHUB_WORKSPACE, escaped");
+                assert_eq!(
+                    value, "pkg/we%2Cird%3Aname%25.py",
+                    "relative to GITHUB_WORKSPACE, escaped"
+                );
             }
         }
-        assert_eq!(keys, ["file", "line", "col", "endLine", "endColumn", "title"], "{line}");
-        assert!(data.contains("%0Ahelp: "), "the help line is escaped into the message");
+        assert_eq!(
+            keys,
+            ["file", "line", "col", "endLine", "endColumn", "title"],
+            "{line}"
+        );
+        assert!(
+            data.contains("%0Ahelp: "),
+            "the help line is escaped into the message"
+        );
     }
     assert!(lines.iter().filter(|l| l.starts_with("::error")).count() == 12);
-    assert!(lines[24].starts_with("::notice title=threadlint::4 more findings than GitHub shows"), "{}", lines[24]);
+    assert!(
+        lines[24].starts_with("::notice title=threadlint::4 more findings than GitHub shows"),
+        "{}",
+        lines[24]
+    );
 }
 
 #[test]
 fn github_multiline_findings_omit_columns() {
     let source = "import threading\ncond = threading.Condition()\n\ndef f():\n    with cond:\n        cond.wait(\n            timeout=None,\n        )\n";
     let dir = tree(&[("a.py", source)]);
-    let output = run(dir.path(), &["check", "--output-format", "github", "--select", "TL002"], &[]);
+    let output = run(
+        dir.path(),
+        &["check", "--output-format", "github", "--select", "TL002"],
+        &[],
+    );
     assert_eq!(
         output.lines().next().unwrap().split("::").nth(1).unwrap(),
         "warning file=a.py,line=6,endLine=8,title=threadlint (TL002)"
@@ -73,28 +107,55 @@ fn github_multiline_findings_omit_columns() {
 #[test]
 fn gitlab_code_quality_has_every_required_field() {
     let dir = busy_tree();
-    let output = run(dir.path(), &["check", "--output-format", "gitlab"], &[("CI_PROJECT_DIR", dir.path().to_str().unwrap())]);
+    let output = run(
+        dir.path(),
+        &["check", "--output-format", "gitlab"],
+        &[("CI_PROJECT_DIR", dir.path().to_str().unwrap())],
+    );
     let issues: Vec<serde_json::Value> = serde_json::from_str(&output).unwrap();
     assert_eq!(issues.len(), 24);
     let mut fingerprints = std::collections::HashSet::new();
     for issue in &issues {
         assert!(issue["description"].as_str().unwrap().starts_with("TL00"));
         assert!(issue["check_name"].is_string());
-        assert!(matches!(issue["severity"].as_str().unwrap(), "info" | "minor" | "major" | "critical" | "blocker"));
+        assert!(matches!(
+            issue["severity"].as_str().unwrap(),
+            "info" | "minor" | "major" | "critical" | "blocker"
+        ));
         assert_eq!(issue["location"]["path"], "pkg/we,ird:name%.py");
         assert!(issue["location"]["lines"]["begin"].as_u64().unwrap() > 0);
-        assert!(fingerprints.insert(issue["fingerprint"].as_str().unwrap().to_string()), "fingerprints are unique");
+        assert!(
+            fingerprints.insert(issue["fingerprint"].as_str().unwrap().to_string()),
+            "fingerprints are unique"
+        );
     }
 }
 
 #[test]
 fn gitlab_fingerprints_survive_moved_lines() {
     let dir = tree(&[("a.py", WAIT_UNDER_IF)]);
-    let before: Vec<serde_json::Value> = serde_json::from_str(&run(dir.path(), &["check", "--output-format", "gitlab"], &[])).unwrap();
-    std::fs::write(dir.path().join("a.py"), format!("# a comment\n\n\n{WAIT_UNDER_IF}")).unwrap();
-    let after: Vec<serde_json::Value> = serde_json::from_str(&run(dir.path(), &["check", "--output-format", "gitlab"], &[])).unwrap();
+    let before: Vec<serde_json::Value> = serde_json::from_str(&run(
+        dir.path(),
+        &["check", "--output-format", "gitlab"],
+        &[],
+    ))
+    .unwrap();
+    std::fs::write(
+        dir.path().join("a.py"),
+        format!("# a comment\n\n\n{WAIT_UNDER_IF}"),
+    )
+    .unwrap();
+    let after: Vec<serde_json::Value> = serde_json::from_str(&run(
+        dir.path(),
+        &["check", "--output-format", "gitlab"],
+        &[],
+    ))
+    .unwrap();
     assert_eq!(before[0]["fingerprint"], after[0]["fingerprint"]);
-    assert_ne!(before[0]["location"]["lines"]["begin"], after[0]["location"]["lines"]["begin"]);
+    assert_ne!(
+        before[0]["location"]["lines"]["begin"],
+        after[0]["location"]["lines"]["begin"]
+    );
 }
 
 #[test]
@@ -108,11 +169,22 @@ fn sarif_has_rules_regions_related_locations_and_fixes() {
     assert_eq!(sarif["version"], "2.1.0");
     let run = &sarif["runs"][0];
     assert_eq!(run["columnKind"], "unicodeCodePoints");
-    assert!(run["originalUriBaseIds"]["%SRCROOT%"]["uri"].as_str().unwrap().starts_with("file:///"));
+    assert!(run["originalUriBaseIds"]["%SRCROOT%"]["uri"]
+        .as_str()
+        .unwrap()
+        .starts_with("file:///"));
     let rules = run["tool"]["driver"]["rules"].as_array().unwrap();
     assert_eq!(rules.len(), threadlint_rules::RULES.len());
     for rule in rules {
-        for field in ["id", "name", "shortDescription", "fullDescription", "help", "helpUri", "defaultConfiguration"] {
+        for field in [
+            "id",
+            "name",
+            "shortDescription",
+            "fullDescription",
+            "help",
+            "helpUri",
+            "defaultConfiguration",
+        ] {
             assert!(!rule[field].is_null(), "rule {} lacks {field}", rule["id"]);
         }
     }
@@ -123,7 +195,10 @@ fn sarif_has_rules_regions_related_locations_and_fixes() {
     assert_eq!(location["artifactLocation"]["uriBaseId"], "%SRCROOT%");
     assert_eq!(location["region"]["startLine"], 10);
     assert_eq!(location["region"]["startColumn"], 13);
-    assert_eq!(wait["fixes"][0]["artifactChanges"][0]["replacements"][0]["insertedContent"]["text"], "while");
+    assert_eq!(
+        wait["fixes"][0]["artifactChanges"][0]["replacements"][0]["insertedContent"]["text"],
+        "while"
+    );
     assert!(wait["partialFingerprints"]["primaryLocationLineHash"].is_string());
     let cycle = results.iter().find(|r| r["ruleId"] == "TL004").unwrap();
     let related = cycle["relatedLocations"].as_array().unwrap();
@@ -134,11 +209,17 @@ fn sarif_has_rules_regions_related_locations_and_fixes() {
 
 #[test]
 fn junit_is_well_formed() {
-    let dir = tree(&[("a.py", WAIT_UNDER_IF), ("b.py", "x = 1 # noqa: TL999 <&>\n")]);
+    let dir = tree(&[
+        ("a.py", WAIT_UNDER_IF),
+        ("b.py", "x = 1 # noqa: TL999 <&>\n"),
+    ]);
     let output = run(dir.path(), &["check", "--output-format", "junit"], &[]);
     assert!(output.starts_with("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"threadlint\" tests=\"2\" failures=\"2\""));
     assert_eq!(output.matches("<testcase ").count(), 2);
-    assert_eq!(output.matches("<testsuite ").count(), output.matches("</testsuite>").count());
+    assert_eq!(
+        output.matches("<testsuite ").count(),
+        output.matches("</testsuite>").count()
+    );
     let clean = tree(&[("ok.py", "x = 1\n")]);
     let output = run(clean.path(), &["check", "--output-format", "junit"], &[]);
     assert!(output.contains("tests=\"1\" failures=\"0\""));

@@ -26,7 +26,11 @@ struct BaselineFile {
     findings: Vec<Entry>,
 }
 
-fn key(report_path: &str, file: &crate::engine::FileReport, diagnostic: &crate::engine::Diagnostic) -> String {
+fn key(
+    report_path: &str,
+    file: &crate::engine::FileReport,
+    diagnostic: &crate::engine::Diagnostic,
+) -> String {
     format!("{:016x}", fingerprint::base(report_path, file, diagnostic))
 }
 
@@ -45,16 +49,21 @@ pub fn write(report: &Report, path: &Path) -> Result<usize, String> {
         })
         .collect();
     let count = findings.len();
-    let text = serde_json::to_string_pretty(&BaselineFile { version: 1, findings })
+    let text = serde_json::to_string_pretty(&BaselineFile {
+        version: 1,
+        findings,
+    })
+    .map_err(|e| format!("cannot write baseline {}: {e}", path.display()))?;
+    std::fs::write(path, text + "\n")
         .map_err(|e| format!("cannot write baseline {}: {e}", path.display()))?;
-    std::fs::write(path, text + "\n").map_err(|e| format!("cannot write baseline {}: {e}", path.display()))?;
     Ok(count)
 }
 
 /// Removes from `report` the findings recorded in the baseline at `path`; returns how many
 /// were hidden.
 pub fn apply(report: &mut Report, path: &Path) -> Result<usize, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read baseline {}: {e}", path.display()))?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read baseline {}: {e}", path.display()))?;
     let baseline: BaselineFile = serde_json::from_str(&text)
         .map_err(|e| format!("{} is not a threadlint baseline: {e}", path.display()))?;
     let mut remaining: HashMap<String, usize> = HashMap::new();

@@ -49,13 +49,23 @@ fn intern(name: &str) -> Option<&'static str> {
         return Some(rule.name);
     }
     const PROBLEMS: &[&str] = &[
-        "invalid-syntax", "io-error", "unsupported-encoding", "file-too-large", "too-deeply-nested", "unknown-noqa-code",
+        "invalid-syntax",
+        "io-error",
+        "unsupported-encoding",
+        "file-too-large",
+        "too-deeply-nested",
+        "unknown-noqa-code",
     ];
     PROBLEMS.iter().copied().find(|p| *p == name)
 }
 
 impl Entry {
-    pub fn new(key: String, diagnostics: &[Diagnostic], suppressions: Suppressions, summary: Option<LockSummary>) -> Self {
+    pub fn new(
+        key: String,
+        diagnostics: &[Diagnostic],
+        suppressions: Suppressions,
+        summary: Option<LockSummary>,
+    ) -> Self {
         Entry {
             key,
             diagnostics: diagnostics
@@ -123,15 +133,25 @@ impl Cache {
             settings.selection.codes(),
             settings.rules,
             settings.severity,
-            settings.per_file_ignores.iter().map(|p| (&p.pattern, &p.rules)).collect::<Vec<_>>(),
+            settings
+                .per_file_ignores
+                .iter()
+                .map(|p| (&p.pattern, &p.rules))
+                .collect::<Vec<_>>(),
             settings.root
         );
-        format!("{:016x}", fnv1a(&[VERSION, &path.to_string_lossy(), &settings_key, source]))
+        format!(
+            "{:016x}",
+            fnv1a(&[VERSION, &path.to_string_lossy(), &settings_key, source])
+        )
     }
 
     fn entry_path(&self, path: &Path) -> PathBuf {
         let absolute = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
-        self.dir.join(format!("{:016x}.json", fnv1a(&[&absolute.to_string_lossy()])))
+        self.dir.join(format!(
+            "{:016x}.json",
+            fnv1a(&[&absolute.to_string_lossy()])
+        ))
     }
 
     pub fn get(&self, path: &Path, key: &str) -> Option<Entry> {

@@ -30,7 +30,13 @@ impl fmt::Display for ConfigError {
         if self.key.is_empty() {
             write!(f, "{}: {}", self.file.display(), self.message)
         } else {
-            write!(f, "{}: `{}`: {}", self.file.display(), self.key, self.message)
+            write!(
+                f,
+                "{}: `{}`: {}",
+                self.file.display(),
+                self.key,
+                self.message
+            )
         }
     }
 }
@@ -48,7 +54,10 @@ pub struct PerFileIgnore {
 impl PerFileIgnore {
     fn matches(&self, relative: &Path) -> bool {
         self.matcher.is_match(relative)
-            || (self.basename_only && relative.file_name().is_some_and(|name| self.matcher.is_match(name)))
+            || (self.basename_only
+                && relative
+                    .file_name()
+                    .is_some_and(|name| self.matcher.is_match(name)))
     }
 }
 
@@ -79,22 +88,42 @@ pub struct ConfigFile {
 const KEYS: &str = "select, extend-select, ignore, per-file-ignores, exclude, extend-exclude, respect-gitignore, missing-timeout, severity, output-format";
 
 pub const OUTPUT_FORMATS: &[&str] = &[
-    "full", "concise", "grouped", "json", "json-lines", "github", "gitlab", "sarif", "junit",
+    "full",
+    "concise",
+    "grouped",
+    "json",
+    "json-lines",
+    "github",
+    "gitlab",
+    "sarif",
+    "junit",
 ];
 
 fn error(file: &Path, key: &str, message: impl Into<String>) -> ConfigError {
-    ConfigError { file: file.to_path_buf(), key: key.to_string(), message: message.into() }
+    ConfigError {
+        file: file.to_path_buf(),
+        key: key.to_string(),
+        message: message.into(),
+    }
 }
 
 fn string_list(file: &Path, key: &str, value: &toml::Value) -> Result<Vec<String>, ConfigError> {
     let toml::Value::Array(items) = value else {
-        return Err(error(file, key, "expected a list of strings, e.g. [\"TL002\"]"));
+        return Err(error(
+            file,
+            key,
+            "expected a list of strings, e.g. [\"TL002\"]",
+        ));
     };
     items
         .iter()
         .map(|item| match item {
             toml::Value::String(s) => Ok(s.clone()),
-            _ => Err(error(file, key, "expected a list of strings, e.g. [\"TL002\"]")),
+            _ => Err(error(
+                file,
+                key,
+                "expected a list of strings, e.g. [\"TL002\"]",
+            )),
         })
         .collect()
 }
@@ -107,7 +136,9 @@ fn selectors(file: &Path, key: &str, value: &toml::Value) -> Result<Vec<Selector
 }
 
 fn boolean(file: &Path, key: &str, value: &toml::Value) -> Result<bool, ConfigError> {
-    value.as_bool().ok_or_else(|| error(file, key, "expected `true` or `false`"))
+    value
+        .as_bool()
+        .ok_or_else(|| error(file, key, "expected `true` or `false`"))
 }
 
 /// Reads options from a TOML table (the `[tool.threadlint]` table, or a whole
@@ -126,16 +157,27 @@ pub fn parse_options(file: &Path, table: &toml::Table) -> Result<Options, Config
                 let format = value
                     .as_str()
                     .filter(|f| OUTPUT_FORMATS.contains(f))
-                    .ok_or_else(|| error(file, key, format!("expected one of {}", OUTPUT_FORMATS.join(", "))))?;
+                    .ok_or_else(|| {
+                        error(
+                            file,
+                            key,
+                            format!("expected one of {}", OUTPUT_FORMATS.join(", ")),
+                        )
+                    })?;
                 options.output_format = Some(format.to_string());
             }
             "per-file-ignores" => {
                 let toml::Value::Table(entries) = value else {
-                    return Err(error(file, key, "expected a table of glob = [codes], e.g. \"tests/*\" = [\"TL003\"]"));
+                    return Err(error(
+                        file,
+                        key,
+                        "expected a table of glob = [codes], e.g. \"tests/*\" = [\"TL003\"]",
+                    ));
                 };
                 for (pattern, codes) in entries {
                     let sub = format!("{key}.\"{pattern}\"");
-                    let glob = Glob::new(pattern).map_err(|e| error(file, &sub, format!("invalid glob: {e}")))?;
+                    let glob = Glob::new(pattern)
+                        .map_err(|e| error(file, &sub, format!("invalid glob: {e}")))?;
                     options.per_file_ignores.push(PerFileIgnore {
                         pattern: pattern.to_string(),
                         matcher: glob.compile_matcher(),
@@ -146,19 +188,36 @@ pub fn parse_options(file: &Path, table: &toml::Table) -> Result<Options, Config
             }
             "missing-timeout" => {
                 let toml::Value::Table(inner) = value else {
-                    return Err(error(file, key, "expected a table with `strict = true|false`"));
+                    return Err(error(
+                        file,
+                        key,
+                        "expected a table with `strict = true|false`",
+                    ));
                 };
                 for (inner_key, inner_value) in inner {
                     let full = format!("{key}.{inner_key}");
                     match inner_key.as_str() {
-                        "strict" => options.missing_timeout_strict = Some(boolean(file, &full, inner_value)?),
-                        _ => return Err(error(file, &full, "unknown key; the only key of `missing-timeout` is `strict`")),
+                        "strict" => {
+                            options.missing_timeout_strict =
+                                Some(boolean(file, &full, inner_value)?)
+                        }
+                        _ => {
+                            return Err(error(
+                                file,
+                                &full,
+                                "unknown key; the only key of `missing-timeout` is `strict`",
+                            ))
+                        }
                     }
                 }
             }
             "severity" => {
                 let toml::Value::Table(entries) = value else {
-                    return Err(error(file, key, "expected a table of CODE = \"error\"|\"warning\""));
+                    return Err(error(
+                        file,
+                        key,
+                        "expected a table of CODE = \"error\"|\"warning\"",
+                    ));
                 };
                 for (code, level) in entries {
                     let full = format!("{key}.{code}");
@@ -172,7 +231,13 @@ pub fn parse_options(file: &Path, table: &toml::Table) -> Result<Options, Config
                     options.severity.insert(rule.code, severity);
                 }
             }
-            _ => return Err(error(file, key, format!("unknown key; the keys are {KEYS}"))),
+            _ => {
+                return Err(error(
+                    file,
+                    key,
+                    format!("unknown key; the keys are {KEYS}"),
+                ))
+            }
         }
     }
     Ok(options)
@@ -180,8 +245,11 @@ pub fn parse_options(file: &Path, table: &toml::Table) -> Result<Options, Config
 
 /// Reads a configuration file. `Ok(None)` for a `pyproject.toml` without `[tool.threadlint]`.
 pub fn load(path: &Path) -> Result<Option<ConfigFile>, ConfigError> {
-    let text = std::fs::read_to_string(path).map_err(|e| error(path, "", format!("cannot read: {e}")))?;
-    let document: toml::Table = text.parse().map_err(|e| error(path, "", format!("not valid TOML: {e}")))?;
+    let text =
+        std::fs::read_to_string(path).map_err(|e| error(path, "", format!("cannot read: {e}")))?;
+    let document: toml::Table = text
+        .parse()
+        .map_err(|e| error(path, "", format!("not valid TOML: {e}")))?;
     let is_pyproject = path.file_name().is_some_and(|n| n == "pyproject.toml");
     let table = if is_pyproject {
         match document.get("tool").and_then(|t| t.get("threadlint")) {
@@ -194,9 +262,19 @@ pub fn load(path: &Path) -> Result<Option<ConfigFile>, ConfigError> {
     };
     let root = path
         .parent()
-        .map(|p| if p.as_os_str().is_empty() { PathBuf::from(".") } else { p.to_path_buf() })
+        .map(|p| {
+            if p.as_os_str().is_empty() {
+                PathBuf::from(".")
+            } else {
+                p.to_path_buf()
+            }
+        })
         .unwrap_or_else(|| PathBuf::from("."));
-    Ok(Some(ConfigFile { path: path.to_path_buf(), root, options: parse_options(path, &table)? }))
+    Ok(Some(ConfigFile {
+        path: path.to_path_buf(),
+        root,
+        options: parse_options(path, &table)?,
+    }))
 }
 
 /// What the command line says, on top of (or instead of) the files.
@@ -241,9 +319,26 @@ pub struct ResolvedConfig {
 
 /// Folders never descended into unless named on the command line.
 pub const DEFAULT_EXCLUDES: &[&str] = &[
-    ".bzr", ".direnv", ".eggs", ".git", ".hg", ".mypy_cache", ".nox", ".pytype", ".ruff_cache",
-    ".svn", ".tox", ".venv", ".threadlint_cache", "__pycache__", "__pypackages__", "_build",
-    "buck-out", "node_modules", "site-packages", "venv",
+    ".bzr",
+    ".direnv",
+    ".eggs",
+    ".git",
+    ".hg",
+    ".mypy_cache",
+    ".nox",
+    ".pytype",
+    ".ruff_cache",
+    ".svn",
+    ".tox",
+    ".venv",
+    ".threadlint_cache",
+    "__pycache__",
+    "__pypackages__",
+    "_build",
+    "buck-out",
+    "node_modules",
+    "site-packages",
+    "venv",
 ];
 
 impl Resolver {
@@ -259,7 +354,10 @@ impl Resolver {
 
     /// Configuration errors met so far (each file once).
     pub fn errors(&self) -> Vec<ConfigError> {
-        self.errors.lock().unwrap_or_else(|e| e.into_inner()).clone()
+        self.errors
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     /// The configuration file that applies to `path`.
@@ -273,14 +371,23 @@ impl Resolver {
                 } else {
                     std::env::current_dir().unwrap_or_default().join(path)
                 };
-                let start = if absolute.is_dir() { absolute.as_path() } else { absolute.parent()? };
+                let start = if absolute.is_dir() {
+                    absolute.as_path()
+                } else {
+                    absolute.parent()?
+                };
                 self.nearest(start)
             }
         }
     }
 
     fn nearest(&self, dir: &Path) -> Option<Arc<ConfigFile>> {
-        if let Some(found) = self.found.lock().unwrap_or_else(|e| e.into_inner()).get(dir) {
+        if let Some(found) = self
+            .found
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(dir)
+        {
             return found.clone();
         }
         let mut result = None;
@@ -294,7 +401,10 @@ impl Resolver {
                     }
                     Ok(None) => {}
                     Err(e) => {
-                        self.errors.lock().unwrap_or_else(|e| e.into_inner()).push(e);
+                        self.errors
+                            .lock()
+                            .unwrap_or_else(|e| e.into_inner())
+                            .push(e);
                         break;
                     }
                 }
@@ -316,7 +426,12 @@ impl Resolver {
     pub fn resolved_for(&self, path: &Path) -> Arc<ResolvedConfig> {
         let file = self.config_for(path);
         let key = file.as_ref().map(|f| f.path.clone());
-        if let Some(resolved) = self.settings.lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
+        if let Some(resolved) = self
+            .settings
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&key)
+        {
             return resolved.clone();
         }
         let resolved = Arc::new(self.resolve(file));
@@ -331,7 +446,12 @@ impl Resolver {
         let empty = Options::default();
         let options = file.as_ref().map_or(&empty, |f| &f.options);
         let inline = &self.overrides.inline;
-        let select = self.overrides.select.clone().or_else(|| inline.select.clone()).or_else(|| options.select.clone());
+        let select = self
+            .overrides
+            .select
+            .clone()
+            .or_else(|| inline.select.clone())
+            .or_else(|| options.select.clone());
         let extend: Vec<Selector> = options
             .extend_select
             .iter()
@@ -380,9 +500,17 @@ impl Resolver {
         }
         ResolvedConfig {
             settings: Arc::new(settings),
-            excludes: excludes.build().unwrap_or_else(|_| globset::GlobSet::empty()),
-            respect_gitignore: inline.respect_gitignore.or(options.respect_gitignore).unwrap_or(true),
-            output_format: inline.output_format.clone().or_else(|| options.output_format.clone()),
+            excludes: excludes
+                .build()
+                .unwrap_or_else(|_| globset::GlobSet::empty()),
+            respect_gitignore: inline
+                .respect_gitignore
+                .or(options.respect_gitignore)
+                .unwrap_or(true),
+            output_format: inline
+                .output_format
+                .clone()
+                .or_else(|| options.output_format.clone()),
             file,
         }
     }
@@ -396,7 +524,11 @@ impl Resolver {
                 return true;
             }
         }
-        let root = resolved.file.as_ref().map(|f| f.root.clone()).unwrap_or_else(|| PathBuf::from("."));
+        let root = resolved
+            .file
+            .as_ref()
+            .map(|f| f.root.clone())
+            .unwrap_or_else(|| PathBuf::from("."));
         relative(path, &root).is_some_and(|r| resolved.excludes.is_match(r))
     }
 }
@@ -404,10 +536,25 @@ impl Resolver {
 /// `path` relative to `root`, comparing absolute forms.
 pub fn relative(path: &Path, root: &Path) -> Option<PathBuf> {
     let cwd = std::env::current_dir().unwrap_or_default();
-    let path = if path.is_absolute() { path.to_path_buf() } else { cwd.join(path) };
-    let root = if root.is_absolute() { root.to_path_buf() } else { cwd.join(root) };
-    let clean = |p: &Path| -> PathBuf { p.components().filter(|c| !matches!(c, std::path::Component::CurDir)).collect() };
-    clean(&path).strip_prefix(clean(&root)).ok().map(Path::to_path_buf)
+    let path = if path.is_absolute() {
+        path.to_path_buf()
+    } else {
+        cwd.join(path)
+    };
+    let root = if root.is_absolute() {
+        root.to_path_buf()
+    } else {
+        cwd.join(root)
+    };
+    let clean = |p: &Path| -> PathBuf {
+        p.components()
+            .filter(|c| !matches!(c, std::path::Component::CurDir))
+            .collect()
+    };
+    clean(&path)
+        .strip_prefix(clean(&root))
+        .ok()
+        .map(Path::to_path_buf)
 }
 
 impl Settings {
@@ -420,9 +567,12 @@ impl Settings {
             return true;
         }
         let root = self.root.clone().unwrap_or_else(|| PathBuf::from("."));
-        let Some(relative) = relative(path, &root) else { return true };
+        let Some(relative) = relative(path, &root) else {
+            return true;
+        };
         !self.per_file_ignores.iter().any(|entry| {
-            entry.matches(&relative) && RuleSelection::resolve(Some(&entry.rules), &[], &[]).is_enabled(code)
+            entry.matches(&relative)
+                && RuleSelection::resolve(Some(&entry.rules), &[], &[]).is_enabled(code)
         })
     }
 }

@@ -9,12 +9,19 @@ use crate::engine::{language_of, SettingsSource};
 /// The files to check under `paths`, sorted and without duplicates. A path that does not exist
 /// is kept, so that reading it reports the error. Files named explicitly are checked even when
 /// configuration excludes them, unless `force_exclude`.
-pub fn files(paths: &[PathBuf], settings: &dyn SettingsSource, force_exclude: bool) -> Vec<PathBuf> {
+pub fn files(
+    paths: &[PathBuf],
+    settings: &dyn SettingsSource,
+    force_exclude: bool,
+) -> Vec<PathBuf> {
     let found = Mutex::new(Vec::new());
     for path in paths {
         if !path.is_dir() {
             if !(force_exclude && excluded_with_ancestors(path, settings)) {
-                found.lock().unwrap_or_else(|e| e.into_inner()).push(path.clone());
+                found
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .push(path.clone());
             }
             continue;
         }
@@ -37,7 +44,10 @@ pub fn files(paths: &[PathBuf], settings: &dyn SettingsSource, force_exclude: bo
                         return ignore::WalkState::Skip;
                     }
                     if entry.file_type().is_some_and(|t| t.is_file()) && is_checked(entry.path()) {
-                        found.lock().unwrap_or_else(|e| e.into_inner()).push(entry.into_path());
+                        found
+                            .lock()
+                            .unwrap_or_else(|e| e.into_inner())
+                            .push(entry.into_path());
                     }
                 }
                 ignore::WalkState::Continue

@@ -93,7 +93,11 @@ impl Diagnostic {
         Diagnostic {
             code: Some(finding.code),
             name: rule.map_or("", |r| r.name),
-            severity: settings.severity.get(finding.code).copied().unwrap_or(default),
+            severity: settings
+                .severity
+                .get(finding.code)
+                .copied()
+                .unwrap_or(default),
             message: finding.message,
             help: Some(finding.help).filter(|h| !h.is_empty()),
             span: finding.span,
@@ -199,7 +203,10 @@ pub fn parse_at(language: Language, source: &str, path: Option<&Path>) -> Parsed
     match language {
         Language::Python => {
             let lowered = python::lower(source);
-            let errors = lowered.syntax_errors.iter().map(|e| (e.span, format!("SyntaxError: {}", e.message)));
+            let errors = lowered
+                .syntax_errors
+                .iter()
+                .map(|e| (e.span, format!("SyntaxError: {}", e.message)));
             Parsed {
                 syntax_errors: lowered.syntax_errors.len(),
                 problems: front_end_problems(errors, lowered.depth_exceeded.then_some(TOO_DEEP)),
@@ -210,7 +217,10 @@ pub fn parse_at(language: Language, source: &str, path: Option<&Path>) -> Parsed
         Language::Rust => {
             let edition = path.map(rust::edition_for).unwrap_or_default();
             let lowered = rust::lower(source, edition);
-            let errors = lowered.syntax_errors.iter().map(|e| (e.span, format!("Rust syntax error: {}", e.message)));
+            let errors = lowered
+                .syntax_errors
+                .iter()
+                .map(|e| (e.span, format!("Rust syntax error: {}", e.message)));
             let too_deep = lowered.depth_exceeded.then_some(match lowered.model {
                 Some(_) => TOO_DEEP,
                 None => "The file is nested too deeply to parse; it was skipped",
@@ -228,18 +238,33 @@ pub fn parse_at(language: Language, source: &str, path: Option<&Path>) -> Parsed
 const TOO_DEEP: &str = "Some code is nested too deeply to analyse; it was skipped";
 
 /// A front-end's syntax errors and depth limit as diagnostics.
-fn front_end_problems(syntax_errors: impl Iterator<Item = (Span, String)>, too_deep: Option<&str>) -> Vec<Diagnostic> {
+fn front_end_problems(
+    syntax_errors: impl Iterator<Item = (Span, String)>,
+    too_deep: Option<&str>,
+) -> Vec<Diagnostic> {
     let mut problems: Vec<Diagnostic> = syntax_errors
-        .map(|(span, message)| Diagnostic::problem("invalid-syntax", Severity::Error, span, message))
+        .map(|(span, message)| {
+            Diagnostic::problem("invalid-syntax", Severity::Error, span, message)
+        })
         .collect();
     if let Some(message) = too_deep {
-        problems.push(Diagnostic::problem("too-deeply-nested", Severity::Warning, Span::new(0, 0), message.into()));
+        problems.push(Diagnostic::problem(
+            "too-deeply-nested",
+            Severity::Warning,
+            Span::new(0, 0),
+            message.into(),
+        ));
     }
     problems
 }
 
 /// The per-file rules' findings on one model of the file at `path`.
-pub fn run_rules(model: &FileModel, source: &str, path: &Path, settings: &Settings) -> Vec<Finding> {
+pub fn run_rules(
+    model: &FileModel,
+    source: &str,
+    path: &Path,
+    settings: &Settings,
+) -> Vec<Finding> {
     let context = Context {
         model,
         source,
@@ -257,7 +282,13 @@ pub fn run_rules(model: &FileModel, source: &str, path: &Path, settings: &Settin
     findings
 }
 
-fn analyse(path: PathBuf, source: Option<String>, settings: Arc<Settings>, cache: Option<&Cache>, counters: &Counters) -> Analysis {
+fn analyse(
+    path: PathBuf,
+    source: Option<String>,
+    settings: Arc<Settings>,
+    cache: Option<&Cache>,
+    counters: &Counters,
+) -> Analysis {
     let mut diagnostics = Vec::new();
     let text = match source {
         Some(text) => Ok(text),
@@ -266,7 +297,12 @@ fn analyse(path: PathBuf, source: Option<String>, settings: Arc<Settings>, cache
     let source = match text {
         Ok(source) => source,
         Err(error) => {
-            diagnostics.push(Diagnostic::problem(error.name, Severity::Error, Span::new(0, 0), error.message));
+            diagnostics.push(Diagnostic::problem(
+                error.name,
+                Severity::Error,
+                Span::new(0, 0),
+                error.message,
+            ));
             return Analysis {
                 report: FileReport {
                     path,
@@ -287,7 +323,12 @@ fn analyse(path: PathBuf, source: Option<String>, settings: Arc<Settings>, cache
             if let Some(diagnostics) = entry.diagnostics() {
                 counters.cached.fetch_add(1, Ordering::Relaxed);
                 return Analysis {
-                    report: FileReport { path, source: Arc::from(source), lines: Arc::new(lines), diagnostics },
+                    report: FileReport {
+                        path,
+                        source: Arc::from(source),
+                        lines: Arc::new(lines),
+                        diagnostics,
+                    },
                     suppressions: entry.suppressions,
                     summary: entry.summary,
                     settings,
@@ -298,7 +339,12 @@ fn analyse(path: PathBuf, source: Option<String>, settings: Arc<Settings>, cache
     let language = language_of(&path).unwrap_or(Language::Python);
     if !crate::prefilter::may_have_findings(language, &source) {
         return Analysis {
-            report: FileReport { path, source: Arc::from(source), lines: Arc::new(lines), diagnostics },
+            report: FileReport {
+                path,
+                source: Arc::from(source),
+                lines: Arc::new(lines),
+                diagnostics,
+            },
             suppressions: Suppressions::default(),
             summary: None,
             settings,
@@ -320,7 +366,10 @@ fn analyse(path: PathBuf, source: Option<String>, settings: Arc<Settings>, cache
         }
     }
     if let (Some(cache), Some(key)) = (cache, key) {
-        cache.put(&path, &crate::cache::Entry::new(key, &diagnostics, suppressions.clone(), summary.clone()));
+        cache.put(
+            &path,
+            &crate::cache::Entry::new(key, &diagnostics, suppressions.clone(), summary.clone()),
+        );
     }
     Analysis {
         report: FileReport {
@@ -353,7 +402,10 @@ impl std::fmt::Display for ReadError {
 /// Reads a file as UTF-8, with an error message naming the file.
 pub fn read_source(path: &Path) -> Result<String, ReadError> {
     let shown = display_path(path);
-    let io = |e: std::io::Error| ReadError { name: "io-error", message: format!("Failed to read {shown}: {e}") };
+    let io = |e: std::io::Error| ReadError {
+        name: "io-error",
+        message: format!("Failed to read {shown}: {e}"),
+    };
     let metadata = std::fs::metadata(path).map_err(io)?;
     if metadata.len() > MAX_FILE_BYTES {
         return Err(ReadError {
@@ -365,7 +417,10 @@ pub fn read_source(path: &Path) -> Result<String, ReadError> {
             ),
         });
     }
-    let bytes = std::fs::read(path).map_err(|e| ReadError { name: "io-error", message: format!("Failed to read {}: {e}", display_path(path)) })?;
+    let bytes = std::fs::read(path).map_err(|e| ReadError {
+        name: "io-error",
+        message: format!("Failed to read {}: {e}", display_path(path)),
+    })?;
     String::from_utf8(bytes).map_err(|e| ReadError {
         name: "unsupported-encoding",
         message: format!(
@@ -457,11 +512,18 @@ fn finish(mut analyses: Vec<Analysis>) -> Report {
             analysis.report.diagnostics.push(diagnostic);
         }
     }
-    let checked = analyses.iter().filter(|a| a.summary.is_some() || !a.report.source.is_empty()).count();
+    let checked = analyses
+        .iter()
+        .filter(|a| a.summary.is_some() || !a.report.source.is_empty())
+        .count();
     let files = analyses
         .into_iter()
         .filter_map(|analysis| {
-            let Analysis { mut report, suppressions, .. } = analysis;
+            let Analysis {
+                mut report,
+                suppressions,
+                ..
+            } = analysis;
             if suppressions.file_exempt {
                 return None;
             }
@@ -471,13 +533,23 @@ fn finish(mut analyses: Vec<Analysis>) -> Report {
             });
             report.diagnostics.extend(unknown_noqa_codes(&suppressions));
             report.diagnostics.sort_by(|a, b| {
-                (a.span.start, a.span.end, a.code, &a.message).cmp(&(b.span.start, b.span.end, b.code, &b.message))
+                (a.span.start, a.span.end, a.code, &a.message).cmp(&(
+                    b.span.start,
+                    b.span.end,
+                    b.code,
+                    &b.message,
+                ))
             });
             report.diagnostics.dedup();
             Some(report)
         })
         .collect();
-    Report { files, checked, parsed: 0, cached: 0 }
+    Report {
+        files,
+        checked,
+        parsed: 0,
+        cached: 0,
+    }
 }
 
 fn unknown_noqa_codes(suppressions: &Suppressions) -> Vec<Diagnostic> {
@@ -490,7 +562,9 @@ fn unknown_noqa_codes(suppressions: &Suppressions) -> Vec<Diagnostic> {
                         "unknown-noqa-code",
                         Severity::Warning,
                         noqa.span,
-                        format!("Unknown rule code `{code}` in `noqa` comment: it suppresses nothing"),
+                        format!(
+                            "Unknown rule code `{code}` in `noqa` comment: it suppresses nothing"
+                        ),
                     ));
                 }
             }
@@ -525,7 +599,11 @@ pub fn fix_source(path: &Path, source: &str, settings: &Settings, unsafe_fixes: 
         let fixable: Vec<&Finding> = findings
             .iter()
             .filter(|f| !suppressions.suppresses(lines.line_of(f.span.start), Some(f.code)))
-            .filter(|f| f.fix.as_ref().is_some_and(|fix| fix.applicability.is_applied(unsafe_fixes)))
+            .filter(|f| {
+                f.fix
+                    .as_ref()
+                    .is_some_and(|fix| fix.applicability.is_applied(unsafe_fixes))
+            })
             .collect();
         let fixes: Vec<&Fix> = fixable.iter().filter_map(|f| f.fix.as_ref()).collect();
         if fixes.is_empty() {
@@ -539,7 +617,11 @@ pub fn fix_source(path: &Path, source: &str, settings: &Settings, unsafe_fixes: 
         codes.extend(applied.chosen.iter().map(|&index| fixable[index].code));
         current = applied.source;
     }
-    FixResult { source: current, fixed, codes }
+    FixResult {
+        source: current,
+        fixed,
+        codes,
+    }
 }
 
 /// The lock-order summary of a file on disk, for a workspace index (the language server keeps
@@ -552,7 +634,10 @@ pub fn index_file(path: &Path, settings: &dyn SettingsSource) -> Option<LockSumm
     let source = read_source(path).ok()?;
     let language = language_of(path)?;
     let parsed = parse_at(language, &source, Some(path));
-    parsed.model.as_ref().map(|model| lock_order::summarize(model, &display_path(path)))
+    parsed
+        .model
+        .as_ref()
+        .map(|model| lock_order::summarize(model, &display_path(path)))
 }
 
 /// Checks one in-memory document (an editor buffer) together with the lock-order summaries of
@@ -563,7 +648,13 @@ pub fn check_document(
     settings: &dyn SettingsSource,
     others: &[(PathBuf, LockSummary)],
 ) -> FileReport {
-    let mut analyses = vec![analyse(path.to_path_buf(), Some(text), settings.settings_for(path), None, &Counters::default())];
+    let mut analyses = vec![analyse(
+        path.to_path_buf(),
+        Some(text),
+        settings.settings_for(path),
+        None,
+        &Counters::default(),
+    )];
     for (other, summary) in others {
         if other == path {
             continue;

@@ -44,9 +44,10 @@ pub fn apply_fixes(source: &str, fixes: &[&Fix], errors: &dyn Fn(&str) -> usize)
     let mut applied = 0;
     for (index, fix) in ordered {
         let overlaps = fix.edits.iter().any(|e| {
-            chosen
-                .iter()
-                .any(|c| e.span.start < c.span.end.max(c.span.start + 1) && c.span.start < e.span.end.max(e.span.start + 1))
+            chosen.iter().any(|c| {
+                e.span.start < c.span.end.max(c.span.start + 1)
+                    && c.span.start < e.span.end.max(e.span.start + 1)
+            })
         });
         if overlaps {
             rejected += 1;

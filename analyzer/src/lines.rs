@@ -50,7 +50,9 @@ impl LineIndex {
             .starts
             .get(line + 1)
             .map_or(source.len(), |&next| next as usize);
-        let text = source.get(start.min(source.len())..end.min(source.len())).unwrap_or("");
+        let text = source
+            .get(start.min(source.len())..end.min(source.len()))
+            .unwrap_or("");
         text.trim_end_matches(['\n', '\r'])
     }
 

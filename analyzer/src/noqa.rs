@@ -17,7 +17,10 @@ pub fn add(file: &FileReport) -> (String, usize) {
     let mut codes: BTreeMap<usize, BTreeSet<&str>> = BTreeMap::new();
     for diagnostic in &file.diagnostics {
         if let Some(code) = diagnostic.code {
-            codes.entry(file.lines.line_of(diagnostic.span.start)).or_default().insert(code);
+            codes
+                .entry(file.lines.line_of(diagnostic.span.start))
+                .or_default()
+                .insert(code);
         }
     }
     let source = &file.source;
@@ -31,7 +34,9 @@ pub fn add(file: &FileReport) -> (String, usize) {
         if text.contains("\"\"\"") || text.contains("'''") || text.trim_end().ends_with('\\') {
             continue;
         }
-        let Some(new_line) = with_noqa(text, comment, &wanted) else { continue };
+        let Some(new_line) = with_noqa(text, comment, &wanted) else {
+            continue;
+        };
         out.push_str(&source[cursor..start]);
         out.push_str(&new_line);
         cursor = end;
@@ -64,7 +69,11 @@ pub fn with_noqa(text: &str, comment: &str, codes: &BTreeSet<&str>) -> Option<St
             return None;
         }
         let joined = existing.into_iter().collect::<Vec<_>>().join(", ");
-        return Some(format!("{}{marker}: {joined}{}", &text[..pos], &list[list_end..]));
+        return Some(format!(
+            "{}{marker}: {joined}{}",
+            &text[..pos],
+            &list[list_end..]
+        ));
     }
     let joined = codes.iter().copied().collect::<Vec<_>>().join(", ");
     Some(format!("{}  {marker}: {joined}", text.trim_end()))
@@ -80,7 +89,10 @@ mod tests {
 
     #[test]
     fn adds_and_merges() {
-        assert_eq!(with_noqa("    lock.acquire()", "#", &set(&["TL001"])).unwrap(), "    lock.acquire()  # noqa: TL001");
+        assert_eq!(
+            with_noqa("    lock.acquire()", "#", &set(&["TL001"])).unwrap(),
+            "    lock.acquire()  # noqa: TL001"
+        );
         assert_eq!(
             with_noqa("x()  # noqa: TL005", "#", &set(&["TL001"])).unwrap(),
             "x()  # noqa: TL001, TL005"

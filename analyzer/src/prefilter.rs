@@ -10,15 +10,54 @@ use aho_corasick::AhoCorasick;
 use threadlint_rules::model::Language;
 
 const PYTHON: &[&str] = &[
-    "thread", "Thread", "multiprocessing", "concurrent", "queue", "Queue", "sleep", "subprocess",
-    "socket", "urllib", "requests", "httpx", // A rule code, as in a `noqa` comment to check.
-    "TL0", "TL1", "TL2", "TL3", "TL4", "TL5", "TL6", "TL7", "TL8", "TL9",
+    "thread",
+    "Thread",
+    "multiprocessing",
+    "concurrent",
+    "queue",
+    "Queue",
+    "sleep",
+    "subprocess",
+    "socket",
+    "urllib",
+    "requests",
+    "httpx", // A rule code, as in a `noqa` comment to check.
+    "TL0",
+    "TL1",
+    "TL2",
+    "TL3",
+    "TL4",
+    "TL5",
+    "TL6",
+    "TL7",
+    "TL8",
+    "TL9",
 ];
 
 const RUST: &[&str] = &[
-    "sync", "thread", "lock", "Lock", "Mutex", "Condvar", "Atomic", "spawn", "sleep", "mpsc",
-    "crossbeam", "tokio", "park", "TL0", "TL1", "TL2", "TL3", "TL4", "TL5", "TL6", "TL7",
-    "TL8", "TL9",
+    "sync",
+    "thread",
+    "lock",
+    "Lock",
+    "Mutex",
+    "Condvar",
+    "Atomic",
+    "spawn",
+    "sleep",
+    "mpsc",
+    "crossbeam",
+    "tokio",
+    "park",
+    "TL0",
+    "TL1",
+    "TL2",
+    "TL3",
+    "TL4",
+    "TL5",
+    "TL6",
+    "TL7",
+    "TL8",
+    "TL9",
 ];
 
 fn matcher(language: Language) -> &'static AhoCorasick {
@@ -42,10 +81,22 @@ mod tests {
 
     #[test]
     fn files_without_concurrency_are_skipped() {
-        assert!(!may_have_findings(Language::Python, "import os\nprint(os.getcwd())\n"));
-        assert!(may_have_findings(Language::Python, "from threading import Lock\n"));
-        assert!(may_have_findings(Language::Python, "import time\ntime.sleep(1)\n"));
+        assert!(!may_have_findings(
+            Language::Python,
+            "import os\nprint(os.getcwd())\n"
+        ));
+        assert!(may_have_findings(
+            Language::Python,
+            "from threading import Lock\n"
+        ));
+        assert!(may_have_findings(
+            Language::Python,
+            "import time\ntime.sleep(1)\n"
+        ));
         assert!(may_have_findings(Language::Rust, "use std::sync::Mutex;\n"));
-        assert!(!may_have_findings(Language::Rust, "fn main() { println!(\"hi\"); }\n"));
+        assert!(!may_have_findings(
+            Language::Rust,
+            "fn main() { println!(\"hi\"); }\n"
+        ));
     }
 }

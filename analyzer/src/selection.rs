@@ -58,7 +58,11 @@ impl RuleSelection {
     /// `select` replaces the default set (every rule) when given; `extend_select` adds to it;
     /// `ignore` removes. Between a select and an ignore, the more specific selector wins, as in
     /// ruff (`--select TL00 --ignore TL002` keeps every TL00x but TL002).
-    pub fn resolve(select: Option<&[Selector]>, extend_select: &[Selector], ignore: &[Selector]) -> Self {
+    pub fn resolve(
+        select: Option<&[Selector]>,
+        extend_select: &[Selector],
+        ignore: &[Selector],
+    ) -> Self {
         let default = [Selector("ALL".into())];
         let select = select.unwrap_or(&default);
         let enabled = RULES
@@ -115,7 +119,10 @@ mod tests {
 
     #[test]
     fn names_and_unknown_selectors() {
-        assert_eq!(Selector::parse("wait-not-in-loop").unwrap(), Selector("TL002".into()));
+        assert_eq!(
+            Selector::parse("wait-not-in-loop").unwrap(),
+            Selector("TL002".into())
+        );
         assert!(Selector::parse("XYZ1").is_err());
         let s = RuleSelection::resolve(Some(&sel(&["TL001"])), &sel(&["TL002"]), &[]);
         assert_eq!(s.codes(), ["TL001", "TL002"]);

@@ -46,7 +46,8 @@ impl Suppressions {
                 if own_line
                     && strip_prefix_ci(rest.trim(), "noqa").is_some_and(|r| r.trim().is_empty())
                 {
-                    let indent = index.line_text(source, line).len() - index.line_text(source, line).trim_start().len();
+                    let indent = index.line_text(source, line).len()
+                        - index.line_text(source, line).trim_start().len();
                     if indent == 0 {
                         result.file_exempt = true;
                     }
@@ -78,7 +79,8 @@ impl Suppressions {
 
 fn strip_prefix_ci<'t>(text: &'t str, prefix: &str) -> Option<&'t str> {
     let head = text.get(..prefix.len())?;
-    head.eq_ignore_ascii_case(prefix).then(|| &text[prefix.len()..])
+    head.eq_ignore_ascii_case(prefix)
+        .then(|| &text[prefix.len()..])
 }
 
 /// `noqa`, `noqa: A, B`, `noqa:A B`; also finds `noqa` after other text in the comment
@@ -88,7 +90,8 @@ fn parse_noqa(body: &str) -> Option<Codes> {
     let mut search = 0;
     while let Some(found) = lower[search..].find("noqa") {
         let at = search + found;
-        let before_ok = at == 0 || body[..at].trim_end().ends_with('#') || body[..at].trim().is_empty();
+        let before_ok =
+            at == 0 || body[..at].trim_end().ends_with('#') || body[..at].trim().is_empty();
         let rest = &body[at + 4..];
         if before_ok {
             let rest_trim = rest.trim_start();
@@ -100,7 +103,11 @@ fn parse_noqa(body: &str) -> Option<Codes> {
                     .take_while(|c| looks_like_code(c))
                     .map(|c| c.to_ascii_uppercase())
                     .collect();
-                return Some(if codes.is_empty() { Codes::All } else { Codes::Some(codes) });
+                return Some(if codes.is_empty() {
+                    Codes::All
+                } else {
+                    Codes::Some(codes)
+                });
             }
             if rest.is_empty() || rest.starts_with([' ', '\t', '#']) {
                 return Some(Codes::All);
@@ -114,9 +121,7 @@ fn parse_noqa(body: &str) -> Option<Codes> {
 /// A token that can be a rule code: letters then digits (`TL002`, `E501`, `PLW2101`).
 fn looks_like_code(text: &str) -> bool {
     let letters = text.chars().take_while(|c| c.is_ascii_alphabetic()).count();
-    letters > 0
-        && letters < text.len()
-        && text[letters..].chars().all(|c| c.is_ascii_digit())
+    letters > 0 && letters < text.len() && text[letters..].chars().all(|c| c.is_ascii_digit())
 }
 
 #[cfg(test)]
@@ -126,13 +131,22 @@ mod tests {
     #[test]
     fn parses_codes_and_bare_noqa() {
         assert_eq!(parse_noqa("noqa"), Some(Codes::All));
-        assert_eq!(parse_noqa("noqa: TL002"), Some(Codes::Some(vec!["TL002".into()])));
+        assert_eq!(
+            parse_noqa("noqa: TL002"),
+            Some(Codes::Some(vec!["TL002".into()]))
+        );
         assert_eq!(
             parse_noqa("NOQA:TL001,tl005"),
             Some(Codes::Some(vec!["TL001".into(), "TL005".into()]))
         );
-        assert_eq!(parse_noqa("type: ignore # noqa: TL003"), Some(Codes::Some(vec!["TL003".into()])));
-        assert_eq!(parse_noqa("noqa: TL002 because it is fine"), Some(Codes::Some(vec!["TL002".into()])));
+        assert_eq!(
+            parse_noqa("type: ignore # noqa: TL003"),
+            Some(Codes::Some(vec!["TL003".into()]))
+        );
+        assert_eq!(
+            parse_noqa("noqa: TL002 because it is fine"),
+            Some(Codes::Some(vec!["TL002".into()]))
+        );
         assert_eq!(parse_noqa("this is not a noqalike word"), None);
     }
 

@@ -6,7 +6,9 @@
 //! lock anywhere later in the function. Branches are not merged: a release in one arm counts for
 //! what follows, which errs towards fewer findings.
 
-use crate::model::{AcquireHow, Event, EventKind, FileModel, FnId, Node, ObjId, ObjKey, Scope, Span};
+use crate::model::{
+    AcquireHow, Event, EventKind, FileModel, FnId, Node, ObjId, ObjKey, Scope, Span,
+};
 
 /// A lock held at some point.
 #[derive(Clone, Debug)]
@@ -30,7 +32,13 @@ pub type HeldVisitor<'a, 'v> = dyn FnMut(&'a Event, &[Held], &[&'a Scope]) + 'v;
 pub fn walk_held<'a>(model: &'a FileModel, function: FnId, visit: &mut HeldVisitor<'a, '_>) {
     let mut held = Vec::new();
     let mut scopes = Vec::new();
-    walk_body(model, &model.function(function).body, &mut held, &mut scopes, visit);
+    walk_body(
+        model,
+        &model.function(function).body,
+        &mut held,
+        &mut scopes,
+        visit,
+    );
 }
 
 fn walk_body<'a>(
@@ -64,7 +72,9 @@ fn is_scoped(how: AcquireHow) -> bool {
 
 fn apply(model: &FileModel, event: &Event, held: &mut Vec<Held>, depth: usize) {
     match &event.kind {
-        EventKind::Acquire { obj, how, shared, .. } => held.push(Held {
+        EventKind::Acquire {
+            obj, how, shared, ..
+        } => held.push(Held {
             lock: model.lock_of(*obj),
             obj: *obj,
             site: event.span,
@@ -104,7 +114,9 @@ pub fn acquisitions_through_calls(model: &FileModel) -> Vec<Vec<Acquisition>> {
     let mut callees: Vec<Vec<FnId>> = vec![Vec::new(); count];
     for (index, function) in model.functions.iter().enumerate() {
         crate::model::events(&function.body, &mut |event, _| match &event.kind {
-            EventKind::Acquire { obj, how, shared, .. } => {
+            EventKind::Acquire {
+                obj, how, shared, ..
+            } => {
                 let lock = model.lock_of(*obj);
                 if travels(&model.object(lock).key) {
                     direct[index].push(Acquisition {
@@ -176,7 +188,9 @@ pub fn nested_acquisitions(model: &FileModel) -> Vec<NestedAcquisition> {
     for index in 0..model.functions.len() {
         let function = FnId(index as u32);
         walk_held(model, function, &mut |event, held, _| match &event.kind {
-            EventKind::Acquire { obj, how, shared, .. } => {
+            EventKind::Acquire {
+                obj, how, shared, ..
+            } => {
                 let inner = model.lock_of(*obj);
                 for outer in held {
                     nested.push(NestedAcquisition {
@@ -222,7 +236,9 @@ pub fn handoff_locks(model: &FileModel) -> std::collections::HashSet<ObjId> {
     let mut acquired = std::collections::HashSet::<(ObjId, usize)>::new();
     for (index, function) in model.functions.iter().enumerate() {
         crate::model::events(&function.body, &mut |event, _| match &event.kind {
-            EventKind::Release { obj } => released.entry(model.lock_of(*obj)).or_default().push(index),
+            EventKind::Release { obj } => {
+                released.entry(model.lock_of(*obj)).or_default().push(index)
+            }
             EventKind::Acquire { obj, .. } => {
                 acquired.insert((model.lock_of(*obj), index));
             }

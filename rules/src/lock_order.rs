@@ -42,7 +42,11 @@ pub struct LockSummary {
 fn lock_name(file: &str, key: &ObjKey) -> LockName {
     match key {
         ObjKey::Local { function, name } => format!("{file}::fn{}::{name}", function.0),
-        ObjKey::Param { function, index, path } => {
+        ObjKey::Param {
+            function,
+            index,
+            path,
+        } => {
             format!("{file}::fn{}::param{index}.{}", function.0, path.join("."))
         }
         other => format!("{file}::{other}"),
@@ -68,8 +72,16 @@ pub fn summarize(model: &FileModel, file: &str) -> LockSummary {
         }
         let parameter_order = match (&outer.key, &inner.key) {
             (
-                ObjKey::Param { function: f1, index: i1, path: p1 },
-                ObjKey::Param { function: f2, index: i2, path: p2 },
+                ObjKey::Param {
+                    function: f1,
+                    index: i1,
+                    path: p1,
+                },
+                ObjKey::Param {
+                    function: f2,
+                    index: i2,
+                    path: p2,
+                },
             ) => f1 == f2 && i1 != i2 && p1 == p2,
             _ => false,
         };
@@ -122,7 +134,10 @@ pub fn check(summaries: &[(usize, &str, &LockSummary)]) -> Vec<(usize, Finding)>
         for edge in &summary.edges {
             let (a, b) = (names[edge.outer.as_str()], names[edge.inner.as_str()]);
             if component[a] == component[b] && sizes[&component[a]] > 1 {
-                cycles.entry(component[a]).or_default().push((file, path, edge));
+                cycles
+                    .entry(component[a])
+                    .or_default()
+                    .push((file, path, edge));
             }
         }
     }
@@ -138,7 +153,10 @@ pub fn check(summaries: &[(usize, &str, &LockSummary)]) -> Vec<(usize, Finding)>
                 related.push(Related {
                     file: None,
                     span: callee_site,
-                    message: format!("`{}` acquired inside the called function here", edge.inner_display),
+                    message: format!(
+                        "`{}` acquired inside the called function here",
+                        edge.inner_display
+                    ),
                 });
             }
             for (other_index, &(other_file, other_path, other)) in sites.iter().enumerate() {
@@ -154,7 +172,11 @@ pub fn check(summaries: &[(usize, &str, &LockSummary)]) -> Vec<(usize, Finding)>
                     ),
                 });
             }
-            let through = if edge.callee_site.is_some() { " (through this call)" } else { "" };
+            let through = if edge.callee_site.is_some() {
+                " (through this call)"
+            } else {
+                ""
+            };
             let message = format!(
                 "`{inner}` is acquired{through} while holding `{outer}`, but elsewhere `{outer}` is acquired while holding `{inner}`: two threads taking them in opposite orders deadlock",
                 inner = edge.inner_display,

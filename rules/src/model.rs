@@ -10,7 +10,17 @@ use std::fmt;
 
 /// A byte range into the file's source text.
 #[derive(
-    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Default, serde::Serialize, serde::Deserialize,
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Default,
+    serde::Serialize,
+    serde::Deserialize,
 )]
 pub struct Span {
     pub start: u32,
@@ -64,7 +74,11 @@ pub enum ObjKey {
     /// A local variable of one function.
     Local { function: FnId, name: String },
     /// A parameter of one function, possibly followed by attribute accesses (`a.lock`).
-    Param { function: FnId, index: u32, path: Vec<String> },
+    Param {
+        function: FnId,
+        index: u32,
+        path: Vec<String>,
+    },
     /// Anything else the front-end could name: an attribute path rooted at a local that is not
     /// itself a known object (`conn.lock`), or a temporary (`threading.Lock()` used in place).
     Other(String),
@@ -84,23 +98,39 @@ pub enum Flavor {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum ObjKind {
     /// Non-reentrant mutual exclusion: `threading.Lock`, `std::sync::Mutex`.
-    Lock { flavor: Flavor },
+    Lock {
+        flavor: Flavor,
+    },
     /// Reentrant: `threading.RLock`, `parking_lot::ReentrantMutex`.
     RLock,
     /// Readers-writer lock (Rust `RwLock`).
-    RwLock { flavor: Flavor },
+    RwLock {
+        flavor: Flavor,
+    },
     /// `threading.Condition`. `lock` is the explicit lock it wraps; `None` means its own
     /// (reentrant) `RLock`.
-    Condition { lock: Option<ObjId> },
-    Semaphore { bounded: bool },
+    Condition {
+        lock: Option<ObjId>,
+    },
+    Semaphore {
+        bounded: bool,
+    },
     Event,
-    Barrier { has_timeout: bool },
+    Barrier {
+        has_timeout: bool,
+    },
     /// Rust `Condvar` (std or parking_lot).
-    Condvar { flavor: Flavor },
-    Thread { daemon: bool },
+    Condvar {
+        flavor: Flavor,
+    },
+    Thread {
+        daemon: bool,
+    },
     Executor,
     Future,
-    Queue { bounded: bool },
+    Queue {
+        bounded: bool,
+    },
     /// Rust `AtomicBool` and friends.
     Atomic,
     /// A channel receiver (`mpsc::Receiver`, `crossbeam_channel::Receiver`).
@@ -127,7 +157,10 @@ impl ObjKind {
     pub fn is_mutex(self) -> bool {
         matches!(
             self,
-            ObjKind::Lock { .. } | ObjKind::RLock | ObjKind::RwLock { .. } | ObjKind::Condition { .. }
+            ObjKind::Lock { .. }
+                | ObjKind::RLock
+                | ObjKind::RwLock { .. }
+                | ObjKind::Condition { .. }
         )
     }
 
@@ -135,7 +168,12 @@ impl ObjKind {
     pub fn describe(self, language: Language) -> &'static str {
         match (self, language) {
             (ObjKind::Lock { .. }, Language::Python) => "Lock",
-            (ObjKind::Lock { flavor: Flavor::Async }, Language::Rust) => "tokio::sync::Mutex",
+            (
+                ObjKind::Lock {
+                    flavor: Flavor::Async,
+                },
+                Language::Rust,
+            ) => "tokio::sync::Mutex",
             (ObjKind::Lock { .. }, Language::Rust) => "Mutex",
             (ObjKind::RLock, Language::Python) => "RLock",
             (ObjKind::RLock, Language::Rust) => "ReentrantMutex",
@@ -166,6 +204,19 @@ pub struct SyncObject {
     pub display: String,
     /// Where it is created, when the file creates it.
     pub def: Option<Span>,
+    /// The object can be reached from outside the function that holds it. Always `true` for
+    /// globals, members and parameters. A local or a temporary escapes unless a constructor
+    /// call in that function creates it and it never leaves the function: it is not passed to
+    /// a call, returned, stored (attribute, field, container, another shared name), nor
+    /// captured by a nested function, lambda or closure.
+    pub escapes: bool,
+    /// The lock whose protected data this object is (Rust: the `Receiver` in a
+    /// `Mutex<Receiver<T>>`, reached through a guard). `None` when it stands on its own.
+    pub guarded_by: Option<ObjId>,
+    /// The kind is a guess from how the object is used (Rust: `x.lock().unwrap()` on a value
+    /// whose type is not known), not read from a type or a constructor: it may be something
+    /// else with a method of that name (`std::fs::File::lock`).
+    pub inferred: bool,
 }
 
 /// A function, method, or the module's top-level code (`<module>`).
@@ -288,7 +339,10 @@ pub enum Read {
     Constant,
     /// A side-effect-free query of a known object's state, which other threads change
     /// (`stop.is_set()`, `q.empty()`, `t.is_alive()`, `lock.locked()`, `future.done()`).
-    Query { obj: ObjId, method: String },
+    Query {
+        obj: ObjId,
+        method: String,
+    },
     /// The current time (`time.monotonic()`): a deadline, which no other thread changes.
     Clock,
 }
@@ -439,6 +493,11 @@ pub enum EventKind {
     /// Rust: a guard of `obj` is leaked (`std::mem::forget(guard)`, `MutexGuard::leak`): the
     /// lock stays held and no later drop releases it.
     GuardLeak {
+        obj: ObjId,
+    },
+    /// An executor (thread pool) is shut down: `executor.shutdown()`, or the end of the `with`
+    /// block that manages it.
+    Shutdown {
         obj: ObjId,
     },
 }

@@ -67,7 +67,11 @@ impl Rule {
     }
 
     pub fn file_stem(&self) -> String {
-        format!("{}_{}", self.code.to_lowercase(), self.name.replace('-', "_"))
+        format!(
+            "{}_{}",
+            self.code.to_lowercase(),
+            self.name.replace('-', "_")
+        )
     }
 
     pub fn url(&self) -> String {
@@ -112,6 +116,11 @@ pub static RULES: &[&Rule] = &[
     &crate::rules::tl006_unsynchronized_shared_update::RULE,
     &crate::rules::tl007_nonreentrant_reacquire::RULE,
     &crate::rules::tl008_sleep_synchronization::RULE,
+    &crate::rules::tl009_blocking_under_lock::RULE,
+    &crate::rules::tl010_useless_lock::RULE,
+    &crate::rules::tl014_thread_leak::RULE,
+    &crate::rules::tl017_guard_dropped_immediately::RULE,
+    &crate::rules::tl018_lock_across_await::RULE,
 ];
 
 /// Looks a rule up by code (`TL002`) or name (`wait-not-in-loop`).

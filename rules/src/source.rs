@@ -31,7 +31,10 @@ pub fn stands_alone(source: &str, statement: Span, allow_comment: bool) -> bool 
     let start = line_start(source, statement.start) as usize;
     let before = source.get(start..statement.start as usize).unwrap_or("x");
     let end = line_end_inclusive(source, statement.end) as usize;
-    let after = source.get(statement.end as usize..end).unwrap_or("x").trim();
+    let after = source
+        .get(statement.end as usize..end)
+        .unwrap_or("x")
+        .trim();
     before.trim().is_empty() && (after.is_empty() || (allow_comment && after.starts_with('#')))
 }
 

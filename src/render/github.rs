@@ -17,7 +17,9 @@ use super::{items, relative_to};
 const SHOWN_PER_LEVEL: usize = 10;
 
 pub fn escape_data(text: &str) -> String {
-    text.replace('%', "%25").replace('\r', "%0D").replace('\n', "%0A")
+    text.replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
 }
 
 pub fn escape_property(text: &str) -> String {
@@ -48,7 +50,10 @@ pub fn write(report: &Report, root: &Path, out: &mut dyn Write) -> std::io::Resu
             properties.push_str(&format!(",endColumn={}", item.end.column));
         }
         let code = diagnostic.code.unwrap_or(diagnostic.name);
-        properties.push_str(&format!(",title={}", escape_property(&format!("threadlint ({code})"))));
+        properties.push_str(&format!(
+            ",title={}",
+            escape_property(&format!("threadlint ({code})"))
+        ));
         let mut message = diagnostic.message.clone();
         if let Some(help) = &diagnostic.help {
             message.push_str("\nhelp: ");

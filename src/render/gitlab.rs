@@ -55,7 +55,13 @@ pub fn write(report: &Report, root: &Path, out: &mut dyn Write) -> std::io::Resu
                     Severity::Warning => "major",
                 },
                 categories: ["Bug Risk"],
-                location: Location { path, lines: Lines { begin: item.start.row, end: item.end.row } },
+                location: Location {
+                    path,
+                    lines: Lines {
+                        begin: item.start.row,
+                        end: item.end.row,
+                    },
+                },
             }
         })
         .collect();

@@ -18,7 +18,10 @@ struct JsonLocation {
 
 impl From<Location> for JsonLocation {
     fn from(location: Location) -> Self {
-        JsonLocation { row: location.row, column: location.column }
+        JsonLocation {
+            row: location.row,
+            column: location.column,
+        }
     }
 }
 
@@ -96,7 +99,10 @@ fn convert(item: &Item) -> JsonDiagnostic {
                 message: related.message.clone(),
             })
             .collect(),
-        url: diagnostic.code.and_then(threadlint_rules::registry::find).map(|rule| rule.url()),
+        url: diagnostic
+            .code
+            .and_then(threadlint_rules::registry::find)
+            .map(|rule| rule.url()),
         noqa_row: item.start.row,
     }
 }

@@ -27,9 +27,18 @@ pub fn write(report: &Report, out: &mut dyn Write) -> std::io::Result<()> {
     let items = items(report);
     writeln!(out, r#"<?xml version="1.0" encoding="UTF-8"?>"#)?;
     if items.is_empty() {
-        writeln!(out, r#"<testsuites name="threadlint" tests="1" failures="0" errors="0">"#)?;
-        writeln!(out, r#"  <testsuite name="threadlint" tests="1" failures="0" errors="0">"#)?;
-        writeln!(out, r#"    <testcase name="No problems found" classname="threadlint"/>"#)?;
+        writeln!(
+            out,
+            r#"<testsuites name="threadlint" tests="1" failures="0" errors="0">"#
+        )?;
+        writeln!(
+            out,
+            r#"  <testsuite name="threadlint" tests="1" failures="0" errors="0">"#
+        )?;
+        writeln!(
+            out,
+            r#"    <testcase name="No problems found" classname="threadlint"/>"#
+        )?;
         writeln!(out, "  </testsuite>")?;
         return writeln!(out, "</testsuites>");
     }
@@ -41,7 +50,10 @@ pub fn write(report: &Report, out: &mut dyn Write) -> std::io::Result<()> {
     let mut index = 0;
     while index < items.len() {
         let file = items[index].file;
-        let group: Vec<_> = items[index..].iter().take_while(|i| std::ptr::eq(i.file, file)).collect();
+        let group: Vec<_> = items[index..]
+            .iter()
+            .take_while(|i| std::ptr::eq(i.file, file))
+            .collect();
         let path = escape(&file.display_path());
         writeln!(
             out,

@@ -41,12 +41,20 @@ pub enum OutputFormat {
 impl OutputFormat {
     /// Formats meant for programs: no summary line around them.
     pub fn is_machine(self) -> bool {
-        !matches!(self, OutputFormat::Full | OutputFormat::Concise | OutputFormat::Grouped)
+        !matches!(
+            self,
+            OutputFormat::Full | OutputFormat::Concise | OutputFormat::Grouped
+        )
     }
 }
 
 /// Writes every format but `full`, which needs a colour-aware writer.
-pub fn write(report: &Report, format: OutputFormat, unsafe_fixes: bool, out: &mut dyn Write) -> std::io::Result<()> {
+pub fn write(
+    report: &Report,
+    format: OutputFormat,
+    unsafe_fixes: bool,
+    out: &mut dyn Write,
+) -> std::io::Result<()> {
     match format {
         OutputFormat::Full => {
             let mut buffer = codespan_reporting::term::termcolor::NoColor::new(Vec::new());
@@ -102,7 +110,13 @@ pub fn items(report: &Report) -> Vec<Item<'_>> {
                     })
                 })
                 .collect();
-            Item { file, diagnostic, start, end, related }
+            Item {
+                file,
+                diagnostic,
+                start,
+                end,
+                related,
+            }
         })
         .collect()
 }
@@ -163,7 +177,9 @@ pub fn file_uri(path: &Path) -> String {
     let mut uri = String::from("file://");
     for byte in text.bytes() {
         match byte {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'/' | b'-' | b'_' | b'.' | b'~' => uri.push(byte as char),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'/' | b'-' | b'_' | b'.' | b'~' => {
+                uri.push(byte as char)
+            }
             other => uri.push_str(&format!("%{other:02X}")),
         }
     }

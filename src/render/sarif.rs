@@ -43,11 +43,16 @@ fn artifact(path: &Path, root: &Path) -> ArtifactLocation {
             let encoded: String = relative
                 .bytes()
                 .map(|b| match b {
-                    b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'/' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+                    b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'/' | b'-' | b'_' | b'.' | b'~' => {
+                        (b as char).to_string()
+                    }
                     other => format!("%{other:02X}"),
                 })
                 .collect();
-            ArtifactLocation::builder().uri(encoded).uri_base_id(SRCROOT).build()
+            ArtifactLocation::builder()
+                .uri(encoded)
+                .uri_base_id(SRCROOT)
+                .build()
         }
         None => ArtifactLocation::builder().uri(file_uri(path)).build(),
     }
@@ -79,8 +84,16 @@ fn rules() -> Vec<ReportingDescriptor> {
             ReportingDescriptor::builder()
                 .id(rule.code)
                 .name(rule.name)
-                .short_description(MultiformatMessageString::builder().text(rule.summary).build())
-                .full_description(MultiformatMessageString::builder().text(full_description(&doc)).build())
+                .short_description(
+                    MultiformatMessageString::builder()
+                        .text(rule.summary)
+                        .build(),
+                )
+                .full_description(
+                    MultiformatMessageString::builder()
+                        .text(full_description(&doc))
+                        .build(),
+                )
                 .help(
                     MultiformatMessageString::builder()
                         .text(format!("{} See {}", rule.summary, rule.url()))
@@ -137,13 +150,22 @@ pub fn write(report: &Report, root: &Path, out: &mut dyn Write) -> std::io::Resu
                 .related
                 .iter()
                 .enumerate()
-                .map(|(index, related)| format!("[{}]({})", related.message.replace(['[', ']'], ""), index + 1))
+                .map(|(index, related)| {
+                    format!(
+                        "[{}]({})",
+                        related.message.replace(['[', ']'], ""),
+                        index + 1
+                    )
+                })
                 .collect();
             text.push_str(&format!(". Related: {}", links.join("; ")));
         }
         let hash = fingerprint::base("", item.file, diagnostic);
         let mut fingerprints = BTreeMap::new();
-        fingerprints.insert("primaryLocationLineHash".to_string(), disambiguator.next(hash));
+        fingerprints.insert(
+            "primaryLocationLineHash".to_string(),
+            disambiguator.next(hash),
+        );
         let fixes = diagnostic.fix.as_ref().map(|fix| {
             let replacements = fix
                 .edits
@@ -152,12 +174,20 @@ pub fn write(report: &Report, root: &Path, out: &mut dyn Write) -> std::io::Resu
                     let (start, end) = item.file.lines.span_locations(&item.file.source, edit.span);
                     Replacement::builder()
                         .deleted_region(region(start, end))
-                        .inserted_content(ArtifactContent::builder().text(edit.content.clone()).build())
+                        .inserted_content(
+                            ArtifactContent::builder()
+                                .text(edit.content.clone())
+                                .build(),
+                        )
                         .build()
                 })
                 .collect::<Vec<_>>();
             vec![Fix::builder()
-                .description(plain(format!("{} ({})", fix.message, fix.applicability.as_str())))
+                .description(plain(format!(
+                    "{} ({})",
+                    fix.message,
+                    fix.applicability.as_str()
+                )))
                 .artifact_changes(vec![ArtifactChange::builder()
                     .artifact_location(artifact(&item.file.path, root))
                     .replacements(replacements)
@@ -186,7 +216,10 @@ pub fn write(report: &Report, root: &Path, out: &mut dyn Write) -> std::io::Resu
         root_uri.push('/');
     }
     let mut base_ids = BTreeMap::new();
-    base_ids.insert(SRCROOT.to_string(), ArtifactLocation::builder().uri(root_uri).build());
+    base_ids.insert(
+        SRCROOT.to_string(),
+        ArtifactLocation::builder().uri(root_uri).build(),
+    );
     let driver = ToolComponent::builder()
         .name("threadlint")
         .version(env!("CARGO_PKG_VERSION"))

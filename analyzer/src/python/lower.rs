@@ -20,6 +20,9 @@ use threadlint_rules::model::{
 
 use super::names;
 
+mod daemon;
+mod escape;
+
 /// Deeper nesting than this is not descended into: the model keeps what is above it.
 const MAX_DEPTH: usize = 150;
 
@@ -74,6 +77,10 @@ pub struct Lowerer<'a> {
     repeats: usize,
     /// Instantiations of the file's `Thread` subclasses: (class, inside a loop).
     thread_instantiations: Vec<(usize, bool)>,
+    /// Objects a constructor call of the function that holds them creates (locals and
+    /// temporaries), and those of them that escape it: see `escape.rs`.
+    fresh: HashSet<ObjId>,
+    escaped: HashSet<ObjId>,
     depth_exceeded: bool,
 }
 
@@ -95,6 +102,8 @@ impl<'a> Lowerer<'a> {
             process_pools: HashSet::new(),
             repeats: 0,
             thread_instantiations: Vec::new(),
+            fresh: HashSet::new(),
+            escaped: HashSet::new(),
             depth_exceeded: false,
         }
     }
@@ -135,7 +144,11 @@ impl<'a> Lowerer<'a> {
             let info = &self.functions[index];
             let (fn_span, name_span, is_async) = match info.def {
                 Some(def) => (span(def.range), span(def.name.range), def.is_async),
-                None => (Span::new(0, self.source.len() as u32), Span::new(0, 0), false),
+                None => (
+                    Span::new(0, self.source.len() as u32),
+                    Span::new(0, 0),
+                    false,
+                ),
             };
             functions.push(Function {
                 name: info.name.clone(),
@@ -148,6 +161,7 @@ impl<'a> Lowerer<'a> {
             });
         }
         self.mark_repeated_thread_classes();
+        self.find_escapes();
         let model = FileModel {
             language: Language::Python,
             objects: self.objects,
@@ -188,7 +202,8 @@ impl<'a> Lowerer<'a> {
                     for alias in &import.names {
                         let name = alias.name.id.as_str();
                         let local = alias.asname.as_ref().map_or(name, |a| a.id.as_str());
-                        self.imports.insert(local.to_string(), format!("{module}.{name}"));
+                        self.imports
+                            .insert(local.to_string(), format!("{module}.{name}"));
                     }
                 }
                 Stmt::FunctionDef(def) => {
@@ -196,7 +211,12 @@ impl<'a> Lowerer<'a> {
                     let params = def
                         .parameters
                         .iter_non_variadic_params()
-                        .map(|p| (p.parameter.name.id.to_string(), p.parameter.annotation.as_deref()))
+                        .map(|p| {
+                            (
+                                p.parameter.name.id.to_string(),
+                                p.parameter.annotation.as_deref(),
+                            )
+                        })
                         .collect();
                     self.functions.push(FnInfo {
                         name: def.name.id.to_string(),
@@ -225,7 +245,10 @@ impl<'a> Lowerer<'a> {
                         .arguments
                         .as_ref()
                         .map(|args| {
-                            args.args.iter().filter_map(|b| self.qualified_name(b)).collect()
+                            args.args
+                                .iter()
+                                .filter_map(|b| self.qualified_name(b))
+                                .collect()
                         })
                         .unwrap_or_default();
                     let index = self.classes.len();
@@ -234,7 +257,9 @@ impl<'a> Lowerer<'a> {
                         bases,
                         methods: HashMap::new(),
                     });
-                    self.class_by_name.entry(def.name.id.to_string()).or_insert(index);
+                    self.class_by_name
+                        .entry(def.name.id.to_string())
+                        .or_insert(index);
                     // Class-level attributes: `lock = threading.Lock()` in the class body.
                     for stmt in &def.body {
                         if let Stmt::Assign(assign) = stmt {
@@ -268,7 +293,11 @@ impl<'a> Lowerer<'a> {
                         .def
                         .map(|d| span(d.name.range))
                         .unwrap_or_default();
-                    self.thread_entries.push(ThreadEntry { function: run, site, repeated: false });
+                    self.thread_entries.push(ThreadEntry {
+                        function: run,
+                        site,
+                        repeated: false,
+                    });
                 }
             }
         }
@@ -339,6 +368,9 @@ impl<'a> Lowerer<'a> {
             kind: ObjKind::Unknown,
             display,
             def: None,
+            escapes: true,
+            guarded_by: None,
+            inferred: false,
         });
         self.object_by_key.insert(key, id);
         id
@@ -354,16 +386,19 @@ impl<'a> Lowerer<'a> {
 
     fn text(&self, range: TextRange) -> &'a str {
         let source: &'a str = self.source;
-        source.get(range.start().to_usize()..range.end().to_usize()).unwrap_or("")
+        source
+            .get(range.start().to_usize()..range.end().to_usize())
+            .unwrap_or("")
     }
 
     fn self_name(&self, function: FnId) -> Option<&str> {
         let info = &self.functions[function.0 as usize];
         info.class?;
         let def = info.def?;
-        let is_static = def.decorator_list.iter().any(|d| {
-            matches!(&d.expression, Expr::Name(n) if n.id.as_str() == "staticmethod")
-        });
+        let is_static = def
+            .decorator_list
+            .iter()
+            .any(|d| matches!(&d.expression, Expr::Name(n) if n.id.as_str() == "staticmethod"));
         if is_static {
             return None;
         }
@@ -404,7 +439,13 @@ impl<'a> Lowerer<'a> {
                 if function.0 == 0 || info.globals.contains(&id) {
                     Some((ObjKey::Global(id.clone()), id))
                 } else {
-                    Some((ObjKey::Local { function, name: id.clone() }, id))
+                    Some((
+                        ObjKey::Local {
+                            function,
+                            name: id.clone(),
+                        },
+                        id,
+                    ))
                 }
             }
             Expr::Attribute(_) => {
@@ -413,11 +454,20 @@ impl<'a> Lowerer<'a> {
                 let info = &self.functions[function.0 as usize];
                 if Some(root) == self.self_name(function) || root == "cls" && info.class.is_some() {
                     let class = self.defining_class(info.class?, &path.join("."));
-                    return Some((ObjKey::Member { class, attr: path.join(".") }, display));
+                    return Some((
+                        ObjKey::Member {
+                            class,
+                            attr: path.join("."),
+                        },
+                        display,
+                    ));
                 }
                 if self.class_by_name.contains_key(root) && path.len() == 1 {
                     return Some((
-                        ObjKey::Member { class: root.to_string(), attr: path.join(".") },
+                        ObjKey::Member {
+                            class: root.to_string(),
+                            attr: path.join("."),
+                        },
                         display,
                     ));
                 }
@@ -472,6 +522,7 @@ impl<'a> Lowerer<'a> {
                 let key = ObjKey::Other(format!("{}@{}", qualified, call.range().start().to_u32()));
                 let id = self.intern(key, self.text(call.range()).to_string());
                 self.set_kind(id, kind, span(call.range()));
+                self.fresh.insert(id);
                 if names::is_process_pool(&qualified) {
                     self.process_pools.insert(id);
                 }
@@ -498,13 +549,20 @@ impl<'a> Lowerer<'a> {
                 return Some(id);
             }
             if f.0 != 0 && !info.globals.contains(name) {
-                let key = ObjKey::Local { function: f, name: name.to_string() };
+                let key = ObjKey::Local {
+                    function: f,
+                    name: name.to_string(),
+                };
                 if let Some(&id) = self.object_by_key.get(&key) {
                     return Some(id);
                 }
                 if let Some(index) = info.params.iter().position(|(n, _)| n == name) {
                     let annotation = info.params[index].1;
-                    let key = ObjKey::Param { function: f, index: index as u32, path: Vec::new() };
+                    let key = ObjKey::Param {
+                        function: f,
+                        index: index as u32,
+                        path: Vec::new(),
+                    };
                     let id = self.intern(key, name.to_string());
                     if let Some(kind) = annotation.and_then(|a| self.annotation_kind(a)) {
                         self.set_kind(id, kind, span(range));
@@ -514,7 +572,9 @@ impl<'a> Lowerer<'a> {
             }
             current = info.parent;
         }
-        self.object_by_key.get(&ObjKey::Global(name.to_string())).copied()
+        self.object_by_key
+            .get(&ObjKey::Global(name.to_string()))
+            .copied()
     }
 
     fn annotation_kind(&self, annotation: &Expr) -> Option<ObjKind> {
@@ -524,7 +584,8 @@ impl<'a> Lowerer<'a> {
         };
         names::constructor_kind(&qualified).or_else(|| {
             let class = self.class_by_name.get(&qualified)?;
-            self.is_thread_class(*class, 0).then_some(ObjKind::Thread { daemon: false })
+            self.is_thread_class(*class, 0)
+                .then_some(ObjKind::Thread { daemon: false })
         })
     }
 
@@ -567,7 +628,8 @@ impl<'a> Lowerer<'a> {
             ObjKind::Thread { .. } => ObjKind::Thread {
                 daemon: args
                     .find_keyword("daemon")
-                    .is_some_and(|k| !matches!(&k.value, Expr::BooleanLiteral(b) if !b.value)),
+                    .is_some_and(|k| !matches!(&k.value, Expr::BooleanLiteral(b) if !b.value))
+                    || self.class_by_name.get(qualified).is_some_and(|&c| self.is_daemon_class(c)),
             },
             other => other,
         })
@@ -600,15 +662,20 @@ impl<'a> Lowerer<'a> {
             return;
         }
         for stmt in body {
+            self.note_daemon(function, stmt);
             match stmt {
                 Stmt::Global(global) => {
                     for name in &global.names {
-                        self.functions[function.0 as usize].globals.insert(name.id.to_string());
+                        self.functions[function.0 as usize]
+                            .globals
+                            .insert(name.id.to_string());
                     }
                 }
                 Stmt::Nonlocal(nonlocal) => {
                     for name in &nonlocal.names {
-                        self.functions[function.0 as usize].globals.insert(name.id.to_string());
+                        self.functions[function.0 as usize]
+                            .globals
+                            .insert(name.id.to_string());
                     }
                 }
                 Stmt::Assign(assign) => {
@@ -641,10 +708,12 @@ impl<'a> Lowerer<'a> {
                 }
                 Stmt::For(for_stmt) => {
                     // `for f in as_completed(fs)`: each `f` is a finished future.
-                    if let (Expr::Call(call), Expr::Name(_)) = (&*for_stmt.iter, &*for_stmt.target) {
+                    if let (Expr::Call(call), Expr::Name(_)) = (&*for_stmt.iter, &*for_stmt.target)
+                    {
                         let qualified = self.qualified_name(&call.func);
                         if qualified.as_deref() == Some("concurrent.futures.as_completed") {
-                            if let Some((key, display)) = self.target_key(function, &for_stmt.target)
+                            if let Some((key, display)) =
+                                self.target_key(function, &for_stmt.target)
                             {
                                 let id = self.intern(key, display);
                                 self.set_kind(id, ObjKind::Future, span(for_stmt.target.range()));
@@ -673,8 +742,12 @@ impl<'a> Lowerer<'a> {
                 if let Some(qualified) = self.qualified_name(&call.func) {
                     if let Some(kind) = self.constructed_kind(function, &qualified, &call.arguments)
                     {
+                        let local = matches!(key, ObjKey::Local { .. });
                         let id = self.intern(key, display);
                         self.set_kind(id, kind, span(call.range()));
+                        if local {
+                            self.fresh.insert(id);
+                        }
                         if names::is_process_pool(&qualified) {
                             self.process_pools.insert(id);
                         }
@@ -698,7 +771,9 @@ impl<'a> Lowerer<'a> {
                 if let ObjKey::Local { function: f, name } = &key {
                     if let Some(existing) = self.resolve(function, value) {
                         if self.objects[existing.0 as usize].kind != ObjKind::Unknown {
-                            self.functions[f.0 as usize].locals.insert(name.clone(), existing);
+                            self.functions[f.0 as usize]
+                                .locals
+                                .insert(name.clone(), existing);
                         }
                     }
                 }
@@ -749,7 +824,11 @@ fn child_bodies(stmt: &Stmt) -> Vec<&[Stmt]> {
         Stmt::With(s) => vec![&s.body[..]],
         Stmt::Try(s) => {
             let mut bodies = vec![&s.body[..]];
-            bodies.extend(s.handlers.iter().map(|ExceptHandler::ExceptHandler(h)| &h.body[..]));
+            bodies.extend(
+                s.handlers
+                    .iter()
+                    .map(|ExceptHandler::ExceptHandler(h)| &h.body[..]),
+            );
             bodies.push(&s.orelse[..]);
             bodies.push(&s.finalbody[..]);
             bodies
@@ -790,7 +869,14 @@ impl<'a> Lowerer<'a> {
         nodes
     }
 
-    fn scope(&mut self, kind: ScopeKind, whole: TextRange, keyword: Span, body: Vec<Node>, statements: usize) -> Node {
+    fn scope(
+        &mut self,
+        kind: ScopeKind,
+        whole: TextRange,
+        keyword: Span,
+        body: Vec<Node>,
+        statements: usize,
+    ) -> Node {
         Node::Scope(Scope {
             kind,
             span: span(whole),
@@ -815,13 +901,25 @@ impl<'a> Lowerer<'a> {
             Stmt::Assign(assign) => {
                 self.lower_expr(function, &assign.value, None, out);
                 for target in &assign.targets {
-                    self.lower_write(function, target, Some(&assign.value), span(assign.range), out);
+                    self.lower_write(
+                        function,
+                        target,
+                        Some(&assign.value),
+                        span(assign.range),
+                        out,
+                    );
                 }
             }
             Stmt::AnnAssign(assign) => {
                 if let Some(value) = &assign.value {
                     self.lower_expr(function, value, None, out);
-                    self.lower_write(function, &assign.target, Some(value), span(assign.range), out);
+                    self.lower_write(
+                        function,
+                        &assign.target,
+                        Some(value),
+                        span(assign.range),
+                        out,
+                    );
                 }
             }
             Stmt::AugAssign(assign) => {
@@ -858,12 +956,22 @@ impl<'a> Lowerer<'a> {
                     self.condition(function, &while_stmt.test)
                 };
                 let info = LoopInfo {
-                    kind: if infinite { LoopKind::Infinite } else { LoopKind::While },
+                    kind: if infinite {
+                        LoopKind::Infinite
+                    } else {
+                        LoopKind::While
+                    },
                     condition,
                     assigned: assigned_names(&while_stmt.body),
                 };
                 let keyword = self.keyword_span(while_stmt.range, "while");
-                let node = self.scope(ScopeKind::Loop(info), while_stmt.range, keyword, body, while_stmt.body.len());
+                let node = self.scope(
+                    ScopeKind::Loop(info),
+                    while_stmt.range,
+                    keyword,
+                    body,
+                    while_stmt.body.len(),
+                );
                 out.push(node);
                 out.extend(self.lower_body(function, &while_stmt.orelse, depth + 1));
             }
@@ -877,8 +985,29 @@ impl<'a> Lowerer<'a> {
                     condition: Condition::default(),
                     assigned: assigned_names(&for_stmt.body),
                 };
-                let keyword = self.keyword_span(for_stmt.range, if for_stmt.is_async { "async for" } else { "for" });
-                let node = self.scope(ScopeKind::Loop(info), for_stmt.range, keyword, body, for_stmt.body.len());
+                let keyword = self.keyword_span(
+                    for_stmt.range,
+                    if for_stmt.is_async {
+                        "async for"
+                    } else {
+                        "for"
+                    },
+                );
+                if for_stmt.is_async {
+                    // Each step of an `async for` awaits the iterator.
+                    out.push(Node::Event(Event {
+                        kind: EventKind::Await,
+                        span: keyword,
+                        statement: None,
+                    }));
+                }
+                let node = self.scope(
+                    ScopeKind::Loop(info),
+                    for_stmt.range,
+                    keyword,
+                    body,
+                    for_stmt.body.len(),
+                );
                 out.push(node);
                 out.extend(self.lower_body(function, &for_stmt.orelse, depth + 1));
             }
@@ -888,7 +1017,11 @@ impl<'a> Lowerer<'a> {
                     self.lower_with_item(function, item, with.is_async, &mut body);
                 }
                 body.extend(self.lower_body(function, &with.body, depth + 1));
-                let keyword = self.keyword_span(with.range, if with.is_async { "async with" } else { "with" });
+                self.shut_down_with_items(function, with, &mut body);
+                let keyword = self.keyword_span(
+                    with.range,
+                    if with.is_async { "async with" } else { "with" },
+                );
                 let node = self.scope(ScopeKind::With, with.range, keyword, body, with.body.len());
                 out.push(node);
             }
@@ -896,24 +1029,48 @@ impl<'a> Lowerer<'a> {
                 let mut parts = Vec::new();
                 let keyword = self.keyword_span(try_stmt.range, "try");
                 let body = self.lower_body(function, &try_stmt.body, depth + 1);
-                parts.push(self.scope(ScopeKind::Try, suite_range(&try_stmt.body, try_stmt.range), keyword, body, try_stmt.body.len()));
+                parts.push(self.scope(
+                    ScopeKind::Try,
+                    suite_range(&try_stmt.body, try_stmt.range),
+                    keyword,
+                    body,
+                    try_stmt.body.len(),
+                ));
                 for ExceptHandler::ExceptHandler(handler) in &try_stmt.handlers {
                     let body = self.lower_body(function, &handler.body, depth + 1);
                     let keyword = self.keyword_span(handler.range, "except");
-                    parts.push(self.scope(ScopeKind::Except, handler.range, keyword, body, handler.body.len()));
+                    parts.push(self.scope(
+                        ScopeKind::Except,
+                        handler.range,
+                        keyword,
+                        body,
+                        handler.body.len(),
+                    ));
                 }
                 if !try_stmt.orelse.is_empty() {
                     let body = self.lower_body(function, &try_stmt.orelse, depth + 1);
                     let range = suite_range(&try_stmt.orelse, try_stmt.range);
                     let keyword = Span::new(range.start().to_u32(), range.start().to_u32());
-                    parts.push(self.scope(ScopeKind::TryElse, range, keyword, body, try_stmt.orelse.len()));
+                    parts.push(self.scope(
+                        ScopeKind::TryElse,
+                        range,
+                        keyword,
+                        body,
+                        try_stmt.orelse.len(),
+                    ));
                 }
                 if !try_stmt.finalbody.is_empty() {
                     let body = self.lower_body(function, &try_stmt.finalbody, depth + 1);
                     let range = suite_range(&try_stmt.finalbody, try_stmt.range);
                     let keyword = self.finally_keyword(range);
                     let whole = TextRange::new((keyword.start).into(), range.end());
-                    parts.push(self.scope(ScopeKind::Finally, whole, keyword, body, try_stmt.finalbody.len()));
+                    parts.push(self.scope(
+                        ScopeKind::Finally,
+                        whole,
+                        keyword,
+                        body,
+                        try_stmt.finalbody.len(),
+                    ));
                 }
                 let node = self.scope(ScopeKind::TryStatement, try_stmt.range, keyword, parts, 1);
                 out.push(node);
@@ -930,13 +1087,25 @@ impl<'a> Lowerer<'a> {
                         acquire_test: None,
                     };
                     let keyword = self.keyword_span(case.range, "case");
-                    let node = self.scope(ScopeKind::Branch(info), case.range, keyword, body, case.body.len());
+                    let node = self.scope(
+                        ScopeKind::Branch(info),
+                        case.range,
+                        keyword,
+                        body,
+                        case.body.len(),
+                    );
                     out.push(node);
                 }
             }
             Stmt::Assert(assert) => self.lower_expr(function, &assert.test, None, out),
-            Stmt::Delete(_) | Stmt::Pass(_) | Stmt::Import(_) | Stmt::ImportFrom(_)
-            | Stmt::Global(_) | Stmt::Nonlocal(_) | Stmt::TypeAlias(_) | Stmt::IpyEscapeCommand(_) => {}
+            Stmt::Delete(_)
+            | Stmt::Pass(_)
+            | Stmt::Import(_)
+            | Stmt::ImportFrom(_)
+            | Stmt::Global(_)
+            | Stmt::Nonlocal(_)
+            | Stmt::TypeAlias(_)
+            | Stmt::IpyEscapeCommand(_) => {}
         }
     }
 
@@ -949,12 +1118,21 @@ impl<'a> Lowerer<'a> {
         }
     }
 
-    fn lower_if(&mut self, function: FnId, if_stmt: &'a ast::StmtIf, depth: usize, out: &mut Vec<Node>) {
+    fn lower_if(
+        &mut self,
+        function: FnId,
+        if_stmt: &'a ast::StmtIf,
+        depth: usize,
+        out: &mut Vec<Node>,
+    ) {
         self.lower_expr(function, &if_stmt.test, None, out);
         let has_else = !if_stmt.elif_else_clauses.is_empty();
         let acquire_test = self.acquire_test(function, &if_stmt.test);
         let body = self.lower_body(function, &if_stmt.body, depth + 1);
-        let body_end = if_stmt.body.last().map_or(if_stmt.range.end(), |s| s.range().end());
+        let body_end = if_stmt
+            .body
+            .last()
+            .map_or(if_stmt.range.end(), |s| s.range().end());
         let info = BranchInfo {
             first: true,
             has_else,
@@ -988,9 +1166,19 @@ impl<'a> Lowerer<'a> {
                 exits: exits(&clause.body),
                 acquire_test: None,
             };
-            let word = if clause.test.is_some() { "elif" } else { "else" };
+            let word = if clause.test.is_some() {
+                "elif"
+            } else {
+                "else"
+            };
             let keyword = self.keyword_span(clause.range, word);
-            let node = self.scope(ScopeKind::Branch(info), clause.range, keyword, body, clause.body.len());
+            let node = self.scope(
+                ScopeKind::Branch(info),
+                clause.range,
+                keyword,
+                body,
+                clause.body.len(),
+            );
             out.push(node);
         }
     }
@@ -1002,21 +1190,35 @@ impl<'a> Lowerer<'a> {
             other => (other, false),
         };
         let Expr::Call(call) = call else { return None };
-        let Expr::Attribute(method) = &*call.func else { return None };
+        let Expr::Attribute(method) = &*call.func else {
+            return None;
+        };
         if method.attr.id.as_str() != "acquire" {
             return None;
         }
         let obj = self.resolve(function, &method.value)?;
-        self.objects[obj.0 as usize].kind.is_lock_like().then_some((obj, negated))
+        self.objects[obj.0 as usize]
+            .kind
+            .is_lock_like()
+            .then_some((obj, negated))
     }
 
     fn condition(&mut self, function: FnId, test: &Expr) -> Condition {
         let mut reads = Vec::new();
         self.condition_reads(function, test, &mut reads, 0);
-        Condition { reads, span: Some(span(test.range())) }
+        Condition {
+            reads,
+            span: Some(span(test.range())),
+        }
     }
 
-    fn condition_reads(&mut self, function: FnId, expr: &Expr, reads: &mut Vec<Read>, depth: usize) {
+    fn condition_reads(
+        &mut self,
+        function: FnId,
+        expr: &Expr,
+        reads: &mut Vec<Read>,
+        depth: usize,
+    ) {
         if depth > 50 {
             return;
         }
@@ -1028,7 +1230,11 @@ impl<'a> Lowerer<'a> {
                     && !info.globals.contains(&id)
                     && (info.params.iter().any(|(p, _)| *p == id)
                         || self.assigned_in(function).contains(&id));
-                reads.push(if is_local { Read::Local(id) } else { Read::Shared(id) });
+                reads.push(if is_local {
+                    Read::Local(id)
+                } else {
+                    Read::Shared(id)
+                });
             }
             Expr::Attribute(_) => reads.push(Read::Shared(self.text(expr.range()).to_string())),
             Expr::Subscript(sub) => {
@@ -1041,12 +1247,18 @@ impl<'a> Lowerer<'a> {
                     if let Some(obj) = self.resolve(function, &method.value) {
                         let name = method.attr.id.as_str();
                         if names::is_state_query(self.objects[obj.0 as usize].kind, name) {
-                            reads.push(Read::Query { obj, method: name.to_string() });
+                            reads.push(Read::Query {
+                                obj,
+                                method: name.to_string(),
+                            });
                             return;
                         }
                     }
                 }
-                if self.qualified_name(&call.func).is_some_and(|q| names::is_clock(&q)) {
+                if self
+                    .qualified_name(&call.func)
+                    .is_some_and(|q| names::is_clock(&q))
+                {
                     reads.push(Read::Clock);
                     return;
                 }
@@ -1077,20 +1289,66 @@ impl<'a> Lowerer<'a> {
                 self.condition_reads(function, &op.right, reads, depth + 1);
             }
             Expr::Named(named) => self.condition_reads(function, &named.value, reads, depth + 1),
-            Expr::NumberLiteral(_) | Expr::BooleanLiteral(_) | Expr::NoneLiteral(_)
-            | Expr::StringLiteral(_) | Expr::BytesLiteral(_) => reads.push(Read::Constant),
+            Expr::NumberLiteral(_)
+            | Expr::BooleanLiteral(_)
+            | Expr::NoneLiteral(_)
+            | Expr::StringLiteral(_)
+            | Expr::BytesLiteral(_) => reads.push(Read::Constant),
             _ => reads.push(Read::Shared(self.text(expr.range()).to_string())),
         }
     }
 
-    fn lower_with_item(&mut self, function: FnId, item: &'a ast::WithItem, is_async: bool, out: &mut Vec<Node>) {
+    /// The end of `with ThreadPoolExecutor() as ex:` (or `with ex:`) shuts the executor down
+    /// and waits for its tasks. The events close the block's body; their span is the `with`
+    /// keyword (the block's end is the last statement's end, which belongs to that statement).
+    fn shut_down_with_items(
+        &mut self,
+        function: FnId,
+        with: &'a ast::StmtWith,
+        out: &mut Vec<Node>,
+    ) {
+        let keyword = self.keyword_span(
+            with.range,
+            if with.is_async { "async with" } else { "with" },
+        );
+        for item in &with.items {
+            let target = item
+                .optional_vars
+                .as_deref()
+                .and_then(|t| self.resolve(function, t));
+            let context = self.resolve(function, &item.context_expr);
+            for obj in [target, context].into_iter().flatten() {
+                if self.objects[obj.0 as usize].kind == ObjKind::Executor {
+                    for kind in [EventKind::Shutdown { obj }, EventKind::Synchronize] {
+                        out.push(Node::Event(Event {
+                            kind,
+                            span: keyword,
+                            statement: None,
+                        }));
+                    }
+                }
+            }
+        }
+    }
+
+    fn lower_with_item(
+        &mut self,
+        function: FnId,
+        item: &'a ast::WithItem,
+        is_async: bool,
+        out: &mut Vec<Node>,
+    ) {
         let context = &item.context_expr;
         // Calls inside the context expression happen first (`with pool.get_lock():`).
         if let Expr::Call(_) = context {
             self.lower_expr(function, context, None, out);
         }
         if is_async {
-            out.push(Node::Event(Event { kind: EventKind::Await, span: span(item.range), statement: None }));
+            out.push(Node::Event(Event {
+                kind: EventKind::Await,
+                span: span(item.range),
+                statement: None,
+            }));
         }
         if let Some(obj) = self.resolve(function, context) {
             if self.objects[obj.0 as usize].kind.is_lock_like() {
@@ -1109,14 +1367,24 @@ impl<'a> Lowerer<'a> {
     }
 
     /// A write to `target`; `value` is the assigned value (`None` for augmented assignment).
-    fn lower_write(&mut self, function: FnId, target: &Expr, value: Option<&Expr>, stmt: Span, out: &mut Vec<Node>) {
+    fn lower_write(
+        &mut self,
+        function: FnId,
+        target: &Expr,
+        value: Option<&Expr>,
+        stmt: Span,
+        out: &mut Vec<Node>,
+    ) {
         let read_modify_write = match value {
             None => true,
             Some(value) => reads_expression(value, target),
         };
         let shared = match target {
             Expr::Name(name) => {
-                function.0 != 0 && self.functions[function.0 as usize].globals.contains(name.id.as_str())
+                function.0 != 0
+                    && self.functions[function.0 as usize]
+                        .globals
+                        .contains(name.id.as_str())
             }
             Expr::Attribute(_) => {
                 let root = attribute_path(target).map(|(root, _)| root);
@@ -1130,7 +1398,8 @@ impl<'a> Lowerer<'a> {
                 Expr::Name(name) => {
                     let info = &self.functions[function.0 as usize];
                     function.0 != 0
-                        && (info.globals.contains(name.id.as_str()) || self.is_module_global(function, name.id.as_str()))
+                        && (info.globals.contains(name.id.as_str())
+                            || self.is_module_global(function, name.id.as_str()))
                 }
                 Expr::Attribute(_) => attribute_path(&sub.value)
                     .is_some_and(|(root, _)| Some(root) == self.self_name(function)),
@@ -1187,11 +1456,24 @@ impl<'a> Lowerer<'a> {
     /// The names `function`'s body assigns (cached).
     fn assigned_in(&self, function: FnId) -> &HashSet<String> {
         let info = &self.functions[function.0 as usize];
-        info.assigned.get_or_init(|| assigned_names(info.body).into_iter().collect())
+        info.assigned
+            .get_or_init(|| assigned_names(info.body).into_iter().collect())
     }
 
-    fn lower_expr(&mut self, function: FnId, expr: &'a Expr, statement: Option<Span>, out: &mut Vec<Node>) {
-        let mut collector = CallCollector { calls: Vec::new(), depth: 0, exceeded: false, awaits: Vec::new(), comprehensions: 0 };
+    fn lower_expr(
+        &mut self,
+        function: FnId,
+        expr: &'a Expr,
+        statement: Option<Span>,
+        out: &mut Vec<Node>,
+    ) {
+        let mut collector = CallCollector {
+            calls: Vec::new(),
+            depth: 0,
+            exceeded: false,
+            awaits: Vec::new(),
+            comprehensions: 0,
+        };
         collector.visit_expr(expr);
         if collector.exceeded {
             self.depth_exceeded = true;
@@ -1201,7 +1483,11 @@ impl<'a> Lowerer<'a> {
         for (call, in_comprehension) in calls {
             while let Some(a) = awaits.peek() {
                 if a.end() <= call.range().start() {
-                    out.push(Node::Event(Event { kind: EventKind::Await, span: span(*a), statement: None }));
+                    out.push(Node::Event(Event {
+                        kind: EventKind::Await,
+                        span: span(*a),
+                        statement: None,
+                    }));
                     awaits.next();
                 } else {
                     break;
@@ -1213,14 +1499,28 @@ impl<'a> Lowerer<'a> {
             self.repeats -= usize::from(in_comprehension);
         }
         for a in awaits {
-            out.push(Node::Event(Event { kind: EventKind::Await, span: span(a), statement: None }));
+            out.push(Node::Event(Event {
+                kind: EventKind::Await,
+                span: span(a),
+                statement: None,
+            }));
         }
     }
 
-    fn lower_call(&mut self, function: FnId, call: &'a ast::ExprCall, statement: Option<Span>, out: &mut Vec<Node>) {
+    fn lower_call(
+        &mut self,
+        function: FnId,
+        call: &'a ast::ExprCall,
+        statement: Option<Span>,
+        out: &mut Vec<Node>,
+    ) {
         let call_span = span(call.range());
         let push = |out: &mut Vec<Node>, kind: EventKind| {
-            out.push(Node::Event(Event { kind, span: call_span, statement }));
+            out.push(Node::Event(Event {
+                kind,
+                span: call_span,
+                statement,
+            }));
         };
         let args = &call.arguments;
         if let Expr::Attribute(method) = &*call.func {
@@ -1235,7 +1535,14 @@ impl<'a> Lowerer<'a> {
                 {
                     self.done_futures.insert(obj);
                 }
-                if let Some(event) = method_event(kind, name, args, obj, receiver, self.done_futures.contains(&obj)) {
+                if let Some(event) = method_event(
+                    kind,
+                    name,
+                    args,
+                    obj,
+                    receiver,
+                    self.done_futures.contains(&obj),
+                ) {
                     let synchronizes = matches!(
                         (kind, name),
                         (ObjKind::Thread { .. }, "join")
@@ -1245,17 +1552,29 @@ impl<'a> Lowerer<'a> {
                             | (ObjKind::Executor, "shutdown")
                             | (ObjKind::Queue { .. }, "get" | "join")
                     );
+                    let only_synchronizes = matches!(event, EventKind::Synchronize);
                     push(out, event);
-                    if synchronizes {
+                    if synchronizes && !only_synchronizes {
                         push(out, EventKind::Synchronize);
                     }
                     return;
                 }
-                if kind == ObjKind::Executor && matches!(name, "submit" | "map" | "apply_async" | "imap" | "imap_unordered" | "starmap") {
-                    let target = args.find_positional(0).and_then(|f| self.resolve_function(function, f));
+                if kind == ObjKind::Executor
+                    && matches!(
+                        name,
+                        "submit" | "map" | "apply_async" | "imap" | "imap_unordered" | "starmap"
+                    )
+                {
+                    let target = args
+                        .find_positional(0)
+                        .and_then(|f| self.resolve_function(function, f));
                     if let Some(target) = target.filter(|_| !self.process_pools.contains(&obj)) {
                         // A pool runs its tasks on several threads at once.
-                        self.thread_entries.push(ThreadEntry { function: target, site: call_span, repeated: true });
+                        self.thread_entries.push(ThreadEntry {
+                            function: target,
+                            site: call_span,
+                            repeated: true,
+                        });
                     }
                     push(out, EventKind::Submit { target });
                     return;
@@ -1285,14 +1604,24 @@ impl<'a> Lowerer<'a> {
             }
             if let Some((kind, keyword)) = names::blocking_function(&qualified) {
                 let timeout = !keyword.is_empty() && has_real_argument(args, keyword, usize::MAX);
-                let synchronizes = matches!(kind, BlockingKind::FuturesWait | BlockingKind::AsCompleted);
-                push(out, EventKind::Blocking { kind, obj: None, timeout, what: qualified.clone() });
+                let synchronizes =
+                    matches!(kind, BlockingKind::FuturesWait | BlockingKind::AsCompleted);
+                push(
+                    out,
+                    EventKind::Blocking {
+                        kind,
+                        obj: None,
+                        timeout,
+                        what: qualified.clone(),
+                    },
+                );
                 if synchronizes {
                     push(out, EventKind::Synchronize);
                 }
                 return;
             }
-            if let Some(ObjKind::Thread { .. }) = self.constructed_kind(function, &qualified, args) {
+            if let Some(ObjKind::Thread { .. }) = self.constructed_kind(function, &qualified, args)
+            {
                 let repeated = self.repeats > 0;
                 if let Some(&class) = self.class_by_name.get(&qualified) {
                     self.thread_instantiations.push((class, repeated));
@@ -1300,7 +1629,11 @@ impl<'a> Lowerer<'a> {
                 // `Thread(target=f)`: `f` runs on the new thread.
                 if let Some(target) = args.find_argument_value("target", 1) {
                     if let Some(target) = self.resolve_function(function, target) {
-                        self.thread_entries.push(ThreadEntry { function: target, site: call_span, repeated });
+                        self.thread_entries.push(ThreadEntry {
+                            function: target,
+                            site: call_span,
+                            repeated,
+                        });
                     }
                 }
                 return;
@@ -1335,7 +1668,9 @@ impl<'a> Lowerer<'a> {
     }
 
     fn resolve_method_call(&self, function: FnId, method: &ast::ExprAttribute) -> Option<FnId> {
-        let Expr::Name(receiver) = &*method.value else { return None };
+        let Expr::Name(receiver) = &*method.value else {
+            return None;
+        };
         let receiver = receiver.id.as_str();
         let name = method.attr.id.as_str();
         let class = if Some(receiver) == self.self_name(function) || receiver == "cls" {
@@ -1364,7 +1699,14 @@ impl<'a> Lowerer<'a> {
 }
 
 /// The event for `obj.name(args)` given what `obj` is.
-fn method_event(kind: ObjKind, name: &str, args: &Arguments, obj: ObjId, receiver: Span, known_done: bool) -> Option<EventKind> {
+fn method_event(
+    kind: ObjKind,
+    name: &str,
+    args: &Arguments,
+    obj: ObjId,
+    receiver: Span,
+    known_done: bool,
+) -> Option<EventKind> {
     Some(match (kind, name) {
         (k, "acquire") if k.is_lock_like() => {
             // `multiprocessing` locks spell the keyword `block`.
@@ -1375,15 +1717,26 @@ fn method_event(kind: ObjKind, name: &str, args: &Arguments, obj: ObjId, receive
                 AcquireHow::NonBlocking
             } else if has_real_argument(args, "timeout", 1) {
                 AcquireHow::Timeout
-            } else if blocking.is_some_and(|b| !matches!(b, Expr::BooleanLiteral(_) | Expr::NumberLiteral(_))) {
+            } else if blocking
+                .is_some_and(|b| !matches!(b, Expr::BooleanLiteral(_) | Expr::NumberLiteral(_)))
+            {
                 // `acquire(blocking)` with a runtime value: may or may not block.
                 AcquireHow::NonBlocking
             } else {
                 AcquireHow::Manual
             };
-            EventKind::Acquire { obj, how, receiver, shared: false }
+            EventKind::Acquire {
+                obj,
+                how,
+                receiver,
+                shared: false,
+            }
         }
         (k, "release") if k.is_lock_like() => EventKind::Release { obj },
+        // `multiprocessing` pools end with `close()`/`terminate()` and `join()`.
+        (ObjKind::Executor, "shutdown" | "close" | "terminate" | "join") => {
+            EventKind::Shutdown { obj }
+        }
         (ObjKind::Condition { .. }, "wait") => EventKind::Wait {
             obj,
             kind: WaitKind::Condition,
@@ -1394,9 +1747,8 @@ fn method_event(kind: ObjKind, name: &str, args: &Arguments, obj: ObjId, receive
             kind: WaitKind::ConditionPredicate,
             timeout: has_real_argument(args, "timeout", 1),
         },
-        (ObjKind::Condition { .. }, "notify" | "notify_all" | "notifyAll") | (ObjKind::Event, "set") => {
-            EventKind::Notify { obj }
-        }
+        (ObjKind::Condition { .. }, "notify" | "notify_all" | "notifyAll")
+        | (ObjKind::Event, "set") => EventKind::Notify { obj },
         (ObjKind::Event, "wait") => EventKind::Wait {
             obj,
             kind: WaitKind::Event,
@@ -1414,24 +1766,39 @@ fn method_event(kind: ObjKind, name: &str, args: &Arguments, obj: ObjId, receive
             timeout: has_real_argument(args, "timeout", 0),
             what: "join()".into(),
         },
+        // Calls that cannot block are not `Blocking`: the result of a future known to be done,
+        // `get(block=False)` (which still takes the item: a synchronisation), `put(block=False)`.
+        (ObjKind::Future, "result" | "exception") if known_done => EventKind::Synchronize,
+        (ObjKind::Queue { .. }, "get")
+            if args
+                .find_argument_value("block", 0)
+                .is_some_and(is_false_literal) =>
+        {
+            EventKind::Synchronize
+        }
+        (ObjKind::Queue { .. }, "put")
+            if args
+                .find_argument_value("block", 1)
+                .is_some_and(is_false_literal) =>
+        {
+            return None
+        }
         (ObjKind::Future, "result" | "exception") => EventKind::Blocking {
             kind: BlockingKind::FutureResult,
             obj: Some(obj),
-            timeout: known_done || has_real_argument(args, "timeout", 0),
+            timeout: has_real_argument(args, "timeout", 0),
             what: format!("{name}()"),
         },
         (ObjKind::Queue { .. }, "get") => EventKind::Blocking {
             kind: BlockingKind::QueueGet,
             obj: Some(obj),
-            timeout: has_real_argument(args, "timeout", 1)
-                || args.find_argument_value("block", 0).is_some_and(is_false_literal),
+            timeout: has_real_argument(args, "timeout", 1),
             what: "get()".into(),
         },
         (ObjKind::Queue { bounded: true }, "put") => EventKind::Blocking {
             kind: BlockingKind::QueuePut,
             obj: Some(obj),
-            timeout: has_real_argument(args, "timeout", 2)
-                || args.find_argument_value("block", 1).is_some_and(is_false_literal),
+            timeout: has_real_argument(args, "timeout", 2),
             what: "put()".into(),
         },
         _ => return None,
@@ -1494,7 +1861,11 @@ impl<'a> Visitor<'a> for CallCollector<'a> {
 }
 
 fn exit(kind: ExitKind, range: TextRange) -> Node {
-    Node::Event(Event { kind: EventKind::Exit(kind), span: span(range), statement: Some(span(range)) })
+    Node::Event(Event {
+        kind: EventKind::Exit(kind),
+        span: span(range),
+        statement: Some(span(range)),
+    })
 }
 
 /// How a suite ends, when its last statement leaves the enclosing block.
@@ -1536,7 +1907,11 @@ fn assigned_names(body: &[Stmt]) -> Vec<String> {
                 Stmt::AugAssign(a) => target_names(&a.target, out),
                 Stmt::AnnAssign(a) if a.value.is_some() => target_names(&a.target, out),
                 Stmt::For(f) => target_names(&f.target, out),
-                Stmt::With(w) => w.items.iter().filter_map(|i| i.optional_vars.as_deref()).for_each(|t| target_names(t, out)),
+                Stmt::With(w) => w
+                    .items
+                    .iter()
+                    .filter_map(|i| i.optional_vars.as_deref())
+                    .for_each(|t| target_names(t, out)),
                 _ => {}
             }
             for child in child_bodies(stmt) {
@@ -1561,8 +1936,10 @@ fn reads_expression(value: &Expr, target: &Expr) -> bool {
             if self.found || self.depth > MAX_DEPTH {
                 return;
             }
-            if matches!(expr, Expr::Name(_) | Expr::Attribute(_) | Expr::Subscript(_))
-                && ComparableExpr::from(expr) == self.wanted
+            if matches!(
+                expr,
+                Expr::Name(_) | Expr::Attribute(_) | Expr::Subscript(_)
+            ) && ComparableExpr::from(expr) == self.wanted
             {
                 self.found = true;
                 return;
@@ -1572,7 +1949,11 @@ fn reads_expression(value: &Expr, target: &Expr) -> bool {
             self.depth -= 1;
         }
     }
-    let mut finder = Finder { wanted: ComparableExpr::from(target), found: false, depth: 0 };
+    let mut finder = Finder {
+        wanted: ComparableExpr::from(target),
+        found: false,
+        depth: 0,
+    };
     finder.visit_expr(value);
     finder.found
 }

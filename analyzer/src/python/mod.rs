@@ -33,7 +33,10 @@ pub fn lower(source: &str) -> Lowered {
         .errors()
         .iter()
         .map(|error| SyntaxError {
-            span: Span::new(error.location.start().to_u32(), error.location.end().to_u32()),
+            span: Span::new(
+                error.location.start().to_u32(),
+                error.location.end().to_u32(),
+            ),
             message: error.error.to_string(),
         })
         .collect();

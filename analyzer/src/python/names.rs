@@ -8,12 +8,23 @@ use threadlint_rules::model::{BlockingKind, Flavor, ObjKind};
 /// The kind of object a call to `qualified` creates, before arguments are looked at.
 pub fn constructor_kind(qualified: &str) -> Option<ObjKind> {
     let kind = match qualified {
-        "threading.Lock" | "threading._allocate_lock" | "_thread.allocate_lock"
-        | "_thread.LockType" | "multiprocessing.Lock" | "multiprocessing.synchronize.Lock"
-        | "threading._thread.allocate_lock" => ObjKind::Lock { flavor: Flavor::Std },
-        "threading.RLock" | "threading._RLock" | "threading._PyRLock" | "_thread.RLock"
-        | "multiprocessing.RLock" | "multiprocessing.synchronize.RLock" => ObjKind::RLock,
-        "threading.Condition" | "multiprocessing.Condition"
+        "threading.Lock"
+        | "threading._allocate_lock"
+        | "_thread.allocate_lock"
+        | "_thread.LockType"
+        | "multiprocessing.Lock"
+        | "multiprocessing.synchronize.Lock"
+        | "threading._thread.allocate_lock" => ObjKind::Lock {
+            flavor: Flavor::Std,
+        },
+        "threading.RLock"
+        | "threading._RLock"
+        | "threading._PyRLock"
+        | "_thread.RLock"
+        | "multiprocessing.RLock"
+        | "multiprocessing.synchronize.RLock" => ObjKind::RLock,
+        "threading.Condition"
+        | "multiprocessing.Condition"
         | "multiprocessing.synchronize.Condition" => ObjKind::Condition { lock: None },
         "threading.Semaphore" | "multiprocessing.Semaphore" => {
             ObjKind::Semaphore { bounded: false }
@@ -33,7 +44,10 @@ pub fn constructor_kind(qualified: &str) -> Option<ObjKind> {
         | "multiprocessing.Pool"
         | "multiprocessing.pool.Pool" => ObjKind::Executor,
         "concurrent.futures.Future" => ObjKind::Future,
-        "queue.Queue" | "queue.LifoQueue" | "queue.PriorityQueue" | "multiprocessing.Queue"
+        "queue.Queue"
+        | "queue.LifoQueue"
+        | "queue.PriorityQueue"
+        | "multiprocessing.Queue"
         | "multiprocessing.JoinableQueue" => ObjKind::Queue { bounded: false },
         // Not `multiprocessing.SimpleQueue`: its `get()` takes no timeout, so it is not a
         // `Queue` whose blocking calls can be bounded.
@@ -64,11 +78,11 @@ pub fn blocking_function(qualified: &str) -> Option<(BlockingKind, &'static str)
     let found = match qualified {
         "concurrent.futures.wait" => (BlockingKind::FuturesWait, "timeout"),
         "concurrent.futures.as_completed" => (BlockingKind::AsCompleted, "timeout"),
-        "subprocess.run" | "subprocess.call" | "subprocess.check_call"
+        "subprocess.run"
+        | "subprocess.call"
+        | "subprocess.check_call"
         | "subprocess.check_output" => (BlockingKind::Subprocess, "timeout"),
-        "urllib.request.urlopen" | "socket.create_connection" => {
-            (BlockingKind::Network, "timeout")
-        }
+        "urllib.request.urlopen" | "socket.create_connection" => (BlockingKind::Network, "timeout"),
         "requests.get" | "requests.post" | "requests.put" | "requests.patch"
         | "requests.delete" | "requests.head" | "requests.options" | "requests.request"
         | "httpx.get" | "httpx.post" | "httpx.put" | "httpx.patch" | "httpx.delete"

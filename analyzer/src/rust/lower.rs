@@ -28,6 +28,8 @@ use super::positions::Positions;
 use super::spans;
 use super::Edition;
 
+mod escape;
+
 /// Deeper nesting than this is not descended into: the model keeps what is above it.
 const MAX_DEPTH: usize = 150;
 /// At most this many macro bodies are parsed per file.
@@ -67,6 +69,12 @@ enum Ty {
         call: Span,
         receiver: Span,
     },
+    /// `tokio::time::sleep(..)`: a future that sleeps (suspending the task) where it is
+    /// awaited; the span is the call that made it.
+    SleepFuture(Span),
+    /// A reading of the clock (`Instant::now()`, `start.elapsed()`): a condition comparing with
+    /// it is a deadline.
+    Clock,
     /// The scope handed to `thread::scope(|s| ..)`.
     ThreadScope,
     ThreadBuilder,
@@ -133,6 +141,9 @@ struct Value {
     spawn: Option<Span>,
     /// Where the object is created.
     def: Option<Span>,
+    /// A constructor call made the object (`Mutex::new(..)`, `Arc::new(Mutex::new(..))`): it
+    /// is private to the function until it escapes (see `escape.rs`).
+    fresh: bool,
 }
 
 impl Value {
@@ -150,6 +161,7 @@ impl Value {
             temp: None,
             spawn: None,
             def: self.def,
+            fresh: self.fresh,
         }
     }
 }
@@ -365,6 +377,14 @@ pub struct Lowerer<'a> {
     temp_scopes: Vec<Vec<usize>>,
     /// Inside a loop or a closure that may run several times.
     repetition: usize,
+    /// Objects made by a constructor or a spawn (`fresh`), objects also reached through a
+    /// value that was not (`stale`), and the places that escape their function.
+    fresh: HashSet<ObjId>,
+    stale: HashSet<ObjId>,
+    escaped: HashSet<ObjKey>,
+    /// For each closure lowered in place, the index of its first frame: bindings below it are
+    /// captured.
+    closure_floors: Vec<usize>,
 }
 
 impl<'a> Lowerer<'a> {
@@ -393,6 +413,10 @@ impl<'a> Lowerer<'a> {
             temps: Vec::new(),
             temp_scopes: Vec::new(),
             repetition: 0,
+            fresh: HashSet::new(),
+            stale: HashSet::new(),
+            escaped: HashSet::new(),
+            closure_floors: Vec::new(),
         }
     }
 
@@ -446,6 +470,7 @@ impl<'a> Lowerer<'a> {
                 body,
             })
             .collect();
+        self.finish_escapes();
         let model = FileModel {
             language: Language::Rust,
             objects: self.objects,
@@ -723,6 +748,9 @@ impl<'a> Lowerer<'a> {
                     kind: ObjKind::Unknown,
                     display,
                     def: None,
+                    escapes: true,
+                    guarded_by: None,
+                    inferred: false,
                 });
                 self.object_by_key.insert(key, id);
                 id
@@ -747,7 +775,12 @@ impl<'a> Lowerer<'a> {
             },
             None => ObjKey::Other(format!("{display}@{}", at.start)),
         };
-        self.intern(key, display, kind, value.def.or(Some(at)))
+        let local = matches!(key, ObjKey::Local { .. } | ObjKey::Other(_));
+        let id = self.intern(key, display, kind, value.def.or(Some(at)));
+        if local {
+            self.note_fresh(id, value);
+        }
+        id
     }
 
     // -------------------------------------------------------------------------- events
@@ -769,7 +802,16 @@ impl<'a> Lowerer<'a> {
         span: Span,
         receiver: Span,
     ) -> TempRef {
-        self.push(out, EventKind::Acquire { obj, how, receiver, shared }, span);
+        self.push(
+            out,
+            EventKind::Acquire {
+                obj,
+                how,
+                receiver,
+                shared,
+            },
+            span,
+        );
         let id = self.temps.len();
         self.temps.push(Temp {
             obj,
@@ -984,7 +1026,8 @@ impl<'a> Lowerer<'a> {
                 }
                 body => {
                     self.temp_scopes.push(Vec::new());
-                    self.expr(body, &mut out, 1);
+                    let value = self.expr(body, &mut out, 1);
+                    self.escape(&value);
                     self.end_temps(&mut out, end);
                 }
             },
@@ -1088,8 +1131,14 @@ impl<'a> Lowerer<'a> {
                     }));
                 }
             }
-            Stmt::Expr(expr, _) => {
-                self.expr(expr, out, depth + 1);
+            Stmt::Expr(expr, semi) => {
+                let value = self.expr(expr, out, depth + 1);
+                match semi {
+                    // The value is dropped at the end of the statement.
+                    Some(_) => self.discard(&value, out),
+                    // The value of the block: it goes wherever the block's value goes.
+                    None => self.escape(&value),
+                }
             }
             Stmt::Macro(m) => {
                 self.lower_macro(&m.mac, out, depth + 1);
@@ -1102,6 +1151,8 @@ impl<'a> Lowerer<'a> {
 
     /// The event of the call a statement consists of (`m.lock().unwrap();`,
     /// `let g = m.lock().unwrap();`, `g = cvar.wait(g).unwrap();`) records the statement.
+    /// A guard that is the value of its block (a tail expression without `;`, returned to the
+    /// caller) is not a statement of its own: its acquisition records none.
     fn mark_statement(&self, out: &mut [Node], start: usize, stmt: &Stmt, whole: Span) {
         let core = match stmt {
             Stmt::Local(local) => local.init.as_ref().and_then(|init| core_call(&init.expr)),
@@ -1109,10 +1160,22 @@ impl<'a> Lowerer<'a> {
             Stmt::Macro(_) | Stmt::Item(_) => None,
         };
         let Some(core) = core else { return };
+        let tail = matches!(stmt, Stmt::Expr(_, None));
         let span = self.expr_span(core);
         for node in out.iter_mut().skip(start) {
             if let Node::Event(event) = node {
-                if event.span == span && !matches!(event.kind, EventKind::Release { .. }) {
+                let guard_value = tail
+                    && matches!(
+                        event.kind,
+                        EventKind::Acquire {
+                            how: AcquireHow::Temporary,
+                            ..
+                        }
+                    );
+                if event.span == span
+                    && !matches!(event.kind, EventKind::Release { .. })
+                    && !guard_value
+                {
                     event.statement = Some(whole);
                 }
             }
@@ -1249,6 +1312,8 @@ impl<'a> Lowerer<'a> {
                     );
                 }
             }
+            // `let _ = thread::spawn(..)`: the handle is dropped at once.
+            Pat::Wild(_) => self.discard(&value, out),
             _ => {}
         }
     }
@@ -1285,6 +1350,7 @@ impl<'a> Lowerer<'a> {
             temp: base.temp.map(|t| TempRef { direct: false, ..t }),
             spawn: None,
             def,
+            fresh: false,
         }
     }
 
@@ -1312,6 +1378,9 @@ impl<'a> Lowerer<'a> {
                     _ => self.expr(&awaited.base, out, depth + 1),
                 };
                 let span = self.expr_span(expr);
+                if let Ty::SleepFuture(call) = value.ty {
+                    self.push(out, EventKind::Sleep, call);
+                }
                 if let Ty::Callable(callee) = value.ty {
                     self.push(out, EventKind::Call { callee }, span);
                 }
@@ -1462,7 +1531,8 @@ impl<'a> Lowerer<'a> {
             }
             Expr::Return(ret) => {
                 if let Some(value) = &ret.expr {
-                    self.expr(value, out, depth + 1);
+                    let value = self.expr(value, out, depth + 1);
+                    self.escape(&value);
                 }
                 let span = self.expr_span(expr);
                 out.push(exit_node(ExitKind::Return, span));
@@ -1470,7 +1540,8 @@ impl<'a> Lowerer<'a> {
             }
             Expr::Break(brk) => {
                 if let Some(value) = &brk.expr {
-                    self.expr(value, out, depth + 1);
+                    let value = self.expr(value, out, depth + 1);
+                    self.escape(&value);
                 }
                 let span = self.expr_span(expr);
                 out.push(exit_node(ExitKind::Break, span));
@@ -1484,7 +1555,8 @@ impl<'a> Lowerer<'a> {
             Expr::Macro(mac) => self.lower_macro(&mac.mac, out, depth + 1),
             Expr::Struct(structure) => {
                 for field in &structure.fields {
-                    self.expr(&field.expr, out, depth + 1);
+                    let value = self.expr(&field.expr, out, depth + 1);
+                    self.escape(&value);
                 }
                 if let Some(rest) = &structure.rest {
                     self.expr(rest, out, depth + 1);
@@ -1496,17 +1568,19 @@ impl<'a> Lowerer<'a> {
                 }
             }
             Expr::Tuple(tuple) => {
-                let items = tuple
+                let values: Vec<Value> = tuple
                     .elems
                     .iter()
-                    .map(|e| self.expr(e, out, depth + 1).ty)
+                    .map(|e| self.expr(e, out, depth + 1))
                     .collect();
-                Value::of(Ty::Tuple(items))
+                self.escape_all(&values);
+                Value::of(Ty::Tuple(values.into_iter().map(|v| v.ty).collect()))
             }
             Expr::Array(array) => {
                 let mut element = Ty::Unknown;
                 for (index, item) in array.elems.iter().enumerate() {
                     let value = self.expr(item, out, depth + 1);
+                    self.escape(&value);
                     if index == 0 {
                         element = value.ty;
                     }
@@ -1564,6 +1638,7 @@ impl<'a> Lowerer<'a> {
             && path.path.segments.len() == 1
         {
             let name = path.path.segments[0].ident.to_string();
+            self.note_capture(&name);
             if let Some(binding) = self.lookup(&name) {
                 return binding.value.settled();
             }
@@ -1597,6 +1672,7 @@ impl<'a> Lowerer<'a> {
 
     fn assign(&mut self, assign: &'a syn::ExprAssign, out: &mut Vec<Node>, depth: usize) {
         let value = self.expr(&assign.right, out, depth + 1);
+        self.escape(&value);
         let Some(name) = single_ident(&assign.left) else {
             self.expr(&assign.left, out, depth + 1);
             return;
@@ -1653,6 +1729,7 @@ impl<'a> Lowerer<'a> {
     ) {
         let mut body = Vec::new();
         self.push_frame();
+        self.closure_floors.push(self.frames.len() - 1);
         for (index, input) in closure.inputs.iter().enumerate() {
             let value = Value::of(hints.get(index).cloned().unwrap_or_default());
             self.bind_pattern(input, value, &mut body, false, depth + 1);
@@ -1665,11 +1742,13 @@ impl<'a> Lowerer<'a> {
             }
             other => {
                 self.temp_scopes.push(Vec::new());
-                self.expr(other, &mut body, depth + 1);
+                let value = self.expr(other, &mut body, depth + 1);
+                self.escape(&value);
                 self.end_temps(&mut body, whole.end);
                 1
             }
         };
+        self.closure_floors.pop();
         self.pop_frame(&mut body, whole.end);
         let span = Span::new(self.span(spans::closure_first(closure)).start, whole.end);
         out.push(Node::Scope(Scope {
@@ -1721,7 +1800,20 @@ impl<'a> Lowerer<'a> {
         target
     }
 
+    /// The arguments of a call: they are handed to the callee, so what they denote escapes.
     fn args(
+        &mut self,
+        args: &'a Punctuated<Expr, Token![,]>,
+        out: &mut Vec<Node>,
+        depth: usize,
+    ) -> Vec<Value> {
+        let values = self.args_in_place(args, out, depth);
+        self.escape_all(&values);
+        values
+    }
+
+    /// Arguments that stay what they are (`Arc::clone(&m)` is `m`).
+    fn args_in_place(
         &mut self,
         args: &'a Punctuated<Expr, Token![,]>,
         out: &mut Vec<Node>,
@@ -1849,6 +1941,7 @@ impl<'a> Lowerer<'a> {
                         ty: Ty::Sync(ObjKind::Thread { daemon: false }),
                         spawn: Some(span),
                         def: Some(span),
+                        fresh: true,
                         ..Value::default()
                     };
                 }
@@ -1875,10 +1968,14 @@ impl<'a> Lowerer<'a> {
                     self.push(out, EventKind::Synchronize, span);
                     return Value::default();
                 }
-                KnownFn::Sleep | KnownFn::AsyncSleep => {
+                KnownFn::Sleep => {
                     self.args(&call.args, out, depth);
                     self.push(out, EventKind::Sleep, span);
                     return Value::default();
+                }
+                KnownFn::AsyncSleep => {
+                    self.args(&call.args, out, depth);
+                    return Value::of(Ty::SleepFuture(span));
                 }
                 KnownFn::Drop | KnownFn::Forget => {
                     let value = first
@@ -1905,10 +2002,22 @@ impl<'a> Lowerer<'a> {
                     return Value {
                         ty: Ty::Lock(kind, Box::new(inner.ty)),
                         def: Some(span),
+                        fresh: true,
                         ..Value::default()
                     };
                 }
             }
+        }
+        if names::is_clock(full) {
+            self.args(&call.args, out, depth);
+            return Value::of(Ty::Clock);
+        }
+        // `futures::executor::block_on(fut)`: runs the future to completion on this thread,
+        // waiting for whatever it waits for (a message, another thread's signal).
+        if full.rsplit("::").next() == Some("block_on") {
+            self.args(&call.args, out, depth);
+            self.push(out, EventKind::Synchronize, span);
+            return Value::default();
         }
         // `Some(x)`
         if full == "Some" {
@@ -1965,6 +2074,7 @@ impl<'a> Lowerer<'a> {
                 Value {
                     ty: Ty::Lock(kind, Box::new(inner.ty)),
                     def: Some(span),
+                    fresh: true,
                     ..Value::default()
                 }
             }
@@ -1973,15 +2083,17 @@ impl<'a> Lowerer<'a> {
                 Value {
                     ty: Ty::Sync(kind),
                     def: Some(span),
+                    fresh: true,
                     ..Value::default()
                 }
             }
             KnownType::Transparent => {
-                let value = self
-                    .args(&call.args, out, depth)
-                    .into_iter()
-                    .next()
-                    .unwrap_or_default();
+                let args = if name == "clone" {
+                    self.args_in_place(&call.args, out, depth)
+                } else {
+                    self.args(&call.args, out, depth)
+                };
+                let value = args.into_iter().next().unwrap_or_default();
                 if name == "clone" {
                     // `Arc::clone(&m)` is `m`.
                     value.settled()
@@ -2129,6 +2241,7 @@ impl<'a> Lowerer<'a> {
         };
         let mut receiver = receiver;
         // A receiver of unknown type used the way only a lock is.
+        let mut guessed = false;
         if receiver.ty == Ty::Unknown && args.is_empty() {
             if let Some(hint) = hint {
                 let flavor = match hint {
@@ -2142,14 +2255,41 @@ impl<'a> Lowerer<'a> {
                 };
                 if let Some(kind) = kind {
                     receiver.ty = Ty::Lock(kind, Box::default());
+                    guessed = true;
                 }
             }
         }
         match receiver.ty.clone() {
             Ty::Lock(kind, inner) => {
+                // `.lock().await` compiles only on an async lock, whatever the type looked like
+                // (a crate's own `sync::Mutex` read as `std::sync::Mutex`).
+                let kind = match (hint, kind) {
+                    (Some(Hint::Async), ObjKind::Lock { .. }) if name == "lock" => ObjKind::Lock {
+                        flavor: Flavor::Async,
+                    },
+                    (Some(Hint::Async), ObjKind::RwLock { .. })
+                        if matches!(name, "read" | "write") =>
+                    {
+                        ObjKind::RwLock {
+                            flavor: Flavor::Async,
+                        }
+                    }
+                    _ => kind,
+                };
                 if let Some(method) = names::lock_method(kind, name) {
                     lower_args(self, out);
+                    // Known before as something (or nothing): only a new kind is a guess.
+                    let unknown_before = guessed && {
+                        let id = self.object(&receiver, receiver_span, ObjKind::Unknown);
+                        self.objects[id.0 as usize].kind == ObjKind::Unknown
+                    };
                     let obj = self.object(&receiver, receiver_span, kind);
+                    if unknown_before {
+                        self.objects[obj.0 as usize].inferred = true;
+                    }
+                    if hint == Some(Hint::Async) {
+                        self.objects[obj.0 as usize].kind = kind;
+                    }
                     return match method {
                         LockMethod::Blocking | LockMethod::NonBlocking | LockMethod::Timeout => {
                             let how = match method {
@@ -2177,8 +2317,13 @@ impl<'a> Lowerer<'a> {
                                     receiver: receiver_span,
                                 });
                             }
-                            let temp =
-                                self.acquire(out, obj, (how, is_shared_guard(name)), span, receiver_span);
+                            let temp = self.acquire(
+                                out,
+                                obj,
+                                (how, is_shared_guard(name)),
+                                span,
+                                receiver_span,
+                            );
                             Value {
                                 ty: Ty::Guard(Some(obj), inner),
                                 temp: Some(temp),
@@ -2299,6 +2444,10 @@ impl<'a> Lowerer<'a> {
             }
             Ty::Sync(kind @ ObjKind::Thread { .. }) if name == "join" => {
                 let obj = self.object(&receiver, receiver_span, kind);
+                if let Some(site) = receiver.spawn {
+                    // `thread::spawn(..).join()`: the handle of that start.
+                    escape::link_spawn(out, site, obj);
+                }
                 let what = "join()".to_string();
                 self.push(
                     out,
@@ -2321,6 +2470,7 @@ impl<'a> Lowerer<'a> {
                         ty: Ty::Sync(ObjKind::Thread { daemon: false }),
                         spawn: Some(span),
                         def: Some(span),
+                        fresh: true,
                         ..Value::default()
                     };
                 }
@@ -2351,26 +2501,42 @@ impl<'a> Lowerer<'a> {
                 self.push(out, EventKind::Submit { target }, span);
                 return Value::of(Ty::Sync(ObjKind::Thread { daemon: false }));
             }
+            // `flag.store(true, ..)`: a write other threads see (a signal, a counter).
+            Ty::Sync(ObjKind::Atomic) if names::is_atomic_write(name) => {
+                lower_args(self, out);
+                let obj = self.object(&receiver, receiver_span, ObjKind::Atomic);
+                let target = self.text(receiver_span).to_string();
+                self.push(
+                    out,
+                    EventKind::SharedWrite {
+                        target,
+                        obj: Some(obj),
+                        read_modify_write: false,
+                    },
+                    span,
+                );
+                return Value::default();
+            }
             Ty::Struct(class) => {
                 if let Some(callee) = self.method_of(&class, name) {
                     let values = lower_args(self, out);
+                    self.escape_all(&values);
                     self.hand_over(args.iter().copied(), &values, out);
                     return self.call_local(callee, span, out);
                 }
             }
             // Methods of the protected data (`guard.push(x)`): auto-deref.
-            Ty::Guard(_, inner) if !guard_wrapper(name) => {
+            Ty::Guard(lock, inner) if !guard_wrapper(name) => {
                 let data = Value::of(*inner);
-                return self.method_semantics(
-                    data,
-                    name,
-                    args,
-                    span,
-                    receiver_span,
-                    None,
-                    out,
-                    depth,
-                );
+                let value =
+                    self.method_semantics(data, name, args, span, receiver_span, None, out, depth);
+                // An object the call made of the data (a `Receiver` it blocks on) is the lock's.
+                let display = self.text(receiver_span);
+                let key = ObjKey::Other(format!("{display}@{}", receiver_span.start));
+                if let (Some(lock), Some(&id)) = (lock, self.object_by_key.get(&key)) {
+                    self.objects[id.0 as usize].guarded_by = Some(lock);
+                }
+                return value;
             }
             _ => {}
         }
@@ -2409,6 +2575,17 @@ impl<'a> Lowerer<'a> {
                 other => values.push(self.expr(other, out, depth + 1)),
             }
         }
+        self.escape_all(&values);
+        if matches!(
+            name,
+            "elapsed" | "duration_since" | "saturating_duration_since"
+        ) {
+            return Value::of(Ty::Clock);
+        }
+        if name == "block_on" {
+            // `runtime.block_on(fut)`, like `futures::executor::block_on(fut)`.
+            self.push(out, EventKind::Synchronize, span);
+        }
         transform(&receiver, name)
     }
 
@@ -2430,9 +2607,15 @@ impl<'a> Lowerer<'a> {
         match expr {
             Expr::Path(path) => {
                 let text = self.expr_text(expr);
-                if path.path.segments.len() == 1 && self.lookup(&text).is_some() {
-                    reads.push(Read::Local(text));
-                    return;
+                if path.path.segments.len() == 1 {
+                    if let Some(binding) = self.lookup(&text) {
+                        // `let now = Instant::now();` then `if now >= deadline`.
+                        reads.push(match binding.value.ty {
+                            Ty::Clock => Read::Clock,
+                            _ => Read::Local(text),
+                        });
+                        return;
+                    }
                 }
                 let segments = self.segments_here(&path.path);
                 match self.resolve(self.current_module(), &segments, 0) {
@@ -2441,11 +2624,31 @@ impl<'a> Lowerer<'a> {
                 }
             }
             Expr::Field(_) => reads.push(Read::Shared(self.expr_text(expr))),
+            // `start.elapsed()`: the time since an instant, a deadline test.
+            Expr::MethodCall(call) if call.method == "elapsed" && call.args.is_empty() => {
+                reads.push(Read::Clock)
+            }
             Expr::MethodCall(call) => {
                 let receiver = self.expr_text(&call.receiver);
                 reads.push(Read::Call(format!("{receiver}.{}", call.method)));
             }
-            Expr::Call(call) => reads.push(Read::Call(self.expr_text(&call.func))),
+            Expr::Call(call) => {
+                let clock = match &*call.func {
+                    Expr::Path(path) if path.qself.is_none() => {
+                        let segments = self.segments_here(&path.path);
+                        matches!(
+                            self.resolve(self.current_module(), &segments, 0),
+                            Res::External(full) if names::is_clock(&full)
+                        )
+                    }
+                    _ => false,
+                };
+                reads.push(if clock {
+                    Read::Clock
+                } else {
+                    Read::Call(self.expr_text(&call.func))
+                });
+            }
             Expr::Macro(mac) => {
                 let name = mac
                     .mac
@@ -2463,6 +2666,18 @@ impl<'a> Lowerer<'a> {
             Expr::Cast(cast) => self.condition_reads(&cast.expr, reads, depth + 1),
             Expr::Await(awaited) => self.condition_reads(&awaited.base, reads, depth + 1),
             Expr::Try(tried) => self.condition_reads(&tried.expr, reads, depth + 1),
+            // A comparison with the clock is a deadline test: what it compares against is the
+            // deadline, not state another thread changes.
+            Expr::Binary(binary) if is_comparison(&binary.op) => {
+                let mut compared = Vec::new();
+                self.condition_reads(&binary.left, &mut compared, depth + 1);
+                self.condition_reads(&binary.right, &mut compared, depth + 1);
+                if compared.contains(&Read::Clock) {
+                    reads.push(Read::Clock);
+                } else {
+                    reads.extend(compared);
+                }
+            }
             Expr::Binary(binary) => {
                 self.condition_reads(&binary.left, reads, depth + 1);
                 self.condition_reads(&binary.right, reads, depth + 1);
@@ -2742,17 +2957,26 @@ impl<'a> Lowerer<'a> {
         let key = self.positions.offset(mac.delimiter.span().open().start());
         let macros: &'a MacroArena = self.macros;
         let Some(&index) = macros.index.get(&key) else {
+            self.escape_macro_tokens(&mac.tokens);
             return Value::default();
         };
         let body: &'a MacroBody = &macros.bodies[index];
+        if matches!(body, MacroBody::Nothing) {
+            self.escape_macro_tokens(&mac.tokens);
+        }
         let mut value = Value::default();
         match body {
             MacroBody::Exprs(list) => {
                 let mut callables = Vec::new();
                 for (i, item) in list.iter().enumerate() {
                     let v = self.expr(item, out, depth + 1);
-                    if let Ty::Callable(id) = v.ty {
-                        callables.push(id);
+                    self.escape(&v);
+                    match v.ty {
+                        Ty::Callable(id) => callables.push(id),
+                        Ty::SleepFuture(call) if matches!(name.as_str(), "join" | "try_join") => {
+                            self.push(out, EventKind::Sleep, call)
+                        }
+                        _ => {}
                     }
                     if i == 0 && name == "vec" {
                         value = Value::of(Ty::Seq(Box::new(v.ty)));
@@ -2789,8 +3013,12 @@ impl<'a> Lowerer<'a> {
             MacroBody::Select(arms) => {
                 for arm in arms {
                     if let Some(future) = &arm.future {
-                        if let Ty::Callable(callee) = self.expr(future, out, depth + 1).ty {
-                            self.push(out, EventKind::Call { callee }, span);
+                        match self.expr(future, out, depth + 1).ty {
+                            Ty::Callable(callee) => {
+                                self.push(out, EventKind::Call { callee }, span)
+                            }
+                            Ty::SleepFuture(call) => self.push(out, EventKind::Sleep, call),
+                            _ => {}
                         }
                     }
                 }
@@ -3171,6 +3399,7 @@ fn transform(receiver: &Value, name: &str) -> Value {
         temp: receiver.temp,
         spawn: None,
         def: receiver.def,
+        fresh: receiver.fresh,
     };
     let unwrap = |inner: &Ty| Value {
         place: receiver.place.clone(),
@@ -3186,6 +3415,15 @@ fn transform(receiver: &Value, name: &str) -> Value {
             keep()
         }
         (Ty::Opt(inner), "unwrap" | "expect" | "unwrap_unchecked") => unwrap(inner),
+        // `Builder::spawn(..).unwrap()`: the handle of that start.
+        (Ty::Sync(ObjKind::Thread { .. }), _)
+            if guard_wrapper(name) && receiver.spawn.is_some() =>
+        {
+            Value {
+                spawn: receiver.spawn,
+                ..keep()
+            }
+        }
         (
             Ty::Opt(_),
             "take" | "as_ref" | "as_mut" | "as_deref" | "as_deref_mut" | "clone" | "cloned"
@@ -3231,6 +3469,7 @@ fn element_of(value: &Value, index: usize) -> Value {
                 .filter(|_| matches!(items.get(index), Some(Ty::Guard(..)))),
             spawn: None,
             def: value.def,
+            fresh: false,
         },
         _ => Value::default(),
     }
@@ -3427,6 +3666,13 @@ fn is_compound_assignment(op: &BinOp) -> bool {
             | BinOp::BitOrAssign(_)
             | BinOp::ShlAssign(_)
             | BinOp::ShrAssign(_)
+    )
+}
+
+fn is_comparison(op: &BinOp) -> bool {
+    matches!(
+        op,
+        BinOp::Lt(_) | BinOp::Le(_) | BinOp::Gt(_) | BinOp::Ge(_) | BinOp::Eq(_) | BinOp::Ne(_)
     )
 }
 

@@ -241,6 +241,24 @@ pub fn known_fn(path: &str) -> Option<KnownFn> {
 }
 
 /// Associated functions that build a value of their type (`Mutex::new`).
+/// Methods of an atomic that write it (atomically: a read-modify-write of an atomic is not a
+/// race).
+pub fn is_atomic_write(method: &str) -> bool {
+    matches!(
+        method,
+        "store" | "swap" | "compare_exchange" | "compare_exchange_weak" | "compare_and_swap"
+    ) || method.starts_with("fetch_")
+}
+
+/// Reads the current time: a condition comparing with it is a deadline, which passes by
+/// itself rather than through another thread.
+pub fn is_clock(path: &str) -> bool {
+    matches!(
+        path,
+        "std::time::Instant::now" | "std::time::SystemTime::now" | "tokio::time::Instant::now"
+    )
+}
+
 pub fn is_constructor(name: &str) -> bool {
     matches!(
         name,

@@ -36,6 +36,7 @@ fn render_body(model: &FileModel, source: &str, body: &[Node], out: &mut Vec<Str
                     }
                     EventKind::Release { obj } => format!("rel:{}", name(*obj)),
                     EventKind::GuardLeak { obj } => format!("leak:{}", name(*obj)),
+                    EventKind::Shutdown { obj } => format!("shutdown:{}", name(*obj)),
                     EventKind::Wait { obj, kind, timeout } => {
                         let kind = match kind {
                             WaitKind::Condition => "cond",
@@ -601,5 +602,85 @@ fn names_resolve_through_glob_imports_of_the_parent_module() {
                 let _open = gate.cv.wait(open).unwrap();
             }
         }";
-    assert_eq!(body21(src, "wait"), "acq:scoped:gate.open wait:cond:gate.cv");
+    assert_eq!(
+        body21(src, "wait"),
+        "acq:scoped:gate.open wait:cond:gate.cv"
+    );
+}
+
+#[test]
+fn a_guard_returned_from_its_block_is_not_a_statement() {
+    let src = with_prelude(
+        "fn f(m: &Mutex<i32>) -> std::sync::MutexGuard<'_, i32> { m.lock().unwrap() }",
+    );
+    let model = model(&src, Edition::E2021);
+    let f = model.functions.iter().find(|f| f.name == "f").unwrap();
+    let Node::Event(event) = &f.body[0] else {
+        panic!()
+    };
+    assert!(matches!(event.kind, EventKind::Acquire { .. }));
+    assert!(event.statement.is_none());
+}
+
+#[test]
+fn an_awaited_lock_is_an_async_lock_whatever_its_type_looked_like() {
+    // A crate's own `sync::Mutex` reads as `std::sync::Mutex` by the shim convention.
+    let src = "use crate::sync::Mutex;\nstruct S { m: Mutex<i32> }\nimpl S { async fn f(&self) { let g = self.m.lock().await; } }";
+    let model = model(src, Edition::E2021);
+    let m = model
+        .objects
+        .iter()
+        .find(|o| o.display == "self.m")
+        .unwrap();
+    assert_eq!(
+        m.kind,
+        ObjKind::Lock {
+            flavor: Flavor::Async
+        }
+    );
+}
+
+#[test]
+fn a_receiver_inside_a_mutex_is_guarded_by_it() {
+    let src = with_prelude(
+        "fn f(rx: Arc<Mutex<std::sync::mpsc::Receiver<i32>>>) { let v = rx.lock().unwrap().recv(); }",
+    );
+    let model = model(&src, Edition::E2021);
+    let lock = model
+        .objects
+        .iter()
+        .position(|o| o.display == "rx")
+        .unwrap();
+    let receiver = model
+        .objects
+        .iter()
+        .find(|o| o.kind == ObjKind::Receiver)
+        .unwrap();
+    assert_eq!(receiver.guarded_by.map(|id| id.0 as usize), Some(lock));
+}
+
+#[test]
+fn a_lock_guessed_from_its_use_is_marked_inferred() {
+    let src = with_prelude(
+        "fn f(file: std::fs::File, m: &Mutex<i32>) { file.lock().unwrap(); m.lock().unwrap(); }",
+    );
+    let model = model(&src, Edition::E2021);
+    let inferred = |name: &str| {
+        model
+            .objects
+            .iter()
+            .find(|o| o.display == name)
+            .unwrap()
+            .inferred
+    };
+    assert!(inferred("file"));
+    assert!(!inferred("m"));
+}
+
+#[test]
+fn an_async_sleep_sleeps_where_it_is_awaited() {
+    let src = with_prelude(
+        "async fn f() { tokio::time::sleep(d).await; let t = tokio::time::sleep(d); }",
+    );
+    assert_eq!(body21(&src, "f"), "sleep await");
 }

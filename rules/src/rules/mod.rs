@@ -8,3 +8,8 @@ pub mod tl005_missing_timeout;
 pub mod tl006_unsynchronized_shared_update;
 pub mod tl007_nonreentrant_reacquire;
 pub mod tl008_sleep_synchronization;
+pub mod tl009_blocking_under_lock;
+pub mod tl010_useless_lock;
+pub mod tl014_thread_leak;
+pub mod tl017_guard_dropped_immediately;
+pub mod tl018_lock_across_await;

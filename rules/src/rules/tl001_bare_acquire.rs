@@ -1,11 +1,14 @@
 use crate::declare_rule;
 use crate::diagnostic::{Applicability, Edit, Finding, Fix};
 use crate::held::handoff_locks;
-use crate::model::{bodies, AcquireHow, Event, EventKind, FileModel, Node, ObjId, Scope, ScopeKind};
+use crate::model::{
+    bodies, AcquireHow, Event, EventKind, ExitKind, FileModel, FnId, Language, Node, ObjId, Scope,
+    ScopeKind, Span,
+};
 use crate::registry::{Check, Context};
 use crate::source::{
-    indent_lines, indent_unit, indentation, line_end_inclusive, line_start, may_hold_multiline_string,
-    only_trivia_between, stands_alone, text,
+    indent_lines, indent_unit, indentation, line_end_inclusive, line_start,
+    may_hold_multiline_string, only_trivia_between, stands_alone, text,
 };
 
 declare_rule! {
@@ -46,6 +49,27 @@ declare_rule! {
     ///     lock.release()
     /// ```
     ///
+    /// In Rust a guard releases the lock on every path, panics included, so the rule reports
+    /// the ways around it: a guard leaked with `std::mem::forget(guard)` or
+    /// `MutexGuard::leak(guard)` (the lock stays held, or is released later by hand with
+    /// parking_lot's `force_unlock`, which a panic or an early `return` in between skips), and a
+    /// raw lock (`m.raw().lock()`) that is not unlocked on every path out of the function. A
+    /// leak or a raw lock whose unlock is in another function of the file (a lock held across
+    /// calls on purpose) is a protocol, not reported.
+    ///
+    /// ```rust
+    /// let guard = state.lock();
+    /// std::mem::forget(guard);
+    /// update(&state)?;
+    /// unsafe { state.force_unlock() };
+    /// ```
+    ///
+    /// Use instead:
+    /// ```rust
+    /// let mut guard = state.lock();
+    /// update_locked(&mut guard)?;
+    /// ```
+    ///
     /// ## Fix
     /// `acquire()`, statements, then `try:` ... `finally: release()` becomes one `with` block
     /// (safe: the only difference is that the lock is also released when the statements before
@@ -55,11 +79,13 @@ declare_rule! {
     ///
     /// ## References
     /// - [Python docs: Using locks, conditions, and semaphores in the `with` statement](https://docs.python.org/3/library/threading.html#with-locks)
+    /// - [Rust docs: `std::mem::forget`](https://doc.rust-lang.org/std/mem/fn.forget.html)
+    /// - [lock_api docs: `Mutex::force_unlock`](https://docs.rs/lock_api/latest/lock_api/struct.Mutex.html#method.force_unlock)
     pub static RULE = {
         code: "TL001",
         name: "bare-acquire",
         severity: Warning,
-        languages: [Python],
+        languages: [Python, Rust],
         summary: "`acquire()` without `with` or `try`/`finally`: an exception leaves the lock held.",
         check: Check::File(check),
     };
@@ -67,6 +93,9 @@ declare_rule! {
 
 fn check(cx: &Context) -> Vec<Finding> {
     let model = cx.model;
+    if model.language == Language::Rust {
+        return check_rust(cx);
+    }
     let mut findings = Vec::new();
     let handoff = handoff_locks(model);
     for function in &model.functions {
@@ -82,14 +111,28 @@ fn check(cx: &Context) -> Vec<Finding> {
         bodies(&function.body, &mut |body, scopes| {
             for (position, node) in body.iter().enumerate() {
                 let Node::Event(event) = node else { continue };
-                let EventKind::Acquire { obj, how, receiver, .. } = &event.kind else { continue };
+                let EventKind::Acquire {
+                    obj, how, receiver, ..
+                } = &event.kind
+                else {
+                    continue;
+                };
                 if matches!(how, AcquireHow::Scoped | AcquireHow::Temporary) {
                     continue;
                 }
                 let lock = model.lock_of(*obj);
                 if !model.object(*obj).kind.is_lock_like()
                     || is_protected(cx.source, model, body, position, lock, event, scopes)
-                    || is_protected_after_branch(cx.source, model, &function.body, body, position, lock, event, scopes)
+                    || is_protected_after_branch(
+                        cx.source,
+                        model,
+                        &function.body,
+                        body,
+                        position,
+                        lock,
+                        event,
+                        scopes,
+                    )
                     || !released_here.contains(&lock)
                     || handoff.contains(&lock)
                     || returns_holding(model, &body[position + 1..], lock)
@@ -155,9 +198,7 @@ fn is_protected(
 ) -> bool {
     // Released at once (`lock.acquire(); lock.release()`, a wait for another thread): nothing
     // in between can raise.
-    let releases_first = |nodes: &[Node]| {
-        matches!(nodes.first(), Some(Node::Event(Event { kind: EventKind::Release { obj }, .. })) if model.lock_of(*obj) == lock)
-    };
+    let releases_first = |nodes: &[Node]| matches!(nodes.first(), Some(Node::Event(Event { kind: EventKind::Release { obj }, .. })) if model.lock_of(*obj) == lock);
     if event.statement.is_some() && releases_first(&body[position + 1..]) {
         if let Some(Node::Event(next)) = body.get(position + 1) {
             if let (Some(a), Some(b)) = (event.statement, next.statement) {
@@ -168,7 +209,10 @@ fn is_protected(
         }
     }
     // `acquire()` at once followed by `try:` ... `finally: release()`.
-    if let (Some(statement), Some(next)) = (event.statement, try_releasing(body.get(position + 1), lock, model)) {
+    if let (Some(statement), Some(next)) = (
+        event.statement,
+        try_releasing(body.get(position + 1), lock, model),
+    ) {
         if only_trivia_between(source, statement.end, next.span.start) {
             return true;
         }
@@ -180,7 +224,10 @@ fn is_protected(
             if let Some((tested, negated)) = info.acquire_test {
                 if model.lock_of(tested) == lock {
                     let guarded = |scope: &Scope| {
-                        scope.body.iter().any(|n| try_releasing(Some(n), lock, model).is_some())
+                        scope
+                            .body
+                            .iter()
+                            .any(|n| try_releasing(Some(n), lock, model).is_some())
                     };
                     if !negated {
                         return guarded(branch) || releases_first(&branch.body);
@@ -188,7 +235,12 @@ fn is_protected(
                     let arms: Vec<&Scope> = body[position + 1..]
                         .iter()
                         .map_while(|n| match n {
-                            Node::Scope(s) if matches!(&s.kind, ScopeKind::Branch(b) if !b.first) || std::ptr::eq(s, branch) => Some(s),
+                            Node::Scope(s)
+                                if matches!(&s.kind, ScopeKind::Branch(b) if !b.first)
+                                    || std::ptr::eq(s, branch) =>
+                            {
+                                Some(s)
+                            }
                             _ => None,
                         })
                         .collect();
@@ -197,7 +249,8 @@ fn is_protected(
                     }
                     // The `if not` arm exits: what follows the `if` statement must protect it.
                     return info.exits.is_some()
-                        && try_releasing(body.get(position + 1 + arms.len()), lock, model).is_some();
+                        && try_releasing(body.get(position + 1 + arms.len()), lock, model)
+                            .is_some();
                 }
             }
         }
@@ -231,7 +284,9 @@ fn is_protected_after_branch(
     if position + 1 != body.len() || event.statement.is_none() {
         return false;
     }
-    let Some((branch, outer)) = scopes.split_last() else { return false };
+    let Some((branch, outer)) = scopes.split_last() else {
+        return false;
+    };
     if !matches!(branch.kind, ScopeKind::Branch(_)) {
         return false;
     }
@@ -249,8 +304,12 @@ fn is_protected_after_branch(
             .iter()
             .take_while(|n| matches!(n, Node::Scope(s) if matches!(&s.kind, ScopeKind::Branch(b) if !b.first)))
             .count();
-    let Some(next) = try_releasing(parent.get(after), lock, model) else { return false };
-    let Node::Scope(last_arm) = &parent[after - 1] else { return false };
+    let Some(next) = try_releasing(parent.get(after), lock, model) else {
+        return false;
+    };
+    let Node::Scope(last_arm) = &parent[after - 1] else {
+        return false;
+    };
     only_trivia_between(source, last_arm.span.end, next.span.start)
 }
 
@@ -260,8 +319,14 @@ fn is_protected_after_branch(
 fn returns_holding(model: &FileModel, rest: &[Node], lock: ObjId) -> bool {
     for node in rest {
         match node {
-            Node::Event(Event { kind: EventKind::Release { obj }, .. }) if model.lock_of(*obj) == lock => return false,
-            Node::Event(Event { kind: EventKind::Exit(crate::model::ExitKind::Return), .. }) => return true,
+            Node::Event(Event {
+                kind: EventKind::Release { obj },
+                ..
+            }) if model.lock_of(*obj) == lock => return false,
+            Node::Event(Event {
+                kind: EventKind::Exit(crate::model::ExitKind::Return),
+                ..
+            }) => return true,
             Node::Scope(scope) => {
                 let mut released = false;
                 let mut returned = false;
@@ -284,33 +349,46 @@ fn returns_holding(model: &FileModel, rest: &[Node], lock: ObjId) -> bool {
 /// (unsafe), rewritten as `with lock:`.
 fn build_fix(cx: &Context, body: &[Node], position: usize, lock: ObjId, name: &str) -> Option<Fix> {
     let source = cx.source;
-    let Node::Event(acquire) = &body[position] else { return None };
+    let Node::Event(acquire) = &body[position] else {
+        return None;
+    };
     let acquire_stmt = acquire.statement?;
     if !stands_alone(source, acquire_stmt, true) {
         return None;
     }
     let indent = indentation(source, acquire_stmt.start);
     let unit = indent_unit(source, indent);
-    let header = Edit { span: acquire_stmt, content: format!("with {name}:") };
+    let header = Edit {
+        span: acquire_stmt,
+        content: format!("with {name}:"),
+    };
     let region_start = line_end_inclusive(source, acquire_stmt.end);
 
     for node in &body[position + 1..] {
         match node {
             // The first release of the lock in the same block: straight-line code.
-            Node::Event(Event { kind: EventKind::Release { obj }, statement: Some(release), .. })
-                if cx.model.lock_of(*obj) == lock =>
-            {
+            Node::Event(Event {
+                kind: EventKind::Release { obj },
+                statement: Some(release),
+                ..
+            }) if cx.model.lock_of(*obj) == lock => {
                 let region_end = line_start(source, release.start);
                 if region_end <= region_start
                     || !stands_alone(source, *release, false)
-                    || may_hold_multiline_string(text(source, crate::model::Span::new(region_start, region_end)))
+                    || may_hold_multiline_string(text(
+                        source,
+                        crate::model::Span::new(region_start, region_end),
+                    ))
                 {
                     return None;
                 }
                 let mut edits = vec![header];
                 edits.extend(indent_lines(source, region_start, region_end, &unit));
                 edits.push(Edit {
-                    span: crate::model::Span::new(region_end, line_end_inclusive(source, release.end)),
+                    span: crate::model::Span::new(
+                        region_end,
+                        line_end_inclusive(source, release.end),
+                    ),
                     content: String::new(),
                 });
                 return Some(Fix {
@@ -353,7 +431,8 @@ fn try_finally_fix(
     }
     let try_line = line_start(source, statement.span.start);
     let body_line = line_start(source, try_body.span.start);
-    if body_line == try_line || source.get(try_line as usize..body_line as usize)?.trim() != "try:" {
+    if body_line == try_line || source.get(try_line as usize..body_line as usize)?.trim() != "try:"
+    {
         return None;
     }
     let intermediate = crate::model::Span::new(region_start, try_line);
@@ -371,16 +450,215 @@ fn try_finally_fix(
         Node::Event(event) => text(source, event.statement?),
         _ => return None,
     };
-    if tail_text.replacen("finally:", "", 1).replacen(release_text, "", 1).trim() != "" {
+    if tail_text
+        .replacen("finally:", "", 1)
+        .replacen(release_text, "", 1)
+        .trim()
+        != ""
+    {
         return None;
     }
     let mut edits = vec![header];
     edits.extend(indent_lines(source, region_start, try_line, unit));
-    edits.push(Edit { span: crate::model::Span::new(try_line, body_line), content: String::new() });
-    edits.push(Edit { span: tail, content: String::new() });
+    edits.push(Edit {
+        span: crate::model::Span::new(try_line, body_line),
+        content: String::new(),
+    });
+    edits.push(Edit {
+        span: tail,
+        content: String::new(),
+    });
     Some(Fix {
         applicability: Applicability::Safe,
         message: format!("Replace `acquire()` and `try`/`finally` with `with {name}:`"),
         edits,
     })
+}
+
+/// Rust: leaked guards and raw locks not unlocked on every path.
+fn check_rust(cx: &Context) -> Vec<Finding> {
+    let model = cx.model;
+    // The functions that release each lock by hand (`force_unlock`, raw `unlock`).
+    let mut releasers: std::collections::HashMap<ObjId, Vec<FnId>> =
+        std::collections::HashMap::new();
+    for (index, function) in model.functions.iter().enumerate() {
+        crate::model::events(&function.body, &mut |event, _| {
+            if let EventKind::Release { obj } = &event.kind {
+                releasers
+                    .entry(model.lock_of(*obj))
+                    .or_default()
+                    .push(FnId(index as u32));
+            }
+        });
+    }
+    let mut findings = Vec::new();
+    for (index, function) in model.functions.iter().enumerate() {
+        let id = FnId(index as u32);
+        let mut visit = |event: &Event, continuation: &[&[Node]]| {
+            let (obj, leak) = match &event.kind {
+                EventKind::GuardLeak { obj } => (*obj, true),
+                EventKind::Acquire {
+                    obj,
+                    how: AcquireHow::Manual,
+                    ..
+                } => (*obj, false),
+                _ => return,
+            };
+            let lock = model.lock_of(obj);
+            let by = releasers.get(&lock);
+            let released_here = by.is_some_and(|f| f.contains(&id));
+            if !released_here && by.is_some_and(|f| f.iter().any(|f| *f != id)) {
+                // Held across calls on purpose: locked here, unlocked by another function.
+                return;
+            }
+            let unlock = if released_here {
+                unlock_on_every_path(model, continuation, lock)
+            } else {
+                Unlock::Never
+            };
+            if leak || unlock != Unlock::Always {
+                findings.push(rust_finding(cx, event, lock, leak, unlock));
+            }
+        };
+        visit_with_continuation(&function.body, &mut Vec::new(), &mut visit);
+    }
+    findings
+}
+
+/// Calls `visit` for every event with what runs after it on the same path: the rest of its
+/// block, then the rest of the enclosing blocks while they are plain blocks (`unsafe { .. }`);
+/// a branch or a loop ends the path.
+fn visit_with_continuation<'a>(
+    body: &'a [Node],
+    outer: &mut Vec<&'a [Node]>,
+    visit: &mut dyn FnMut(&'a Event, &[&'a [Node]]),
+) {
+    for (position, node) in body.iter().enumerate() {
+        let rest = &body[position + 1..];
+        match node {
+            Node::Event(event) => {
+                let mut continuation = vec![rest];
+                continuation.extend(outer.iter().rev());
+                visit(event, &continuation);
+            }
+            Node::Scope(scope) if matches!(scope.kind, ScopeKind::Block) => {
+                outer.push(rest);
+                visit_with_continuation(&scope.body, outer, visit);
+                outer.pop();
+            }
+            Node::Scope(scope) => {
+                let mut inner = Vec::new();
+                visit_with_continuation(&scope.body, &mut inner, visit);
+            }
+        }
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Unlock {
+    /// On the straight path after the lock, with no way out in between.
+    Always,
+    /// Only in some branch, or after a `return` or a panic that skips it.
+    SomePaths(Option<Span>),
+    Never,
+}
+
+/// Whether the code after a lock (or a leak) reaches an unlock of `lock` on every path.
+fn unlock_on_every_path(model: &FileModel, continuation: &[&[Node]], lock: ObjId) -> Unlock {
+    let mut exit = None;
+    for nodes in continuation {
+        if reaches_unlock(model, nodes, lock, &mut exit) {
+            return match exit {
+                None => Unlock::Always,
+                Some(span) => Unlock::SomePaths(Some(span)),
+            };
+        }
+    }
+    Unlock::SomePaths(exit)
+}
+
+/// An unlock of `lock` on the straight path through `nodes` (plain blocks included); records
+/// the first way out met before it.
+fn reaches_unlock(model: &FileModel, nodes: &[Node], lock: ObjId, exit: &mut Option<Span>) -> bool {
+    for node in nodes {
+        match node {
+            Node::Event(Event {
+                kind: EventKind::Release { obj },
+                ..
+            }) if model.lock_of(*obj) == lock => {
+                return true;
+            }
+            Node::Event(Event {
+                kind: EventKind::Exit(kind),
+                span,
+                ..
+            }) if *kind != ExitKind::Continue => {
+                exit.get_or_insert(*span);
+            }
+            Node::Scope(scope)
+                if matches!(scope.kind, ScopeKind::Block)
+                    && reaches_unlock(model, &scope.body, lock, exit) =>
+            {
+                return true;
+            }
+            Node::Scope(scope) if matches!(scope.kind, ScopeKind::Block) => {}
+            Node::Scope(scope) => {
+                crate::model::events(&scope.body, &mut |event, _| {
+                    if matches!(
+                        event.kind,
+                        EventKind::Exit(ExitKind::Return | ExitKind::Raise)
+                    ) {
+                        exit.get_or_insert(event.span);
+                    }
+                });
+            }
+            _ => {}
+        }
+    }
+    false
+}
+
+fn rust_finding(cx: &Context, event: &Event, lock: ObjId, leak: bool, unlock: Unlock) -> Finding {
+    let model = cx.model;
+    let object = model.object(lock);
+    let name = one_line(&object.display);
+    let kind = object.kind.describe(model.language);
+    let call = one_line(text(cx.source, event.span));
+    let (message, help) = match (leak, unlock) {
+        (true, Unlock::Never) => (
+            format!("`{call}` leaks the guard of `{name}`: the {kind} stays locked, no drop will unlock it, and every later attempt to lock it blocks forever"),
+            format!("Let the guard go out of scope (or `drop(guard)`) to unlock `{name}`; to hold it across calls, keep the guard in a struct field instead of forgetting it"),
+        ),
+        (true, _) => (
+            format!("`{call}` leaks the guard of `{name}` and unlocks it later by hand: a panic or an early return in between leaves the {kind} locked forever"),
+            format!("Keep the guard alive until the work is done and let its drop unlock `{name}` on every path, panics included, instead of `mem::forget` and `force_unlock`"),
+        ),
+        (false, Unlock::Never) => (
+            format!("raw `{call}` locks `{name}` and this function never unlocks it: the {kind} stays locked and every later attempt to lock it blocks forever"),
+            format!("Use `{name}.lock()` and its guard, which unlocks on every path; or call `unlock()` before every return"),
+        ),
+        (false, _) => (
+            format!("raw `{call}` is not unlocked on every path: a panic, an early return or a branch that skips the `unlock()` leaves `{name}` locked forever"),
+            format!("Use `{name}.lock()` and its guard, which unlocks on every path, panics included"),
+        ),
+    };
+    let related = match unlock {
+        Unlock::SomePaths(Some(exit)) => vec![crate::diagnostic::Related {
+            file: None,
+            span: exit,
+            message: format!("this way out skips the unlock of `{name}`"),
+        }],
+        _ => Vec::new(),
+    };
+    Finding::new("TL001", event.span, message, help).with_related(related)
+}
+
+fn one_line(name: &str) -> String {
+    let line = name.lines().next().unwrap_or("").trim();
+    if line.chars().count() > 50 || name.trim().contains('\n') {
+        let cut: String = line.chars().take(47).collect();
+        format!("{cut}...")
+    } else {
+        line.to_string()
+    }
 }

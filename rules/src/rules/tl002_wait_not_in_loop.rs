@@ -62,12 +62,17 @@ fn check(cx: &Context) -> Vec<Finding> {
     let mut findings = Vec::new();
     for function in &model.functions {
         events(&function.body, &mut |event, scopes| {
-            let EventKind::Wait { obj, kind: WaitKind::Condition, timeout } = &event.kind else {
+            let EventKind::Wait {
+                obj,
+                kind: WaitKind::Condition,
+                timeout,
+            } = &event.kind
+            else {
                 return;
             };
-            let in_predicate_loop = scopes.iter().any(|scope| {
-                matches!(&scope.kind, ScopeKind::Loop(info) if info.kind != LoopKind::For)
-            });
+            let in_predicate_loop = scopes.iter().any(
+                |scope| matches!(&scope.kind, ScopeKind::Loop(info) if info.kind != LoopKind::For),
+            );
             if in_predicate_loop {
                 return;
             }
@@ -77,7 +82,9 @@ fn check(cx: &Context) -> Vec<Finding> {
                 Language::Rust => format!("{}.wait(..)", object.display),
             };
             // The innermost enclosing scope, if it is an `if` arm.
-            let guard = scopes.last().filter(|scope| matches!(scope.kind, ScopeKind::Branch(_)));
+            let guard = scopes
+                .last()
+                .filter(|scope| matches!(scope.kind, ScopeKind::Branch(_)));
             let (message, help) = match guard {
                 Some(_) => (
                     format!("`{call}` is guarded by `if`, not `while`: after a spurious or stolen wake-up the code goes on although the condition is still false"),

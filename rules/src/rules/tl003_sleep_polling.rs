@@ -1,8 +1,8 @@
 use crate::declare_rule;
 use crate::diagnostic::Finding;
 use crate::model::{
-    bodies, events, Condition, Event, EventKind, ExitKind, FileModel, LoopInfo, LoopKind, Node,
-    ObjKind, Read, Scope, ScopeKind,
+    bodies, events, Condition, Event, EventKind, ExitKind, FileModel, Language, LoopInfo, LoopKind,
+    Node, ObjKind, Read, Scope, ScopeKind,
 };
 use crate::registry::{Check, Context};
 use crate::source::text;
@@ -59,14 +59,23 @@ declare_rule! {
     /// or, for a predicate over shared state, `with cond: cond.wait_for(lambda: self.ready,
     /// timeout=30)`, with the writer calling `cond.notify_all()` after changing the state.
     ///
+    /// In Rust, `while !ready.load(Ordering::Acquire) { thread::sleep(..) }` is the same
+    /// polling loop (a comparison with `Instant::now()` or `start.elapsed()` is a deadline, as
+    /// in Python). Wait on a `Condvar` instead (`cvar.wait_timeout_while(guard, timeout, |s|
+    /// !s.ready)`, the writer calling `notify_all()`), block on a channel (`rx.recv_timeout(..)`),
+    /// or park the thread (`thread::park_timeout(..)`, the writer calling `unpark()`); in async
+    /// code, `tokio::sync::Notify` or a `watch` channel.
+    ///
     /// ## References
     /// - [Python docs: `Event.wait`](https://docs.python.org/3/library/threading.html#threading.Event.wait)
     /// - [Python docs: `Condition.wait_for`](https://docs.python.org/3/library/threading.html#threading.Condition.wait_for)
+    /// - [Rust docs: `Condvar::wait_timeout_while`](https://doc.rust-lang.org/std/sync/struct.Condvar.html#method.wait_timeout_while)
+    /// - [Rust docs: `thread::park`](https://doc.rust-lang.org/std/thread/fn.park.html)
     pub static RULE = {
         code: "TL003",
         name: "sleep-polling",
         severity: Warning,
-        languages: [Python],
+        languages: [Python, Rust],
         summary: "A loop that sleeps and re-checks a flag, state or predicate instead of waiting to be signalled.",
         check: Check::File(check),
     };
@@ -96,10 +105,17 @@ fn check(cx: &Context) -> Vec<Finding> {
             if !matches!(event.kind, EventKind::Sleep) {
                 return;
             }
-            let Some((info, rechecks, directly_in_loop)) = polling_loop(scopes) else {
+            let Some((info, rechecks, directly_in_loop)) = polling_loop(event, scopes) else {
                 return;
             };
-            findings.push(report(cx, event, info, &rechecks, directly_in_loop));
+            findings.push(report(
+                cx,
+                event,
+                info,
+                &rechecks,
+                directly_in_loop,
+                function.is_async,
+            ));
         });
     }
     findings
@@ -107,7 +123,10 @@ fn check(cx: &Context) -> Vec<Finding> {
 
 /// The innermost loop around a sleep, when it is a polling loop: its info, what it
 /// re-checks (best first), and whether the sleep is directly in the loop's body.
-fn polling_loop<'a>(scopes: &[&'a Scope]) -> Option<(&'a LoopInfo, Vec<Recheck<'a>>, bool)> {
+fn polling_loop<'a>(
+    sleep: &Event,
+    scopes: &[&'a Scope],
+) -> Option<(&'a LoopInfo, Vec<Recheck<'a>>, bool)> {
     let index = scopes
         .iter()
         .rposition(|s| matches!(s.kind, ScopeKind::Loop(_)))?;
@@ -121,6 +140,10 @@ fn polling_loop<'a>(scopes: &[&'a Scope]) -> Option<(&'a LoopInfo, Vec<Recheck<'
     let inner = &scopes[index + 1..];
     // A sleep in an `except` handler is a back-off before the next attempt.
     if inner.iter().any(|s| matches!(s.kind, ScopeKind::Except)) {
+        return None;
+    }
+    // A sleep on the way out of the loop runs once, it does not repeat.
+    if leaves_after(sleep, the_loop, inner) {
         return None;
     }
     // A condition over the loop's own state (an attempt counter, the result of the last try,
@@ -209,6 +232,39 @@ fn polling_loop<'a>(scopes: &[&'a Scope]) -> Option<(&'a LoopInfo, Vec<Recheck<'
     Some((info, found, directly))
 }
 
+/// The sleep is followed, in its own block or in an enclosing one inside the loop, by a
+/// `return`, a `break` or a `raise` (a panic): `if now < deadline { sleep(deadline - now); }
+/// return ..;` waits once before leaving.
+fn leaves_after(sleep: &Event, the_loop: &Scope, inner: &[&Scope]) -> bool {
+    let levels: Vec<&Scope> = std::iter::once(the_loop)
+        .chain(inner.iter().copied())
+        .collect();
+    let mut child: Option<&Scope> = None;
+    for level in levels.iter().rev() {
+        let position = level.body.iter().position(|node| match (node, child) {
+            (Node::Event(event), None) => std::ptr::eq(event, sleep),
+            (Node::Scope(scope), Some(child)) => std::ptr::eq(scope, child),
+            _ => false,
+        });
+        let exits = position.is_some_and(|p| {
+            level.body[p + 1..].iter().any(|node| {
+                matches!(
+                    node,
+                    Node::Event(Event {
+                        kind: EventKind::Exit(ExitKind::Return | ExitKind::Break | ExitKind::Raise),
+                        ..
+                    })
+                )
+            })
+        });
+        if exits {
+            return true;
+        }
+        child = Some(level);
+    }
+    false
+}
+
 /// The conditions an arm of an `if` statement depends on: its own, and for `elif`/`else` the
 /// conditions of the arms before it.
 fn arm_conditions(body: &[Node], position: usize) -> Vec<&Condition> {
@@ -282,6 +338,7 @@ fn report(
     info: &LoopInfo,
     rechecks: &[Recheck],
     directly_in_loop: bool,
+    async_code: bool,
 ) -> Finding {
     let model = cx.model;
     let call = short(text(cx.source, sleep.span));
@@ -304,8 +361,10 @@ fn report(
         .and_then(|(recheck, obj, method)| {
             object_help(model, recheck, obj, method, interval, only_loop_condition, info)
         })
-        .unwrap_or_else(|| {
-            "Have the thread that changes the state signal it: wait on a `threading.Event` (`event.wait(timeout)`), or on a `threading.Condition` (`cond.wait_for(predicate, timeout)`, the writer calling `notify_all()`), instead of sleeping".to_string()
+        .unwrap_or_else(|| match model.language {
+            Language::Python => "Have the thread that changes the state signal it: wait on a `threading.Event` (`event.wait(timeout)`), or on a `threading.Condition` (`cond.wait_for(predicate, timeout)`, the writer calling `notify_all()`), instead of sleeping".to_string(),
+            Language::Rust if async_code => "Have the task that changes the state wake this one: `tokio::sync::Notify` (`notified().await`) or a `watch` channel (`changed().await`), with a `tokio::time::timeout` around it, instead of sleeping".to_string(),
+            Language::Rust => "Have the thread that changes the state wake this one: wait on a `Condvar` (`cvar.wait_timeout_while(guard, timeout, |s| !s.ready)`, the writer calling `notify_all()`), block on a channel (`rx.recv_timeout(timeout)`), or `thread::park_timeout(timeout)` with the writer calling `unpark()`, instead of sleeping".to_string(),
         });
     Finding::new("TL003", sleep.span, message, help)
 }

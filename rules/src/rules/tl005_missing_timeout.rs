@@ -1,8 +1,8 @@
 use crate::declare_rule;
 use crate::diagnostic::Finding;
 use crate::model::{
-    events, AcquireHow, BlockingKind, Event, EventKind, Flavor, Function, ObjId, ObjKind, Span,
-    WaitKind,
+    events, AcquireHow, BlockingKind, Event, EventKind, Flavor, Function, Language, ObjId, ObjKind,
+    Span, WaitKind,
 };
 use crate::registry::{Check, Context};
 use crate::source::text;
@@ -28,6 +28,12 @@ declare_rule! {
     /// Calls that have no timed variant are never reported, and neither is `with lock:`: the
     /// `with` statement cannot take a timeout, and it is the recommended way to hold a lock.
     /// Non-blocking calls (`acquire(blocking=False)`, `get(block=False)`) are not reported.
+    ///
+    /// In Rust, a lock guard (`m.lock()`) is the counterpart of `with lock:` and is not
+    /// reported; the strict set checks `Condvar::wait` and `wait_while` (`wait_timeout`,
+    /// `wait_timeout_while`; parking_lot `wait_for`, `wait_while_for`) and `Receiver::recv()` of
+    /// `std::sync::mpsc`, crossbeam and flume (`recv_timeout`). `JoinHandle::join` and
+    /// `std::sync::Barrier::wait`, which have no timed variant, are never reported.
     ///
     /// ## Why is this bad?
     /// A call without a timeout trusts another thread to do its part: release the lock, set the
@@ -62,11 +68,13 @@ declare_rule! {
     /// - [Python docs: `Event.wait`](https://docs.python.org/3/library/threading.html#threading.Event.wait)
     /// - [Python docs: `Future.result`](https://docs.python.org/3/library/concurrent.futures.html#concurrent.futures.Future.result)
     /// - [Python docs: `Thread.join`](https://docs.python.org/3/library/threading.html#threading.Thread.join)
+    /// - [Rust docs: `Condvar::wait_timeout`](https://doc.rust-lang.org/std/sync/struct.Condvar.html#method.wait_timeout)
+    /// - [Rust docs: `Receiver::recv_timeout`](https://doc.rust-lang.org/std/sync/mpsc/struct.Receiver.html#method.recv_timeout)
     pub static RULE = {
         code: "TL005",
         name: "missing-timeout",
         severity: Warning,
-        languages: [Python],
+        languages: [Python, Rust],
         summary: "A blocking call without a timeout (`acquire()`, `Event.wait()`, `Future.result()`, ...) that can wait forever.",
         check: Check::File(check),
     };
@@ -86,6 +94,8 @@ enum Unbounded {
     QueuePut,
     FuturesWait,
     AsCompleted,
+    /// Rust `Receiver::recv()`.
+    Recv,
 }
 
 impl Unbounded {
@@ -120,6 +130,31 @@ impl Unbounded {
             Unbounded::FuturesWait | Unbounded::AsCompleted => {
                 "if one task hangs, the caller waits forever".into()
             }
+            Unbounded::Recv => {
+                "if the senders stay alive but never send again, this thread waits forever".into()
+            }
+        }
+    }
+
+    /// What to write instead in Rust.
+    fn rust_help(self, receiver: &str, flavor: Flavor) -> String {
+        let parking_lot = flavor == Flavor::ParkingLot;
+        match self {
+            Unbounded::ConditionWait if parking_lot => format!(
+                "Use `{receiver}.wait_for(&mut guard, timeout)` and check `timed_out()` on its result: re-check the predicate, then give up or report the missing notification"
+            ),
+            Unbounded::ConditionWait => format!(
+                "Use `{receiver}.wait_timeout(guard, timeout)` and check `timed_out()` on the `WaitTimeoutResult`: re-check the predicate, then give up or report the missing notification"
+            ),
+            Unbounded::ConditionWaitFor if parking_lot => format!(
+                "Use `{receiver}.wait_while_for(&mut guard, predicate, timeout)`, whose `timed_out()` tells that it expired"
+            ),
+            Unbounded::ConditionWaitFor => format!(
+                "Use `{receiver}.wait_timeout_while(guard, timeout, predicate)`, whose `WaitTimeoutResult::timed_out()` tells that it expired"
+            ),
+            _ => format!(
+                "Use `{receiver}.recv_timeout(timeout)` and handle `RecvTimeoutError::Timeout`: report the silent sender or give up"
+            ),
         }
     }
 
@@ -159,6 +194,9 @@ impl Unbounded {
             Unbounded::AsCompleted => format!(
                 "Pass a timeout (`{receiver}(futures, timeout=60)`) and handle `TimeoutError`, raised when futures are still pending"
             ),
+            Unbounded::Recv => format!(
+                "Use `{receiver}.recv_timeout(timeout)` and handle the timeout"
+            ),
         }
     }
 
@@ -173,6 +211,7 @@ impl Unbounded {
             Unbounded::QueuePut => "put",
             Unbounded::FuturesWait => "wait",
             Unbounded::AsCompleted => "as_completed",
+            Unbounded::Recv => "recv",
         }
     }
 }
@@ -196,6 +235,24 @@ fn check(cx: &Context) -> Vec<Finding> {
                 futures_waits.push(event.span);
             }
         });
+        if model.language == Language::Rust {
+            // `rx.recv().await`: an async receiver's future, not a blocking call.
+            let mut awaits = Vec::new();
+            events(&function.body, &mut |event, _| {
+                if matches!(event.kind, EventKind::Await) {
+                    awaits.push(event.span);
+                }
+            });
+            events(&function.body, &mut |event, _| {
+                let awaited = awaits
+                    .iter()
+                    .any(|a| a.contains(event.span) && *a != event.span);
+                if let Some(finding) = check_rust(cx, event, strict).filter(|_| !awaited) {
+                    findings.push(finding);
+                }
+            });
+            continue;
+        }
         events(&function.body, &mut |event, _| {
             let Some((unbounded, obj)) = classify(cx, event, strict, &futures_waits) else {
                 return;
@@ -218,6 +275,67 @@ fn check(cx: &Context) -> Vec<Finding> {
         });
     }
     findings
+}
+
+/// Rust: the strict set only. A guard (`lock()`) is like `with lock:`; `JoinHandle::join` and
+/// `std::sync::Barrier::wait` have no timed variant.
+fn check_rust(cx: &Context, event: &Event, strict: bool) -> Option<Finding> {
+    if !strict {
+        return None;
+    }
+    let model = cx.model;
+    let (unbounded, obj) = match &event.kind {
+        EventKind::Wait {
+            obj,
+            kind: WaitKind::Condition,
+            timeout: false,
+        } => (Unbounded::ConditionWait, *obj),
+        EventKind::Wait {
+            obj,
+            kind: WaitKind::ConditionPredicate,
+            timeout: false,
+        } => (Unbounded::ConditionWaitFor, *obj),
+        EventKind::Blocking {
+            kind: BlockingKind::Recv,
+            obj: Some(obj),
+            timeout: false,
+            ..
+        } => (Unbounded::Recv, *obj),
+        _ => return None,
+    };
+    let object = model.object(obj);
+    let (callee, has_arguments) = split_call(text(cx.source, event.span));
+    let callee = short(callee);
+    let readable = !callee.is_empty() && callee.len() <= 80;
+    let call = if readable {
+        format!("{callee}({})", if has_arguments { ".." } else { "" })
+    } else {
+        let method = match unbounded {
+            Unbounded::ConditionWaitFor => "wait_while",
+            other => other.method(),
+        };
+        format!("{}.{method}(..)", short(&object.display))
+    };
+    let receiver = callee
+        .rsplit_once('.')
+        .map(|(receiver, _)| receiver)
+        .filter(|r| readable && !r.is_empty())
+        .map(str::to_string)
+        .unwrap_or_else(|| short(&object.display));
+    let flavor = match object.kind {
+        ObjKind::Condvar { flavor } => flavor,
+        _ => Flavor::Std,
+    };
+    let risk = match unbounded {
+        Unbounded::Recv => unbounded.risk(""),
+        _ => "if no thread notifies the condition variable, this thread waits forever".to_string(),
+    };
+    Some(Finding::new(
+        "TL005",
+        event.span,
+        format!("`{call}` has no timeout: {risk}"),
+        unbounded.rust_help(&receiver, flavor),
+    ))
 }
 
 /// What an event waits for, if it can block forever and the settings check it.
@@ -340,6 +458,13 @@ fn call_names(
         (None, _) => return (format!("{method}{arguments}"), method.to_string()),
     };
     (format!("{receiver}.{method}{arguments}"), receiver)
+}
+
+/// A name on one line, without comments (`pair // the pair\n    .1` -> `pair.1`).
+fn short(name: &str) -> String {
+    name.lines()
+        .map(|line| line.split("//").next().unwrap_or("").trim())
+        .collect()
 }
 
 /// `a.b(c)(d, e)` -> (`a.b(c)`, true): the called expression and whether the last call has

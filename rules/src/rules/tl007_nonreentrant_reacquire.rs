@@ -77,11 +77,17 @@ declare_rule! {
 /// `lock.acquire()` twice in a row on a lock local to the function: a local lock is only of use
 /// if it was handed to another thread, which is expected to release it; the second acquisition
 /// waits for that.
-fn is_signal_wait(model: &crate::model::FileModel, nested: &crate::held::NestedAcquisition) -> bool {
+fn is_signal_wait(
+    model: &crate::model::FileModel,
+    nested: &crate::held::NestedAcquisition,
+) -> bool {
     nested.through.is_none()
         && nested.outer.how == AcquireHow::Manual
         && nested.inner_how == AcquireHow::Manual
-        && matches!(model.object(nested.inner_lock).key, ObjKey::Local { .. } | ObjKey::Param { .. })
+        && matches!(
+            model.object(nested.inner_lock).key,
+            ObjKey::Local { .. } | ObjKey::Param { .. }
+        )
 }
 
 fn check(cx: &Context) -> Vec<Finding> {
@@ -94,7 +100,10 @@ fn check(cx: &Context) -> Vec<Finding> {
             || handoff.contains(&nested.inner_lock)
             || is_signal_wait(model, &nested)
             || (nested.outer.shared && nested.inner_shared)
-            || matches!(nested.inner_how, AcquireHow::NonBlocking | AcquireHow::Timeout)
+            || matches!(
+                nested.inner_how,
+                AcquireHow::NonBlocking | AcquireHow::Timeout
+            )
         {
             continue;
         }
@@ -102,11 +111,12 @@ fn check(cx: &Context) -> Vec<Finding> {
         let inner = &model.object(nested.inner_obj).display;
         let lock = model.object(nested.inner_lock);
         let kind = lock.kind.describe(model.language);
-        let shared = if nested.inner_obj != nested.inner_lock || nested.outer.obj != nested.outer.lock {
-            format!(" (both are `{}`)", lock.display)
-        } else {
-            String::new()
-        };
+        let shared =
+            if nested.inner_obj != nested.inner_lock || nested.outer.obj != nested.outer.lock {
+                format!(" (both are `{}`)", lock.display)
+            } else {
+                String::new()
+            };
         let (message, help) = match (&nested.through, model.language) {
             (Some(_), _) => (
                 format!("This call acquires `{inner}` while `{outer}` is already held by this thread{shared}: `{kind}` is not reentrant, so the thread deadlocks on itself"),
@@ -133,7 +143,10 @@ fn check(cx: &Context) -> Vec<Finding> {
             related.push(Related {
                 file: None,
                 span: through.site,
-                message: format!("`{inner}` acquired again here, inside `{}`", model.function(through.function).qualified_name()),
+                message: format!(
+                    "`{inner}` acquired again here, inside `{}`",
+                    model.function(through.function).qualified_name()
+                ),
             });
         }
         findings.push(Finding::new("TL007", nested.site, message, help).with_related(related));

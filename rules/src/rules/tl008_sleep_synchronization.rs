@@ -1,7 +1,8 @@
 use crate::declare_rule;
 use crate::diagnostic::{Finding, Related};
 use crate::model::{
-    events, walk, AcquireHow, Event, EventKind, ExitKind, FileModel, Node, Scope, ScopeKind, Span,
+    events, walk, AcquireHow, Event, EventKind, ExitKind, FileModel, Language, Node, Scope,
+    ScopeKind, Span,
 };
 use crate::registry::{Check, Context};
 use crate::source::{line_start, only_trivia_between, text};
@@ -61,15 +62,20 @@ declare_rule! {
     /// `future.result(timeout=...)`; for threads that must all reach a point, a
     /// `threading.Barrier`.
     ///
+    /// In Rust, the same goes for `thread::sleep` after `thread::spawn` (or a scoped or pool
+    /// spawn): `handle.join()` waits for the thread to finish, a channel it sends on when it
+    /// is ready (`ready_rx.recv_timeout(..)`) or a `Barrier` waits for it to reach a point.
+    ///
     /// ## References
     /// - [Python docs: `Thread.join`](https://docs.python.org/3/library/threading.html#threading.Thread.join)
     /// - [Python docs: Event objects](https://docs.python.org/3/library/threading.html#event-objects)
     /// - [Python docs: `Future.result`](https://docs.python.org/3/library/concurrent.futures.html#concurrent.futures.Future.result)
+    /// - [Rust docs: `JoinHandle::join`](https://doc.rust-lang.org/std/thread/struct.JoinHandle.html#method.join)
     pub static RULE = {
         code: "TL008",
         name: "sleep-synchronization",
         severity: Warning,
-        languages: [Python],
+        languages: [Python, Rust],
         summary: "`sleep` after starting a thread or submitting work, used to wait for it instead of `join`/`wait`/`result`.",
         check: Check::File(check),
     };
@@ -217,7 +223,14 @@ fn waits_for_thread(source: &str, steps: &[Step], start: usize, index: usize) ->
     {
         return false;
     }
-    let after = steps.get(index + 1);
+    // The first event after the sleep's own statement (`sleep(..).await` awaits right after
+    // sleeping, in the same statement).
+    let own_statement = sleep.event.statement.unwrap_or(sleep.event.span);
+    let next = steps[index + 1..]
+        .iter()
+        .position(|s| !own_statement.contains(s.event.span))
+        .map(|offset| index + 1 + offset);
+    let after = next.map(|n| &steps[n]);
     // In a loop, the sleep must follow a start of the same pass (a sleep repeated for one
     // start is polling, TL003), and something must follow it in that pass (a sleep at the
     // end of a pass paces the starts).
@@ -243,7 +256,7 @@ fn waits_for_thread(source: &str, steps: &[Step], start: usize, index: usize) ->
     let Some(line) = after.and_then(next_line) else {
         return true;
     };
-    let next_statement = steps[index + 1..].iter().take_while(|s| {
+    let next_statement = steps[next.unwrap_or(steps.len())..].iter().take_while(|s| {
         s.event.span.start >= line && line_start(source, s.event.span.start) == line
     });
     for step in next_statement {
@@ -287,7 +300,10 @@ fn report(cx: &Context, model: &FileModel, start: &Step, sleep: &Step) -> Findin
     let message = format!(
         "`{call}` waits for {what} by guessing how long it takes: on a loaded machine it is not done yet, on a fast one the time is wasted"
     );
-    let help = "Wait for the thread itself: `join(timeout=...)` for it to finish, an `Event` it sets when ready (`ready.wait(timeout=...)`), `future.result(timeout=...)` for submitted work, or a `Barrier`";
+    let help = match model.language {
+        Language::Python => "Wait for the thread itself: `join(timeout=...)` for it to finish, an `Event` it sets when ready (`ready.wait(timeout=...)`), `future.result(timeout=...)` for submitted work, or a `Barrier`",
+        Language::Rust => "Wait for the thread itself: `handle.join()` for it to finish, a channel it sends on when ready (`ready_rx.recv_timeout(..)`), or a `Barrier` both threads reach",
+    };
     Finding::new("TL008", sleep.event.span, message, help).with_related(vec![Related {
         file: None,
         span: start.event.span,

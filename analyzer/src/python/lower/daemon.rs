@@ -1,0 +1,108 @@
+//! Daemon threads: `Thread(daemon=True)` is read where the thread is constructed; this module
+//! finds the other ways to make one, `t.daemon = True` / `t.setDaemon(True)` on a thread
+//! object, and `Thread` subclasses that make themselves daemons (`self.daemon = True`,
+//! `super().__init__(daemon=True)`).
+
+use ruff_python_ast::{Expr, Stmt};
+use threadlint_rules::model::{FnId, ObjKind};
+
+use super::{child_bodies, is_false_literal, Lowerer, MAX_DEPTH};
+
+impl Lowerer<'_> {
+    /// `t.daemon = value` (`value` given) or `t.setDaemon(value)` in `function`: the thread
+    /// `t` is a daemon unless the value is `False`.
+    pub(super) fn note_daemon(&mut self, function: FnId, stmt: &Stmt) {
+        let Some((receiver, value)) = daemon_setting(stmt) else {
+            return;
+        };
+        if is_false_literal(value) {
+            return;
+        }
+        if let Some(id) = self.resolve(function, receiver) {
+            let object = &mut self.objects[id.0 as usize];
+            if let ObjKind::Thread { daemon } = &mut object.kind {
+                *daemon = true;
+            }
+        }
+    }
+
+    /// A `Thread` subclass of this file (or one of its bases of this file) that makes its
+    /// instances daemons.
+    pub(super) fn is_daemon_class(&self, class: usize) -> bool {
+        let mut current = Some(class);
+        for _ in 0..20 {
+            let Some(c) = current else { return false };
+            let daemon = self.classes[c].methods.values().any(|method| {
+                let info = &self.functions[method.0 as usize];
+                let self_name = info.params.first().map(|(n, _)| n.as_str());
+                makes_daemon(info.body, self_name, 0)
+            });
+            if daemon {
+                return true;
+            }
+            current = self.classes[c]
+                .bases
+                .iter()
+                .find_map(|b| self.class_by_name.get(b).copied())
+                .filter(|&b| b != c);
+        }
+        false
+    }
+}
+
+/// `x.daemon = value` or `x.setDaemon(value)`: (`x`, `value`).
+fn daemon_setting(stmt: &Stmt) -> Option<(&Expr, &Expr)> {
+    match stmt {
+        Stmt::Assign(assign) => match assign.targets.as_slice() {
+            [Expr::Attribute(attr)] if attr.attr.id.as_str() == "daemon" => {
+                Some((&attr.value, &assign.value))
+            }
+            _ => None,
+        },
+        Stmt::Expr(expr) => {
+            let Expr::Call(call) = &*expr.value else {
+                return None;
+            };
+            let Expr::Attribute(method) = &*call.func else {
+                return None;
+            };
+            if method.attr.id.as_str() != "setDaemon" {
+                return None;
+            }
+            Some((
+                &method.value,
+                call.arguments.find_argument_value("daemonic", 0)?,
+            ))
+        }
+        _ => None,
+    }
+}
+
+/// A method body that sets its own `daemon` flag, or passes `daemon=` (not `False`) to an
+/// `__init__` of a base class.
+fn makes_daemon(body: &[Stmt], self_name: Option<&str>, depth: usize) -> bool {
+    if depth > MAX_DEPTH {
+        return false;
+    }
+    body.iter().any(|stmt| {
+        if let Some((receiver, value)) = daemon_setting(stmt) {
+            let on_self = matches!(receiver, Expr::Name(n) if Some(n.id.as_str()) == self_name);
+            if on_self && !is_false_literal(value) {
+                return true;
+            }
+        }
+        if let Stmt::Expr(expr) = stmt {
+            if let Expr::Call(call) = &*expr.value {
+                let init =
+                    matches!(&*call.func, Expr::Attribute(a) if a.attr.id.as_str() == "__init__");
+                let daemon = call.arguments.find_keyword("daemon");
+                if init && daemon.is_some_and(|k| !is_false_literal(&k.value)) {
+                    return true;
+                }
+            }
+        }
+        child_bodies(stmt)
+            .into_iter()
+            .any(|child| makes_daemon(child, self_name, depth + 1))
+    })
+}

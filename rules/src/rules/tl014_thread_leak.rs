@@ -1,0 +1,251 @@
+use crate::declare_rule;
+use crate::diagnostic::Finding;
+use crate::model::{
+    events, BlockingKind, EventKind, FileModel, FnId, Function, Language, ObjId, ObjKey, ObjKind,
+    Span,
+};
+use crate::registry::{Check, Context};
+
+declare_rule! {
+    /// ## What it does
+    /// Checks for threads that nothing waits for:
+    /// - a thread started in a function (`t = Thread(...); t.start()`,
+    ///   `Thread(target=f).start()`) that the function never joins, stores or returns, unless
+    ///   it is a daemon thread (`daemon=True`, `t.daemon = True`, a `Thread` subclass that
+    ///   sets it);
+    /// - a `ThreadPoolExecutor` created as a local, outside `with`, that the function never
+    ///   shuts down (`shutdown()`), stores or returns;
+    /// - Rust: a `thread::spawn` (or `thread::Builder::spawn`) whose `JoinHandle` is dropped:
+    ///   not bound (`thread::spawn(..);`, `let _ = thread::spawn(..)`), or bound and never
+    ///   joined, returned, stored or handed to other code before the function returns.
+    ///
+    /// A thread kept somewhere else (appended to a list, stored in an attribute or a field,
+    /// passed to a call, captured by a closure) is someone else's to join and is not reported,
+    /// nor are scoped threads (`thread::scope`), which are joined at the end of the scope. A
+    /// Rust function that, after the spawn, blocks until another thread signals it (`recv()`,
+    /// a `Condvar` or `Barrier` wait, `join()` of another thread, `block_on`, an awaited
+    /// future other than a sleep) waits for the thread's last act and is not reported either.
+    ///
+    /// ## Why is this bad?
+    /// A thread nobody joins runs on after the function that started it returns: its errors
+    /// (exceptions, panics) are lost, the work it does may be half done when the program goes
+    /// on or exits, and tests that start it leak threads into the tests that follow. A
+    /// non-daemon Python thread also keeps the interpreter from exiting until it ends, and an
+    /// executor that is never shut down keeps its worker threads alive until exit. In Rust,
+    /// dropping a `JoinHandle` detaches the thread: it is killed mid-work when `main` returns.
+    ///
+    /// ## Example
+    /// ```python
+    /// def refresh(urls):
+    ///     worker = threading.Thread(target=download, args=(urls,))
+    ///     worker.start()
+    ///
+    /// def run(tasks):
+    ///     executor = ThreadPoolExecutor(max_workers=4)
+    ///     return [executor.submit(task) for task in tasks]
+    /// ```
+    ///
+    /// Use instead:
+    /// ```python
+    /// def refresh(urls):
+    ///     worker = threading.Thread(target=download, args=(urls,))
+    ///     worker.start()
+    ///     worker.join(timeout=60)
+    ///
+    /// def run(tasks):
+    ///     with ThreadPoolExecutor(max_workers=4) as executor:
+    ///         return [f.result() for f in [executor.submit(task) for task in tasks]]
+    /// ```
+    ///
+    /// In Rust, keep the handle and `join()` it, return it to the caller, or spawn inside
+    /// `std::thread::scope(|s| { s.spawn(..); })`, which joins every thread it started.
+    ///
+    /// ## References
+    /// - [Python docs: `Thread.join` and daemon threads](https://docs.python.org/3/library/threading.html#thread-objects)
+    /// - [Python docs: `Executor.shutdown`](https://docs.python.org/3/library/concurrent.futures.html#concurrent.futures.Executor.shutdown)
+    /// - [Rust docs: `std::thread::JoinHandle`](https://doc.rust-lang.org/std/thread/struct.JoinHandle.html)
+    /// - [Rust docs: `std::thread::scope`](https://doc.rust-lang.org/std/thread/fn.scope.html)
+    pub static RULE = {
+        code: "TL014",
+        name: "thread-leak",
+        severity: Warning,
+        languages: [Python, Rust],
+        summary: "A thread started and never joined, stored or returned (a dropped `JoinHandle`), or an executor never shut down.",
+        check: Check::File(check),
+    };
+}
+
+fn check(cx: &Context) -> Vec<Finding> {
+    let model = cx.model;
+    let mut findings = Vec::new();
+    for (index, function) in model.functions.iter().enumerate() {
+        let id = FnId(index as u32);
+        let mut joined = Vec::new();
+        let mut shut_down = Vec::new();
+        let mut starts = Vec::new();
+        // Where, in program order, the function last blocks waiting for another thread.
+        let mut last_wait = None;
+        let mut position = 0usize;
+        // `sleep(..).await` sleeps; it does not wait for anyone.
+        let mut sleeps: Vec<Span> = Vec::new();
+        events(&function.body, &mut |event, _| {
+            position += 1;
+            if matches!(event.kind, EventKind::Sleep) {
+                sleeps.push(event.statement.unwrap_or(event.span));
+            }
+            let sleeping = matches!(event.kind, EventKind::Await)
+                && sleeps.iter().any(|s| s.contains(event.span));
+            match &event.kind {
+                EventKind::Blocking {
+                    kind: BlockingKind::Join,
+                    obj: Some(obj),
+                    ..
+                } => joined.push(*obj),
+                EventKind::Shutdown { obj } => shut_down.push(*obj),
+                EventKind::ThreadStart { obj: Some(obj) } => {
+                    starts.push((*obj, event.span, position))
+                }
+                _ => {}
+            }
+            if waits_for_other_thread(&event.kind) && !sleeping {
+                last_wait = Some(position);
+            }
+        });
+        for (obj, site, position) in starts {
+            let object = model.object(obj);
+            // Rust: a function that blocks on a channel, a condition variable, a barrier or a
+            // future after the start waits for the thread's signal, its last act: the thread
+            // is done with its work when the function goes on.
+            let waited =
+                model.language == Language::Rust && last_wait.is_some_and(|wait| wait > position);
+            let leaks = matches!(object.kind, ObjKind::Thread { daemon: false })
+                && is_private(model, id, obj)
+                && !joined.contains(&obj)
+                && !waited;
+            if leaks {
+                findings.push(thread_finding(model, function, obj, site));
+            }
+        }
+        for (index, object) in model.objects.iter().enumerate() {
+            let obj = ObjId(index as u32);
+            let Some(def) = object.def else { continue };
+            if object.kind != ObjKind::Executor
+                || !is_private(model, id, obj)
+                || innermost_function(model, def) != Some(id)
+                || shut_down.contains(&obj)
+            {
+                continue;
+            }
+            findings.push(executor_finding(function, &object.display, def));
+        }
+    }
+    findings
+}
+
+/// The event blocks until another thread does something: a join, a message, a wait on a
+/// condition variable, an event or a barrier, an awaited future.
+fn waits_for_other_thread(kind: &EventKind) -> bool {
+    matches!(
+        kind,
+        EventKind::Synchronize
+            | EventKind::Wait { .. }
+            | EventKind::Await
+            | EventKind::Blocking { .. }
+    )
+}
+
+/// Created in this call of `function` and never handed out.
+fn is_private(model: &FileModel, function: FnId, obj: ObjId) -> bool {
+    let object = model.object(obj);
+    let created_here = match &object.key {
+        ObjKey::Local {
+            function: owner, ..
+        } => *owner == function,
+        ObjKey::Other(_) => true,
+        _ => false,
+    };
+    created_here && !object.escapes
+}
+
+/// The innermost function whose definition holds `span`.
+fn innermost_function(model: &FileModel, span: Span) -> Option<FnId> {
+    model
+        .functions
+        .iter()
+        .enumerate()
+        .filter(|(_, f)| f.span.contains(span))
+        .min_by_key(|(_, f)| f.span.end - f.span.start)
+        .map(|(index, _)| FnId(index as u32))
+}
+
+fn thread_finding(model: &FileModel, function: &Function, obj: ObjId, site: Span) -> Finding {
+    let object = model.object(obj);
+    let name = name_of(object);
+    let owner = function.qualified_name();
+    let (message, help) = match (model.language, &object.key) {
+        (Language::Python, ObjKey::Other(_)) => (
+            format!("`{name}` is started without keeping the thread: nothing can join it, so it may still run when `{owner}` returns and its errors go unnoticed"),
+            "Keep the thread and `join(timeout=...)` it before returning, or store it where the code that shuts down can join it; pass `daemon=True` if it may be stopped at exit".to_string(),
+        ),
+        (Language::Python, _) => (
+            format!("thread `{name}` is started but `{owner}` never joins, stores or returns it: it may still run when `{owner}` returns and its errors go unnoticed"),
+            format!("Call `{name}.join(timeout=...)` before returning, or store the thread where the code that shuts down can join it; pass `daemon=True` if it may be stopped at exit"),
+        ),
+        (Language::Rust, ObjKey::Other(_)) => (
+            format!("the `JoinHandle` of `{name}` is dropped at once: the thread is detached, may still run when `{owner}` returns, and its panic is never seen"),
+            "Keep the handle and `join()` it before returning (or return or store it for the caller), or spawn inside `std::thread::scope`, which joins its threads".to_string(),
+        ),
+        (Language::Rust, _) => (
+            format!("the `JoinHandle` `{name}` is never joined, returned or stored: it is dropped at the end of `{owner}`, which detaches the thread while it may still run"),
+            format!("Call `{name}.join()` before returning (or return or store the handle for the caller), or spawn inside `std::thread::scope`, which joins its threads"),
+        ),
+    };
+    Finding::new("TL014", site, message, help)
+}
+
+fn executor_finding(function: &Function, display: &str, def: Span) -> Finding {
+    let name = short(display);
+    let owner = function.qualified_name();
+    Finding::new(
+        "TL014",
+        def,
+        format!("executor `{name}` is created outside `with` and `{owner}` never shuts it down, stores or returns it: its worker threads outlive the function"),
+        "Use `with ThreadPoolExecutor(...) as executor:`, which shuts it down at the end of the block, or call `executor.shutdown(wait=True, cancel_futures=True)` in a `finally:`",
+    )
+}
+
+/// How the object is named in messages: a local by its variable, anything else as written.
+fn name_of(object: &crate::model::SyncObject) -> String {
+    match &object.key {
+        ObjKey::Local { name, .. } => short(name),
+        _ => call_summary(&object.display),
+    }
+}
+
+/// A call as it reads, cut to its callee when it spans lines or is long
+/// (`thread::spawn(..)`, `thread::Builder::new(..)...spawn(..)`).
+fn call_summary(call: &str) -> String {
+    let call = call.trim();
+    if call.chars().count() <= 40 && !call.contains('\n') {
+        return call.to_string();
+    }
+    let Some(open) = call.find('(') else {
+        return short(call);
+    };
+    let callee = short(call[..open].trim());
+    match call[open..].rfind(".spawn") {
+        Some(_) => format!("{callee}(..)...spawn(..)"),
+        None => format!("{callee}(..)"),
+    }
+}
+
+/// The first line of a name, shortened for a one-line message.
+fn short(name: &str) -> String {
+    let line = name.lines().next().unwrap_or("").trim();
+    if line.chars().count() > 40 || name.trim().contains('\n') {
+        let cut: String = line.chars().take(37).collect();
+        format!("{cut}...")
+    } else {
+        line.to_string()
+    }
+}
