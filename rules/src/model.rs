@@ -637,3 +637,37 @@ impl Scope {
             .any(|node| matches!(node, Node::Event(event) if test(&event.kind)))
     }
 }
+
+/// Functions ordered by where they start, to find the innermost function around a place
+/// without scanning every function each time.
+pub struct FunctionIndex {
+    /// `(start, end, id)`, sorted by start, then by end descending (outer before inner).
+    spans: Vec<(u32, u32, FnId)>,
+}
+
+impl FunctionIndex {
+    pub fn new(model: &FileModel) -> Self {
+        let mut spans: Vec<(u32, u32, FnId)> = model
+            .functions
+            .iter()
+            .enumerate()
+            .map(|(index, f)| (f.span.start, f.span.end, FnId(index as u32)))
+            .collect();
+        spans.sort_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)));
+        FunctionIndex { spans }
+    }
+
+    /// The innermost function whose definition holds `span`. Definitions nest or are
+    /// disjoint, so going back from the last one that starts before `span`, the first that
+    /// also ends after it is the innermost.
+    pub fn innermost(&self, span: Span) -> Option<FnId> {
+        let after = self
+            .spans
+            .partition_point(|&(start, _, _)| start <= span.start);
+        self.spans[..after]
+            .iter()
+            .rev()
+            .find(|&&(_, end, _)| end >= span.end)
+            .map(|&(_, _, id)| id)
+    }
+}

@@ -82,9 +82,9 @@ struct EntryReach {
     /// Reached through calls made with no lock held; `[shared_self, own_self]`: whether reached
     /// with a `self` other threads can use too, or from a `Thread` subclass's own `run()`
     /// through method calls, where `self` is the thread object itself.
-    unlocked: Vec<[bool; 2]>,
+    unlocked: HashMap<u32, [bool; 2]>,
     /// Reached through any calls: everything that runs on this entry's thread.
-    all: Vec<bool>,
+    all: std::collections::HashSet<u32>,
 }
 
 /// Why an update races.
@@ -144,14 +144,23 @@ fn check(cx: &Context) -> Vec<Finding> {
         .iter()
         .map(|entry| reach(model, entry, &calls))
         .collect();
+    // For each function, the entries that run it without a lock: only those need looking at.
+    let mut reaching_entries: Vec<Vec<(usize, [bool; 2])>> = vec![Vec::new(); count];
+    for (entry_index, reach) in reaches.iter().enumerate() {
+        for (&function, &flags) in &reach.unlocked {
+            reaching_entries[function as usize].push((entry_index, flags));
+        }
+    }
+    for list in &mut reaching_entries {
+        list.sort_unstable_by_key(|(entry_index, _)| *entry_index);
+    }
     // Several hand-offs of the same function run it on several threads.
-    let handoffs = |function: FnId| {
-        model
-            .thread_entries
-            .iter()
-            .filter(|e| e.function == function)
-            .count()
-    };
+    let mut handoff_counts: HashMap<FnId, usize> = HashMap::new();
+    for entry in &model.thread_entries {
+        *handoff_counts.entry(entry.function).or_default() += 1;
+    }
+    let handoffs = |function: FnId| handoff_counts.get(&function).copied().unwrap_or(0);
+    let function_index = crate::model::FunctionIndex::new(model);
 
     let mut findings = Vec::new();
     for (index, function_updates) in updates.iter().enumerate() {
@@ -159,10 +168,9 @@ fn check(cx: &Context) -> Vec<Finding> {
             let is_member = matches!(model.object(update.obj).key, ObjKey::Member { .. });
             let mut race = None;
             let mut reaching = Vec::new();
-            for (entry_index, (entry, reach)) in
-                model.thread_entries.iter().zip(&reaches).enumerate()
-            {
-                let [shared_self, own_self] = reach.unlocked[index];
+            for &(entry_index, [shared_self, own_self]) in &reaching_entries[index] {
+                let entry = &model.thread_entries[entry_index];
+                let reach = &reaches[entry_index];
                 // A `Thread` subclass's own attributes belong to that one thread.
                 let per_thread = is_member && !shared_self;
                 if !(shared_self || own_self) {
@@ -175,14 +183,14 @@ fn check(cx: &Context) -> Vec<Finding> {
                         break;
                     }
                 }
-                let handoff = handoff_function(model, entry);
+                let handoff = function_index.innermost(entry.site);
                 let other =
                     writers
                         .get(&update.obj)
                         .into_iter()
                         .flatten()
                         .find(|(writer, site)| {
-                            let same_thread = reach.all[writer.0 as usize];
+                            let same_thread = reach.all.contains(&writer.0);
                             let ordered = Some(*writer) == handoff
                                 && sequential(model, *writer, entry.site, *site);
                             !same_thread && !ordered
@@ -204,17 +212,6 @@ fn check(cx: &Context) -> Vec<Finding> {
         }
     }
     findings
-}
-
-/// The function that hands `entry` to a thread: the innermost one around the hand-off site.
-fn handoff_function(model: &FileModel, entry: &ThreadEntry) -> Option<FnId> {
-    model
-        .functions
-        .iter()
-        .enumerate()
-        .filter(|(_, function)| function.span.contains(entry.site))
-        .min_by_key(|(_, function)| function.span.end - function.span.start)
-        .map(|(index, _)| FnId(index as u32))
 }
 
 /// Whether a write in the function that starts the thread at `handoff` cannot overlap it:
@@ -242,23 +239,20 @@ fn is_constructor(name: &str) -> bool {
 
 /// What one thread entry runs.
 fn reach(model: &FileModel, entry: &ThreadEntry, calls: &[Vec<(FnId, bool)>]) -> EntryReach {
-    let count = model.functions.len();
-    let mut all = vec![false; count];
+    let mut all = std::collections::HashSet::new();
     let mut stack = vec![entry.function];
     while let Some(function) = stack.pop() {
-        if !std::mem::replace(&mut all[function.0 as usize], true) {
+        if all.insert(function.0) {
             stack.extend(calls[function.0 as usize].iter().map(|(callee, _)| *callee));
         }
     }
-    let mut unlocked = vec![[false; 2]; count];
+    let mut unlocked: HashMap<u32, [bool; 2]> = HashMap::new();
     // The front-end records a `run()` override with its own name as the site.
     let own_self = entry.site == model.function(entry.function).name_span;
     let mut stack = vec![(entry.function, own_self)];
     while let Some((function, own_self)) = stack.pop() {
-        if std::mem::replace(
-            &mut unlocked[function.0 as usize][usize::from(own_self)],
-            true,
-        ) {
+        let flags = unlocked.entry(function.0).or_default();
+        if std::mem::replace(&mut flags[usize::from(own_self)], true) {
             continue;
         }
         for &(callee, locked) in &calls[function.0 as usize] {

@@ -78,6 +78,21 @@ declare_rule! {
 fn check(cx: &Context) -> Vec<Finding> {
     let model = cx.model;
     let mut findings = Vec::new();
+    // Executors by the function that creates them (found once, not per function).
+    let mut executors: std::collections::HashMap<FnId, Vec<ObjId>> =
+        std::collections::HashMap::new();
+    let function_index = crate::model::FunctionIndex::new(model);
+    for (index, object) in model.objects.iter().enumerate() {
+        if object.kind != ObjKind::Executor {
+            continue;
+        }
+        if let Some(owner) = object.def.and_then(|def| function_index.innermost(def)) {
+            executors
+                .entry(owner)
+                .or_default()
+                .push(ObjId(index as u32));
+        }
+    }
     for (index, function) in model.functions.iter().enumerate() {
         let id = FnId(index as u32);
         let mut joined = Vec::new();
@@ -126,17 +141,12 @@ fn check(cx: &Context) -> Vec<Finding> {
                 findings.push(thread_finding(model, function, obj, site));
             }
         }
-        for (index, object) in model.objects.iter().enumerate() {
-            let obj = ObjId(index as u32);
+        for &obj in executors.get(&id).into_iter().flatten() {
+            let object = model.object(obj);
             let Some(def) = object.def else { continue };
-            if object.kind != ObjKind::Executor
-                || !is_private(model, id, obj)
-                || innermost_function(model, def) != Some(id)
-                || shut_down.contains(&obj)
-            {
-                continue;
+            if is_private(model, id, obj) && !shut_down.contains(&obj) {
+                findings.push(executor_finding(function, &object.display, def));
             }
-            findings.push(executor_finding(function, &object.display, def));
         }
     }
     findings
@@ -165,17 +175,6 @@ fn is_private(model: &FileModel, function: FnId, obj: ObjId) -> bool {
         _ => false,
     };
     created_here && !object.escapes
-}
-
-/// The innermost function whose definition holds `span`.
-fn innermost_function(model: &FileModel, span: Span) -> Option<FnId> {
-    model
-        .functions
-        .iter()
-        .enumerate()
-        .filter(|(_, f)| f.span.contains(span))
-        .min_by_key(|(_, f)| f.span.end - f.span.start)
-        .map(|(index, _)| FnId(index as u32))
 }
 
 fn thread_finding(model: &FileModel, function: &Function, obj: ObjId, site: Span) -> Finding {
