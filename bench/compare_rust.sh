@@ -9,7 +9,10 @@
 # copies each crate out of a `cargo vendor` folder into a temporary folder, where it is
 # built offline against that folder ("warm": the dependencies are built by an untimed
 # warm-up run; each timed clippy run re-checks only the crate, after touching its lib.rs).
-# Not part of the test suite.
+# clippy is timed twice: as cargo runs it by default (incremental) and with
+# CARGO_INCREMENTAL=0 (a full re-check of the crate, like threadlint's --no-cache run).
+# A probe crate first shows that both tools' checks are on. Described in
+# docs/benchmarks.md, section "Rust". Not part of the test suite.
 #
 # The vendor folder: $RUSTCORPUS/vendor (default /tmp/rustcorpus/vendor) if it exists, else
 # bench/.rustcorpus/vendor (ignored by git), which is created on first use from
@@ -82,9 +85,9 @@ else
         cp "$root/bench/rust-corpus.toml" "$scratch/Cargo.toml"
         cp "$root/bench/rust-corpus.lock" "$scratch/Cargo.lock"
         echo 'fn main() {}' >"$scratch/src/main.rs"
-        if ! (cd "$scratch" && cargo vendor --locked vendor.tmp >/dev/null); then
+        if ! (cd "$scratch" && cargo vendor --quiet --locked vendor.tmp >/dev/null); then
             echo "   the pinned Cargo.lock did not vendor; retrying with the newest versions"
-            (cd "$scratch" && rm -rf vendor.tmp && cargo vendor vendor.tmp >/dev/null)
+            (cd "$scratch" && rm -rf vendor.tmp && cargo vendor --quiet vendor.tmp >/dev/null)
         fi
         mv "$scratch/vendor.tmp" "$vendor"
     fi
@@ -152,6 +155,7 @@ for spec in "${crates[@]}"; do
             break
         fi
         # A vendored package with a version the crate cannot use: drop it as well.
+        # shellcheck disable=SC2016  # the backquotes are cargo's, not a command
         missing="$(sed -n 's/.*no matching package named `\([^`]*\)`.*/\1/p;
             s/^searched package name: `\([^`]*\)`.*/\1/p
             s/.*failed to select a version for the requirement `\([^ `]*\) .*/\1/p' \

@@ -22,6 +22,20 @@ pub struct Cache {
     dir: PathBuf,
 }
 
+/// Identifies the running executable: its modification time.
+fn build_id() -> &'static str {
+    static ID: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    ID.get_or_init(|| {
+        std::env::current_exe()
+            .and_then(std::fs::metadata)
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .map(|d| d.as_nanos().to_string())
+            .unwrap_or_default()
+    })
+}
+
 #[derive(Serialize, Deserialize)]
 struct CachedDiagnostic {
     code: Option<String>,
@@ -126,7 +140,9 @@ impl Cache {
         Some(Cache { dir: versioned })
     }
 
-    /// The key of a file's results: its path, text and settings, and this version.
+    /// The key of a file's results: its path, text and settings, and this build of threadlint
+    /// (the version, and the executable's modification time, so that a rebuilt binary with
+    /// changed rules never reads results of the old one).
     pub fn key(path: &Path, source: &str, settings: &Settings) -> String {
         let settings_key = format!(
             "{:?}|{:?}|{:?}|{:?}|{:?}",

@@ -221,6 +221,10 @@ pub fn check(summaries: &[(usize, &str, &LockSummary)]) -> Vec<(usize, Finding)>
             ));
         }
     }
+    // The same site can close a cycle through several held locks (a reentrant lock held twice):
+    // report it once.
+    findings.sort_by(|(fa, a), (fb, b)| (fa, a.span, &a.message).cmp(&(fb, b.span, &b.message)));
+    findings.dedup_by(|(fa, a), (fb, b)| fa == fb && a.span == b.span && a.message == b.message);
     findings
 }
 

@@ -77,9 +77,20 @@ fn check(cx: &Context) -> Vec<Finding> {
                 return;
             }
             let object = model.object(*obj);
+            // The method as written (`wait`, `wait_timeout`, `wait_for`), with the arguments
+            // elided.
+            let written = text(cx.source, event.span);
+            let method = written
+                .split('(')
+                .next()
+                .and_then(|callee| callee.rsplit('.').next())
+                .filter(|m| !m.is_empty() && m.chars().all(|c| c.is_alphanumeric() || c == '_'))
+                .unwrap_or("wait");
             let call = match model.language {
-                Language::Python => format!("{}.wait()", object.display),
-                Language::Rust => format!("{}.wait(..)", object.display),
+                Language::Python if written.ends_with("()") => {
+                    format!("{}.{method}()", object.display)
+                }
+                _ => format!("{}.{method}(..)", object.display),
             };
             // The innermost enclosing scope, if it is an `if` arm.
             let guard = scopes
