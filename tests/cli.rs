@@ -184,3 +184,25 @@ fn statistics_counts_per_rule() {
     let out = threadlint(dir.path(), &["check", "--statistics", "--quiet"]);
     assert_eq!(text(&out.stdout), "2\tTL002\t[*] wait-not-in-loop\n");
 }
+
+#[test]
+fn python_and_rust_files_are_checked_in_one_run_with_one_sorted_report() {
+    let rust = "use std::sync::{Condvar, Mutex};\n\nfn wait(pair: &(Mutex<bool>, Condvar)) {\n    let (lock, cvar) = pair;\n    let mut ready = lock.lock().unwrap();\n    if !*ready {\n        ready = cvar.wait(ready).unwrap();\n    }\n    drop(ready);\n}\n";
+    let dir = tree(&[
+        ("b_queue.py", WAIT_UNDER_IF.as_bytes()),
+        ("a_sync.rs", rust.as_bytes()),
+        ("c/z.py", WAIT_UNDER_IF.as_bytes()),
+    ]);
+    let out = threadlint(
+        dir.path(),
+        &["check", "--output-format", "concise", "--select", "TL002"],
+    );
+    let lines: Vec<String> = text(&out.stdout)
+        .lines()
+        .map(|l| l.split(": TL002").next().unwrap_or("").to_string())
+        .collect();
+    assert_eq!(
+        lines,
+        ["a_sync.rs:7:17", "b_queue.py:10:13", "c/z.py:10:13"]
+    );
+}

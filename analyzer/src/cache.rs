@@ -158,7 +158,13 @@ impl Cache {
         );
         format!(
             "{:016x}",
-            fnv1a(&[VERSION, build_id(), &path.to_string_lossy(), &settings_key, source])
+            fnv1a(&[
+                VERSION,
+                build_id(),
+                &path.to_string_lossy(),
+                &settings_key,
+                source
+            ])
         )
     }
 
