@@ -316,6 +316,21 @@ fn analyse(
             };
         }
     };
+    let language = language_of(&path).unwrap_or(Language::Python);
+    if !crate::prefilter::may_have_findings(language, &source) {
+        // Nothing can be reported, so none of the text is kept.
+        return Analysis {
+            report: FileReport {
+                path,
+                source: Arc::from(""),
+                lines: Arc::new(LineIndex::new("")),
+                diagnostics,
+            },
+            suppressions: Suppressions::default(),
+            summary: None,
+            settings,
+        };
+    }
     let lines = LineIndex::new(&source);
     let key = cache.map(|_| Cache::key(&path, &source, &settings));
     if let (Some(cache), Some(key)) = (cache, &key) {
@@ -335,20 +350,6 @@ fn analyse(
                 };
             }
         }
-    }
-    let language = language_of(&path).unwrap_or(Language::Python);
-    if !crate::prefilter::may_have_findings(language, &source) {
-        return Analysis {
-            report: FileReport {
-                path,
-                source: Arc::from(source),
-                lines: Arc::new(lines),
-                diagnostics,
-            },
-            suppressions: Suppressions::default(),
-            summary: None,
-            settings,
-        };
     }
     counters.parsed.fetch_add(1, Ordering::Relaxed);
     let parsed = parse_at(language, &source, Some(&path));
@@ -512,9 +513,15 @@ fn finish(mut analyses: Vec<Analysis>) -> Report {
             analysis.report.diagnostics.push(diagnostic);
         }
     }
+    // Files that could be read (the others carry the diagnostic that says why not).
     let checked = analyses
         .iter()
-        .filter(|a| a.summary.is_some() || !a.report.source.is_empty())
+        .filter(|a| {
+            !a.report
+                .diagnostics
+                .iter()
+                .any(|d| matches!(d.name, "io-error" | "unsupported-encoding" | "file-too-large"))
+        })
         .count();
     let files = analyses
         .into_iter()
