@@ -9,7 +9,7 @@ use std::sync::Arc;
 use rayon::prelude::*;
 use threadlint_rules::lock_order::{self, LockSummary};
 use threadlint_rules::model::{FileModel, Language, Span};
-use threadlint_rules::registry::{Check, CATALOGUE_CODES};
+use threadlint_rules::registry::{is_catalogue_code, Check};
 use threadlint_rules::{Context, Finding, Fix, Related, RuleSettings, Severity, RULES};
 
 use crate::cache::Cache;
@@ -517,10 +517,12 @@ fn finish(mut analyses: Vec<Analysis>) -> Report {
     let checked = analyses
         .iter()
         .filter(|a| {
-            !a.report
-                .diagnostics
-                .iter()
-                .any(|d| matches!(d.name, "io-error" | "unsupported-encoding" | "file-too-large"))
+            !a.report.diagnostics.iter().any(|d| {
+                matches!(
+                    d.name,
+                    "io-error" | "unsupported-encoding" | "file-too-large"
+                )
+            })
         })
         .count();
     let files = analyses
@@ -564,7 +566,7 @@ fn unknown_noqa_codes(suppressions: &Suppressions) -> Vec<Diagnostic> {
     for noqa in &suppressions.lines {
         if let Codes::Some(codes) = &noqa.codes {
             for code in codes {
-                if code.starts_with("TL") && !CATALOGUE_CODES.contains(&code.as_str()) {
+                if code.starts_with("TL") && !is_catalogue_code(code) {
                     problems.push(Diagnostic::problem(
                         "unknown-noqa-code",
                         Severity::Warning,

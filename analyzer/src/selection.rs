@@ -1,6 +1,6 @@
 //! Which rules run: `--select`, `--ignore`, `--extend-select` with codes, prefixes and `ALL`.
 
-use threadlint_rules::registry::CATALOGUE_CODES;
+use threadlint_rules::registry::catalogue_codes;
 use threadlint_rules::RULES;
 
 /// A rule selector: `ALL`, a code (`TL002`), a prefix (`TL00`), or a rule name.
@@ -18,7 +18,7 @@ impl Selector {
             return Ok(Selector(rule.code.into()));
         }
         let upper = text.to_ascii_uppercase();
-        if !upper.is_empty() && CATALOGUE_CODES.iter().any(|code| code.starts_with(&upper)) {
+        if !upper.is_empty() && catalogue_codes().any(|code| code.starts_with(&upper)) {
             return Ok(Selector(upper));
         }
         Err(format!(

@@ -131,9 +131,19 @@ pub fn find(code_or_name: &str) -> Option<&'static Rule> {
         .find(|rule| rule.code.eq_ignore_ascii_case(code_or_name) || rule.name == code_or_name)
 }
 
-/// Every code of the catalogue, including the ones not implemented for any language yet, so
-/// that suppression comments naming them are not reported as unknown.
-pub const CATALOGUE_CODES: &[&str] = &[
-    "TL001", "TL002", "TL003", "TL004", "TL005", "TL006", "TL007", "TL008", "TL009", "TL010",
-    "TL011", "TL012", "TL013", "TL014", "TL015", "TL016", "TL017", "TL018",
-];
+/// The catalogue's codes run from 1 to this number, including the ones not implemented for
+/// any language yet: suppression comments naming those are not reported as unknown.
+pub const CATALOGUE_SIZE: u32 = 18;
+
+/// Whether `code` (upper case) is a code of the catalogue.
+pub fn is_catalogue_code(code: &str) -> bool {
+    code.strip_prefix("TL")
+        .filter(|digits| digits.len() == 3 && digits.bytes().all(|b| b.is_ascii_digit()))
+        .and_then(|digits| digits.parse::<u32>().ok())
+        .is_some_and(|n| (1..=CATALOGUE_SIZE).contains(&n))
+}
+
+/// Every code of the catalogue, in order.
+pub fn catalogue_codes() -> impl Iterator<Item = String> {
+    (1..=CATALOGUE_SIZE).map(|n| format!("TL{n:03}"))
+}

@@ -325,7 +325,7 @@ fn finding(cx: &Context, function: FnId, update: &Update, race: Race) -> Finding
     Finding::new("TL006", update.span, message, help).with_related(related)
 }
 /// A lock that already guards state of the same owner (`self._lock` of the same class, a
-/// module-level lock), to name in the help; a placeholder otherwise.
+/// module-level lock), to name in the help; a generic name otherwise.
 fn suggested_lock(model: &FileModel, written: ObjId) -> String {
     let owner = &model.object(written).key;
     let found = model.objects.iter().find(|object| {
