@@ -259,24 +259,16 @@ fn front_end_problems(
 }
 
 /// The per-file rules' findings on one model of the file at `path`.
-pub fn run_rules(
-    model: &FileModel,
-    source: &str,
-    path: &Path,
-    settings: &Settings,
-) -> Vec<Finding> {
-    let context = Context {
-        model,
-        source,
-        settings: &settings.rules,
-    };
+pub fn run_rules(context: &Context, path: &Path, settings: &Settings) -> Vec<Finding> {
     let mut findings = Vec::new();
     for rule in RULES {
-        if !settings.is_enabled_for(rule.code, path) || !rule.languages.contains(&model.language) {
+        if !settings.is_enabled_for(rule.code, path)
+            || !rule.languages.contains(&context.model.language)
+        {
             continue;
         }
         if let Check::File(check) = rule.check {
-            findings.extend(check(&context));
+            findings.extend(check(context));
         }
     }
     findings
@@ -357,13 +349,16 @@ fn analyse(
     let suppressions = Suppressions::from_comments(&source, &lines, &parsed.comments);
     let mut summary = None;
     if let Some(model) = &parsed.model {
+        // One context for the rules and the lock-order summary: facts they share are derived
+        // once.
+        let context = Context::new(model, &source, &settings.rules);
         diagnostics.extend(
-            run_rules(model, &source, &path, &settings)
+            run_rules(&context, &path, &settings)
                 .into_iter()
                 .map(|finding| Diagnostic::from_finding(finding, &settings)),
         );
         if settings.is_enabled_for("TL004", &path) {
-            summary = Some(lock_order::summarize(model, &display_path(&path)));
+            summary = Some(lock_order::summarize(&context, &display_path(&path)));
         }
     }
     if let (Some(cache), Some(key)) = (cache, key) {
@@ -604,7 +599,8 @@ pub fn fix_source(path: &Path, source: &str, settings: &Settings, unsafe_fixes: 
         let Some(model) = parsed.model else { break };
         let lines = LineIndex::new(&current);
         let suppressions = Suppressions::from_comments(&current, &lines, &parsed.comments);
-        let findings = run_rules(&model, &current, path, settings);
+        let context = Context::new(&model, &current, &settings.rules);
+        let findings = run_rules(&context, path, settings);
         let fixable: Vec<&Finding> = findings
             .iter()
             .filter(|f| !suppressions.suppresses(lines.line_of(f.span.start), Some(f.code)))
@@ -643,10 +639,10 @@ pub fn index_file(path: &Path, settings: &dyn SettingsSource) -> Option<LockSumm
     let source = read_source(path).ok()?;
     let language = language_of(path)?;
     let parsed = parse_at(language, &source, Some(path));
-    parsed
-        .model
-        .as_ref()
-        .map(|model| lock_order::summarize(model, &display_path(path)))
+    parsed.model.as_ref().map(|model| {
+        let context = Context::new(model, &source, &file_settings.rules);
+        lock_order::summarize(&context, &display_path(path))
+    })
 }
 
 /// Checks one in-memory document (an editor buffer) together with the lock-order summaries of

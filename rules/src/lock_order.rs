@@ -8,8 +8,8 @@
 use std::collections::{BTreeMap, HashMap};
 
 use crate::diagnostic::{Finding, Related};
-use crate::held::nested_acquisitions;
-use crate::model::{FileModel, ObjKey, Span};
+use crate::model::{ObjKey, Span};
+use crate::registry::Context;
 
 /// A lock's identity across the whole program.
 pub type LockName = String;
@@ -54,11 +54,12 @@ fn lock_name(file: &str, key: &ObjKey) -> LockName {
 }
 
 /// The nested acquisitions of one file, as edges between lock names.
-pub fn summarize(model: &FileModel, file: &str) -> LockSummary {
+pub fn summarize(cx: &Context, file: &str) -> LockSummary {
+    let model = cx.model;
     let mut edges = Vec::new();
     // Locks used as signals between threads are waited on, not held around other locks.
-    let handoff = crate::held::handoff_locks(model);
-    for nested in nested_acquisitions(model) {
+    let handoff = cx.handoff_locks();
+    for nested in cx.nested_acquisitions() {
         if handoff.contains(&nested.outer.lock) || handoff.contains(&nested.inner_lock) {
             continue;
         }

@@ -10,11 +10,38 @@ pub struct RuleSettings {
     pub missing_timeout_strict: bool,
 }
 
-/// What a per-file rule sees.
+/// What a per-file rule sees: the model, the source, the settings, and facts derived from the
+/// model that several rules share (computed once per file, on first use).
 pub struct Context<'a> {
     pub model: &'a FileModel,
     pub source: &'a str,
     pub settings: &'a RuleSettings,
+    nested: std::cell::OnceCell<Vec<crate::held::NestedAcquisition>>,
+    handoff: std::cell::OnceCell<std::collections::HashSet<crate::model::ObjId>>,
+}
+
+impl<'a> Context<'a> {
+    pub fn new(model: &'a FileModel, source: &'a str, settings: &'a RuleSettings) -> Self {
+        Context {
+            model,
+            source,
+            settings,
+            nested: std::cell::OnceCell::new(),
+            handoff: std::cell::OnceCell::new(),
+        }
+    }
+
+    /// Every lock acquired while another is held (TL004, TL007).
+    pub fn nested_acquisitions(&self) -> &[crate::held::NestedAcquisition] {
+        self.nested
+            .get_or_init(|| crate::held::nested_acquisitions(self.model))
+    }
+
+    /// Locks handed between threads (TL001, TL004, TL007, TL009).
+    pub fn handoff_locks(&self) -> &std::collections::HashSet<crate::model::ObjId> {
+        self.handoff
+            .get_or_init(|| crate::held::handoff_locks(self.model))
+    }
 }
 
 /// How a rule is checked.

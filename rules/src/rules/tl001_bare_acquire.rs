@@ -1,6 +1,5 @@
 use crate::declare_rule;
 use crate::diagnostic::{Applicability, Edit, Finding, Fix};
-use crate::held::handoff_locks;
 use crate::model::{
     bodies, AcquireHow, Event, EventKind, ExitKind, FileModel, FnId, Language, Node, ObjId, Scope,
     ScopeKind, Span,
@@ -97,7 +96,7 @@ fn check(cx: &Context) -> Vec<Finding> {
         return check_rust(cx);
     }
     let mut findings = Vec::new();
-    let handoff = handoff_locks(model);
+    let handoff = cx.handoff_locks();
     for function in &model.functions {
         // Locks this function releases itself: an acquisition meant to outlive the function
         // (`__enter__`, `checkout()`) is a protocol with another function, not this rule's

@@ -1,6 +1,5 @@
 use crate::declare_rule;
 use crate::diagnostic::{Finding, Related};
-use crate::held::{handoff_locks, nested_acquisitions};
 use crate::model::{AcquireHow, Language, ObjKey};
 use crate::registry::{Check, Context};
 
@@ -93,12 +92,12 @@ fn is_signal_wait(
 fn check(cx: &Context) -> Vec<Finding> {
     let model = cx.model;
     let mut findings = Vec::new();
-    let handoff = handoff_locks(model);
-    for nested in nested_acquisitions(model) {
+    let handoff = cx.handoff_locks();
+    for nested in cx.nested_acquisitions() {
         if nested.outer.lock != nested.inner_lock
             || model.is_reentrant(nested.inner_lock)
             || handoff.contains(&nested.inner_lock)
-            || is_signal_wait(model, &nested)
+            || is_signal_wait(model, nested)
             || (nested.outer.shared && nested.inner_shared)
             || matches!(
                 nested.inner_how,

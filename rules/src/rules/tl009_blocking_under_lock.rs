@@ -1,6 +1,6 @@
 use crate::declare_rule;
 use crate::diagnostic::{Finding, Related};
-use crate::held::{handoff_locks, walk_held, Held};
+use crate::held::{walk_held, Held};
 use crate::model::{
     events, AcquireHow, BlockingKind, Event, EventKind, FileModel, FnId, Language, ObjId, ObjKey,
     ObjKind, Span, WaitKind,
@@ -87,7 +87,7 @@ declare_rule! {
 
 fn check(cx: &Context) -> Vec<Finding> {
     let model = cx.model;
-    let handoff = handoff_locks(model);
+    let handoff = cx.handoff_locks();
     let reached = blocking_through_calls(model);
     let mut findings = Vec::new();
     for (index, function) in model.functions.iter().enumerate() {
