@@ -162,6 +162,29 @@ impl Report {
     }
 }
 
+impl Analysis {
+    /// A file whose text is not analysed (unreadable, or nothing in it to check).
+    fn without_text(path: PathBuf, diagnostics: Vec<Diagnostic>, settings: Arc<Settings>) -> Self {
+        Analysis {
+            report: FileReport::without_text(path, diagnostics),
+            suppressions: Suppressions::default(),
+            summary: None,
+            settings,
+        }
+    }
+}
+
+impl FileReport {
+    fn without_text(path: PathBuf, diagnostics: Vec<Diagnostic>) -> Self {
+        FileReport {
+            path,
+            source: Arc::from(""),
+            lines: Arc::new(LineIndex::new("")),
+            diagnostics,
+        }
+    }
+}
+
 /// How many files were parsed, and how many came from the cache.
 #[derive(Default)]
 struct Counters {
@@ -295,33 +318,13 @@ fn analyse(
                 Span::new(0, 0),
                 error.message,
             ));
-            return Analysis {
-                report: FileReport {
-                    path,
-                    source: Arc::from(""),
-                    lines: Arc::new(LineIndex::new("")),
-                    diagnostics,
-                },
-                suppressions: Suppressions::default(),
-                summary: None,
-                settings,
-            };
+            return Analysis::without_text(path, diagnostics, settings);
         }
     };
     let language = language_of(&path).unwrap_or(Language::Python);
     if !crate::prefilter::may_have_findings(language, &source) {
         // Nothing can be reported, so none of the text is kept.
-        return Analysis {
-            report: FileReport {
-                path,
-                source: Arc::from(""),
-                lines: Arc::new(LineIndex::new("")),
-                diagnostics,
-            },
-            suppressions: Suppressions::default(),
-            summary: None,
-            settings,
-        };
+        return Analysis::without_text(path, diagnostics, settings);
     }
     let lines = LineIndex::new(&source);
     let key = cache.map(|_| Cache::key(&path, &source, &settings));
@@ -665,12 +668,7 @@ pub fn check_document(
             continue;
         }
         analyses.push(Analysis {
-            report: FileReport {
-                path: other.clone(),
-                source: Arc::from(""),
-                lines: Arc::new(LineIndex::new("")),
-                diagnostics: Vec::new(),
-            },
+            report: FileReport::without_text(other.clone(), Vec::new()),
             suppressions: Suppressions::default(),
             summary: Some(summary.clone()),
             settings: settings.settings_for(other),
@@ -681,10 +679,5 @@ pub fn check_document(
         .files
         .into_iter()
         .find(|file| file.path == path)
-        .unwrap_or_else(|| FileReport {
-            path: path.to_path_buf(),
-            source: Arc::from(""),
-            lines: Arc::new(LineIndex::new("")),
-            diagnostics: Vec::new(),
-        })
+        .unwrap_or_else(|| FileReport::without_text(path.to_path_buf(), Vec::new()))
 }
