@@ -62,15 +62,10 @@ fn intern(name: &str) -> Option<&'static str> {
     if let Some(rule) = threadlint_rules::registry::find(name) {
         return Some(rule.name);
     }
-    const PROBLEMS: &[&str] = &[
-        "invalid-syntax",
-        "io-error",
-        "unsupported-encoding",
-        "file-too-large",
-        "too-deeply-nested",
-        "unknown-noqa-code",
-    ];
-    PROBLEMS.iter().copied().find(|p| *p == name)
+    crate::engine::PROBLEM_NAMES
+        .iter()
+        .copied()
+        .find(|p| *p == name)
 }
 
 impl Entry {

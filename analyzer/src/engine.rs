@@ -72,6 +72,16 @@ impl SettingsSource for crate::config::Resolver {
     }
 }
 
+/// The names of the diagnostics about a file itself rather than about its code.
+pub const PROBLEM_NAMES: &[&str] = &[
+    "invalid-syntax",
+    "io-error",
+    "unsupported-encoding",
+    "file-too-large",
+    "too-deeply-nested",
+    "unknown-noqa-code",
+];
+
 /// One diagnostic: a rule's finding, or a problem with the file itself (`code` is `None`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Diagnostic {
@@ -107,6 +117,10 @@ impl Diagnostic {
     }
 
     fn problem(name: &'static str, severity: Severity, span: Span, message: String) -> Self {
+        debug_assert!(
+            PROBLEM_NAMES.contains(&name),
+            "`{name}` is missing from PROBLEM_NAMES"
+        );
         Diagnostic {
             code: None,
             name,
