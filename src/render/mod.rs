@@ -167,6 +167,21 @@ pub fn relative_to(path: &Path, root: &Path) -> String {
     inside(path, root).unwrap_or_else(|| slashes(path))
 }
 
+/// A path written as the path of a URI: unreserved characters and `/` as they are, every
+/// other byte percent-encoded.
+pub fn percent_encode_path(text: &str) -> String {
+    let mut encoded = String::with_capacity(text.len());
+    for byte in text.bytes() {
+        match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'/' | b'-' | b'_' | b'.' | b'~' => {
+                encoded.push(byte as char)
+            }
+            other => encoded.push_str(&format!("%{other:02X}")),
+        }
+    }
+    encoded
+}
+
 /// A `file://` URI for a path outside the repository root.
 pub fn file_uri(path: &Path) -> String {
     let absolute = std::fs::canonicalize(path).unwrap_or_else(|_| absolute(path));
@@ -174,14 +189,5 @@ pub fn file_uri(path: &Path) -> String {
     if !text.starts_with('/') {
         text.insert(0, '/');
     }
-    let mut uri = String::from("file://");
-    for byte in text.bytes() {
-        match byte {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'/' | b'-' | b'_' | b'.' | b'~' => {
-                uri.push(byte as char)
-            }
-            other => uri.push_str(&format!("%{other:02X}")),
-        }
-    }
-    uri
+    format!("file://{}", percent_encode_path(&text))
 }

@@ -16,7 +16,7 @@ use threadlint_analyzer::lines::Location as Position;
 use threadlint_analyzer::Report;
 use threadlint_rules::{Severity, RULES};
 
-use super::{file_uri, inside, items};
+use super::{file_uri, inside, items, percent_encode_path};
 
 const SRCROOT: &str = "%SRCROOT%";
 
@@ -39,21 +39,10 @@ fn region(start: Position, end: Position) -> Region {
 /// Relative to `%SRCROOT%` inside the repository; an absolute `file://` URI outside it.
 fn artifact(path: &Path, root: &Path) -> ArtifactLocation {
     match inside(path, root) {
-        Some(relative) => {
-            let encoded: String = relative
-                .bytes()
-                .map(|b| match b {
-                    b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'/' | b'-' | b'_' | b'.' | b'~' => {
-                        (b as char).to_string()
-                    }
-                    other => format!("%{other:02X}"),
-                })
-                .collect();
-            ArtifactLocation::builder()
-                .uri(encoded)
-                .uri_base_id(SRCROOT)
-                .build()
-        }
+        Some(relative) => ArtifactLocation::builder()
+            .uri(percent_encode_path(&relative))
+            .uri_base_id(SRCROOT)
+            .build(),
         None => ArtifactLocation::builder().uri(file_uri(path)).build(),
     }
 }

@@ -127,16 +127,12 @@ pub fn path_to_uri(path: &Path) -> Option<Uri> {
     } else {
         std::env::current_dir().ok()?.join(path)
     };
-    let mut uri = String::from("file://");
-    for byte in absolute.to_string_lossy().bytes() {
-        match byte {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'/' | b'-' | b'_' | b'.' | b'~' => {
-                uri.push(byte as char)
-            }
-            other => uri.push_str(&format!("%{other:02X}")),
-        }
-    }
-    uri.parse().ok()
+    format!(
+        "file://{}",
+        crate::render::percent_encode_path(&absolute.to_string_lossy())
+    )
+    .parse()
+    .ok()
 }
 
 #[cfg(test)]
