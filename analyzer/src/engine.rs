@@ -9,6 +9,7 @@ use std::sync::Arc;
 use rayon::prelude::*;
 use threadlint_rules::lock_order::{self, LockSummary};
 use threadlint_rules::model::{FileModel, Language, Span};
+use threadlint_rules::project::ProjectIndex;
 use threadlint_rules::registry::{is_catalogue_code, Check};
 use threadlint_rules::{Context, Finding, Fix, Related, RuleSettings, Severity, RULES};
 
@@ -184,6 +185,7 @@ impl Analysis {
             suppressions: Suppressions::default(),
             summary: None,
             settings,
+            prefiltered: false,
         }
     }
 }
@@ -212,6 +214,8 @@ struct Analysis {
     suppressions: Suppressions,
     summary: Option<LockSummary>,
     settings: Arc<Settings>,
+    /// The prefilter found nothing to analyse in it (no concurrency API named).
+    prefiltered: bool,
 }
 
 pub fn language_of(path: &Path) -> Option<Language> {
@@ -237,9 +241,21 @@ pub fn parse(language: Language, source: &str) -> Parsed {
 
 /// [`parse`] for the file at `path`, which decides the Rust edition (nearest `Cargo.toml`).
 pub fn parse_at(language: Language, source: &str, path: Option<&Path>) -> Parsed {
+    parse_linked(language, source, path, None)
+}
+
+/// [`parse_at`] with the project index: names imported from other files of the project
+/// resolve to the objects those files define.
+pub fn parse_linked(
+    language: Language,
+    source: &str,
+    path: Option<&Path>,
+    index: Option<&ProjectIndex>,
+) -> Parsed {
     match language {
         Language::Python => {
-            let lowered = python::lower(source);
+            let module = path.and_then(python::modules::module_path);
+            let lowered = python::lower(source, module, index);
             let errors = lowered
                 .syntax_errors
                 .iter()
@@ -317,7 +333,9 @@ fn analyse(
     settings: Arc<Settings>,
     cache: Option<&Cache>,
     counters: &Counters,
+    pass: Pass,
 ) -> Analysis {
+    let index = pass.index();
     let mut diagnostics = Vec::new();
     let text = match source {
         Some(text) => Ok(text),
@@ -336,11 +354,15 @@ fn analyse(
         }
     };
     let language = language_of(&path).unwrap_or(Language::Python);
-    if !crate::prefilter::may_have_findings(language, &source) {
+    if matches!(pass, Pass::First) && !crate::prefilter::may_have_findings(language, &source) {
         // Nothing can be reported, so none of the text is kept.
-        return Analysis::without_text(path, diagnostics, settings);
+        let mut analysis = Analysis::without_text(path, diagnostics, settings);
+        analysis.prefiltered = true;
+        return analysis;
     }
     let lines = LineIndex::new(&source);
+    // What a file sees of the project is not part of the cache key: linked runs are not cached.
+    let cache = cache.filter(|_| index.is_none());
     let key = cache.map(|_| Cache::key(&path, &source, &settings));
     if let (Some(cache), Some(key)) = (cache, &key) {
         if let Some(entry) = cache.get(&path, key) {
@@ -356,12 +378,13 @@ fn analyse(
                     suppressions: entry.suppressions,
                     summary: entry.summary,
                     settings,
+                    prefiltered: false,
                 };
             }
         }
     }
     counters.parsed.fetch_add(1, Ordering::Relaxed);
-    let parsed = parse_at(language, &source, Some(&path));
+    let parsed = parse_linked(language, &source, Some(&path), index);
     diagnostics.extend(parsed.problems);
     let suppressions = Suppressions::from_comments(&source, &lines, &parsed.comments);
     let mut summary = None;
@@ -374,9 +397,8 @@ fn analyse(
                 .into_iter()
                 .map(|finding| Diagnostic::from_finding(finding, &settings)),
         );
-        if settings.is_enabled_for("TL004", &path) {
-            summary = Some(lock_order::summarize(&context, &display_path(&path)));
-        }
+        // Always: besides lock order, the summary is what other files see of this one.
+        summary = Some(lock_order::summarize(&context, &display_path(&path)));
     }
     if let (Some(cache), Some(key)) = (cache, key) {
         cache.put(
@@ -394,6 +416,7 @@ fn analyse(
         suppressions,
         summary,
         settings,
+        prefiltered: false,
     }
 }
 
@@ -485,14 +508,133 @@ pub fn check_with(input: Input, settings: &dyn SettingsSource, options: &RunOpti
         jobs.into_par_iter()
             .map(|(path, source)| {
                 let file_settings = settings.settings_for(&path);
-                analyse(path, source, file_settings, options.cache, &counters)
+                analyse(
+                    path,
+                    source,
+                    file_settings,
+                    options.cache,
+                    &counters,
+                    Pass::First,
+                )
             })
             .collect()
     });
+    let analyses = link(analyses, settings, options.cache, &counters);
     let mut report = finish(analyses);
     report.parsed = counters.parsed.into_inner();
     report.cached = counters.cached.into_inner();
     report
+}
+
+/// The project-wide step: joins what each file defines at module level into a project index,
+/// and analyses again, with the index, every file that imports one of those objects. Files the
+/// prefilter skipped may still re-export a project object (`from .locks import LOCK` in a
+/// package's `__init__.py`) or use one without naming any concurrency API: those that mention a
+/// module the index exports through are analysed too, round by round, as the index grows.
+fn link(
+    mut analyses: Vec<Analysis>,
+    settings: &dyn SettingsSource,
+    cache: Option<&Cache>,
+    counters: &Counters,
+) -> Vec<Analysis> {
+    const MAX_ROUNDS: usize = 8;
+    let mut unfiltered: Vec<bool> = vec![false; analyses.len()];
+    let mut index = ProjectIndex::new(analyses.iter().filter_map(|a| a.summary.as_ref()));
+    for _ in 0..MAX_ROUNDS {
+        if index.is_empty() {
+            return analyses;
+        }
+        let mentions = crate::prefilter::Mentions::new(index.exporting_module_names());
+        let round: Vec<(usize, String)> = pool().install(|| {
+            analyses
+                .par_iter()
+                .enumerate()
+                .filter(|(i, a)| {
+                    a.prefiltered
+                        && !unfiltered[*i]
+                        && language_of(&a.report.path) == Some(Language::Python)
+                })
+                .filter_map(|(i, a)| {
+                    let text = read_source(&a.report.path).ok()?;
+                    mentions.any_in(&text).then_some((i, text))
+                })
+                .collect()
+        });
+        if round.is_empty() {
+            break;
+        }
+        let redone: Vec<(usize, Analysis)> = pool().install(|| {
+            round
+                .into_par_iter()
+                .map(|(i, text)| {
+                    let path = analyses[i].report.path.clone();
+                    let file_settings = settings.settings_for(&path);
+                    let pass = Pass::Unfiltered;
+                    (
+                        i,
+                        analyse(path, Some(text), file_settings, cache, counters, pass),
+                    )
+                })
+                .collect()
+        });
+        for (i, analysis) in redone {
+            unfiltered[i] = true;
+            analyses[i] = analysis;
+        }
+        index = ProjectIndex::new(analyses.iter().filter_map(|a| a.summary.as_ref()));
+    }
+    let relink: Vec<usize> = analyses
+        .iter()
+        .enumerate()
+        .filter(|(_, a)| {
+            a.summary.as_ref().is_some_and(|summary| {
+                summary
+                    .imports
+                    .iter()
+                    .any(|(_, target)| index.reaches(target))
+            })
+        })
+        .map(|(i, _)| i)
+        .collect();
+    let redone: Vec<(usize, Analysis)> = pool().install(|| {
+        relink
+            .into_par_iter()
+            .map(|i| {
+                let path = analyses[i].report.path.clone();
+                let text = analyses[i].report.source.to_string();
+                let file_settings = settings.settings_for(&path);
+                let pass = Pass::Linked(&index);
+                (
+                    i,
+                    analyse(path, Some(text), file_settings, cache, counters, pass),
+                )
+            })
+            .collect()
+    });
+    for (i, analysis) in redone {
+        analyses[i] = analysis;
+    }
+    analyses
+}
+
+/// Which look at a file [`analyse`] takes.
+#[derive(Clone, Copy)]
+enum Pass<'a> {
+    /// On its own, skipped when the prefilter finds nothing to analyse.
+    First,
+    /// On its own, parsed whatever the prefilter says.
+    Unfiltered,
+    /// With the project index; parsed whatever the prefilter says, and not cached.
+    Linked(&'a ProjectIndex),
+}
+
+impl<'a> Pass<'a> {
+    fn index(self) -> Option<&'a ProjectIndex> {
+        match self {
+            Pass::Linked(index) => Some(index),
+            _ => None,
+        }
+    }
 }
 
 /// A pool whose threads have room for deeply nested sources.
@@ -521,6 +663,12 @@ fn finish(mut analyses: Vec<Analysis>) -> Report {
         let findings = lock_order::check(&summaries);
         for (file, finding) in findings {
             let analysis = &mut analyses[file];
+            if !analysis
+                .settings
+                .is_enabled_for(finding.code, &analysis.report.path)
+            {
+                continue;
+            }
             let diagnostic = Diagnostic::from_finding(finding, &analysis.settings);
             analysis.report.diagnostics.push(diagnostic);
         }
@@ -670,22 +818,41 @@ pub fn check_document(
     settings: &dyn SettingsSource,
     others: &[(PathBuf, LockSummary)],
 ) -> FileReport {
-    let mut analyses = vec![analyse(
+    let mut document = analyse(
         path.to_path_buf(),
         Some(text),
         settings.settings_for(path),
         None,
         &Counters::default(),
-    )];
+        Pass::First,
+    );
+    let others: Vec<&(PathBuf, LockSummary)> =
+        others.iter().filter(|(other, _)| other != path).collect();
+    let index = ProjectIndex::new(others.iter().map(|(_, summary)| summary));
+    let imports_project = document.summary.as_ref().is_some_and(|summary| {
+        summary
+            .imports
+            .iter()
+            .any(|(_, target)| index.reaches(target))
+    });
+    if imports_project {
+        document = analyse(
+            path.to_path_buf(),
+            Some(document.report.source.to_string()),
+            settings.settings_for(path),
+            None,
+            &Counters::default(),
+            Pass::Linked(&index),
+        );
+    }
+    let mut analyses = vec![document];
     for (other, summary) in others {
-        if other == path {
-            continue;
-        }
         analyses.push(Analysis {
             report: FileReport::without_text(other.clone(), Vec::new()),
             suppressions: Suppressions::default(),
             summary: Some(summary.clone()),
             settings: settings.settings_for(other),
+            prefiltered: false,
         });
     }
     let report = finish(analyses);

@@ -162,7 +162,10 @@ pub fn acquisitions_through_calls(model: &FileModel) -> Vec<Vec<Acquisition>> {
 }
 
 fn travels(key: &ObjKey) -> bool {
-    matches!(key, ObjKey::Global(_) | ObjKey::Member { .. })
+    matches!(
+        key,
+        ObjKey::Global(_) | ObjKey::Imported { .. } | ObjKey::Member { .. }
+    )
 }
 
 /// A lock acquired while another is held: one edge of the lock-order graph, or a re-acquisition

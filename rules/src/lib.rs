@@ -8,6 +8,7 @@ pub mod diagnostic;
 pub mod held;
 pub mod lock_order;
 pub mod model;
+pub mod project;
 pub mod registry;
 pub mod rules;
 pub mod source;

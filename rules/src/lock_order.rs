@@ -1,14 +1,20 @@
-//! The whole-program lock-order graph (rule TL004's engine).
+//! The whole-program lock-order graph (rule TL004's engine), and re-acquisition through calls
+//! into other files (TL007's whole-program half).
 //!
 //! Each file contributes a [`LockSummary`]: its nested acquisitions (lock `b` taken while `a`
-//! is held, directly or through a call to a function of the same file) with their sites. The
-//! summaries of every file are joined into one graph; each strongly connected component with
-//! more than one lock is a potential deadlock, and every edge inside it is reported.
+//! is held, directly or through a call to a function of the same file) with their sites, and,
+//! when the front-end knows the file's module, what its functions acquire and which functions
+//! they call with which locks held. The summaries of every file are joined into one graph: calls
+//! resolve across files by absolute name (following re-exports), what each function acquires
+//! through calls reaches a fixed point, and each strongly connected component with more than one
+//! lock is a potential deadlock, every edge inside it reported.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use crate::diagnostic::{Finding, Related};
-use crate::model::{ObjKey, Span};
+use crate::held::walk_held;
+use crate::model::{EventKind, FileModel, FnId, ObjId, ObjKey, Span};
+use crate::project::{ExportedObject, ProjectIndex};
 use crate::registry::Context;
 
 /// A lock's identity across the whole program.
@@ -27,45 +33,114 @@ pub struct LockEdge {
     pub outer_site: Span,
     /// For an acquisition inside a callee: where the callee takes `inner`.
     pub callee_site: Option<Span>,
+    /// The file of `callee_site` when it is not the file of the edge.
+    #[serde(default)]
+    pub callee_file: Option<String>,
     /// Both locks come from parameters of the holding function, by the same attribute path
     /// (`a.lock`, `b.lock`): their order depends on the arguments.
     pub parameter_order: bool,
 }
 
-/// What one file contributes to the lock-order graph.
+/// A lock as one function of the summary uses it.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct LockUse {
+    pub lock: LockName,
+    pub display: String,
+    /// Where it is acquired.
+    pub site: Span,
+    /// Taking it again while holding it does not block (`RLock`, a bare `Condition`).
+    pub reentrant: bool,
+    /// A read guard, which other read guards may share.
+    pub shared: bool,
+}
+
+/// A call from one function of the file, with the locks held at it.
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+pub struct CallSite {
+    /// The callee's absolute name (`pkg.jobs.run`, `pkg.jobs.Worker.step`).
+    pub callee: String,
+    pub site: Span,
+    pub held: Vec<LockUse>,
+    /// The callee is in another module (as opposed to a function of this file).
+    pub external: bool,
+}
+
+/// What one function does with locks, for the whole-program pass.
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+pub struct FunctionEffects {
+    /// Absolute name (`pkg.jobs.run`, `pkg.jobs.Worker.step`).
+    pub name: String,
+    /// Locks it acquires itself that other functions can name too (module-level objects and
+    /// members), not those taken through calls.
+    pub acquires: Vec<LockUse>,
+    pub calls: Vec<CallSite>,
+}
+
+/// What one file contributes to the whole-program pass.
 #[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
 pub struct LockSummary {
     pub edges: Vec<LockEdge>,
+    /// The file's module path, when the front-end knows it.
+    #[serde(default)]
+    pub module: Option<String>,
+    /// Its module-level objects, for the project index.
+    #[serde(default)]
+    pub exports: Vec<ExportedObject>,
+    /// Names it binds by importing them: `(local name, absolute name)`.
+    #[serde(default)]
+    pub imports: Vec<(String, String)>,
+    /// Its functions that acquire locks or make calls.
+    #[serde(default)]
+    pub functions: Vec<FunctionEffects>,
 }
 
-/// The identity of `key` across files: objects are scoped to the file that names them.
-fn lock_name(file: &str, key: &ObjKey) -> LockName {
-    match key {
-        ObjKey::Local { function, name } => format!("{file}::fn{}::{name}", function.0),
-        ObjKey::Param {
-            function,
-            index,
-            path,
-        } => {
+/// The identity of `key` across files. Module-level objects and members are the same object in
+/// every file once the module is known; locals, parameters and temporaries belong to one file.
+fn lock_name(file: &str, module: Option<&str>, key: &ObjKey) -> LockName {
+    match (key, module) {
+        (ObjKey::Imported { module, name }, _) => format!("{module}.{name}"),
+        (ObjKey::Global(name), Some(module)) => format!("{module}.{name}"),
+        (ObjKey::Member { class, attr }, Some(module)) => format!("{module}.{class}.{attr}"),
+        (ObjKey::Local { function, name }, _) => format!("{file}::fn{}::{name}", function.0),
+        (
+            ObjKey::Param {
+                function,
+                index,
+                path,
+            },
+            _,
+        ) => {
             format!("{file}::fn{}::param{index}.{}", function.0, path.join("."))
         }
-        other => format!("{file}::{other}"),
+        (other, _) => format!("{file}::{other}"),
     }
 }
 
-/// The nested acquisitions of one file, as edges between lock names.
+/// What one file contributes to the whole-program pass: its nested acquisitions as edges
+/// between lock names, and, when its module is known, its exports, imports and the lock effects
+/// of its functions.
 pub fn summarize(cx: &Context, file: &str) -> LockSummary {
     let model = cx.model;
+    let module = model.module.as_ref().map(|m| m.path.as_str());
     let mut edges = Vec::new();
     // Locks used as signals between threads are waited on, not held around other locks.
     let handoff = cx.handoff_locks();
-    for nested in cx.nested_acquisitions() {
+    let nested_all = cx.nested_acquisitions();
+    // Re-taking a lock the thread already holds (a reentrant one, by design) waits for nothing:
+    // it orders nothing after the other locks held at that moment.
+    let reentered: HashSet<(Span, ObjId)> = nested_all
+        .iter()
+        .filter(|n| n.outer.lock == n.inner_lock)
+        .map(|n| (n.site, n.inner_lock))
+        .collect();
+    for nested in nested_all {
         if handoff.contains(&nested.outer.lock) || handoff.contains(&nested.inner_lock) {
             continue;
         }
         let outer = &model.object(nested.outer.lock);
         let inner = &model.object(nested.inner_lock);
         if nested.outer.lock == nested.inner_lock
+            || reentered.contains(&(nested.site, nested.inner_lock))
             || !outer.kind.is_mutex()
             || !inner.kind.is_mutex()
         {
@@ -87,41 +162,168 @@ pub fn summarize(cx: &Context, file: &str) -> LockSummary {
             _ => false,
         };
         edges.push(LockEdge {
-            outer: lock_name(file, &outer.key),
-            inner: lock_name(file, &inner.key),
+            outer: lock_name(file, module, &outer.key),
+            inner: lock_name(file, module, &inner.key),
             outer_display: model.object(nested.outer.obj).display.clone(),
             inner_display: model.object(nested.inner_obj).display.clone(),
             site: nested.site,
             outer_site: nested.outer.site,
             callee_site: nested.through.as_ref().map(|t| t.site),
+            callee_file: None,
             parameter_order,
         });
     }
-    LockSummary { edges }
+    let Some(info) = &model.module else {
+        return LockSummary {
+            edges,
+            ..LockSummary::default()
+        };
+    };
+    LockSummary {
+        edges,
+        module: Some(info.path.clone()),
+        exports: crate::project::exports(model),
+        imports: info.imports.clone(),
+        functions: function_effects(model, file, &info.path, handoff),
+    }
 }
 
-/// TL004 findings over the summaries of every file, given as `(file index, path, summary)`:
-/// `(file index, finding)`.
+/// The absolute name of each function other modules can call: module functions and methods
+/// (not functions nested in another, nor the module's own top-level code).
+fn function_names(model: &FileModel, module: &str) -> Vec<Option<String>> {
+    let mut order: Vec<usize> = (1..model.functions.len()).collect();
+    order.sort_by_key(|&i| {
+        let span = model.functions[i].span;
+        (span.start, std::cmp::Reverse(span.end))
+    });
+    let mut names = vec![None; model.functions.len()];
+    let mut open: Vec<Span> = Vec::new();
+    for index in order {
+        let function = &model.functions[index];
+        while open
+            .last()
+            .is_some_and(|outer| !outer.contains(function.span))
+        {
+            open.pop();
+        }
+        if open.is_empty() {
+            names[index] = Some(format!("{module}.{}", function.qualified_name()));
+        }
+        open.push(function.span);
+    }
+    names
+}
+
+fn function_effects(
+    model: &FileModel,
+    file: &str,
+    module: &str,
+    handoff: &HashSet<ObjId>,
+) -> Vec<FunctionEffects> {
+    let names = function_names(model, module);
+    let lock_use = |obj: ObjId, site: Span, shared: bool| {
+        let lock = model.lock_of(obj);
+        let object = model.object(lock);
+        (object.kind.is_mutex() && !handoff.contains(&lock)).then(|| LockUse {
+            lock: lock_name(file, Some(module), &object.key),
+            display: model.object(obj).display.clone(),
+            site,
+            reentrant: model.is_reentrant(lock),
+            shared,
+        })
+    };
+    let mut effects = Vec::new();
+    for (index, name) in names.iter().enumerate() {
+        let Some(name) = name else { continue };
+        let mut acquires: Vec<LockUse> = Vec::new();
+        let mut calls = Vec::new();
+        walk_held(model, FnId(index as u32), &mut |event, held, _| {
+            let held_uses = || -> Vec<LockUse> {
+                held.iter()
+                    .filter_map(|h| lock_use(h.obj, h.site, h.shared))
+                    .collect()
+            };
+            match &event.kind {
+                EventKind::Acquire { obj, shared, .. } => {
+                    let travels = matches!(
+                        model.object(model.lock_of(*obj)).key,
+                        ObjKey::Global(_) | ObjKey::Imported { .. } | ObjKey::Member { .. }
+                    );
+                    if let Some(used) = lock_use(*obj, event.span, *shared).filter(|_| travels) {
+                        if !acquires.iter().any(|a| a.lock == used.lock) {
+                            acquires.push(used);
+                        }
+                    }
+                }
+                EventKind::ExternalCall { callee } => calls.push(CallSite {
+                    callee: callee.clone(),
+                    site: event.span,
+                    held: held_uses(),
+                    external: true,
+                }),
+                EventKind::Call { callee } => {
+                    if let Some(Some(callee)) = names.get(callee.0 as usize) {
+                        calls.push(CallSite {
+                            callee: callee.clone(),
+                            site: event.span,
+                            held: held_uses(),
+                            external: false,
+                        });
+                    }
+                }
+                _ => {}
+            }
+        });
+        if !acquires.is_empty() || !calls.is_empty() {
+            effects.push(FunctionEffects {
+                name: name.clone(),
+                acquires,
+                calls,
+            });
+        }
+    }
+    effects
+}
+
+/// TL004 (and TL007 through calls into other files) findings over the summaries of every
+/// file, given as `(file index, path, summary)`: `(file index, finding)`.
 pub fn check(summaries: &[(usize, &str, &LockSummary)]) -> Vec<(usize, Finding)> {
     let mut findings = Vec::new();
+    let ambiguous = ambiguous_modules(summaries.iter().map(|s| s.2));
+    let index = ProjectIndex::new(summaries.iter().map(|s| s.2));
+    let mut all: Vec<(usize, &str, LockEdge)> = Vec::new();
+    for &(file, path, summary) in summaries {
+        let own_module = summary.module.as_deref().filter(|m| ambiguous.contains(*m));
+        for edge in &summary.edges {
+            let mut edge = edge.clone();
+            if let Some(module) = own_module {
+                // Two files claim this module path: their objects are told apart by file.
+                edge.outer = scope_to_file(edge.outer, module, path);
+                edge.inner = scope_to_file(edge.inner, module, path);
+            }
+            all.push((file, path, edge));
+        }
+    }
+    all.extend(edges_through_calls(
+        summaries,
+        &index,
+        &ambiguous,
+        &mut findings,
+    ));
     // Deterministic node numbering.
     let mut names: BTreeMap<&str, usize> = BTreeMap::new();
-    for (_, _, summary) in summaries {
-        for edge in &summary.edges {
-            names.entry(&edge.outer).or_insert(0);
-            names.entry(&edge.inner).or_insert(0);
-        }
+    for (_, _, edge) in &all {
+        names.entry(&edge.outer).or_insert(0);
+        names.entry(&edge.inner).or_insert(0);
     }
     for (i, value) in names.values_mut().enumerate() {
         *value = i;
     }
     let mut graph: Vec<Vec<usize>> = vec![Vec::new(); names.len()];
-    for (_, _, summary) in summaries {
-        for edge in &summary.edges {
-            let (a, b) = (names[edge.outer.as_str()], names[edge.inner.as_str()]);
-            if !graph[a].contains(&b) {
-                graph[a].push(b);
-            }
+    for (_, _, edge) in &all {
+        let (a, b) = (names[edge.outer.as_str()], names[edge.inner.as_str()]);
+        if !graph[a].contains(&b) {
+            graph[a].push(b);
         }
     }
     let component = strongly_connected_components(&graph);
@@ -131,15 +333,13 @@ pub fn check(summaries: &[(usize, &str, &LockSummary)]) -> Vec<(usize, Finding)>
     }
     // Every edge inside a cycle, grouped by cycle.
     let mut cycles: BTreeMap<usize, Vec<(usize, &str, &LockEdge)>> = BTreeMap::new();
-    for &(file, path, summary) in summaries {
-        for edge in &summary.edges {
-            let (a, b) = (names[edge.outer.as_str()], names[edge.inner.as_str()]);
-            if component[a] == component[b] && sizes[&component[a]] > 1 {
-                cycles
-                    .entry(component[a])
-                    .or_default()
-                    .push((file, path, edge));
-            }
+    for (file, path, edge) in &all {
+        let (a, b) = (names[edge.outer.as_str()], names[edge.inner.as_str()]);
+        if component[a] == component[b] && sizes[&component[a]] > 1 {
+            cycles
+                .entry(component[a])
+                .or_default()
+                .push((*file, path, edge));
         }
     }
     for sites in cycles.values() {
@@ -152,7 +352,7 @@ pub fn check(summaries: &[(usize, &str, &LockSummary)]) -> Vec<(usize, Finding)>
             });
             if let Some(callee_site) = edge.callee_site {
                 related.push(Related {
-                    file: None,
+                    file: edge.callee_file.clone(),
                     span: callee_site,
                     message: format!(
                         "`{}` acquired inside the called function here",
@@ -178,11 +378,22 @@ pub fn check(summaries: &[(usize, &str, &LockSummary)]) -> Vec<(usize, Finding)>
             } else {
                 ""
             };
-            let message = format!(
-                "`{inner}` is acquired{through} while holding `{outer}`, but elsewhere `{outer}` is acquired while holding `{inner}`: two threads taking them in opposite orders deadlock",
-                inner = edge.inner_display,
-                outer = edge.outer_display,
-            );
+            let reversed = sites
+                .iter()
+                .any(|(_, _, other)| other.outer == edge.inner && other.inner == edge.outer);
+            let message = match (reversed, cycle_back(sites, edge)) {
+                (false, Some(chain)) => format!(
+                    "`{inner}` is acquired{through} while holding `{outer}`, and elsewhere locks are taken in the order {chain}, which closes a cycle of {count} locks: threads following it deadlock",
+                    inner = edge.inner_display,
+                    outer = edge.outer_display,
+                    count = chain.matches(" -> ").count() + 1,
+                ),
+                _ => format!(
+                    "`{inner}` is acquired{through} while holding `{outer}`, but elsewhere `{outer}` is acquired while holding `{inner}`: two threads taking them in opposite orders deadlock",
+                    inner = edge.inner_display,
+                    outer = edge.outer_display,
+                ),
+            };
             findings.push((
                 file,
                 Finding::new(
@@ -197,14 +408,14 @@ pub fn check(summaries: &[(usize, &str, &LockSummary)]) -> Vec<(usize, Finding)>
     }
     // Locks taken from parameters in argument order: `transfer(a, b)` and `transfer(b, a)`
     // running at once deadlock, whatever the rest of the program does.
-    for &(file, _, summary) in summaries {
-        for edge in summary.edges.iter().filter(|e| e.parameter_order) {
+    for (file, _, edge) in &all {
+        if edge.parameter_order {
             let (a, b) = (names[edge.outer.as_str()], names[edge.inner.as_str()]);
             if component[a] == component[b] && sizes[&component[a]] > 1 {
                 continue;
             }
             findings.push((
-                file,
+                *file,
                 Finding::new(
                     "TL004",
                     edge.site,
@@ -227,6 +438,225 @@ pub fn check(summaries: &[(usize, &str, &LockSummary)]) -> Vec<(usize, Finding)>
     findings.sort_by(|(fa, a), (fb, b)| (fa, a.span, &a.message).cmp(&(fb, b.span, &b.message)));
     findings.dedup_by(|(fa, a), (fb, b)| fa == fb && a.span == b.span && a.message == b.message);
     findings
+}
+
+/// The shortest way back from `edge.inner` to `edge.outer` over the other edges of its cycle,
+/// as the order the code takes them in: `` `B` -> `C` -> `A` `` for an edge from `A` to `B`.
+fn cycle_back(sites: &[(usize, &str, &LockEdge)], edge: &LockEdge) -> Option<String> {
+    let mut previous: HashMap<&str, &LockEdge> = HashMap::new();
+    let mut queue = std::collections::VecDeque::from([edge.inner.as_str()]);
+    while let Some(lock) = queue.pop_front() {
+        if lock == edge.outer {
+            break;
+        }
+        for (_, _, other) in sites {
+            if other.outer == lock
+                && other.inner != edge.inner
+                && !previous.contains_key(other.inner.as_str())
+            {
+                previous.insert(&other.inner, other);
+                queue.push_back(&other.inner);
+            }
+        }
+    }
+    let mut chain = vec![format!("`{}`", edge.outer_display)];
+    let mut current = edge.outer.as_str();
+    while current != edge.inner {
+        let step = previous.get(current)?;
+        chain.push(format!("`{}`", step.outer_display));
+        current = &step.outer;
+        if chain.len() > sites.len() + 1 {
+            return None;
+        }
+    }
+    chain.reverse();
+    Some(chain.join(" -> "))
+}
+
+fn scope_to_file(name: LockName, module: &str, path: &str) -> LockName {
+    if name.starts_with(module) && name[module.len()..].starts_with('.') {
+        format!("{path}::{name}")
+    } else {
+        name
+    }
+}
+
+/// How many functions' acquisitions through calls are followed before the rest is dropped: the
+/// sets only grow, and a bound keeps a pathological call graph linear.
+const MAX_LOCKS_PER_FUNCTION: usize = 64;
+
+/// One lock a function acquires, directly or in a callee, with the file that takes it.
+#[derive(Clone, Copy)]
+struct Reached<'a> {
+    file: usize,
+    path: &'a str,
+    lock: &'a LockUse,
+}
+
+/// Edges (and TL007 re-acquisitions) that go through calls into other files: a lock held at a
+/// call, and every lock the callee acquires, directly or through its own calls, in any file.
+/// Calls within one file are already in that file's own edges.
+fn edges_through_calls<'a>(
+    summaries: &[(usize, &'a str, &'a LockSummary)],
+    index: &ProjectIndex,
+    ambiguous: &HashSet<&str>,
+    findings: &mut Vec<(usize, Finding)>,
+) -> Vec<(usize, &'a str, LockEdge)> {
+    // Every function of every module, numbered.
+    let mut functions: Vec<(usize, &'a str, &'a FunctionEffects)> = Vec::new();
+    let mut by_name: HashMap<&'a str, usize> = HashMap::new();
+    for &(file, path, summary) in summaries {
+        if summary
+            .module
+            .as_deref()
+            .is_none_or(|m| ambiguous.contains(m))
+        {
+            continue;
+        }
+        for effects in &summary.functions {
+            by_name.entry(&effects.name).or_insert(functions.len());
+            functions.push((file, path, effects));
+        }
+    }
+    if functions.is_empty() {
+        return Vec::new();
+    }
+    let resolve = |call: &CallSite| -> Option<usize> {
+        if call.external {
+            by_name.get(index.canonical(&call.callee).as_str()).copied()
+        } else {
+            by_name.get(call.callee.as_str()).copied()
+        }
+    };
+    let callees: Vec<Vec<Option<usize>>> = functions
+        .iter()
+        .map(|(_, _, effects)| effects.calls.iter().map(resolve).collect())
+        .collect();
+    // What each function acquires through calls: a fixed point; sets only grow and are bounded.
+    let mut reached: Vec<Vec<Reached<'a>>> = functions
+        .iter()
+        .map(|&(file, path, effects)| {
+            effects
+                .acquires
+                .iter()
+                .map(|lock| Reached { file, path, lock })
+                .collect()
+        })
+        .collect();
+    loop {
+        let mut changed = false;
+        for caller in 0..functions.len() {
+            for &callee in callees[caller].iter().flatten() {
+                if callee == caller {
+                    continue;
+                }
+                for index in 0..reached[callee].len() {
+                    if reached[caller].len() >= MAX_LOCKS_PER_FUNCTION {
+                        break;
+                    }
+                    let item = reached[callee][index];
+                    if !reached[caller]
+                        .iter()
+                        .any(|r| r.lock.lock == item.lock.lock)
+                    {
+                        reached[caller].push(item);
+                        changed = true;
+                    }
+                }
+            }
+        }
+        if !changed {
+            break;
+        }
+    }
+    let mut edges = Vec::new();
+    let mut reported: HashSet<(usize, Span, &str)> = HashSet::new();
+    for (caller, &(file, path, effects)) in functions.iter().enumerate() {
+        for (call, callee) in effects.calls.iter().zip(&callees[caller]) {
+            let Some(callee) = *callee else { continue };
+            if call.held.is_empty() {
+                continue;
+            }
+            for inner in &reached[callee] {
+                // Within one file, the file's own summary has these already.
+                if inner.file == file && !call.external {
+                    continue;
+                }
+                let callee_file = (inner.file != file).then(|| inner.path.to_string());
+                if let Some(outer) = call.held.iter().find(|h| h.lock == inner.lock.lock) {
+                    let waits = !(outer.reentrant || outer.shared && inner.lock.shared);
+                    if waits && reported.insert((file, call.site, outer.lock.as_str())) {
+                        findings.push((file, reacquired_through_call(call, outer, inner)));
+                    }
+                    // Already held: re-taking it orders nothing after the other held locks.
+                    continue;
+                }
+                for outer in &call.held {
+                    edges.push((
+                        file,
+                        path,
+                        LockEdge {
+                            outer: outer.lock.clone(),
+                            inner: inner.lock.lock.clone(),
+                            outer_display: outer.display.clone(),
+                            inner_display: inner.lock.display.clone(),
+                            site: call.site,
+                            outer_site: outer.site,
+                            callee_site: Some(inner.lock.site),
+                            callee_file: callee_file.clone(),
+                            parameter_order: false,
+                        },
+                    ));
+                }
+            }
+        }
+    }
+    edges
+}
+
+/// TL007 for a non-reentrant lock held at a call whose callee, in another file, takes it again.
+fn reacquired_through_call(call: &CallSite, outer: &LockUse, inner: &Reached) -> Finding {
+    let short = call.callee.rsplit('.').next().unwrap_or(&call.callee);
+    Finding::new(
+        "TL007",
+        call.site,
+        format!(
+            "This call to `{short}` acquires `{inner}` (in {file}) while `{outer}` is already held by this thread: the lock is not reentrant, so the thread deadlocks on itself",
+            inner = inner.lock.display,
+            outer = outer.display,
+            file = inner.path,
+        ),
+        "Move the locked work into a helper that expects the lock held and call that here, or release the lock before the call; use `threading.RLock()` only if re-entry is by design",
+    )
+    .with_related(vec![
+        Related {
+            file: None,
+            span: outer.site,
+            message: format!("`{}` first acquired here", outer.display),
+        },
+        Related {
+            file: Some(inner.path.to_string()),
+            span: inner.lock.site,
+            message: format!("`{}` acquired again here", inner.lock.display),
+        },
+    ])
+}
+
+/// Module paths that more than one file of the run claims (two scripts named `worker.py` in
+/// different folders): their objects are not one object.
+pub fn ambiguous_modules<'a>(
+    summaries: impl IntoIterator<Item = &'a LockSummary>,
+) -> HashSet<&'a str> {
+    let mut seen = HashSet::new();
+    let mut ambiguous = HashSet::new();
+    for summary in summaries {
+        if let Some(module) = summary.module.as_deref() {
+            if !seen.insert(module) {
+                ambiguous.insert(module);
+            }
+        }
+    }
+    ambiguous
 }
 
 /// Tarjan's algorithm, iterative (graphs from real code can be deep). Returns the component of

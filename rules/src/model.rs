@@ -55,7 +55,9 @@ impl Language {
 }
 
 /// Index into [`FileModel::objects`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub struct ObjId(pub u32);
 
 /// Index into [`FileModel::functions`].
@@ -66,8 +68,13 @@ pub struct FnId(pub u32);
 /// they resolve to the same key.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum ObjKey {
-    /// A module-level variable (Python) or a `static` (Rust).
+    /// A module-level variable (Python) or a `static` (Rust) of this file's own module, by its
+    /// name there (a path below it for attributes: `mod.attr`).
     Global(String),
+    /// A module-level object of another module of the project, reached through an import: the
+    /// same object as that module's `Global(name)`. Only front-ends that know the file's module
+    /// path ([`FileModel::module`]) and a project index produce it.
+    Imported { module: String, name: String },
     /// An attribute of the instances (or the class) `class`: `self.<attr>`, `cls.<attr>`,
     /// `Class.<attr>`; a struct field reached through `self` in Rust.
     Member { class: String, attr: String },
@@ -85,7 +92,7 @@ pub enum ObjKey {
 }
 
 /// Which library a lock-like object comes from, where it matters (Rust async rules).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum Flavor {
     /// Python `threading`/`multiprocessing`, Rust `std::sync`.
     Std,
@@ -95,7 +102,7 @@ pub enum Flavor {
 }
 
 /// What an object is, as far as the front-end could resolve it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum ObjKind {
     /// Non-reentrant mutual exclusion: `threading.Lock`, `std::sync::Mutex`.
     Lock {
@@ -466,6 +473,12 @@ pub enum EventKind {
     Call {
         callee: FnId,
     },
+    /// A call to a function of another module, by its absolute name as imported
+    /// (`pkg.jobs.run` for `from pkg.jobs import run; run()`): resolved across files by the
+    /// whole-program pass, where a re-export is followed to the definition.
+    ExternalCall {
+        callee: String,
+    },
     Await,
     /// A write to state that outlives the function: a global or an attribute.
     SharedWrite {
@@ -514,10 +527,26 @@ pub struct ThreadEntry {
     pub repeated: bool,
 }
 
+/// A file's place in its project.
+#[derive(Clone, Debug, Default)]
+pub struct ModuleInfo {
+    /// The module path (`pkg.sub.mod`).
+    pub path: String,
+    /// Names the module binds by importing them, with what they refer to, absolute
+    /// (`("Lock", "pkg.locks.Lock")` for `from .locks import Lock` in `pkg.jobs`; `("locks",
+    /// "pkg.locks")` for `from pkg import locks`). They let other modules reach objects through
+    /// this one (re-exports).
+    pub imports: Vec<(String, String)>,
+}
+
 /// Everything the rules know about one file.
 #[derive(Clone, Debug)]
 pub struct FileModel {
     pub language: Language,
+    /// Where the file sits in its project, when the front-end knows it. With it, `Global` and
+    /// `Member` identities mean the same object in every file of the project; without it they
+    /// are scoped to the file.
+    pub module: Option<ModuleInfo>,
     pub objects: Vec<SyncObject>,
     pub functions: Vec<Function>,
     pub thread_entries: Vec<ThreadEntry>,
@@ -559,6 +588,7 @@ impl fmt::Display for ObjKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             ObjKey::Global(name) => write!(f, "{name}"),
+            ObjKey::Imported { module, name } => write!(f, "{module}.{name}"),
             ObjKey::Member { class, attr } => write!(f, "{class}.{attr}"),
             ObjKey::Local { name, .. } => write!(f, "{name}"),
             ObjKey::Param { index, path, .. } => {

@@ -18,7 +18,10 @@ use threadlint_rules::model::{
     Span, SyncObject, ThreadEntry, WaitKind,
 };
 
+use super::modules::{self, ModulePath};
 use super::names;
+use threadlint_rules::model::ModuleInfo;
+use threadlint_rules::project::ProjectIndex;
 
 mod daemon;
 mod escape;
@@ -53,7 +56,14 @@ struct ClassInfo {
 
 pub struct Lowerer<'a> {
     source: &'a str,
+    /// The file's module, when its package layout names it.
+    module: Option<ModulePath>,
+    /// What other files of the project define, for imported names.
+    index: Option<&'a ProjectIndex>,
+    /// Local name -> absolute name, for every import of the file.
     imports: HashMap<String, String>,
+    /// The same, in source order (for the model's [`ModuleInfo`]).
+    import_list: Vec<(String, String)>,
     functions: Vec<FnInfo<'a>>,
     classes: Vec<ClassInfo>,
     class_by_name: HashMap<String, usize>,
@@ -85,10 +95,17 @@ pub struct Lowerer<'a> {
 }
 
 impl<'a> Lowerer<'a> {
-    pub fn new(source: &'a str) -> Self {
+    pub fn new(
+        source: &'a str,
+        module: Option<ModulePath>,
+        index: Option<&'a ProjectIndex>,
+    ) -> Self {
         Lowerer {
             source,
+            module,
+            index: index.filter(|index| !index.is_empty()),
             imports: HashMap::new(),
+            import_list: Vec::new(),
             functions: Vec::new(),
             classes: Vec::new(),
             class_by_name: HashMap::new(),
@@ -162,8 +179,13 @@ impl<'a> Lowerer<'a> {
         }
         self.mark_repeated_thread_classes();
         self.find_escapes();
+        let module = self.module.take().map(|module| ModuleInfo {
+            path: module.name,
+            imports: std::mem::take(&mut self.import_list),
+        });
         let model = FileModel {
             language: Language::Python,
+            module,
             objects: self.objects,
             functions,
             thread_entries: self.thread_entries,
@@ -183,27 +205,39 @@ impl<'a> Lowerer<'a> {
                 Stmt::Import(import) => {
                     for alias in &import.names {
                         let full = alias.name.id.as_str();
-                        match &alias.asname {
-                            Some(asname) => {
-                                self.imports.insert(asname.id.to_string(), full.to_string());
-                            }
+                        let (local, target) = match &alias.asname {
+                            Some(asname) => (asname.id.to_string(), full.to_string()),
                             None => {
                                 let first = full.split('.').next().unwrap_or(full);
-                                self.imports.insert(first.to_string(), first.to_string());
+                                (first.to_string(), first.to_string())
                             }
-                        }
+                        };
+                        self.import_list.push((local.clone(), target.clone()));
+                        self.imports.insert(local, target);
                     }
                 }
                 Stmt::ImportFrom(import) => {
-                    let module = import.module.as_ref().map(|m| m.id.as_str()).unwrap_or("");
-                    if import.level > 0 {
-                        continue;
-                    }
+                    let target = import.module.as_ref().map(|m| m.id.as_str());
+                    let module = if import.level > 0 {
+                        // Relative: only meaningful where the package layout names this file.
+                        let Some(here) = &self.module else { continue };
+                        let Some(base) = modules::resolve_relative(here, import.level, target)
+                        else {
+                            continue;
+                        };
+                        base
+                    } else {
+                        target.unwrap_or("").to_string()
+                    };
                     for alias in &import.names {
                         let name = alias.name.id.as_str();
+                        if name == "*" {
+                            continue;
+                        }
                         let local = alias.asname.as_ref().map_or(name, |a| a.id.as_str());
-                        self.imports
-                            .insert(local.to_string(), format!("{module}.{name}"));
+                        let absolute = format!("{module}.{name}");
+                        self.import_list.push((local.to_string(), absolute.clone()));
+                        self.imports.insert(local.to_string(), absolute);
                     }
                 }
                 Stmt::FunctionDef(def) => {
@@ -501,7 +535,11 @@ impl<'a> Lowerer<'a> {
                         index: index as u32,
                         path: path.iter().map(|s| s.to_string()).collect(),
                     }
-                } else if self.imports.contains_key(root) {
+                } else if let Some(base) = self.imports.get(root) {
+                    let absolute = format!("{base}.{}", path.join("."));
+                    if let Some(id) = self.imported_object(&absolute, &display, 0) {
+                        return Some(id);
+                    }
                     ObjKey::Global(format!("{root}.{}", path.join(".")))
                 } else if function.0 != 0 {
                     ObjKey::Local {
@@ -572,9 +610,60 @@ impl<'a> Lowerer<'a> {
             }
             current = info.parent;
         }
-        self.object_by_key
-            .get(&ObjKey::Global(name.to_string()))
-            .copied()
+        if let Some(&id) = self.object_by_key.get(&ObjKey::Global(name.to_string())) {
+            return Some(id);
+        }
+        let absolute = self.imports.get(name)?.clone();
+        self.imported_object(&absolute, name, 0)
+    }
+
+    /// The object of another module of the project that the absolute name `absolute` denotes
+    /// (through the project index, following re-exports), as an `Imported` object of this file.
+    fn imported_object(&mut self, absolute: &str, display: &str, depth: usize) -> Option<ObjId> {
+        let export = self.index?.object(absolute)?;
+        let key = ObjKey::Imported {
+            module: export.module.clone(),
+            name: export.name.clone(),
+        };
+        if let Some(&id) = self.object_by_key.get(&key) {
+            return Some(id);
+        }
+        let kind = match (export.kind, &export.condition_lock) {
+            // `Condition(LOCK)` in that module: acquiring it acquires `LOCK`.
+            (ObjKind::Condition { .. }, Some(lock)) if depth == 0 => {
+                let lock_name = format!("{}.{lock}", export.module);
+                let inner = self.imported_object(&lock_name, lock, depth + 1)?;
+                ObjKind::Condition { lock: Some(inner) }
+            }
+            (ObjKind::Condition { .. }, Some(_)) => return None,
+            (kind, _) => kind,
+        };
+        let id = self.intern(key, display.to_string());
+        // Created in another file: `def` stays empty, and it escapes (it is shared).
+        self.objects[id.0 as usize].kind = kind;
+        Some(id)
+    }
+
+    /// The absolute name of a call's callee in another module of the project (`run` bound by
+    /// `from .jobs import run`, `jobs.run` with `from . import jobs`), when the file's module is
+    /// known and the callee is not in the standard library.
+    fn external_callee(&self, callee: &Expr) -> Option<String> {
+        self.module.as_ref()?;
+        let (root, path) = match callee {
+            Expr::Name(name) => (name.id.as_str(), Vec::new()),
+            Expr::Attribute(_) => attribute_path(callee)?,
+            _ => return None,
+        };
+        let base = self.imports.get(root)?;
+        if names::is_standard_library(base) {
+            return None;
+        }
+        let mut absolute = base.clone();
+        for part in path {
+            absolute.push('.');
+            absolute.push_str(part);
+        }
+        Some(absolute)
     }
 
     fn annotation_kind(&self, annotation: &Expr) -> Option<ObjKind> {
@@ -1642,7 +1731,11 @@ impl<'a> Lowerer<'a> {
         if let Expr::Name(name) = &*call.func {
             if let Some(callee) = self.resolve_plain_function(function, name.id.as_str()) {
                 push(out, EventKind::Call { callee });
+                return;
             }
+        }
+        if let Some(callee) = self.external_callee(&call.func) {
+            push(out, EventKind::ExternalCall { callee });
         }
     }
 

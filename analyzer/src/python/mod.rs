@@ -2,11 +2,13 @@
 //! concurrency model.
 
 mod lower;
+pub mod modules;
 mod names;
 
 use ruff_python_ast::PySourceType;
 use ruff_text_size::Ranged;
 use threadlint_rules::model::{FileModel, Span};
+use threadlint_rules::project::ProjectIndex;
 
 /// A syntax error, located.
 #[derive(Clone, Debug)]
@@ -26,8 +28,14 @@ pub struct Lowered {
 }
 
 /// Parses and lowers one Python source. Rules still run on what parsed when there are syntax
-/// errors (the parser recovers).
-pub fn lower(source: &str) -> Lowered {
+/// errors (the parser recovers). With the file's `module` path, relative imports resolve and
+/// identities are project-wide; with a project `index`, imported names resolve to the objects
+/// other files define.
+pub fn lower(
+    source: &str,
+    module: Option<modules::ModulePath>,
+    index: Option<&ProjectIndex>,
+) -> Lowered {
     let parsed = ruff_python_parser::parse_unchecked_source(source, PySourceType::Python);
     let syntax_errors = parsed
         .errors()
@@ -46,9 +54,9 @@ pub fn lower(source: &str) -> Lowered {
         .filter(|token| token.kind() == ruff_python_ast::token::TokenKind::Comment)
         .map(|token| Span::new(token.range().start().to_u32(), token.range().end().to_u32()))
         .collect();
-    let module = parsed.syntax();
-    let (model, depth_exceeded) = lower::Lowerer::new(source).lower(&module.body);
-    debug_assert!(module.range().end().to_usize() <= source.len());
+    let (model, depth_exceeded) =
+        lower::Lowerer::new(source, module, index).lower(&parsed.syntax().body);
+    debug_assert!(parsed.syntax().range().end().to_usize() <= source.len());
     Lowered {
         model,
         syntax_errors,

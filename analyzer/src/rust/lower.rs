@@ -118,6 +118,10 @@ fn project(place: &Place, member: &str) -> Place {
             name: format!("{name}.{member}"),
         },
         Place::Key(ObjKey::Global(name)) => ObjKey::Global(format!("{name}.{member}")),
+        Place::Key(ObjKey::Imported { module, name }) => ObjKey::Imported {
+            module: module.clone(),
+            name: format!("{name}.{member}"),
+        },
         Place::Key(ObjKey::Other(text)) => ObjKey::Other(format!("{text}.{member}")),
     })
 }
@@ -473,6 +477,7 @@ impl<'a> Lowerer<'a> {
         self.finish_escapes();
         let model = FileModel {
             language: Language::Rust,
+            module: None,
             objects: self.objects,
             functions,
             thread_entries: self.thread_entries,

@@ -208,6 +208,7 @@ fn read_manifest(path: &Path) -> Option<toml::Table> {
 pub fn empty_model() -> FileModel {
     FileModel {
         language: Language::Rust,
+        module: None,
         objects: Vec::new(),
         functions: Vec::new(),
         thread_entries: Vec::new(),

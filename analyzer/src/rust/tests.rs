@@ -56,6 +56,7 @@ fn render_body(model: &FileModel, source: &str, body: &[Node], out: &mut Vec<Str
                         format!("block:{what}{}", if *timeout { ":timeout" } else { "" })
                     }
                     EventKind::Call { callee } => format!("call:{}", model.function(*callee).name),
+                    EventKind::ExternalCall { callee } => format!("call:{callee}"),
                     EventKind::Await => "await".into(),
                     EventKind::SharedWrite { target, .. } => format!("write:{target}"),
                     EventKind::ThreadStart { obj } => match obj {

@@ -119,7 +119,7 @@ fn check(cx: &Context) -> Vec<Finding> {
                     && scope
                         .body
                         .iter()
-                        .filter(|n| matches!(n, Node::Event(e) if !matches!(e.kind, EventKind::Call { .. })))
+                        .filter(|n| matches!(n, Node::Event(e) if !matches!(e.kind, EventKind::Call { .. } | EventKind::ExternalCall { .. })))
                         .count()
                         == 1;
                 if !info.first || info.has_else || *timeout || !only_the_wait || text(cx.source, scope.keyword) != "if" {

@@ -1,0 +1,256 @@
+//! The project index: what each module of the project defines at its top level, joined across
+//! files, so that an imported name resolves to the object another file creates.
+//!
+//! Each file's [`LockSummary`](crate::lock_order::LockSummary) carries its module path, its
+//! module-level objects with their kinds ([`ExportedObject`]) and the names it binds by importing
+//! them. The index joins those: an absolute dotted name (`shop.jobs.LOCK`) resolves to the module
+//! that defines the object, following re-exports (`from .locks import LOCK` in `shop/jobs.py`,
+//! `from shop.jobs import LOCK` elsewhere) up to a fixed depth, so cycles of imports end.
+
+use std::collections::HashMap;
+
+use crate::lock_order::LockSummary;
+use crate::model::{FileModel, ObjKey, ObjKind};
+
+/// A module-level object of one file, as other files see it.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ExportedObject {
+    /// The defining module (`shop.locks`).
+    pub module: String,
+    /// Its name there (`LOCK`).
+    pub name: String,
+    /// What it is. A `Condition` over an explicit lock is exported with `lock: None` and the
+    /// lock named in `condition_lock`: object numbers mean nothing outside their file.
+    pub kind: ObjKind,
+    /// For a `Condition(lock)` whose lock is another top-level object of the same module: that
+    /// object's name.
+    pub condition_lock: Option<String>,
+}
+
+/// How many re-exports are followed before a name is taken as unresolved.
+const MAX_REEXPORTS: usize = 16;
+
+/// The module-level objects and re-exports of every analysed file of a run.
+#[derive(Debug, Default)]
+pub struct ProjectIndex {
+    objects: HashMap<String, ExportedObject>,
+    /// `module.local` -> the absolute name it was imported from.
+    aliases: HashMap<String, String>,
+    /// Modules through which at least one object can be reached (its own or re-exported).
+    exporting: std::collections::HashSet<String>,
+}
+
+impl ProjectIndex {
+    /// Joins the summaries of a run.
+    pub fn new<'a>(summaries: impl IntoIterator<Item = &'a LockSummary>) -> Self {
+        let summaries: Vec<&LockSummary> = summaries.into_iter().collect();
+        let ambiguous = crate::lock_order::ambiguous_modules(summaries.iter().copied());
+        let mut index = ProjectIndex::default();
+        for summary in &summaries {
+            let Some(module) = &summary.module else {
+                continue;
+            };
+            if ambiguous.contains(module.as_str()) {
+                continue;
+            }
+            for object in &summary.exports {
+                index
+                    .objects
+                    .entry(format!("{}.{}", object.module, object.name))
+                    .or_insert_with(|| object.clone());
+            }
+            for (local, target) in &summary.imports {
+                index
+                    .aliases
+                    .entry(format!("{module}.{local}"))
+                    .or_insert_with(|| target.clone());
+            }
+        }
+        // A module exports through another when that one imports a name that leads to an
+        // object: collect every module on such a path.
+        // Private names (`_lock`) are not meant to be imported: they do not make a module one
+        // that others reach objects through.
+        let mut exporting: std::collections::HashSet<String> = index
+            .objects
+            .values()
+            .filter(|object| !object.name.starts_with('_'))
+            .map(|object| object.module.clone())
+            .collect();
+        for alias in index.aliases.keys() {
+            if index.object(alias).is_some() {
+                if let Some((module, _)) = alias.rsplit_once('.') {
+                    exporting.insert(module.to_string());
+                }
+            }
+        }
+        index.exporting = exporting;
+        index
+    }
+
+    /// Whether the index knows no objects at all (nothing to resolve through it).
+    pub fn is_empty(&self) -> bool {
+        self.objects.is_empty()
+    }
+
+    /// The object an absolute dotted name denotes, following re-exports.
+    pub fn object(&self, qualified: &str) -> Option<&ExportedObject> {
+        self.objects.get(&self.canonical(qualified))
+    }
+
+    /// `qualified` with every re-export on its way replaced by what it re-exports: the name
+    /// under which the defining module knows it (or `qualified` itself when nothing applies).
+    pub fn canonical(&self, qualified: &str) -> String {
+        let mut current = qualified.to_string();
+        for _ in 0..MAX_REEXPORTS {
+            if self.objects.contains_key(&current) {
+                return current;
+            }
+            // The longest prefix that is an alias: `pkg.jobs.LOCK` through `pkg.jobs` bound by
+            // `from pkg import jobs`, or `pkg.LOCK` re-exported by `pkg/__init__.py`.
+            let mut replaced = None;
+            let mut end = current.len();
+            loop {
+                let prefix = &current[..end];
+                if let Some(target) = self.aliases.get(prefix) {
+                    if target != prefix {
+                        replaced = Some(format!("{target}{}", &current[end..]));
+                    }
+                    break;
+                }
+                match prefix.rfind('.') {
+                    Some(dot) => end = dot,
+                    None => break,
+                }
+            }
+            match replaced {
+                Some(next) if next != current => current = next,
+                _ => return current,
+            }
+        }
+        current
+    }
+
+    /// Whether a file that imports `module` (or a name from it) may reach a project object
+    /// through it.
+    pub fn exports_through(&self, module: &str) -> bool {
+        self.exporting.contains(module)
+    }
+
+    /// Whether importing the absolute name `imported` (an object, or a module or package) can
+    /// lead to a project object: the object itself, or a module on the way to one.
+    pub fn reaches(&self, imported: &str) -> bool {
+        self.object(imported).is_some()
+            || self.exporting.iter().any(|module| {
+                module == imported
+                    || (module.starts_with(imported) && module[imported.len()..].starts_with('.'))
+            })
+            || self.exports_through(&self.canonical(imported))
+    }
+
+    /// The last component of every module through which objects are reachable: a file that
+    /// mentions none of them cannot import any project object.
+    pub fn exporting_module_names(&self) -> impl Iterator<Item = &str> {
+        self.exporting
+            .iter()
+            .map(|module| module.rsplit('.').next().unwrap_or(module))
+    }
+}
+
+/// The module-level objects of a file, with their kinds, as other files see them.
+pub fn exports(model: &FileModel) -> Vec<ExportedObject> {
+    let Some(module) = &model.module else {
+        return Vec::new();
+    };
+    let mut exports = Vec::new();
+    for object in &model.objects {
+        let ObjKey::Global(name) = &object.key else {
+            continue;
+        };
+        // Objects created here under a plain top-level name (not an attribute path below one).
+        if object.def.is_none() || object.kind == ObjKind::Unknown || name.contains('.') {
+            continue;
+        }
+        let (kind, condition_lock) = match object.kind {
+            ObjKind::Condition { lock: Some(lock) } => {
+                let lock = model.object(model.lock_of(lock));
+                match &lock.key {
+                    ObjKey::Global(lock_name) if !lock_name.contains('.') => {
+                        (ObjKind::Condition { lock: None }, Some(lock_name.clone()))
+                    }
+                    // A condition over a lock that other files cannot name: acquiring it is
+                    // acquiring that lock, which is not reentrant as a bare condition's is.
+                    _ => continue,
+                }
+            }
+            kind => (kind, None),
+        };
+        exports.push(ExportedObject {
+            module: module.path.clone(),
+            name: name.clone(),
+            kind,
+            condition_lock,
+        });
+    }
+    exports.sort_by(|a, b| a.name.cmp(&b.name));
+    exports
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Flavor;
+
+    fn summary(module: &str, exports: &[(&str, ObjKind)], imports: &[(&str, &str)]) -> LockSummary {
+        LockSummary {
+            module: Some(module.to_string()),
+            exports: exports
+                .iter()
+                .map(|(name, kind)| ExportedObject {
+                    module: module.to_string(),
+                    name: name.to_string(),
+                    kind: *kind,
+                    condition_lock: None,
+                })
+                .collect(),
+            imports: imports
+                .iter()
+                .map(|(a, b)| (a.to_string(), b.to_string()))
+                .collect(),
+            ..LockSummary::default()
+        }
+    }
+
+    #[test]
+    fn follows_reexports_to_the_definition() {
+        let lock = ObjKind::Lock {
+            flavor: Flavor::Std,
+        };
+        let summaries = [
+            summary("shop.locks", &[("LOCK", lock)], &[]),
+            summary(
+                "shop",
+                &[],
+                &[("LOCK", "shop.locks.LOCK"), ("locks", "shop.locks")],
+            ),
+            summary("shop.jobs", &[], &[("shared", "shop.LOCK")]),
+        ];
+        let index = ProjectIndex::new(&summaries);
+        assert_eq!(index.canonical("shop.LOCK"), "shop.locks.LOCK");
+        assert_eq!(index.canonical("shop.jobs.shared"), "shop.locks.LOCK");
+        assert_eq!(index.canonical("shop.locks.LOCK"), "shop.locks.LOCK");
+        assert_eq!(index.object("shop.jobs.shared").map(|o| o.kind), Some(lock));
+        assert!(index.exports_through("shop"));
+        assert!(index.exports_through("shop.jobs"));
+        assert!(index.object("shop.other").is_none());
+    }
+
+    #[test]
+    fn import_cycles_end() {
+        let summaries = [
+            summary("a", &[], &[("x", "b.x")]),
+            summary("b", &[], &[("x", "a.x")]),
+        ];
+        let index = ProjectIndex::new(&summaries);
+        assert!(index.object("a.x").is_none());
+    }
+}

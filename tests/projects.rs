@@ -1,0 +1,127 @@
+//! Whole projects: every folder under `fixtures/projects/` is checked as one tree with every rule
+//! on, the way a user runs `threadlint check` on a repository. Each line that must be reported
+//! carries `# expect: TLnnn` (`// expect:` in Rust); every other line of every file must stay
+//! silent. These are the findings that need more than one file: lock order across modules,
+//! re-acquisition through calls into other modules, objects imported from other files.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use threadlint_analyzer::engine::{check, Input, Settings};
+
+fn projects() -> Vec<PathBuf> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/projects");
+    let mut projects: Vec<PathBuf> = std::fs::read_dir(root)
+        .expect("fixtures/projects exists")
+        .flatten()
+        .map(|entry| entry.path())
+        .filter(|path| path.is_dir())
+        .collect();
+    projects.sort();
+    projects
+}
+
+fn source_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
+        .expect("a readable folder")
+        .flatten()
+        .map(|entry| entry.path())
+        .collect();
+    entries.sort();
+    for path in entries {
+        if path.is_dir() {
+            source_files(&path, out);
+        } else if matches!(path.extension().and_then(|e| e.to_str()), Some("py" | "rs")) {
+            out.push(path);
+        }
+    }
+}
+
+/// `(file, line, code)` for every `expect:` marker of the project.
+fn expectations(files: &[PathBuf]) -> BTreeSet<(PathBuf, usize, String)> {
+    let mut expected = BTreeSet::new();
+    for file in files {
+        let source = std::fs::read_to_string(file).expect("a fixture file");
+        for (index, line) in source.lines().enumerate() {
+            for marker in ["# expect:", "// expect:"] {
+                if let Some(pos) = line.find(marker) {
+                    for code in line[pos + marker.len()..].split(',') {
+                        let code = code.split_whitespace().next().unwrap_or("");
+                        if !code.is_empty() {
+                            expected.insert((file.clone(), index + 1, code.to_string()));
+                        }
+                    }
+                }
+            }
+        }
+    }
+    expected
+}
+
+fn check_project(project: &Path) -> Result<(), String> {
+    let mut files = Vec::new();
+    source_files(project, &mut files);
+    let expected = expectations(&files);
+    let report = check(
+        Input::Paths(vec![project.to_path_buf()]),
+        &Settings::default(),
+    );
+    let mut found = BTreeSet::new();
+    for (file, diagnostic) in report.diagnostics() {
+        let code = diagnostic.code.unwrap_or(diagnostic.name);
+        let line = file.lines.line_of(diagnostic.span.start) + 1;
+        found.insert((file.path.clone(), line, code.to_string()));
+    }
+    let missing: Vec<_> = expected.difference(&found).collect();
+    let unexpected: Vec<_> = found.difference(&expected).collect();
+    if missing.is_empty() && unexpected.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{}:\n  missing: {missing:?}\n  unexpected: {unexpected:?}",
+            project.display()
+        ))
+    }
+}
+
+#[test]
+fn every_project_reports_exactly_its_expectations() {
+    let projects = projects();
+    assert!(!projects.is_empty(), "no fixture projects found");
+    let failures: Vec<String> = projects
+        .iter()
+        .filter_map(|project| check_project(project).err())
+        .collect();
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// A run sees the files it is given: the two halves of an inversion checked together are
+/// reported, one half alone is not a cycle.
+#[test]
+fn a_run_sees_only_the_files_it_is_given() {
+    let shop = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/projects/python_shop/shop");
+    let alone = check(
+        Input::Paths(vec![shop.join("orders.py"), shop.join("locks.py")]),
+        &Settings::default(),
+    );
+    assert!(
+        !alone
+            .diagnostics()
+            .any(|(_, d)| d.code == Some("TL004") && d.message.contains("STOCK_LOCK")),
+        "one half of the inversion alone is no cycle"
+    );
+    let both = check(
+        Input::Paths(vec![
+            shop.join("orders.py"),
+            shop.join("locks.py"),
+            shop.join("stock.py"),
+            shop.join("__init__.py"),
+        ]),
+        &Settings::default(),
+    );
+    let inversions = both
+        .diagnostics()
+        .filter(|(_, d)| d.code == Some("TL004") && d.message.contains("STOCK_LOCK"))
+        .count();
+    assert_eq!(inversions, 2, "both halves of the inversion are reported");
+}
