@@ -88,6 +88,12 @@ pub struct CheckArgs {
     /// Do not read or write the cache.
     #[arg(long)]
     no_cache: bool,
+    /// Check files named one by one on their own. By default the rest of their project (the
+    /// nearest folder with `.git`, `pyproject.toml`, `setup.py`, `setup.cfg` or `Cargo.toml`) is
+    /// analysed too, for lock order across files and objects imported from them; only the named
+    /// files are reported.
+    #[arg(long)]
+    no_project_context: bool,
     /// Where to keep the cache.
     #[arg(long, value_name = "DIR", default_value = threadlint_analyzer::cache::DEFAULT_DIR)]
     cache_dir: PathBuf,
@@ -209,6 +215,7 @@ pub fn run(args: CheckArgs) -> ExitCode {
         threadlint_analyzer::cache::Cache::open(&args.cache_dir)
     };
     let options = RunOptions {
+        project_context: !args.no_project_context,
         force_exclude: args.force_exclude,
         cache: cache.as_ref(),
     };
@@ -382,6 +389,7 @@ fn run_stdin(
             out.write_all(result.source.as_bytes())
         };
         let options = RunOptions {
+            project_context: !args.no_project_context,
             force_exclude: args.force_exclude,
             cache: None,
         };
@@ -404,6 +412,7 @@ fn run_stdin(
         };
     }
     let options = RunOptions {
+        project_context: !args.no_project_context,
         force_exclude: args.force_exclude,
         cache: None,
     };

@@ -7,7 +7,7 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use threadlint_analyzer::engine::{check, Input, Settings};
+use threadlint_analyzer::engine::{check, check_with, Input, RunOptions, Settings};
 
 fn projects() -> Vec<PathBuf> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/projects");
@@ -124,4 +124,32 @@ fn a_run_sees_only_the_files_it_is_given() {
         .filter(|(_, d)| d.code == Some("TL004") && d.message.contains("STOCK_LOCK"))
         .count();
     assert_eq!(inversions, 2, "both halves of the inversion are reported");
+}
+
+/// Files named one by one are checked against the rest of their project (as pre-commit names
+/// only the changed files): the inversion whose other half is in an unchanged file is found, and
+/// only the named file is reported.
+#[test]
+fn named_files_are_checked_against_their_project() {
+    let shop = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/projects/python_shop/shop");
+    let options = RunOptions {
+        project_context: true,
+        ..RunOptions::default()
+    };
+    let report = check_with(
+        Input::Paths(vec![shop.join("orders.py")]),
+        &Settings::default(),
+        &options,
+    );
+    assert!(report
+        .files
+        .iter()
+        .all(|f| f.path == shop.join("orders.py")));
+    let lines: Vec<usize> = report
+        .diagnostics()
+        .filter(|(_, d)| d.code == Some("TL004"))
+        .map(|(file, d)| file.lines.line_of(d.span.start) + 1)
+        .collect();
+    assert_eq!(lines, vec![8, 20]);
+    assert_eq!(report.checked, 1);
 }

@@ -186,6 +186,7 @@ impl Analysis {
             summary: None,
             settings,
             prefiltered: false,
+            context: false,
         }
     }
 }
@@ -216,6 +217,8 @@ struct Analysis {
     settings: Arc<Settings>,
     /// The prefilter found nothing to analyse in it (no concurrency API named).
     prefiltered: bool,
+    /// Analysed only for what other files see of it: not reported.
+    context: bool,
 }
 
 pub fn language_of(path: &Path) -> Option<Language> {
@@ -379,6 +382,7 @@ fn analyse(
                     summary: entry.summary,
                     settings,
                     prefiltered: false,
+                    context: false,
                 };
             }
         }
@@ -417,6 +421,7 @@ fn analyse(
         summary,
         settings,
         prefiltered: false,
+        context: false,
     }
 }
 
@@ -481,10 +486,71 @@ pub fn check(input: Input, settings: &dyn SettingsSource) -> Report {
 /// How a run goes, beyond what it reports.
 #[derive(Default)]
 pub struct RunOptions<'a> {
+    /// Files named explicitly are checked against the rest of their project (the nearest
+    /// folder with `.git`, `pyproject.toml`, `setup.py`, `setup.cfg` or `Cargo.toml`): lock
+    /// order and imported objects see every file of it, findings are reported for the named
+    /// files only.
+    pub project_context: bool,
     /// Configured excludes apply to files named explicitly too.
     pub force_exclude: bool,
     /// Reuse results of unchanged files.
     pub cache: Option<&'a Cache>,
+}
+
+/// The files of the projects of the files named one by one in `jobs`, less those in `jobs`.
+fn project_context(
+    jobs: &[(PathBuf, Option<String>)],
+    settings: &dyn SettingsSource,
+) -> Vec<PathBuf> {
+    let mut roots: Vec<PathBuf> = Vec::new();
+    let mut named = std::collections::HashSet::new();
+    for (path, _) in jobs {
+        let absolute = std::path::absolute(path).unwrap_or_else(|_| path.clone());
+        if let Some(root) = project_root(&absolute) {
+            if !roots.contains(&root) {
+                roots.push(root);
+            }
+        }
+        named.insert(absolute);
+    }
+    // Only a handful of files named on their own warrant a look at the rest of the project: a
+    // run over whole folders already sees what it is given.
+    if roots.is_empty() || jobs.iter().any(|(path, _)| path.is_dir()) {
+        return Vec::new();
+    }
+    let cwd = std::env::current_dir().ok();
+    let roots: Vec<PathBuf> = roots
+        .into_iter()
+        .map(
+            |root| match cwd.as_deref().and_then(|cwd| root.strip_prefix(cwd).ok()) {
+                Some(relative) if relative.as_os_str().is_empty() => PathBuf::from("."),
+                Some(relative) => relative.to_path_buf(),
+                None => root,
+            },
+        )
+        .collect();
+    discover::files(&roots, settings, true)
+        .into_iter()
+        .filter(|path| {
+            let absolute = std::path::absolute(path).unwrap_or_else(|_| path.clone());
+            !named.contains(&absolute) && language_of(path).is_some()
+        })
+        .collect()
+}
+
+/// The nearest folder above `file` that marks a project's root.
+fn project_root(file: &Path) -> Option<PathBuf> {
+    const MARKERS: &[&str] = &[
+        ".git",
+        "pyproject.toml",
+        "setup.py",
+        "setup.cfg",
+        "Cargo.toml",
+    ];
+    file.ancestors()
+        .skip(1)
+        .find(|dir| MARKERS.iter().any(|marker| dir.join(marker).exists()))
+        .map(Path::to_path_buf)
 }
 
 /// [`check`] with run options.
@@ -504,18 +570,33 @@ pub fn check_with(input: Input, settings: &dyn SettingsSource, options: &RunOpti
             }
         }
     };
+    // Files named one by one (as pre-commit names the changed ones) are checked against the rest
+    // of their project: those files are analysed for what they share (the summaries), and their
+    // own findings are not reported.
+    let context: Vec<PathBuf> = if options.project_context {
+        project_context(&jobs, settings)
+    } else {
+        Vec::new()
+    };
+    let named = jobs.len();
+    let jobs = jobs
+        .into_iter()
+        .chain(context.into_iter().map(|path| (path, None)));
     let analyses: Vec<Analysis> = pool().install(|| {
-        jobs.into_par_iter()
-            .map(|(path, source)| {
+        jobs.enumerate()
+            .par_bridge()
+            .map(|(i, (path, source))| {
                 let file_settings = settings.settings_for(&path);
-                analyse(
+                let mut analysis = analyse(
                     path,
                     source,
                     file_settings,
                     options.cache,
                     &counters,
                     Pass::First,
-                )
+                );
+                analysis.context = i >= named;
+                analysis
             })
             .collect()
     });
@@ -577,8 +658,9 @@ fn link(
                 })
                 .collect()
         });
-        for (i, analysis) in redone {
+        for (i, mut analysis) in redone {
             unfiltered[i] = true;
+            analysis.context = analyses[i].context;
             analyses[i] = analysis;
         }
         index = ProjectIndex::new(analyses.iter().filter_map(|a| a.summary.as_ref()));
@@ -611,7 +693,8 @@ fn link(
             })
             .collect()
     });
-    for (i, analysis) in redone {
+    for (i, mut analysis) in redone {
+        analysis.context = analyses[i].context;
         analyses[i] = analysis;
     }
     analyses
@@ -673,6 +756,7 @@ fn finish(mut analyses: Vec<Analysis>) -> Report {
             analysis.report.diagnostics.push(diagnostic);
         }
     }
+    analyses.retain(|analysis| !analysis.context);
     // Files that could be read (the others carry the diagnostic that says why not).
     let checked = analyses
         .iter()
@@ -853,6 +937,7 @@ pub fn check_document(
             summary: Some(summary.clone()),
             settings: settings.settings_for(other),
             prefiltered: false,
+            context: false,
         });
     }
     let report = finish(analyses);
