@@ -537,6 +537,9 @@ pub struct ModuleInfo {
     /// "pkg.locks")` for `from pkg import locks`). They let other modules reach objects through
     /// this one (re-exports).
     pub imports: Vec<(String, String)>,
+    /// Module-level functions that return a new synchronisation object of one kind
+    /// (`def make_lock(): return threading.Lock()`), by name.
+    pub factories: Vec<(String, ObjKind)>,
 }
 
 /// Everything the rules know about one file.

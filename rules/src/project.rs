@@ -25,6 +25,9 @@ pub struct ExportedObject {
     /// For a `Condition(lock)` whose lock is another top-level object of the same module: that
     /// object's name.
     pub condition_lock: Option<String>,
+    /// A function that returns a new object of `kind` on each call, not an object itself.
+    #[serde(default)]
+    pub factory: bool,
 }
 
 /// How many re-exports are followed before a name is taken as unresolved.
@@ -189,8 +192,16 @@ pub fn exports(model: &FileModel) -> Vec<ExportedObject> {
             name: name.clone(),
             kind,
             condition_lock,
+            factory: false,
         });
     }
+    exports.extend(module.factories.iter().map(|(name, kind)| ExportedObject {
+        module: module.path.clone(),
+        name: name.clone(),
+        kind: *kind,
+        condition_lock: None,
+        factory: true,
+    }));
     exports.sort_by(|a, b| a.name.cmp(&b.name));
     exports
 }
@@ -210,6 +221,7 @@ mod tests {
                     name: name.to_string(),
                     kind: *kind,
                     condition_lock: None,
+                    factory: false,
                 })
                 .collect(),
             imports: imports

@@ -46,6 +46,8 @@ struct FnInfo<'a> {
     locals: HashMap<String, ObjId>,
     /// Every name the body assigns, computed once on first use.
     assigned: std::cell::OnceCell<HashSet<String>>,
+    /// The kind of object every `return` creates, for factories; computed once on first use.
+    returns: std::cell::OnceCell<Option<ObjKind>>,
 }
 
 struct ClassInfo {
@@ -138,6 +140,7 @@ impl<'a> Lowerer<'a> {
             globals: HashSet::new(),
             locals: HashMap::new(),
             assigned: std::cell::OnceCell::new(),
+            returns: std::cell::OnceCell::new(),
         });
         self.collect(module, None, FnId(0), 0);
         for index in 0..self.functions.len() {
@@ -179,9 +182,16 @@ impl<'a> Lowerer<'a> {
         }
         self.mark_repeated_thread_classes();
         self.find_escapes();
+        let mut factories: Vec<(String, ObjKind)> = self
+            .module_functions
+            .iter()
+            .filter_map(|(name, &id)| Some((name.clone(), self.returned_kind(id)?)))
+            .collect();
+        factories.sort_by(|a, b| a.0.cmp(&b.0));
         let module = self.module.take().map(|module| ModuleInfo {
             path: module.name,
             imports: std::mem::take(&mut self.import_list),
+            factories,
         });
         let model = FileModel {
             language: Language::Python,
@@ -262,6 +272,7 @@ impl<'a> Lowerer<'a> {
                         globals: HashSet::new(),
                         locals: HashMap::new(),
                         assigned: std::cell::OnceCell::new(),
+                        returns: std::cell::OnceCell::new(),
                     });
                     match class {
                         Some(c) => {
@@ -296,16 +307,41 @@ impl<'a> Lowerer<'a> {
                         .or_insert(index);
                     // Class-level attributes: `lock = threading.Lock()` in the class body.
                     for stmt in &def.body {
-                        if let Stmt::Assign(assign) = stmt {
-                            for target in &assign.targets {
-                                if let Expr::Name(name) = target {
-                                    let key = ObjKey::Member {
-                                        class: def.name.id.to_string(),
-                                        attr: name.id.to_string(),
-                                    };
-                                    self.define_from_value(FnId(0), key, &assign.value, target);
+                        match stmt {
+                            Stmt::Assign(assign) => {
+                                for target in &assign.targets {
+                                    if let Expr::Name(name) = target {
+                                        let key = ObjKey::Member {
+                                            class: def.name.id.to_string(),
+                                            attr: name.id.to_string(),
+                                        };
+                                        self.define_from_value(FnId(0), key, &assign.value, target);
+                                    }
                                 }
                             }
+                            // A declared field: `lock: threading.Lock`, or a dataclass field
+                            // `lock: Lock = field(default_factory=threading.Lock)`.
+                            Stmt::AnnAssign(assign) => {
+                                let Expr::Name(name) = &*assign.target else {
+                                    continue;
+                                };
+                                let key = ObjKey::Member {
+                                    class: def.name.id.to_string(),
+                                    attr: name.id.to_string(),
+                                };
+                                let kind = assign
+                                    .value
+                                    .as_deref()
+                                    .and_then(|value| self.default_factory_kind(value))
+                                    .or_else(|| self.annotation_kind(&assign.annotation));
+                                if let Some(kind) = kind {
+                                    let id = self.intern(key, name.id.to_string());
+                                    self.set_kind(id, kind, span(assign.range));
+                                } else if let Some(value) = &assign.value {
+                                    self.define_from_value(FnId(0), key, value, &assign.target);
+                                }
+                            }
+                            _ => {}
                         }
                     }
                     self.collect(&def.body, Some(index), parent, depth + 1);
@@ -620,7 +656,7 @@ impl<'a> Lowerer<'a> {
     /// The object of another module of the project that the absolute name `absolute` denotes
     /// (through the project index, following re-exports), as an `Imported` object of this file.
     fn imported_object(&mut self, absolute: &str, display: &str, depth: usize) -> Option<ObjId> {
-        let export = self.index?.object(absolute)?;
+        let export = self.index?.object(absolute).filter(|e| !e.factory)?;
         let key = ObjKey::Imported {
             module: export.module.clone(),
             name: export.name.clone(),
@@ -675,6 +711,49 @@ impl<'a> Lowerer<'a> {
             let class = self.class_by_name.get(&qualified)?;
             self.is_thread_class(*class, 0)
                 .then_some(ObjKind::Thread { daemon: false })
+        })
+    }
+
+    /// `field(default_factory=threading.Lock)` (dataclasses, attrs and pydantic spell it
+    /// alike): the kind each instance gets.
+    fn default_factory_kind(&self, value: &Expr) -> Option<ObjKind> {
+        let Expr::Call(call) = value else { return None };
+        let factory = call.arguments.find_keyword("default_factory")?;
+        let qualified = self.qualified_name(&factory.value)?;
+        names::constructor_kind(&qualified).map(generic_kind)
+    }
+
+    /// What a call of a function of this file or of another module of the project returns,
+    /// when that function is a factory (`def make_lock(): return threading.Lock()`).
+    fn factory_kind(&self, function: FnId, callee: &Expr) -> Option<ObjKind> {
+        if let Some(id) = self.resolve_function(function, callee) {
+            return self.returned_kind(id);
+        }
+        let absolute = self.external_callee(callee)?;
+        let export = self.index?.object(&absolute)?;
+        export.factory.then_some(export.kind)
+    }
+
+    /// The kind every `return` of `function` creates, when they all create the same kind of
+    /// object (computed once, on first use).
+    fn returned_kind(&self, function: FnId) -> Option<ObjKind> {
+        let info = &self.functions[function.0 as usize];
+        *info.returns.get_or_init(|| {
+            info.def?;
+            let mut returns = Vec::new();
+            collect_returns(info.body, &mut returns, 0);
+            let created = |value: &Option<&Expr>| {
+                let Some(Expr::Call(call)) = value else {
+                    return None;
+                };
+                let qualified = self.qualified_name(&call.func)?;
+                names::constructor_kind(&qualified).map(generic_kind)
+            };
+            let kind = created(returns.first()?)?;
+            returns
+                .iter()
+                .all(|value| created(value) == Some(kind))
+                .then_some(kind)
         })
     }
 
@@ -842,6 +921,12 @@ impl<'a> Lowerer<'a> {
                         }
                         return;
                     }
+                }
+                // `lock = make_lock()`: a factory of this file or another module.
+                if let Some(kind) = self.factory_kind(function, &call.func) {
+                    let id = self.intern(key, display);
+                    self.set_kind(id, kind, span(call.range()));
+                    return;
                 }
                 // `f = executor.submit(...)`: a future.
                 if let Expr::Attribute(method) = &*call.func {
@@ -1948,6 +2033,25 @@ impl<'a> Visitor<'a> for CallCollector<'a> {
                 self.depth += 1;
                 walk_expr(self, expr);
                 self.depth -= 1;
+            }
+        }
+    }
+}
+
+/// The value of every `return` of a body (`None` for a bare `return`), not descending into
+/// nested functions or classes.
+fn collect_returns<'a>(body: &'a [Stmt], out: &mut Vec<Option<&'a Expr>>, depth: usize) {
+    if depth > MAX_DEPTH {
+        return;
+    }
+    for stmt in body {
+        match stmt {
+            Stmt::Return(ret) => out.push(ret.value.as_deref()),
+            Stmt::FunctionDef(_) | Stmt::ClassDef(_) => {}
+            other => {
+                for child in child_bodies(other) {
+                    collect_returns(child, out, depth + 1);
+                }
             }
         }
     }
