@@ -1,0 +1,413 @@
+//! Pass 3, expressions and calls: the event each call is (acquire, wait, sleep, blocking call,
+//! call of a function of this or another module, ...).
+
+use super::*;
+
+impl<'a> Lowerer<'a> {
+    pub(super) fn lower_expr(
+        &mut self,
+        function: FnId,
+        expr: &'a Expr,
+        statement: Option<Span>,
+        out: &mut Vec<Node>,
+    ) {
+        let mut collector = CallCollector {
+            calls: Vec::new(),
+            depth: 0,
+            exceeded: false,
+            awaits: Vec::new(),
+            comprehensions: 0,
+        };
+        collector.visit_expr(expr);
+        if collector.exceeded {
+            self.depth_exceeded = true;
+        }
+        let CallCollector { calls, awaits, .. } = collector;
+        let mut awaits = awaits.into_iter().peekable();
+        for (call, in_comprehension) in calls {
+            while let Some(a) = awaits.peek() {
+                if a.end() <= call.range().start() {
+                    out.push(Node::Event(Event {
+                        kind: EventKind::Await,
+                        span: span(*a),
+                        statement: None,
+                    }));
+                    awaits.next();
+                } else {
+                    break;
+                }
+            }
+            let whole = statement.filter(|_| call.range() == expr.range());
+            self.repeats += usize::from(in_comprehension);
+            self.lower_call(function, call, whole, out);
+            self.repeats -= usize::from(in_comprehension);
+        }
+        for a in awaits {
+            out.push(Node::Event(Event {
+                kind: EventKind::Await,
+                span: span(a),
+                statement: None,
+            }));
+        }
+    }
+
+    pub(super) fn lower_call(
+        &mut self,
+        function: FnId,
+        call: &'a ast::ExprCall,
+        statement: Option<Span>,
+        out: &mut Vec<Node>,
+    ) {
+        let call_span = span(call.range());
+        let push = |out: &mut Vec<Node>, kind: EventKind| {
+            out.push(Node::Event(Event {
+                kind,
+                span: call_span,
+                statement,
+            }));
+        };
+        let args = &call.arguments;
+        if let Expr::Attribute(method) = &*call.func {
+            let name = method.attr.id.as_str();
+            if let Some(obj) = self.resolve(function, &method.value) {
+                let kind = self.objects[obj.0 as usize].kind;
+                let receiver = span(method.value.range());
+                // A local future this code completes itself is done from here on.
+                if kind == ObjKind::Future
+                    && matches!(name, "set_result" | "set_exception")
+                    && matches!(self.objects[obj.0 as usize].key, ObjKey::Local { .. })
+                {
+                    self.done_futures.insert(obj);
+                }
+                if let Some(event) = method_event(
+                    kind,
+                    name,
+                    args,
+                    obj,
+                    receiver,
+                    self.done_futures.contains(&obj),
+                ) {
+                    let synchronizes = matches!(
+                        (kind, name),
+                        (ObjKind::Thread { .. }, "join")
+                            | (ObjKind::Future, "result" | "exception")
+                            | (ObjKind::Event, "wait")
+                            | (ObjKind::Barrier { .. }, "wait")
+                            | (ObjKind::Executor, "shutdown")
+                            | (ObjKind::Queue { .. }, "get" | "join")
+                    );
+                    let only_synchronizes = matches!(event, EventKind::Synchronize);
+                    push(out, event);
+                    if synchronizes && !only_synchronizes {
+                        push(out, EventKind::Synchronize);
+                    }
+                    return;
+                }
+                if kind == ObjKind::Executor
+                    && matches!(
+                        name,
+                        "submit" | "map" | "apply_async" | "imap" | "imap_unordered" | "starmap"
+                    )
+                {
+                    let target = args
+                        .find_positional(0)
+                        .and_then(|f| self.resolve_function(function, f));
+                    if let Some(target) = target.filter(|_| !self.process_pools.contains(&obj)) {
+                        // A pool runs its tasks on several threads at once.
+                        self.thread_entries.push(ThreadEntry {
+                            function: target,
+                            site: call_span,
+                            repeated: true,
+                        });
+                    }
+                    push(out, EventKind::Submit { target });
+                    return;
+                }
+            }
+            // `threading.Thread(target=f).start()`
+            if name == "start" {
+                if let Expr::Call(inner) = &*method.value {
+                    if let Some(q) = self.qualified_name(&inner.func) {
+                        if matches!(names::constructor_kind(&q), Some(ObjKind::Thread { .. })) {
+                            push(out, EventKind::ThreadStart { obj: None });
+                            return;
+                        }
+                    }
+                }
+            }
+            // `self.method(...)` / `Class.method(...)`: a call within the file.
+            if let Some(callee) = self.resolve_method_call(function, method) {
+                push(out, EventKind::Call { callee });
+                return;
+            }
+        }
+        if let Some(qualified) = self.qualified_name(&call.func) {
+            if names::is_sleep(&qualified) {
+                push(out, EventKind::Sleep);
+                return;
+            }
+            if let Some((kind, keyword)) = names::blocking_function(&qualified) {
+                let timeout = !keyword.is_empty() && has_real_argument(args, keyword, usize::MAX);
+                let synchronizes =
+                    matches!(kind, BlockingKind::FuturesWait | BlockingKind::AsCompleted);
+                push(
+                    out,
+                    EventKind::Blocking {
+                        kind,
+                        obj: None,
+                        timeout,
+                        what: qualified.clone(),
+                    },
+                );
+                if synchronizes {
+                    push(out, EventKind::Synchronize);
+                }
+                return;
+            }
+            if let Some(ObjKind::Thread { .. }) = self.constructed_kind(function, &qualified, args)
+            {
+                let repeated = self.repeats > 0;
+                if let Some(&class) = self.class_by_name.get(&qualified) {
+                    self.thread_instantiations.push((class, repeated));
+                }
+                // `Thread(target=f)`: `f` runs on the new thread.
+                if let Some(target) = args.find_argument_value("target", 1) {
+                    if let Some(target) = self.resolve_function(function, target) {
+                        self.thread_entries.push(ThreadEntry {
+                            function: target,
+                            site: call_span,
+                            repeated,
+                        });
+                    }
+                }
+                return;
+            }
+        }
+        if let Expr::Name(name) = &*call.func {
+            if let Some(callee) = self.resolve_plain_function(function, name.id.as_str()) {
+                push(out, EventKind::Call { callee });
+                return;
+            }
+        }
+        if let Some(callee) = self.external_callee(&call.func) {
+            push(out, EventKind::ExternalCall { callee });
+        }
+    }
+
+    /// `f` or `self.m` or `Class.m` as a function of this file.
+    pub(super) fn resolve_function(&self, function: FnId, expr: &Expr) -> Option<FnId> {
+        match expr {
+            Expr::Name(name) => self.resolve_plain_function(function, name.id.as_str()),
+            Expr::Attribute(method) => self.resolve_method_call(function, method),
+            _ => None,
+        }
+    }
+
+    pub(super) fn resolve_plain_function(&self, function: FnId, name: &str) -> Option<FnId> {
+        // A nested function of this one (or of an enclosing one), then a module function.
+        let mut current = Some(function);
+        while let Some(f) = current {
+            if let Some(&nested) = self.nested_functions.get(&(f, name.to_string())) {
+                return Some(nested);
+            }
+            current = self.functions[f.0 as usize].parent;
+        }
+        self.module_functions.get(name).copied()
+    }
+
+    pub(super) fn resolve_method_call(
+        &self,
+        function: FnId,
+        method: &ast::ExprAttribute,
+    ) -> Option<FnId> {
+        let Expr::Name(receiver) = &*method.value else {
+            return None;
+        };
+        let receiver = receiver.id.as_str();
+        let name = method.attr.id.as_str();
+        let class = if Some(receiver) == self.self_name(function) || receiver == "cls" {
+            self.functions[function.0 as usize].class?
+        } else {
+            *self.class_by_name.get(receiver)?
+        };
+        self.method_of(class, name)
+    }
+
+    /// The method `name` of `class`: its own, or the first of its bases of this file that has it.
+    pub(super) fn method_of(&self, class: usize, name: &str) -> Option<FnId> {
+        let mut current = class;
+        for _ in 0..20 {
+            if let Some(&id) = self.classes[current].methods.get(name) {
+                return Some(id);
+            }
+            current = self.classes[current]
+                .bases
+                .iter()
+                .find_map(|b| self.class_by_name.get(b).copied())
+                .filter(|&b| b != current)?;
+        }
+        None
+    }
+}
+
+/// The event for `obj.name(args)` given what `obj` is.
+pub(super) fn method_event(
+    kind: ObjKind,
+    name: &str,
+    args: &Arguments,
+    obj: ObjId,
+    receiver: Span,
+    known_done: bool,
+) -> Option<EventKind> {
+    Some(match (kind, name) {
+        (k, "acquire") if k.is_lock_like() => {
+            // `multiprocessing` locks spell the keyword `block`.
+            let blocking = args
+                .find_argument_value("blocking", 0)
+                .or_else(|| args.find_keyword("block").map(|k| &k.value));
+            let how = if blocking.is_some_and(is_false_literal) {
+                AcquireHow::NonBlocking
+            } else if has_real_argument(args, "timeout", 1) {
+                AcquireHow::Timeout
+            } else if blocking
+                .is_some_and(|b| !matches!(b, Expr::BooleanLiteral(_) | Expr::NumberLiteral(_)))
+            {
+                // `acquire(blocking)` with a runtime value: may or may not block.
+                AcquireHow::NonBlocking
+            } else {
+                AcquireHow::Manual
+            };
+            EventKind::Acquire {
+                obj,
+                how,
+                receiver,
+                shared: false,
+            }
+        }
+        (k, "release") if k.is_lock_like() => EventKind::Release { obj },
+        // `multiprocessing` pools end with `close()`/`terminate()` and `join()`.
+        (ObjKind::Executor, "shutdown" | "close" | "terminate" | "join") => {
+            EventKind::Shutdown { obj }
+        }
+        (ObjKind::Condition { .. }, "wait") => EventKind::Wait {
+            obj,
+            kind: WaitKind::Condition,
+            timeout: has_real_argument(args, "timeout", 0),
+        },
+        (ObjKind::Condition { .. }, "wait_for") => EventKind::Wait {
+            obj,
+            kind: WaitKind::ConditionPredicate,
+            timeout: has_real_argument(args, "timeout", 1),
+        },
+        (ObjKind::Condition { .. }, "notify" | "notify_all" | "notifyAll")
+        | (ObjKind::Event, "set") => EventKind::Notify { obj },
+        (ObjKind::Event, "wait") => EventKind::Wait {
+            obj,
+            kind: WaitKind::Event,
+            timeout: has_real_argument(args, "timeout", 0),
+        },
+        (ObjKind::Barrier { has_timeout }, "wait") => EventKind::Wait {
+            obj,
+            kind: WaitKind::Barrier,
+            timeout: has_timeout || has_real_argument(args, "timeout", 0),
+        },
+        (ObjKind::Thread { .. }, "start") => EventKind::ThreadStart { obj: Some(obj) },
+        (ObjKind::Thread { .. }, "join") => EventKind::Blocking {
+            kind: BlockingKind::Join,
+            obj: Some(obj),
+            timeout: has_real_argument(args, "timeout", 0),
+            what: "join()".into(),
+        },
+        // Calls that cannot block are not `Blocking`: the result of a future known to be done,
+        // `get(block=False)` (which still takes the item: a synchronisation), `put(block=False)`.
+        (ObjKind::Future, "result" | "exception") if known_done => EventKind::Synchronize,
+        (ObjKind::Queue { .. }, "get")
+            if args
+                .find_argument_value("block", 0)
+                .is_some_and(is_false_literal) =>
+        {
+            EventKind::Synchronize
+        }
+        (ObjKind::Queue { .. }, "put")
+            if args
+                .find_argument_value("block", 1)
+                .is_some_and(is_false_literal) =>
+        {
+            return None
+        }
+        (ObjKind::Future, "result" | "exception") => EventKind::Blocking {
+            kind: BlockingKind::FutureResult,
+            obj: Some(obj),
+            timeout: has_real_argument(args, "timeout", 0),
+            what: format!("{name}()"),
+        },
+        (ObjKind::Queue { .. }, "get") => EventKind::Blocking {
+            kind: BlockingKind::QueueGet,
+            obj: Some(obj),
+            timeout: has_real_argument(args, "timeout", 1),
+            what: "get()".into(),
+        },
+        (ObjKind::Queue { bounded: true }, "put") => EventKind::Blocking {
+            kind: BlockingKind::QueuePut,
+            obj: Some(obj),
+            timeout: has_real_argument(args, "timeout", 2),
+            what: "put()".into(),
+        },
+        _ => return None,
+    })
+}
+
+/// The argument is passed and is not `None` (nor `-1` for a timeout).
+pub(super) fn has_real_argument(args: &Arguments, keyword: &str, position: usize) -> bool {
+    args.find_argument_value(keyword, position).is_some_and(|value| {
+        !value.is_none_literal_expr()
+            && !matches!(value, Expr::UnaryOp(u) if u.op == UnaryOp::USub && matches!(&*u.operand, Expr::NumberLiteral(_)))
+    })
+}
+
+/// Collects the calls of an expression in evaluation order (inner calls first) and its awaits.
+pub(super) struct CallCollector<'a> {
+    /// Each call, and whether it is inside a comprehension (runs once per item).
+    calls: Vec<(&'a ast::ExprCall, bool)>,
+    awaits: Vec<TextRange>,
+    depth: usize,
+    exceeded: bool,
+    comprehensions: usize,
+}
+
+impl<'a> Visitor<'a> for CallCollector<'a> {
+    fn visit_expr(&mut self, expr: &'a Expr) {
+        if self.depth > MAX_DEPTH {
+            self.exceeded = true;
+            return;
+        }
+        match expr {
+            // Bodies of lambdas run later, when called.
+            Expr::Lambda(_) => {}
+            Expr::Call(call) => {
+                self.depth += 1;
+                walk_expr(self, expr);
+                self.depth -= 1;
+                self.calls.push((call, self.comprehensions > 0));
+            }
+            Expr::ListComp(_) | Expr::SetComp(_) | Expr::DictComp(_) | Expr::Generator(_) => {
+                self.depth += 1;
+                self.comprehensions += 1;
+                walk_expr(self, expr);
+                self.comprehensions -= 1;
+                self.depth -= 1;
+            }
+            Expr::Await(_) => {
+                self.depth += 1;
+                walk_expr(self, expr);
+                self.depth -= 1;
+                self.awaits.push(expr.range());
+            }
+            _ => {
+                self.depth += 1;
+                walk_expr(self, expr);
+                self.depth -= 1;
+            }
+        }
+    }
+}

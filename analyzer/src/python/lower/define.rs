@@ -1,0 +1,144 @@
+//! Pass 2: what each variable and attribute is bound to (`self._lock = threading.Lock()`,
+//! aliases, annotations).
+
+use super::*;
+
+impl<'a> Lowerer<'a> {
+    pub(super) fn define_body(&mut self, function: FnId, body: &'a [Stmt], depth: usize) {
+        if depth > MAX_DEPTH {
+            self.depth_exceeded = true;
+            return;
+        }
+        for stmt in body {
+            self.note_daemon(function, stmt);
+            match stmt {
+                Stmt::Global(global) => {
+                    for name in &global.names {
+                        self.functions[function.0 as usize]
+                            .globals
+                            .insert(name.id.to_string());
+                    }
+                }
+                Stmt::Nonlocal(nonlocal) => {
+                    for name in &nonlocal.names {
+                        self.functions[function.0 as usize]
+                            .globals
+                            .insert(name.id.to_string());
+                    }
+                }
+                Stmt::Assign(assign) => {
+                    for target in &assign.targets {
+                        if let Some((key, _)) = self.target_key(function, target) {
+                            self.define_from_value(function, key, &assign.value, target);
+                        }
+                    }
+                }
+                Stmt::AnnAssign(assign) => {
+                    if let Some((key, display)) = self.target_key(function, &assign.target) {
+                        if let Some(value) = &assign.value {
+                            self.define_from_value(function, key.clone(), value, &assign.target)
+                        }
+                        if let Some(kind) = self.annotation_kind(&assign.annotation) {
+                            let id = self.intern(key, display);
+                            self.set_kind(id, kind, span(assign.range));
+                        }
+                    }
+                }
+                Stmt::With(with) => {
+                    for item in &with.items {
+                        if let Some(target) = &item.optional_vars {
+                            if let Some((key, _)) = self.target_key(function, target) {
+                                self.define_from_value(function, key, &item.context_expr, target);
+                            }
+                        }
+                    }
+                    self.define_body(function, &with.body, depth + 1);
+                }
+                Stmt::For(for_stmt) => {
+                    // `for f in as_completed(fs)`: each `f` is a finished future.
+                    if let (Expr::Call(call), Expr::Name(_)) = (&*for_stmt.iter, &*for_stmt.target)
+                    {
+                        let qualified = self.qualified_name(&call.func);
+                        if qualified.as_deref() == Some("concurrent.futures.as_completed") {
+                            if let Some((key, display)) =
+                                self.target_key(function, &for_stmt.target)
+                            {
+                                let id = self.intern(key, display);
+                                self.set_kind(id, ObjKind::Future, span(for_stmt.target.range()));
+                                self.done_futures.insert(id);
+                            }
+                        }
+                    }
+                    self.define_body(function, &for_stmt.body, depth + 1);
+                    self.define_body(function, &for_stmt.orelse, depth + 1);
+                }
+                Stmt::FunctionDef(_) | Stmt::ClassDef(_) => {}
+                _ => {
+                    for child in child_bodies(stmt) {
+                        self.define_body(function, child, depth + 1);
+                    }
+                }
+            }
+        }
+    }
+
+    /// `target = value`: records what `target` is when `value` creates or names an object.
+    pub(super) fn define_from_value(
+        &mut self,
+        function: FnId,
+        key: ObjKey,
+        value: &Expr,
+        target: &Expr,
+    ) {
+        let display = self.text(target.range()).to_string();
+        match value {
+            Expr::Call(call) => {
+                if let Some(qualified) = self.qualified_name(&call.func) {
+                    if let Some(kind) = self.constructed_kind(function, &qualified, &call.arguments)
+                    {
+                        let local = matches!(key, ObjKey::Local { .. });
+                        let id = self.intern(key, display);
+                        self.set_kind(id, kind, span(call.range()));
+                        if local {
+                            self.fresh.insert(id);
+                        }
+                        if names::is_process_pool(&qualified) {
+                            self.process_pools.insert(id);
+                        }
+                        return;
+                    }
+                }
+                // `lock = make_lock()`: a factory of this file or another module.
+                if let Some(kind) = self.factory_kind(function, &call.func) {
+                    let id = self.intern(key, display);
+                    self.set_kind(id, kind, span(call.range()));
+                    return;
+                }
+                // `f = executor.submit(...)`: a future.
+                if let Expr::Attribute(method) = &*call.func {
+                    if method.attr.id.as_str() == "submit" {
+                        if let Some(executor) = self.resolve(function, &method.value) {
+                            if self.objects[executor.0 as usize].kind == ObjKind::Executor {
+                                let id = self.intern(key, display);
+                                self.set_kind(id, ObjKind::Future, span(call.range()));
+                            }
+                        }
+                    }
+                }
+            }
+            Expr::Name(_) | Expr::Attribute(_) => {
+                // An alias of a local name: `lock = self._lock` makes `lock` that object.
+                if let ObjKey::Local { function: f, name } = &key {
+                    if let Some(existing) = self.resolve(function, value) {
+                        if self.objects[existing.0 as usize].kind != ObjKind::Unknown {
+                            self.functions[f.0 as usize]
+                                .locals
+                                .insert(name.clone(), existing);
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+}

@@ -1,0 +1,432 @@
+//! What a name, an attribute or a call denotes: the object table, imports and the project
+//! index, kinds from constructors, annotations and factories.
+
+use super::*;
+
+impl<'a> Lowerer<'a> {
+    /// The fully qualified name an expression refers to through the file's imports
+    /// (`th.Lock` -> `threading.Lock`), or a class/function of this file by its own name.
+    pub(super) fn qualified_name(&self, expr: &Expr) -> Option<String> {
+        match expr {
+            Expr::Name(name) => {
+                let id = name.id.as_str();
+                if let Some(full) = self.imports.get(id) {
+                    Some(full.clone())
+                } else if id == "input" {
+                    Some("input".into())
+                } else {
+                    Some(id.to_string()).filter(|id| self.class_by_name.contains_key(id))
+                }
+            }
+            Expr::Attribute(attr) => {
+                let base = self.qualified_name(&attr.value)?;
+                Some(format!("{base}.{}", attr.attr.id))
+            }
+            _ => None,
+        }
+    }
+
+    pub(super) fn intern(&mut self, key: ObjKey, display: String) -> ObjId {
+        if let Some(&id) = self.object_by_key.get(&key) {
+            return id;
+        }
+        let id = ObjId(self.objects.len() as u32);
+        self.objects.push(SyncObject {
+            key: key.clone(),
+            kind: ObjKind::Unknown,
+            display,
+            def: None,
+            escapes: true,
+            guarded_by: None,
+            inferred: false,
+        });
+        self.object_by_key.insert(key, id);
+        id
+    }
+
+    pub(super) fn set_kind(&mut self, id: ObjId, kind: ObjKind, def: Span) {
+        let object = &mut self.objects[id.0 as usize];
+        if object.kind == ObjKind::Unknown {
+            object.kind = kind;
+            object.def = Some(def);
+        }
+    }
+
+    pub(super) fn text(&self, range: TextRange) -> &'a str {
+        let source: &'a str = self.source;
+        source
+            .get(range.start().to_usize()..range.end().to_usize())
+            .unwrap_or("")
+    }
+
+    pub(super) fn self_name(&self, function: FnId) -> Option<&str> {
+        let info = &self.functions[function.0 as usize];
+        info.class?;
+        let def = info.def?;
+        let is_static = def
+            .decorator_list
+            .iter()
+            .any(|d| matches!(&d.expression, Expr::Name(n) if n.id.as_str() == "staticmethod"));
+        if is_static {
+            return None;
+        }
+        info.params.first().map(|(name, _)| name.as_str())
+    }
+
+    /// The class that defines `attr` for instances of `class`: the class itself or the first
+    /// base class of this file that has it.
+    pub(super) fn defining_class(&self, class: usize, attr: &str) -> String {
+        let mut current = class;
+        for _ in 0..20 {
+            let name = &self.classes[current].name;
+            let key = ObjKey::Member {
+                class: name.clone(),
+                attr: attr.to_string(),
+            };
+            if self.object_by_key.contains_key(&key) {
+                return name.clone();
+            }
+            match self.classes[current]
+                .bases
+                .iter()
+                .find_map(|b| self.class_by_name.get(b).copied())
+            {
+                Some(base) if base != current => current = base,
+                _ => break,
+            }
+        }
+        self.classes[class].name.clone()
+    }
+
+    /// Where an assignment target lives, in the context of `function`.
+    pub(super) fn target_key(&self, function: FnId, target: &Expr) -> Option<(ObjKey, String)> {
+        match target {
+            Expr::Name(name) => {
+                let id = name.id.to_string();
+                let info = &self.functions[function.0 as usize];
+                if function.0 == 0 || info.globals.contains(&id) {
+                    Some((ObjKey::Global(id.clone()), id))
+                } else {
+                    Some((
+                        ObjKey::Local {
+                            function,
+                            name: id.clone(),
+                        },
+                        id,
+                    ))
+                }
+            }
+            Expr::Attribute(_) => {
+                let (root, path) = attribute_path(target)?;
+                let display = self.text(target.range()).to_string();
+                let info = &self.functions[function.0 as usize];
+                if Some(root) == self.self_name(function) || root == "cls" && info.class.is_some() {
+                    let class = self.defining_class(info.class?, &path.join("."));
+                    return Some((
+                        ObjKey::Member {
+                            class,
+                            attr: path.join("."),
+                        },
+                        display,
+                    ));
+                }
+                if self.class_by_name.contains_key(root) && path.len() == 1 {
+                    return Some((
+                        ObjKey::Member {
+                            class: root.to_string(),
+                            attr: path.join("."),
+                        },
+                        display,
+                    ));
+                }
+                None
+            }
+            _ => None,
+        }
+    }
+
+    /// Resolves an expression to an object of the file, in the context of `function`.
+    pub(super) fn resolve(&mut self, function: FnId, expr: &Expr) -> Option<ObjId> {
+        match expr {
+            Expr::Name(name) => self.resolve_name(function, name.id.as_str(), expr.range()),
+            Expr::Attribute(attr) => {
+                let attr_name = attr.attr.id.as_str();
+                let display = self.text(expr.range()).to_string();
+                if let Some((key, _)) = self.target_key(function, expr) {
+                    let id = self.intern(key, display);
+                    self.fill_from_attribute_index(id, attr_name);
+                    return Some(id);
+                }
+                // A path below a parameter or a local: `account.lock`.
+                let (root, path) = attribute_path(expr)?;
+                let info = &self.functions[function.0 as usize];
+                let key = if let Some(index) = info.params.iter().position(|(n, _)| n == root) {
+                    if info.locals.contains_key(root) {
+                        return None;
+                    }
+                    ObjKey::Param {
+                        function,
+                        index: index as u32,
+                        path: path.iter().map(|s| s.to_string()).collect(),
+                    }
+                } else if let Some(base) = self.imports.get(root) {
+                    let absolute = format!("{base}.{}", path.join("."));
+                    if let Some(id) = self.imported_object(&absolute, &display, 0) {
+                        return Some(id);
+                    }
+                    ObjKey::Global(format!("{root}.{}", path.join(".")))
+                } else if function.0 != 0 {
+                    ObjKey::Local {
+                        function,
+                        name: format!("{root}.{}", path.join(".")),
+                    }
+                } else {
+                    ObjKey::Global(format!("{root}.{}", path.join(".")))
+                };
+                let id = self.intern(key, display);
+                // The receiver may be a class of this file, known by annotation.
+                self.fill_from_attribute_index(id, attr_name);
+                Some(id)
+            }
+            Expr::Call(call) => {
+                let qualified = self.qualified_name(&call.func)?;
+                let kind = self.constructed_kind(function, &qualified, &call.arguments)?;
+                let key = ObjKey::Other(format!("{}@{}", qualified, call.range().start().to_u32()));
+                let id = self.intern(key, self.text(call.range()).to_string());
+                self.set_kind(id, kind, span(call.range()));
+                self.fresh.insert(id);
+                if names::is_process_pool(&qualified) {
+                    self.process_pools.insert(id);
+                }
+                Some(id)
+            }
+            _ => None,
+        }
+    }
+
+    pub(super) fn fill_from_attribute_index(&mut self, id: ObjId, attr: &str) {
+        if self.objects[id.0 as usize].kind == ObjKind::Unknown {
+            if let Some(Some(kind)) = self.attribute_kinds.get(attr) {
+                self.objects[id.0 as usize].kind = *kind;
+            }
+        }
+    }
+
+    pub(super) fn resolve_name(
+        &mut self,
+        function: FnId,
+        name: &str,
+        range: TextRange,
+    ) -> Option<ObjId> {
+        // Locals of this function, then of enclosing functions (closures), then globals.
+        let mut current = Some(function);
+        while let Some(f) = current {
+            let info = &self.functions[f.0 as usize];
+            if let Some(&id) = info.locals.get(name) {
+                return Some(id);
+            }
+            if f.0 != 0 && !info.globals.contains(name) {
+                let key = ObjKey::Local {
+                    function: f,
+                    name: name.to_string(),
+                };
+                if let Some(&id) = self.object_by_key.get(&key) {
+                    return Some(id);
+                }
+                if let Some(index) = info.params.iter().position(|(n, _)| n == name) {
+                    let annotation = info.params[index].1;
+                    let key = ObjKey::Param {
+                        function: f,
+                        index: index as u32,
+                        path: Vec::new(),
+                    };
+                    let id = self.intern(key, name.to_string());
+                    if let Some(kind) = annotation.and_then(|a| self.annotation_kind(a)) {
+                        self.set_kind(id, kind, span(range));
+                    }
+                    return Some(id);
+                }
+            }
+            current = info.parent;
+        }
+        if let Some(&id) = self.object_by_key.get(&ObjKey::Global(name.to_string())) {
+            return Some(id);
+        }
+        let absolute = self.imports.get(name)?.clone();
+        self.imported_object(&absolute, name, 0)
+    }
+
+    /// The object of another module of the project that the absolute name `absolute` denotes
+    /// (through the project index, following re-exports), as an `Imported` object of this file.
+    pub(super) fn imported_object(
+        &mut self,
+        absolute: &str,
+        display: &str,
+        depth: usize,
+    ) -> Option<ObjId> {
+        let export = self.index?.object(absolute).filter(|e| !e.factory)?;
+        let key = ObjKey::Imported {
+            module: export.module.clone(),
+            name: export.name.clone(),
+        };
+        if let Some(&id) = self.object_by_key.get(&key) {
+            return Some(id);
+        }
+        let kind = match (export.kind, &export.condition_lock) {
+            // `Condition(LOCK)` in that module: acquiring it acquires `LOCK`.
+            (ObjKind::Condition { .. }, Some(lock)) if depth == 0 => {
+                let lock_name = format!("{}.{lock}", export.module);
+                let inner = self.imported_object(&lock_name, lock, depth + 1)?;
+                ObjKind::Condition { lock: Some(inner) }
+            }
+            (ObjKind::Condition { .. }, Some(_)) => return None,
+            (kind, _) => kind,
+        };
+        let id = self.intern(key, display.to_string());
+        // Created in another file: `def` stays empty, and it escapes (it is shared).
+        self.objects[id.0 as usize].kind = kind;
+        Some(id)
+    }
+
+    /// The absolute name of a call's callee in another module of the project (`run` bound by
+    /// `from .jobs import run`, `jobs.run` with `from . import jobs`), when the file's module is
+    /// known and the callee is not in the standard library.
+    pub(super) fn external_callee(&self, callee: &Expr) -> Option<String> {
+        self.module.as_ref()?;
+        let (root, path) = match callee {
+            Expr::Name(name) => (name.id.as_str(), Vec::new()),
+            Expr::Attribute(_) => attribute_path(callee)?,
+            _ => return None,
+        };
+        let base = self.imports.get(root)?;
+        if names::is_standard_library(base) {
+            return None;
+        }
+        let mut absolute = base.clone();
+        for part in path {
+            absolute.push('.');
+            absolute.push_str(part);
+        }
+        Some(absolute)
+    }
+
+    pub(super) fn annotation_kind(&self, annotation: &Expr) -> Option<ObjKind> {
+        let qualified = match annotation {
+            Expr::StringLiteral(s) => s.value.to_str().to_string(),
+            other => self.qualified_name(other)?,
+        };
+        names::constructor_kind(&qualified).or_else(|| {
+            let class = self.class_by_name.get(&qualified)?;
+            self.is_thread_class(*class, 0)
+                .then_some(ObjKind::Thread { daemon: false })
+        })
+    }
+
+    /// `field(default_factory=threading.Lock)` (dataclasses, attrs and pydantic spell it
+    /// alike): the kind each instance gets.
+    pub(super) fn default_factory_kind(&self, value: &Expr) -> Option<ObjKind> {
+        let Expr::Call(call) = value else { return None };
+        let factory = call.arguments.find_keyword("default_factory")?;
+        let qualified = self.qualified_name(&factory.value)?;
+        names::constructor_kind(&qualified).map(generic_kind)
+    }
+
+    /// What a call of a function of this file or of another module of the project returns,
+    /// when that function is a factory (`def make_lock(): return threading.Lock()`).
+    pub(super) fn factory_kind(&self, function: FnId, callee: &Expr) -> Option<ObjKind> {
+        if let Some(id) = self.resolve_function(function, callee) {
+            return self.returned_kind(id);
+        }
+        let absolute = self.external_callee(callee)?;
+        let export = self.index?.object(&absolute)?;
+        export.factory.then_some(export.kind)
+    }
+
+    /// The kind every `return` of `function` creates, when they all create the same kind of
+    /// object (computed once, on first use).
+    pub(super) fn returned_kind(&self, function: FnId) -> Option<ObjKind> {
+        let info = &self.functions[function.0 as usize];
+        *info.returns.get_or_init(|| {
+            info.def?;
+            let mut returns = Vec::new();
+            collect_returns(info.body, &mut returns, 0);
+            let created = |value: &Option<&Expr>| {
+                let Some(Expr::Call(call)) = value else {
+                    return None;
+                };
+                let qualified = self.qualified_name(&call.func)?;
+                names::constructor_kind(&qualified).map(generic_kind)
+            };
+            let kind = created(returns.first()?)?;
+            returns
+                .iter()
+                .all(|value| created(value) == Some(kind))
+                .then_some(kind)
+        })
+    }
+
+    /// The kind of object `qualified(args)` creates, looking at the arguments that matter.
+    pub(super) fn constructed_kind(
+        &mut self,
+        function: FnId,
+        qualified: &str,
+        args: &Arguments,
+    ) -> Option<ObjKind> {
+        let base = match names::constructor_kind(qualified) {
+            Some(kind) => kind,
+            None => {
+                let class = *self.class_by_name.get(qualified)?;
+                if self.is_thread_class(class, 0) {
+                    ObjKind::Thread { daemon: false }
+                } else {
+                    return None;
+                }
+            }
+        };
+        Some(match base {
+            ObjKind::Condition { .. } => {
+                let lock = args
+                    .find_argument_value("lock", 0)
+                    .filter(|e| !e.is_none_literal_expr())
+                    .and_then(|e| self.resolve(function, e));
+                ObjKind::Condition { lock }
+            }
+            ObjKind::Barrier { .. } => ObjKind::Barrier {
+                has_timeout: args
+                    .find_argument_value("timeout", 2)
+                    .is_some_and(|e| !e.is_none_literal_expr()),
+            },
+            ObjKind::Queue { .. } => ObjKind::Queue {
+                bounded: args.find_argument_value("maxsize", 0).is_some_and(|e| {
+                    !matches!(e, Expr::NumberLiteral(n) if matches!(&n.value, Number::Int(i) if i.as_u64() == Some(0)))
+                }),
+            },
+            ObjKind::Thread { .. } => ObjKind::Thread {
+                daemon: args
+                    .find_keyword("daemon")
+                    .is_some_and(|k| !matches!(&k.value, Expr::BooleanLiteral(b) if !b.value))
+                    || self.class_by_name.get(qualified).is_some_and(|&c| self.is_daemon_class(c)),
+            },
+            other => other,
+        })
+    }
+
+    pub(super) fn index_attribute_kinds(&mut self) {
+        for object in &self.objects {
+            if let ObjKey::Member { attr, .. } = &object.key {
+                if object.kind == ObjKind::Unknown || attr.contains('.') {
+                    continue;
+                }
+                let generic = generic_kind(object.kind);
+                self.attribute_kinds
+                    .entry(attr.clone())
+                    .and_modify(|k| {
+                        if *k != Some(generic) {
+                            *k = None
+                        }
+                    })
+                    .or_insert(Some(generic));
+            }
+        }
+    }
+}

@@ -1,0 +1,619 @@
+//! Pass 3, statements: scopes (loops, branches, `with`, `try`) and the events of assignments.
+
+use super::*;
+
+impl<'a> Lowerer<'a> {
+    pub(super) fn lower_body(
+        &mut self,
+        function: FnId,
+        body: &'a [Stmt],
+        depth: usize,
+    ) -> Vec<Node> {
+        let mut nodes = Vec::new();
+        if depth > MAX_DEPTH {
+            self.depth_exceeded = true;
+            return nodes;
+        }
+        for stmt in body {
+            self.lower_stmt(function, stmt, depth, &mut nodes);
+        }
+        nodes
+    }
+
+    pub(super) fn scope(
+        &mut self,
+        kind: ScopeKind,
+        whole: TextRange,
+        keyword: Span,
+        body: Vec<Node>,
+        statements: usize,
+    ) -> Node {
+        Node::Scope(Scope {
+            kind,
+            span: span(whole),
+            keyword,
+            statements: statements as u32,
+            body,
+        })
+    }
+
+    pub(super) fn keyword_span(&self, start: TextRange, keyword: &str) -> Span {
+        let start = start.start().to_u32();
+        Span::new(start, start + keyword.len() as u32)
+    }
+
+    pub(super) fn lower_stmt(
+        &mut self,
+        function: FnId,
+        stmt: &'a Stmt,
+        depth: usize,
+        out: &mut Vec<Node>,
+    ) {
+        match stmt {
+            Stmt::FunctionDef(_) | Stmt::ClassDef(_) => {}
+            Stmt::Expr(expr_stmt) => {
+                let statement = Some(span(expr_stmt.range));
+                self.lower_expr(function, &expr_stmt.value, statement, out);
+            }
+            Stmt::Assign(assign) => {
+                self.lower_expr(function, &assign.value, None, out);
+                for target in &assign.targets {
+                    self.lower_write(
+                        function,
+                        target,
+                        Some(&assign.value),
+                        span(assign.range),
+                        out,
+                    );
+                }
+            }
+            Stmt::AnnAssign(assign) => {
+                if let Some(value) = &assign.value {
+                    self.lower_expr(function, value, None, out);
+                    self.lower_write(
+                        function,
+                        &assign.target,
+                        Some(value),
+                        span(assign.range),
+                        out,
+                    );
+                }
+            }
+            Stmt::AugAssign(assign) => {
+                self.lower_expr(function, &assign.value, None, out);
+                self.lower_write(function, &assign.target, None, span(assign.range), out);
+            }
+            Stmt::Return(ret) => {
+                if let Some(value) = &ret.value {
+                    self.lower_expr(function, value, None, out);
+                }
+                out.push(exit(ExitKind::Return, ret.range));
+            }
+            Stmt::Raise(raise) => {
+                if let Some(exc) = &raise.exc {
+                    self.lower_expr(function, exc, None, out);
+                }
+                out.push(exit(ExitKind::Raise, raise.range));
+            }
+            Stmt::Break(b) => out.push(exit(ExitKind::Break, b.range)),
+            Stmt::Continue(c) => out.push(exit(ExitKind::Continue, c.range)),
+            Stmt::If(if_stmt) => self.lower_if(function, if_stmt, depth, out),
+            Stmt::While(while_stmt) => {
+                let mut body = Vec::new();
+                let infinite = is_constant_true(&while_stmt.test);
+                if !infinite {
+                    self.lower_expr(function, &while_stmt.test, None, &mut body);
+                }
+                self.repeats += 1;
+                body.extend(self.lower_body(function, &while_stmt.body, depth + 1));
+                self.repeats -= 1;
+                let condition = if infinite {
+                    Condition::default()
+                } else {
+                    self.condition(function, &while_stmt.test)
+                };
+                let info = LoopInfo {
+                    kind: if infinite {
+                        LoopKind::Infinite
+                    } else {
+                        LoopKind::While
+                    },
+                    condition,
+                    assigned: assigned_names(&while_stmt.body),
+                };
+                let keyword = self.keyword_span(while_stmt.range, "while");
+                let node = self.scope(
+                    ScopeKind::Loop(info),
+                    while_stmt.range,
+                    keyword,
+                    body,
+                    while_stmt.body.len(),
+                );
+                out.push(node);
+                out.extend(self.lower_body(function, &while_stmt.orelse, depth + 1));
+            }
+            Stmt::For(for_stmt) => {
+                self.lower_expr(function, &for_stmt.iter, None, out);
+                self.repeats += 1;
+                let body = self.lower_body(function, &for_stmt.body, depth + 1);
+                self.repeats -= 1;
+                let info = LoopInfo {
+                    kind: LoopKind::For,
+                    condition: Condition::default(),
+                    assigned: assigned_names(&for_stmt.body),
+                };
+                let keyword = self.keyword_span(
+                    for_stmt.range,
+                    if for_stmt.is_async {
+                        "async for"
+                    } else {
+                        "for"
+                    },
+                );
+                if for_stmt.is_async {
+                    // Each step of an `async for` awaits the iterator.
+                    out.push(Node::Event(Event {
+                        kind: EventKind::Await,
+                        span: keyword,
+                        statement: None,
+                    }));
+                }
+                let node = self.scope(
+                    ScopeKind::Loop(info),
+                    for_stmt.range,
+                    keyword,
+                    body,
+                    for_stmt.body.len(),
+                );
+                out.push(node);
+                out.extend(self.lower_body(function, &for_stmt.orelse, depth + 1));
+            }
+            Stmt::With(with) => {
+                let mut body = Vec::new();
+                for item in &with.items {
+                    self.lower_with_item(function, item, with.is_async, &mut body);
+                }
+                body.extend(self.lower_body(function, &with.body, depth + 1));
+                self.shut_down_with_items(function, with, &mut body);
+                let keyword = self.keyword_span(
+                    with.range,
+                    if with.is_async { "async with" } else { "with" },
+                );
+                let node = self.scope(ScopeKind::With, with.range, keyword, body, with.body.len());
+                out.push(node);
+            }
+            Stmt::Try(try_stmt) => {
+                let mut parts = Vec::new();
+                let keyword = self.keyword_span(try_stmt.range, "try");
+                let body = self.lower_body(function, &try_stmt.body, depth + 1);
+                parts.push(self.scope(
+                    ScopeKind::Try,
+                    suite_range(&try_stmt.body, try_stmt.range),
+                    keyword,
+                    body,
+                    try_stmt.body.len(),
+                ));
+                for ExceptHandler::ExceptHandler(handler) in &try_stmt.handlers {
+                    let body = self.lower_body(function, &handler.body, depth + 1);
+                    let keyword = self.keyword_span(handler.range, "except");
+                    parts.push(self.scope(
+                        ScopeKind::Except,
+                        handler.range,
+                        keyword,
+                        body,
+                        handler.body.len(),
+                    ));
+                }
+                if !try_stmt.orelse.is_empty() {
+                    let body = self.lower_body(function, &try_stmt.orelse, depth + 1);
+                    let range = suite_range(&try_stmt.orelse, try_stmt.range);
+                    let keyword = Span::new(range.start().to_u32(), range.start().to_u32());
+                    parts.push(self.scope(
+                        ScopeKind::TryElse,
+                        range,
+                        keyword,
+                        body,
+                        try_stmt.orelse.len(),
+                    ));
+                }
+                if !try_stmt.finalbody.is_empty() {
+                    let body = self.lower_body(function, &try_stmt.finalbody, depth + 1);
+                    let range = suite_range(&try_stmt.finalbody, try_stmt.range);
+                    let keyword = self.finally_keyword(range);
+                    let whole = TextRange::new((keyword.start).into(), range.end());
+                    parts.push(self.scope(
+                        ScopeKind::Finally,
+                        whole,
+                        keyword,
+                        body,
+                        try_stmt.finalbody.len(),
+                    ));
+                }
+                let node = self.scope(ScopeKind::TryStatement, try_stmt.range, keyword, parts, 1);
+                out.push(node);
+            }
+            Stmt::Match(match_stmt) => {
+                self.lower_expr(function, &match_stmt.subject, None, out);
+                for (index, case) in match_stmt.cases.iter().enumerate() {
+                    let body = self.lower_body(function, &case.body, depth + 1);
+                    let info = BranchInfo {
+                        first: index == 0,
+                        has_else: match_stmt.cases.len() > 1,
+                        condition: Condition::default(),
+                        exits: exits(&case.body),
+                        acquire_test: None,
+                    };
+                    let keyword = self.keyword_span(case.range, "case");
+                    let node = self.scope(
+                        ScopeKind::Branch(info),
+                        case.range,
+                        keyword,
+                        body,
+                        case.body.len(),
+                    );
+                    out.push(node);
+                }
+            }
+            Stmt::Assert(assert) => self.lower_expr(function, &assert.test, None, out),
+            Stmt::Delete(_)
+            | Stmt::Pass(_)
+            | Stmt::Import(_)
+            | Stmt::ImportFrom(_)
+            | Stmt::Global(_)
+            | Stmt::Nonlocal(_)
+            | Stmt::TypeAlias(_)
+            | Stmt::IpyEscapeCommand(_) => {}
+        }
+    }
+
+    /// The span of the `finally` keyword that precedes a `finally:` suite.
+    pub(super) fn finally_keyword(&self, suite: TextRange) -> Span {
+        let before = &self.source[..suite.start().to_usize()];
+        match before.rfind("finally") {
+            Some(pos) => Span::new(pos as u32, (pos + "finally".len()) as u32),
+            None => Span::new(suite.start().to_u32(), suite.start().to_u32()),
+        }
+    }
+
+    pub(super) fn lower_if(
+        &mut self,
+        function: FnId,
+        if_stmt: &'a ast::StmtIf,
+        depth: usize,
+        out: &mut Vec<Node>,
+    ) {
+        self.lower_expr(function, &if_stmt.test, None, out);
+        let has_else = !if_stmt.elif_else_clauses.is_empty();
+        let acquire_test = self.acquire_test(function, &if_stmt.test);
+        let body = self.lower_body(function, &if_stmt.body, depth + 1);
+        let body_end = if_stmt
+            .body
+            .last()
+            .map_or(if_stmt.range.end(), |s| s.range().end());
+        let info = BranchInfo {
+            first: true,
+            has_else,
+            condition: self.condition(function, &if_stmt.test),
+            exits: exits(&if_stmt.body),
+            acquire_test,
+        };
+        let keyword = self.keyword_span(if_stmt.range, "if");
+        let node = self.scope(
+            ScopeKind::Branch(info),
+            TextRange::new(if_stmt.range.start(), body_end),
+            keyword,
+            body,
+            if_stmt.body.len(),
+        );
+        out.push(node);
+        for clause in &if_stmt.elif_else_clauses {
+            let mut body = Vec::new();
+            if let Some(test) = &clause.test {
+                self.lower_expr(function, test, None, &mut body);
+            }
+            body.extend(self.lower_body(function, &clause.body, depth + 1));
+            let condition = match &clause.test {
+                Some(test) => self.condition(function, test),
+                None => Condition::default(),
+            };
+            let info = BranchInfo {
+                first: false,
+                has_else: true,
+                condition,
+                exits: exits(&clause.body),
+                acquire_test: None,
+            };
+            let word = if clause.test.is_some() {
+                "elif"
+            } else {
+                "else"
+            };
+            let keyword = self.keyword_span(clause.range, word);
+            let node = self.scope(
+                ScopeKind::Branch(info),
+                clause.range,
+                keyword,
+                body,
+                clause.body.len(),
+            );
+            out.push(node);
+        }
+    }
+
+    /// `if lock.acquire(...)` / `if not lock.acquire(...)`.
+    pub(super) fn acquire_test(&mut self, function: FnId, test: &Expr) -> Option<(ObjId, bool)> {
+        let (call, negated) = match test {
+            Expr::UnaryOp(unary) if unary.op == UnaryOp::Not => (&*unary.operand, true),
+            other => (other, false),
+        };
+        let Expr::Call(call) = call else { return None };
+        let Expr::Attribute(method) = &*call.func else {
+            return None;
+        };
+        if method.attr.id.as_str() != "acquire" {
+            return None;
+        }
+        let obj = self.resolve(function, &method.value)?;
+        self.objects[obj.0 as usize]
+            .kind
+            .is_lock_like()
+            .then_some((obj, negated))
+    }
+
+    pub(super) fn condition(&mut self, function: FnId, test: &Expr) -> Condition {
+        let mut reads = Vec::new();
+        self.condition_reads(function, test, &mut reads, 0);
+        Condition {
+            reads,
+            span: Some(span(test.range())),
+        }
+    }
+
+    pub(super) fn condition_reads(
+        &mut self,
+        function: FnId,
+        expr: &Expr,
+        reads: &mut Vec<Read>,
+        depth: usize,
+    ) {
+        if depth > 50 {
+            return;
+        }
+        match expr {
+            Expr::Name(name) => {
+                let id = name.id.to_string();
+                let info = &self.functions[function.0 as usize];
+                let is_local = function.0 != 0
+                    && !info.globals.contains(&id)
+                    && (info.params.iter().any(|(p, _)| *p == id)
+                        || self.assigned_in(function).contains(&id));
+                reads.push(if is_local {
+                    Read::Local(id)
+                } else {
+                    Read::Shared(id)
+                });
+            }
+            Expr::Attribute(_) => reads.push(Read::Shared(self.text(expr.range()).to_string())),
+            Expr::Subscript(sub) => {
+                self.condition_reads(function, &sub.value, reads, depth + 1);
+                self.condition_reads(function, &sub.slice, reads, depth + 1);
+            }
+            Expr::Call(call) => {
+                // A query of a known object's state (`stop.is_set()`), the clock, or any call.
+                if let Expr::Attribute(method) = &*call.func {
+                    if let Some(obj) = self.resolve(function, &method.value) {
+                        let name = method.attr.id.as_str();
+                        if names::is_state_query(self.objects[obj.0 as usize].kind, name) {
+                            reads.push(Read::Query {
+                                obj,
+                                method: name.to_string(),
+                            });
+                            return;
+                        }
+                    }
+                }
+                if self
+                    .qualified_name(&call.func)
+                    .is_some_and(|q| names::is_clock(&q))
+                {
+                    reads.push(Read::Clock);
+                    return;
+                }
+                reads.push(Read::Call(self.text(call.func.range()).to_string()));
+            }
+            Expr::BoolOp(op) => {
+                for value in &op.values {
+                    self.condition_reads(function, value, reads, depth + 1);
+                }
+            }
+            Expr::UnaryOp(op) => self.condition_reads(function, &op.operand, reads, depth + 1),
+            Expr::Compare(cmp) => {
+                let mut compared = Vec::new();
+                self.condition_reads(function, &cmp.left, &mut compared, depth + 1);
+                for c in &cmp.comparators {
+                    self.condition_reads(function, c, &mut compared, depth + 1);
+                }
+                // A comparison with the clock is a deadline test: what it compares against is
+                // the deadline, not state another thread changes.
+                if compared.contains(&Read::Clock) {
+                    reads.push(Read::Clock);
+                } else {
+                    reads.extend(compared);
+                }
+            }
+            Expr::BinOp(op) => {
+                self.condition_reads(function, &op.left, reads, depth + 1);
+                self.condition_reads(function, &op.right, reads, depth + 1);
+            }
+            Expr::Named(named) => self.condition_reads(function, &named.value, reads, depth + 1),
+            Expr::NumberLiteral(_)
+            | Expr::BooleanLiteral(_)
+            | Expr::NoneLiteral(_)
+            | Expr::StringLiteral(_)
+            | Expr::BytesLiteral(_) => reads.push(Read::Constant),
+            _ => reads.push(Read::Shared(self.text(expr.range()).to_string())),
+        }
+    }
+
+    /// The end of `with ThreadPoolExecutor() as ex:` (or `with ex:`) shuts the executor down
+    /// and waits for its tasks. The events close the block's body; their span is the `with`
+    /// keyword (the block's end is the last statement's end, which belongs to that statement).
+    pub(super) fn shut_down_with_items(
+        &mut self,
+        function: FnId,
+        with: &'a ast::StmtWith,
+        out: &mut Vec<Node>,
+    ) {
+        let keyword = self.keyword_span(
+            with.range,
+            if with.is_async { "async with" } else { "with" },
+        );
+        for item in &with.items {
+            let target = item
+                .optional_vars
+                .as_deref()
+                .and_then(|t| self.resolve(function, t));
+            let context = self.resolve(function, &item.context_expr);
+            for obj in [target, context].into_iter().flatten() {
+                if self.objects[obj.0 as usize].kind == ObjKind::Executor {
+                    for kind in [EventKind::Shutdown { obj }, EventKind::Synchronize] {
+                        out.push(Node::Event(Event {
+                            kind,
+                            span: keyword,
+                            statement: None,
+                        }));
+                    }
+                }
+            }
+        }
+    }
+
+    pub(super) fn lower_with_item(
+        &mut self,
+        function: FnId,
+        item: &'a ast::WithItem,
+        is_async: bool,
+        out: &mut Vec<Node>,
+    ) {
+        let context = &item.context_expr;
+        // Calls inside the context expression happen first (`with pool.get_lock():`).
+        if let Expr::Call(_) = context {
+            self.lower_expr(function, context, None, out);
+        }
+        if is_async {
+            out.push(Node::Event(Event {
+                kind: EventKind::Await,
+                span: span(item.range),
+                statement: None,
+            }));
+        }
+        if let Some(obj) = self.resolve(function, context) {
+            if self.objects[obj.0 as usize].kind.is_lock_like() {
+                out.push(Node::Event(Event {
+                    kind: EventKind::Acquire {
+                        obj,
+                        how: AcquireHow::Scoped,
+                        receiver: span(context.range()),
+                        shared: false,
+                    },
+                    span: span(context.range()),
+                    statement: None,
+                }));
+            }
+        }
+    }
+
+    /// A write to `target`; `value` is the assigned value (`None` for augmented assignment).
+    pub(super) fn lower_write(
+        &mut self,
+        function: FnId,
+        target: &Expr,
+        value: Option<&Expr>,
+        stmt: Span,
+        out: &mut Vec<Node>,
+    ) {
+        let read_modify_write = match value {
+            None => true,
+            Some(value) => reads_expression(value, target),
+        };
+        let shared = match target {
+            Expr::Name(name) => {
+                function.0 != 0
+                    && self.functions[function.0 as usize]
+                        .globals
+                        .contains(name.id.as_str())
+            }
+            Expr::Attribute(_) => {
+                let root = attribute_path(target).map(|(root, _)| root);
+                root.is_some_and(|root| {
+                    Some(root) == self.self_name(function)
+                        || self.functions[function.0 as usize].globals.contains(root)
+                        || self.is_module_global(function, root)
+                })
+            }
+            Expr::Subscript(sub) => match &*sub.value {
+                Expr::Name(name) => {
+                    let info = &self.functions[function.0 as usize];
+                    function.0 != 0
+                        && (info.globals.contains(name.id.as_str())
+                            || self.is_module_global(function, name.id.as_str()))
+                }
+                Expr::Attribute(_) => attribute_path(&sub.value)
+                    .is_some_and(|(root, _)| Some(root) == self.self_name(function)),
+                _ => false,
+            },
+            _ => false,
+        };
+        if shared && function.0 != 0 {
+            let obj = self.written_object(function, target);
+            out.push(Node::Event(Event {
+                kind: EventKind::SharedWrite {
+                    target: self.text(target.range()).to_string(),
+                    obj,
+                    read_modify_write,
+                },
+                span: stmt,
+                statement: Some(stmt),
+            }));
+        }
+    }
+
+    /// The object a shared write changes: a global, a `self` attribute (a class member), or
+    /// the container of an item write (`d` in `d[k] += 1`).
+    pub(super) fn written_object(&mut self, function: FnId, target: &Expr) -> Option<ObjId> {
+        let place = match target {
+            Expr::Subscript(sub) => &*sub.value,
+            other => other,
+        };
+        let display = self.text(place.range()).to_string();
+        let key = match place {
+            Expr::Name(name) => ObjKey::Global(name.id.to_string()),
+            Expr::Attribute(_) => {
+                let (root, path) = attribute_path(place)?;
+                if Some(root) == self.self_name(function) {
+                    self.target_key(function, place)?.0
+                } else {
+                    ObjKey::Global(format!("{root}.{}", path.join(".")))
+                }
+            }
+            _ => return None,
+        };
+        Some(self.intern(key, display))
+    }
+
+    /// A module-level name read (not assigned) inside `function`.
+    pub(super) fn is_module_global(&self, function: FnId, name: &str) -> bool {
+        let info = &self.functions[function.0 as usize];
+        if info.params.iter().any(|(p, _)| p == name) || self.assigned_in(function).contains(name) {
+            return false;
+        }
+        self.assigned_in(FnId(0)).contains(name)
+    }
+
+    /// The names `function`'s body assigns (cached).
+    pub(super) fn assigned_in(&self, function: FnId) -> &HashSet<String> {
+        let info = &self.functions[function.0 as usize];
+        info.assigned
+            .get_or_init(|| assigned_names(info.body).into_iter().collect())
+    }
+}

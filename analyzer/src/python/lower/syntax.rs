@@ -1,0 +1,191 @@
+//! Syntax helpers over the AST: attribute paths, child bodies, exits, assigned names.
+
+use super::*;
+
+/// Reduces a kind to what an unknown receiver with that attribute name can be assumed to be.
+pub(super) fn generic_kind(kind: ObjKind) -> ObjKind {
+    match kind {
+        // The lock a condition shares is known only through the defining class.
+        ObjKind::Condition { .. } => ObjKind::Condition { lock: None },
+        other => other,
+    }
+}
+
+/// `a.b.c` -> ("a", ["b", "c"]).
+pub(super) fn attribute_path(expr: &Expr) -> Option<(&str, Vec<&str>)> {
+    let mut path = Vec::new();
+    let mut current = expr;
+    loop {
+        match current {
+            Expr::Attribute(attr) => {
+                path.push(attr.attr.id.as_str());
+                current = &attr.value;
+            }
+            Expr::Name(name) => {
+                path.reverse();
+                return Some((name.id.as_str(), path));
+            }
+            _ => return None,
+        }
+    }
+}
+
+/// The statement bodies nested in a compound statement (not function or class bodies).
+pub(super) fn child_bodies(stmt: &Stmt) -> Vec<&[Stmt]> {
+    match stmt {
+        Stmt::If(s) => {
+            let mut bodies = vec![&s.body[..]];
+            bodies.extend(s.elif_else_clauses.iter().map(|c| &c.body[..]));
+            bodies
+        }
+        Stmt::While(s) => vec![&s.body[..], &s.orelse[..]],
+        Stmt::For(s) => vec![&s.body[..], &s.orelse[..]],
+        Stmt::With(s) => vec![&s.body[..]],
+        Stmt::Try(s) => {
+            let mut bodies = vec![&s.body[..]];
+            bodies.extend(
+                s.handlers
+                    .iter()
+                    .map(|ExceptHandler::ExceptHandler(h)| &h.body[..]),
+            );
+            bodies.push(&s.orelse[..]);
+            bodies.push(&s.finalbody[..]);
+            bodies
+        }
+        Stmt::Match(s) => s.cases.iter().map(|c| &c.body[..]).collect(),
+        _ => Vec::new(),
+    }
+}
+
+pub(super) fn is_constant_true(expr: &Expr) -> bool {
+    match expr {
+        Expr::BooleanLiteral(b) => b.value,
+        Expr::NumberLiteral(n) => matches!(&n.value, Number::Int(i) if i.as_u64() != Some(0)),
+        _ => false,
+    }
+}
+
+pub(super) fn is_false_literal(expr: &Expr) -> bool {
+    match expr {
+        Expr::BooleanLiteral(b) => !b.value,
+        Expr::NumberLiteral(n) => matches!(&n.value, Number::Int(i) if i.as_u64() == Some(0)),
+        _ => false,
+    }
+}
+
+/// The value of every `return` of a body (`None` for a bare `return`), not descending into
+/// nested functions or classes.
+pub(super) fn collect_returns<'a>(body: &'a [Stmt], out: &mut Vec<Option<&'a Expr>>, depth: usize) {
+    if depth > MAX_DEPTH {
+        return;
+    }
+    for stmt in body {
+        match stmt {
+            Stmt::Return(ret) => out.push(ret.value.as_deref()),
+            Stmt::FunctionDef(_) | Stmt::ClassDef(_) => {}
+            other => {
+                for child in child_bodies(other) {
+                    collect_returns(child, out, depth + 1);
+                }
+            }
+        }
+    }
+}
+
+pub(super) fn exit(kind: ExitKind, range: TextRange) -> Node {
+    Node::Event(Event {
+        kind: EventKind::Exit(kind),
+        span: span(range),
+        statement: Some(span(range)),
+    })
+}
+
+/// How a suite ends, when its last statement leaves the enclosing block.
+pub(super) fn exits(body: &[Stmt]) -> Option<ExitKind> {
+    body.iter().find_map(|stmt| match stmt {
+        Stmt::Break(_) => Some(ExitKind::Break),
+        Stmt::Continue(_) => Some(ExitKind::Continue),
+        Stmt::Return(_) => Some(ExitKind::Return),
+        Stmt::Raise(_) => Some(ExitKind::Raise),
+        _ => None,
+    })
+}
+
+pub(super) fn suite_range(suite: &[Stmt], fallback: TextRange) -> TextRange {
+    match (suite.first(), suite.last()) {
+        (Some(first), Some(last)) => TextRange::new(first.range().start(), last.range().end()),
+        _ => fallback,
+    }
+}
+
+/// Local names a body assigns (not descending into nested functions or classes).
+pub(super) fn assigned_names(body: &[Stmt]) -> Vec<String> {
+    pub(super) fn target_names(target: &Expr, out: &mut Vec<String>) {
+        match target {
+            Expr::Name(name) => out.push(name.id.to_string()),
+            Expr::Tuple(t) => t.elts.iter().for_each(|e| target_names(e, out)),
+            Expr::List(l) => l.elts.iter().for_each(|e| target_names(e, out)),
+            Expr::Starred(s) => target_names(&s.value, out),
+            _ => {}
+        }
+    }
+    pub(super) fn go(body: &[Stmt], out: &mut Vec<String>, depth: usize) {
+        if depth > MAX_DEPTH {
+            return;
+        }
+        for stmt in body {
+            match stmt {
+                Stmt::Assign(a) => a.targets.iter().for_each(|t| target_names(t, out)),
+                Stmt::AugAssign(a) => target_names(&a.target, out),
+                Stmt::AnnAssign(a) if a.value.is_some() => target_names(&a.target, out),
+                Stmt::For(f) => target_names(&f.target, out),
+                Stmt::With(w) => w
+                    .items
+                    .iter()
+                    .filter_map(|i| i.optional_vars.as_deref())
+                    .for_each(|t| target_names(t, out)),
+                _ => {}
+            }
+            for child in child_bodies(stmt) {
+                go(child, out, depth + 1);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    go(body, &mut out, 0);
+    out
+}
+
+/// Whether `value` reads `target` (`self.n = self.n + 1`), comparing expressions structurally.
+pub(super) fn reads_expression(value: &Expr, target: &Expr) -> bool {
+    struct Finder<'t> {
+        wanted: ComparableExpr<'t>,
+        found: bool,
+        depth: usize,
+    }
+    impl<'a> Visitor<'a> for Finder<'_> {
+        fn visit_expr(&mut self, expr: &'a Expr) {
+            if self.found || self.depth > MAX_DEPTH {
+                return;
+            }
+            if matches!(
+                expr,
+                Expr::Name(_) | Expr::Attribute(_) | Expr::Subscript(_)
+            ) && ComparableExpr::from(expr) == self.wanted
+            {
+                self.found = true;
+                return;
+            }
+            self.depth += 1;
+            walk_expr(self, expr);
+            self.depth -= 1;
+        }
+    }
+    let mut finder = Finder {
+        wanted: ComparableExpr::from(target),
+        found: false,
+        depth: 0,
+    };
+    finder.visit_expr(value);
+    finder.found
+}
