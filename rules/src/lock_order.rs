@@ -92,6 +92,9 @@ pub struct LockSummary {
     /// Its functions that acquire locks or make calls.
     #[serde(default)]
     pub functions: Vec<FunctionEffects>,
+    /// Its classes, for subclasses and users in other modules.
+    #[serde(default)]
+    pub classes: Vec<crate::model::ClassSummary>,
 }
 
 /// The identity of `key` across files. Module-level objects and members are the same object in
@@ -185,6 +188,7 @@ pub fn summarize(cx: &Context, file: &str) -> LockSummary {
         exports: crate::project::exports(model),
         imports: info.imports.clone(),
         functions: function_effects(model, file, &info.path, handoff),
+        classes: info.classes.clone(),
     }
 }
 

@@ -540,6 +540,22 @@ pub struct ModuleInfo {
     /// Module-level functions that return a new synchronisation object of one kind
     /// (`def make_lock(): return threading.Lock()`), by name.
     pub factories: Vec<(String, ObjKind)>,
+    /// The module's classes, as subclasses and users in other modules see them.
+    pub classes: Vec<ClassSummary>,
+}
+
+/// A class as other modules see it: what its instances hold and which methods it defines.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ClassSummary {
+    /// Its name in its module (`Pool`; `Outer.Inner` is not summarised).
+    pub name: String,
+    /// Its base classes, absolute (`pkg.base.Resource`).
+    pub bases: Vec<String>,
+    /// Attributes of its instances (or the class) that hold synchronisation objects. A
+    /// `Condition` over another attribute's lock is given with `lock: None`.
+    pub attributes: Vec<(String, ObjKind)>,
+    /// The methods it defines itself.
+    pub methods: Vec<String>,
 }
 
 /// Everything the rules know about one file.

@@ -10,7 +10,7 @@
 use std::collections::HashMap;
 
 use crate::lock_order::LockSummary;
-use crate::model::{FileModel, ObjKey, ObjKind};
+use crate::model::{ClassSummary, FileModel, ObjKey, ObjKind};
 
 /// A module-level object of one file, as other files see it.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -41,7 +41,14 @@ pub struct ProjectIndex {
     aliases: HashMap<String, String>,
     /// Modules through which at least one object can be reached (its own or re-exported).
     exporting: std::collections::HashSet<String>,
+    /// Classes by absolute name (`pkg.pool.Pool`).
+    classes: HashMap<String, ClassSummary>,
+    /// Every exporting module and each package above one (`pkg`, `pkg.sub` for `pkg.sub.mod`).
+    exporting_prefixes: std::collections::HashSet<String>,
 }
+
+/// How many base classes deep an attribute or a method is looked for.
+const MAX_BASES: usize = 16;
 
 impl ProjectIndex {
     /// Joins the summaries of a run.
@@ -62,6 +69,12 @@ impl ProjectIndex {
                     .entry(format!("{}.{}", object.module, object.name))
                     .or_insert_with(|| object.clone());
             }
+            for class in &summary.classes {
+                index
+                    .classes
+                    .entry(format!("{module}.{}", class.name))
+                    .or_insert_with(|| class.clone());
+            }
             for (local, target) in &summary.imports {
                 index
                     .aliases
@@ -79,6 +92,13 @@ impl ProjectIndex {
             .filter(|object| !object.name.starts_with('_'))
             .map(|object| object.module.clone())
             .collect();
+        for (name, class) in &index.classes {
+            if !class.attributes.is_empty() || !class.bases.is_empty() {
+                if let Some((module, _)) = name.rsplit_once('.') {
+                    exporting.insert(module.to_string());
+                }
+            }
+        }
         for alias in index.aliases.keys() {
             if index.object(alias).is_some() {
                 if let Some((module, _)) = alias.rsplit_once('.') {
@@ -86,13 +106,78 @@ impl ProjectIndex {
                 }
             }
         }
+        for module in &exporting {
+            let mut end = module.len();
+            loop {
+                index.exporting_prefixes.insert(module[..end].to_string());
+                match module[..end].rfind('.') {
+                    Some(dot) => end = dot,
+                    None => break,
+                }
+            }
+        }
         index.exporting = exporting;
         index
     }
 
-    /// Whether the index knows no objects at all (nothing to resolve through it).
+    /// Whether the index knows no objects and no classes (nothing to resolve through it).
     pub fn is_empty(&self) -> bool {
-        self.objects.is_empty()
+        self.objects.is_empty() && self.classes.is_empty()
+    }
+
+    /// The class an absolute name denotes, following re-exports: its absolute name.
+    pub fn class(&self, qualified: &str) -> Option<(String, &ClassSummary)> {
+        let name = self.canonical(qualified);
+        let class = self.classes.get(&name)?;
+        Some((name, class))
+    }
+
+    /// Where instances of `class` (absolute) get the attribute `attr` holding a
+    /// synchronisation object: the defining class (absolute) and the object's kind, looking
+    /// through base classes in any module.
+    pub fn class_attribute(&self, class: &str, attr: &str) -> Option<(String, ObjKind)> {
+        self.find_in_bases(class, &|summary| {
+            summary
+                .attributes
+                .iter()
+                .find(|(name, _)| name == attr)
+                .map(|(_, kind)| *kind)
+        })
+    }
+
+    /// The absolute name of the method `method` that instances of `class` run: the first
+    /// class of its hierarchy that defines it (`pkg.base.Resource.close`).
+    pub fn class_method(&self, class: &str, method: &str) -> Option<String> {
+        let (owner, ()) = self.find_in_bases(class, &|summary| {
+            summary.methods.iter().any(|m| m == method).then_some(())
+        })?;
+        Some(format!("{owner}.{method}"))
+    }
+
+    /// Depth-first through `class` and its bases (in order), the first class for which `found`
+    /// answers, with its absolute name.
+    fn find_in_bases<T>(
+        &self,
+        class: &str,
+        found: &dyn Fn(&ClassSummary) -> Option<T>,
+    ) -> Option<(String, T)> {
+        let mut stack = vec![(class.to_string(), 0)];
+        let mut seen = std::collections::HashSet::new();
+        while let Some((name, depth)) = stack.pop() {
+            if depth > MAX_BASES || !seen.insert(name.clone()) {
+                continue;
+            }
+            let Some((name, summary)) = self.class(&name) else {
+                continue;
+            };
+            if let Some(value) = found(summary) {
+                return Some((name, value));
+            }
+            for base in summary.bases.iter().rev() {
+                stack.push((base.clone(), depth + 1));
+            }
+        }
+        None
     }
 
     /// The object an absolute dotted name denotes, following re-exports.
@@ -143,10 +228,8 @@ impl ProjectIndex {
     /// lead to a project object: the object itself, or a module on the way to one.
     pub fn reaches(&self, imported: &str) -> bool {
         self.object(imported).is_some()
-            || self.exporting.iter().any(|module| {
-                module == imported
-                    || (module.starts_with(imported) && module[imported.len()..].starts_with('.'))
-            })
+            || self.class(imported).is_some()
+            || self.exporting_prefixes.contains(imported)
             || self.exports_through(&self.canonical(imported))
     }
 

@@ -23,7 +23,7 @@ use threadlint_rules::model::{
 
 use super::modules::{self, ModulePath};
 use super::names;
-use threadlint_rules::model::ModuleInfo;
+use threadlint_rules::model::{ClassSummary, ModuleInfo};
 use threadlint_rules::project::ProjectIndex;
 
 mod calls;
@@ -89,6 +89,9 @@ pub struct Lowerer<'a> {
     /// Attribute name -> kind, where every class of the file that defines the attribute agrees;
     /// used for receivers whose class is not known (`account.lock` with `account` a parameter).
     attribute_kinds: HashMap<String, Option<ObjKind>>,
+    /// Variables and attributes bound to an instance of a class of another module of the
+    /// project (`self.pool = Pool()`): the class's absolute name.
+    instance_types: HashMap<ObjKey, String>,
     thread_entries: Vec<ThreadEntry>,
     /// Futures known to be finished (`for f in as_completed(...)`).
     done_futures: HashSet<ObjId>,
@@ -127,6 +130,7 @@ impl<'a> Lowerer<'a> {
             objects: Vec::new(),
             object_by_key: HashMap::new(),
             attribute_kinds: HashMap::new(),
+            instance_types: HashMap::new(),
             thread_entries: Vec::new(),
             done_futures: HashSet::new(),
             process_pools: HashSet::new(),
@@ -199,10 +203,12 @@ impl<'a> Lowerer<'a> {
             .filter_map(|(name, &id)| Some((name.clone(), self.returned_kind(id)?)))
             .collect();
         factories.sort_by(|a, b| a.0.cmp(&b.0));
+        let classes = self.class_summaries();
         let module = self.module.take().map(|module| ModuleInfo {
             path: module.name,
             imports: std::mem::take(&mut self.import_list),
             factories,
+            classes,
         });
         let model = FileModel {
             language: Language::Python,

@@ -140,6 +140,11 @@ impl<'a> Lowerer<'a> {
                 push(out, EventKind::Call { callee });
                 return;
             }
+            // A method of a class of another module: inherited, or of a held instance.
+            if let Some(callee) = self.project_method(function, method) {
+                push(out, EventKind::ExternalCall { callee });
+                return;
+            }
         }
         if let Some(qualified) = self.qualified_name(&call.func) {
             if names::is_sleep(&qualified) {

@@ -108,6 +108,17 @@ impl<'a> Lowerer<'a> {
                         return;
                     }
                 }
+                // `self.pool = Pool()` with `Pool` a class of another module of the project.
+                if let Some(index) = self.index {
+                    let class = self
+                        .qualified_name(&call.func)
+                        .filter(|q| !self.class_by_name.contains_key(q))
+                        .and_then(|q| index.class(&q));
+                    if let Some((class, _)) = class {
+                        self.instance_types.insert(key, class);
+                        return;
+                    }
+                }
                 // `lock = make_lock()`: a factory of this file or another module.
                 if let Some(kind) = self.factory_kind(function, &call.func) {
                     let id = self.intern(key, display);

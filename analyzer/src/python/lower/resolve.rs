@@ -153,12 +153,24 @@ impl<'a> Lowerer<'a> {
                 let attr_name = attr.attr.id.as_str();
                 let display = self.text(expr.range()).to_string();
                 if let Some((key, _)) = self.target_key(function, expr) {
+                    if let Some(id) = self.project_member(&key, &display) {
+                        return Some(id);
+                    }
                     let id = self.intern(key, display);
                     self.fill_from_attribute_index(id, attr_name);
                     return Some(id);
                 }
                 // A path below a parameter or a local: `account.lock`.
                 let (root, path) = attribute_path(expr)?;
+                if let [attr] = path.as_slice() {
+                    let local = ObjKey::Local {
+                        function,
+                        name: root.to_string(),
+                    };
+                    if let Some(id) = self.attribute_of_instance(&local, attr, &display) {
+                        return Some(id);
+                    }
+                }
                 let info = &self.functions[function.0 as usize];
                 let key = if let Some(index) = info.params.iter().position(|(n, _)| n == root) {
                     if info.locals.contains_key(root) {
@@ -428,5 +440,194 @@ impl<'a> Lowerer<'a> {
                     .or_insert(Some(generic));
             }
         }
+    }
+
+    /// The file's classes as other modules see them (only when the module is known).
+    pub(super) fn class_summaries(&self) -> Vec<ClassSummary> {
+        let Some(module) = &self.module else {
+            return Vec::new();
+        };
+        let mut summaries: Vec<ClassSummary> = self
+            .classes
+            .iter()
+            .map(|class| ClassSummary {
+                name: class.name.clone(),
+                bases: class
+                    .bases
+                    .iter()
+                    .map(|base| match self.class_by_name.contains_key(base) {
+                        true => format!("{}.{base}", module.name),
+                        false => base.clone(),
+                    })
+                    .collect(),
+                attributes: Vec::new(),
+                methods: {
+                    let mut methods: Vec<String> = class.methods.keys().cloned().collect();
+                    methods.sort();
+                    methods
+                },
+            })
+            .collect();
+        let position: HashMap<&str, usize> = self
+            .classes
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (c.name.as_str(), i))
+            .collect();
+        for object in &self.objects {
+            let ObjKey::Member { class, attr } = &object.key else {
+                continue;
+            };
+            if object.kind == ObjKind::Unknown || attr.contains('.') {
+                continue;
+            }
+            if let Some(&i) = position.get(class.as_str()) {
+                summaries[i]
+                    .attributes
+                    .push((attr.clone(), generic_kind(object.kind)));
+            }
+        }
+        for summary in &mut summaries {
+            summary.attributes.sort_by(|a, b| a.0.cmp(&b.0));
+        }
+        summaries
+    }
+
+    /// `self.attr` that a base class in another module defines, or `self.x.attr` where `self.x`
+    /// holds an instance of a project class of another module: that module's object. `None`
+    /// when this file defines it (or nothing in the project does).
+    fn project_member(&mut self, key: &ObjKey, display: &str) -> Option<ObjId> {
+        self.index?;
+        if self.object_by_key.contains_key(key) {
+            return None;
+        }
+        let ObjKey::Member { class, attr } = key else {
+            return None;
+        };
+        match attr.split_once('.') {
+            None => self.inherited_object(&class.clone(), &attr.clone(), display),
+            Some((first, rest)) if !rest.contains('.') => {
+                let holder = ObjKey::Member {
+                    class: class.clone(),
+                    attr: first.to_string(),
+                };
+                let rest = rest.to_string();
+                self.attribute_of_instance(&holder, &rest, display)
+            }
+            Some(_) => None,
+        }
+    }
+
+    /// The absolute names of the classes of other modules that `class` derives from, directly
+    /// or through its bases in this file.
+    fn external_bases(&self, class: usize) -> Vec<String> {
+        let mut found = Vec::new();
+        let mut stack = vec![(class, 0)];
+        while let Some((current, depth)) = stack.pop() {
+            if depth > 20 {
+                continue;
+            }
+            for base in &self.classes[current].bases {
+                match self.class_by_name.get(base) {
+                    Some(&local) if local != current => stack.push((local, depth + 1)),
+                    Some(_) => {}
+                    None => found.push(base.clone()),
+                }
+            }
+        }
+        found
+    }
+
+    /// `self.<attr>` of the local class `class` when a base class in another module defines
+    /// it: that module's object, the same in every file.
+    pub(super) fn inherited_object(
+        &mut self,
+        class: &str,
+        attr: &str,
+        display: &str,
+    ) -> Option<ObjId> {
+        let index = self.index?;
+        let local = *self.class_by_name.get(class)?;
+        let (owner, kind) = self
+            .external_bases(local)
+            .iter()
+            .find_map(|base| index.class_attribute(base, attr))?;
+        Some(self.member_of_project_class(&owner, attr, kind, display))
+    }
+
+    /// The attribute `attr` of instances of the project class `owner` (absolute), as an object.
+    fn member_of_project_class(
+        &mut self,
+        owner: &str,
+        attr: &str,
+        kind: ObjKind,
+        display: &str,
+    ) -> ObjId {
+        let (module, class) = owner.rsplit_once('.').unwrap_or(("", owner));
+        let key = ObjKey::Imported {
+            module: module.to_string(),
+            name: format!("{class}.{attr}"),
+        };
+        let known = self.object_by_key.contains_key(&key);
+        let id = self.intern(key, display.to_string());
+        if !known {
+            self.objects[id.0 as usize].kind = kind;
+        }
+        id
+    }
+
+    /// The project class (absolute name) that the object `key` is an instance of, when it was
+    /// bound to `SomeClass(...)` of another module.
+    pub(super) fn instance_class(&self, key: &ObjKey) -> Option<&str> {
+        self.instance_types.get(key).map(String::as_str)
+    }
+
+    /// `x.attr` where `x` (the object `key`) is an instance of a project class of another
+    /// module that holds a synchronisation object in `attr`.
+    pub(super) fn attribute_of_instance(
+        &mut self,
+        key: &ObjKey,
+        attr: &str,
+        display: &str,
+    ) -> Option<ObjId> {
+        let class = self.instance_class(key)?.to_string();
+        let (owner, kind) = self.index?.class_attribute(&class, attr)?;
+        Some(self.member_of_project_class(&owner, attr, kind, display))
+    }
+
+    /// The method a call `receiver.method()` runs in another module: a method inherited by this
+    /// file's class from a base elsewhere (`self.close()`), or one of a project class whose
+    /// instance the receiver holds (`self.pool.close()`).
+    pub(super) fn project_method(
+        &mut self,
+        function: FnId,
+        method: &ast::ExprAttribute,
+    ) -> Option<String> {
+        let index = self.index?;
+        let name = method.attr.id.as_str();
+        if let Expr::Name(receiver) = &*method.value {
+            let receiver = receiver.id.as_str();
+            if Some(receiver) == self.self_name(function) || receiver == "cls" {
+                let class = self.functions[function.0 as usize].class?;
+                if self.method_of(class, name).is_some() {
+                    return None;
+                }
+                return self
+                    .external_bases(class)
+                    .iter()
+                    .find_map(|base| index.class_method(base, name));
+            }
+        }
+        let key = self.receiver_key(function, &method.value)?;
+        let class = self.instance_class(&key)?;
+        index.class_method(class, name)
+    }
+
+    /// The identity of a receiver expression without creating an object for it.
+    fn receiver_key(&self, function: FnId, expr: &Expr) -> Option<ObjKey> {
+        if let Some((key, _)) = self.target_key(function, expr) {
+            return Some(key);
+        }
+        None
     }
 }
