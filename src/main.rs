@@ -6,6 +6,7 @@
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 mod check;
+mod graph;
 mod render;
 mod server;
 
@@ -35,6 +36,8 @@ enum Command {
         #[arg(long, conflicts_with = "rule")]
         all: bool,
     },
+    /// Print the project's lock-order graph (Graphviz DOT or Mermaid), cycles in red.
+    Graph(graph::GraphArgs),
     /// Run the language server (LSP over standard input and output).
     Server,
     /// Print the settings that apply to a path (default: the current folder) and where they
@@ -67,6 +70,7 @@ fn main() -> ExitCode {
         Command::Check(args) => check::run(args),
         Command::Rule { rule, all } => rule_docs(rule.as_deref(), all),
         Command::Config { path, config } => check::show_config(config, path),
+        Command::Graph(args) => graph::run(args),
         Command::Server => server::run(),
         Command::DebugModel { path } => {
             let source = match threadlint_analyzer::engine::read_source(&path) {

@@ -153,3 +153,48 @@ fn named_files_are_checked_against_their_project() {
     assert_eq!(lines, vec![8, 20]);
     assert_eq!(report.checked, 1);
 }
+
+/// `threadlint graph` draws the order the code takes its locks in, cycles in red.
+#[test]
+fn graph_draws_the_lock_order_with_cycles() {
+    let project = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/projects/python_shop");
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_threadlint"))
+            .arg("graph")
+            .arg(&project)
+            .args(args)
+            .output()
+            .expect("the binary runs");
+        assert!(out.status.success());
+        String::from_utf8(out.stdout).expect("UTF-8")
+    };
+    let dot = run(&["--format", "dot"]);
+    assert!(dot.starts_with("digraph lock_order {"));
+    let id = |name: &str| {
+        let line = dot
+            .lines()
+            .find(|l| l.contains(&format!("\\n{name}\"")))
+            .unwrap_or_else(|| panic!("{name} is drawn:\n{dot}"));
+        line.trim().split(' ').next().unwrap_or("").to_string()
+    };
+    let (fetch, parse) = (id("shop.locks.FETCH_LOCK"), id("shop.locks.PARSE_LOCK"));
+    let (session, cart) = (id("shop.locks.SESSION_LOCK"), id("shop.locks.CART_LOCK"));
+    let edge = |a: &str, b: &str| {
+        dot.lines()
+            .find(|l| l.trim().starts_with(&format!("{a} -> {b} ")))
+            .unwrap_or_else(|| panic!("{a} -> {b} is drawn:\n{dot}"))
+            .to_string()
+    };
+    assert!(edge(&fetch, &parse).contains("color=red"));
+    assert!(edge(&fetch, &parse).contains("shop/fetch.py:6"));
+    // Taken in one order everywhere (directly and through a call into cart.py): no cycle.
+    let consistent = edge(&session, &cart);
+    assert!(!consistent.contains("color=red"), "{consistent}");
+    assert!(consistent.contains("(+1 more)"), "{consistent}");
+
+    let cycles = run(&["--format", "mermaid", "--cycles-only"]);
+    assert!(cycles.starts_with("flowchart LR\n"));
+    assert!(cycles.contains("shop.locks.FETCH_LOCK"));
+    assert!(!cycles.contains("shop.locks.CART_LOCK"));
+    assert!(cycles.contains("linkStyle "));
+}

@@ -486,10 +486,10 @@ pub fn check(input: Input, settings: &dyn SettingsSource) -> Report {
 /// How a run goes, beyond what it reports.
 #[derive(Default)]
 pub struct RunOptions<'a> {
-    /// Files named explicitly are checked against the rest of their project (the nearest
-    /// folder with `.git`, `pyproject.toml`, `setup.py`, `setup.cfg` or `Cargo.toml`): lock
-    /// order and imported objects see every file of it, findings are reported for the named
-    /// files only.
+    /// Files named one by one (not folders) are checked against the rest of their project (the
+    /// nearest folder with `.git`, `pyproject.toml`, `setup.py`, `setup.cfg` or `Cargo.toml`):
+    /// lock order and imported objects see every file of it, findings are reported for the
+    /// named files only.
     pub project_context: bool,
     /// Configured excludes apply to files named explicitly too.
     pub force_exclude: bool,
@@ -513,9 +513,7 @@ fn project_context(
         }
         named.insert(absolute);
     }
-    // Only a handful of files named on their own warrant a look at the rest of the project: a
-    // run over whole folders already sees what it is given.
-    if roots.is_empty() || jobs.iter().any(|(path, _)| path.is_dir()) {
+    if roots.is_empty() {
         return Vec::new();
     }
     let cwd = std::env::current_dir().ok();
@@ -555,8 +553,60 @@ fn project_root(file: &Path) -> Option<PathBuf> {
 
 /// [`check`] with run options.
 pub fn check_with(input: Input, settings: &dyn SettingsSource, options: &RunOptions) -> Report {
-    let force_exclude = options.force_exclude;
     let counters = Counters::default();
+    let analyses = analyse_all(input, settings, options, &counters);
+    let mut report = finish(analyses);
+    report.parsed = counters.parsed.into_inner();
+    report.cached = counters.cached.into_inner();
+    report
+}
+
+/// The project's lock-order graph, with the files its sites are in.
+pub struct ProjectGraph {
+    pub graph: lock_order::LockGraph,
+    /// Display path and line index of each file a site can name (by index).
+    pub files: Vec<(String, Arc<LineIndex>)>,
+}
+
+/// The lock-order graph of the files `input` names (and their projects, as `options` say).
+pub fn lock_graph(
+    input: Input,
+    settings: &dyn SettingsSource,
+    options: &RunOptions,
+) -> ProjectGraph {
+    let mut analyses = analyse_all(input, settings, options, &Counters::default());
+    analyses.sort_by(|a, b| a.report.path.cmp(&b.report.path));
+    let paths: Vec<String> = analyses.iter().map(|a| a.report.display_path()).collect();
+    let summaries: Vec<(usize, &str, &LockSummary)> = analyses
+        .iter()
+        .enumerate()
+        .filter_map(|(i, a)| a.summary.as_ref().map(|s| (i, paths[i].as_str(), s)))
+        .collect();
+    let graph = lock_order::graph(&summaries);
+    ProjectGraph {
+        graph,
+        files: analyses
+            .iter()
+            .zip(&paths)
+            .map(|(a, path)| (path.clone(), a.report.lines.clone()))
+            .collect(),
+    }
+}
+
+/// Every file of the run analysed, linked across the project.
+fn analyse_all(
+    input: Input,
+    settings: &dyn SettingsSource,
+    options: &RunOptions,
+    counters: &Counters,
+) -> Vec<Analysis> {
+    let force_exclude = options.force_exclude;
+    // Only files named one by one (and standard input) are checked against their project; a
+    // run over folders sees what it is given.
+    let named_files = match &input {
+        Input::Paths(paths) => paths.iter().all(|path| !path.is_dir()),
+        Input::Source { .. } => true,
+    };
     let jobs: Vec<(PathBuf, Option<String>)> = match input {
         Input::Paths(paths) => discover::files(&paths, settings, force_exclude)
             .into_iter()
@@ -573,7 +623,7 @@ pub fn check_with(input: Input, settings: &dyn SettingsSource, options: &RunOpti
     // Files named one by one (as pre-commit names the changed ones) are checked against the rest
     // of their project: those files are analysed for what they share (the summaries), and their
     // own findings are not reported.
-    let context: Vec<PathBuf> = if options.project_context {
+    let context: Vec<PathBuf> = if options.project_context && named_files {
         project_context(&jobs, settings)
     } else {
         Vec::new()
@@ -600,11 +650,7 @@ pub fn check_with(input: Input, settings: &dyn SettingsSource, options: &RunOpti
             })
             .collect()
     });
-    let analyses = link(analyses, settings, options.cache, &counters);
-    let mut report = finish(analyses);
-    report.parsed = counters.parsed.into_inner();
-    report.cached = counters.cached.into_inner();
-    report
+    link(analyses, settings, options.cache, counters)
 }
 
 /// The project-wide step: joins what each file defines at module level into a project index,
