@@ -642,7 +642,7 @@ fn analyse_all(
                     source,
                     file_settings,
                     options.cache,
-                    &counters,
+                    counters,
                     Pass::First,
                 );
                 analysis.context = i >= named;
