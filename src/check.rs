@@ -94,6 +94,10 @@ pub struct CheckArgs {
     /// files are reported.
     #[arg(long)]
     no_project_context: bool,
+    /// Parse every file, also those that name no concurrency API (slower; the findings are the
+    /// same).
+    #[arg(long, hide = true)]
+    no_prefilter: bool,
     /// Where to keep the cache.
     #[arg(long, value_name = "DIR", default_value = threadlint_analyzer::cache::DEFAULT_DIR)]
     cache_dir: PathBuf,
@@ -216,6 +220,7 @@ pub fn run(args: CheckArgs) -> ExitCode {
     };
     let options = RunOptions {
         project_context: !args.no_project_context,
+        no_prefilter: args.no_prefilter,
         force_exclude: args.force_exclude,
         cache: cache.as_ref(),
     };
@@ -390,6 +395,7 @@ fn run_stdin(
         };
         let options = RunOptions {
             project_context: !args.no_project_context,
+            no_prefilter: args.no_prefilter,
             force_exclude: args.force_exclude,
             cache: None,
         };
@@ -413,6 +419,7 @@ fn run_stdin(
     }
     let options = RunOptions {
         project_context: !args.no_project_context,
+        no_prefilter: args.no_prefilter,
         force_exclude: args.force_exclude,
         cache: None,
     };

@@ -491,6 +491,9 @@ pub struct RunOptions<'a> {
     /// lock order and imported objects see every file of it, findings are reported for the
     /// named files only.
     pub project_context: bool,
+    /// Parse every file, also those that mention no concurrency API (to show that skipping
+    /// them loses nothing).
+    pub no_prefilter: bool,
     /// Configured excludes apply to files named explicitly too.
     pub force_exclude: bool,
     /// Reuse results of unchanged files.
@@ -637,14 +640,12 @@ fn analyse_all(
             .par_bridge()
             .map(|(i, (path, source))| {
                 let file_settings = settings.settings_for(&path);
-                let mut analysis = analyse(
-                    path,
-                    source,
-                    file_settings,
-                    options.cache,
-                    counters,
-                    Pass::First,
-                );
+                let pass = match options.no_prefilter {
+                    true => Pass::Unfiltered,
+                    false => Pass::First,
+                };
+                let mut analysis =
+                    analyse(path, source, file_settings, options.cache, counters, pass);
                 analysis.context = i >= named;
                 analysis
             })
@@ -671,7 +672,6 @@ fn link(
         if index.is_empty() {
             return analyses;
         }
-        let mentions = crate::prefilter::Mentions::new(index.exporting_module_names());
         let round: Vec<(usize, String)> = pool().install(|| {
             analyses
                 .par_iter()
@@ -683,7 +683,11 @@ fn link(
                 })
                 .filter_map(|(i, a)| {
                     let text = read_source(&a.report.path).ok()?;
-                    mentions.any_in(&text).then_some((i, text))
+                    let module = python::modules::module_path(&a.report.path);
+                    python::modules::imported_modules(&text, module.as_ref())
+                        .iter()
+                        .any(|imported| index.reaches(imported))
+                        .then_some((i, text))
                 })
                 .collect()
         });
@@ -715,12 +719,9 @@ fn link(
         .iter()
         .enumerate()
         .filter(|(_, a)| {
-            a.summary.as_ref().is_some_and(|summary| {
-                summary
-                    .imports
-                    .iter()
-                    .any(|(_, target)| index.reaches(target))
-            })
+            a.summary
+                .as_ref()
+                .is_some_and(|summary| index.resolves_any(&summary.lookups))
         })
         .map(|(i, _)| i)
         .collect();
@@ -959,12 +960,10 @@ pub fn check_document(
     let others: Vec<&(PathBuf, LockSummary)> =
         others.iter().filter(|(other, _)| other != path).collect();
     let index = ProjectIndex::new(others.iter().map(|(_, summary)| summary));
-    let imports_project = document.summary.as_ref().is_some_and(|summary| {
-        summary
-            .imports
-            .iter()
-            .any(|(_, target)| index.reaches(target))
-    });
+    let imports_project = document
+        .summary
+        .as_ref()
+        .is_some_and(|summary| index.resolves_any(&summary.lookups));
     if imports_project {
         document = analyse(
             path.to_path_buf(),

@@ -100,27 +100,3 @@ mod tests {
         ));
     }
 }
-
-/// Which of a set of words a text mentions: the second look at files the first one skipped, for
-/// the names of project modules that define synchronisation objects (a file that imports one can
-/// use a lock without naming any concurrency API).
-pub struct Mentions {
-    words: Option<AhoCorasick>,
-}
-
-impl Mentions {
-    pub fn new<'a>(words: impl IntoIterator<Item = &'a str>) -> Self {
-        let words: Vec<&str> = words.into_iter().filter(|w| !w.is_empty()).collect();
-        Mentions {
-            words: (!words.is_empty())
-                .then(|| AhoCorasick::new(words).ok())
-                .flatten(),
-        }
-    }
-
-    pub fn any_in(&self, text: &str) -> bool {
-        self.words
-            .as_ref()
-            .is_some_and(|words| words.is_match(text))
-    }
-}

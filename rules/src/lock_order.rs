@@ -95,6 +95,9 @@ pub struct LockSummary {
     /// Its classes, for subclasses and users in other modules.
     #[serde(default)]
     pub classes: Vec<crate::model::ClassSummary>,
+    /// Names of other modules it uses objects, classes or factories of.
+    #[serde(default)]
+    pub lookups: Vec<String>,
 }
 
 /// The identity of `key` across files. Module-level objects and members are the same object in
@@ -189,6 +192,7 @@ pub fn summarize(cx: &Context, file: &str) -> LockSummary {
         imports: info.imports.clone(),
         functions: function_effects(model, file, &info.path, handoff),
         classes: info.classes.clone(),
+        lookups: info.lookups.clone(),
     }
 }
 

@@ -542,6 +542,9 @@ pub struct ModuleInfo {
     pub factories: Vec<(String, ObjKind)>,
     /// The module's classes, as subclasses and users in other modules see them.
     pub classes: Vec<ClassSummary>,
+    /// Absolute names of other modules' objects, classes and factories the file uses (`pkg.
+    /// locks.LOCK`, `pkg.pool.Pool`): what a project index may resolve for it.
+    pub lookups: Vec<String>,
 }
 
 /// A class as other modules see it: what its instances hold and which methods it defines.

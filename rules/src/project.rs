@@ -92,8 +92,11 @@ impl ProjectIndex {
             .filter(|object| !object.name.starts_with('_'))
             .map(|object| object.module.clone())
             .collect();
-        for (name, class) in &index.classes {
-            if !class.attributes.is_empty() || !class.bases.is_empty() {
+        for name in index.classes.keys() {
+            let holds_locks = index
+                .find_in_bases(name, &|class| (!class.attributes.is_empty()).then_some(()))
+                .is_some();
+            if holds_locks {
                 if let Some((module, _)) = name.rsplit_once('.') {
                     exporting.insert(module.to_string());
                 }
@@ -224,6 +227,15 @@ impl ProjectIndex {
         self.exporting.contains(module)
     }
 
+    /// Whether the index resolves any of the names a file looked up (see
+    /// [`LockSummary::lookups`](crate::lock_order::LockSummary::lookups)): analysing the file
+    /// again with the index changes what it sees.
+    pub fn resolves_any(&self, lookups: &[String]) -> bool {
+        lookups
+            .iter()
+            .any(|name| self.object(name).is_some() || self.class(name).is_some())
+    }
+
     /// Whether importing the absolute name `imported` (an object, or a module or package) can
     /// lead to a project object: the object itself, or a module on the way to one.
     pub fn reaches(&self, imported: &str) -> bool {
@@ -231,14 +243,6 @@ impl ProjectIndex {
             || self.class(imported).is_some()
             || self.exporting_prefixes.contains(imported)
             || self.exports_through(&self.canonical(imported))
-    }
-
-    /// The last component of every module through which objects are reachable: a file that
-    /// mentions none of them cannot import any project object.
-    pub fn exporting_module_names(&self) -> impl Iterator<Item = &str> {
-        self.exporting
-            .iter()
-            .map(|module| module.rsplit('.').next().unwrap_or(module))
     }
 }
 

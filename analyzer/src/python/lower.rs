@@ -92,6 +92,9 @@ pub struct Lowerer<'a> {
     /// Variables and attributes bound to an instance of a class of another module of the
     /// project (`self.pool = Pool()`): the class's absolute name.
     instance_types: HashMap<ObjKey, String>,
+    /// Absolute names of other modules' objects, classes and factories the file uses: with a
+    /// project index they may resolve (the file is then lowered again with it).
+    lookups: std::cell::RefCell<std::collections::BTreeSet<String>>,
     thread_entries: Vec<ThreadEntry>,
     /// Futures known to be finished (`for f in as_completed(...)`).
     done_futures: HashSet<ObjId>,
@@ -131,6 +134,7 @@ impl<'a> Lowerer<'a> {
             object_by_key: HashMap::new(),
             attribute_kinds: HashMap::new(),
             instance_types: HashMap::new(),
+            lookups: Default::default(),
             thread_entries: Vec::new(),
             done_futures: HashSet::new(),
             process_pools: HashSet::new(),
@@ -204,11 +208,24 @@ impl<'a> Lowerer<'a> {
             .collect();
         factories.sort_by(|a, b| a.0.cmp(&b.0));
         let classes = self.class_summaries();
+        // Base classes from other modules are looked up too.
+        for class in &classes {
+            let mut lookups = self.lookups.borrow_mut();
+            lookups.extend(
+                class
+                    .bases
+                    .iter()
+                    .filter(|b| !names::is_standard_library(b))
+                    .cloned(),
+            );
+        }
+        let lookups = self.lookups.take().into_iter().collect();
         let module = self.module.take().map(|module| ModuleInfo {
             path: module.name,
             imports: std::mem::take(&mut self.import_list),
             factories,
             classes,
+            lookups,
         });
         let model = FileModel {
             language: Language::Python,

@@ -74,6 +74,38 @@ pub fn resolve_relative(module: &ModulePath, level: u32, target: Option<&str>) -
     (!parts.is_empty()).then(|| parts.join("."))
 }
 
+/// The modules a source imports from, read off its `import` and `from ... import` lines
+/// without parsing it (absolute; relative ones through `module`). A quick look for files that
+/// are otherwise not analysed; it may list more than a parser would (an import in a string).
+pub fn imported_modules(source: &str, module: Option<&ModulePath>) -> Vec<String> {
+    let mut found = Vec::new();
+    for line in source.lines() {
+        let line = line.trim_start();
+        if let Some(rest) = line.strip_prefix("import ") {
+            for item in rest.split(',') {
+                if let Some(name) = item.split_whitespace().next() {
+                    found.push(name.trim_end_matches(';').to_string());
+                }
+            }
+        } else if let Some(rest) = line.strip_prefix("from ") {
+            let Some(target) = rest.split_whitespace().next() else {
+                continue;
+            };
+            let level = target.chars().take_while(|&c| c == '.').count();
+            let name = &target[level..];
+            if level == 0 {
+                found.push(name.to_string());
+            } else if let Some(here) = module {
+                let name = (!name.is_empty()).then_some(name);
+                if let Some(absolute) = resolve_relative(here, level as u32, name) {
+                    found.push(absolute);
+                }
+            }
+        }
+    }
+    found
+}
+
 fn is_identifier(name: &str) -> bool {
     let mut chars = name.chars();
     chars.next().is_some_and(|c| c == '_' || c.is_alphabetic())
@@ -115,6 +147,19 @@ mod tests {
         assert_eq!(name("script.py"), Some(("script".into(), false)));
         assert_eq!(name("ns/loose.py"), Some(("loose".into(), false)));
         assert_eq!(name("src/shop/my-file.py"), None);
+    }
+
+    #[test]
+    fn reads_imported_modules_off_the_text() {
+        let module = ModulePath {
+            name: "shop.orders".into(),
+            is_package: false,
+        };
+        let source = "import os, shop.locks as L\nfrom . import ledger\n  from ..db.pool import (\n    Pool,\n)\nfrom shop import locks\n";
+        assert_eq!(
+            imported_modules(source, Some(&module)),
+            vec!["os", "shop.locks", "shop", "db.pool", "shop"]
+        );
     }
 
     #[test]

@@ -109,12 +109,12 @@ impl<'a> Lowerer<'a> {
                     }
                 }
                 // `self.pool = Pool()` with `Pool` a class of another module of the project.
-                if let Some(index) = self.index {
-                    let class = self
-                        .qualified_name(&call.func)
-                        .filter(|q| !self.class_by_name.contains_key(q))
-                        .and_then(|q| index.class(&q));
-                    if let Some((class, _)) = class {
+                let imported = self.qualified_name(&call.func).filter(|q| {
+                    !self.class_by_name.contains_key(q) && !names::is_standard_library(q)
+                });
+                if let Some(imported) = imported {
+                    self.lookups.borrow_mut().insert(imported.clone());
+                    if let Some((class, _)) = self.index.and_then(|index| index.class(&imported)) {
                         self.instance_types.insert(key, class);
                         return;
                     }

@@ -276,6 +276,7 @@ impl<'a> Lowerer<'a> {
         display: &str,
         depth: usize,
     ) -> Option<ObjId> {
+        self.lookups.borrow_mut().insert(absolute.to_string());
         let export = self.index?.object(absolute).filter(|e| !e.factory)?;
         let key = ObjKey::Imported {
             module: export.module.clone(),
@@ -350,6 +351,7 @@ impl<'a> Lowerer<'a> {
             return self.returned_kind(id);
         }
         let absolute = self.external_callee(callee)?;
+        self.lookups.borrow_mut().insert(absolute.clone());
         let export = self.index?.object(&absolute)?;
         export.factory.then_some(export.kind)
     }
