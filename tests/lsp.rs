@@ -1471,6 +1471,81 @@ fn garbage_input_gets_errors_not_a_crash() {
 }
 
 #[test]
+fn a_huge_content_length_is_refused_and_the_next_message_read() {
+    let mut client = Client::utf8();
+    // Lengths that cannot be allocated, or that are over the limit, with no body after them.
+    for header in [
+        "Content-Length: 18446744073709551615\r\n\r\n",
+        "Content-Length: 99999999999999999999999999\r\n\r\n",
+        "Content-Length: 4294967296\r\n\r\n",
+    ] {
+        client.send_raw(header.as_bytes());
+        let refused = client.wait_for("an error for the oversized frame", TIMEOUT, |m| {
+            m["error"]["code"] == -32700
+        });
+        assert_eq!(refused["id"], Value::Null, "{refused}");
+    }
+    // Still in sync: a document opened after them is analysed and requests are answered.
+    let uri = client.open("after_huge.py", WAIT_IF);
+    assert_eq!(codes(&client.diagnostics_of_version(&uri, 1)), ["TL002"]);
+    let hover = client.hover(&uri, 9, 14);
+    assert!(
+        hover["contents"]["value"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("TL002"),
+        "{hover}"
+    );
+    assert_eq!(client.shutdown_and_exit().code(), Some(0));
+}
+
+#[test]
+fn garbage_then_a_valid_request_is_answered_and_exit_still_ends_the_server() {
+    let mut client = Client::utf8();
+    let uri = client.open("after_garbage.py", WAIT_IF);
+    client.diagnostics_of_version(&uri, 1);
+    // Lines that are not headers, then bytes without a line break right before a frame.
+    client.send_raw(b"GET / HTTP/1.1\r\nHost: example.com\r\n\r\n");
+    client.send_raw(b"\x00\x01\xfe binary junk without a line break");
+    let hover = client.hover(&uri, 9, 14);
+    assert!(
+        hover["contents"]["value"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("TL002"),
+        "{hover}"
+    );
+    // The garbage was answered, not ignored silently.
+    let errors: Vec<Value> = client
+        .drain(Duration::from_millis(50))
+        .into_iter()
+        .filter(|m| m["error"]["code"] == -32700)
+        .collect();
+    assert!(!errors.is_empty(), "no error for the garbage");
+    assert!(errors.iter().all(|e| e["id"] == Value::Null), "{errors:?}");
+    // A frame whose length claims more than its body: the next message may be lost with it,
+    // the ones after are not.
+    let (_, lost) = client.request_message("threadlint/noSuchMethod", json!({}));
+    let mut short = frame(&lost);
+    let declared = format!(
+        "Content-Length: {}",
+        serde_json::to_vec(&lost).unwrap().len()
+    );
+    short.splice(
+        ..declared.len(),
+        format!("Content-Length: {}", 10_000).bytes(),
+    );
+    client.send_raw(&short);
+    client.notify("threadlint/padding", json!({ "text": "x".repeat(10_000) }));
+    let hover = client.hover(&uri, 9, 14);
+    assert!(hover["contents"]["value"]
+        .as_str()
+        .unwrap_or_default()
+        .contains("TL002"));
+    assert_eq!(client.shutdown_and_exit().code(), Some(0));
+}
+
+#[test]
 fn cancel_request_is_ignored_gracefully() {
     let mut client = Client::utf8();
     let uri = client.open("cancel.py", WAIT_IF);
