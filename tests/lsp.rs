@@ -1656,6 +1656,133 @@ fn five_megabyte_document_is_answered_within_bounds() {
 }
 
 #[test]
+fn a_quarter_million_term_expression_is_analysed_without_overflowing_the_stack() {
+    // `check` runs files on threads with large stacks; the server must too.
+    let mut text = String::from(WAIT_IF);
+    text.push_str("\nx = ");
+    text.push_str(&vec!["y"; 250_000].join(" + "));
+    text.push('\n');
+    let mut client = Client::utf8();
+    let uri = client.open("long_expression.py", &text);
+    let diagnostics = client.published_with(&uri, Duration::from_secs(120), |p| p["version"] == 1)
+        ["diagnostics"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert!(
+        !codes(&diagnostics).contains(&"internal-error".to_string()),
+        "{diagnostics:?}"
+    );
+    // Still serving: an edit is analysed, and a request about the file answered.
+    let small = client.open("small.py", WAIT_IF);
+    assert_eq!(codes(&client.diagnostics_of_version(&small, 1)), ["TL002"]);
+    let actions = client.code_actions(
+        &uri,
+        &json!({ "start": { "line": 0, "character": 0 }, "end": { "line": 0, "character": 0 } }),
+        json!([]),
+        Some(json!(["source.fixAll.threadlint"])),
+    );
+    assert!(actions.len() <= 1, "{:?}", titles(&actions));
+    assert_eq!(client.shutdown_and_exit().code(), Some(0));
+}
+
+#[test]
+fn a_panic_while_analysing_one_document_is_reported_on_it_and_the_server_goes_on() {
+    if !cfg!(debug_assertions) {
+        eprintln!("skipped: the test-only panicking analysis exists in debug builds only");
+        return;
+    }
+    let mut client = Client::utf8();
+    let broken = client.open(
+        "panics.py",
+        "import threading\n# threadlint-test: panic while analysing\n",
+    );
+    let diagnostics = client.diagnostics_of_version(&broken, 1);
+    assert_eq!(codes(&diagnostics), ["internal-error"], "{diagnostics:?}");
+    assert!(
+        diagnostics[0]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("the document asked for a panic")),
+        "{diagnostics:?}"
+    );
+    let log = client.wait_for("a log message", TIMEOUT, |m| {
+        m["method"] == "window/logMessage"
+    });
+    assert!(
+        log["params"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("panics.py")),
+        "{log}"
+    );
+    // Other documents, and the same one once fixed, are analysed as before.
+    let fine = client.open("fine.py", WAIT_IF);
+    assert_eq!(codes(&client.diagnostics_of_version(&fine, 1)), ["TL002"]);
+    client.change(&broken, 2, json!([{ "text": WAIT_IF }]));
+    assert_eq!(codes(&client.diagnostics_of_version(&broken, 2)), ["TL002"]);
+    assert_eq!(client.shutdown_and_exit().code(), Some(0));
+}
+
+#[test]
+fn shutdown_is_answered_while_a_twenty_megabyte_document_is_analysed() {
+    let mut text = String::from("import threading\n\nlock = threading.Lock()\n\n\n");
+    let mut index = 0;
+    while text.len() < 20 * 1024 * 1024 {
+        text.push_str(&format!("def worker_{index}(queue):\n    with lock:\n        queue.append({index})\n    return len(queue)\n\n\n"));
+        index += 1;
+    }
+    let mut client = Client::utf8();
+    let uri = client.uri("twenty.py");
+    std::fs::write(client.path("twenty.py"), &text).unwrap();
+    let open = json!({
+        "jsonrpc": "2.0",
+        "method": "textDocument/didOpen",
+        "params": { "textDocument": { "uri": uri, "languageId": "python", "version": 1, "text": text } },
+    });
+    let (id, shutdown) = client.request_message("shutdown", Value::Null);
+    client.send_batch(&[open, shutdown]);
+    // Answered before the analysis ends (it takes far longer than reading the message).
+    let response = client.wait_for("the shutdown response", Duration::from_secs(60), |m| {
+        (m["id"] == id && m.get("method").is_none()) || is_publish_for(m, &uri)
+    });
+    assert_eq!(
+        response["id"], id,
+        "diagnostics came first: shutdown waited"
+    );
+    assert_eq!(response["result"], Value::Null, "{response}");
+    client.notify("exit", Value::Null);
+    assert_eq!(client.wait_exit().code(), Some(0));
+}
+
+#[test]
+fn diagnostics_after_an_edit_arrive_without_a_fixed_delay_when_idle() {
+    let mut client = Client::utf8();
+    let uri = client.open("latency.py", WAIT_IF);
+    assert_eq!(codes(&client.diagnostics_of_version(&uri, 1)), ["TL002"]);
+    // One edit at a time, each after the last one's diagnostics: nothing to coalesce, so
+    // each is analysed at once. The fastest of several rounds must beat a 200 ms debounce
+    // by far; one slow round on a busy machine does not matter.
+    let mut fastest = Duration::MAX;
+    for version in 2..=6 {
+        let text = if version % 2 == 0 {
+            WAIT_IF.replace("if not items", "while not items")
+        } else {
+            WAIT_IF.to_string()
+        };
+        let sent = Instant::now();
+        client.change(&uri, version, json!([{ "text": text }]));
+        let diagnostics = client.diagnostics_of_version(&uri, version);
+        fastest = fastest.min(sent.elapsed());
+        let expected: &[&str] = if version % 2 == 0 { &[] } else { &["TL002"] };
+        assert_eq!(codes(&diagnostics), expected, "version {version}");
+    }
+    assert!(
+        fastest < Duration::from_millis(150),
+        "the fastest edit took {fastest:?} to be diagnosed"
+    );
+    assert_eq!(client.shutdown_and_exit().code(), Some(0));
+}
+
+#[test]
 fn settings_come_from_initialization_options_and_config_files() {
     // `ignore` from initializationOptions.
     let mut client = Client::start(Setup {
