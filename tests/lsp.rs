@@ -1754,6 +1754,44 @@ fn shutdown_is_answered_while_a_twenty_megabyte_document_is_analysed() {
 }
 
 #[test]
+fn an_edit_during_a_long_analysis_makes_its_result_stale() {
+    let mut text = String::from("import threading\n\nlock = threading.Lock()\n\n\n");
+    let mut index = 0;
+    while text.len() < 3 * 1024 * 1024 {
+        text.push_str(&format!("def worker_{index}(queue):\n    with lock:\n        queue.append({index})\n    return len(queue)\n\n\n"));
+        index += 1;
+    }
+    let mut client = Client::utf8();
+    let uri = client.uri("stale.py");
+    let open = json!({
+        "jsonrpc": "2.0",
+        "method": "textDocument/didOpen",
+        "params": { "textDocument": { "uri": uri, "languageId": "python", "version": 1, "text": text } },
+    });
+    // While version 1 is analysed, the whole text is replaced by one with a finding.
+    let change = json!({
+        "jsonrpc": "2.0",
+        "method": "textDocument/didChange",
+        "params": { "textDocument": { "uri": uri, "version": 2 }, "contentChanges": [{ "text": WAIT_IF }] },
+    });
+    // Sent apart, so that the analysis of version 1 (over a second in a debug build) most
+    // likely runs when the change arrives; sent together, the two are taken in at once and
+    // version 1 is never analysed, which is right as well.
+    client.send(&open);
+    std::thread::sleep(Duration::from_millis(300));
+    client.send(&change);
+    let diagnostics = client.diagnostics_of_version(&uri, 2);
+    assert_eq!(codes(&diagnostics), ["TL002"]);
+    let stale: Vec<&Value> = client
+        .backlog
+        .iter()
+        .filter(|m| is_publish_for(m, &uri))
+        .collect();
+    assert!(stale.is_empty(), "a stale version was published: {stale:?}");
+    assert_eq!(client.shutdown_and_exit().code(), Some(0));
+}
+
+#[test]
 fn diagnostics_after_an_edit_arrive_without_a_fixed_delay_when_idle() {
     let mut client = Client::utf8();
     let uri = client.open("latency.py", WAIT_IF);
