@@ -993,3 +993,129 @@ fn reindex(paths: &[PathBuf], resolver: &Resolver, index: &Mutex<HashMap<PathBuf
         };
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use lsp_types::notification::PublishDiagnostics;
+
+    use super::*;
+
+    fn server(dir: &Path) -> (Server, Connection) {
+        let (server_side, client_side) = Connection::memory();
+        let client = ClientSettings::default();
+        let server = Server {
+            connection: server_side,
+            encoding: Encoding::Utf16,
+            roots: vec![dir.to_path_buf()],
+            documents: HashMap::new(),
+            resolver: Arc::new(build_resolver(&client)),
+            client,
+            index: Arc::default(),
+            events: crossbeam_channel::unbounded(),
+            next_generation: 0,
+            pull_diagnostics: false,
+            refresh_support: false,
+            code_action_resolve: false,
+            watch_files: false,
+            next_request: 0,
+            shutting_down: false,
+        };
+        (server, client_side)
+    }
+
+    /// Does what the message loop does between messages until no analysis runs.
+    fn settle(server: &mut Server) {
+        server.start_analyses();
+        while server.documents.values().any(|d| d.running.is_some()) {
+            let event = server
+                .events
+                .1
+                .recv_timeout(Duration::from_secs(60))
+                .expect("the analysis ends");
+            server.handle_event(event);
+            server.start_analyses();
+        }
+    }
+
+    /// The codes of each `publishDiagnostics` sent so far.
+    fn published(client: &Connection) -> Vec<Vec<String>> {
+        client
+            .receiver
+            .try_iter()
+            .filter_map(|message| match message {
+                Message::Notification(n) if n.method == PublishDiagnostics::METHOD => {
+                    serde_json::from_value::<PublishDiagnosticsParams>(n.params).ok()
+                }
+                _ => None,
+            })
+            .map(|params| {
+                params
+                    .diagnostics
+                    .iter()
+                    .filter_map(|d| match &d.code {
+                        Some(NumberOrString::String(code)) => Some(code.clone()),
+                        _ => None,
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+
+    const FIRST_A_THEN_B: &str =
+        "import threading\n\na = threading.Lock()\nb = threading.Lock()\n\n\ndef first():\n    with a:\n        with b:\n            pass\n";
+
+    #[test]
+    fn open_documents_are_checked_again_when_the_index_changes_and_sent_if_different() {
+        let dir = tempfile::tempdir().expect("a temporary folder");
+        let path = dir.path().join("open.py");
+        let text = FIRST_A_THEN_B.replace("with a:\n        with b:", "with b:\n        with a:");
+        std::fs::write(&path, &text).expect("written");
+        let (mut server, client) = server(dir.path());
+        let uri: Uri = path_to_uri(&path).expect("a file URI");
+        handlers::did_open(
+            &mut server,
+            lsp_types::DidOpenTextDocumentParams {
+                text_document: lsp_types::TextDocumentItem {
+                    uri,
+                    language_id: "python".into(),
+                    version: 1,
+                    text,
+                },
+            },
+        );
+        settle(&mut server);
+        assert_eq!(published(&client), [Vec::<String>::new()]);
+
+        // The index changes without a finding of the open document changing: checked again,
+        // nothing sent.
+        server.handle_event(Event::Indexed);
+        assert!(server.documents.values().all(|d| !d.is_analysed()));
+        settle(&mut server);
+        assert!(published(&client).is_empty());
+
+        // Another file now takes the same two locks in the other order (its summary names
+        // this file's locks): the open document's cycle appears when the index says so.
+        let other = dir.path().join("other.py");
+        std::fs::write(&other, FIRST_A_THEN_B).expect("written");
+        let mut summary =
+            engine::index_file(&other, server.resolver.as_ref()).expect("a lock-order summary");
+        assert!(!summary.edges.is_empty());
+        let (from, to) = (engine::display_path(&other), engine::display_path(&path));
+        for edge in &mut summary.edges {
+            edge.outer = edge.outer.replace(&from, &to);
+            edge.inner = edge.inner.replace(&from, &to);
+        }
+        server
+            .index
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(other, summary);
+        settle(&mut server);
+        assert!(published(&client).is_empty(), "checked before it was told");
+        server.handle_event(Event::Indexed);
+        settle(&mut server);
+        assert_eq!(published(&client), [vec!["TL004".to_string()]]);
+    }
+}
