@@ -679,10 +679,10 @@ fn lock_order_inversion_carries_related_information() {
 }
 
 #[test]
-fn incremental_changes_are_debounced_and_final_diagnostics_match_the_text() {
+fn a_burst_of_incremental_changes_is_analysed_once_and_final_diagnostics_match_the_text() {
     let mut client = Client::utf8();
     let mut text = WAIT_IF.replace("if not items", "while not items");
-    let uri = client.open("debounce.py", &text);
+    let uri = client.open("burst.py", &text);
     assert_eq!(client.diagnostics_of_version(&uri, 1), Vec::<Value>::new());
 
     // Five versions in one burst: `while` -> `if` (TL002), lines inserted above, a second
@@ -735,7 +735,7 @@ fn incremental_changes_are_debounced_and_final_diagnostics_match_the_text() {
     client.send_batch(&messages);
 
     let last = client.diagnostics_of_version(&uri, 6);
-    // Debounced: the burst was analysed once, as its last version.
+    // Arriving together, the burst was analysed once, as its last version.
     let intermediate: Vec<&Value> = client
         .backlog
         .iter()
@@ -777,8 +777,8 @@ fn a_request_right_after_a_change_does_not_swallow_the_published_diagnostics() {
     let text = WAIT_IF.replace("if not items", "while not items");
     let uri = client.open("busy.py", &text);
     assert_eq!(client.diagnostics_of_version(&uri, 1), Vec::<Value>::new());
-    // Editors ask for code actions and hovers as the cursor moves, often before the debounce
-    // fires: the change must still be published.
+    // Editors ask for code actions and hovers as the cursor moves, often before the change is
+    // analysed: the request waits for it, and the change is still published.
     let at = text.find("while").unwrap();
     let range = json!({ "start": position_of(&text, at, Units::Utf8), "end": position_of(&text, at + 5, Units::Utf8) });
     let (id, code_action) = client.request_message(
