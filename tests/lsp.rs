@@ -1792,6 +1792,50 @@ fn an_edit_during_a_long_analysis_makes_its_result_stale() {
 }
 
 #[test]
+fn a_request_waiting_for_an_analysis_can_be_cancelled() {
+    let mut text = String::from(WAIT_IF);
+    let mut index = 0;
+    while text.len() < 3 * 1024 * 1024 {
+        text.push_str(&format!(
+            "\n\ndef worker_{index}(queue):\n    with cond:\n        queue.append({index})\n"
+        ));
+        index += 1;
+    }
+    let mut client = Client::utf8();
+    let uri = client.open("cancelled.py", &text);
+    client.diagnostics_of_version(&uri, 1);
+    // An edit, a request that needs its analysis (over a second in a debug build), and the
+    // cancellation of that request, together.
+    let (id, hover) = client.request_message(
+        "textDocument/hover",
+        json!({ "textDocument": { "uri": uri }, "position": { "line": 9, "character": 14 } }),
+    );
+    client.send_batch(&[
+        json!({ "jsonrpc": "2.0", "method": "textDocument/didChange", "params": {
+            "textDocument": { "uri": uri, "version": 2 },
+            "contentChanges": [{ "range": { "start": { "line": 0, "character": 0 }, "end": { "line": 0, "character": 0 } }, "text": "# edited\n" }],
+        } }),
+        hover,
+        json!({ "jsonrpc": "2.0", "method": "$/cancelRequest", "params": { "id": id } }),
+    ]);
+    let response = client.wait_for("the hover response", TIMEOUT, |m| {
+        (m["id"] == id && m.get("method").is_none()) || is_publish_for(m, &uri)
+    });
+    assert_eq!(response["error"]["code"], -32800, "{response}");
+    // The analysis goes on, and a later request is answered from it.
+    assert_eq!(codes(&client.diagnostics_of_version(&uri, 2)), ["TL002"]);
+    let hover = client.hover(&uri, 10, 14);
+    assert!(
+        hover["contents"]["value"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("TL002"),
+        "{hover}"
+    );
+    assert_eq!(client.shutdown_and_exit().code(), Some(0));
+}
+
+#[test]
 fn diagnostics_after_an_edit_arrive_without_a_fixed_delay_when_idle() {
     let mut client = Client::utf8();
     let uri = client.open("latency.py", WAIT_IF);

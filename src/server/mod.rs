@@ -570,15 +570,23 @@ impl Server {
     }
 
     /// Starts an analysis for every document whose current text is not analysed and that is
-    /// not being analysed already.
+    /// not being analysed already, as many at a time as there are cores (after a settings
+    /// change every open document is due at once). Those with requests waiting go first.
     fn start_analyses(&mut self) {
-        let due: Vec<String> = self
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let running = self
+            .documents
+            .values()
+            .filter(|d| d.running.is_some())
+            .count();
+        let mut due: Vec<(bool, String)> = self
             .documents
             .iter()
             .filter(|(_, d)| !d.is_analysed() && d.running.is_none())
-            .map(|(key, _)| key.clone())
+            .map(|(key, d)| (d.waiting.is_empty(), key.clone()))
             .collect();
-        for key in due {
+        due.sort();
+        for (_, key) in due.into_iter().take(cores.saturating_sub(running)) {
             self.start_analysis(key);
         }
     }
@@ -1117,5 +1125,39 @@ mod tests {
         server.handle_event(Event::Indexed);
         settle(&mut server);
         assert_eq!(published(&client), [vec!["TL004".to_string()]]);
+    }
+
+    #[test]
+    fn after_a_settings_change_open_documents_are_analysed_a_few_at_a_time() {
+        let dir = tempfile::tempdir().expect("a temporary folder");
+        let (mut server, client) = server(dir.path());
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        for n in 0..cores + 3 {
+            let path = dir.path().join(format!("open_{n}.py"));
+            handlers::did_open(
+                &mut server,
+                lsp_types::DidOpenTextDocumentParams {
+                    text_document: lsp_types::TextDocumentItem {
+                        uri: path_to_uri(&path).expect("a file URI"),
+                        language_id: "python".into(),
+                        version: 1,
+                        text: FIRST_A_THEN_B.into(),
+                    },
+                },
+            );
+        }
+        settle(&mut server);
+        assert_eq!(published(&client).len(), cores + 3);
+        server.reload();
+        server.start_analyses();
+        let running = server
+            .documents
+            .values()
+            .filter(|d| d.running.is_some())
+            .count();
+        assert_eq!(running, cores);
+        settle(&mut server);
+        assert!(server.documents.values().all(Document::is_analysed));
+        assert_eq!(published(&client).len(), cores + 3);
     }
 }
