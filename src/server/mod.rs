@@ -405,7 +405,15 @@ impl Server {
                 }
                 recv(events) -> event => {
                     if let Ok(event) = event {
-                        self.handle_event(event);
+                        // Publishing converts positions and answers waiting requests: a bug
+                        // there must not take the server down either.
+                        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                            self.handle_event(event)
+                        }));
+                        if let Err(panic) = outcome {
+                            let what = dispatch::panic_message(panic.as_ref());
+                            self.log(&format!("threadlint: internal error: {what}"));
+                        }
                     }
                 }
             }
