@@ -1920,6 +1920,26 @@ fn settings_come_from_initialization_options_and_config_files() {
 }
 
 #[test]
+fn initialized_without_params_still_registers_file_watchers() {
+    let mut client = Client::spawn();
+    let root = file_uri(client.dir.path());
+    let response = client.request(
+        "initialize",
+        json!({
+            "processId": null,
+            "rootUri": root,
+            "capabilities": { "workspace": { "didChangeWatchedFiles": { "dynamicRegistration": true } } },
+        }),
+    );
+    assert!(response.get("error").is_none(), "{response}");
+    client.send(&json!({ "jsonrpc": "2.0", "method": "initialized" }));
+    client.wait_for("a file watcher registration", TIMEOUT, |m| {
+        m["method"] == "client/registerCapability"
+    });
+    assert_eq!(client.shutdown_and_exit().code(), Some(0));
+}
+
+#[test]
 fn shutdown_then_exit_exits_with_status_zero_and_exit_alone_with_one() {
     let mut client = Client::utf8();
     let uri = client.open("bye.py", WAIT_IF);

@@ -31,6 +31,17 @@ pub fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
         .unwrap_or_else(|| "a panic".into())
 }
 
+/// Decodes parameters; absent ones (`null`) are taken for `{}`, which some clients leave out
+/// (`initialized`).
+fn decode<P: DeserializeOwned>(params: serde_json::Value) -> serde_json::Result<P> {
+    if params.is_null() {
+        if let Ok(params) = serde_json::from_value(serde_json::json!({})) {
+            return Ok(params);
+        }
+    }
+    serde_json::from_value(params)
+}
+
 pub struct RequestDispatcher<'s> {
     server: &'s mut Server,
     request: Option<Request>,
@@ -57,7 +68,7 @@ impl<'s> RequestDispatcher<'s> {
         let Some(request) = self.request.take_if(|r| r.method == R::METHOD) else {
             return self;
         };
-        let params = match serde_json::from_value::<R::Params>(request.params.clone()) {
+        let params = match decode::<R::Params>(request.params.clone()) {
             Ok(params) => params,
             Err(e) => {
                 self.server.respond(Response::new_err(
@@ -132,7 +143,7 @@ impl<'s> NotificationDispatcher<'s> {
         let Some(notification) = self.notification.take_if(|n| n.method == N::METHOD) else {
             return self;
         };
-        let params = match serde_json::from_value::<N::Params>(notification.params) {
+        let params = match decode::<N::Params>(notification.params) {
             Ok(params) => params,
             Err(e) => {
                 // Nothing to answer: the protocol drops a notification it cannot read.
