@@ -913,9 +913,8 @@ fn apply_change(text: &mut String, change: TextDocumentContentChangeEvent, encod
     match change.range {
         None => *text = change.text,
         Some(range) => {
-            let lines = LineIndex::new(text);
-            let start = position::offset(text, &lines, range.start, encoding);
-            let end = position::offset(text, &lines, range.end, encoding).max(start);
+            let start = position::offset_by_scan(text, range.start, encoding);
+            let end = position::offset_by_scan(text, range.end, encoding).max(start);
             if text.is_char_boundary(start) && text.is_char_boundary(end) {
                 text.replace_range(start..end, &change.text);
             }
