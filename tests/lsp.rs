@@ -679,10 +679,10 @@ fn lock_order_inversion_carries_related_information() {
 }
 
 #[test]
-fn incremental_changes_are_debounced_and_final_diagnostics_match_the_text() {
+fn a_burst_of_incremental_changes_is_analysed_once_and_final_diagnostics_match_the_text() {
     let mut client = Client::utf8();
     let mut text = WAIT_IF.replace("if not items", "while not items");
-    let uri = client.open("debounce.py", &text);
+    let uri = client.open("burst.py", &text);
     assert_eq!(client.diagnostics_of_version(&uri, 1), Vec::<Value>::new());
 
     // Five versions in one burst: `while` -> `if` (TL002), lines inserted above, a second
@@ -735,7 +735,7 @@ fn incremental_changes_are_debounced_and_final_diagnostics_match_the_text() {
     client.send_batch(&messages);
 
     let last = client.diagnostics_of_version(&uri, 6);
-    // Debounced: the burst was analysed once, as its last version.
+    // Arriving together, the burst was analysed once, as its last version.
     let intermediate: Vec<&Value> = client
         .backlog
         .iter()
@@ -777,8 +777,8 @@ fn a_request_right_after_a_change_does_not_swallow_the_published_diagnostics() {
     let text = WAIT_IF.replace("if not items", "while not items");
     let uri = client.open("busy.py", &text);
     assert_eq!(client.diagnostics_of_version(&uri, 1), Vec::<Value>::new());
-    // Editors ask for code actions and hovers as the cursor moves, often before the debounce
-    // fires: the change must still be published.
+    // Editors ask for code actions and hovers as the cursor moves, often before the change is
+    // analysed: the request waits for it, and the change is still published.
     let at = text.find("while").unwrap();
     let range = json!({ "start": position_of(&text, at, Units::Utf8), "end": position_of(&text, at + 5, Units::Utf8) });
     let (id, code_action) = client.request_message(
@@ -1471,6 +1471,81 @@ fn garbage_input_gets_errors_not_a_crash() {
 }
 
 #[test]
+fn a_huge_content_length_is_refused_and_the_next_message_read() {
+    let mut client = Client::utf8();
+    // Lengths that cannot be allocated, or that are over the limit, with no body after them.
+    for header in [
+        "Content-Length: 18446744073709551615\r\n\r\n",
+        "Content-Length: 99999999999999999999999999\r\n\r\n",
+        "Content-Length: 4294967296\r\n\r\n",
+    ] {
+        client.send_raw(header.as_bytes());
+        let refused = client.wait_for("an error for the oversized frame", TIMEOUT, |m| {
+            m["error"]["code"] == -32700
+        });
+        assert_eq!(refused["id"], Value::Null, "{refused}");
+    }
+    // Still in sync: a document opened after them is analysed and requests are answered.
+    let uri = client.open("after_huge.py", WAIT_IF);
+    assert_eq!(codes(&client.diagnostics_of_version(&uri, 1)), ["TL002"]);
+    let hover = client.hover(&uri, 9, 14);
+    assert!(
+        hover["contents"]["value"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("TL002"),
+        "{hover}"
+    );
+    assert_eq!(client.shutdown_and_exit().code(), Some(0));
+}
+
+#[test]
+fn garbage_then_a_valid_request_is_answered_and_exit_still_ends_the_server() {
+    let mut client = Client::utf8();
+    let uri = client.open("after_garbage.py", WAIT_IF);
+    client.diagnostics_of_version(&uri, 1);
+    // Lines that are not headers, then bytes without a line break right before a frame.
+    client.send_raw(b"GET / HTTP/1.1\r\nHost: example.com\r\n\r\n");
+    client.send_raw(b"\x00\x01\xfe binary junk without a line break");
+    let hover = client.hover(&uri, 9, 14);
+    assert!(
+        hover["contents"]["value"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("TL002"),
+        "{hover}"
+    );
+    // The garbage was answered, not ignored silently.
+    let errors: Vec<Value> = client
+        .drain(Duration::from_millis(50))
+        .into_iter()
+        .filter(|m| m["error"]["code"] == -32700)
+        .collect();
+    assert!(!errors.is_empty(), "no error for the garbage");
+    assert!(errors.iter().all(|e| e["id"] == Value::Null), "{errors:?}");
+    // A frame whose length claims more than its body: the next message may be lost with it,
+    // the ones after are not.
+    let (_, lost) = client.request_message("threadlint/noSuchMethod", json!({}));
+    let mut short = frame(&lost);
+    let declared = format!(
+        "Content-Length: {}",
+        serde_json::to_vec(&lost).unwrap().len()
+    );
+    short.splice(
+        ..declared.len(),
+        format!("Content-Length: {}", 10_000).bytes(),
+    );
+    client.send_raw(&short);
+    client.notify("threadlint/padding", json!({ "text": "x".repeat(10_000) }));
+    let hover = client.hover(&uri, 9, 14);
+    assert!(hover["contents"]["value"]
+        .as_str()
+        .unwrap_or_default()
+        .contains("TL002"));
+    assert_eq!(client.shutdown_and_exit().code(), Some(0));
+}
+
+#[test]
 fn cancel_request_is_ignored_gracefully() {
     let mut client = Client::utf8();
     let uri = client.open("cancel.py", WAIT_IF);
@@ -1581,6 +1656,218 @@ fn five_megabyte_document_is_answered_within_bounds() {
 }
 
 #[test]
+fn a_quarter_million_term_expression_is_analysed_without_overflowing_the_stack() {
+    // `check` runs files on threads with large stacks; the server must too.
+    let mut text = String::from(WAIT_IF);
+    text.push_str("\nx = ");
+    text.push_str(&vec!["y"; 250_000].join(" + "));
+    text.push('\n');
+    let mut client = Client::utf8();
+    let uri = client.open("long_expression.py", &text);
+    let diagnostics = client.published_with(&uri, Duration::from_secs(120), |p| p["version"] == 1)
+        ["diagnostics"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    // What `check` reports: the rest of the file is analysed as usual.
+    let found = codes(&diagnostics);
+    assert!(found.contains(&"TL002".to_string()), "{diagnostics:?}");
+    assert!(
+        !found.contains(&"internal-error".to_string()),
+        "{diagnostics:?}"
+    );
+    // Still serving: an edit is analysed, and a request about the file answered.
+    let small = client.open("small.py", WAIT_IF);
+    assert_eq!(codes(&client.diagnostics_of_version(&small, 1)), ["TL002"]);
+    let actions = client.code_actions(
+        &uri,
+        &json!({ "start": { "line": 0, "character": 0 }, "end": { "line": 0, "character": 0 } }),
+        json!([]),
+        Some(json!(["source.fixAll.threadlint"])),
+    );
+    assert!(actions.len() <= 1, "{:?}", titles(&actions));
+    assert_eq!(client.shutdown_and_exit().code(), Some(0));
+}
+
+#[test]
+fn a_panic_while_analysing_one_document_is_reported_on_it_and_the_server_goes_on() {
+    if !cfg!(debug_assertions) {
+        eprintln!("skipped: the test-only panicking analysis exists in debug builds only");
+        return;
+    }
+    let mut client = Client::utf8();
+    let broken = client.open(
+        "panics.py",
+        "import threading\n# threadlint-test: panic while analysing\n",
+    );
+    let diagnostics = client.diagnostics_of_version(&broken, 1);
+    assert_eq!(codes(&diagnostics), ["internal-error"], "{diagnostics:?}");
+    assert!(
+        diagnostics[0]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("the document asked for a panic")),
+        "{diagnostics:?}"
+    );
+    let log = client.wait_for("a log message", TIMEOUT, |m| {
+        m["method"] == "window/logMessage"
+    });
+    assert!(
+        log["params"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("panics.py")),
+        "{log}"
+    );
+    // Other documents, and the same one once fixed, are analysed as before.
+    let fine = client.open("fine.py", WAIT_IF);
+    assert_eq!(codes(&client.diagnostics_of_version(&fine, 1)), ["TL002"]);
+    client.change(&broken, 2, json!([{ "text": WAIT_IF }]));
+    assert_eq!(codes(&client.diagnostics_of_version(&broken, 2)), ["TL002"]);
+    assert_eq!(client.shutdown_and_exit().code(), Some(0));
+}
+
+#[test]
+fn shutdown_is_answered_while_a_twenty_megabyte_document_is_analysed() {
+    let mut text = String::from("import threading\n\nlock = threading.Lock()\n\n\n");
+    let mut index = 0;
+    while text.len() < 20 * 1024 * 1024 {
+        text.push_str(&format!("def worker_{index}(queue):\n    with lock:\n        queue.append({index})\n    return len(queue)\n\n\n"));
+        index += 1;
+    }
+    let mut client = Client::utf8();
+    let uri = client.uri("twenty.py");
+    std::fs::write(client.path("twenty.py"), &text).unwrap();
+    let open = json!({
+        "jsonrpc": "2.0",
+        "method": "textDocument/didOpen",
+        "params": { "textDocument": { "uri": uri, "languageId": "python", "version": 1, "text": text } },
+    });
+    let (id, shutdown) = client.request_message("shutdown", Value::Null);
+    client.send_batch(&[open, shutdown]);
+    // Answered before the analysis ends (it takes far longer than reading the message).
+    let response = client.wait_for("the shutdown response", Duration::from_secs(60), |m| {
+        (m["id"] == id && m.get("method").is_none()) || is_publish_for(m, &uri)
+    });
+    assert_eq!(
+        response["id"], id,
+        "diagnostics came first: shutdown waited"
+    );
+    assert_eq!(response["result"], Value::Null, "{response}");
+    client.notify("exit", Value::Null);
+    assert_eq!(client.wait_exit().code(), Some(0));
+}
+
+#[test]
+fn an_edit_during_a_long_analysis_makes_its_result_stale() {
+    let mut text = String::from("import threading\n\nlock = threading.Lock()\n\n\n");
+    let mut index = 0;
+    while text.len() < 3 * 1024 * 1024 {
+        text.push_str(&format!("def worker_{index}(queue):\n    with lock:\n        queue.append({index})\n    return len(queue)\n\n\n"));
+        index += 1;
+    }
+    let mut client = Client::utf8();
+    let uri = client.uri("stale.py");
+    let open = json!({
+        "jsonrpc": "2.0",
+        "method": "textDocument/didOpen",
+        "params": { "textDocument": { "uri": uri, "languageId": "python", "version": 1, "text": text } },
+    });
+    // While version 1 is analysed, the whole text is replaced by one with a finding.
+    let change = json!({
+        "jsonrpc": "2.0",
+        "method": "textDocument/didChange",
+        "params": { "textDocument": { "uri": uri, "version": 2 }, "contentChanges": [{ "text": WAIT_IF }] },
+    });
+    // Sent apart, so that the analysis of version 1 (over a second in a debug build) most
+    // likely runs when the change arrives; sent together, the two are taken in at once and
+    // version 1 is never analysed, which is right as well.
+    client.send(&open);
+    std::thread::sleep(Duration::from_millis(300));
+    client.send(&change);
+    let diagnostics = client.diagnostics_of_version(&uri, 2);
+    assert_eq!(codes(&diagnostics), ["TL002"]);
+    let stale: Vec<&Value> = client
+        .backlog
+        .iter()
+        .filter(|m| is_publish_for(m, &uri))
+        .collect();
+    assert!(stale.is_empty(), "a stale version was published: {stale:?}");
+    assert_eq!(client.shutdown_and_exit().code(), Some(0));
+}
+
+#[test]
+fn a_request_waiting_for_an_analysis_can_be_cancelled() {
+    let mut text = String::from(WAIT_IF);
+    let mut index = 0;
+    while text.len() < 3 * 1024 * 1024 {
+        text.push_str(&format!(
+            "\n\ndef worker_{index}(queue):\n    with cond:\n        queue.append({index})\n"
+        ));
+        index += 1;
+    }
+    let mut client = Client::utf8();
+    let uri = client.open("cancelled.py", &text);
+    client.diagnostics_of_version(&uri, 1);
+    // An edit, a request that needs its analysis (over a second in a debug build), and the
+    // cancellation of that request, together.
+    let (id, hover) = client.request_message(
+        "textDocument/hover",
+        json!({ "textDocument": { "uri": uri }, "position": { "line": 9, "character": 14 } }),
+    );
+    client.send_batch(&[
+        json!({ "jsonrpc": "2.0", "method": "textDocument/didChange", "params": {
+            "textDocument": { "uri": uri, "version": 2 },
+            "contentChanges": [{ "range": { "start": { "line": 0, "character": 0 }, "end": { "line": 0, "character": 0 } }, "text": "# edited\n" }],
+        } }),
+        hover,
+        json!({ "jsonrpc": "2.0", "method": "$/cancelRequest", "params": { "id": id } }),
+    ]);
+    let response = client.wait_for("the hover response", TIMEOUT, |m| {
+        (m["id"] == id && m.get("method").is_none()) || is_publish_for(m, &uri)
+    });
+    assert_eq!(response["error"]["code"], -32800, "{response}");
+    // The analysis goes on, and a later request is answered from it.
+    assert_eq!(codes(&client.diagnostics_of_version(&uri, 2)), ["TL002"]);
+    let hover = client.hover(&uri, 10, 14);
+    assert!(
+        hover["contents"]["value"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("TL002"),
+        "{hover}"
+    );
+    assert_eq!(client.shutdown_and_exit().code(), Some(0));
+}
+
+#[test]
+fn diagnostics_after_an_edit_arrive_without_a_fixed_delay_when_idle() {
+    let mut client = Client::utf8();
+    let uri = client.open("latency.py", WAIT_IF);
+    assert_eq!(codes(&client.diagnostics_of_version(&uri, 1)), ["TL002"]);
+    // One edit at a time, each after the last one's diagnostics: nothing to coalesce, so
+    // each is analysed at once. The fastest of several rounds must beat a 200 ms debounce
+    // by far; one slow round on a busy machine does not matter.
+    let mut fastest = Duration::MAX;
+    for version in 2..=6 {
+        let text = if version % 2 == 0 {
+            WAIT_IF.replace("if not items", "while not items")
+        } else {
+            WAIT_IF.to_string()
+        };
+        let sent = Instant::now();
+        client.change(&uri, version, json!([{ "text": text }]));
+        let diagnostics = client.diagnostics_of_version(&uri, version);
+        fastest = fastest.min(sent.elapsed());
+        let expected: &[&str] = if version % 2 == 0 { &[] } else { &["TL002"] };
+        assert_eq!(codes(&diagnostics), expected, "version {version}");
+    }
+    assert!(
+        fastest < Duration::from_millis(150),
+        "the fastest edit took {fastest:?} to be diagnosed"
+    );
+    assert_eq!(client.shutdown_and_exit().code(), Some(0));
+}
+
+#[test]
 fn settings_come_from_initialization_options_and_config_files() {
     // `ignore` from initializationOptions.
     let mut client = Client::start(Setup {
@@ -1632,6 +1919,26 @@ fn settings_come_from_initialization_options_and_config_files() {
         codes(client.published(&uri)["diagnostics"].as_array().unwrap()),
         ["TL002"]
     );
+    assert_eq!(client.shutdown_and_exit().code(), Some(0));
+}
+
+#[test]
+fn initialized_without_params_still_registers_file_watchers() {
+    let mut client = Client::spawn();
+    let root = file_uri(client.dir.path());
+    let response = client.request(
+        "initialize",
+        json!({
+            "processId": null,
+            "rootUri": root,
+            "capabilities": { "workspace": { "didChangeWatchedFiles": { "dynamicRegistration": true } } },
+        }),
+    );
+    assert!(response.get("error").is_none(), "{response}");
+    client.send(&json!({ "jsonrpc": "2.0", "method": "initialized" }));
+    client.wait_for("a file watcher registration", TIMEOUT, |m| {
+        m["method"] == "client/registerCapability"
+    });
     assert_eq!(client.shutdown_and_exit().code(), Some(0));
 }
 

@@ -2,12 +2,14 @@
 //! and hover (a rule's documentation over its diagnostic or over a `noqa` code).
 
 use std::collections::{BTreeSet, HashMap};
+use std::path::PathBuf;
+use std::sync::Arc;
 
 use lsp_types::{
     CodeAction, CodeActionKind, CodeActionOrCommand, CodeActionParams, Hover, HoverContents,
-    HoverParams, MarkupContent, MarkupKind, Position, Range, TextEdit, WorkspaceEdit,
+    HoverParams, MarkupContent, MarkupKind, Position, Range, TextEdit, Uri, WorkspaceEdit,
 };
-use threadlint_analyzer::engine::{self, SettingsSource};
+use threadlint_analyzer::engine::{self, Settings, SettingsSource};
 use threadlint_analyzer::lines::LineIndex;
 use threadlint_rules::Applicability;
 
@@ -18,9 +20,9 @@ pub const FIX_ALL_KIND: &str = "source.fixAll.threadlint";
 
 // lsp-types keys `WorkspaceEdit::changes` by `Uri`, which clippy takes for a mutable key.
 #[allow(clippy::mutable_key_type)]
-fn workspace_edit(document: &Document, edits: Vec<TextEdit>) -> WorkspaceEdit {
+fn workspace_edit(uri: &Uri, edits: Vec<TextEdit>) -> WorkspaceEdit {
     let mut changes = HashMap::new();
-    changes.insert(document.uri.clone(), edits);
+    changes.insert(uri.clone(), edits);
     WorkspaceEdit {
         changes: Some(changes),
         ..Default::default()
@@ -38,16 +40,21 @@ fn kind_includes(asked: &str, kind: &str) -> bool {
     kind == asked || (kind.starts_with(asked) && kind.as_bytes().get(asked.len()) == Some(&b'.'))
 }
 
-pub fn code_actions(server: &mut Server, params: CodeActionParams) -> Vec<CodeActionOrCommand> {
+/// The code actions at a range of an analysed document, and the fix-all action if it must be
+/// computed now (fixing re-parses the file, maybe many times: the caller does it off the
+/// message loop).
+pub fn code_actions(
+    server: &Server,
+    params: CodeActionParams,
+) -> (Vec<CodeActionOrCommand>, Option<FixAll>) {
     let key = params.text_document.uri.as_str().to_string();
-    server.analyse(&key);
     let encoding = server.encoding;
     let unsafe_fixes = server.client.unsafe_fixes;
     let Some(document) = server.documents.get(&key) else {
-        return Vec::new();
+        return (Vec::new(), None);
     };
-    let Some(report) = &document.report else {
-        return Vec::new();
+    let Some(report) = document.report() else {
+        return (Vec::new(), None);
     };
     let wanted = |kind: &str| {
         params
@@ -99,7 +106,7 @@ pub fn code_actions(server: &mut Server, params: CodeActionParams) -> Vec<CodeAc
                         ),
                         kind: Some(CodeActionKind::QUICKFIX),
                         diagnostics: Some(vec![shown.clone()]),
-                        edit: Some(workspace_edit(document, edits)),
+                        edit: Some(workspace_edit(&document.uri, edits)),
                         is_preferred: Some(fix.applicability == Applicability::Safe),
                         ..Default::default()
                     }));
@@ -113,7 +120,7 @@ pub fn code_actions(server: &mut Server, params: CodeActionParams) -> Vec<CodeAc
                         title: format!("Disable {code} for this line"),
                         kind: Some(CodeActionKind::QUICKFIX),
                         diagnostics: Some(vec![shown.clone()]),
-                        edit: Some(workspace_edit(document, vec![edit])),
+                        edit: Some(workspace_edit(&document.uri, vec![edit])),
                         ..Default::default()
                     }));
                 }
@@ -143,61 +150,79 @@ pub fn code_actions(server: &mut Server, params: CodeActionParams) -> Vec<CodeAc
                 data: Some(serde_json::json!({ "uri": key, "version": document.version })),
                 ..Default::default()
             }));
-        } else if let Some(edit) = fix_all_edit(server, document, unsafe_fixes) {
-            actions.push(CodeActionOrCommand::CodeAction(CodeAction {
-                title,
-                kind: Some(CodeActionKind::new(FIX_ALL_KIND)),
-                edit: Some(edit),
-                ..Default::default()
-            }));
+        } else {
+            return (actions, Some(FixAll::new(server, document, title)));
         }
     }
-    actions
+    (actions, None)
 }
 
-/// The edit of `source.fixAll.threadlint`: every applicable fix, as one edit over the part of
-/// the text that changes (not the whole document).
-fn fix_all_edit(server: &Server, document: &Document, unsafe_fixes: bool) -> Option<WorkspaceEdit> {
-    let settings = server.resolver.settings_for(&document.path);
-    let fixed = engine::fix_source(&document.path, &document.text, &settings, unsafe_fixes);
-    if fixed.fixed == 0 {
+/// What the fix-all action of a document needs, to be computed off the message loop.
+pub struct FixAll {
+    title: String,
+    uri: Uri,
+    path: PathBuf,
+    text: String,
+    settings: Arc<Settings>,
+    unsafe_fixes: bool,
+    encoding: Encoding,
+}
+
+impl FixAll {
+    fn new(server: &Server, document: &Document, title: String) -> Self {
+        FixAll {
+            title,
+            uri: document.uri.clone(),
+            path: document.path.clone(),
+            text: document.text.clone(),
+            settings: server.resolver.settings_for(&document.path),
+            unsafe_fixes: server.client.unsafe_fixes,
+            encoding: server.encoding,
+        }
+    }
+
+    /// The action with its edit; `None` when no fix applies after all.
+    pub fn action(&self) -> Option<CodeActionOrCommand> {
+        Some(CodeActionOrCommand::CodeAction(CodeAction {
+            title: self.title.clone(),
+            kind: Some(CodeActionKind::new(FIX_ALL_KIND)),
+            edit: Some(self.edit()?),
+            ..Default::default()
+        }))
+    }
+
+    /// The edit of `source.fixAll.threadlint`: every applicable fix, as one edit over the
+    /// part of the text that changes (not the whole document).
+    pub fn edit(&self) -> Option<WorkspaceEdit> {
+        let fixed = engine::fix_source(&self.path, &self.text, &self.settings, self.unsafe_fixes);
+        if fixed.fixed == 0 {
+            return None;
+        }
+        let (start, end, replacement) = position::changed_part(&self.text, &fixed.source);
+        let lines = LineIndex::new(&self.text);
+        let range = Range {
+            start: position::position(&self.text, &lines, start as u32, self.encoding),
+            end: position::position(&self.text, &lines, end as u32, self.encoding),
+        };
+        Some(workspace_edit(
+            &self.uri,
+            vec![TextEdit {
+                range,
+                new_text: replacement.to_string(),
+            }],
+        ))
+    }
+}
+
+/// `codeAction/resolve`: what computes the edit of a fix-all action offered without one;
+/// `None` when the action is not that or its document is not open.
+pub fn fix_all_to_resolve(server: &Server, action: &CodeAction) -> Option<FixAll> {
+    if action.edit.is_some() || action.kind.as_ref().map(|k| k.as_str()) != Some(FIX_ALL_KIND) {
         return None;
     }
-    let (start, end, replacement) = position::changed_part(&document.text, &fixed.source);
-    let lines = LineIndex::new(&document.text);
-    let range = Range {
-        start: position::position(&document.text, &lines, start as u32, server.encoding),
-        end: position::position(&document.text, &lines, end as u32, server.encoding),
-    };
-    Some(workspace_edit(
-        document,
-        vec![TextEdit {
-            range,
-            new_text: replacement.to_string(),
-        }],
-    ))
-}
-
-/// `codeAction/resolve`: the edit of a fix-all action offered without one.
-pub fn resolve(server: &mut Server, mut action: CodeAction) -> CodeAction {
-    if action.edit.is_some() || action.kind.as_ref().map(|k| k.as_str()) != Some(FIX_ALL_KIND) {
-        return action;
-    }
-    let Some(key) = action
-        .data
-        .as_ref()
-        .and_then(|d| d.get("uri"))
-        .and_then(|u| u.as_str())
-        .map(str::to_string)
-    else {
-        return action;
-    };
-    server.analyse(&key);
-    let unsafe_fixes = server.client.unsafe_fixes;
-    if let Some(document) = server.documents.get(&key) {
-        action.edit = fix_all_edit(server, document, unsafe_fixes);
-    }
-    action
+    let key = action.data.as_ref()?.get("uri")?.as_str()?;
+    let document = server.documents.get(key)?;
+    Some(FixAll::new(server, document, action.title.clone()))
 }
 
 /// The edit that adds `code` to the line's `noqa` comment.
@@ -223,17 +248,15 @@ fn disable_for_line(
     })
 }
 
-pub fn hover(server: &mut Server, params: HoverParams) -> Option<Hover> {
+pub fn hover(server: &Server, params: HoverParams) -> Option<Hover> {
     let key = params
         .text_document_position_params
         .text_document
         .uri
-        .as_str()
-        .to_string();
-    server.analyse(&key);
+        .as_str();
     let encoding = server.encoding;
-    let document = server.documents.get(&key)?;
-    let report = document.report.as_ref()?;
+    let document = server.documents.get(key)?;
+    let report = document.report()?;
     let lines = &report.lines;
     let offset = position::offset(
         &document.text,

@@ -1,11 +1,17 @@
 //! `threadlint server`: the language server (LSP over stdio).
 //!
-//! One thread reads messages and keeps the open documents; analysis runs the same pipeline as
-//! `check` on the buffer text. Diagnostics are pushed on open, save and (debounced) change, and
-//! answered for clients that pull them. Files of the workspace that are not open are indexed in
-//! the background, so lock-order findings that span files stay right while one file is edited.
+//! One thread reads messages and keeps the open documents; it never analyses. Analyses (the
+//! same pipeline as `check`, on the buffer text), fixes and the workspace index run on threads
+//! of their own with `check`'s large stacks and report back to it, so requests (`shutdown`
+//! among them) are answered while a large file is analysed. Diagnostics are pushed as soon as
+//! an analysis ends, and answered for clients that pull them. Files of the workspace that are
+//! not open are indexed in the background, so lock-order findings that span files stay right
+//! while one file is edited.
 
 mod actions;
+mod carry_over;
+mod dispatch;
+mod handlers;
 mod position;
 mod transport;
 
@@ -13,20 +19,18 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
 
+use crossbeam_channel::{Receiver, Sender};
 use lsp_server::{Connection, ErrorCode, Message, Notification, Request, RequestId, Response};
 use lsp_types::notification::Notification as _;
 use lsp_types::request::Request as _;
 use lsp_types::{
     CodeActionKind, CodeActionOptions, CodeActionProviderCapability, Diagnostic as LspDiagnostic,
     DiagnosticOptions, DiagnosticRelatedInformation, DiagnosticServerCapabilities,
-    DiagnosticSeverity, DocumentDiagnosticReport, DocumentDiagnosticReportResult,
-    FullDocumentDiagnosticReport, HoverProviderCapability, InitializeParams, InitializeResult,
-    Location, NumberOrString, PositionEncodingKind, PublishDiagnosticsParams,
-    RelatedFullDocumentDiagnosticReport, SaveOptions, ServerCapabilities, ServerInfo,
-    TextDocumentContentChangeEvent, TextDocumentSyncCapability, TextDocumentSyncKind,
-    TextDocumentSyncOptions, TextDocumentSyncSaveOptions, Uri,
+    DiagnosticSeverity, HoverProviderCapability, InitializeParams, InitializeResult, Location,
+    NumberOrString, PositionEncodingKind, PublishDiagnosticsParams, SaveOptions,
+    ServerCapabilities, ServerInfo, TextDocumentContentChangeEvent, TextDocumentSyncCapability,
+    TextDocumentSyncKind, TextDocumentSyncOptions, TextDocumentSyncSaveOptions, Uri,
 };
 use threadlint_analyzer::config::{Overrides, Resolver, Source};
 use threadlint_analyzer::engine::{self, FileReport};
@@ -38,8 +42,11 @@ use threadlint_rules::Severity;
 
 use position::{path_to_uri, uri_to_path, Encoding};
 
-/// Changes closer together than this are analysed once.
-const DEBOUNCE: Duration = Duration::from_millis(200);
+use dispatch::{NotificationDispatcher, Reply, RequestDispatcher};
+
+/// The stack of the threads that analyse and fix documents, as large as `check` gives its
+/// workers: deeply nested code must not overflow it.
+const JOB_STACK_BYTES: usize = 256 * 1024 * 1024;
 
 /// An open document.
 struct Document {
@@ -47,15 +54,59 @@ struct Document {
     path: PathBuf,
     text: String,
     version: i32,
-    /// When the last change arrived, if it has not been analysed yet.
-    dirty_since: Option<Instant>,
-    /// The last analysis (for code actions and hover).
-    report: Option<FileReport>,
+    /// Changes whenever something its analysis depends on changes: its text, the settings,
+    /// other files of the workspace.
+    generation: u64,
+    /// The last analysis (for diagnostics, code actions and hover) and its generation.
+    report: Option<(u64, FileReport)>,
+    /// The generation being analysed, if any: one analysis at a time per document, so edits
+    /// that arrive meanwhile are analysed together once it ends.
+    running: Option<u64>,
     /// Rust: the last report of a version that parsed, kept while the buffer does not parse.
     last_good: Option<FileReport>,
-    /// The last analysis has not been sent to the client yet (a request analysed the document
-    /// before its debounce ran out).
-    unpublished: bool,
+    /// The next analysis is sent even if it finds what the client already has (the document
+    /// was opened, edited or saved, or the settings changed).
+    must_publish: bool,
+    /// The diagnostics the client has (pushed, or answered to a pull).
+    published: Option<Vec<LspDiagnostic>>,
+    /// Requests that wait for the analysis of the current generation.
+    waiting: Vec<Request>,
+}
+
+impl Document {
+    fn is_analysed(&self) -> bool {
+        matches!(&self.report, Some((generation, _)) if *generation == self.generation)
+    }
+
+    fn report(&self) -> Option<&FileReport> {
+        self.report.as_ref().map(|(_, report)| report)
+    }
+}
+
+/// What the threads the server starts tell its message loop.
+enum Event {
+    /// An analysis of `generation` of a document ended.
+    Analysed {
+        key: String,
+        generation: u64,
+        report: FileReport,
+        last_good: Option<FileReport>,
+        /// Why the analysis failed (a panic), to be logged.
+        failure: Option<String>,
+    },
+    /// A response computed off the loop, and what to log with it.
+    Respond(Response, Option<String>),
+    /// Lock-order summaries of workspace files changed: open documents are checked again.
+    Indexed,
+}
+
+/// Why a document is analysed again.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Stale {
+    /// Opened, edited, saved, or settings changed: the result is sent in any case.
+    Publish,
+    /// Other files changed: the result is sent only if it differs from what the client has.
+    IfChanged,
 }
 
 /// Options from the client (`initializationOptions`, `workspace/didChangeConfiguration`).
@@ -90,7 +141,7 @@ impl ClientSettings {
     }
 }
 
-struct Server {
+pub struct Server {
     connection: Connection,
     encoding: Encoding,
     roots: Vec<PathBuf>,
@@ -99,6 +150,9 @@ struct Server {
     resolver: Arc<Resolver>,
     /// Lock-order summaries of workspace files, by path (filled in the background).
     index: Arc<Mutex<HashMap<PathBuf, LockSummary>>>,
+    /// Where jobs off the message loop report to it.
+    events: (Sender<Event>, Receiver<Event>),
+    next_generation: u64,
     pull_diagnostics: bool,
     /// The client accepts `workspace/diagnostic/refresh`.
     refresh_support: bool,
@@ -300,6 +354,8 @@ fn serve(connection: Connection) -> Result<bool, String> {
         client,
         resolver,
         index: Arc::new(Mutex::new(HashMap::new())),
+        events: crossbeam_channel::unbounded(),
+        next_generation: 0,
         pull_diagnostics,
         refresh_support,
         code_action_resolve,
@@ -311,87 +367,103 @@ fn serve(connection: Connection) -> Result<bool, String> {
     server.main_loop()
 }
 
+/// Custom requests.
+mod ext {
+    /// Panics in its handler: exercises the panic guard in the tests; debug builds only.
+    #[cfg(debug_assertions)]
+    pub enum TestPanic {}
+
+    #[cfg(debug_assertions)]
+    impl lsp_types::request::Request for TestPanic {
+        type Params = serde_json::Value;
+        type Result = ();
+        const METHOD: &'static str = "threadlint/testPanic";
+    }
+}
+
+/// In debug builds, a document containing this text panics while it is analysed, which
+/// exercises the isolation of analyses in the tests.
+#[cfg(debug_assertions)]
+const TEST_PANIC_MARKER: &str = "threadlint-test: panic while analysing";
+
 impl Server {
     /// Serves until `exit` (or the end of the input); `Ok(true)` when `shutdown` came first.
+    ///
+    /// Nothing slow runs here: analyses, fixes and indexing run on threads of their own and
+    /// report back as [`Event`]s, so `shutdown` and other requests are answered at once.
     fn main_loop(&mut self) -> Result<bool, String> {
+        let events = self.events.1.clone();
         loop {
-            // In pull mode dirty documents wait for the client to ask.
-            let timeout = self
-                .documents
-                .values()
-                .filter(|_| !self.pull_diagnostics)
-                .filter_map(|d| d.dirty_since)
-                .map(|since| DEBOUNCE.saturating_sub(since.elapsed()))
-                .min();
-            let message = match timeout {
-                Some(wait) => match self.connection.receiver.recv_timeout(wait) {
-                    Ok(message) => Some(message),
-                    Err(crossbeam_channel::RecvTimeoutError::Timeout) => None,
-                    Err(crossbeam_channel::RecvTimeoutError::Disconnected) => {
-                        return Ok(self.shutting_down)
-                    }
-                },
-                None => match self.connection.receiver.recv() {
-                    Ok(message) => Some(message),
-                    Err(_) => return Ok(self.shutting_down),
-                },
-            };
-            match message {
-                None => {}
-                Some(Message::Request(request)) => {
-                    if self.shutting_down && request.method != "shutdown" {
-                        self.respond(Response::new_err(
-                            request.id,
-                            ErrorCode::InvalidRequest as i32,
-                            "the server is shutting down".into(),
-                        ));
-                        continue;
-                    }
-                    if request.method == lsp_types::request::Shutdown::METHOD {
-                        self.shutting_down = true;
-                        self.respond(Response::new_ok(request.id, ()));
-                        continue;
-                    }
-                    let id = request.id.clone();
-                    let method = request.method.clone();
-                    // A bug in one request must not take the server down.
-                    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                        self.handle_request(request)
-                    }));
-                    let response = match outcome {
-                        Ok(response) => response,
-                        Err(panic) => {
-                            let what = panic
-                                .downcast_ref::<String>()
-                                .cloned()
-                                .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
-                                .unwrap_or_default();
-                            self.log(&format!("threadlint: internal error in {method}: {what}"));
-                            Response::new_err(
-                                id,
-                                ErrorCode::InternalError as i32,
-                                format!("internal error: {what}"),
-                            )
-                        }
-                    };
-                    self.respond(response);
-                }
-                Some(Message::Notification(notification)) => {
-                    if notification.method == lsp_types::notification::Exit::METHOD {
+            crossbeam_channel::select! {
+                recv(self.connection.receiver) -> message => {
+                    let Ok(message) = message else {
                         return Ok(self.shutting_down);
-                    }
-                    let method = notification.method.clone();
-                    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                        self.handle_notification(notification)
-                    }));
-                    if outcome.is_err() {
-                        self.log(&format!("threadlint: internal error in {method}"));
+                    };
+                    if let Some(code) = self.handle_message(message) {
+                        return Ok(code);
                     }
                 }
-                Some(Message::Response(_)) => {}
+                recv(events) -> event => {
+                    if let Ok(event) = event {
+                        // Publishing converts positions and answers waiting requests: a bug
+                        // there must not take the server down either.
+                        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                            self.handle_event(event)
+                        }));
+                        if let Err(panic) = outcome {
+                            let what = dispatch::panic_message(panic.as_ref());
+                            self.log(&format!("threadlint: internal error: {what}"));
+                        }
+                    }
+                }
             }
-            // Debounced changes whose time has come, and analyses that a request made early.
-            self.publish_due();
+            // Messages that arrived together (a burst of edits) are taken in before analysing,
+            // so the burst is analysed once, as its last version.
+            while let Ok(message) = self.connection.receiver.try_recv() {
+                if let Some(code) = self.handle_message(message) {
+                    return Ok(code);
+                }
+            }
+            self.start_analyses();
+        }
+    }
+
+    /// Handles one message; `Some(status)` when it was `exit`.
+    fn handle_message(&mut self, message: Message) -> Option<bool> {
+        match message {
+            Message::Request(request) => self.handle_request(request),
+            Message::Notification(notification) => {
+                if notification.method == lsp_types::notification::Exit::METHOD {
+                    return Some(self.shutting_down);
+                }
+                self.handle_notification(notification);
+            }
+            Message::Response(_) => {}
+        }
+        None
+    }
+
+    fn handle_event(&mut self, event: Event) {
+        match event {
+            Event::Analysed {
+                key,
+                generation,
+                report,
+                last_good,
+                failure,
+            } => {
+                if let Some(why) = failure {
+                    self.log(&why);
+                }
+                self.analysed(&key, generation, report, last_good);
+            }
+            Event::Respond(response, failure) => {
+                if let Some(why) = failure {
+                    self.log(&why);
+                }
+                self.respond(response);
+            }
+            Event::Indexed => self.mark_all_stale(Stale::IfChanged),
         }
     }
 
@@ -424,210 +496,225 @@ impl Server {
         );
     }
 
-    fn handle_request(&mut self, request: Request) -> Response {
+    fn handle_request(&mut self, request: Request) {
         use lsp_types::request::{
             CodeActionRequest, CodeActionResolveRequest, DocumentDiagnosticRequest, HoverRequest,
+            Shutdown,
         };
-        let id = request.id.clone();
-        match request.method.as_str() {
-            CodeActionRequest::METHOD => self.with_params(id, request, |server, params| {
-                Ok(actions::code_actions(server, params))
-            }),
-            CodeActionResolveRequest::METHOD => self.with_params(id, request, |server, action| {
-                Ok(actions::resolve(server, action))
-            }),
-            HoverRequest::METHOD => self.with_params(id, request, |server, params| {
-                Ok(actions::hover(server, params))
-            }),
-            DocumentDiagnosticRequest::METHOD => self.with_params(
-                id,
-                request,
-                |server, params: lsp_types::DocumentDiagnosticParams| {
-                    let key = params.text_document.uri.as_str().to_string();
-                    server.analyse(&key);
-                    if let Some(document) = server.documents.get_mut(&key) {
-                        // The client has these now.
-                        document.unpublished = false;
-                    }
-                    let items = server
-                        .documents
-                        .get(&key)
-                        .map(|d| server.lsp_diagnostics(d))
-                        .unwrap_or_default();
-                    Ok(DocumentDiagnosticReportResult::Report(
-                        DocumentDiagnosticReport::Full(RelatedFullDocumentDiagnosticReport {
-                            related_documents: None,
-                            full_document_diagnostic_report: FullDocumentDiagnosticReport {
-                                result_id: None,
-                                items,
-                            },
-                        }),
-                    ))
-                },
-            ),
-            // Exercises the panic guard in the tests; debug builds only.
-            #[cfg(debug_assertions)]
-            "threadlint/testPanic" => panic!("a test asked for a panic"),
-            _ => Response::new_err(
-                id,
-                ErrorCode::MethodNotFound as i32,
-                format!("unknown method {}", request.method),
-            ),
+        if self.shutting_down && request.method != Shutdown::METHOD {
+            self.respond(Response::new_err(
+                request.id,
+                ErrorCode::InvalidRequest as i32,
+                "the server is shutting down".into(),
+            ));
+            return;
         }
-    }
-
-    /// Decodes a request's parameters (answering `InvalidParams` when they do not decode) and
-    /// runs `handler`.
-    fn with_params<P: serde::de::DeserializeOwned, R: serde::Serialize>(
-        &mut self,
-        id: RequestId,
-        request: Request,
-        handler: impl FnOnce(&mut Self, P) -> Result<R, String>,
-    ) -> Response {
-        match serde_json::from_value::<P>(request.params) {
-            Ok(params) => match handler(self, params) {
-                Ok(result) => Response::new_ok(id, result),
-                Err(message) => Response::new_err(id, ErrorCode::RequestFailed as i32, message),
-            },
-            Err(e) => Response::new_err(
-                id,
-                ErrorCode::InvalidParams as i32,
-                format!("invalid params: {e}"),
-            ),
-        }
+        let mut dispatcher = RequestDispatcher::new(self, request);
+        dispatcher
+            .on::<Shutdown>(|server, _, ()| {
+                server.shutting_down = true;
+                Reply::Now(Ok(()))
+            })
+            .on::<CodeActionRequest>(handlers::code_action)
+            .on::<CodeActionResolveRequest>(handlers::code_action_resolve)
+            .on::<HoverRequest>(handlers::hover)
+            .on::<DocumentDiagnosticRequest>(handlers::document_diagnostic);
+        #[cfg(debug_assertions)]
+        dispatcher.on::<ext::TestPanic>(|_, _, _| panic!("a test asked for a panic"));
+        dispatcher.finish();
     }
 
     fn handle_notification(&mut self, notification: Notification) {
         use lsp_types::notification::{
-            DidChangeConfiguration, DidChangeTextDocument, DidChangeWatchedFiles,
-            DidCloseTextDocument, DidOpenTextDocument, DidSaveTextDocument,
+            Cancel, DidChangeConfiguration, DidChangeTextDocument, DidChangeWatchedFiles,
+            DidCloseTextDocument, DidOpenTextDocument, DidSaveTextDocument, Initialized,
         };
-        let params = notification.params;
-        match notification.method.as_str() {
-            lsp_types::notification::Initialized::METHOD if self.watch_files => {
-                self.watch_files = false;
-                self.register_file_watchers();
-            }
-            DidOpenTextDocument::METHOD => {
-                let Ok(params) =
-                    serde_json::from_value::<lsp_types::DidOpenTextDocumentParams>(params)
-                else {
-                    return;
-                };
-                let document = params.text_document;
-                let Some(path) = uri_to_path(&document.uri)
-                    .or_else(|| self.unsaved_path(&document.uri, &document.language_id))
-                else {
-                    return;
-                };
-                let key = document.uri.as_str().to_string();
-                self.documents.insert(
-                    key.clone(),
-                    Document {
-                        uri: document.uri,
-                        path,
-                        text: document.text,
-                        version: document.version,
-                        dirty_since: None,
-                        report: None,
-                        last_good: None,
-                        unpublished: false,
-                    },
-                );
-                self.analyse_and_publish(&key);
-            }
-            DidChangeTextDocument::METHOD => {
-                let Ok(params) =
-                    serde_json::from_value::<lsp_types::DidChangeTextDocumentParams>(params)
-                else {
-                    return;
-                };
-                let key = params.text_document.uri.as_str().to_string();
-                let encoding = self.encoding;
-                let Some(document) = self.documents.get_mut(&key) else {
-                    return;
-                };
-                for change in params.content_changes {
-                    apply_change(&mut document.text, change, encoding);
-                }
-                document.version = params.text_document.version;
-                document.dirty_since = Some(Instant::now());
-            }
-            DidSaveTextDocument::METHOD => {
-                let Ok(params) =
-                    serde_json::from_value::<lsp_types::DidSaveTextDocumentParams>(params)
-                else {
-                    return;
-                };
-                let key = params.text_document.uri.as_str().to_string();
-                self.analyse_and_publish(&key);
-            }
-            DidCloseTextDocument::METHOD => {
-                let Ok(params) =
-                    serde_json::from_value::<lsp_types::DidCloseTextDocumentParams>(params)
-                else {
-                    return;
-                };
-                if let Some(document) = self.documents.remove(params.text_document.uri.as_str()) {
-                    if !self.pull_diagnostics {
-                        self.notify(
-                            lsp_types::notification::PublishDiagnostics::METHOD,
-                            PublishDiagnosticsParams {
-                                uri: document.uri,
-                                diagnostics: Vec::new(),
-                                version: None,
-                            },
-                        );
+        NotificationDispatcher::new(self, notification)
+            .on::<Initialized>(handlers::initialized)
+            .on::<DidOpenTextDocument>(handlers::did_open)
+            .on::<DidChangeTextDocument>(handlers::did_change)
+            .on::<DidSaveTextDocument>(handlers::did_save)
+            .on::<DidCloseTextDocument>(handlers::did_close)
+            .on::<DidChangeConfiguration>(handlers::did_change_configuration)
+            .on::<DidChangeWatchedFiles>(handlers::did_change_watched_files)
+            .on::<Cancel>(handlers::cancel)
+            .finish();
+    }
+
+    /// The request is answered once the document's current text is analysed.
+    fn wait_for_analysis(&mut self, key: &str, request: Request) {
+        match self.documents.get_mut(key) {
+            Some(document) => document.waiting.push(request),
+            // Closed meanwhile: answered now, as for a document never opened.
+            None => self.handle_request(request),
+        }
+    }
+
+    /// Whether a request about `key` must wait for its analysis: the document is open and its
+    /// current text not analysed yet.
+    fn must_wait(&self, key: &str) -> bool {
+        self.documents.get(key).is_some_and(|d| !d.is_analysed())
+    }
+
+    fn new_generation(&mut self) -> u64 {
+        self.next_generation += 1;
+        self.next_generation
+    }
+
+    /// Marks a document for analysis (started when the messages at hand are handled).
+    fn mark_stale(&mut self, key: &str, why: Stale) {
+        let generation = self.new_generation();
+        if let Some(document) = self.documents.get_mut(key) {
+            document.generation = generation;
+            document.must_publish |= why == Stale::Publish;
+        }
+    }
+
+    fn mark_all_stale(&mut self, why: Stale) {
+        let keys: Vec<String> = self.documents.keys().cloned().collect();
+        for key in keys {
+            self.mark_stale(&key, why);
+        }
+    }
+
+    /// Starts an analysis for every document whose current text is not analysed and that is
+    /// not being analysed already, as many at a time as there are cores (after a settings
+    /// change every open document is due at once). Those with requests waiting go first.
+    fn start_analyses(&mut self) {
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let running = self
+            .documents
+            .values()
+            .filter(|d| d.running.is_some())
+            .count();
+        let mut due: Vec<(bool, String)> = self
+            .documents
+            .iter()
+            .filter(|(_, d)| !d.is_analysed() && d.running.is_none())
+            .map(|(key, d)| (d.waiting.is_empty(), key.clone()))
+            .collect();
+        due.sort();
+        for (_, key) in due.into_iter().take(cores.saturating_sub(running)) {
+            self.start_analysis(key);
+        }
+    }
+
+    fn start_analysis(&mut self, key: String) {
+        let Some(document) = self.documents.get_mut(&key) else {
+            return;
+        };
+        let generation = document.generation;
+        document.running = Some(generation);
+        let path = document.path.clone();
+        let text = document.text.clone();
+        let last_good = document.last_good.clone();
+        let resolver = self.resolver.clone();
+        let index = self.index.clone();
+        let job_key = key.clone();
+        let started = spawn_job("analysis", self.events.0.clone(), move || {
+            let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                analyse(&path, &text, resolver.as_ref(), &index, last_good.clone())
+            }));
+            match outcome {
+                Ok((report, last_good)) => Event::Analysed {
+                    key: job_key,
+                    generation,
+                    report,
+                    last_good,
+                    failure: None,
+                },
+                Err(panic) => {
+                    let what = dispatch::panic_message(panic.as_ref());
+                    Event::Analysed {
+                        failure: Some(format!(
+                            "threadlint: internal error while analysing {}: {what}",
+                            path.display()
+                        )),
+                        report: internal_error_report(&path, &text, &what),
+                        key: job_key,
+                        generation,
+                        last_good,
                     }
                 }
             }
-            DidChangeConfiguration::METHOD => {
-                let Ok(params) =
-                    serde_json::from_value::<lsp_types::DidChangeConfigurationParams>(params)
-                else {
-                    return;
-                };
-                if !params.settings.is_null() {
-                    self.client = ClientSettings::from_json(&params.settings);
-                }
-                self.reload();
+        });
+        if let Err(e) = started {
+            let path = self.documents[&key].path.clone();
+            let text = self.documents[&key].text.clone();
+            let what = format!("no thread to analyse it: {e}");
+            self.log(&format!("threadlint: {}: {what}", path.display()));
+            let report = internal_error_report(&path, &text, &what);
+            self.analysed(&key, generation, report, None);
+        }
+    }
+
+    /// An analysis ended: kept if it is of the document's current text (a newer edit makes it
+    /// stale, and its result is dropped), then published and the requests waiting for it
+    /// answered.
+    fn analysed(
+        &mut self,
+        key: &str,
+        generation: u64,
+        report: FileReport,
+        last_good: Option<FileReport>,
+    ) {
+        let Some(document) = self.documents.get_mut(key) else {
+            return;
+        };
+        if document.running == Some(generation) {
+            document.running = None;
+        }
+        if last_good.is_some() {
+            document.last_good = last_good;
+        }
+        if generation != document.generation {
+            return;
+        }
+        document.report = Some((generation, report));
+        self.publish(key);
+        let waiting = self
+            .documents
+            .get_mut(key)
+            .map(|d| std::mem::take(&mut d.waiting))
+            .unwrap_or_default();
+        for request in waiting {
+            self.handle_request(request);
+        }
+    }
+
+    /// Sends a document's analysis (push mode) when it must be sent or differs from what the
+    /// client has; in pull mode, asks the client to pull again when it differs.
+    fn publish(&mut self, key: &str) {
+        let Some(document) = self.documents.get(key) else {
+            return;
+        };
+        let diagnostics = self.lsp_diagnostics(document);
+        let changed = document.published.as_ref() != Some(&diagnostics);
+        let must = document.must_publish;
+        let (uri, version) = (document.uri.clone(), document.version);
+        if self.pull_diagnostics {
+            if changed && !must && document.published.is_some() {
+                self.refresh();
             }
-            DidChangeWatchedFiles::METHOD => {
-                let Ok(params) =
-                    serde_json::from_value::<lsp_types::DidChangeWatchedFilesParams>(params)
-                else {
-                    return;
-                };
-                let mut reload = false;
-                for change in params.changes {
-                    let Some(path) = uri_to_path(&change.uri) else {
-                        continue;
-                    };
-                    let name = path
-                        .file_name()
-                        .map(|n| n.to_string_lossy().to_string())
-                        .unwrap_or_default();
-                    if threadlint_analyzer::config::CONFIG_FILES.contains(&name.as_str()) {
-                        reload = true;
-                    } else if engine::language_of(&path).is_some() {
-                        let mut index = self.index.lock().unwrap_or_else(|e| e.into_inner());
-                        match engine::index_file(&path, self.resolver.as_ref()) {
-                            Some(summary) => {
-                                index.insert(path, summary);
-                            }
-                            None => {
-                                index.remove(&path);
-                            }
-                        }
-                    }
-                }
-                if reload {
-                    self.reload();
-                } else {
-                    self.republish_all();
-                }
+            if let Some(document) = self.documents.get_mut(key) {
+                document.must_publish = false;
             }
-            _ => {}
+            return;
+        }
+        if self.shutting_down || !(must || changed) {
+            return;
+        }
+        self.notify(
+            lsp_types::notification::PublishDiagnostics::METHOD,
+            PublishDiagnosticsParams {
+                uri,
+                diagnostics: diagnostics.clone(),
+                version: Some(version),
+            },
+        );
+        if let Some(document) = self.documents.get_mut(key) {
+            document.must_publish = false;
+            document.published = Some(diagnostics);
         }
     }
 
@@ -662,21 +749,9 @@ impl Server {
     fn reload(&mut self) {
         self.resolver = Arc::new(build_resolver(&self.client));
         self.start_indexing();
-        self.republish_all();
-    }
-
-    fn republish_all(&mut self) {
+        self.mark_all_stale(Stale::Publish);
         if self.pull_diagnostics {
-            // Analysed again when the client asks, which the refresh tells it to do.
-            for document in self.documents.values_mut() {
-                document.dirty_since.get_or_insert_with(Instant::now);
-            }
             self.refresh();
-            return;
-        }
-        let keys: Vec<String> = self.documents.keys().cloned().collect();
-        for key in keys {
-            self.analyse_and_publish(&key);
         }
     }
 
@@ -727,160 +802,31 @@ impl Server {
     }
 
     /// Indexes the lock-order summaries of every file under the workspace roots, in the
-    /// background.
+    /// background; open documents are checked again when it is done.
     fn start_indexing(&self) {
         let roots = self.roots.clone();
         let index = self.index.clone();
         let resolver = self.resolver.clone();
-        std::thread::Builder::new()
-            .name("threadlint-index".into())
-            .stack_size(256 * 1024 * 1024)
-            .spawn(move || {
-                let files = threadlint_analyzer::discover::files(&roots, resolver.as_ref(), true);
-                for path in files {
-                    if let Some(summary) = engine::index_file(&path, resolver.as_ref()) {
-                        index
-                            .lock()
-                            .unwrap_or_else(|e| e.into_inner())
-                            .insert(path, summary);
-                    }
-                }
-            })
-            .ok();
+        let _ = spawn_job("index", self.events.0.clone(), move || {
+            let files = threadlint_analyzer::discover::files(&roots, resolver.as_ref(), true);
+            reindex(&files, resolver.as_ref(), &index);
+            Event::Indexed
+        });
     }
 
-    /// Publishes the documents whose debounce ran out, and those a request analysed before it
-    /// did (push mode only).
-    fn publish_due(&mut self) {
-        if self.pull_diagnostics {
-            return;
-        }
-        let due: Vec<String> = self
-            .documents
-            .iter()
-            .filter(|(_, d)| match d.dirty_since {
-                Some(since) => since.elapsed() >= DEBOUNCE,
-                None => d.unpublished,
-            })
-            .map(|(k, _)| k.clone())
-            .collect();
-        for key in due {
-            self.analyse(&key);
-            self.publish(&key);
-        }
-    }
-
-    /// Analyses a document if it changed since its last analysis.
-    fn analyse(&mut self, key: &str) {
-        let others: Vec<(PathBuf, LockSummary)> = {
-            let index = self.index.lock().unwrap_or_else(|e| e.into_inner());
-            index.iter().map(|(p, s)| (p.clone(), s.clone())).collect()
-        };
+    /// Indexes files that changed on disk, in the background; open documents are checked
+    /// again when it is done.
+    fn reindex(&self, paths: Vec<PathBuf>) {
+        let index = self.index.clone();
         let resolver = self.resolver.clone();
-        let Some(document) = self.documents.get_mut(key) else {
-            return;
-        };
-        if document.report.is_some() && document.dirty_since.is_none() {
-            return;
-        }
-        document.dirty_since = None;
-        document.unpublished = true;
-        let report = engine::check_document(
-            &document.path,
-            document.text.clone(),
-            resolver.as_ref(),
-            &others,
-        );
-        let broken = report
-            .diagnostics
-            .iter()
-            .any(|d| d.name == "invalid-syntax");
-        let is_rust =
-            engine::language_of(&document.path) == Some(threadlint_rules::model::Language::Rust);
-        if is_rust && broken {
-            // syn has no error recovery: keep the last good findings, and say why.
-            if let Some(good) = &document.last_good {
-                let mut merged = report.clone();
-                let positions = LineIndex::new(&document.text);
-                // The findings outside the text changed since then, moved to where that text
-                // is now; those in it are gone. Their fixes were made for the old text.
-                let (start, old_end, replacement) =
-                    position::changed_part(&good.source, &document.text);
-                let (start, old_end) = (start as u32, old_end as u32);
-                let moved = |span: Span| -> Option<Span> {
-                    if span.end <= start {
-                        Some(span)
-                    } else if span.start >= old_end {
-                        let shift =
-                            |offset: u32| offset - old_end + start + replacement.len() as u32;
-                        Some(Span::new(shift(span.start), shift(span.end)))
-                    } else {
-                        None
-                    }
-                };
-                for diagnostic in good.diagnostics.iter().filter(|d| d.code.is_some()) {
-                    let Some(span) = moved(diagnostic.span) else {
-                        continue;
-                    };
-                    let mut kept = diagnostic.clone();
-                    kept.span = span;
-                    kept.fix = None;
-                    kept.related.retain_mut(|related| {
-                        related.file.is_some()
-                            || moved(related.span)
-                                .map(|span| related.span = span)
-                                .is_some()
-                    });
-                    kept.message = format!("{} (from the last version that parsed)", kept.message);
-                    merged.diagnostics.push(kept);
-                }
-                merged.lines = Arc::new(positions);
-                document.report = Some(merged);
-                return;
-            }
-        } else if !broken {
-            document.last_good = Some(report.clone());
-        }
-        document.report = Some(report);
-    }
-
-    /// Analyses a document now and publishes the result. In pull mode the document is only
-    /// marked for analysis: the client pulls on open, change and save by itself.
-    fn analyse_and_publish(&mut self, key: &str) {
-        if let Some(document) = self.documents.get_mut(key) {
-            document.dirty_since.get_or_insert_with(Instant::now);
-        }
-        if self.pull_diagnostics {
-            return;
-        }
-        self.analyse(key);
-        self.publish(key);
-    }
-
-    /// Sends a document's last analysis (push mode).
-    fn publish(&mut self, key: &str) {
-        if self.pull_diagnostics {
-            return;
-        }
-        let Some(document) = self.documents.get(key) else {
-            return;
-        };
-        let diagnostics = self.lsp_diagnostics(document);
-        self.notify(
-            lsp_types::notification::PublishDiagnostics::METHOD,
-            PublishDiagnosticsParams {
-                uri: document.uri.clone(),
-                diagnostics,
-                version: Some(document.version),
-            },
-        );
-        if let Some(document) = self.documents.get_mut(key) {
-            document.unpublished = false;
-        }
+        let _ = spawn_job("index", self.events.0.clone(), move || {
+            reindex(&paths, resolver.as_ref(), &index);
+            Event::Indexed
+        });
     }
 
     fn lsp_diagnostics(&self, document: &Document) -> Vec<LspDiagnostic> {
-        let Some(report) = &document.report else {
+        let Some(report) = document.report() else {
             return Vec::new();
         };
         report
@@ -967,12 +913,258 @@ fn apply_change(text: &mut String, change: TextDocumentContentChangeEvent, encod
     match change.range {
         None => *text = change.text,
         Some(range) => {
-            let lines = LineIndex::new(text);
-            let start = position::offset(text, &lines, range.start, encoding);
-            let end = position::offset(text, &lines, range.end, encoding).max(start);
+            let start = position::offset_by_scan(text, range.start, encoding);
+            let end = position::offset_by_scan(text, range.end, encoding).max(start);
             if text.is_char_boundary(start) && text.is_char_boundary(end) {
                 text.replace_range(start..end, &change.text);
             }
         }
+    }
+}
+
+/// Runs `job` on a thread of its own with a large stack and sends what it returns to the
+/// message loop.
+fn spawn_job(
+    name: &str,
+    events: Sender<Event>,
+    job: impl FnOnce() -> Event + Send + 'static,
+) -> std::io::Result<()> {
+    std::thread::Builder::new()
+        .name(format!("threadlint-{name}"))
+        .stack_size(JOB_STACK_BYTES)
+        .spawn(move || {
+            let _ = events.send(job());
+        })
+        .map(drop)
+}
+
+/// Analyses a document's text with the lock-order summaries of the other files; returns the
+/// report and the last report of a Rust text that parsed.
+fn analyse(
+    path: &Path,
+    text: &str,
+    resolver: &Resolver,
+    index: &Mutex<HashMap<PathBuf, LockSummary>>,
+    last_good: Option<FileReport>,
+) -> (FileReport, Option<FileReport>) {
+    #[cfg(debug_assertions)]
+    if text.contains(TEST_PANIC_MARKER) {
+        panic!("the document asked for a panic");
+    }
+    let others: Vec<(PathBuf, LockSummary)> = {
+        let index = index.lock().unwrap_or_else(|e| e.into_inner());
+        index.iter().map(|(p, s)| (p.clone(), s.clone())).collect()
+    };
+    let report = engine::check_document(path, text.to_string(), resolver, &others);
+    if engine::language_of(path) != Some(threadlint_rules::model::Language::Rust) {
+        return (report, None);
+    }
+    let broken = report
+        .diagnostics
+        .iter()
+        .any(|d| d.name == "invalid-syntax");
+    match (broken, last_good) {
+        (false, _) => (report.clone(), Some(report)),
+        (true, Some(good)) => (carry_over::carry_over(&good, report, text), Some(good)),
+        (true, None) => (report, None),
+    }
+}
+
+/// The report of a document whose analysis failed: one diagnostic that says so.
+fn internal_error_report(path: &Path, text: &str, what: &str) -> FileReport {
+    FileReport {
+        path: path.to_path_buf(),
+        source: Arc::from(text),
+        lines: Arc::new(LineIndex::new(text)),
+        diagnostics: vec![engine::Diagnostic {
+            code: None,
+            name: "internal-error",
+            severity: Severity::Error,
+            message: format!("threadlint could not analyse this file: {what}"),
+            help: None,
+            span: Span::new(0, 0),
+            related: Vec::new(),
+            fix: None,
+        }],
+    }
+}
+
+/// Updates the lock-order summaries of `paths` (removed when a file is gone or has none). A
+/// file whose indexing panics is left out.
+fn reindex(paths: &[PathBuf], resolver: &Resolver, index: &Mutex<HashMap<PathBuf, LockSummary>>) {
+    for path in paths {
+        if engine::language_of(path).is_none() {
+            continue;
+        }
+        let summary = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            engine::index_file(path, resolver)
+        }))
+        .ok()
+        .flatten();
+        let mut index = index.lock().unwrap_or_else(|e| e.into_inner());
+        match summary {
+            Some(summary) => index.insert(path.clone(), summary),
+            None => index.remove(path),
+        };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use lsp_types::notification::PublishDiagnostics;
+
+    use super::*;
+
+    fn server(dir: &Path) -> (Server, Connection) {
+        let (server_side, client_side) = Connection::memory();
+        let client = ClientSettings::default();
+        let server = Server {
+            connection: server_side,
+            encoding: Encoding::Utf16,
+            roots: vec![dir.to_path_buf()],
+            documents: HashMap::new(),
+            resolver: Arc::new(build_resolver(&client)),
+            client,
+            index: Arc::default(),
+            events: crossbeam_channel::unbounded(),
+            next_generation: 0,
+            pull_diagnostics: false,
+            refresh_support: false,
+            code_action_resolve: false,
+            watch_files: false,
+            next_request: 0,
+            shutting_down: false,
+        };
+        (server, client_side)
+    }
+
+    /// Does what the message loop does between messages until no analysis runs.
+    fn settle(server: &mut Server) {
+        server.start_analyses();
+        while server.documents.values().any(|d| d.running.is_some()) {
+            let event = server
+                .events
+                .1
+                .recv_timeout(Duration::from_secs(60))
+                .expect("the analysis ends");
+            server.handle_event(event);
+            server.start_analyses();
+        }
+    }
+
+    /// The codes of each `publishDiagnostics` sent so far.
+    fn published(client: &Connection) -> Vec<Vec<String>> {
+        client
+            .receiver
+            .try_iter()
+            .filter_map(|message| match message {
+                Message::Notification(n) if n.method == PublishDiagnostics::METHOD => {
+                    serde_json::from_value::<PublishDiagnosticsParams>(n.params).ok()
+                }
+                _ => None,
+            })
+            .map(|params| {
+                params
+                    .diagnostics
+                    .iter()
+                    .filter_map(|d| match &d.code {
+                        Some(NumberOrString::String(code)) => Some(code.clone()),
+                        _ => None,
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+
+    const FIRST_A_THEN_B: &str =
+        "import threading\n\na = threading.Lock()\nb = threading.Lock()\n\n\ndef first():\n    with a:\n        with b:\n            pass\n";
+
+    #[test]
+    fn open_documents_are_checked_again_when_the_index_changes_and_sent_if_different() {
+        let dir = tempfile::tempdir().expect("a temporary folder");
+        let path = dir.path().join("open.py");
+        let text = FIRST_A_THEN_B.replace("with a:\n        with b:", "with b:\n        with a:");
+        std::fs::write(&path, &text).expect("written");
+        let (mut server, client) = server(dir.path());
+        let uri: Uri = path_to_uri(&path).expect("a file URI");
+        handlers::did_open(
+            &mut server,
+            lsp_types::DidOpenTextDocumentParams {
+                text_document: lsp_types::TextDocumentItem {
+                    uri,
+                    language_id: "python".into(),
+                    version: 1,
+                    text,
+                },
+            },
+        );
+        settle(&mut server);
+        assert_eq!(published(&client), [Vec::<String>::new()]);
+
+        // The index changes without a finding of the open document changing: checked again,
+        // nothing sent.
+        server.handle_event(Event::Indexed);
+        assert!(server.documents.values().all(|d| !d.is_analysed()));
+        settle(&mut server);
+        assert!(published(&client).is_empty());
+
+        // Another file now takes the same two locks in the other order (its summary names
+        // this file's locks): the open document's cycle appears when the index says so.
+        let other = dir.path().join("other.py");
+        std::fs::write(&other, FIRST_A_THEN_B).expect("written");
+        let mut summary =
+            engine::index_file(&other, server.resolver.as_ref()).expect("a lock-order summary");
+        assert!(!summary.edges.is_empty());
+        let (from, to) = (engine::display_path(&other), engine::display_path(&path));
+        for edge in &mut summary.edges {
+            edge.outer = edge.outer.replace(&from, &to);
+            edge.inner = edge.inner.replace(&from, &to);
+        }
+        server
+            .index
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(other, summary);
+        settle(&mut server);
+        assert!(published(&client).is_empty(), "checked before it was told");
+        server.handle_event(Event::Indexed);
+        settle(&mut server);
+        assert_eq!(published(&client), [vec!["TL004".to_string()]]);
+    }
+
+    #[test]
+    fn after_a_settings_change_open_documents_are_analysed_a_few_at_a_time() {
+        let dir = tempfile::tempdir().expect("a temporary folder");
+        let (mut server, client) = server(dir.path());
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        for n in 0..cores + 3 {
+            let path = dir.path().join(format!("open_{n}.py"));
+            handlers::did_open(
+                &mut server,
+                lsp_types::DidOpenTextDocumentParams {
+                    text_document: lsp_types::TextDocumentItem {
+                        uri: path_to_uri(&path).expect("a file URI"),
+                        language_id: "python".into(),
+                        version: 1,
+                        text: FIRST_A_THEN_B.into(),
+                    },
+                },
+            );
+        }
+        settle(&mut server);
+        assert_eq!(published(&client).len(), cores + 3);
+        server.reload();
+        server.start_analyses();
+        let running = server
+            .documents
+            .values()
+            .filter(|d| d.running.is_some())
+            .count();
+        assert_eq!(running, cores);
+        settle(&mut server);
+        assert!(server.documents.values().all(Document::is_analysed));
+        assert_eq!(published(&client).len(), cores + 3);
     }
 }

@@ -49,10 +49,37 @@ pub fn offset(source: &str, lines: &LineIndex, position: Position, encoding: Enc
         return source.len();
     }
     let start = lines.line_start(line) as usize;
-    let text = lines.line_text(source, line);
+    offset_in_line(
+        lines.line_text(source, line),
+        start,
+        position.character,
+        encoding,
+    )
+}
+
+/// The byte offset of an LSP position, as [`offset`], found by scanning the text up to its
+/// line: an edit of a large document needs two offsets, which costs far less than a line index
+/// of the whole text built on the message loop at every keystroke.
+pub fn offset_by_scan(source: &str, position: Position, encoding: Encoding) -> usize {
+    let mut start = 0;
+    for _ in 0..position.line {
+        match source[start..].find('\n') {
+            Some(newline) => start += newline + 1,
+            None => return source.len(),
+        }
+    }
+    let end = source[start..]
+        .find('\n')
+        .map_or(source.len(), |newline| start + newline);
+    let text = source[start..end].trim_end_matches(['\n', '\r']);
+    offset_in_line(text, start, position.character, encoding)
+}
+
+/// The offset of `character` (in `encoding` units) in the line `text` that starts at `start`.
+fn offset_in_line(text: &str, start: usize, character: u32, encoding: Encoding) -> usize {
     let mut counted = 0u32;
     for (index, c) in text.char_indices() {
-        if counted >= position.character {
+        if counted >= character {
             return start + index;
         }
         counted += match encoding {
@@ -179,6 +206,31 @@ mod tests {
                 format!("{}{replacement}{}", &old[..start], &old[end..]),
                 new
             );
+        }
+    }
+
+    #[test]
+    fn offsets_by_scan_are_the_offsets_of_the_line_index() {
+        for source in [
+            "",
+            "\n",
+            "a\nb",
+            "x = 1\r\ny = 'é'\r\n",
+            "🔒 = lock\n\n  🔓\nlast",
+        ] {
+            let lines = LineIndex::new(source);
+            for line in 0..lines.line_count() as u32 + 2 {
+                for character in 0..source.len() as u32 + 2 {
+                    for encoding in [Encoding::Utf8, Encoding::Utf16] {
+                        let position = Position { line, character };
+                        assert_eq!(
+                            offset_by_scan(source, position, encoding),
+                            offset(source, &lines, position, encoding),
+                            "{source:?} {position:?} {encoding:?}"
+                        );
+                    }
+                }
+            }
         }
     }
 }
