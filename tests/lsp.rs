@@ -2000,3 +2000,56 @@ fn a_panic_in_one_request_is_answered_and_logged() {
         .contains("TL002"));
     assert_eq!(client.shutdown_and_exit().code(), Some(0));
 }
+
+/// A cycle across files: the open document takes two locks of another module in one order, an
+/// unopened file of the workspace takes them in the other. The server reports the inversion in
+/// the open document, with the other half as related information in the other file.
+#[test]
+fn a_lock_order_cycle_across_files_is_reported_in_the_open_document() {
+    let mut client = Client::start(Setup {
+        capabilities: json!({ "workspace": { "didChangeWatchedFiles": { "dynamicRegistration": true } } }),
+        options: None,
+    });
+    let package = client.path("shop");
+    std::fs::create_dir_all(&package).unwrap();
+    let files = [
+        ("shop/__init__.py", ""),
+        (
+            "shop/locks.py",
+            "import threading\n\nORDERS = threading.Lock()\nSTOCK = threading.Lock()\n",
+        ),
+        (
+            "shop/restock.py",
+            "from .locks import ORDERS, STOCK\n\n\ndef restock():\n    with STOCK:\n        with ORDERS:\n            pass\n",
+        ),
+    ];
+    let mut changes = Vec::new();
+    for (name, text) in files {
+        std::fs::write(client.path(name), text).unwrap();
+        changes.push(json!({ "uri": client.uri(name), "type": 1 }));
+    }
+    client.notify(
+        "workspace/didChangeWatchedFiles",
+        json!({ "changes": changes }),
+    );
+    let uri = client.open(
+        "shop/orders.py",
+        "from .locks import ORDERS, STOCK\n\n\ndef place():\n    with ORDERS:\n        with STOCK:\n            pass\n",
+    );
+    let params = client.published_with(&uri, TIMEOUT, |params| {
+        params["diagnostics"]
+            .as_array()
+            .is_some_and(|d| d.iter().any(|d| d["code"] == "TL004"))
+    });
+    let diagnostics = params["diagnostics"].as_array().unwrap();
+    let inversion = diagnostics.iter().find(|d| d["code"] == "TL004").unwrap();
+    assert_eq!(inversion["range"]["start"]["line"], 5, "{inversion}");
+    let related = inversion["relatedInformation"].as_array().unwrap();
+    assert!(
+        related
+            .iter()
+            .any(|r| r["location"]["uri"] == client.uri("shop/restock.py").as_str()),
+        "{inversion}"
+    );
+    assert_eq!(client.shutdown_and_exit().code(), Some(0));
+}

@@ -928,17 +928,45 @@ pub fn fix_source(path: &Path, source: &str, settings: &Settings, unsafe_fixes: 
 /// The lock-order summary of a file on disk, for a workspace index (the language server keeps
 /// one for files that are not open).
 pub fn index_file(path: &Path, settings: &dyn SettingsSource) -> Option<LockSummary> {
+    summarize_file(path, settings, None)
+}
+
+fn summarize_file(
+    path: &Path,
+    settings: &dyn SettingsSource,
+    index: Option<&ProjectIndex>,
+) -> Option<LockSummary> {
     let file_settings = settings.settings_for(path);
-    if !file_settings.is_enabled_for("TL004", path) {
-        return None;
-    }
     let source = read_source(path).ok()?;
     let language = language_of(path)?;
-    let parsed = parse_at(language, &source, Some(path));
+    let parsed = parse_linked(language, &source, Some(path), index);
     parsed.model.as_ref().map(|model| {
         let context = Context::new(model, &source, &file_settings.rules);
         lock_order::summarize(&context, &display_path(path))
     })
+}
+
+/// Brings a workspace index of per-file summaries (from [`index_file`]) up to the project-wide
+/// view: the files that use another file's objects, classes or factories are summarised again
+/// with the project index, as a `check` run does.
+pub fn link_summaries(
+    summaries: &mut std::collections::HashMap<PathBuf, LockSummary>,
+    settings: &dyn SettingsSource,
+) {
+    let index = ProjectIndex::new(summaries.values());
+    if index.is_empty() {
+        return;
+    }
+    let relink: Vec<PathBuf> = summaries
+        .iter()
+        .filter(|(_, summary)| index.resolves_any(&summary.lookups))
+        .map(|(path, _)| path.clone())
+        .collect();
+    for path in relink {
+        if let Some(summary) = summarize_file(&path, settings, Some(&index)) {
+            summaries.insert(path, summary);
+        }
+    }
 }
 
 /// Checks one in-memory document (an editor buffer) together with the lock-order summaries of
@@ -955,7 +983,9 @@ pub fn check_document(
         settings.settings_for(path),
         None,
         &Counters::default(),
-        Pass::First,
+        // One document: cheap to parse, and it may use another file's locks without naming
+        // any concurrency API.
+        Pass::Unfiltered,
     );
     let others: Vec<&(PathBuf, LockSummary)> =
         others.iter().filter(|(other, _)| other != path).collect();

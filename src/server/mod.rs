@@ -1007,6 +1007,11 @@ fn reindex(paths: &[PathBuf], resolver: &Resolver, index: &Mutex<HashMap<PathBuf
             None => index.remove(path),
         };
     }
+    // Files that use other files' objects see them through the project index.
+    let mut index = index.lock().unwrap_or_else(|e| e.into_inner());
+    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        engine::link_summaries(&mut index, resolver)
+    }));
 }
 
 #[cfg(test)]
