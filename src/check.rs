@@ -230,6 +230,12 @@ pub fn run(args: CheckArgs) -> ExitCode {
             };
             let settings = resolver.settings_for(&path);
             let result = fix_source(&path, &source, &settings, args.unsafe_fixes);
+            if let Some(error) = &result.error {
+                fix_errors.push(format!(
+                    "Failed to fix {}: {error}",
+                    engine::display_path(&path)
+                ));
+            }
             if result.fixed == 0 {
                 continue;
             }
@@ -250,6 +256,9 @@ pub fn run(args: CheckArgs) -> ExitCode {
     }
     if args.diff {
         let _ = std::io::stdout().lock().write_all(diff_output.as_bytes());
+        for error in &fix_errors {
+            eprintln!("error: {error}");
+        }
         if !args.quiet {
             eprintln!(
                 "Would fix {fixed} problem{}{}.",
@@ -261,7 +270,9 @@ pub fn run(args: CheckArgs) -> ExitCode {
                 }
             );
         }
-        return if fixed > 0 && !args.exit_zero {
+        return if !fix_errors.is_empty() {
+            ExitCode::from(2)
+        } else if fixed > 0 && !args.exit_zero {
             ExitCode::from(1)
         } else {
             ExitCode::SUCCESS
@@ -375,6 +386,12 @@ fn run_stdin(
     let settings = resolver.settings_for(&path);
     if args.fix || args.diff {
         let result = fix_source(&path, &source, &settings, args.unsafe_fixes);
+        if let Some(error) = &result.error {
+            eprintln!(
+                "error: Failed to fix {}: {error}",
+                engine::display_path(&path)
+            );
+        }
         let mut out = std::io::stdout().lock();
         let _ = if args.diff {
             out.write_all(unified_diff(&path, &source, &result.source).as_bytes())
@@ -397,7 +414,10 @@ fn run_stdin(
             eprintln!("Fixed {} problem{}.", result.fixed, plural(result.fixed));
         }
         let remaining = report.diagnostics().count();
-        return if remaining > 0 && !args.exit_zero {
+        let failed = result.error.is_some() || has_internal_error(&report);
+        return if failed {
+            ExitCode::from(2)
+        } else if remaining > 0 && !args.exit_zero {
             ExitCode::from(1)
         } else {
             ExitCode::SUCCESS
@@ -437,7 +457,9 @@ fn finish(
     if !args.quiet && (!format.is_machine() || args.output_file.is_some()) {
         print_summary(report, fixed, args.unsafe_fixes);
     }
-    let io_error = report.diagnostics().any(|(_, d)| d.name == "io-error") || write_failed;
+    let io_error = report.diagnostics().any(|(_, d)| d.name == "io-error")
+        || has_internal_error(report)
+        || write_failed;
     let findings = report.diagnostics().count();
     if io_error {
         ExitCode::from(2)
@@ -446,6 +468,13 @@ fn finish(
     } else {
         ExitCode::SUCCESS
     }
+}
+
+/// threadlint failed on some file, which was therefore not checked: the run cannot pass.
+fn has_internal_error(report: &Report) -> bool {
+    report
+        .diagnostics()
+        .any(|(_, d)| d.name == "internal-error")
 }
 
 fn print_report(
