@@ -221,6 +221,7 @@ pub fn run(args: CheckArgs) -> ExitCode {
     let mut fixed_codes: BTreeMap<String, BTreeMap<&'static str, usize>> = BTreeMap::new();
     let mut diff_output = String::new();
     let mut fix_errors = Vec::new();
+    let mut withheld = 0;
     if args.fix || args.diff {
         let files =
             threadlint_analyzer::discover::files(&args.paths, &resolver, args.force_exclude);
@@ -236,6 +237,7 @@ pub fn run(args: CheckArgs) -> ExitCode {
                     engine::display_path(&path)
                 ));
             }
+            withheld += result.withheld;
             if result.fixed == 0 {
                 continue;
             }
@@ -253,6 +255,9 @@ pub fn run(args: CheckArgs) -> ExitCode {
     }
     if let Some(code) = config_errors(&resolver.errors()) {
         return code;
+    }
+    if !args.quiet {
+        print_withheld(withheld);
     }
     if args.diff {
         let _ = std::io::stdout().lock().write_all(diff_output.as_bytes());
@@ -413,6 +418,9 @@ fn run_stdin(
         if !args.quiet && result.fixed > 0 {
             eprintln!("Fixed {} problem{}.", result.fixed, plural(result.fixed));
         }
+        if !args.quiet {
+            print_withheld(result.withheld);
+        }
         let remaining = report.diagnostics().count();
         let failed = result.error.is_some() || has_internal_error(&report);
         return if failed {
@@ -467,6 +475,16 @@ fn finish(
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
+    }
+}
+
+/// Says how many fixes were not applied because the fixed code would have been worse.
+fn print_withheld(withheld: usize) {
+    if withheld > 0 {
+        eprintln!(
+            "{withheld} fix{} not applied: the fixed code would deadlock, raise, or release a lock differently on some path.",
+            if withheld == 1 { " was" } else { "es were" }
+        );
     }
 }
 

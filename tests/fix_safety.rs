@@ -225,3 +225,20 @@ fn add_noqa_writes_one_code_for_a_bare_acquire() {
         "{written}"
     );
 }
+
+#[test]
+fn fix_says_how_many_fixes_it_withheld() {
+    let source = "use std::sync::Mutex;\n\nstruct S {\n    m: Mutex<u32>,\n}\n\nimpl S {\n    fn f(&self) {\n        let _ = self.m.lock();\n        self.g();\n    }\n\n    fn g(&self) {\n        *self.m.lock().unwrap() += 1;\n    }\n}\n";
+    let dir = tree(&[("s.rs", source)]);
+    let out = threadlint(
+        dir.path(),
+        &["check", "--isolated", "--fix", "--unsafe-fixes", "s.rs"],
+    );
+    assert!(
+        stderr(&out).contains("1 fix was not applied: the fixed code would deadlock"),
+        "{}",
+        stderr(&out)
+    );
+    let after = std::fs::read_to_string(dir.path().join("s.rs")).expect("the file");
+    assert_eq!(after, source);
+}

@@ -366,6 +366,39 @@ mod tests {
         assert_eq!((out.applied, out.rejected), (1, 1));
     }
 
+    fn paths(source: &str, function: &str) -> Vec<Vec<i32>> {
+        let parsed = crate::engine::parse(threadlint_rules::model::Language::Python, source);
+        let model = parsed.model.expect("a model");
+        let (_, ends) = release_paths(&model)
+            .into_iter()
+            .find(|(name, _)| name == function)
+            .expect("the function");
+        ends.expect("few paths")
+            .iter()
+            .map(|balance| balance.values().copied().collect())
+            .collect()
+    }
+
+    const LOCK: &str = "import threading\nlock = threading.Lock()\n\n";
+
+    #[test]
+    fn an_early_release_inside_with_releases_twice_on_its_path() {
+        let source = format!("{LOCK}def f(q):\n    with lock:\n        if not q:\n            lock.release()\n            return\n        q.pop()\n");
+        assert_eq!(paths(&source, "f"), vec![vec![], vec![-1]]);
+    }
+
+    #[test]
+    fn finally_releases_on_return_and_raising_paths_are_left_out() {
+        let source = format!("{LOCK}def f(q):\n    lock.acquire()\n    try:\n        if not q:\n            return None\n        if q[0] is None:\n            raise ValueError()\n        return q.pop()\n    finally:\n        lock.release()\n");
+        assert_eq!(paths(&source, "f"), vec![Vec::<i32>::new()]);
+    }
+
+    #[test]
+    fn continue_that_skips_the_release_keeps_the_lock() {
+        let source = format!("{LOCK}def f(items):\n    for item in items:\n        lock.acquire()\n        if item is None:\n            continue\n        lock.release()\n");
+        assert_eq!(paths(&source, "f"), vec![vec![], vec![1]]);
+    }
+
     #[test]
     fn fix_that_breaks_parsing_is_rejected() {
         let a = fix(0, 2, "if (");
