@@ -719,6 +719,7 @@ fn fix_rounds(path: &Path, source: &str, settings: &Settings, unsafe_fixes: bool
     let mut codes = Vec::new();
     let mut converged = false;
     for _ in 0..FIX_ROUNDS {
+        withheld = 0;
         let parsed = parse_at(language, &current, Some(path));
         let Some(model) = parsed.model else {
             converged = true;
@@ -764,7 +765,8 @@ fn fix_rounds(path: &Path, source: &str, settings: &Settings, unsafe_fixes: bool
                     kept.push(index);
                 }
             }
-            withheld += applied.chosen.len() - kept.len();
+            // Refused fixes are offered again each round: the last round's count is theirs.
+            withheld = applied.chosen.len() - kept.len();
             let chosen: Vec<&Fix> = kept.iter().map(|&k| fixes[k]).collect();
             applied = apply_fixes(&current, &chosen, &errors);
             applied.chosen = kept;
