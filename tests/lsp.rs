@@ -1042,10 +1042,7 @@ fn fix_all_source_action_applies_every_safe_fix() {
     );
     client.change(&uri, 2, json!([{ "text": fixed }]));
     // The unsafe TL001 fix was not applied.
-    assert_eq!(
-        codes(&client.diagnostics_of_version(&uri, 2)),
-        ["TL001"]
-    );
+    assert_eq!(codes(&client.diagnostics_of_version(&uri, 2)), ["TL001"]);
     // Nothing left to fix: no fix-all.
     let none = client.code_actions(
         &uri,
@@ -1334,11 +1331,7 @@ fn syntax_error_mid_edit_still_reports_what_parses() {
         json!([{ "range": { "start": end, "end": end }, "text": "y):\n    pass" }]),
     );
     let diagnostics = client.diagnostics_of_version(&uri, 3);
-    assert_eq!(
-        codes(&diagnostics),
-        ["TL002", "TL001"],
-        "{diagnostics:?}"
-    );
+    assert_eq!(codes(&diagnostics), ["TL002", "TL001"], "{diagnostics:?}");
     assert_eq!(client.shutdown_and_exit().code(), Some(0));
 }
 
