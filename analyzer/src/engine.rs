@@ -698,19 +698,26 @@ pub const FIX_ROUNDS: usize = 10;
 /// stacks of the analysis pool; a panic leaves the source unchanged and is returned as
 /// `error`.
 pub fn fix_source(path: &Path, source: &str, settings: &Settings, unsafe_fixes: bool) -> FixResult {
-    run_isolated(|| fix_rounds(path, source, settings, unsafe_fixes)).unwrap_or_else(|message| {
-        FixResult {
+    run_isolated(|| fix_rounds(path, source, settings, unsafe_fixes, &every_rule)).unwrap_or_else(
+        |message| FixResult {
             source: source.to_string(),
             fixed: 0,
             codes: Vec::new(),
             withheld: 0,
             converged: true,
             error: Some(message),
-        }
-    })
+        },
+    )
 }
 
-fn fix_rounds(path: &Path, source: &str, settings: &Settings, unsafe_fixes: bool) -> FixResult {
+/// [`fix_source`] with the rules given as `lint` (every rule, except in tests).
+fn fix_rounds(
+    path: &Path,
+    source: &str,
+    settings: &Settings,
+    unsafe_fixes: bool,
+    lint: &dyn Fn(&Context) -> Vec<Finding>,
+) -> FixResult {
     let language = language_of(path).unwrap_or(Language::Python);
     let errors = |text: &str| parse_at(language, text, Some(path)).syntax_errors;
     let mut current = source.to_string();
@@ -728,7 +735,7 @@ fn fix_rounds(path: &Path, source: &str, settings: &Settings, unsafe_fixes: bool
         let lines = LineIndex::new(&current);
         let suppressions = Suppressions::from_comments(&current, &lines, &parsed.comments);
         let context = Context::new(&model, &current, &settings.rules);
-        let findings = every_rule(&context);
+        let findings = lint(&context);
         let fixable: Vec<&Finding> = findings
             .iter()
             .filter(|f| settings.is_enabled_for(f.code, path))
@@ -749,7 +756,7 @@ fn fix_rounds(path: &Path, source: &str, settings: &Settings, unsafe_fixes: bool
             let parsed = parse_at(language, text, Some(path));
             parsed.model.is_some_and(|model| {
                 let context = Context::new(&model, text, &settings.rules);
-                let findings = every_rule(&context);
+                let findings = lint(&context);
                 Hazards::of(&context, &findings, path, settings).worse_than(&before)
             })
         };
@@ -936,5 +943,28 @@ mod tests {
         assert_eq!(fixed.error, None);
         assert_eq!(fixed.codes, vec!["TL001"]);
         assert!(fixed.source.contains("    with lock:\n        x = y + y"));
+    }
+
+    #[test]
+    fn fixing_that_never_settles_is_not_converged() {
+        // A rule whose fix always finds something more to insert.
+        let endless = |_: &Context| {
+            let fix = Fix {
+                applicability: threadlint_rules::Applicability::Safe,
+                message: String::new(),
+                edits: vec![threadlint_rules::Edit {
+                    span: Span::new(0, 0),
+                    content: "# again\n".into(),
+                }],
+            };
+            vec![Finding::new("TL002", Span::new(0, 0), String::new(), "").with_fix(Some(fix))]
+        };
+        let settings = Settings::default();
+        let source = "import threading\n";
+        let result = fix_rounds(Path::new("a.py"), source, &settings, false, &endless);
+        assert!(!result.converged);
+        assert_eq!(result.fixed, FIX_ROUNDS);
+        let settled = fix_rounds(Path::new("a.py"), source, &settings, false, &every_rule);
+        assert!(settled.converged);
     }
 }
