@@ -233,6 +233,7 @@ pub fn run(args: CheckArgs) -> ExitCode {
     let mut fixed_codes: BTreeMap<String, BTreeMap<&'static str, usize>> = BTreeMap::new();
     let mut diff_output = String::new();
     let mut fix_errors = Vec::new();
+    let mut withheld = 0;
     if args.fix || args.diff {
         let files =
             threadlint_analyzer::discover::files(&args.paths, &resolver, args.force_exclude);
@@ -242,6 +243,13 @@ pub fn run(args: CheckArgs) -> ExitCode {
             };
             let settings = resolver.settings_for(&path);
             let result = fix_source(&path, &source, &settings, args.unsafe_fixes);
+            if let Some(error) = &result.error {
+                fix_errors.push(format!(
+                    "Failed to fix {}: {error}",
+                    engine::display_path(&path)
+                ));
+            }
+            withheld += result.withheld;
             if result.fixed == 0 {
                 continue;
             }
@@ -260,8 +268,14 @@ pub fn run(args: CheckArgs) -> ExitCode {
     if let Some(code) = config_errors(&resolver.errors()) {
         return code;
     }
+    if !args.quiet {
+        print_withheld(withheld);
+    }
     if args.diff {
         let _ = std::io::stdout().lock().write_all(diff_output.as_bytes());
+        for error in &fix_errors {
+            eprintln!("error: {error}");
+        }
         if !args.quiet {
             eprintln!(
                 "Would fix {fixed} problem{}{}.",
@@ -273,7 +287,9 @@ pub fn run(args: CheckArgs) -> ExitCode {
                 }
             );
         }
-        return if fixed > 0 && !args.exit_zero {
+        return if !fix_errors.is_empty() {
+            ExitCode::from(2)
+        } else if fixed > 0 && !args.exit_zero {
             ExitCode::from(1)
         } else {
             ExitCode::SUCCESS
@@ -387,6 +403,12 @@ fn run_stdin(
     let settings = resolver.settings_for(&path);
     if args.fix || args.diff {
         let result = fix_source(&path, &source, &settings, args.unsafe_fixes);
+        if let Some(error) = &result.error {
+            eprintln!(
+                "error: Failed to fix {}: {error}",
+                engine::display_path(&path)
+            );
+        }
         let mut out = std::io::stdout().lock();
         let _ = if args.diff {
             out.write_all(unified_diff(&path, &source, &result.source).as_bytes())
@@ -410,8 +432,14 @@ fn run_stdin(
         if !args.quiet && result.fixed > 0 {
             eprintln!("Fixed {} problem{}.", result.fixed, plural(result.fixed));
         }
+        if !args.quiet {
+            print_withheld(result.withheld);
+        }
         let remaining = report.diagnostics().count();
-        return if remaining > 0 && !args.exit_zero {
+        let failed = result.error.is_some() || has_internal_error(&report);
+        return if failed {
+            ExitCode::from(2)
+        } else if remaining > 0 && !args.exit_zero {
             ExitCode::from(1)
         } else {
             ExitCode::SUCCESS
@@ -453,7 +481,9 @@ fn finish(
     if !args.quiet && (!format.is_machine() || args.output_file.is_some()) {
         print_summary(report, fixed, args.unsafe_fixes);
     }
-    let io_error = report.diagnostics().any(|(_, d)| d.name == "io-error") || write_failed;
+    let io_error = report.diagnostics().any(|(_, d)| d.name == "io-error")
+        || has_internal_error(report)
+        || write_failed;
     let findings = report.diagnostics().count();
     if io_error {
         ExitCode::from(2)
@@ -462,6 +492,23 @@ fn finish(
     } else {
         ExitCode::SUCCESS
     }
+}
+
+/// Says how many fixes were not applied because the fixed code would have been worse.
+fn print_withheld(withheld: usize) {
+    if withheld > 0 {
+        eprintln!(
+            "{withheld} fix{} not applied: the fixed code would deadlock, raise, or release a lock differently on some path.",
+            if withheld == 1 { " was" } else { "es were" }
+        );
+    }
+}
+
+/// threadlint failed on some file, which was therefore not checked: the run cannot pass.
+fn has_internal_error(report: &Report) -> bool {
+    report
+        .diagnostics()
+        .any(|(_, d)| d.name == "internal-error")
 }
 
 fn print_report(

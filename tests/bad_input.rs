@@ -138,7 +138,7 @@ fn unreadable_path_is_reported_and_the_run_goes_on() {
 
 #[test]
 fn one_line_if_guarded_wait_is_fixed_in_place() {
-    let source = "import threading\ncond = threading.Condition()\n\ndef f(x):\n    with cond:\n        if x: cond.wait()\n";
+    let source = "import threading\ncond = threading.Condition()\nitems = []\n\ndef f():\n    with cond:\n        if not items: cond.wait()\n";
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("a.py"), source).unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_threadlint"))
@@ -148,6 +148,7 @@ fn one_line_if_guarded_wait_is_fixed_in_place() {
         .unwrap();
     assert!(out.status.code().is_some());
     let after = std::fs::read_to_string(dir.path().join("a.py")).unwrap();
-    // `if x: cond.wait()` on one line becomes `while x: cond.wait()`, which parses.
-    assert_eq!(after, source.replace("if x:", "while x:"));
+    // `if not items: cond.wait()` on one line becomes `while not items: cond.wait()`, which
+    // parses.
+    assert_eq!(after, source.replace("if not items:", "while not items:"));
 }

@@ -81,6 +81,7 @@ pub const PROBLEM_NAMES: &[&str] = &[
     "file-too-large",
     "too-deeply-nested",
     "unknown-noqa-code",
+    "internal-error",
 ];
 
 /// One diagnostic: a rule's finding, or a problem with the file itself (`code` is `None`).
@@ -327,7 +328,21 @@ pub fn run_rules(context: &Context, path: &Path, settings: &Settings) -> Vec<Fin
             findings.extend(check(context));
         }
     }
+    drop_covered_by_bare_acquire(&mut findings);
     findings
+}
+
+/// A bare `acquire()` that TL001 reports is not reported again by TL005: the `with` block that
+/// fixes TL001 removes both, so the call carries one finding (and `--add-noqa` writes one code).
+fn drop_covered_by_bare_acquire(findings: &mut Vec<Finding>) {
+    let bare: Vec<Span> = findings
+        .iter()
+        .filter(|f| f.code == "TL001")
+        .map(|f| f.span)
+        .collect();
+    if !bare.is_empty() {
+        findings.retain(|f| f.code != "TL005" || !bare.contains(&f.span));
+    }
 }
 
 fn analyse(
@@ -388,28 +403,29 @@ fn analyse(
         }
     }
     counters.parsed.fetch_add(1, Ordering::Relaxed);
-    let parsed = parse_linked(language, &source, Some(&path), index);
-    diagnostics.extend(parsed.problems);
-    let suppressions = Suppressions::from_comments(&source, &lines, &parsed.comments);
-    let mut summary = None;
-    if let Some(model) = &parsed.model {
-        // One context for the rules and the lock-order summary: facts they share are derived
-        // once.
-        let context = Context::new(model, &source, &settings.rules);
-        diagnostics.extend(
-            run_rules(&context, &path, &settings)
-                .into_iter()
-                .map(|finding| Diagnostic::from_finding(finding, &settings)),
-        );
-        // Always: besides lock order, the summary is what other files see of this one.
-        summary = Some(lock_order::summarize(&context, &display_path(&path)));
-    }
-    if let (Some(cache), Some(key)) = (cache, key) {
-        cache.put(
-            &path,
-            &crate::cache::Entry::new(key, &diagnostics, suppressions.clone(), summary.clone()),
-        );
-    }
+    let (suppressions, summary) =
+        match run_isolated(|| lint(language, &source, &lines, &path, &settings, index)) {
+            Ok(linted) => {
+                diagnostics.extend(linted.diagnostics);
+                if let (Some(cache), Some(key)) = (cache, key) {
+                    cache.put(
+                        &path,
+                        &crate::cache::Entry::new(
+                            key,
+                            &diagnostics,
+                            linted.suppressions.clone(),
+                            linted.summary.clone(),
+                        ),
+                    );
+                }
+                (linted.suppressions, linted.summary)
+            }
+            // Not cached: the next run tries again.
+            Err(message) => {
+                diagnostics.push(internal_error(&message));
+                (Suppressions::default(), None)
+            }
+        };
     Analysis {
         report: FileReport {
             path,
@@ -423,6 +439,70 @@ fn analyse(
         prefiltered: false,
         context: false,
     }
+}
+
+/// What parsing and linting one source yields.
+struct Linted {
+    diagnostics: Vec<Diagnostic>,
+    suppressions: Suppressions,
+    summary: Option<LockSummary>,
+}
+
+fn lint(
+    language: Language,
+    source: &str,
+    lines: &LineIndex,
+    path: &Path,
+    settings: &Settings,
+    index: Option<&ProjectIndex>,
+) -> Linted {
+    let parsed = parse_linked(language, source, Some(path), index);
+    let mut diagnostics = parsed.problems;
+    let suppressions = Suppressions::from_comments(source, lines, &parsed.comments);
+    let mut summary = None;
+    if let Some(model) = &parsed.model {
+        // One context for the rules and the lock-order summary: facts they share are derived
+        // once.
+        let context = Context::new(model, source, &settings.rules);
+        diagnostics.extend(
+            run_rules(&context, path, settings)
+                .into_iter()
+                .map(|finding| Diagnostic::from_finding(finding, settings)),
+        );
+        // Always: besides lock order, the summary is what other files see of this one.
+        summary = Some(lock_order::summarize(&context, &display_path(path)));
+    }
+    Linted {
+        diagnostics,
+        suppressions,
+        summary,
+    }
+}
+
+/// The diagnostic for a file on which threadlint itself failed.
+fn internal_error(message: &str) -> Diagnostic {
+    Diagnostic::problem(
+        "internal-error",
+        Severity::Error,
+        Span::new(0, 0),
+        format!("threadlint failed on this file, which was not checked: {message}"),
+    )
+}
+
+/// Runs `work` (parsing, lowering, rules, fixes) on a thread of the analysis pool, whose stacks
+/// have room for deeply nested and very long expressions, and turns a panic into an error
+/// message so that one file's failure never ends the run. Called from a pool thread, it runs
+/// on that thread.
+pub fn run_isolated<T: Send>(work: impl FnOnce() -> T + Send) -> Result<T, String> {
+    pool()
+        .install(|| std::panic::catch_unwind(std::panic::AssertUnwindSafe(work)))
+        .map_err(|payload| {
+            payload
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "an unexpected panic".to_string())
+        })
 }
 
 /// Why a file could not be checked.
@@ -879,26 +959,66 @@ pub struct FixResult {
     pub fixed: usize,
     /// The code of each fix applied.
     pub codes: Vec<&'static str>,
+    /// Fixes left out because the fixed code would be worse: a new error (or a new TL004 or
+    /// TL007 finding), or a path through a function that releases a lock differently.
+    pub withheld: usize,
+    /// A round found nothing more to apply; `false` when the round limit cut fixing short.
+    pub converged: bool,
+    /// threadlint failed on the file (the source is returned unchanged).
+    pub error: Option<String>,
 }
 
+/// How many rounds of fixes [`fix_source`] applies at most.
+pub const FIX_ROUNDS: usize = 10;
+
 /// Applies every applicable fix to `source`, re-analysing after each round until nothing more
-/// applies (at most ten rounds). Each fix must keep the file parsing.
+/// applies (at most [`FIX_ROUNDS`] rounds). Each fix must keep the file parsing, and the fixed
+/// file is linted again: fixes that add an error-severity finding (or a TL004 or TL007 one),
+/// or change what a path releases, are dropped and the rest retried. Runs with the large
+/// stacks of the analysis pool; a panic leaves the source unchanged and is returned as
+/// `error`.
 pub fn fix_source(path: &Path, source: &str, settings: &Settings, unsafe_fixes: bool) -> FixResult {
-    let settings = &settings.clone();
+    run_isolated(|| fix_rounds(path, source, settings, unsafe_fixes, &every_rule)).unwrap_or_else(
+        |message| FixResult {
+            source: source.to_string(),
+            fixed: 0,
+            codes: Vec::new(),
+            withheld: 0,
+            converged: true,
+            error: Some(message),
+        },
+    )
+}
+
+/// [`fix_source`] with the rules given as `lint` (every rule, except in tests).
+fn fix_rounds(
+    path: &Path,
+    source: &str,
+    settings: &Settings,
+    unsafe_fixes: bool,
+    lint: &dyn Fn(&Context) -> Vec<Finding>,
+) -> FixResult {
     let language = language_of(path).unwrap_or(Language::Python);
     let errors = |text: &str| parse_at(language, text, Some(path)).syntax_errors;
     let mut current = source.to_string();
     let mut fixed = 0;
+    let mut withheld = 0;
     let mut codes = Vec::new();
-    for _ in 0..10 {
+    let mut converged = false;
+    for _ in 0..FIX_ROUNDS {
+        withheld = 0;
         let parsed = parse_at(language, &current, Some(path));
-        let Some(model) = parsed.model else { break };
+        let Some(model) = parsed.model else {
+            converged = true;
+            break;
+        };
         let lines = LineIndex::new(&current);
         let suppressions = Suppressions::from_comments(&current, &lines, &parsed.comments);
         let context = Context::new(&model, &current, &settings.rules);
-        let findings = run_rules(&context, path, settings);
+        let findings = lint(&context);
         let fixable: Vec<&Finding> = findings
             .iter()
+            .filter(|f| settings.is_enabled_for(f.code, path))
             .filter(|f| !suppressions.suppresses(lines.line_of(f.span.start), Some(f.code)))
             .filter(|f| {
                 f.fix
@@ -908,10 +1028,38 @@ pub fn fix_source(path: &Path, source: &str, settings: &Settings, unsafe_fixes: 
             .collect();
         let fixes: Vec<&Fix> = fixable.iter().filter_map(|f| f.fix.as_ref()).collect();
         if fixes.is_empty() {
+            converged = true;
             break;
         }
-        let applied = apply_fixes(&current, &fixes, &errors);
+        let before = Hazards::of(&context, &findings, path, settings);
+        let is_worse = |text: &str| {
+            let parsed = parse_at(language, text, Some(path));
+            parsed.model.is_some_and(|model| {
+                let context = Context::new(&model, text, &settings.rules);
+                let findings = lint(&context);
+                Hazards::of(&context, &findings, path, settings).worse_than(&before)
+            })
+        };
+        let mut applied = apply_fixes(&current, &fixes, &errors);
+        if applied.applied > 0 && is_worse(&applied.source) {
+            // Keep the fixes that do no harm, one at a time, in source order.
+            let mut kept: Vec<usize> = Vec::new();
+            for &index in &applied.chosen {
+                let mut trial: Vec<&Fix> = kept.iter().map(|&k| fixes[k]).collect();
+                trial.push(fixes[index]);
+                let attempt = apply_fixes(&current, &trial, &errors);
+                if attempt.applied == trial.len() && !is_worse(&attempt.source) {
+                    kept.push(index);
+                }
+            }
+            // Refused fixes are offered again each round: the last round's count is theirs.
+            withheld = applied.chosen.len() - kept.len();
+            let chosen: Vec<&Fix> = kept.iter().map(|&k| fixes[k]).collect();
+            applied = apply_fixes(&current, &chosen, &errors);
+            applied.chosen = kept;
+        }
         if applied.applied == 0 {
+            converged = true;
             break;
         }
         fixed += applied.applied;
@@ -922,6 +1070,69 @@ pub fn fix_source(path: &Path, source: &str, settings: &Settings, unsafe_fixes: 
         source: current,
         fixed,
         codes,
+        withheld,
+        converged,
+        error: None,
+    }
+}
+
+/// Every per-file rule for the model's language, whatever the selection: a fix is judged by
+/// everything it could break.
+fn every_rule(context: &Context) -> Vec<Finding> {
+    let mut findings = Vec::new();
+    for rule in RULES {
+        if let (Check::File(check), true) =
+            (rule.check, rule.languages.contains(&context.model.language))
+        {
+            findings.extend(check(context));
+        }
+    }
+    drop_covered_by_bare_acquire(&mut findings);
+    findings
+}
+
+/// What a fix must not make worse in a file: how many findings of each code that deadlock or
+/// raise (error severity, lock-order cycles within the file, re-acquired locks), and what each
+/// path through each function leaves locked.
+struct Hazards {
+    counts: BTreeMap<&'static str, usize>,
+    releases: Vec<(
+        String,
+        Option<std::collections::BTreeSet<crate::fix::Balance>>,
+    )>,
+}
+
+impl Hazards {
+    fn of(context: &Context, findings: &[Finding], path: &Path, settings: &Settings) -> Self {
+        let shown = display_path(path);
+        let summary = lock_order::summarize(context, &shown);
+        let cycles = lock_order::check(&[(0, shown.as_str(), &summary)]);
+        let mut counts: BTreeMap<&'static str, usize> = BTreeMap::new();
+        let all = findings.iter().chain(cycles.iter().map(|(_, f)| f));
+        for finding in all {
+            let severity = settings
+                .severity
+                .get(finding.code)
+                .copied()
+                .unwrap_or_else(|| {
+                    threadlint_rules::registry::find(finding.code)
+                        .map_or(Severity::Warning, |r| r.severity)
+                });
+            if severity == Severity::Error || matches!(finding.code, "TL004" | "TL007") {
+                *counts.entry(finding.code).or_default() += 1;
+            }
+        }
+        Hazards {
+            counts,
+            releases: crate::fix::release_paths(context.model),
+        }
+    }
+
+    fn worse_than(&self, before: &Hazards) -> bool {
+        self.counts
+            .iter()
+            .any(|(code, &n)| n > before.counts.get(code).copied().unwrap_or(0))
+            || crate::fix::release_paths_differ(&before.releases, &self.releases)
     }
 }
 
@@ -939,11 +1150,15 @@ fn summarize_file(
     let file_settings = settings.settings_for(path);
     let source = read_source(path).ok()?;
     let language = language_of(path)?;
-    let parsed = parse_linked(language, &source, Some(path), index);
-    parsed.model.as_ref().map(|model| {
-        let context = Context::new(model, &source, &file_settings.rules);
-        lock_order::summarize(&context, &display_path(path))
+    run_isolated(|| {
+        let parsed = parse_linked(language, &source, Some(path), index);
+        parsed.model.as_ref().map(|model| {
+            let context = Context::new(model, &source, &file_settings.rules);
+            lock_order::summarize(&context, &display_path(path))
+        })
     })
+    .ok()
+    .flatten()
 }
 
 /// Brings a workspace index of per-file summaries (from [`index_file`]) up to the project-wide
@@ -1021,4 +1236,63 @@ pub fn check_document(
         .into_iter()
         .find(|file| file.path == path)
         .unwrap_or_else(|| FileReport::without_text(path.to_path_buf(), Vec::new()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `x = y + y + ... + y`: deep enough to overflow an ordinary thread's stack while parsing.
+    fn long_expression(terms: usize) -> String {
+        let mut source = String::from("import threading\nlock = threading.Lock()\n\n\ndef f(y):\n    lock.acquire()\n    x = y");
+        source.push_str(&" + y".repeat(terms - 1));
+        source.push_str("\n    lock.release()\n    return x\n");
+        source
+    }
+
+    #[test]
+    fn a_panic_is_returned_as_an_error_and_the_caller_goes_on() {
+        let result: Result<(), String> = run_isolated(|| panic!("lowering went wrong"));
+        assert_eq!(result, Err("lowering went wrong".to_string()));
+        assert_eq!(run_isolated(|| 2 + 2), Ok(4));
+    }
+
+    #[test]
+    fn fixing_a_very_long_expression_runs_on_large_stacks() {
+        let source = long_expression(250_000);
+        let settings = Settings::default();
+        // A thread with a small stack, as a caller of the library may have.
+        let fixed = std::thread::Builder::new()
+            .stack_size(1024 * 1024)
+            .spawn(move || fix_source(Path::new("long.py"), &source, &settings, true))
+            .expect("a thread")
+            .join()
+            .expect("no crash");
+        assert_eq!(fixed.error, None);
+        assert_eq!(fixed.codes, vec!["TL001"]);
+        assert!(fixed.source.contains("    with lock:\n        x = y + y"));
+    }
+
+    #[test]
+    fn fixing_that_never_settles_is_not_converged() {
+        // A rule whose fix always finds something more to insert.
+        let endless = |_: &Context| {
+            let fix = Fix {
+                applicability: threadlint_rules::Applicability::Safe,
+                message: String::new(),
+                edits: vec![threadlint_rules::Edit {
+                    span: Span::new(0, 0),
+                    content: "# again\n".into(),
+                }],
+            };
+            vec![Finding::new("TL002", Span::new(0, 0), String::new(), "").with_fix(Some(fix))]
+        };
+        let settings = Settings::default();
+        let source = "import threading\n";
+        let result = fix_rounds(Path::new("a.py"), source, &settings, false, &endless);
+        assert!(!result.converged);
+        assert_eq!(result.fixed, FIX_ROUNDS);
+        let settled = fix_rounds(Path::new("a.py"), source, &settings, false, &every_rule);
+        assert!(settled.converged);
+    }
 }

@@ -1115,18 +1115,27 @@ mod tests {
         settle(&mut server);
         assert!(published(&client).is_empty());
 
-        // Another file now takes the same two locks in the other order (its summary names
-        // this file's locks): the open document's cycle appears when the index says so.
+        // Another file now takes this file's two locks (imported) in the other order: the
+        // open document's cycle appears when the index says so.
         let other = dir.path().join("other.py");
-        std::fs::write(&other, FIRST_A_THEN_B).expect("written");
-        let mut summary =
-            engine::index_file(&other, server.resolver.as_ref()).expect("a lock-order summary");
+        std::fs::write(
+            &other,
+            "from open import a, b\n\n\ndef first():\n    with a:\n        with b:\n            pass\n",
+        )
+        .expect("written");
+        let resolver = server.resolver.clone();
+        let mut summaries: HashMap<PathBuf, LockSummary> = [&path, &other]
+            .into_iter()
+            .map(|p| {
+                (
+                    p.clone(),
+                    engine::index_file(p, resolver.as_ref()).expect("a summary"),
+                )
+            })
+            .collect();
+        engine::link_summaries(&mut summaries, resolver.as_ref());
+        let summary = summaries.remove(&other).expect("the other file's summary");
         assert!(!summary.edges.is_empty());
-        let (from, to) = (engine::display_path(&other), engine::display_path(&path));
-        for edge in &mut summary.edges {
-            edge.outer = edge.outer.replace(&from, &to);
-            edge.inner = edge.inner.replace(&from, &to);
-        }
         server
             .index
             .lock()

@@ -76,6 +76,11 @@ declare_rule! {
     /// but that fix is unsafe: the lock is then released when the block raises, which changes
     /// what other threads can observe after an error.
     ///
+    /// There is no fix when the acquisition has a timeout or does not block (`acquire(timeout=5)`,
+    /// `acquire(False)`: a `with` block would wait forever), nor when the lock is released
+    /// early on another path in between (`if done: lock.release(); return`), which the `with`
+    /// block would release a second time.
+    ///
     /// ## References
     /// - [Python docs: Using locks, conditions, and semaphores in the `with` statement](https://docs.python.org/3/library/threading.html#with-locks)
     /// - [Rust docs: `std::mem::forget`](https://doc.rust-lang.org/std/mem/fn.forget.html)
@@ -143,8 +148,11 @@ fn check(cx: &Context) -> Vec<Finding> {
                 let message = format!(
                     "`{name}.acquire()` is not released on every path: if the code after it raises, the {kind} stays held and other threads block forever"
                 );
+                // `with` blocks without a timeout: only an acquisition that does the same can
+                // become one (`acquire(timeout=5)` or `acquire(False)` would then wait forever).
                 let fix = event
                     .statement
+                    .filter(|_| *how == AcquireHow::Manual)
                     .and_then(|_| build_fix(cx, body, position, lock, name));
                 findings.push(
                     Finding::new(
@@ -167,6 +175,18 @@ fn releases(scope: &Scope, lock: ObjId, model: &FileModel) -> bool {
         if let EventKind::Release { obj } = &event.kind {
             found |= model.lock_of(*obj) == lock;
         }
+    });
+    found
+}
+
+/// `scope` releases or acquires `lock` somewhere inside.
+fn touches(scope: &Scope, lock: ObjId, model: &FileModel) -> bool {
+    let mut found = false;
+    crate::model::events(&scope.body, &mut |event, _| match &event.kind {
+        EventKind::Release { obj } | EventKind::Acquire { obj, .. } => {
+            found |= model.lock_of(*obj) == lock;
+        }
+        _ => {}
     });
     found
 }
@@ -400,6 +420,9 @@ fn build_fix(cx: &Context, body: &[Node], position: usize, lock: ObjId, name: &s
                 let try_statement = try_releasing(Some(node), lock, cx.model)?;
                 return try_finally_fix(cx, try_statement, header, region_start, &unit, name, lock);
             }
+            // An early release (`if done: lock.release(); return`) would end up inside the
+            // `with` block, which releases again: `RuntimeError` on that path.
+            Node::Scope(scope) if touches(scope, lock, cx.model) => return None,
             _ => {}
         }
     }

@@ -40,9 +40,12 @@ declare_rule! {
     ///
     /// ## Fix
     /// When the `if` has no `else` and its body is only the wait (without a timeout), `if`
-    /// becomes `while`. The fix is safe when the condition only reads values; when it calls
-    /// something, re-evaluating it on every wake-up is usually intended but not certain, so the
-    /// fix is unsafe.
+    /// becomes `while`. The fix is safe when the condition reads only shared state (globals,
+    /// attributes, the data behind the guard the wait takes), which the notifying thread
+    /// changes. When it calls something, or also reads a local, re-evaluating it on every
+    /// wake-up is usually intended but not certain, so the fix is unsafe. A condition on locals
+    /// and parameters alone gets no fix: no other thread can change it, so the loop would wait
+    /// forever.
     ///
     /// ## References
     /// - [Python docs: Condition objects](https://docs.python.org/3/library/threading.html#condition-objects)
@@ -125,9 +128,9 @@ fn check(cx: &Context) -> Vec<Finding> {
                 if !info.first || info.has_else || *timeout || !only_the_wait || text(cx.source, scope.keyword) != "if" {
                     return None;
                 }
-                let calls = info.condition.reads.iter().any(|r| matches!(r, Read::Call(_)));
+                let applicability = loop_applicability(&info.condition.reads, guard_passed(written))?;
                 Some(Fix {
-                    applicability: if calls { Applicability::Unsafe } else { Applicability::Safe },
+                    applicability,
                     message: "Replace `if` with `while`".into(),
                     edits: vec![Edit { span: scope.keyword, content: "while".into() }],
                 })
@@ -136,4 +139,41 @@ fn check(cx: &Context) -> Vec<Finding> {
         });
     }
     findings
+}
+
+/// How safe `if` -> `while` is for a predicate that reads `reads`. Only state another thread
+/// can change ends the loop: a predicate on locals and parameters alone (`if not ready:`) would
+/// wait again after every wake-up, forever, so it gets no fix. `guard` is the Rust guard the
+/// wait takes (`cvar.wait(ready)`): reading through it (`!*ready`) reads the shared data.
+fn loop_applicability(reads: &[Read], guard: Option<&str>) -> Option<Applicability> {
+    let shared = |read: &Read| match read {
+        Read::Shared(_) | Read::Query { .. } => true,
+        Read::Local(name) => guard == Some(name.as_str()),
+        _ => false,
+    };
+    if !reads
+        .iter()
+        .any(|read| shared(read) || matches!(read, Read::Call(_)))
+    {
+        return None;
+    }
+    // A call may or may not read shared state; a local beside shared state may keep the loop
+    // going on its own (`if not self._items or force:`).
+    let only_shared = reads
+        .iter()
+        .all(|read| shared(read) || matches!(read, Read::Constant));
+    Some(if only_shared {
+        Applicability::Safe
+    } else {
+        Applicability::Unsafe
+    })
+}
+
+/// The variable a wait call is given as its first argument (`ready` in `cvar.wait(ready)`,
+/// `items` in `cv.wait(&mut items)`).
+fn guard_passed(call: &str) -> Option<&str> {
+    let (_, arguments) = call.split_once('(')?;
+    let first = arguments.split([',', ')']).next()?.trim();
+    let name = first.strip_prefix("&mut ").unwrap_or(first).trim();
+    (!name.is_empty() && name.chars().all(|c| c.is_alphanumeric() || c == '_')).then_some(name)
 }

@@ -28,6 +28,8 @@ declare_rule! {
     /// Calls that have no timed variant are never reported, and neither is `with lock:`: the
     /// `with` statement cannot take a timeout, and it is the recommended way to hold a lock.
     /// Non-blocking calls (`acquire(blocking=False)`, `get(block=False)`) are not reported.
+    /// Neither is an `acquire()` that TL001 (bare-acquire) reports: the `with` block that fixes
+    /// TL001 removes both, so the call carries one finding.
     ///
     /// In Rust, a lock guard (`m.lock()`) is the counterpart of `with lock:` and is not
     /// reported; the strict set checks `Condvar::wait` and `wait_while` (`wait_timeout`,

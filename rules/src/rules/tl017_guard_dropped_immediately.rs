@@ -1,6 +1,8 @@
 use crate::declare_rule;
 use crate::diagnostic::{Applicability, Edit, Finding, Fix};
-use crate::model::{events, AcquireHow, Event, EventKind, Flavor, ObjKind, Span};
+use crate::model::{
+    bodies, events, AcquireHow, Event, EventKind, FileModel, Flavor, Node, ObjId, ObjKind, Span,
+};
 use crate::registry::{Check, Context};
 use crate::source::text;
 
@@ -65,7 +67,8 @@ declare_rule! {
     /// the end of the enclosing block, which changes when the lock is released (later code in
     /// the block now runs under the lock, and locking the same mutex again there deadlocks), so
     /// the fix is unsafe: check the extent of the block, and add a `{ }` or a `drop(_guard)`
-    /// where the critical section ends.
+    /// where the critical section ends. When the rest of the block locks the same mutex again
+    /// (a second `let _ = m.lock();`), there is no fix: two live guards would deadlock.
     ///
     /// ## References
     /// - [Rust lint `let_underscore_lock`](https://doc.rust-lang.org/rustc/lints/listing/deny-by-default.html#let-underscore-lock)
@@ -85,39 +88,73 @@ fn check(cx: &Context) -> Vec<Finding> {
     let model = cx.model;
     let mut findings = Vec::new();
     for function in &model.functions {
-        events(&function.body, &mut |event, _| {
-            let EventKind::Acquire {
-                obj,
-                how: AcquireHow::Temporary,
-                ..
-            } = event.kind
-            else {
-                return;
-            };
-            // The acquisition is the whole statement: its guard is bound to `_` or discarded.
-            let Some(statement) = event.statement else {
-                return;
-            };
-            let kind = model.object(obj).kind;
-            // A guessed kind (`file.lock().unwrap();` on a value of unknown type) may be a lock
-            // that has no guard, such as `std::fs::File::lock`.
-            if !kind.is_mutex() || is_async(kind) || model.object(obj).inferred {
-                return;
+        bodies(&function.body, &mut |body, _| {
+            for (position, node) in body.iter().enumerate() {
+                let Node::Event(event) = node else { continue };
+                let EventKind::Acquire {
+                    obj,
+                    how: AcquireHow::Temporary,
+                    shared,
+                    ..
+                } = event.kind
+                else {
+                    continue;
+                };
+                // The acquisition is the whole statement: its guard is bound to `_` or discarded.
+                let Some(statement) = event.statement else {
+                    continue;
+                };
+                let kind = model.object(obj).kind;
+                // A guessed kind (`file.lock().unwrap();` on a value of unknown type) may be a lock
+                // that has no guard, such as `std::fs::File::lock`.
+                if !kind.is_mutex() || is_async(kind) || model.object(obj).inferred {
+                    continue;
+                }
+                let object = &model.object(obj).display;
+                let call = shown(cx.source, event.span, object);
+                let bound_to_underscore = statement.start < event.span.start;
+                let message = if bound_to_underscore {
+                    format!("The guard of `{call}` is bound to `_`, which does not keep it: `{object}` is unlocked again before the next statement, so nothing after it is protected")
+                } else {
+                    format!("The guard of `{call}` is discarded at the end of this statement: `{object}` is unlocked again at once, so nothing after it is protected")
+                };
+                let help = format!("Bind the guard to a name (`let _guard = ...`) so `{object}` stays locked to the end of the block; to wait for the current holder only, write `drop({call})`");
+                // A guard kept to the end of the block while the block locks the same mutex again
+                // would deadlock: no fix then.
+                let lock = model.lock_of(obj);
+                let fix = if locked_again(model, &body[position + 1..], lock, shared) {
+                    None
+                } else {
+                    fix(cx.source, event, statement, bound_to_underscore)
+                };
+                findings.push(Finding::new("TL017", event.span, message, help).with_fix(fix));
             }
-            let object = &model.object(obj).display;
-            let call = shown(cx.source, event.span, object);
-            let bound_to_underscore = statement.start < event.span.start;
-            let message = if bound_to_underscore {
-                format!("The guard of `{call}` is bound to `_`, which does not keep it: `{object}` is unlocked again before the next statement, so nothing after it is protected")
-            } else {
-                format!("The guard of `{call}` is discarded at the end of this statement: `{object}` is unlocked again at once, so nothing after it is protected")
-            };
-            let help = format!("Bind the guard to a name (`let _guard = ...`) so `{object}` stays locked to the end of the block; to wait for the current holder only, write `drop({call})`");
-            let fix = fix(cx.source, event, statement, bound_to_underscore);
-            findings.push(Finding::new("TL017", event.span, message, help).with_fix(fix));
         });
     }
     findings
+}
+
+/// Whether `rest` (what follows in the block) acquires `lock` again, other than as one more
+/// read guard beside a read guard.
+fn locked_again(model: &FileModel, rest: &[Node], lock: ObjId, shared: bool) -> bool {
+    let mut again = false;
+    let mut visit = |event: &Event| {
+        if let EventKind::Acquire {
+            obj,
+            shared: other_shared,
+            ..
+        } = event.kind
+        {
+            again |= model.lock_of(obj) == lock && !(shared && other_shared);
+        }
+    };
+    for node in rest {
+        match node {
+            Node::Event(event) => visit(event),
+            Node::Scope(scope) => events(&scope.body, &mut |event, _| visit(event)),
+        }
+    }
+    again
 }
 
 fn is_async(kind: ObjKind) -> bool {
