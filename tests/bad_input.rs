@@ -406,3 +406,53 @@ fn unreadable_folder_is_reported_and_the_run_goes_on() {
     );
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn damaged_cache_entry_is_analysed_again_and_rewritten() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("finding.py"), FINDING).unwrap();
+    let run = || {
+        run_within(
+            dir.path(),
+            &["check", "--output-format", "concise", "finding.py"],
+            60,
+        )
+    };
+    let first = run();
+    assert_run_went_on(&first);
+    let entries: Vec<std::path::PathBuf> = walk_files(&dir.path().join(".threadlint_cache"))
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .collect();
+    assert_eq!(entries.len(), 1, "{entries:?}");
+    let stored = std::fs::read_to_string(&entries[0]).unwrap();
+    // One bit flipped (`l` is 0x6c, `L` 0x4c) in the message: the entry still deserialises.
+    let at = stored.find("not inside a loop").unwrap() + "not inside a ".len();
+    let mut damaged = stored.clone().into_bytes();
+    damaged[at] ^= 0x20;
+    std::fs::write(&entries[0], &damaged).unwrap();
+    let second = run();
+    assert_eq!(
+        stdout(&second),
+        stdout(&first),
+        "the damaged entry was served"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&entries[0]).unwrap(),
+        stored,
+        "the entry is rewritten"
+    );
+}
+
+fn walk_files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            files.extend(walk_files(&path));
+        } else {
+            files.push(path);
+        }
+    }
+    files
+}
