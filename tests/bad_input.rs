@@ -456,3 +456,75 @@ fn walk_files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     }
     files
 }
+
+#[cfg(unix)]
+#[test]
+fn configuration_link_leaving_the_project_is_not_read_or_quoted() {
+    let outside = tempfile::tempdir().unwrap();
+    let secret = outside.path().join("credentials");
+    std::fs::write(&secret, "token s3cr3t-value-do-not-print\n").unwrap();
+    let project = tempfile::tempdir().unwrap();
+    std::fs::create_dir(project.path().join(".git")).unwrap();
+    std::fs::write(project.path().join("finding.py"), FINDING).unwrap();
+    std::os::unix::fs::symlink(&secret, project.path().join("threadlint.toml")).unwrap();
+    let out = run_within(
+        project.path(),
+        &["check", "--output-format", "concise", "finding.py"],
+        60,
+    );
+    let all = format!("{}{}", stdout(&out), String::from_utf8_lossy(&out.stderr));
+    // The parser's message quoted the line of the file the link points to.
+    assert!(!all.contains("s3cr3t"), "{all}");
+    assert!(
+        all.contains("threadlint.toml: a symbolic link to a file outside the project"),
+        "{all}"
+    );
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[cfg(unix)]
+#[test]
+fn configuration_link_inside_the_project_is_read() {
+    let project = tempfile::tempdir().unwrap();
+    std::fs::create_dir(project.path().join(".git")).unwrap();
+    std::fs::write(project.path().join("shared.toml"), "ignore = [\"TL002\"]\n").unwrap();
+    let sub = project.path().join("sub");
+    std::fs::create_dir(&sub).unwrap();
+    std::fs::write(sub.join("finding.py"), FINDING).unwrap();
+    std::os::unix::fs::symlink("../shared.toml", sub.join("threadlint.toml")).unwrap();
+    let out = run_within(
+        project.path(),
+        &["check", "--output-format", "concise", "sub"],
+        60,
+    );
+    assert!(!stdout(&out).contains("TL002"), "{}", stdout(&out));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn invalid_configuration_is_located_without_quoting_it() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("finding.py"), FINDING).unwrap();
+    std::fs::write(
+        dir.path().join("threadlint.toml"),
+        "select = [\"TL002\"]\nthis line is not toml\n",
+    )
+    .unwrap();
+    let out = run_within(
+        dir.path(),
+        &["check", "--output-format", "concise", "finding.py"],
+        60,
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("not valid TOML at line 2, column 6"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("this line"), "{stderr}");
+    assert_eq!(out.status.code(), Some(2));
+}
