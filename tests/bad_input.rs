@@ -528,3 +528,26 @@ fn invalid_configuration_is_located_without_quoting_it() {
     assert!(!stderr.contains("this line"), "{stderr}");
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn long_call_chain_is_followed_in_linear_time() {
+    // f0 calls f1, which calls f2, ... and the last takes the lock: locks acquired through
+    // calls were propagated one step of the chain per sweep over every function.
+    let n = 20_000;
+    let mut source = String::from("import threading\nlock = threading.Lock()\n\n");
+    for i in 0..n {
+        source.push_str(&format!("def f{i}():\n    f{}()\n\n", i + 1));
+    }
+    source.push_str(&format!("def f{n}():\n    with lock:\n        pass\n\n"));
+    source.push_str("def g():\n    with lock:\n        f0()\n");
+    let (out, _dir) = check_within("chain.py", &source, 60);
+    assert_run_went_on(&out);
+    let call = 3 * n + 3 + 4 + 3;
+    assert!(
+        stdout(&out).contains(&format!(
+            "chain.py:{call}:9: TL007 This call acquires `lock`"
+        )),
+        "{}",
+        stdout(&out)
+    );
+}

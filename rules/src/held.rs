@@ -6,6 +6,8 @@
 //! lock anywhere later in the function. Branches are not merged: a release in one arm counts for
 //! what follows, which errs towards fewer findings.
 
+use std::collections::HashSet;
+
 use crate::model::{
     AcquireHow, Event, EventKind, FileModel, FnId, Node, ObjId, ObjKey, Scope, Span,
 };
@@ -200,6 +202,7 @@ pub fn acquisitions_through_calls(model: &FileModel) -> Vec<Vec<Acquisition>> {
     let mut direct: Vec<Vec<Acquisition>> = vec![Vec::new(); count];
     let mut callees: Vec<Vec<FnId>> = vec![Vec::new(); count];
     for (index, function) in model.functions.iter().enumerate() {
+        let mut called = HashSet::new();
         crate::model::events(&function.body, &mut |event, _| match &event.kind {
             EventKind::Acquire {
                 obj, how, shared, ..
@@ -216,33 +219,48 @@ pub fn acquisitions_through_calls(model: &FileModel) -> Vec<Vec<Acquisition>> {
                     });
                 }
             }
-            EventKind::Call { callee } if !callees[index].contains(callee) => {
-                callees[index].push(*callee)
-            }
+            EventKind::Call { callee } if called.insert(*callee) => callees[index].push(*callee),
             _ => {}
         });
     }
-    // Fixed point over the call graph; each function's set only grows and is bounded by the
-    // number of distinct locks, so this terminates.
-    let mut result = direct;
-    loop {
-        let mut changed = false;
-        for index in 0..count {
-            for callee in callees[index].clone() {
-                if callee.0 as usize == index {
-                    continue;
-                }
-                let incoming = result[callee.0 as usize].clone();
-                for acquisition in incoming {
-                    if !result[index].iter().any(|a| a.lock == acquisition.lock) {
-                        result[index].push(acquisition);
-                        changed = true;
-                    }
-                }
+    // A worklist over the call graph: when a function's list grows, its callers take the
+    // new entries (each call edge reads a callee's list once, from where it stopped), so the
+    // cost is the call edges times the locks, not that times the length of a call chain.
+    let mut callers: Vec<Vec<usize>> = vec![Vec::new(); count];
+    let mut edges: Vec<(usize, usize, usize)> = Vec::new(); // (caller, callee, entries read)
+    for (caller, list) in callees.iter().enumerate() {
+        for callee in list {
+            let callee = callee.0 as usize;
+            if callee != caller && callee < count {
+                callers[callee].push(edges.len());
+                edges.push((caller, callee, 0));
             }
         }
-        if !changed {
-            break;
+    }
+    let mut result = direct;
+    let mut locks: Vec<HashSet<ObjId>> = result
+        .iter()
+        .map(|list| list.iter().map(|a| a.lock).collect())
+        .collect();
+    let mut queue: std::collections::VecDeque<usize> = (0..count).collect();
+    let mut queued = vec![true; count];
+    while let Some(callee) = queue.pop_front() {
+        queued[callee] = false;
+        for &edge in &callers[callee] {
+            let (caller, _, read) = edges[edge];
+            let mut grew = false;
+            for index in read..result[callee].len() {
+                if locks[caller].insert(result[callee][index].lock) {
+                    let acquisition = result[callee][index].clone();
+                    result[caller].push(acquisition);
+                    grew = true;
+                }
+            }
+            edges[edge].2 = result[callee].len();
+            if grew && !queued[caller] {
+                queued[caller] = true;
+                queue.push_back(caller);
+            }
         }
     }
     result
