@@ -13,7 +13,8 @@ For each corpus it checks that
 Corpora (downloaded or copied into a scratch folder outside the repository, never into it):
 - `stdlib`: the standard library of this python3 (without site-packages);
 - `pypi`: sdists from PyPI (`pip download --no-binary :all: --no-deps NAME`);
-- `crates`: the crates of bench/rust-corpus.toml, fetched with `cargo vendor`.
+- `crates`: the crates of bench/rust-corpus.toml, fetched with `cargo vendor`;
+- `site-packages` (only when asked for): the installed packages of this python3.
 
 Usage: python3 bench/fix_check.py [--threadlint PATH] [--work DIR] [--corpus NAME ...]
            [--sdist NAME ...]
@@ -68,6 +69,15 @@ def stage_stdlib(work):
     target = work / "stdlib"
     copy_tree(stdlib, target, (".py",))
     return target, f"CPython {sys.version.split()[0]} standard library"
+
+
+def stage_site_packages(work):
+    site = Path(sysconfig.get_paths()["purelib"])
+    target = work / "site-packages"
+    for folder in sorted(site.iterdir()):
+        if folder.is_dir() and not folder.name.endswith((".dist-info", ".egg-info")):
+            copy_tree(folder, target / folder.name, (".py",))
+    return target, f"the site-packages of this python3 ({site.name}, every package)"
 
 
 def stage_pypi(work, names):
@@ -240,7 +250,8 @@ def main():
     parser.add_argument("--threadlint", type=Path)
     parser.add_argument("--work", type=Path,
                         default=Path(os.environ.get("TMPDIR", "/tmp")) / "threadlint-fixcheck")
-    parser.add_argument("--corpus", action="append", choices=["stdlib", "pypi", "crates"])
+    parser.add_argument("--corpus", action="append",
+                        choices=["stdlib", "pypi", "crates", "site-packages"])
     parser.add_argument("--sdist", action="append")
     args = parser.parse_args()
     work = args.work.resolve()
@@ -260,6 +271,8 @@ def main():
             shutil.rmtree(tree)
         if name == "stdlib":
             tree, description = stage_stdlib(work)
+        elif name == "site-packages":
+            tree, description = stage_site_packages(work)
         elif name == "pypi":
             tree, description = stage_pypi(work, args.sdist or DEFAULT_SDISTS)
         else:
