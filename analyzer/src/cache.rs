@@ -1,6 +1,7 @@
 //! Per-file results cached by content: a file whose text, path, settings and tool version are
 //! unchanged is not parsed again. Entries live in `.threadlint_cache/<version>/`, one small
-//! JSON file per source file, so parallel workers never contend.
+//! JSON file per source file, so parallel workers never contend; each starts with a checksum
+//! of its JSON, and one that does not match is a miss.
 
 use std::path::{Path, PathBuf};
 
@@ -118,6 +119,20 @@ impl Entry {
     }
 }
 
+/// An entry as stored: the checksum of the JSON (16 hex digits), a newline, the JSON.
+fn with_checksum(json: &str) -> String {
+    format!("{:016x}\n{json}", fnv1a(&[json]))
+}
+
+/// The JSON of a stored entry whose checksum matches. FNV-1a changes with any change of one
+/// byte (each step is a bijection of the state), and misses other damage with a chance of
+/// about 2^-64.
+fn verified(text: &str) -> Option<&str> {
+    let (checksum, json) = text.split_once('\n')?;
+    // Compared as text: `A` and `a` are one hex digit but one bit apart.
+    (checksum == format!("{:016x}", fnv1a(&[json]))).then_some(json)
+}
+
 impl Cache {
     /// Opens (creating if needed) the cache in `dir`; `None` when it cannot be created, in
     /// which case the run simply goes uncached.
@@ -171,20 +186,52 @@ impl Cache {
         ))
     }
 
+    /// The stored entry for `path` if its key is `key` and its checksum holds. A damaged entry
+    /// (a flipped bit that still parses would otherwise be served, run after run) is a miss:
+    /// the file is analysed again and the entry rewritten.
     pub fn get(&self, path: &Path, key: &str) -> Option<Entry> {
         let text = std::fs::read_to_string(self.entry_path(path)).ok()?;
-        let entry: Entry = serde_json::from_str(&text).ok()?;
+        let json = verified(&text)?;
+        let entry: Entry = serde_json::from_str(json).ok()?;
         (entry.key == key).then_some(entry)
     }
 
     /// Stores an entry; a failure to write only costs the next run a parse.
     pub fn put(&self, path: &Path, entry: &Entry) {
-        if let Ok(text) = serde_json::to_string(entry) {
+        if let Ok(json) = serde_json::to_string(entry) {
+            let text = with_checksum(&json);
             let target = self.entry_path(path);
             let temporary = target.with_extension(format!("tmp{}", std::process::id()));
             if std::fs::write(&temporary, text).is_ok() {
                 let _ = std::fs::rename(&temporary, &target);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_flipped_bit_fails_the_checksum() {
+        let json = r#"{"key":"00ff","diagnostics":[]}"#;
+        let stored = with_checksum(json);
+        assert_eq!(verified(&stored), Some(json));
+        let mut bytes = stored.into_bytes();
+        for index in 0..bytes.len() {
+            for bit in 0..8 {
+                bytes[index] ^= 1 << bit;
+                if let Ok(text) = std::str::from_utf8(&bytes) {
+                    assert_eq!(verified(text), None, "byte {index}, bit {bit}");
+                }
+                bytes[index] ^= 1 << bit;
+            }
+        }
+    }
+
+    #[test]
+    fn an_entry_without_a_checksum_is_a_miss() {
+        assert_eq!(verified(r#"{"key":"00ff","diagnostics":[]}"#), None);
     }
 }

@@ -243,13 +243,49 @@ pub fn parse_options(file: &Path, table: &toml::Table) -> Result<Options, Config
     Ok(options)
 }
 
+/// A TOML error located by line and column, without the excerpt of the file that the parser's
+/// own message quotes: error messages end up in CI logs, and the file may not be what it
+/// seems (a link to a file that is no configuration at all).
+fn toml_error(text: &str, e: &toml::de::Error) -> String {
+    let at = e
+        .span()
+        .map(|span| {
+            let before = text.get(..span.start).unwrap_or("");
+            let line = before.matches('\n').count() + 1;
+            let column = before.rsplit('\n').next().unwrap_or("").chars().count() + 1;
+            format!(" at line {line}, column {column}")
+        })
+        .unwrap_or_default();
+    format!("not valid TOML{at}: {}", e.message().trim_end())
+}
+
+/// A configuration file found by looking up from a checked file is a symbolic link whose
+/// target lies outside the project: the repository that holds the link (the nearest folder
+/// above it with `.git`), or, outside a repository, the link's own folder. Such a file is not
+/// read: a checked-out tree must not make the tool read (and quote) files elsewhere.
+fn link_leaves_project(candidate: &Path, dir: &Path) -> bool {
+    let is_link = std::fs::symlink_metadata(candidate).is_ok_and(|m| m.file_type().is_symlink());
+    if !is_link {
+        return false;
+    }
+    let (Ok(target), Ok(folder)) = (std::fs::canonicalize(candidate), std::fs::canonicalize(dir))
+    else {
+        return true;
+    };
+    let root = folder
+        .ancestors()
+        .find(|a| a.join(".git").exists())
+        .unwrap_or(&folder);
+    !target.starts_with(root)
+}
+
 /// Reads a configuration file. `Ok(None)` for a `pyproject.toml` without `[tool.threadlint]`.
 pub fn load(path: &Path) -> Result<Option<ConfigFile>, ConfigError> {
     let text =
         std::fs::read_to_string(path).map_err(|e| error(path, "", format!("cannot read: {e}")))?;
     let document: toml::Table = text
         .parse()
-        .map_err(|e| error(path, "", format!("not valid TOML: {e}")))?;
+        .map_err(|e| error(path, "", toml_error(&text, &e)))?;
     let is_pyproject = path.file_name().is_some_and(|n| n == "pyproject.toml");
     let table = if is_pyproject {
         match document.get("tool").and_then(|t| t.get("threadlint")) {
@@ -394,6 +430,17 @@ impl Resolver {
         for name in CONFIG_FILES {
             let candidate = dir.join(name);
             if candidate.is_file() {
+                if link_leaves_project(&candidate, dir) {
+                    self.errors
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .push(error(
+                            &candidate,
+                            "",
+                            "a symbolic link to a file outside the project; it is not read",
+                        ));
+                    break;
+                }
                 match load(&candidate) {
                     Ok(Some(file)) => {
                         result = Some(Arc::new(file));

@@ -14,7 +14,22 @@ pub fn files(
     settings: &dyn SettingsSource,
     force_exclude: bool,
 ) -> Vec<PathBuf> {
+    walk(paths, settings, force_exclude).files
+}
+
+/// What a walk found: the files to check, and the folders it could not read.
+#[derive(Debug, Default)]
+pub struct Discovered {
+    pub files: Vec<PathBuf>,
+    /// Folders (or entries) that could not be read, with the reason; sorted by path.
+    pub unreadable: Vec<(PathBuf, String)>,
+}
+
+/// [`files`], with the folders that could not be read: a run must not pass them over
+/// silently, as if they held nothing to check.
+pub fn walk(paths: &[PathBuf], settings: &dyn SettingsSource, force_exclude: bool) -> Discovered {
     let found = Mutex::new(Vec::new());
+    let unreadable = Mutex::new(Vec::new());
     for path in paths {
         if !path.is_dir() {
             if !(force_exclude && excluded_with_ancestors(path, settings)) {
@@ -39,7 +54,18 @@ pub fn files(
             .build_parallel();
         walker.run(|| {
             Box::new(|entry| {
-                if let Ok(entry) = entry {
+                let entry = match entry {
+                    Ok(entry) => entry,
+                    Err(error) => {
+                        let (at, reason) = describe(&error);
+                        unreadable
+                            .lock()
+                            .unwrap_or_else(|e| e.into_inner())
+                            .push((at.unwrap_or_else(|| path.clone()), reason));
+                        return ignore::WalkState::Continue;
+                    }
+                };
+                {
                     if entry.depth() > 0 && settings.is_excluded(entry.path()) {
                         return ignore::WalkState::Skip;
                     }
@@ -57,7 +83,30 @@ pub fn files(
     let mut files = found.into_inner().unwrap_or_else(|e| e.into_inner());
     files.sort();
     files.dedup();
-    files
+    let mut unreadable = unreadable.into_inner().unwrap_or_else(|e| e.into_inner());
+    unreadable.sort();
+    unreadable.dedup();
+    Discovered { files, unreadable }
+}
+
+/// The path a walk error is about, and the reason without the path (the report names it).
+fn describe(error: &ignore::Error) -> (Option<PathBuf>, String) {
+    match error {
+        ignore::Error::WithPath { path, err } => (Some(path.clone()), describe(err).1),
+        ignore::Error::WithDepth { err, .. } | ignore::Error::WithLineNumber { err, .. } => {
+            describe(err)
+        }
+        ignore::Error::Partial(errors) => match errors.first() {
+            Some(first) => describe(first),
+            None => (None, error.to_string()),
+        },
+        ignore::Error::Loop { child, .. } => (
+            Some(child.clone()),
+            "a symbolic link loops back to a folder above it".into(),
+        ),
+        ignore::Error::Io(io) => (None, io.to_string()),
+        other => (None, other.to_string()),
+    }
 }
 
 fn is_checked(path: &Path) -> bool {

@@ -80,6 +80,7 @@ pub const PROBLEM_NAMES: &[&str] = &[
     "unsupported-encoding",
     "file-too-large",
     "too-deeply-nested",
+    "file-too-complex",
     "unknown-noqa-code",
     "internal-error",
 ];
@@ -315,6 +316,28 @@ fn front_end_problems(
     problems
 }
 
+/// The functions whose nested acquisitions exceeded the analysis budget, as problems: their
+/// lock-order and re-acquisition checks are incomplete.
+fn over_budget_problems(context: &Context) -> Vec<Diagnostic> {
+    context
+        .over_budget()
+        .iter()
+        .map(|&function| {
+            let function = context.model.function(function);
+            Diagnostic::problem(
+                "file-too-complex",
+                Severity::Warning,
+                function.name_span,
+                format!(
+                    "`{}` acquires locks under other locks more than {} times; the lock-order and re-acquisition checks skipped the rest of it",
+                    function.qualified_name(),
+                    threadlint_rules::held::MAX_NESTED_PER_FUNCTION
+                ),
+            )
+        })
+        .collect()
+}
+
 /// The per-file rules' findings on one model of the file at `path`.
 pub fn run_rules(context: &Context, path: &Path, settings: &Settings) -> Vec<Finding> {
     let mut findings = Vec::new();
@@ -471,6 +494,7 @@ fn lint(
         );
         // Always: besides lock order, the summary is what other files see of this one.
         summary = Some(lock_order::summarize(&context, &display_path(path)));
+        diagnostics.extend(over_budget_problems(&context));
     }
     Linted {
         diagnostics,
@@ -528,6 +552,17 @@ pub fn read_source(path: &Path) -> Result<String, ReadError> {
         message: format!("Failed to read {shown}: {e}"),
     };
     let metadata = std::fs::metadata(path).map_err(io)?;
+    // Reading a FIFO blocks until a writer comes, a device may never end: only regular files
+    // are read.
+    if !metadata.is_file() {
+        return Err(ReadError {
+            name: "io-error",
+            message: format!(
+                "Skipped {shown}: {}, not a regular file",
+                file_kind(&metadata.file_type())
+            ),
+        });
+    }
     if metadata.len() > MAX_FILE_BYTES {
         return Err(ReadError {
             name: "file-too-large",
@@ -550,6 +585,28 @@ pub fn read_source(path: &Path) -> Result<String, ReadError> {
             e.utf8_error().valid_up_to()
         ),
     })
+}
+
+/// What a path that is not a regular file is, in words.
+fn file_kind(kind: &std::fs::FileType) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if kind.is_fifo() {
+            return "a named pipe (FIFO)";
+        }
+        if kind.is_socket() {
+            return "a socket";
+        }
+        if kind.is_char_device() || kind.is_block_device() {
+            return "a device";
+        }
+    }
+    if kind.is_dir() {
+        "a folder"
+    } else {
+        "a special file"
+    }
 }
 
 /// Inputs of a run: paths found on disk, or one source given directly (stdin, an editor buffer).
@@ -690,11 +747,13 @@ fn analyse_all(
         Input::Paths(paths) => paths.iter().all(|path| !path.is_dir()),
         Input::Source { .. } => true,
     };
+    let mut unreadable = Vec::new();
     let jobs: Vec<(PathBuf, Option<String>)> = match input {
-        Input::Paths(paths) => discover::files(&paths, settings, force_exclude)
-            .into_iter()
-            .map(|p| (p, None))
-            .collect(),
+        Input::Paths(paths) => {
+            let found = discover::walk(&paths, settings, force_exclude);
+            unreadable = found.unreadable;
+            found.files.into_iter().map(|p| (p, None)).collect()
+        }
         Input::Source { path, text } => {
             if force_exclude && settings.is_excluded(&path) {
                 Vec::new()
@@ -715,7 +774,7 @@ fn analyse_all(
     let jobs = jobs
         .into_iter()
         .chain(context.into_iter().map(|path| (path, None)));
-    let analyses: Vec<Analysis> = pool().install(|| {
+    let mut analyses: Vec<Analysis> = pool().install(|| {
         jobs.enumerate()
             .par_bridge()
             .map(|(i, (path, source))| {
@@ -731,6 +790,13 @@ fn analyse_all(
             })
             .collect()
     });
+    // Folders that could not be read are reported like files that could not be read.
+    for (path, reason) in unreadable {
+        let message = format!("Failed to read {}: {reason}", display_path(&path));
+        let problem = Diagnostic::problem("io-error", Severity::Error, Span::new(0, 0), message);
+        let file_settings = settings.settings_for(&path);
+        analyses.push(Analysis::without_text(path, vec![problem], file_settings));
+    }
     link(analyses, settings, options.cache, counters)
 }
 

@@ -7,6 +7,10 @@ use threadlint_rules::model::Span;
 #[derive(Clone, Debug)]
 pub struct LineIndex {
     starts: Vec<u32>,
+    /// Per line: it holds only ASCII, so a column is a byte count and needs no counting of
+    /// characters (which costs the line's length per lookup, quadratic on a long line with
+    /// many findings).
+    ascii: Vec<bool>,
 }
 
 /// A 1-based row and column.
@@ -19,12 +23,18 @@ pub struct Location {
 impl LineIndex {
     pub fn new(source: &str) -> Self {
         let mut starts = vec![0];
+        let mut ascii = Vec::new();
+        let mut line_ascii = true;
         for (i, byte) in source.bytes().enumerate() {
+            line_ascii &= byte.is_ascii();
             if byte == b'\n' {
                 starts.push(i as u32 + 1);
+                ascii.push(line_ascii);
+                line_ascii = true;
             }
         }
-        LineIndex { starts }
+        ascii.push(line_ascii);
+        LineIndex { starts, ascii }
     }
 
     /// The 0-based line that holds `offset`.
@@ -61,9 +71,15 @@ impl LineIndex {
         let line = self.line_of(offset);
         let start = self.line_start(line) as usize;
         let offset = (offset as usize).min(source.len());
-        let column = source
-            .get(start..offset)
-            .map_or(offset - start, |prefix| prefix.chars().count());
+        let column = if self.ascii.get(line).copied().unwrap_or(false) {
+            offset.saturating_sub(start)
+        } else {
+            source
+                .get(start..offset)
+                .map_or(offset.saturating_sub(start), |prefix| {
+                    prefix.chars().count()
+                })
+        };
         Location {
             row: line + 1,
             column: column + 1,

@@ -26,6 +26,7 @@ pub struct Noqa {
 
 #[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
 pub struct Suppressions {
+    /// Sorted by line, so that a finding's line is found by binary search.
     pub lines: Vec<Noqa>,
     pub file_exempt: bool,
 }
@@ -62,18 +63,20 @@ impl Suppressions {
                 });
             }
         }
+        result.lines.sort_by_key(|noqa| noqa.line);
         result
     }
 
     /// Whether a finding of `code` that starts on 0-based `line` is suppressed.
     pub fn suppresses(&self, line: usize, code: Option<&str>) -> bool {
-        self.lines.iter().any(|noqa| {
-            noqa.line == line
-                && match &noqa.codes {
-                    Codes::All => true,
-                    Codes::Some(codes) => code.is_some_and(|c| codes.iter().any(|x| x == c)),
-                }
-        })
+        let first = self.lines.partition_point(|noqa| noqa.line < line);
+        self.lines[first..]
+            .iter()
+            .take_while(|noqa| noqa.line == line)
+            .any(|noqa| match &noqa.codes {
+                Codes::All => true,
+                Codes::Some(codes) => code.is_some_and(|c| codes.iter().any(|x| x == c)),
+            })
     }
 }
 

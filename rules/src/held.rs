@@ -6,6 +6,8 @@
 //! lock anywhere later in the function. Branches are not merged: a release in one arm counts for
 //! what follows, which errs towards fewer findings.
 
+use std::collections::HashSet;
+
 use crate::model::{
     AcquireHow, Event, EventKind, FileModel, FnId, Node, ObjId, ObjKey, Scope, Span,
 };
@@ -22,6 +24,20 @@ pub struct Held {
     /// A read guard, which other read guards may share.
     pub shared: bool,
     depth: usize,
+    /// Order of acquisition within the walk: increases along the held list.
+    serial: u64,
+}
+
+impl Held {
+    /// Holdings that mean the same to every rule: the same lock, written the same way,
+    /// acquired the same way. A function that takes one lock a thousand times holds one such
+    /// class, not a thousand.
+    fn same_class(&self, other: &Held) -> bool {
+        self.lock == other.lock
+            && self.obj == other.obj
+            && self.how == other.how
+            && self.shared == other.shared
+    }
 }
 
 /// What [`walk_held`] calls for each event: the event, the locks held just before it, and the
@@ -30,36 +46,108 @@ pub type HeldVisitor<'a, 'v> = dyn FnMut(&'a Event, &[Held], &[&'a Scope]) + 'v;
 
 /// Calls `visit` for every event of `function` with the locks held just before it.
 pub fn walk_held<'a>(model: &'a FileModel, function: FnId, visit: &mut HeldVisitor<'a, '_>) {
-    let mut held = Vec::new();
+    walk_distinct(model, function, &mut |event, held, _, scopes| {
+        visit(event, held, scopes)
+    });
+}
+
+/// [`walk_held`] that also passes the first holding of each class ([`Held::same_class`]), in
+/// order of acquisition. Pairing an event with these instead of every holding keeps the pairs
+/// linear in the events when one lock is taken many times.
+type DistinctVisitor<'a, 'v> = dyn FnMut(&'a Event, &[Held], &[Held], &[&'a Scope]) + 'v;
+
+fn walk_distinct<'a>(model: &'a FileModel, function: FnId, visit: &mut DistinctVisitor<'a, '_>) {
+    let mut state = HeldState::default();
     let mut scopes = Vec::new();
     walk_body(
         model,
         &model.function(function).body,
-        &mut held,
+        &mut state,
         &mut scopes,
         visit,
     );
 }
 
+/// The held locks, with the first holding of each class and how many of the class are held.
+#[derive(Default)]
+struct HeldState {
+    held: Vec<Held>,
+    distinct: Vec<Held>,
+    counts: Vec<usize>,
+    next_serial: u64,
+}
+
+impl HeldState {
+    fn push(&mut self, mut held: Held) {
+        held.serial = self.next_serial;
+        self.next_serial += 1;
+        match self.distinct.iter().position(|d| d.same_class(&held)) {
+            Some(class) => self.counts[class] += 1,
+            None => {
+                self.distinct.push(held.clone());
+                self.counts.push(1);
+            }
+        }
+        self.held.push(held);
+    }
+
+    /// Forgets `removed`, which just left `held`. The holdings of a class leave latest first,
+    /// so the first of a class stays its representative while any of the class is held.
+    fn forget(&mut self, removed: &Held) {
+        if let Some(class) = self.distinct.iter().position(|d| d.same_class(removed)) {
+            self.counts[class] -= 1;
+            if self.counts[class] == 0 {
+                self.distinct.remove(class);
+                self.counts.remove(class);
+            }
+        }
+    }
+
+    fn remove_at(&mut self, position: usize) {
+        let removed = self.held.remove(position);
+        self.forget(&removed);
+    }
+
+    /// Ends the scoped holdings taken at `depth` or deeper since `serial`. They sit at the end
+    /// of the list (later acquisitions come after them), so only that tail is looked at.
+    fn end_scope(&mut self, depth: usize, serial: u64) {
+        let tail = self
+            .held
+            .iter()
+            .rposition(|h| h.serial < serial)
+            .map_or(0, |p| p + 1);
+        let mut kept = Vec::new();
+        let ended: Vec<Held> = self.held.drain(tail..).collect();
+        for h in ended {
+            if h.depth >= depth && is_scoped(h.how) {
+                self.forget(&h);
+            } else {
+                kept.push(h);
+            }
+        }
+        self.held.extend(kept);
+    }
+}
+
 fn walk_body<'a>(
     model: &'a FileModel,
     body: &'a [Node],
-    held: &mut Vec<Held>,
+    state: &mut HeldState,
     scopes: &mut Vec<&'a Scope>,
-    visit: &mut HeldVisitor<'a, '_>,
+    visit: &mut DistinctVisitor<'a, '_>,
 ) {
     for node in body {
         match node {
             Node::Event(event) => {
-                visit(event, held, scopes);
-                apply(model, event, held, scopes.len());
+                visit(event, &state.held, &state.distinct, scopes);
+                apply(model, event, state, scopes.len());
             }
             Node::Scope(scope) => {
+                let serial = state.next_serial;
                 scopes.push(scope);
-                walk_body(model, &scope.body, held, scopes, visit);
-                let depth = scopes.len();
+                walk_body(model, &scope.body, state, scopes, visit);
                 // Scoped acquisitions end with the scope that holds them.
-                held.retain(|h| !(h.depth >= depth && is_scoped(h.how)));
+                state.end_scope(scopes.len(), serial);
                 scopes.pop();
             }
         }
@@ -70,22 +158,23 @@ fn is_scoped(how: AcquireHow) -> bool {
     matches!(how, AcquireHow::Scoped | AcquireHow::Temporary)
 }
 
-fn apply(model: &FileModel, event: &Event, held: &mut Vec<Held>, depth: usize) {
+fn apply(model: &FileModel, event: &Event, state: &mut HeldState, depth: usize) {
     match &event.kind {
         EventKind::Acquire {
             obj, how, shared, ..
-        } => held.push(Held {
+        } => state.push(Held {
             lock: model.lock_of(*obj),
             obj: *obj,
             site: event.span,
             how: *how,
             shared: *shared,
             depth,
+            serial: 0,
         }),
         EventKind::Release { obj } => {
             let lock = model.lock_of(*obj);
-            if let Some(pos) = held.iter().rposition(|h| h.lock == lock) {
-                held.remove(pos);
+            if let Some(pos) = state.held.iter().rposition(|h| h.lock == lock) {
+                state.remove_at(pos);
             }
         }
         _ => {}
@@ -113,6 +202,7 @@ pub fn acquisitions_through_calls(model: &FileModel) -> Vec<Vec<Acquisition>> {
     let mut direct: Vec<Vec<Acquisition>> = vec![Vec::new(); count];
     let mut callees: Vec<Vec<FnId>> = vec![Vec::new(); count];
     for (index, function) in model.functions.iter().enumerate() {
+        let mut called = HashSet::new();
         crate::model::events(&function.body, &mut |event, _| match &event.kind {
             EventKind::Acquire {
                 obj, how, shared, ..
@@ -129,33 +219,48 @@ pub fn acquisitions_through_calls(model: &FileModel) -> Vec<Vec<Acquisition>> {
                     });
                 }
             }
-            EventKind::Call { callee } if !callees[index].contains(callee) => {
-                callees[index].push(*callee)
-            }
+            EventKind::Call { callee } if called.insert(*callee) => callees[index].push(*callee),
             _ => {}
         });
     }
-    // Fixed point over the call graph; each function's set only grows and is bounded by the
-    // number of distinct locks, so this terminates.
-    let mut result = direct;
-    loop {
-        let mut changed = false;
-        for index in 0..count {
-            for callee in callees[index].clone() {
-                if callee.0 as usize == index {
-                    continue;
-                }
-                let incoming = result[callee.0 as usize].clone();
-                for acquisition in incoming {
-                    if !result[index].iter().any(|a| a.lock == acquisition.lock) {
-                        result[index].push(acquisition);
-                        changed = true;
-                    }
-                }
+    // A worklist over the call graph: when a function's list grows, its callers take the
+    // new entries (each call edge reads a callee's list once, from where it stopped), so the
+    // cost is the call edges times the locks, not that times the length of a call chain.
+    let mut callers: Vec<Vec<usize>> = vec![Vec::new(); count];
+    let mut edges: Vec<(usize, usize, usize)> = Vec::new(); // (caller, callee, entries read)
+    for (caller, list) in callees.iter().enumerate() {
+        for callee in list {
+            let callee = callee.0 as usize;
+            if callee != caller && callee < count {
+                callers[callee].push(edges.len());
+                edges.push((caller, callee, 0));
             }
         }
-        if !changed {
-            break;
+    }
+    let mut result = direct;
+    let mut locks: Vec<HashSet<ObjId>> = result
+        .iter()
+        .map(|list| list.iter().map(|a| a.lock).collect())
+        .collect();
+    let mut queue: std::collections::VecDeque<usize> = (0..count).collect();
+    let mut queued = vec![true; count];
+    while let Some(callee) = queue.pop_front() {
+        queued[callee] = false;
+        for &edge in &callers[callee] {
+            let (caller, _, read) = edges[edge];
+            let mut grew = false;
+            for index in read..result[callee].len() {
+                if locks[caller].insert(result[callee][index].lock) {
+                    let acquisition = result[callee][index].clone();
+                    result[caller].push(acquisition);
+                    grew = true;
+                }
+            }
+            edges[edge].2 = result[callee].len();
+            if grew && !queued[caller] {
+                queued[caller] = true;
+                queue.push_back(caller);
+            }
         }
     }
     result
@@ -184,50 +289,69 @@ pub struct NestedAcquisition {
     pub inner_shared: bool,
 }
 
-/// Every nested acquisition of every function of the file.
-pub fn nested_acquisitions(model: &FileModel) -> Vec<NestedAcquisition> {
+/// At most this many nested acquisitions are derived per function. Pairs grow with the
+/// product of the locks held and the acquisitions made under them; past this budget the rest
+/// of the function is left out (and reported), so that memory stays bounded.
+pub const MAX_NESTED_PER_FUNCTION: usize = 20_000;
+
+/// Every nested acquisition of a file, and the functions that exceeded
+/// [`MAX_NESTED_PER_FUNCTION`] (their nested acquisitions past the budget are left out).
+#[derive(Debug, Default)]
+pub struct NestedAcquisitions {
+    pub pairs: Vec<NestedAcquisition>,
+    pub over_budget: Vec<FnId>,
+}
+
+/// Every nested acquisition of every function of the file. Each acquisition is paired with
+/// the first holding of each class of held locks ([`Held::same_class`]): the later holdings of
+/// a class would only repeat the same pair.
+pub fn nested_acquisitions(model: &FileModel) -> NestedAcquisitions {
     let through_calls = acquisitions_through_calls(model);
-    let mut nested = Vec::new();
+    let mut result = NestedAcquisitions::default();
     for index in 0..model.functions.len() {
         let function = FnId(index as u32);
-        walk_held(model, function, &mut |event, held, _| match &event.kind {
-            EventKind::Acquire {
-                obj, how, shared, ..
-            } => {
-                let inner = model.lock_of(*obj);
+        let start = result.pairs.len();
+        let mut over = false;
+        let nested = &mut result.pairs;
+        walk_distinct(model, function, &mut |event, _, held, _| {
+            if over {
+                return;
+            }
+            let inner: Vec<(ObjId, ObjId, Option<&Acquisition>, AcquireHow, bool)> =
+                match &event.kind {
+                    EventKind::Acquire {
+                        obj, how, shared, ..
+                    } => vec![(model.lock_of(*obj), *obj, None, *how, *shared)],
+                    EventKind::Call { callee } => through_calls[callee.0 as usize]
+                        .iter()
+                        .map(|a| (a.lock, a.obj, Some(a), a.how, a.shared))
+                        .collect(),
+                    _ => return,
+                };
+            if nested.len() - start + inner.len() * held.len() > MAX_NESTED_PER_FUNCTION {
+                over = true;
+                return;
+            }
+            for (inner_lock, inner_obj, through, inner_how, inner_shared) in inner {
                 for outer in held {
                     nested.push(NestedAcquisition {
                         function,
                         outer: outer.clone(),
-                        inner_lock: inner,
-                        inner_obj: *obj,
+                        inner_lock,
+                        inner_obj,
                         site: event.span,
-                        through: None,
-                        inner_how: *how,
-                        inner_shared: *shared,
+                        through: through.cloned(),
+                        inner_how,
+                        inner_shared,
                     });
                 }
             }
-            EventKind::Call { callee } => {
-                for acquisition in &through_calls[callee.0 as usize] {
-                    for outer in held {
-                        nested.push(NestedAcquisition {
-                            function,
-                            outer: outer.clone(),
-                            inner_lock: acquisition.lock,
-                            inner_obj: acquisition.obj,
-                            site: event.span,
-                            through: Some(acquisition.clone()),
-                            inner_how: acquisition.how,
-                            inner_shared: acquisition.shared,
-                        });
-                    }
-                }
-            }
-            _ => {}
         });
+        if over {
+            result.over_budget.push(function);
+        }
     }
-    nested
+    result
 }
 
 /// Locks handed between threads: released by a function that never acquires them (a worker

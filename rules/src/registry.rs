@@ -16,8 +16,10 @@ pub struct Context<'a> {
     pub model: &'a FileModel,
     pub source: &'a str,
     pub settings: &'a RuleSettings,
-    nested: std::cell::OnceCell<Vec<crate::held::NestedAcquisition>>,
+    nested: std::cell::OnceCell<crate::held::NestedAcquisitions>,
     handoff: std::cell::OnceCell<std::collections::HashSet<crate::model::ObjId>>,
+    indent: std::cell::OnceCell<String>,
+    fix_text: std::cell::Cell<usize>,
 }
 
 impl<'a> Context<'a> {
@@ -28,11 +30,23 @@ impl<'a> Context<'a> {
             settings,
             nested: std::cell::OnceCell::new(),
             handoff: std::cell::OnceCell::new(),
+            indent: std::cell::OnceCell::new(),
+            fix_text: std::cell::Cell::new(0),
         }
     }
 
     /// Every lock acquired while another is held (TL004, TL007).
     pub fn nested_acquisitions(&self) -> &[crate::held::NestedAcquisition] {
+        &self.nested().pairs
+    }
+
+    /// Functions with more nested acquisitions than the analysis keeps
+    /// ([`crate::held::MAX_NESTED_PER_FUNCTION`]); empty unless a rule asked for them.
+    pub fn over_budget(&self) -> &[crate::model::FnId] {
+        self.nested.get().map_or(&[], |n| &n.over_budget)
+    }
+
+    fn nested(&self) -> &crate::held::NestedAcquisitions {
         self.nested
             .get_or_init(|| crate::held::nested_acquisitions(self.model))
     }
@@ -41,6 +55,32 @@ impl<'a> Context<'a> {
     pub fn handoff_locks(&self) -> &std::collections::HashSet<crate::model::ObjId> {
         self.handoff
             .get_or_init(|| crate::held::handoff_locks(self.model))
+    }
+
+    /// Reserves `bytes` of source for a fix that rewrites (re-indents) that much text; false
+    /// when the file's budget is spent, and the fix is then not offered. Fixes of one file
+    /// whose regions do not overlap rewrite at most the file once; the budget of twice the
+    /// file keeps fixes over overlapping regions (a thousand `acquire()` calls before one
+    /// `release()`) linear in the file instead of quadratic.
+    pub fn reserve_fix_text(&self, bytes: u32) -> bool {
+        let budget = 2 * self.source.len() + 64 * 1024;
+        let used = self.fix_text.get() + bytes as usize;
+        if used > budget {
+            return false;
+        }
+        self.fix_text.set(used);
+        true
+    }
+
+    /// One level of indentation as the file writes it ([`crate::source::indent_unit`]). Fixes
+    /// ask for it once per finding; the file is measured once, not once per finding.
+    pub fn indent_unit(&self, near: &str) -> String {
+        if near.contains('\t') {
+            return "\t".into();
+        }
+        self.indent
+            .get_or_init(|| crate::source::indent_unit(self.source, ""))
+            .clone()
     }
 }
 

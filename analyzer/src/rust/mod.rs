@@ -78,7 +78,19 @@ pub fn lower(source: &str, edition: Edition) -> Lowered {
         None => (source, 0),
     };
     let positions = positions::Positions::new(text, base);
-    let result = match syn::parse_file(text) {
+    let blanked;
+    let parsed_text = if scanned.long_numbers.is_empty() {
+        text
+    } else {
+        let numbers: Vec<Span> = scanned
+            .long_numbers
+            .iter()
+            .filter_map(|n| Some(Span::new(n.start.checked_sub(base)?, n.end - base)))
+            .collect();
+        blanked = scan::blank_long_numbers(text, &numbers);
+        blanked.as_str()
+    };
+    let result = match syn::parse_file(parsed_text) {
         Ok(file) => {
             let arena = lower::MacroArena::build(&file, &positions);
             let (model, depth_exceeded) =

@@ -15,6 +15,39 @@ pub struct Scan {
     pub max_depth: usize,
     /// The first lexical problem: an unterminated literal or comment, an unbalanced delimiter.
     pub problem: Option<(Span, String)>,
+    /// Numeric literals longer than [`LONG_NUMBER`] bytes.
+    pub long_numbers: Vec<Span>,
+}
+
+/// The parser computes an integer literal's value with a cost that grows with the square of
+/// its digits; literals longer than this are blanked before parsing (see [`blank_long_numbers`]).
+pub const LONG_NUMBER: usize = 256;
+
+/// `source` with the digits of each long numeric literal after its first turned into `_`: the
+/// literal keeps its length and kind (and stays valid Rust), its value becomes small, and the
+/// parser no longer spends quadratic time on it. No rule reads such a value.
+pub fn blank_long_numbers(source: &str, numbers: &[Span]) -> String {
+    let mut bytes = source.as_bytes().to_vec();
+    for number in numbers {
+        let (start, end) = (
+            number.start as usize,
+            (number.end as usize).min(bytes.len()),
+        );
+        let token = &source[start..end];
+        let (first, hex) = match token.get(..2) {
+            Some("0x" | "0X") => (start + 2, true),
+            Some("0o" | "0O" | "0b" | "0B") => (start + 2, false),
+            _ => (start, false),
+        };
+        let is_digit = |b: u8| b.is_ascii_digit() || b == b'_' || (hex && b.is_ascii_hexdigit());
+        let mut i = first + 1;
+        while i < end && is_digit(bytes[i]) {
+            bytes[i] = b'_';
+            i += 1;
+        }
+    }
+    // Only ASCII digits were replaced by an ASCII byte.
+    String::from_utf8(bytes).unwrap_or_else(|_| source.to_string())
 }
 
 fn is_ident_byte(byte: u8) -> bool {
@@ -138,6 +171,14 @@ pub fn scan(source: &str) -> Scan {
                     ),
                 }
                 i += 1;
+            }
+            b'0'..=b'9' => {
+                let end = skip_ident(bytes, i);
+                if end - i > LONG_NUMBER {
+                    result.long_numbers.push(Span::new(i as u32, end as u32));
+                }
+                nesting.word(&source[i..end]);
+                i = end;
             }
             _ if is_ident_byte(byte) => {
                 let end = skip_ident(bytes, i);

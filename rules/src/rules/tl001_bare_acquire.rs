@@ -6,8 +6,8 @@ use crate::model::{
 };
 use crate::registry::{Check, Context};
 use crate::source::{
-    indent_lines, indent_unit, indentation, line_end_inclusive, line_start,
-    may_hold_multiline_string, only_trivia_between, stands_alone, text,
+    indent_lines, indentation, line_end_inclusive, line_start, may_hold_multiline_string,
+    only_trivia_between, stands_alone, text,
 };
 
 declare_rule! {
@@ -376,7 +376,7 @@ fn build_fix(cx: &Context, body: &[Node], position: usize, lock: ObjId, name: &s
         return None;
     }
     let indent = indentation(source, acquire_stmt.start);
-    let unit = indent_unit(source, indent);
+    let unit = cx.indent_unit(indent);
     let header = Edit {
         span: acquire_stmt,
         content: format!("with {name}:"),
@@ -393,6 +393,7 @@ fn build_fix(cx: &Context, body: &[Node], position: usize, lock: ObjId, name: &s
             }) if cx.model.lock_of(*obj) == lock => {
                 let region_end = line_start(source, release.start);
                 if region_end <= region_start
+                    || !cx.reserve_fix_text(region_end - region_start)
                     || !stands_alone(source, *release, false)
                     || may_hold_multiline_string(text(
                         source,
@@ -458,7 +459,9 @@ fn try_finally_fix(
         return None;
     }
     let intermediate = crate::model::Span::new(region_start, try_line);
-    if may_hold_multiline_string(text(source, intermediate)) {
+    if !cx.reserve_fix_text(try_line.saturating_sub(region_start))
+        || may_hold_multiline_string(text(source, intermediate))
+    {
         return None;
     }
     // Everything after the body down to the end of the `finally:` suite is the `finally:`
