@@ -289,6 +289,15 @@ fn workflows_and_the_action_pass_actionlint() {
     files.sort();
     assert!(files.len() >= 2, "{files:?}");
     files.push(synthetic);
+    // The workflows the GitHub Actions page tells users to copy.
+    let page = std::fs::read_to_string(repo_root().join("docs/integrations/github-actions.md"))
+        .expect("the GitHub Actions page");
+    for (i, block) in page.split("```yaml\n").skip(1).enumerate() {
+        let documented = work.path().join(format!("documented-{i}.yml"));
+        std::fs::write(&documented, block.split("```").next().unwrap_or_default()).unwrap();
+        files.push(documented);
+    }
+    assert!(files.len() >= 5, "{files:?}");
     let lint = run(Command::new("node")
         .arg("lint.cjs")
         .args(&files)

@@ -283,3 +283,49 @@ fn diff_with_unsafe_fixes_names_the_command_that_applies_it() {
         stderr(&all)
     );
 }
+
+fn repo_file(path: &str) -> String {
+    std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(path))
+        .unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+#[test]
+fn every_copy_of_the_version_is_the_one_in_cargo_toml() {
+    let version = env!("CARGO_PKG_VERSION");
+    // The Python package takes it from Cargo through maturin.
+    let pyproject = repo_file("pyproject.toml");
+    assert!(pyproject.contains("dynamic = [\"version\"]"));
+    assert!(!pyproject.contains("\nversion ="));
+    let extension: serde_json::Value =
+        serde_json::from_str(&repo_file("editors/vscode/package.json")).expect("package.json");
+    assert_eq!(extension["version"], version);
+    let mirror = repo_file("pre-commit-mirror/pyproject.toml");
+    assert!(
+        mirror.contains(&format!("\nversion = \"{version}\"\n")),
+        "{mirror}"
+    );
+    assert!(
+        mirror.contains(&format!("\"threadlint=={version}\"")),
+        "{mirror}"
+    );
+    // The release notes of this version exist, under the heading the release workflow reads.
+    let changelog = repo_file("CHANGELOG.md");
+    assert!(
+        changelog
+            .lines()
+            .any(|line| line == format!("## {version}")
+                || line.starts_with(&format!("## {version} "))),
+        "CHANGELOG.md has no section for {version}"
+    );
+    // The hooks of the repository and of the mirror are the same hooks.
+    let hooks = |text: &str| -> String {
+        text.lines()
+            .filter(|line| !line.starts_with('#'))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    assert_eq!(
+        hooks(&repo_file(".pre-commit-hooks.yaml")),
+        hooks(&repo_file("pre-commit-mirror/.pre-commit-hooks.yaml"))
+    );
+}
