@@ -10,7 +10,7 @@ use clap::Args;
 use codespan_reporting::term::termcolor::{BufferWriter, ColorChoice};
 use threadlint_analyzer::config::{self, ConfigError, Overrides, Resolver, Source};
 use threadlint_analyzer::engine::{self, fix_source, Input, RunOptions, SettingsSource};
-use threadlint_analyzer::selection::Selector;
+use threadlint_analyzer::selection::{RuleSelection, Selector};
 use threadlint_analyzer::Report;
 use threadlint_rules::Applicability;
 
@@ -186,7 +186,33 @@ fn config_errors(errors: &[ConfigError]) -> Option<ExitCode> {
     Some(ExitCode::from(2))
 }
 
-pub fn run(args: CheckArgs) -> ExitCode {
+pub fn run(mut args: CheckArgs) -> ExitCode {
+    // A named path that does not exist is the user's mistake, not a file to report on: say so
+    // plainly, check the paths that do exist, and exit with 2.
+    let missing: Vec<PathBuf> = args
+        .paths
+        .iter()
+        .filter(|path| std::fs::symlink_metadata(path).is_err())
+        .cloned()
+        .collect();
+    for path in &missing {
+        eprintln!("error: {}: no such file or directory", path.display());
+    }
+    if !missing.is_empty() {
+        args.paths.retain(|path| !missing.contains(path));
+        if args.paths.is_empty() {
+            return ExitCode::from(2);
+        }
+    }
+    let code = run_paths(args);
+    if missing.is_empty() {
+        code
+    } else {
+        ExitCode::from(2)
+    }
+}
+
+fn run_paths(args: CheckArgs) -> ExitCode {
     let resolver = match args.config.resolver() {
         Ok(resolver) => resolver,
         Err(e) => return usage_error(&e),
@@ -280,10 +306,10 @@ pub fn run(args: CheckArgs) -> ExitCode {
             eprintln!(
                 "Would fix {fixed} problem{}{}.",
                 plural(fixed),
-                if fixed > 0 {
-                    " (run with --fix to apply)"
-                } else {
-                    ""
+                match (fixed > 0, args.unsafe_fixes) {
+                    (false, _) => "",
+                    (true, false) => " (run with --fix to apply)",
+                    (true, true) => " (run with --fix --unsafe-fixes to apply)",
                 }
             );
         }
@@ -472,13 +498,16 @@ fn finish(
     } else {
         print_report(report, format, args.unsafe_fixes, args.output_file.as_ref())
     };
-    if let Err(e) = printed {
-        if e.kind() != std::io::ErrorKind::BrokenPipe {
+    // A reader that went away (`| head`) has all it wanted: no error, and no summary after it.
+    let reader_gone = match printed {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => true,
+        Err(e) => {
             eprintln!("error: failed to write output: {e}");
             return ExitCode::from(2);
         }
-    }
-    if !args.quiet && (!format.is_machine() || args.output_file.is_some()) {
+        Ok(()) => false,
+    };
+    if !args.quiet && !reader_gone && (!format.is_machine() || args.output_file.is_some()) {
         print_summary(report, fixed, args.unsafe_fixes);
     }
     let io_error = report.diagnostics().any(|(_, d)| d.name == "io-error")
@@ -533,8 +562,12 @@ fn print_report(
         render::human::full(report, unsafe_fixes, &mut buffer)?;
         return writer.print(&buffer);
     }
+    // Rendered first, written after: a closed pipe then shows as `BrokenPipe`, whatever the
+    // format's writer would have wrapped it in.
+    let mut buffer = Vec::new();
+    render::write(report, format, unsafe_fixes, &mut buffer)?;
     let mut out = std::io::stdout().lock();
-    render::write(report, format, unsafe_fixes, &mut out)?;
+    out.write_all(&buffer)?;
     out.flush()
 }
 
@@ -645,32 +678,49 @@ pub fn show_config(config: ConfigArgs, path: PathBuf) -> ExitCode {
         return code;
     }
     let settings = &resolved.settings;
-    println!("path: {}", path.display());
+    let mut out = String::new();
+    let mut line = |text: String| {
+        out.push_str(&text);
+        out.push('\n');
+    };
+    line(format!("path: {}", path.display()));
     match &resolved.file {
-        Some(file) => println!("configuration: {}", file.path.display()),
-        None => println!("configuration: none (defaults)"),
+        Some(file) => line(format!("configuration: {}", file.path.display())),
+        None => line("configuration: none (defaults)".to_string()),
     }
-    println!("rules: {}", settings.selection.codes().join(", "));
-    println!(
+    // The rules reported for this path: the selection less what per-file ignores take away
+    // (for a folder, no per-file pattern names it, so this is the selection).
+    let selected = settings.selection.codes();
+    let (applied, ignored): (Vec<&str>, Vec<&str>) = selected
+        .iter()
+        .partition(|code| settings.is_enabled_for(code, &path));
+    line(format!("rules: {}", applied.join(", ")));
+    if !ignored.is_empty() {
+        line(format!(
+            "ignored by per-file-ignores: {}",
+            ignored.join(", ")
+        ));
+    }
+    line(format!(
         "missing-timeout.strict: {}",
         settings.rules.missing_timeout_strict
-    );
+    ));
     for (code, severity) in &settings.severity {
-        println!("severity.{code}: {}", severity.as_str());
+        line(format!("severity.{code}: {}", severity.as_str()));
     }
     for entry in &settings.per_file_ignores {
-        println!(
-            "per-file-ignores.\"{}\": {} rule selector{}",
+        let codes = RuleSelection::resolve(Some(&entry.rules), &[], &[]);
+        line(format!(
+            "per-file-ignores.\"{}\": {}",
             entry.pattern,
-            entry.rules.len(),
-            plural(entry.rules.len())
-        );
+            codes.codes().join(", ")
+        ));
     }
-    println!("respect-gitignore: {}", resolved.respect_gitignore);
-    println!(
+    line(format!("respect-gitignore: {}", resolved.respect_gitignore));
+    line(format!(
         "output-format: {}",
         resolved.output_format.as_deref().unwrap_or("full")
-    );
-    println!("excluded: {}", resolver.is_excluded(&path));
-    ExitCode::SUCCESS
+    ));
+    line(format!("excluded: {}", resolver.is_excluded(&path)));
+    crate::print_stdout(&out)
 }

@@ -10,12 +10,13 @@ mod graph;
 mod render;
 mod server;
 
+use std::io::Write;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-/// Finds threading anti-patterns in Python code, explains them, and fixes them where a fix is
-/// safe.
+/// Finds threading anti-patterns in Python and Rust code, explains them, and fixes them where a
+/// fix is safe.
 #[derive(Parser)]
 #[command(name = "threadlint", version, about, long_about = None)]
 struct Cli {
@@ -83,29 +84,53 @@ fn main() -> ExitCode {
             let language = threadlint_analyzer::engine::language_of(&path)
                 .unwrap_or(threadlint_rules::model::Language::Python);
             let parsed = threadlint_analyzer::engine::parse(language, &source);
-            println!("{:#?}", parsed.model);
-            ExitCode::SUCCESS
+            print_stdout(&format!("{:#?}\n", parsed.model))
         }
     }
+}
+
+/// Writes `text` to standard output. A reader that closed the pipe early (`| head`) has what
+/// it wanted: that ends the command quietly, not with an error.
+pub(crate) fn print_stdout(text: &str) -> ExitCode {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: failed to write output: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// A rule's page as a reader of the terminal wants it: the generated pages' note to
+/// contributors (an HTML comment) is for the repository, not for them.
+fn terminal_page(rule: &threadlint_rules::registry::Rule) -> String {
+    let page = rule.markdown_page();
+    let mut text = String::with_capacity(page.len());
+    let mut lines = page.split_inclusive('\n').peekable();
+    while let Some(line) = lines.next() {
+        if line.starts_with("<!--") && line.trim_end().ends_with("-->") {
+            // The comment stands between two blank lines: keep one of them.
+            if lines.peek().is_some_and(|next| next.trim().is_empty()) {
+                lines.next();
+            }
+            continue;
+        }
+        text.push_str(line);
+    }
+    text
 }
 
 fn rule_docs(rule: Option<&str>, all: bool) -> ExitCode {
     use threadlint_rules::RULES;
     if all {
-        for (i, rule) in RULES.iter().enumerate() {
-            if i > 0 {
-                println!();
-            }
-            print!("{}", rule.markdown_page());
-        }
-        return ExitCode::SUCCESS;
+        let pages: Vec<String> = RULES.iter().map(|rule| terminal_page(rule)).collect();
+        return print_stdout(&pages.join("\n"));
     }
     let wanted = rule.unwrap_or_default();
     match threadlint_rules::registry::find(wanted) {
-        Some(rule) => {
-            print!("{}", rule.markdown_page());
-            ExitCode::SUCCESS
-        }
+        Some(rule) => print_stdout(&terminal_page(rule)),
         None => {
             eprintln!(
                 "error: unknown rule `{wanted}`; the rules are {}",

