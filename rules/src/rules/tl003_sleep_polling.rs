@@ -32,7 +32,8 @@ declare_rule! {
     ///   variable or attribute the loop itself assigns (an attempt counter, the result of the
     ///   last try, the work left), or that leaves on such a test (`if attempt >= retries:
     ///   raise`); the same goes for a test of the loop's own state in an `if` (`if elapsed >=
-    ///   period:`). The loop's own state includes what the methods of its class that it calls
+    ///   period:`), and a test in an `except` handler of the failure just caught (`if e.errno
+    ///   != 22: raise`). The loop's own state includes what the methods of its class that it calls
     ///   write (`self._close()` setting `self._exit`);
     /// - `while True: work(); time.sleep(n)` with nothing to re-check (a periodic task);
     /// - comparisons with the clock (`while time.monotonic() < deadline`,
@@ -209,6 +210,11 @@ fn polling_loop<'a>(
     let mut bounded = false;
     bodies(&the_loop.body, &mut |body, nested| {
         let in_inner_loop = nested.iter().any(|s| matches!(s.kind, ScopeKind::Loop(_)));
+        // A test in an `except` handler examines how this pass's attempt failed (`if e.errno
+        // != EAGAIN: raise`): the loop's own result, not another thread's state.
+        if nested.iter().any(|s| matches!(s.kind, ScopeKind::Except)) {
+            return;
+        }
         for (position, node) in body.iter().enumerate() {
             let Node::Scope(Scope {
                 kind: ScopeKind::Branch(branch),
