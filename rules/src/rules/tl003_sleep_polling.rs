@@ -1,8 +1,10 @@
+use std::collections::HashSet;
+
 use crate::declare_rule;
 use crate::diagnostic::Finding;
 use crate::model::{
-    bodies, events, Condition, Event, EventKind, ExitKind, FileModel, Language, LoopInfo, LoopKind,
-    Node, ObjKind, Read, Scope, ScopeKind,
+    bodies, events, Condition, Event, EventKind, ExitKind, FileModel, Function, Language, LoopInfo,
+    LoopKind, Node, ObjKind, Read, Scope, ScopeKind,
 };
 use crate::registry::{Check, Context};
 use crate::source::text;
@@ -21,20 +23,26 @@ declare_rule! {
     /// synchronisation object instead.
     ///
     /// What counts as a re-check: the loop condition, a test that leaves the loop
-    /// (`if ...: break` / `return`), or a test whose "not yet" arm holds the sleep (the arm
+    /// (`if ...: break` / `return` / `raise`), or a test whose "not yet" arm holds the sleep (the arm
     /// `continue`s, or another arm does the work), when it reads shared state (a global, an
     /// attribute, a local filled by another thread), queries a synchronisation object
     /// (`stop.is_set()`, `q.empty()`, `t.is_alive()`) or calls a function. Not reported:
     /// - a sleep that paces a `for` loop (work items, or a fixed number of attempts);
     /// - a bounded retry: a sleep in an `except` handler, or a loop whose condition reads a
     ///   variable or attribute the loop itself assigns (an attempt counter, the result of the
-    ///   last try, the work left); the same goes for a test of the loop's own state in an
-    ///   `if` (`if elapsed >= period:`);
+    ///   last try, the work left), or that leaves on such a test (`if attempt >= retries:
+    ///   raise`); the same goes for a test of the loop's own state in an `if` (`if elapsed >=
+    ///   period:`), and a test in an `except` handler of the failure just caught (`if e.errno
+    ///   != 22: raise`). The loop's own state includes what the methods of its class that it calls
+    ///   write (`self._close()` setting `self._exit`);
     /// - `while True: work(); time.sleep(n)` with nothing to re-check (a periodic task);
     /// - comparisons with the clock (`while time.monotonic() < deadline`,
     ///   `if time.monotonic() < self.next_run:`): a deadline passes by itself, not through
     ///   another thread. A loop that also re-checks state (`while not ready and
     ///   time.monotonic() < deadline`) is still polling.
+    ///
+    /// The message names the state polled as resolved (`handler.done()`, `self.ready`), not
+    /// the deadline it is compared with.
     ///
     /// ## Example
     /// ```python
@@ -105,7 +113,9 @@ fn check(cx: &Context) -> Vec<Finding> {
             if !matches!(event.kind, EventKind::Sleep) {
                 return;
             }
-            let Some((info, rechecks, directly_in_loop)) = polling_loop(event, scopes) else {
+            let Some((info, rechecks, directly_in_loop)) =
+                polling_loop(model, function, event, scopes)
+            else {
                 return;
             };
             findings.push(report(
@@ -124,6 +134,8 @@ fn check(cx: &Context) -> Vec<Finding> {
 /// The innermost loop around a sleep, when it is a polling loop: its info, what it
 /// re-checks (best first), and whether the sleep is directly in the loop's body.
 fn polling_loop<'a>(
+    model: &'a FileModel,
+    owner: &Function,
     sleep: &Event,
     scopes: &[&'a Scope],
 ) -> Option<(&'a LoopInfo, Vec<Recheck<'a>>, bool)> {
@@ -148,7 +160,7 @@ fn polling_loop<'a>(
     }
     // A condition over the loop's own state (an attempt counter, the result of the last try,
     // the work left) is a retry or a work loop, not a wait for another thread.
-    let own = OwnState::of(the_loop, info);
+    let own = OwnState::of(model, owner, the_loop, info);
     if info.condition.reads.iter().any(|r| own.contains(r)) {
         return None;
     }
@@ -195,8 +207,14 @@ fn polling_loop<'a>(
         }
     }
     // The tests that leave the loop.
+    let mut bounded = false;
     bodies(&the_loop.body, &mut |body, nested| {
         let in_inner_loop = nested.iter().any(|s| matches!(s.kind, ScopeKind::Loop(_)));
+        // A test in an `except` handler examines how this pass's attempt failed (`if e.errno
+        // != EAGAIN: raise`): the loop's own result, not another thread's state.
+        if nested.iter().any(|s| matches!(s.kind, ScopeKind::Except)) {
+            return;
+        }
         for (position, node) in body.iter().enumerate() {
             let Node::Scope(Scope {
                 kind: ScopeKind::Branch(branch),
@@ -206,12 +224,17 @@ fn polling_loop<'a>(
                 continue;
             };
             let leaves = match branch.exits {
-                Some(ExitKind::Return) => true,
+                Some(ExitKind::Return | ExitKind::Raise) => true,
                 Some(ExitKind::Break) => !in_inner_loop,
                 _ => false,
             };
             if !leaves {
                 continue;
+            }
+            // A way out on the loop's own count (`if attempt >= retries: raise`): the loop
+            // runs a bounded number of passes, a retry rather than a wait.
+            if branch.first && counts_passes(&branch.condition, &own) {
+                bounded = true;
             }
             for condition in arm_conditions(body, position) {
                 if rechecks(condition, &own) {
@@ -223,7 +246,7 @@ fn polling_loop<'a>(
             }
         }
     });
-    if found.is_empty() {
+    if found.is_empty() || bounded {
         return None;
     }
     let directly = inner
@@ -285,6 +308,9 @@ fn arm_conditions(body: &[Node], position: usize) -> Vec<&Condition> {
     conditions
 }
 
+/// At most this many methods are followed from one loop for what it writes.
+const MAX_CALLEES: usize = 64;
+
 /// What a loop changes itself: the local names its body assigns and the shared state it writes.
 struct OwnState<'a> {
     assigned: &'a [String],
@@ -292,13 +318,33 @@ struct OwnState<'a> {
 }
 
 impl<'a> OwnState<'a> {
-    fn of(the_loop: &'a Scope, info: &'a LoopInfo) -> Self {
+    fn of(model: &'a FileModel, owner: &Function, the_loop: &'a Scope, info: &'a LoopInfo) -> Self {
         let mut written = Vec::new();
-        events(&the_loop.body, &mut |event, _| {
-            if let EventKind::SharedWrite { target, .. } = &event.kind {
-                written.push(target.as_str());
-            }
+        let mut callees = Vec::new();
+        events(&the_loop.body, &mut |event, _| match &event.kind {
+            EventKind::SharedWrite { target, .. } => written.push(target.as_str()),
+            EventKind::Call { callee } => callees.push(*callee),
+            _ => {}
         });
+        // What the loop writes through the methods of its own class it calls
+        // (`self._close()` setting `self._exit`): there `self` is the same object.
+        if owner.class.is_some() {
+            let mut seen = HashSet::new();
+            while let Some(callee) = callees.pop() {
+                if !seen.insert(callee) || seen.len() > MAX_CALLEES {
+                    continue;
+                }
+                let function = model.function(callee);
+                if function.class != owner.class {
+                    continue;
+                }
+                events(&function.body, &mut |event, _| match &event.kind {
+                    EventKind::SharedWrite { target, .. } => written.push(target.as_str()),
+                    EventKind::Call { callee } => callees.push(*callee),
+                    _ => {}
+                });
+            }
+        }
         OwnState {
             assigned: &info.assigned,
             written,
@@ -314,6 +360,12 @@ impl<'a> OwnState<'a> {
             _ => false,
         }
     }
+}
+
+/// The condition reads the loop's own state (`attempt >= retries`), as a test of the passes made
+/// or the time spent does.
+fn counts_passes(condition: &Condition, own: &OwnState) -> bool {
+    condition.reads.iter().any(|r| own.contains(r))
 }
 
 /// The condition reads something another thread can change, or a predicate re-evaluated on
@@ -344,10 +396,10 @@ fn report(
     let call = short(text(cx.source, sleep.span));
     let interval = sleep_argument(text(cx.source, sleep.span));
     let first = &rechecks[0];
-    let checked = first.condition.span.map_or("", |s| text(cx.source, s));
+    let checked = polled(model, first.condition)
+        .unwrap_or_else(|| short(first.condition.span.map_or("", |s| text(cx.source, s))));
     let message = format!(
-        "`{call}` polls `{}` in a loop: the change is seen up to one sleep late, and the thread keeps waking up for nothing instead of being woken when it happens",
-        short(checked)
+        "`{call}` polls `{checked}` in a loop: the change is seen up to one sleep late, and the thread keeps waking up for nothing instead of being woken when it happens"
     );
     let only_loop_condition = first.place == Place::LoopCondition && directly_in_loop;
     let help = rechecks
@@ -367,6 +419,19 @@ fn report(
             Language::Rust => "Have the thread that changes the state wake this one: wait on a `Condvar` (`cvar.wait_timeout_while(guard, timeout, |s| !s.ready)`, the writer calling `notify_all()`), block on a channel (`rx.recv_timeout(timeout)`), or `thread::park_timeout(timeout)` with the writer calling `unpark()`, instead of sleeping".to_string(),
         });
     Finding::new("TL003", sleep.span, message, help)
+}
+
+/// The state a re-check reads, as resolved: the queried object, the called predicate, the shared
+/// variable; not the deadline or the constant it is compared with.
+fn polled(model: &FileModel, condition: &Condition) -> Option<String> {
+    condition.reads.iter().find_map(|read| match read {
+        Read::Query { obj, method } => {
+            Some(format!("{}.{method}()", short(&model.object(*obj).display)))
+        }
+        Read::Call(callee) => Some(format!("{}()", short(callee))),
+        Read::Shared(name) | Read::Local(name) => Some(short(name)),
+        Read::Constant | Read::Clock => None,
+    })
 }
 
 /// The blocking wait that the queried object offers in place of the sleep.
@@ -429,5 +494,41 @@ fn short(snippet: &str) -> String {
         format!("{cut}...")
     } else {
         line.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn empty_model() -> FileModel {
+        FileModel {
+            language: Language::Python,
+            objects: Vec::new(),
+            functions: Vec::new(),
+            thread_entries: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn message_names_the_polled_predicate_not_the_deadline() {
+        // `while not handler.done() and time.time() < timeout_at:`
+        let condition = Condition {
+            reads: vec![Read::Clock, Read::Call("handler.done".into())],
+            span: None,
+        };
+        assert_eq!(
+            polled(&empty_model(), &condition).as_deref(),
+            Some("handler.done()")
+        );
+    }
+
+    #[test]
+    fn a_condition_of_constants_and_the_clock_names_nothing() {
+        let condition = Condition {
+            reads: vec![Read::Clock, Read::Constant],
+            span: None,
+        };
+        assert_eq!(polled(&empty_model(), &condition), None);
     }
 }

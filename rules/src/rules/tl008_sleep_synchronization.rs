@@ -1,10 +1,11 @@
 use crate::declare_rule;
 use crate::diagnostic::{Finding, Related};
 use crate::model::{
-    events, walk, AcquireHow, Event, EventKind, ExitKind, FileModel, Language, Node, Scope,
-    ScopeKind, Span,
+    events, walk, AcquireHow, BlockingKind, Event, EventKind, ExitKind, FileModel, Language, Node,
+    ObjId, Scope, ScopeKind, Span,
 };
 use crate::registry::{Check, Context};
+use crate::rules::tl014_thread_leak::waiting_functions;
 use crate::source::{line_start, only_trivia_between, text};
 
 declare_rule! {
@@ -23,8 +24,10 @@ declare_rule! {
     /// Not reported, because the sleep does not stand in for a wait there:
     /// - a thread already waited for since it started: `join()`, `result()`, `Queue.get()`,
     ///   any `wait()` on an event, condition or barrier, a blocking `acquire()` of a lock or
-    ///   semaphore the thread releases (a hand-shake), or a loop that waits for some state
-    ///   (TL003 reports it when it polls);
+    ///   semaphore the thread releases (a hand-shake), a channel's `recv()`, a call to a
+    ///   function of the same file that does one of these (a crate's own latch), or a loop
+    ///   that waits for some state (TL003 reports it when it polls); joining one thread is no
+    ///   wait for another started before it, which the finding then names;
     /// - a timed run: the statement right after the sleep signals the thread (`stop.set()`,
     ///   `cond.notify()`, `lock.release()`, `self.running = False`): the sleep is how long
     ///   the thread may run, or stay blocked, before it is told to go on or stop;
@@ -90,6 +93,7 @@ struct Step<'a> {
 fn check(cx: &Context) -> Vec<Finding> {
     let model = cx.model;
     let mut findings = Vec::new();
+    let waiting = waiting_functions(model);
     for function in &model.functions {
         let mut steps = Vec::new();
         events(&function.body, &mut |event, scopes| {
@@ -99,14 +103,31 @@ fn check(cx: &Context) -> Vec<Finding> {
             });
         });
         let loops = wait_loops(&function.body);
-        // The latest thread start or submission not yet followed by a synchronisation.
-        let mut pending: Option<usize> = None;
+        // The thread starts and submissions not yet followed by a synchronisation.
+        let mut pending: Vec<usize> = Vec::new();
+        // The join being lowered: its `Synchronize` concerns that thread alone.
+        let mut join: Option<Span> = None;
         for (index, step) in steps.iter().enumerate() {
             match &step.event.kind {
-                EventKind::ThreadStart { .. } | EventKind::Submit { .. } => pending = Some(index),
-                kind if synchronizes(kind) => pending = None,
+                EventKind::ThreadStart { .. } | EventKind::Submit { .. } => pending.push(index),
+                // Joining one thread waits for that thread, not for the others started before.
+                EventKind::Blocking {
+                    kind: BlockingKind::Join,
+                    obj: Some(thread),
+                    ..
+                } if !joins_unknown(&steps, &pending, *thread) => {
+                    pending.retain(|&start| {
+                        !matches!(steps[start].event.kind, EventKind::ThreadStart { obj: Some(o) } if o == *thread)
+                    });
+                    join = Some(step.event.span);
+                }
+                EventKind::Synchronize if join == Some(step.event.span) => {}
+                EventKind::Call { callee } if waiting[callee.0 as usize] => pending.clear(),
+                kind if synchronizes(kind) => pending.clear(),
                 EventKind::Sleep => {
-                    let Some(start) = pending else { continue };
+                    let Some(&start) = pending.last() else {
+                        continue;
+                    };
                     let start_span = steps[start].event.span;
                     // A loop that waited for some state in between has synchronised, if
                     // crudely (TL003 reports it when it polls).
@@ -127,9 +148,10 @@ fn check(cx: &Context) -> Vec<Finding> {
     findings
 }
 
-/// Waits for another thread: a join, a result, a queue item (the front-end's `Synchronize`),
-/// any wait on a condition, event or barrier, or a blocking `acquire()` of a lock or semaphore
-/// outside `with` (a hand-shake: the other thread releases it).
+/// Waits for another thread: a join, a result, a queue item or a message (the front-end's
+/// `Synchronize`, or the blocking call itself), any wait on a condition, event or barrier, or a
+/// blocking `acquire()` of a lock or semaphore outside `with` (a hand-shake: the other thread
+/// releases it).
 fn synchronizes(kind: &EventKind) -> bool {
     matches!(
         kind,
@@ -139,7 +161,18 @@ fn synchronizes(kind: &EventKind) -> bool {
                 how: AcquireHow::Manual | AcquireHow::Timeout,
                 ..
             }
-    )
+    ) || matches!(kind, EventKind::Blocking { kind, .. } if !matches!(
+        kind,
+        BlockingKind::Subprocess | BlockingKind::Network | BlockingKind::Input
+    ))
+}
+
+/// The joined thread is none of the pending starts the model can name: it may be any of them
+/// (a start whose thread is not known), so the join counts as a wait for all.
+fn joins_unknown(steps: &[Step], pending: &[usize], thread: ObjId) -> bool {
+    !pending.iter().any(|&start| {
+        matches!(steps[start].event.kind, EventKind::ThreadStart { obj: Some(o) } if o == thread)
+    })
 }
 
 /// The start and the sleep are in different arms of one `if` statement: they never both run.

@@ -36,6 +36,8 @@ declare_rule! {
     ///   acquiring it (`done.acquire()` waiting for a worker's `done.release()`), or a lock the
     ///   function creates itself and takes by hand (`gate = Lock(); gate.acquire()`), which
     ///   matters only as a gate for another thread: neither protects anything while "held";
+    /// - a lock no other thread can acquire: a local created in the function and never handed
+    ///   out (say one that shadows the name of a shared lock), which TL010 reports instead;
     /// - blocking on the data the lock protects: workers sharing one `Mutex<Receiver<T>>`
     ///   (`rx.lock().unwrap().recv()`), where the lock exists to let one thread at a time wait
     ///   on the channel;
@@ -101,6 +103,7 @@ fn check(cx: &Context) -> Vec<Finding> {
                         model.object(h.lock).kind.is_mutex()
                             && !handoff.contains(&h.lock)
                             && !is_gate(model, h)
+                            && !is_unshared(model, h)
                     })
                     .filter(|h| !site.frees(h.lock))
                     .collect()
@@ -221,6 +224,14 @@ fn is_gate(model: &FileModel, held: &Held) -> bool {
         held.how,
         AcquireHow::Manual | AcquireHow::Timeout | AcquireHow::NonBlocking
     ) && matches!(model.object(held.lock).key, ObjKey::Local { .. })
+}
+
+/// A lock no other thread can acquire: created in the function that holds it and never handed
+/// out (a local that shadows a shared lock's name, or a lock under test). Blocking while holding
+/// it makes nobody wait; TL010 reports the lock itself.
+fn is_unshared(model: &FileModel, held: &Held) -> bool {
+    let object = model.object(held.lock);
+    matches!(object.key, ObjKey::Local { .. }) && !object.escapes
 }
 
 /// What a blocking event does, for the message.

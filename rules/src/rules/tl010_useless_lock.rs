@@ -2,7 +2,11 @@ use std::collections::HashSet;
 
 use crate::declare_rule;
 use crate::diagnostic::{Finding, Related};
-use crate::model::{events, EventKind, FileModel, FnId, Function, Language, ObjId, ObjKey};
+use crate::held::walk_held;
+use crate::model::{
+    events, AcquireHow, EventKind, FileModel, Flavor, FnId, Function, Language, ObjId, ObjKey,
+    ObjKind,
+};
 use crate::registry::{Check, Context};
 
 declare_rule! {
@@ -18,6 +22,14 @@ declare_rule! {
     ///
     /// The same goes for the other lock-like objects (`RLock`, `Condition`, `Semaphore`,
     /// `RwLock`).
+    ///
+    /// Not reported:
+    /// - a lock whose own behaviour the function exercises, as the tests of a lock type do:
+    ///   it tries to acquire it without blocking or with a timeout (`try_lock()`,
+    ///   `acquire(blocking=False)`), leaks a guard of it, or acquires it while already holding
+    ///   it;
+    /// - an object that is not one of the known lock types, even if it has a `lock()` method
+    ///   (a crate's own lock type, `std::fs::File`).
     ///
     /// ## Why is this bad?
     /// Mutual exclusion works only between threads that acquire the *same* lock object. A lock
@@ -74,11 +86,12 @@ fn check(cx: &Context) -> Vec<Finding> {
     let mut findings = Vec::new();
     for (index, function) in model.functions.iter().enumerate() {
         let id = FnId(index as u32);
+        let tested = locks_under_test(model, id);
         events(&function.body, &mut |event, _| {
             let EventKind::Acquire { obj, .. } = &event.kind else {
                 return;
             };
-            if !is_private_lock(model, id, *obj) || !reported.insert(*obj) {
+            if !is_private_lock(model, id, *obj) || tested.contains(obj) || !reported.insert(*obj) {
                 return;
             }
             findings.push(report(model, function, *obj, event.span));
@@ -98,12 +111,62 @@ fn is_private_lock(model: &FileModel, function: FnId, obj: ObjId) -> bool {
         ObjKey::Other(_) => true,
         _ => false,
     };
-    created_here && !object.escapes && object.kind.is_lock_like()
+    // A kind guessed from a method name (`x.lock()` on a value of unknown type) may be any
+    // type with such a method: only a known lock type is reported.
+    created_here && !object.escapes && !object.inferred && object.kind.is_lock_like()
+}
+
+/// The locks whose own behaviour the function exercises, as a test of a lock type does: it
+/// tries to acquire one without blocking or with a timeout (on a lock nobody else can hold,
+/// the outcome depends only on the function itself), leaks a guard, or acquires one while
+/// already holding it.
+fn locks_under_test(model: &FileModel, function: FnId) -> HashSet<ObjId> {
+    let mut tested = HashSet::new();
+    walk_held(model, function, &mut |event, held, _| match event.kind {
+        EventKind::Acquire { obj, how, .. } => {
+            let lock = model.lock_of(obj);
+            if matches!(how, AcquireHow::NonBlocking | AcquireHow::Timeout)
+                || held.iter().any(|h| h.lock == lock)
+            {
+                tested.insert(obj);
+                tested.insert(lock);
+            }
+        }
+        EventKind::GuardLeak { obj } => {
+            tested.insert(obj);
+            tested.insert(model.lock_of(obj));
+        }
+        _ => {}
+    });
+    tested
+}
+
+/// What the object is, as resolved: the kind, and for Rust whether it is an async lock (which
+/// runtime's is not known, so none is named).
+fn kind_name(kind: ObjKind, language: Language) -> &'static str {
+    match (kind, language) {
+        (
+            ObjKind::Lock {
+                flavor: Flavor::Async,
+            },
+            Language::Rust,
+        ) => "async Mutex",
+        (
+            ObjKind::RwLock {
+                flavor: Flavor::Async,
+            },
+            Language::Rust,
+        ) => "async RwLock",
+        (ObjKind::Lock { .. }, Language::Rust) => "Mutex",
+        _ => kind.describe(language),
+    }
 }
 
 fn report(model: &FileModel, function: &Function, obj: ObjId, site: crate::model::Span) -> Finding {
     let object = model.object(obj);
-    let kind = object.kind.describe(model.language);
+    let kind = kind_name(object.kind, model.language);
+    // The type as written in code (`Arc<Mutex<_>>`), without the async qualifier.
+    let type_name = kind.trim_start_matches("async ");
     let (message, related) = match &object.key {
         ObjKey::Other(_) => (
             format!(
@@ -136,7 +199,7 @@ fn report(model: &FileModel, function: &Function, obj: ObjId, site: crate::model
             "Create the {kind} once where every thread can reach it (a module-level `threading.{kind}()`, or an attribute set in `__init__`) and acquire that one; if nothing is shared, remove the lock"
         ),
         Language::Rust => format!(
-            "Share one {kind} between the threads (a `static`, a struct field, or an `Arc<{kind}<_>>` cloned into each thread) and lock that one; if nothing is shared, remove the lock"
+            "Share one {kind} between the threads (a `static`, a struct field, or an `Arc<{type_name}<_>>` cloned into each thread) and lock that one; if nothing is shared, remove the lock"
         ),
     };
     Finding::new("TL010", site, message, help).with_related(related)
@@ -145,7 +208,7 @@ fn report(model: &FileModel, function: &Function, obj: ObjId, site: crate::model
 /// `a Lock`, `an RLock`.
 fn article(kind: &str) -> &'static str {
     match kind {
-        "RLock" | "RwLock" => "an",
+        "RLock" | "RwLock" | "async Mutex" | "async RwLock" => "an",
         _ => "a",
     }
 }
@@ -166,5 +229,86 @@ fn short(name: &str) -> String {
         format!("{cut}...")
     } else {
         line.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Event, Node, Span, SyncObject};
+    use crate::registry::RuleSettings;
+
+    /// One async function that creates a lock of `kind` and acquires it once.
+    fn model_with_local_lock(kind: ObjKind) -> FileModel {
+        let acquire = Event {
+            kind: EventKind::Acquire {
+                obj: ObjId(0),
+                how: AcquireHow::Scoped,
+                receiver: Span::new(40, 41),
+                shared: false,
+            },
+            span: Span::new(40, 48),
+            statement: None,
+        };
+        FileModel {
+            language: Language::Rust,
+            objects: vec![SyncObject {
+                key: ObjKey::Local {
+                    function: FnId(0),
+                    name: "m".into(),
+                },
+                kind,
+                display: "m".into(),
+                def: Some(Span::new(20, 30)),
+                escapes: false,
+                guarded_by: None,
+                inferred: false,
+            }],
+            functions: vec![Function {
+                name: "update".into(),
+                class: None,
+                params: Vec::new(),
+                is_async: true,
+                span: Span::new(0, 60),
+                name_span: Span::new(9, 15),
+                body: vec![Node::Event(acquire)],
+            }],
+            thread_entries: Vec::new(),
+        }
+    }
+
+    fn messages(model: &FileModel) -> Vec<(String, String)> {
+        let source = " ".repeat(60);
+        let settings = RuleSettings::default();
+        check(&Context::new(model, &source, &settings))
+            .into_iter()
+            .map(|f| (f.message, f.help))
+            .collect()
+    }
+
+    #[test]
+    fn async_lock_is_named_as_resolved_not_after_one_runtime() {
+        let model = model_with_local_lock(ObjKind::Lock {
+            flavor: Flavor::Async,
+        });
+        let found = messages(&model);
+        assert_eq!(found.len(), 1);
+        let (message, help) = &found[0];
+        assert!(
+            message.contains("is an async Mutex created in `update`"),
+            "{message}"
+        );
+        assert!(!message.contains("tokio"), "{message}");
+        assert!(help.contains("`Arc<Mutex<_>>`"), "{help}");
+    }
+
+    #[test]
+    fn lock_whose_kind_is_guessed_from_a_method_name_is_not_reported() {
+        let mut model = model_with_local_lock(ObjKind::Lock {
+            flavor: Flavor::Std,
+        });
+        assert_eq!(messages(&model).len(), 1);
+        model.objects[0].inferred = true;
+        assert!(messages(&model).is_empty());
     }
 }

@@ -13,8 +13,9 @@ declare_rule! {
     ///   `Thread(target=f).start()`) that the function never joins, stores or returns, unless
     ///   it is a daemon thread (`daemon=True`, `t.daemon = True`, a `Thread` subclass that
     ///   sets it);
-    /// - a `ThreadPoolExecutor` created as a local, outside `with`, that the function never
-    ///   shuts down (`shutdown()`), stores or returns;
+    /// - an executor (a `ThreadPoolExecutor`, or a process pool such as `multiprocessing.Pool`)
+    ///   created as a local, outside `with`, that the function never shuts down, stores or
+    ///   returns;
     /// - Rust: a `thread::spawn` (or `thread::Builder::spawn`) whose `JoinHandle` is dropped:
     ///   not bound (`thread::spawn(..);`, `let _ = thread::spawn(..)`), or bound and never
     ///   joined, returned, stored or handed to other code before the function returns.
@@ -22,9 +23,12 @@ declare_rule! {
     /// A thread kept somewhere else (appended to a list, stored in an attribute or a field,
     /// passed to a call, captured by a closure) is someone else's to join and is not reported,
     /// nor are scoped threads (`thread::scope`), which are joined at the end of the scope. A
-    /// Rust function that, after the spawn, blocks until another thread signals it (`recv()`,
-    /// a `Condvar` or `Barrier` wait, `join()` of another thread, `block_on`, an awaited
-    /// future other than a sleep) waits for the thread's last act and is not reported either.
+    /// function that, after the start, blocks until another thread signals it (a channel's
+    /// `recv()`, `Queue.get()`, a wait on a `Condvar`, `Condition`, `Event` or `Barrier`,
+    /// `join()` of another thread, a future's `result()`; in Rust `block_on` and an awaited
+    /// future other than a sleep), itself or through a function of the same file it calls (a
+    /// crate's own latch or wait group), waits for the thread's last act (a hand-shake) and is
+    /// not reported either.
     ///
     /// ## Why is this bad?
     /// A thread nobody joins runs on after the function that started it returns: its errors
@@ -82,6 +86,7 @@ fn check(cx: &Context) -> Vec<Finding> {
     let mut executors: std::collections::HashMap<FnId, Vec<ObjId>> =
         std::collections::HashMap::new();
     let function_index = crate::model::FunctionIndex::new(model);
+    let waiting = waiting_functions(model);
     for (index, object) in model.objects.iter().enumerate() {
         if object.kind != ObjKind::Executor {
             continue;
@@ -122,17 +127,19 @@ fn check(cx: &Context) -> Vec<Finding> {
                 }
                 _ => {}
             }
-            if waits_for_other_thread(&event.kind) && !sleeping {
+            let through_call =
+                matches!(event.kind, EventKind::Call { callee } if waiting[callee.0 as usize]);
+            if (waits_for_other_thread(model.language, &event.kind) || through_call) && !sleeping {
                 last_wait = Some(position);
             }
         });
         for (obj, site, position) in starts {
             let object = model.object(obj);
-            // Rust: a function that blocks on a channel, a condition variable, a barrier or a
-            // future after the start waits for the thread's signal, its last act: the thread
-            // is done with its work when the function goes on.
-            let waited =
-                model.language == Language::Rust && last_wait.is_some_and(|wait| wait > position);
+            // A function that blocks on a channel, a queue, a condition variable, an event, a
+            // barrier or a future after the start (itself, or in a function of the file it
+            // calls: a crate's own primitive) waits for the thread's signal, its last act: the
+            // thread is done with its work when the function goes on.
+            let waited = last_wait.is_some_and(|wait| wait > position);
             let leaks = matches!(object.kind, ObjKind::Thread { daemon: false })
                 && is_private(model, id, obj)
                 && !joined.contains(&obj)
@@ -153,15 +160,58 @@ fn check(cx: &Context) -> Vec<Finding> {
 }
 
 /// The event blocks until another thread does something: a join, a message, a wait on a
-/// condition variable, an event or a barrier, an awaited future.
-fn waits_for_other_thread(kind: &EventKind) -> bool {
-    matches!(
-        kind,
-        EventKind::Synchronize
-            | EventKind::Wait { .. }
-            | EventKind::Await
-            | EventKind::Blocking { .. }
-    )
+/// condition variable, an event or a barrier, a future's result; in Rust an awaited future. Not
+/// a subprocess, the network or input, which wait for the world outside.
+fn waits_for_other_thread(language: Language, kind: &EventKind) -> bool {
+    match kind {
+        EventKind::Synchronize | EventKind::Wait { .. } => true,
+        EventKind::Await => language == Language::Rust,
+        EventKind::Blocking { kind, .. } => !matches!(
+            kind,
+            BlockingKind::Subprocess | BlockingKind::Network | BlockingKind::Input
+        ),
+        _ => false,
+    }
+}
+
+/// For each function of the file, whether it blocks until another thread does something,
+/// directly or through the functions of the file it calls (a crate's own synchronisation
+/// primitive: `latch.wait()` whose method waits on a `Condvar`).
+pub(crate) fn waiting_functions(model: &FileModel) -> Vec<bool> {
+    let count = model.functions.len();
+    let mut waits = vec![false; count];
+    let mut calls: Vec<Vec<FnId>> = vec![Vec::new(); count];
+    for (index, function) in model.functions.iter().enumerate() {
+        let mut sleeps: Vec<Span> = Vec::new();
+        events(&function.body, &mut |event, _| {
+            if matches!(event.kind, EventKind::Sleep) {
+                sleeps.push(event.statement.unwrap_or(event.span));
+            }
+            let sleeping = matches!(event.kind, EventKind::Await)
+                && sleeps.iter().any(|s| s.contains(event.span));
+            match event.kind {
+                EventKind::Call { callee } => calls[index].push(callee),
+                ref kind if waits_for_other_thread(model.language, kind) && !sleeping => {
+                    waits[index] = true
+                }
+                _ => {}
+            }
+        });
+    }
+    // Fixed point over the call graph: values only turn true, so this terminates.
+    loop {
+        let mut changed = false;
+        for index in 0..count {
+            if !waits[index] && calls[index].iter().any(|c| waits[c.0 as usize]) {
+                waits[index] = true;
+                changed = true;
+            }
+        }
+        if !changed {
+            break;
+        }
+    }
+    waits
 }
 
 /// Created in this call of `function` and never handed out.
@@ -208,8 +258,8 @@ fn executor_finding(function: &Function, display: &str, def: Span) -> Finding {
     Finding::new(
         "TL014",
         def,
-        format!("executor `{name}` is created outside `with` and `{owner}` never shuts it down, stores or returns it: its worker threads outlive the function"),
-        "Use `with ThreadPoolExecutor(...) as executor:`, which shuts it down at the end of the block, or call `executor.shutdown(wait=True, cancel_futures=True)` in a `finally:`",
+        format!("executor `{name}` is created outside `with` and `{owner}` never shuts it down, stores or returns it: its workers outlive the function"),
+        "Create it in a `with` block (`with ThreadPoolExecutor(...) as executor:`), which shuts it down at the end of the block, or shut it down in a `finally:` (`executor.shutdown(wait=True, cancel_futures=True)`; for a process pool such as `multiprocessing.Pool`, `close()` then `join()`)",
     )
 }
 
@@ -246,5 +296,35 @@ fn short(name: &str) -> String {
         format!("{cut}...")
     } else {
         line.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn executor_message_does_not_assume_its_workers_are_threads() {
+        let function = Function {
+            name: "run".into(),
+            class: None,
+            params: Vec::new(),
+            is_async: false,
+            span: Span::new(0, 10),
+            name_span: Span::new(4, 7),
+            body: Vec::new(),
+        };
+        let finding = executor_finding(&function, "pool", Span::new(0, 4));
+        assert!(
+            finding.message.contains("its workers outlive"),
+            "{}",
+            finding.message
+        );
+        assert!(!finding.message.contains("thread"), "{}", finding.message);
+        assert!(
+            finding.help.contains("`close()` then `join()`"),
+            "{}",
+            finding.help
+        );
     }
 }
