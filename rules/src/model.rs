@@ -513,6 +513,26 @@ pub enum EventKind {
     Shutdown {
         obj: ObjId,
     },
+    /// A thread object's life cycle touched other than by `start()`/`join()`: `t.run()`, a
+    /// daemon setting, the name bound to a new thread (TL012, TL013).
+    ThreadControl {
+        obj: ObjId,
+        action: ThreadAction,
+        /// The method or attribute name (`run` in `t.run()`, `daemon` in `t.daemon = True`).
+        name: Span,
+    },
+}
+
+/// What a [`EventKind::ThreadControl`] does to its thread.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ThreadAction {
+    /// `t.run()`: the thread's code, run in the calling thread. `arguments`: the call passes
+    /// some (a `run` that is not `Thread.run`'s signature).
+    Run { arguments: bool },
+    /// `t.daemon = value` or `t.setDaemon(value)`.
+    SetDaemon,
+    /// `t = Thread(...)` again: from here on the name is a thread not yet started.
+    Rebind,
 }
 
 /// A function that runs on a thread other than the one that defined it.

@@ -79,6 +79,23 @@ impl<'a> Lowerer<'a> {
                 {
                     self.done_futures.insert(obj);
                 }
+                if let (ObjKind::Thread { .. }, "run" | "setDaemon") = (kind, name) {
+                    let action = match name {
+                        "run" => ThreadAction::Run {
+                            arguments: !args.is_empty(),
+                        },
+                        _ => ThreadAction::SetDaemon,
+                    };
+                    push(
+                        out,
+                        EventKind::ThreadControl {
+                            obj,
+                            action,
+                            name: span(method.attr.range()),
+                        },
+                    );
+                    return;
+                }
                 if let Some(event) = method_event(
                     kind,
                     name,
