@@ -47,6 +47,7 @@ fixtures! {
     python_tl009_blocking_under_lock => "python/TL009_blocking_under_lock.py",
     python_tl010_useless_lock => "python/TL010_useless_lock.py",
     python_tl012_thread_run_called => "python/TL012_thread_run_called.py",
+    python_tl013_daemon_after_start => "python/TL013_daemon_after_start.py",
     python_tl014_thread_leak => "python/TL014_thread_leak.py",
     python_tl018_lock_across_await => "python/TL018_lock_across_await.py",
     rust_tl001_bare_acquire => "rust/TL001_bare_acquire.rs",

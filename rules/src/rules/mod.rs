@@ -11,6 +11,7 @@ pub mod tl008_sleep_synchronization;
 pub mod tl009_blocking_under_lock;
 pub mod tl010_useless_lock;
 pub mod tl012_thread_run_called;
+pub mod tl013_daemon_after_start;
 pub mod tl014_thread_leak;
 pub mod tl017_guard_dropped_immediately;
 pub mod tl018_lock_across_await;
