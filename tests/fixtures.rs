@@ -46,6 +46,7 @@ fixtures! {
     python_tl008_sleep_synchronization => "python/TL008_sleep_synchronization.py",
     python_tl009_blocking_under_lock => "python/TL009_blocking_under_lock.py",
     python_tl010_useless_lock => "python/TL010_useless_lock.py",
+    python_tl011_unlocked_notify_or_wait => "python/TL011_unlocked_notify_or_wait.py",
     python_tl012_thread_run_called => "python/TL012_thread_run_called.py",
     python_tl013_daemon_after_start => "python/TL013_daemon_after_start.py",
     python_tl014_thread_leak => "python/TL014_thread_leak.py",

@@ -145,6 +145,7 @@ pub static RULES: &[&Rule] = &[
     &crate::rules::tl008_sleep_synchronization::RULE,
     &crate::rules::tl009_blocking_under_lock::RULE,
     &crate::rules::tl010_useless_lock::RULE,
+    &crate::rules::tl011_unlocked_notify_or_wait::RULE,
     &crate::rules::tl012_thread_run_called::RULE,
     &crate::rules::tl013_daemon_after_start::RULE,
     &crate::rules::tl014_thread_leak::RULE,

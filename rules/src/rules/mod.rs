@@ -10,6 +10,7 @@ pub mod tl007_nonreentrant_reacquire;
 pub mod tl008_sleep_synchronization;
 pub mod tl009_blocking_under_lock;
 pub mod tl010_useless_lock;
+pub mod tl011_unlocked_notify_or_wait;
 pub mod tl012_thread_run_called;
 pub mod tl013_daemon_after_start;
 pub mod tl014_thread_leak;
