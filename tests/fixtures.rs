@@ -50,6 +50,7 @@ fixtures! {
     python_tl012_thread_run_called => "python/TL012_thread_run_called.py",
     python_tl013_daemon_after_start => "python/TL013_daemon_after_start.py",
     python_tl014_thread_leak => "python/TL014_thread_leak.py",
+    python_tl016_lost_exception => "python/TL016_lost_exception.py",
     python_tl018_lock_across_await => "python/TL018_lock_across_await.py",
     rust_tl001_bare_acquire => "rust/TL001_bare_acquire.rs",
     rust_tl002_wait_not_in_loop => "rust/TL002_wait_not_in_loop.rs",

@@ -513,6 +513,14 @@ pub enum EventKind {
     Shutdown {
         obj: ObjId,
     },
+    /// Python: the outcome of a submitted task that no code looks at, so an exception it
+    /// raises is never seen (TL016). `executor.submit(task)` as a statement of its own gives
+    /// the executor; `for f in as_completed(fs):` whose body neither asks `f` for its result
+    /// or exception nor hands it on gives the loop's future.
+    UncheckedFuture {
+        executor: Option<ObjId>,
+        future: Option<ObjId>,
+    },
     /// A thread object's life cycle touched other than by `start()`/`join()`: `t.run()`, a
     /// daemon setting, the name bound to a new thread (TL012, TL013).
     ThreadControl {

@@ -31,6 +31,7 @@ mod collect;
 mod daemon;
 mod define;
 mod escape;
+mod futures;
 mod resolve;
 mod stmt;
 mod syntax;

@@ -138,6 +138,16 @@ impl<'a> Lowerer<'a> {
                         });
                     }
                     push(out, EventKind::Submit { target });
+                    // `executor.submit(task)` as a statement: the future is dropped at once.
+                    if name == "submit" && statement.is_some() {
+                        push(
+                            out,
+                            EventKind::UncheckedFuture {
+                                executor: Some(obj),
+                                future: None,
+                            },
+                        );
+                    }
                     return;
                 }
             }

@@ -135,6 +135,7 @@ impl<'a> Lowerer<'a> {
             }
             Stmt::For(for_stmt) => {
                 self.lower_expr(function, &for_stmt.iter, None, out);
+                self.lower_unchecked_futures(function, for_stmt, out);
                 self.repeats += 1;
                 let body = self.lower_body(function, &for_stmt.body, depth + 1);
                 self.repeats -= 1;
