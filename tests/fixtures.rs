@@ -52,6 +52,7 @@ fixtures! {
     python_tl014_thread_leak => "python/TL014_thread_leak.py",
     python_tl016_lost_exception => "python/TL016_lost_exception.py",
     python_tl018_lock_across_await => "python/TL018_lock_across_await.py",
+    python_tl019_blocking_call_in_async => "python/TL019_blocking_call_in_async.py",
     rust_tl001_bare_acquire => "rust/TL001_bare_acquire.rs",
     rust_tl002_wait_not_in_loop => "rust/TL002_wait_not_in_loop.rs",
     rust_tl003_sleep_polling => "rust/TL003_sleep_polling.rs",

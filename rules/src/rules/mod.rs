@@ -17,3 +17,4 @@ pub mod tl014_thread_leak;
 pub mod tl016_lost_exception;
 pub mod tl017_guard_dropped_immediately;
 pub mod tl018_lock_across_await;
+pub mod tl019_blocking_call_in_async;
