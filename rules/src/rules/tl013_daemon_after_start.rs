@@ -7,7 +7,9 @@ declare_rule! {
     /// ## What it does
     /// Checks for a thread's daemon flag set (`t.daemon = ...` or `t.setDaemon(...)`) after
     /// `t.start()` has run on every path to it: the same thread object, in the same function,
-    /// with the start earlier in the same block or in a block that encloses the setting.
+    /// with the start earlier in the same block or in a block that encloses the setting. A
+    /// `Thread` subclass that starts itself (`self.start()` in `__init__`) and then sets
+    /// `self.daemon` is reported too.
     ///
     /// A start in one branch of an `if`, in a loop body that the setting follows, or in a
     /// `try` whose `except` sets the flag does not run on every path and is not reported. A

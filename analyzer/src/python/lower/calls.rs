@@ -162,6 +162,24 @@ impl<'a> Lowerer<'a> {
                     }
                 }
             }
+            // `self.start()` / `self.setDaemon(...)` in a `Thread` subclass that does not
+            // define the method itself: the thread starts itself, or sets its own flag.
+            if matches!(name, "start" | "setDaemon")
+                && self.resolve_method_call(function, method).is_none()
+            {
+                if let Some(this) = self.own_thread(function, &method.value) {
+                    let kind = match name {
+                        "start" => EventKind::ThreadStart { obj: Some(this) },
+                        _ => EventKind::ThreadControl {
+                            obj: this,
+                            action: ThreadAction::SetDaemon,
+                            name: span(method.attr.range()),
+                        },
+                    };
+                    push(out, kind);
+                    return;
+                }
+            }
             // `self.method(...)` / `Class.method(...)`: a call within the file.
             if let Some(callee) = self.resolve_method_call(function, method) {
                 push(out, EventKind::Call { callee });
@@ -224,6 +242,22 @@ impl<'a> Lowerer<'a> {
         if let Some(callee) = self.external_callee(&call.func) {
             push(out, EventKind::ExternalCall { callee });
         }
+    }
+
+    /// The object `self` denotes in a method of a `Thread` subclass of this file, when
+    /// `receiver` is that `self`: the thread the method runs on behalf of.
+    pub(super) fn own_thread(&mut self, function: FnId, receiver: &Expr) -> Option<ObjId> {
+        let Expr::Name(name) = receiver else {
+            return None;
+        };
+        if Some(name.id.as_str()) != self.self_name(function) {
+            return None;
+        }
+        let class = self.functions[function.0 as usize].class?;
+        if !self.is_thread_class(class, 0) {
+            return None;
+        }
+        self.resolve(function, receiver)
     }
 
     /// `f` or `self.m` or `Class.m` as a function of this file.

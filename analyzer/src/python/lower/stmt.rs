@@ -525,8 +525,9 @@ impl<'a> Lowerer<'a> {
         }
     }
 
-    /// `t.daemon = value` on a thread, or a name or attribute that holds a thread bound again
-    /// (`t = Thread(...)` in a loop): [`EventKind::ThreadControl`] events for TL013.
+    /// `t.daemon = value` on a thread (`self.daemon` in a `Thread` subclass), or a name or
+    /// attribute that holds a thread bound again (`t = Thread(...)` in a loop):
+    /// [`EventKind::ThreadControl`] events for TL013.
     pub(super) fn lower_thread_binding(
         &mut self,
         function: FnId,
@@ -539,10 +540,13 @@ impl<'a> Lowerer<'a> {
         };
         if let Expr::Attribute(attr) = target {
             if attr.attr.id.as_str() == "daemon" {
-                if let Some(obj) = self
-                    .resolve(function, &attr.value)
-                    .filter(|&id| is_thread(self, id))
-                {
+                let thread = match self.own_thread(function, &attr.value) {
+                    Some(this) => Some(this),
+                    None => self
+                        .resolve(function, &attr.value)
+                        .filter(|&id| is_thread(self, id)),
+                };
+                if let Some(obj) = thread {
                     out.push(Node::Event(Event {
                         kind: EventKind::ThreadControl {
                             obj,
