@@ -1,8 +1,8 @@
 use crate::declare_rule;
 use crate::diagnostic::{Applicability, Edit, Finding, Fix};
 use crate::model::{
-    events, AcquireHow, BlockingKind, Event, EventKind, FileModel, Flavor, Function, Language,
-    ObjKind, Span, WaitKind,
+    walk, AcquireHow, BlockingKind, Event, EventKind, FileModel, Flavor, Function, Language,
+    LoopInfo, LoopKind, Node, ObjId, ObjKind, Read, ScopeKind, Span, WaitKind,
 };
 use crate::registry::{Check, Context};
 use crate::source::text;
@@ -22,7 +22,9 @@ declare_rule! {
     /// called (typically handed to `asyncio.to_thread` or `loop.run_in_executor`), a callable
     /// passed uncalled (`await asyncio.to_thread(time.sleep, 1)`), non-blocking calls
     /// (`acquire(blocking=False)`, `get(block=False)`), `result()` of a future known to be done
-    /// (in an `as_completed` loop, or after `concurrent.futures.wait`), and `asyncio` locks,
+    /// (in an `as_completed` loop, or after `concurrent.futures.wait`), a `join()` or
+    /// `result()` after a loop that awaits until the thread or future has ended
+    /// (`while t.is_alive(): await asyncio.sleep(0.1)`), and `asyncio` locks,
     /// events and queues. `Popen.wait()`/`communicate()` are not recognised yet.
     ///
     /// ## Why is this bad?
@@ -88,13 +90,33 @@ fn check(cx: &Context) -> Vec<Finding> {
     for function in model.functions.iter().filter(|f| f.is_async) {
         // `concurrent.futures.wait(...)`: the futures it waited for are done afterwards.
         let mut waited_from: Option<u32> = None;
-        events(&function.body, &mut |event, _| {
+        // Threads and futures a polling loop waited out (`while t.is_alive(): await ...`), and
+        // where that loop ends: joining or asking them afterwards returns at once.
+        let mut ended: Vec<(ObjId, u32)> = Vec::new();
+        walk(&function.body, &mut |node, _| {
+            let event = match node {
+                Node::Scope(scope) => {
+                    if let ScopeKind::Loop(info) = &scope.kind {
+                        ended.extend(polled_out(info).map(|obj| (obj, scope.span.end)));
+                    }
+                    return;
+                }
+                Node::Event(event) => event,
+            };
             if let EventKind::Blocking {
                 kind: BlockingKind::FuturesWait,
                 ..
             } = event.kind
             {
                 waited_from.get_or_insert(event.span.end);
+            }
+            if let EventKind::Blocking { obj: Some(obj), .. } = event.kind {
+                if ended
+                    .iter()
+                    .any(|&(o, end)| o == obj && end <= event.span.start)
+                {
+                    return;
+                }
             }
             let Some(stall) = stall(model, event, waited_from) else {
                 return;
@@ -103,6 +125,23 @@ fn check(cx: &Context) -> Vec<Finding> {
         });
     }
     findings
+}
+
+/// The objects a `while` loop polls until they end: `while t.is_alive():`,
+/// `while not future.done():`.
+fn polled_out(info: &LoopInfo) -> impl Iterator<Item = ObjId> + '_ {
+    info.condition
+        .reads
+        .iter()
+        .filter_map(move |read| match read {
+            Read::Query { obj, method }
+                if info.kind == LoopKind::While
+                    && matches!(method.as_str(), "is_alive" | "isAlive" | "done") =>
+            {
+                Some(*obj)
+            }
+            _ => None,
+        })
 }
 
 fn stall(model: &FileModel, event: &Event, waited_from: Option<u32>) -> Option<Stall> {
