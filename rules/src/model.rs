@@ -513,6 +513,34 @@ pub enum EventKind {
     Shutdown {
         obj: ObjId,
     },
+    /// Python: the outcome of a submitted task that no code looks at, so an exception it
+    /// raises is never seen (TL016). `executor.submit(task)` as a statement of its own gives
+    /// the executor; `for f in as_completed(fs):` whose body neither asks `f` for its result
+    /// or exception nor hands it on gives the loop's future.
+    UncheckedFuture {
+        executor: Option<ObjId>,
+        future: Option<ObjId>,
+    },
+    /// A thread object's life cycle touched other than by `start()`/`join()`: `t.run()`, a
+    /// daemon setting, the name bound to a new thread (TL012, TL013).
+    ThreadControl {
+        obj: ObjId,
+        action: ThreadAction,
+        /// The method or attribute name (`run` in `t.run()`, `daemon` in `t.daemon = True`).
+        name: Span,
+    },
+}
+
+/// What a [`EventKind::ThreadControl`] does to its thread.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ThreadAction {
+    /// `t.run()`: the thread's code, run in the calling thread. `arguments`: the call passes
+    /// some (a `run` that is not `Thread.run`'s signature).
+    Run { arguments: bool },
+    /// `t.daemon = value` or `t.setDaemon(value)`.
+    SetDaemon,
+    /// `t = Thread(...)` again: from here on the name is a thread not yet started.
+    Rebind,
 }
 
 /// A function that runs on a thread other than the one that defined it.

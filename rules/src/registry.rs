@@ -185,9 +185,14 @@ pub static RULES: &[&Rule] = &[
     &crate::rules::tl008_sleep_synchronization::RULE,
     &crate::rules::tl009_blocking_under_lock::RULE,
     &crate::rules::tl010_useless_lock::RULE,
+    &crate::rules::tl011_unlocked_notify_or_wait::RULE,
+    &crate::rules::tl012_thread_run_called::RULE,
+    &crate::rules::tl013_daemon_after_start::RULE,
     &crate::rules::tl014_thread_leak::RULE,
+    &crate::rules::tl016_lost_exception::RULE,
     &crate::rules::tl017_guard_dropped_immediately::RULE,
     &crate::rules::tl018_lock_across_await::RULE,
+    &crate::rules::tl019_blocking_call_in_async::RULE,
 ];
 
 /// Looks a rule up by code (`TL002`) or name (`wait-not-in-loop`).
@@ -200,7 +205,7 @@ pub fn find(code_or_name: &str) -> Option<&'static Rule> {
 
 /// The catalogue's codes run from 1 to this number, including the ones not implemented for
 /// any language yet: suppression comments naming those are not reported as unknown.
-pub const CATALOGUE_SIZE: u32 = 18;
+pub const CATALOGUE_SIZE: u32 = 19;
 
 /// Whether `code` (upper case) is a code of the catalogue.
 pub fn is_catalogue_code(code: &str) -> bool {

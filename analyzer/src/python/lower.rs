@@ -18,7 +18,7 @@ use ruff_text_size::{Ranged, TextRange};
 use threadlint_rules::model::{
     AcquireHow, BlockingKind, BranchInfo, Condition, Event, EventKind, ExitKind, FileModel, FnId,
     Function, Language, LoopInfo, LoopKind, Node, ObjId, ObjKey, ObjKind, Read, Scope, ScopeKind,
-    Span, SyncObject, ThreadEntry, WaitKind,
+    Span, SyncObject, ThreadAction, ThreadEntry, WaitKind,
 };
 
 use super::modules::{self, ModulePath};
@@ -31,6 +31,7 @@ mod collect;
 mod daemon;
 mod define;
 mod escape;
+mod futures;
 mod resolve;
 mod stmt;
 mod syntax;

@@ -37,6 +37,8 @@ fn render_body(model: &FileModel, source: &str, body: &[Node], out: &mut Vec<Str
                     EventKind::Release { obj } => format!("rel:{}", name(*obj)),
                     EventKind::GuardLeak { obj } => format!("leak:{}", name(*obj)),
                     EventKind::Shutdown { obj } => format!("shutdown:{}", name(*obj)),
+                    EventKind::ThreadControl { obj, .. } => format!("thread:{}", name(*obj)),
+                    EventKind::UncheckedFuture { .. } => "unchecked-future".into(),
                     EventKind::Wait { obj, kind, timeout } => {
                         let kind = match kind {
                             WaitKind::Condition => "cond",

@@ -79,6 +79,23 @@ impl<'a> Lowerer<'a> {
                 {
                     self.done_futures.insert(obj);
                 }
+                if let (ObjKind::Thread { .. }, "run" | "setDaemon") = (kind, name) {
+                    let action = match name {
+                        "run" => ThreadAction::Run {
+                            arguments: !args.is_empty(),
+                        },
+                        _ => ThreadAction::SetDaemon,
+                    };
+                    push(
+                        out,
+                        EventKind::ThreadControl {
+                            obj,
+                            action,
+                            name: span(method.attr.range()),
+                        },
+                    );
+                    return;
+                }
                 if let Some(event) = method_event(
                     kind,
                     name,
@@ -121,6 +138,16 @@ impl<'a> Lowerer<'a> {
                         });
                     }
                     push(out, EventKind::Submit { target });
+                    // `executor.submit(task)` as a statement: the future is dropped at once.
+                    if name == "submit" && statement.is_some() {
+                        push(
+                            out,
+                            EventKind::UncheckedFuture {
+                                executor: Some(obj),
+                                future: None,
+                            },
+                        );
+                    }
                     return;
                 }
             }
@@ -133,6 +160,24 @@ impl<'a> Lowerer<'a> {
                             return;
                         }
                     }
+                }
+            }
+            // `self.start()` / `self.setDaemon(...)` in a `Thread` subclass that does not
+            // define the method itself: the thread starts itself, or sets its own flag.
+            if matches!(name, "start" | "setDaemon")
+                && self.resolve_method_call(function, method).is_none()
+            {
+                if let Some(this) = self.own_thread(function, &method.value) {
+                    let kind = match name {
+                        "start" => EventKind::ThreadStart { obj: Some(this) },
+                        _ => EventKind::ThreadControl {
+                            obj: this,
+                            action: ThreadAction::SetDaemon,
+                            name: span(method.attr.range()),
+                        },
+                    };
+                    push(out, kind);
+                    return;
                 }
             }
             // `self.method(...)` / `Class.method(...)`: a call within the file.
@@ -197,6 +242,22 @@ impl<'a> Lowerer<'a> {
         if let Some(callee) = self.external_callee(&call.func) {
             push(out, EventKind::ExternalCall { callee });
         }
+    }
+
+    /// The object `self` denotes in a method of a `Thread` subclass of this file, when
+    /// `receiver` is that `self`: the thread the method runs on behalf of.
+    pub(super) fn own_thread(&mut self, function: FnId, receiver: &Expr) -> Option<ObjId> {
+        let Expr::Name(name) = receiver else {
+            return None;
+        };
+        if Some(name.id.as_str()) != self.self_name(function) {
+            return None;
+        }
+        let class = self.functions[function.0 as usize].class?;
+        if !self.is_thread_class(class, 0) {
+            return None;
+        }
+        self.resolve(function, receiver)
     }
 
     /// `f` or `self.m` or `Class.m` as a function of this file.

@@ -58,6 +58,7 @@ impl<'a> Lowerer<'a> {
             Stmt::Assign(assign) => {
                 self.lower_expr(function, &assign.value, None, out);
                 for target in &assign.targets {
+                    self.lower_thread_binding(function, target, span(assign.range), out);
                     self.lower_write(
                         function,
                         target,
@@ -134,6 +135,7 @@ impl<'a> Lowerer<'a> {
             }
             Stmt::For(for_stmt) => {
                 self.lower_expr(function, &for_stmt.iter, None, out);
+                self.lower_unchecked_futures(function, for_stmt, out);
                 self.repeats += 1;
                 let body = self.lower_body(function, &for_stmt.body, depth + 1);
                 self.repeats -= 1;
@@ -520,6 +522,61 @@ impl<'a> Lowerer<'a> {
                     statement: None,
                 }));
             }
+        }
+    }
+
+    /// `t.daemon = value` on a thread (`self.daemon` in a `Thread` subclass), or a name or
+    /// attribute that holds a thread bound again (`t = Thread(...)` in a loop):
+    /// [`EventKind::ThreadControl`] events for TL013.
+    pub(super) fn lower_thread_binding(
+        &mut self,
+        function: FnId,
+        target: &Expr,
+        statement: Span,
+        out: &mut Vec<Node>,
+    ) {
+        let is_thread = |lowerer: &Self, id: ObjId| {
+            matches!(lowerer.objects[id.0 as usize].kind, ObjKind::Thread { .. })
+        };
+        if let Expr::Attribute(attr) = target {
+            if attr.attr.id.as_str() == "daemon" {
+                let thread = match self.own_thread(function, &attr.value) {
+                    Some(this) => Some(this),
+                    None => self
+                        .resolve(function, &attr.value)
+                        .filter(|&id| is_thread(self, id)),
+                };
+                if let Some(obj) = thread {
+                    out.push(Node::Event(Event {
+                        kind: EventKind::ThreadControl {
+                            obj,
+                            action: ThreadAction::SetDaemon,
+                            name: span(attr.attr.range()),
+                        },
+                        span: statement,
+                        statement: Some(statement),
+                    }));
+                }
+                return;
+            }
+        }
+        let Some((key, _)) = self.target_key(function, target) else {
+            return;
+        };
+        if let Some(&obj) = self
+            .object_by_key
+            .get(&key)
+            .filter(|&&id| is_thread(self, id))
+        {
+            out.push(Node::Event(Event {
+                kind: EventKind::ThreadControl {
+                    obj,
+                    action: ThreadAction::Rebind,
+                    name: span(target.range()),
+                },
+                span: statement,
+                statement: Some(statement),
+            }));
         }
     }
 

@@ -1,0 +1,97 @@
+use crate::declare_rule;
+use crate::diagnostic::{Applicability, Edit, Finding, Fix};
+use crate::model::{events, EventKind, ThreadAction};
+use crate::registry::{Check, Context};
+use crate::source::text;
+
+declare_rule! {
+    /// ## What it does
+    /// Checks for `run()` called on a thread object: a `threading.Thread`, a `Timer`, or an
+    /// instance of a `Thread` subclass, known as such from its constructor or an annotation.
+    ///
+    /// The object's kind decides, never the method name: `run()` on anything else (a runner,
+    /// a command, an event loop) is not reported. A `Thread` subclass calling its own `run`
+    /// (`self.run()` from an overridden `start`, `super().run()` inside `run`) is not either:
+    /// that is how a subclass extends `Thread`, not a call of another thread's entry point.
+    ///
+    /// ## Why is this bad?
+    /// `run()` is the method `start()` calls on the new thread. Called directly, it runs the
+    /// target in the calling thread, to the end, before the call returns: nothing runs
+    /// concurrently, the caller blocks for as long as the work takes, and a later `join()`
+    /// raises `RuntimeError` because the thread was never started. The code looks threaded and
+    /// is not.
+    ///
+    /// ## Example
+    /// ```python
+    /// worker = threading.Thread(target=download, args=(url,))
+    /// worker.run()
+    /// ```
+    ///
+    /// Use instead:
+    /// ```python
+    /// worker = threading.Thread(target=download, args=(url,))
+    /// worker.start()
+    /// ```
+    ///
+    /// ## Fix
+    /// `run` becomes `start` when the call passes no arguments. The fix is unsafe: it changes
+    /// which thread runs the code, and the caller no longer waits for it to finish (add a
+    /// `join()` where the caller needs the result).
+    ///
+    /// ## References
+    /// - [Python docs: Thread objects](https://docs.python.org/3/library/threading.html#thread-objects)
+    pub static RULE = {
+        code: "TL012",
+        name: "thread-run-called",
+        severity: Error,
+        languages: [Python],
+        summary: "`run()` called on a thread object instead of `start()`: the code runs in the calling thread.",
+        check: Check::File(check),
+    };
+}
+
+fn check(cx: &Context) -> Vec<Finding> {
+    let model = cx.model;
+    let mut findings = Vec::new();
+    for function in &model.functions {
+        events(&function.body, &mut |event, _| {
+            let EventKind::ThreadControl {
+                obj,
+                action: ThreadAction::Run { arguments },
+                name,
+            } = event.kind
+            else {
+                return;
+            };
+            let object = model.object(obj);
+            let kind = object.kind.describe(model.language);
+            let receiver = short(&object.display);
+            let message = format!(
+                "`{receiver}.run()` runs the {kind}'s code in the calling thread, not in a new one: `run()` is what `start()` calls on the new thread, so nothing runs concurrently and the caller waits for all of it"
+            );
+            let help = format!(
+                "Call `{receiver}.start()` to run it on its own thread (and `{receiver}.join()` where the result is needed), or call the target function directly if it should run here"
+            );
+            let fix = (!arguments && text(cx.source, name) == "run").then(|| Fix {
+                applicability: Applicability::Unsafe,
+                message: "Replace `run()` with `start()`".into(),
+                edits: vec![Edit {
+                    span: name,
+                    content: "start".into(),
+                }],
+            });
+            findings.push(Finding::new("TL012", event.span, message, help).with_fix(fix));
+        });
+    }
+    findings
+}
+
+/// The receiver as written, or `...` for one too long to repeat in a sentence (a constructor
+/// call with its arguments).
+fn short(display: &str) -> &str {
+    if display.len() > 40 || display.contains('\n') {
+        "..."
+    } else {
+        display
+    }
+}

@@ -1,0 +1,89 @@
+use crate::declare_rule;
+use crate::diagnostic::Finding;
+use crate::model::{events, EventKind, Language};
+use crate::registry::{Check, Context};
+
+declare_rule! {
+    /// ## What it does
+    /// Checks for tasks whose exceptions nobody can see: `executor.submit(task)` as a
+    /// statement of its own, which drops the future at once, and a
+    /// `for future in as_completed(futures):` loop whose body never calls
+    /// `future.result()` or `future.exception()`.
+    ///
+    /// Not reported: a future that is kept (assigned, stored, appended), returned, passed to
+    /// a call, or given a callback (`executor.submit(task).add_done_callback(log_errors)`);
+    /// in an `as_completed` loop, a future the body hands on (`results.append(future)`,
+    /// `handle(future)`) is the callee's to check. Only the future's state queries
+    /// (`done()`, `cancelled()`, `running()`) and lookups keyed by it (`names[future]`) leave
+    /// it unchecked. `map(...)` is left alone: a `multiprocessing` pool's `map` returns a list
+    /// and raises in the caller, and an executor's `map` raises when its results are iterated.
+    ///
+    /// ## Why is this bad?
+    /// An exception raised in a task submitted to an executor is caught by the executor and
+    /// stored in the task's future; it is raised again only by `result()` (or returned by
+    /// `exception()`). When nothing asks, the task fails silently: no traceback, no log line,
+    /// and the program goes on as though the work was done.
+    ///
+    /// ## Example
+    /// ```python
+    /// with ThreadPoolExecutor() as executor:
+    ///     for url in urls:
+    ///         executor.submit(download, url)
+    /// ```
+    ///
+    /// Use instead:
+    /// ```python
+    /// with ThreadPoolExecutor() as executor:
+    ///     futures = [executor.submit(download, url) for url in urls]
+    ///     for future in as_completed(futures):
+    ///         try:
+    ///             future.result()
+    ///         except Exception:
+    ///             log.exception("download failed")
+    /// ```
+    ///
+    /// ## References
+    /// - [Python docs: `Executor.submit`](https://docs.python.org/3/library/concurrent.futures.html#concurrent.futures.Executor.submit)
+    /// - [Python docs: `Future.result`](https://docs.python.org/3/library/concurrent.futures.html#concurrent.futures.Future.result)
+    pub static RULE = {
+        code: "TL016",
+        name: "lost-exception",
+        severity: Warning,
+        languages: [Python],
+        summary: "A submitted task's future discarded or never asked for its result: an exception in the task is lost silently.",
+        check: Check::File(check),
+    };
+}
+
+fn check(cx: &Context) -> Vec<Finding> {
+    let model = cx.model;
+    if model.language != Language::Python {
+        return Vec::new();
+    }
+    let mut findings = Vec::new();
+    for function in &model.functions {
+        events(&function.body, &mut |event, _| {
+            let EventKind::UncheckedFuture { executor, future } = event.kind else {
+                return;
+            };
+            let (message, help) = match (executor, future) {
+                (Some(executor), _) => {
+                    let executor = &model.object(executor).display;
+                    (
+                        format!("The future returned by `{executor}.submit(...)` is discarded: an exception the task raises is stored in that future and never raised or logged, so the failure goes unnoticed"),
+                        "Keep the future and call `result()` on it inside `try`/`except` (collect the futures and loop over `as_completed(futures)`), or attach `add_done_callback` with a callback that logs `future.exception()`".to_string(),
+                    )
+                }
+                (None, future) => {
+                    let name = future.map_or("future", |f| model.object(f).display.as_str());
+                    (
+                        format!("This `as_completed(...)` loop never calls `{name}.result()` or `{name}.exception()`: an exception a task raised stays stored in its future and is never seen"),
+                        format!("Call `{name}.result()` in the loop body, inside `try`/`except` where a failed task should not stop the others"),
+                    )
+                }
+            };
+            findings.push(Finding::new("TL016", event.span, message, help));
+        });
+    }
+    findings
+}

@@ -1,0 +1,268 @@
+use crate::declare_rule;
+use crate::diagnostic::{Applicability, Edit, Finding, Fix};
+use crate::model::{
+    walk, AcquireHow, BlockingKind, Event, EventKind, FileModel, Flavor, Function, Language,
+    LoopInfo, LoopKind, Node, ObjId, ObjKind, Read, ScopeKind, Span, WaitKind,
+};
+use crate::registry::{Check, Context};
+use crate::source::text;
+
+declare_rule! {
+    /// ## What it does
+    /// Checks for calls that block the operating-system thread inside a coroutine
+    /// (`async def`): `time.sleep`, a blocking `acquire()` or `with` on a `threading` lock,
+    /// condition, or semaphore, `wait()` on a `threading` `Event`, `Condition` or `Barrier`,
+    /// `Thread.join()`, `get()`/`put()` on a `queue.Queue` (`put()` when the queue is bounded),
+    /// `Future.result()` of `concurrent.futures`, `concurrent.futures.wait`/`as_completed`,
+    /// synchronous HTTP (`requests`, the module functions of `httpx`,
+    /// `urllib.request.urlopen`), `socket.create_connection`,
+    /// `subprocess.run`/`call`/`check_call`/`check_output`, and `input()`.
+    ///
+    /// Not reported: code in a nested synchronous `def` or a `lambda`, which runs where it is
+    /// called (typically handed to `asyncio.to_thread` or `loop.run_in_executor`), a callable
+    /// passed uncalled (`await asyncio.to_thread(time.sleep, 1)`), non-blocking calls
+    /// (`acquire(blocking=False)`, `get(block=False)`), `result()` of a future known to be done
+    /// (in an `as_completed` loop, or after `concurrent.futures.wait`), a `join()` or
+    /// `result()` after a loop that awaits until the thread or future has ended
+    /// (`while t.is_alive(): await asyncio.sleep(0.1)`), and `asyncio` locks,
+    /// events and queues. `Popen.wait()`/`communicate()` are not recognised yet.
+    ///
+    /// ## Why is this bad?
+    /// An event loop runs all its tasks on one thread and switches between them only at an
+    /// `await`. A call that blocks the thread stops every task of the loop for as long as it
+    /// takes: timers fire late, connections time out, and a blocking wait for something that
+    /// another task of the same loop must provide (a lock it holds, an item it puts) never
+    /// ends. This is a superset of flake8-async's ASYNC210, ASYNC220-222, ASYNC230 and
+    /// ASYNC251.
+    ///
+    /// ## Example
+    /// ```python
+    /// async def poll(url):
+    ///     response = requests.get(url, timeout=10)
+    ///     time.sleep(1)
+    ///     return response
+    /// ```
+    ///
+    /// Use instead:
+    /// ```python
+    /// async def poll(url):
+    ///     response = await asyncio.to_thread(requests.get, url, timeout=10)
+    ///     await asyncio.sleep(1)
+    ///     return response
+    /// ```
+    ///
+    /// ## Fix
+    /// `time.sleep(x)` as a statement of its own becomes `await asyncio.sleep(x)` when the file
+    /// imports `asyncio` with `import asyncio` (the name it binds is used). The fix is unsafe:
+    /// other tasks run during the sleep, which can change what the code after it sees.
+    ///
+    /// ## References
+    /// - [Python docs: Developing with asyncio, running blocking code](https://docs.python.org/3/library/asyncio-dev.html#running-blocking-code)
+    /// - [flake8-async rules](https://flake8-async.readthedocs.io/en/latest/rules.html)
+    pub static RULE = {
+        code: "TL019",
+        name: "blocking-call-in-async",
+        severity: Warning,
+        languages: [Python],
+        summary: "A call that blocks the thread (`time.sleep`, a threading lock or wait, `requests`, `subprocess.run`, ...) inside `async def`: every task of the event loop stalls.",
+        check: Check::File(check),
+    };
+}
+
+/// What a blocking call is, for the message and the help line.
+enum Stall {
+    Sleep,
+    /// `scoped`: taken by `with`.
+    Lock {
+        scoped: bool,
+    },
+    Wait(WaitKind),
+    Call(BlockingKind),
+}
+
+fn check(cx: &Context) -> Vec<Finding> {
+    let model = cx.model;
+    if model.language != Language::Python {
+        return Vec::new();
+    }
+    let asyncio = asyncio_name(cx.source);
+    let mut findings = Vec::new();
+    for function in model.functions.iter().filter(|f| f.is_async) {
+        // `concurrent.futures.wait(...)`: the futures it waited for are done afterwards.
+        let mut waited_from: Option<u32> = None;
+        // Threads and futures a polling loop waited out (`while t.is_alive(): await ...`), and
+        // where that loop ends: joining or asking them afterwards returns at once.
+        let mut ended: Vec<(ObjId, u32)> = Vec::new();
+        walk(&function.body, &mut |node, _| {
+            let event = match node {
+                Node::Scope(scope) => {
+                    if let ScopeKind::Loop(info) = &scope.kind {
+                        ended.extend(polled_out(info).map(|obj| (obj, scope.span.end)));
+                    }
+                    return;
+                }
+                Node::Event(event) => event,
+            };
+            if let EventKind::Blocking {
+                kind: BlockingKind::FuturesWait,
+                ..
+            } = event.kind
+            {
+                waited_from.get_or_insert(event.span.end);
+            }
+            if let EventKind::Blocking { obj: Some(obj), .. } = event.kind {
+                if ended
+                    .iter()
+                    .any(|&(o, end)| o == obj && end <= event.span.start)
+                {
+                    return;
+                }
+            }
+            let Some(stall) = stall(model, event, waited_from) else {
+                return;
+            };
+            findings.push(finding(cx, function, event, &stall, asyncio.as_deref()));
+        });
+    }
+    findings
+}
+
+/// The objects a `while` loop polls until they end: `while t.is_alive():`,
+/// `while not future.done():`.
+fn polled_out(info: &LoopInfo) -> impl Iterator<Item = ObjId> + '_ {
+    info.condition
+        .reads
+        .iter()
+        .filter_map(move |read| match read {
+            Read::Query { obj, method }
+                if info.kind == LoopKind::While
+                    && matches!(method.as_str(), "is_alive" | "isAlive" | "done") =>
+            {
+                Some(*obj)
+            }
+            _ => None,
+        })
+}
+
+fn stall(model: &FileModel, event: &Event, waited_from: Option<u32>) -> Option<Stall> {
+    match &event.kind {
+        EventKind::Sleep => Some(Stall::Sleep),
+        EventKind::Acquire { obj, how, .. } => {
+            let kind = model.object(model.lock_of(*obj)).kind;
+            let threading = kind.is_lock_like()
+                && !matches!(
+                    kind,
+                    ObjKind::Lock {
+                        flavor: Flavor::Async
+                    } | ObjKind::RwLock {
+                        flavor: Flavor::Async
+                    }
+                );
+            (threading && *how != AcquireHow::NonBlocking).then_some(Stall::Lock {
+                scoped: *how == AcquireHow::Scoped,
+            })
+        }
+        EventKind::Wait { obj, kind, .. } => match model.object(*obj).kind {
+            ObjKind::Condition { .. } | ObjKind::Event | ObjKind::Barrier { .. } => {
+                Some(Stall::Wait(*kind))
+            }
+            _ => None,
+        },
+        EventKind::Blocking {
+            kind: BlockingKind::FutureResult,
+            ..
+        } if waited_from.is_some_and(|end| end <= event.span.start) => None,
+        EventKind::Blocking { kind, .. } => match kind {
+            BlockingKind::Recv => None,
+            other => Some(Stall::Call(*other)),
+        },
+        _ => None,
+    }
+}
+
+fn finding(
+    cx: &Context,
+    function: &Function,
+    event: &Event,
+    stall: &Stall,
+    asyncio: Option<&str>,
+) -> Finding {
+    let code = match stall {
+        Stall::Lock { scoped: true } => match quoted(cx.source, event.span).strip_prefix('`') {
+            Some(lock) => format!("`with {lock}"),
+            None => "This `with`".to_string(),
+        },
+        _ => quoted(cx.source, event.span),
+    };
+    let owner = function.qualified_name();
+    let what = match stall {
+        Stall::Sleep => "sleeps".to_string(),
+        Stall::Lock { .. } => {
+            "waits for a `threading` lock whenever another thread holds it".into()
+        }
+        Stall::Wait(WaitKind::Event) => "waits for a `threading.Event`".into(),
+        Stall::Wait(WaitKind::Barrier) => "waits at a `threading.Barrier`".into(),
+        Stall::Wait(_) => "waits on a `threading.Condition`".into(),
+        Stall::Call(kind) => format!("blocks ({})", kind.describe()),
+    };
+    let message = format!(
+        "{code} {what} on the event loop's thread inside `async def {owner}`: every other task of the loop stalls until it returns"
+    );
+    let help = match stall {
+        Stall::Sleep => "Use `await asyncio.sleep(...)`".to_string(),
+        Stall::Lock { .. } => "Use an `asyncio.Lock` (`async with`) between tasks, or run the code that needs the thread lock with `await asyncio.to_thread(...)`".into(),
+        Stall::Wait(WaitKind::Event) => "Use an `asyncio.Event` (`await event.wait()`), or `await asyncio.to_thread(event.wait, timeout)` for an event set by another thread".into(),
+        Stall::Wait(_) => "Use the `asyncio` counterpart (`asyncio.Condition`, `asyncio.Barrier`), or wait in a thread with `await asyncio.to_thread(...)`".into(),
+        Stall::Call(BlockingKind::Network) => "Use an async client (`httpx.AsyncClient`, `aiohttp`, `asyncio.open_connection`), or `await asyncio.to_thread(...)` around the call".into(),
+        Stall::Call(BlockingKind::Subprocess) => "Use `await asyncio.create_subprocess_exec(...)` and `await process.communicate()`".into(),
+        Stall::Call(BlockingKind::QueueGet | BlockingKind::QueuePut) => "Use an `asyncio.Queue` between tasks, or `await asyncio.to_thread(queue.get)` for a queue fed by threads".into(),
+        Stall::Call(BlockingKind::FutureResult | BlockingKind::FuturesWait | BlockingKind::AsCompleted) => "Await the future instead: `await asyncio.wrap_future(future)` (or `asyncio.wait`/`asyncio.as_completed` over wrapped futures)".into(),
+        Stall::Call(_) => "Run it in a worker thread: `await asyncio.to_thread(...)`".into(),
+    };
+    let fix = match stall {
+        Stall::Sleep => asyncio.and_then(|name| sleep_fix(cx.source, event, name)),
+        _ => None,
+    };
+    Finding::new("TL019", event.span, message, help).with_fix(fix)
+}
+
+/// `time.sleep(x)` on its own -> `await asyncio.sleep(x)`.
+fn sleep_fix(source: &str, event: &Event, asyncio: &str) -> Option<Fix> {
+    if event.statement != Some(event.span) {
+        return None;
+    }
+    let call = text(source, event.span);
+    let open = call.find('(')?;
+    Some(Fix {
+        applicability: Applicability::Unsafe,
+        message: format!("Replace with `await {asyncio}.sleep(...)`"),
+        edits: vec![Edit {
+            span: Span::new(event.span.start, event.span.start + open as u32),
+            content: format!("await {asyncio}.sleep"),
+        }],
+    })
+}
+
+/// The name a top-level `import asyncio` (or `import asyncio as name`) binds, if any.
+fn asyncio_name(source: &str) -> Option<String> {
+    source.lines().find_map(|line| {
+        let rest = line.strip_prefix("import asyncio")?;
+        let rest = rest.split('#').next().unwrap_or("").trim();
+        if rest.is_empty() {
+            return Some("asyncio".to_string());
+        }
+        let alias = rest.strip_prefix("as ")?.trim();
+        (!alias.is_empty() && alias.chars().all(|c| c.is_alphanumeric() || c == '_'))
+            .then(|| alias.to_string())
+    })
+}
+
+/// The call between backquotes, or "this call" when it is too long to quote.
+fn quoted(source: &str, span: Span) -> String {
+    let code = text(source, span);
+    if code.is_empty() || code.contains('\n') || code.len() > 60 {
+        "This call".to_string()
+    } else {
+        format!("`{code}`")
+    }
+}
