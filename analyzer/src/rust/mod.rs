@@ -80,7 +80,7 @@ pub fn lower(source: &str, edition: Edition) -> Lowered {
     let positions = positions::Positions::new(text, base);
     let result = match syn::parse_file(text) {
         Ok(file) => {
-            let arena = lower::MacroArena::build(&file, &positions);
+            let arena = macros::MacroArena::build(&file, &positions);
             let (model, depth_exceeded) =
                 lower::Lowerer::new(source, &positions, edition, &arena).lower(&file);
             Lowered {
