@@ -5,6 +5,7 @@
 
 mod lower;
 mod macros;
+pub mod modules;
 mod names;
 mod positions;
 mod scan;
