@@ -20,6 +20,8 @@ use super::{Lowerer, MAX_DEPTH};
 #[derive(Default)]
 pub(super) struct Module<'a> {
     pub(super) parent: Option<usize>,
+    /// The names of the inline modules from the file's top level to this one.
+    pub(super) path: Vec<String>,
     pub(super) children: HashMap<String, usize>,
     pub(super) imports: HashMap<String, Vec<String>>,
     pub(super) globs: Vec<Vec<String>>,
@@ -121,7 +123,8 @@ impl<'a> Collector<'_, 'a> {
 
     pub(super) fn add_static(&mut self, name: String, ty: &'a Type, span: Span) {
         self.lw.modules[self.module].statics.insert(name.clone());
-        self.lw.statics.entry(name).or_insert(StaticInfo {
+        let key = self.lw.static_key(self.module, &name);
+        self.lw.statics.entry(key).or_insert(StaticInfo {
             module: self.module,
             ty,
             span,
@@ -171,8 +174,11 @@ pub(super) fn flatten_use(tree: &UseTree, prefix: &mut Vec<String>, module: &mut
 impl<'a> Visit<'a> for Collector<'_, 'a> {
     fn visit_item_mod(&mut self, item: &'a syn::ItemMod) {
         let index = self.lw.modules.len();
+        let mut path = self.lw.modules[self.module].path.clone();
+        path.push(item.ident.to_string());
         self.lw.modules.push(Module {
             parent: Some(self.module),
+            path,
             ..Module::default()
         });
         self.lw.modules[self.module]

@@ -23,6 +23,18 @@ pub(super) enum Res {
 }
 
 impl<'a> Lowerer<'a> {
+    /// The identity of the static `name` defined in `module`: its path from the file's top
+    /// level (`NAME`, `inner::NAME`), so that every path that resolves to it names one object
+    /// and same-named statics of two modules stay two.
+    pub(super) fn static_key(&self, module: usize, name: &str) -> String {
+        let path = &self.modules[module].path;
+        if path.is_empty() {
+            name.to_string()
+        } else {
+            format!("{}::{name}", path.join("::"))
+        }
+    }
+
     pub(super) fn resolve_item_types(&mut self) {
         let names: Vec<String> = self.structs.keys().cloned().collect();
         for name in names {
@@ -120,7 +132,7 @@ impl<'a> Lowerer<'a> {
                 return Res::Struct(first.clone());
             }
             if m.statics.contains(first) {
-                return Res::Static(first.clone());
+                return Res::Static(self.static_key(module, first));
             }
             if m.consts.contains(first) {
                 return Res::Const;
