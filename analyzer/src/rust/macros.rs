@@ -3,9 +3,15 @@
 //! Anything that does not parse is left out, silently.
 
 use proc_macro2::TokenStream;
+use std::collections::HashMap;
 use syn::parse::{Parse, ParseStream, Parser};
 use syn::punctuated::Punctuated;
+
+use syn::visit::Visit;
 use syn::{Attribute, Block, Expr, Ident, Pat, Stmt, Token, Type, Visibility};
+
+use super::lower::MAX_DEPTH;
+use super::positions::Positions;
 
 /// One `static [ref] NAME: Type = init;` of `lazy_static!` or `thread_local!`.
 pub struct StaticDecl {
@@ -173,4 +179,99 @@ pub fn body(name: &str, tokens: &TokenStream) -> Body {
 
 pub fn static_decls(tokens: &TokenStream) -> Vec<StaticDecl> {
     syn::parse2::<StaticDecls>(tokens.clone()).map_or_else(|_| Vec::new(), |d| d.0)
+}
+
+/// At most this many macro bodies are parsed per file.
+const MAX_MACROS: usize = 50_000;
+
+/// Parsed macro bodies, by the offset of the macro's opening delimiter. Built before the
+/// lowering so that the lowering can hold references into them for the whole pass.
+#[derive(Default)]
+pub struct MacroArena {
+    pub(super) bodies: Vec<Body>,
+    pub(super) statics: Vec<Vec<StaticDecl>>,
+    pub(super) index: HashMap<u32, usize>,
+    pub(super) static_index: HashMap<u32, usize>,
+}
+
+struct MacroFinder<'p> {
+    positions: &'p Positions<'p>,
+    found: Vec<(u32, String, proc_macro2::TokenStream)>,
+    depth: usize,
+}
+
+impl<'ast> Visit<'ast> for MacroFinder<'_> {
+    fn visit_macro(&mut self, mac: &'ast syn::Macro) {
+        let key = self.positions.offset(mac.delimiter.span().open().start());
+        let name = mac
+            .path
+            .segments
+            .last()
+            .map(|s| s.ident.to_string())
+            .unwrap_or_default();
+        self.found.push((key, name, mac.tokens.clone()));
+    }
+    fn visit_expr(&mut self, expr: &'ast Expr) {
+        if self.depth > MAX_DEPTH {
+            return;
+        }
+        self.depth += 1;
+        syn::visit::visit_expr(self, expr);
+        self.depth -= 1;
+    }
+}
+
+impl MacroArena {
+    pub fn build(file: &syn::File, positions: &Positions) -> Self {
+        let mut arena = MacroArena::default();
+        let mut finder = MacroFinder {
+            positions,
+            found: Vec::new(),
+            depth: 0,
+        };
+        finder.visit_file(file);
+        let mut work = std::mem::take(&mut finder.found);
+        let mut processed = 0;
+        while let Some((key, name, tokens)) = work.pop() {
+            processed += 1;
+            if processed > MAX_MACROS {
+                break;
+            }
+            if matches!(name.as_str(), "lazy_static" | "thread_local") {
+                let decls = static_decls(&tokens);
+                for decl in &decls {
+                    finder.visit_expr(&decl.init);
+                }
+                arena.static_index.insert(key, arena.statics.len());
+                arena.statics.push(decls);
+            } else {
+                let body = body(&name, &tokens);
+                match &body {
+                    Body::Exprs(list) => list.iter().for_each(|e| finder.visit_expr(e)),
+                    Body::Stmts(list) => list.iter().for_each(|s| finder.visit_stmt(s)),
+                    Body::Repeat(a, b) => {
+                        finder.visit_expr(a);
+                        finder.visit_expr(b);
+                    }
+                    Body::First(e) => finder.visit_expr(e),
+                    Body::Select(arms) => {
+                        for arm in arms {
+                            if let Some(f) = &arm.future {
+                                finder.visit_expr(f);
+                            }
+                            if let Some(g) = &arm.guard {
+                                finder.visit_expr(g);
+                            }
+                            finder.visit_expr(&arm.handler);
+                        }
+                    }
+                    Body::Nothing => {}
+                }
+                arena.index.insert(key, arena.bodies.len());
+                arena.bodies.push(body);
+            }
+            work.append(&mut finder.found);
+        }
+        arena
+    }
 }

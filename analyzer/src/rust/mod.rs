@@ -5,6 +5,7 @@
 
 mod lower;
 mod macros;
+pub mod modules;
 mod names;
 mod positions;
 mod scan;
@@ -92,7 +93,7 @@ pub fn lower(source: &str, edition: Edition) -> Lowered {
     };
     let result = match syn::parse_file(parsed_text) {
         Ok(file) => {
-            let arena = lower::MacroArena::build(&file, &positions);
+            let arena = macros::MacroArena::build(&file, &positions);
             let (model, depth_exceeded) =
                 lower::Lowerer::new(source, &positions, edition, &arena).lower(&file);
             Lowered {

@@ -687,3 +687,32 @@ fn an_async_sleep_sleeps_where_it_is_awaited() {
     );
     assert_eq!(body21(&src, "f"), "sleep await");
 }
+
+#[test]
+fn statics_are_keyed_by_the_module_that_defines_them() {
+    let src = "use std::sync::Mutex;
+        mod a {
+            pub static M: std::sync::Mutex<u8> = std::sync::Mutex::new(0);
+            pub mod inner {
+                use super::M as Renamed;
+                pub fn g() { let x = super::M.lock().unwrap(); let y = Renamed.lock().unwrap(); }
+            }
+        }
+        mod b { pub static M: std::sync::Mutex<u8> = std::sync::Mutex::new(0); }
+        use a::M as AM;
+        fn f() {
+            let x = crate::a::M.lock().unwrap();
+            let y = b::M.lock().unwrap();
+            let z = AM.lock().unwrap();
+        }";
+    let model = model(src, Edition::E2021);
+    let mut keys: Vec<String> = model.objects.iter().map(|o| o.key.to_string()).collect();
+    keys.sort();
+    // One object per static, whatever path names it; two statics named `M`, two objects.
+    assert_eq!(keys, vec!["a::M", "b::M"]);
+    // `a::M` is displayed as first named (in `g`, lowered before `f`).
+    assert_eq!(
+        body21(src, "f"),
+        "acq:scoped:super::M acq:scoped:b::M acq:scoped:super::M"
+    );
+}

@@ -6,7 +6,8 @@
 
 use threadlint_rules::model::{Event, EventKind, Node, ObjKey, ObjKind, Span};
 
-use super::{Lowerer, Place, Value};
+use super::values::{Place, Value};
+use super::Lowerer;
 
 impl Lowerer<'_> {
     /// The value leaves the place where it is used: whatever object it denotes escapes.

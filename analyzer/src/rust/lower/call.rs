@@ -1,0 +1,369 @@
+//! Calls of paths: functions of the file, known library functions (`thread::spawn`,
+//! `thread::scope`, `sleep`, `drop`, channel and lock constructors) and associated functions of
+//! known types (`Mutex::new`, `Arc::clone`, `MutexGuard::leak`), and hand-offs to other threads.
+
+use syn::punctuated::Punctuated;
+use syn::{Expr, Token};
+use threadlint_rules::model::{EventKind, FnId, Node, ObjKind, Span, ThreadEntry};
+
+use crate::rust::names::{self, KnownFn, KnownType};
+use crate::rust::spans;
+
+use super::resolve::Res;
+use super::values::{Ty, Value};
+use super::Lowerer;
+
+impl<'a> Lowerer<'a> {
+    /// The function a spawned argument runs: a closure, an async block, a function of the file.
+    pub(super) fn spawn_target(
+        &mut self,
+        arg: &'a Expr,
+        hints: Vec<Ty>,
+        out: &mut Vec<Node>,
+        depth: usize,
+    ) -> Option<FnId> {
+        match arg {
+            Expr::Closure(_) | Expr::Async(_) => self.new_closure(arg, hints),
+            other => match self.expr(other, out, depth + 1).ty {
+                Ty::Callable(id) => Some(id),
+                _ => None,
+            },
+        }
+    }
+
+    /// Hands `arg` to another thread; `pooled` when a pool or runtime may run it on several
+    /// threads (and the caller may hand it over again).
+    pub(super) fn spawn(
+        &mut self,
+        arg: Option<&'a Expr>,
+        site: Span,
+        hints: Vec<Ty>,
+        pooled: bool,
+        out: &mut Vec<Node>,
+        depth: usize,
+    ) -> Option<FnId> {
+        let target = arg.and_then(|arg| self.spawn_target(arg, hints, out, depth));
+        if let Some(function) = target {
+            let repeated = self.repetition > 0 || pooled;
+            self.thread_entries.push(ThreadEntry {
+                function,
+                site,
+                repeated,
+            });
+        }
+        target
+    }
+
+    /// The arguments of a call: they are handed to the callee, so what they denote escapes.
+    pub(super) fn args(
+        &mut self,
+        args: &'a Punctuated<Expr, Token![,]>,
+        out: &mut Vec<Node>,
+        depth: usize,
+    ) -> Vec<Value> {
+        let values = self.args_in_place(args, out, depth);
+        self.escape_all(&values);
+        values
+    }
+
+    /// Arguments that stay what they are (`Arc::clone(&m)` is `m`).
+    pub(super) fn args_in_place(
+        &mut self,
+        args: &'a Punctuated<Expr, Token![,]>,
+        out: &mut Vec<Node>,
+        depth: usize,
+    ) -> Vec<Value> {
+        args.iter()
+            .map(|arg| self.expr(arg, out, depth + 1))
+            .collect()
+    }
+
+    pub(super) fn call(
+        &mut self,
+        call: &'a syn::ExprCall,
+        out: &mut Vec<Node>,
+        depth: usize,
+    ) -> Value {
+        let span = self.join(spans::first(&call.func), call.paren_token.span.close());
+        let Expr::Path(path) = &*call.func else {
+            self.expr(&call.func, out, depth + 1);
+            self.args(&call.args, out, depth);
+            return Value::default();
+        };
+        if path.qself.is_some() {
+            self.args(&call.args, out, depth);
+            return Value::default();
+        }
+        // A closure bound to a local name.
+        if path.path.segments.len() == 1 && path.path.leading_colon.is_none() {
+            let name = path.path.segments[0].ident.to_string();
+            if let Some(binding) = self.lookup(&name) {
+                let ty = binding.value.ty.clone();
+                let values = self.args(&call.args, out, depth);
+                if let Ty::Callable(callee) = ty {
+                    self.hand_over(call.args.iter(), &values, out);
+                    return self.call_local(callee, span, out);
+                }
+                return Value::default();
+            }
+        }
+        let segments = self.segments_here(&path.path);
+        match self.resolve(self.current_module(), &segments, 0) {
+            Res::Fn(callee) => {
+                let values = self.args(&call.args, out, depth);
+                self.hand_over(call.args.iter(), &values, out);
+                self.call_local(callee, span, out)
+            }
+            Res::Assoc(class, name) => {
+                let callee = self.method_of(&class, &name);
+                let values = self.args(&call.args, out, depth);
+                match callee {
+                    Some(callee) => {
+                        self.hand_over(call.args.iter(), &values, out);
+                        self.call_local(callee, span, out)
+                    }
+                    None if names::is_constructor(&name) => Value::of(Ty::Struct(class)),
+                    None => Value::default(),
+                }
+            }
+            Res::Struct(name) => {
+                self.args(&call.args, out, depth);
+                Value::of(Ty::Struct(name))
+            }
+            Res::External(full) => self.call_external(&full, call, span, out, depth),
+            _ => {
+                self.args(&call.args, out, depth);
+                Value::default()
+            }
+        }
+    }
+
+    /// A call to a function of this file. Calling an async function only builds its future:
+    /// its body runs where the future is awaited or spawned.
+    pub(super) fn call_local(&mut self, callee: FnId, span: Span, out: &mut Vec<Node>) -> Value {
+        if self.fns[callee.0 as usize].is_async {
+            return Value::of(Ty::Callable(callee));
+        }
+        self.push(out, EventKind::Call { callee }, span);
+        self.return_value(callee)
+    }
+
+    pub(super) fn call_external(
+        &mut self,
+        full: &str,
+        call: &'a syn::ExprCall,
+        span: Span,
+        out: &mut Vec<Node>,
+        depth: usize,
+    ) -> Value {
+        let first = call.args.first();
+        if let Some(known) = names::known_fn(full) {
+            match known {
+                KnownFn::ThreadSpawn => {
+                    self.spawn(first, span, Vec::new(), false, out, depth);
+                    self.push(out, EventKind::ThreadStart { obj: None }, span);
+                    return Value {
+                        ty: Ty::Sync(ObjKind::Thread { daemon: false }),
+                        spawn: Some(span),
+                        def: Some(span),
+                        fresh: true,
+                        ..Value::default()
+                    };
+                }
+                KnownFn::TaskSpawn => {
+                    let target = self.spawn(first, span, Vec::new(), true, out, depth);
+                    for arg in call.args.iter().skip(1) {
+                        self.expr(arg, out, depth + 1);
+                    }
+                    self.push(out, EventKind::Submit { target }, span);
+                    return Value::of(Ty::Sync(ObjKind::Future));
+                }
+                KnownFn::ThreadScope => {
+                    for arg in &call.args {
+                        match arg {
+                            Expr::Closure(closure) => {
+                                self.inline_closure(closure, &[Ty::ThreadScope], out, depth)
+                            }
+                            other => {
+                                self.expr(other, out, depth + 1);
+                            }
+                        }
+                    }
+                    // Every thread spawned in the scope is joined when it returns.
+                    self.push(out, EventKind::Synchronize, span);
+                    return Value::default();
+                }
+                KnownFn::Sleep => {
+                    self.args(&call.args, out, depth);
+                    self.push(out, EventKind::Sleep, span);
+                    return Value::default();
+                }
+                KnownFn::AsyncSleep => {
+                    self.args(&call.args, out, depth);
+                    return Value::of(Ty::SleepFuture(span));
+                }
+                KnownFn::Drop | KnownFn::Forget => {
+                    let value = first
+                        .map(|arg| self.expr(arg, out, depth + 1))
+                        .unwrap_or_default();
+                    self.end_guard(&value, first, known == KnownFn::Forget, span, out);
+                    return Value::default();
+                }
+                KnownFn::Channel { receiver } => {
+                    self.args(&call.args, out, depth);
+                    let rx = if receiver {
+                        Ty::Sync(ObjKind::Receiver)
+                    } else {
+                        Ty::Unknown
+                    };
+                    return Value::of(Ty::Tuple(vec![Ty::Unknown, rx]));
+                }
+                KnownFn::LockConstructor(kind) => {
+                    let inner = self
+                        .args(&call.args, out, depth)
+                        .into_iter()
+                        .next()
+                        .unwrap_or_default();
+                    return Value {
+                        ty: Ty::Lock(kind, Box::new(inner.ty)),
+                        def: Some(span),
+                        fresh: true,
+                        ..Value::default()
+                    };
+                }
+            }
+        }
+        if names::is_clock(full) {
+            self.args(&call.args, out, depth);
+            return Value::of(Ty::Clock);
+        }
+        // `futures::executor::block_on(fut)`: runs the future to completion on this thread,
+        // waiting for whatever it waits for (a message, another thread's signal).
+        if full.rsplit("::").next() == Some("block_on") {
+            self.args(&call.args, out, depth);
+            self.push(out, EventKind::Synchronize, span);
+            return Value::default();
+        }
+        // `Some(x)`
+        if full == "Some" {
+            let inner = self
+                .args(&call.args, out, depth)
+                .into_iter()
+                .next()
+                .unwrap_or_default();
+            return Value {
+                ty: Ty::Opt(Box::new(inner.ty)),
+                ..inner
+            };
+        }
+        if full == "Ok" {
+            return self
+                .args(&call.args, out, depth)
+                .into_iter()
+                .next()
+                .unwrap_or_default();
+        }
+        // `Type::function(..)`.
+        let Some((owner, name)) = full.rsplit_once("::") else {
+            self.args(&call.args, out, depth);
+            return Value::default();
+        };
+        let Some(owner) = names::known_type(owner) else {
+            self.args(&call.args, out, depth);
+            return Value::default();
+        };
+        match owner {
+            KnownType::Lock(kind) | KnownType::Sync(kind) if !names::is_constructor(name) => {
+                // `Mutex::lock(&m)`: a method called by its path.
+                let receiver = first
+                    .map(|arg| self.expr(arg, out, depth + 1))
+                    .unwrap_or_default();
+                let receiver_span = first.map_or(span, |arg| self.expr_span(arg));
+                let ty = match owner {
+                    KnownType::Lock(_) => match receiver.ty {
+                        Ty::Lock(..) => receiver.ty.clone(),
+                        _ => Ty::Lock(kind, Box::default()),
+                    },
+                    _ => Ty::Sync(kind),
+                };
+                let receiver = Value { ty, ..receiver };
+                let rest: Vec<&'a Expr> = call.args.iter().skip(1).collect();
+                self.method_semantics(receiver, name, &rest, span, receiver_span, None, out, depth)
+            }
+            KnownType::Lock(kind) => {
+                let inner = self
+                    .args(&call.args, out, depth)
+                    .into_iter()
+                    .next()
+                    .unwrap_or_default();
+                Value {
+                    ty: Ty::Lock(kind, Box::new(inner.ty)),
+                    def: Some(span),
+                    fresh: true,
+                    ..Value::default()
+                }
+            }
+            KnownType::Sync(kind) => {
+                self.args(&call.args, out, depth);
+                Value {
+                    ty: Ty::Sync(kind),
+                    def: Some(span),
+                    fresh: true,
+                    ..Value::default()
+                }
+            }
+            KnownType::Transparent => {
+                let args = if name == "clone" {
+                    self.args_in_place(&call.args, out, depth)
+                } else {
+                    self.args(&call.args, out, depth)
+                };
+                let value = args.into_iter().next().unwrap_or_default();
+                if name == "clone" {
+                    // `Arc::clone(&m)` is `m`.
+                    value.settled()
+                } else if names::is_constructor(name) || matches!(name, "pin" | "new_uninit") {
+                    Value {
+                        place: None,
+                        def: value.def.or(Some(span)),
+                        ..value.settled()
+                    }
+                } else {
+                    Value::default()
+                }
+            }
+            KnownType::Guard if matches!(name, "leak") => {
+                let value = first
+                    .map(|arg| self.expr(arg, out, depth + 1))
+                    .unwrap_or_default();
+                self.end_guard(&value, first, true, span, out);
+                Value::default()
+            }
+            KnownType::Guard if matches!(name, "map" | "try_map" | "filter_map" | "map_split") => {
+                let value = first
+                    .map(|arg| self.expr(arg, out, depth + 1))
+                    .unwrap_or_default();
+                for arg in call.args.iter().skip(1) {
+                    self.expr(arg, out, depth + 1);
+                }
+                value
+            }
+            KnownType::Once if names::is_constructor(name) => {
+                self.args(&call.args, out, depth);
+                Value::of(Ty::Once(Box::default()))
+            }
+            KnownType::Seq if names::is_constructor(name) => {
+                self.args(&call.args, out, depth);
+                Value::of(Ty::Seq(Box::default()))
+            }
+            KnownType::ThreadBuilder => {
+                self.args(&call.args, out, depth);
+                Value::of(Ty::ThreadBuilder)
+            }
+            _ => {
+                self.args(&call.args, out, depth);
+                Value::default()
+            }
+        }
+    }
+}

@@ -1,0 +1,375 @@
+//! Control flow: `if` (and `if let` by edition), `match`, `while`, `for` and their conditions,
+//! lowered into branch and loop scopes.
+
+use proc_macro2::Span as TokenSpan;
+use syn::spanned::Spanned;
+use syn::Expr;
+use threadlint_rules::model::{
+    BranchInfo, Condition, LoopInfo, LoopKind, Node, Read, Scope, ScopeKind, Span,
+};
+
+use crate::rust::names;
+use crate::rust::Edition;
+
+use super::resolve::Res;
+use super::syntax::{assigned_names, block_exit, contains_let, expr_exit, is_comparison};
+use super::values::{Ty, Value};
+use super::{Lowerer, MAX_DEPTH};
+
+impl<'a> Lowerer<'a> {
+    pub(super) fn condition(&self, expr: &Expr) -> Condition {
+        let mut reads = Vec::new();
+        self.condition_reads(expr, &mut reads, 0);
+        Condition {
+            reads,
+            span: Some(self.expr_span(expr)),
+        }
+    }
+
+    pub(super) fn condition_reads(&self, expr: &Expr, reads: &mut Vec<Read>, depth: usize) {
+        if depth > 50 {
+            return;
+        }
+        match expr {
+            Expr::Path(path) => {
+                let text = self.expr_text(expr);
+                if path.path.segments.len() == 1 {
+                    if let Some(binding) = self.lookup(&text) {
+                        // `let now = Instant::now();` then `if now >= deadline`.
+                        reads.push(match binding.value.ty {
+                            Ty::Clock => Read::Clock,
+                            _ => Read::Local(text),
+                        });
+                        return;
+                    }
+                }
+                let segments = self.segments_here(&path.path);
+                match self.resolve(self.current_module(), &segments, 0) {
+                    Res::Static(_) => reads.push(Read::Shared(text)),
+                    _ => reads.push(Read::Constant),
+                }
+            }
+            Expr::Field(_) => reads.push(Read::Shared(self.expr_text(expr))),
+            // `start.elapsed()`: the time since an instant, a deadline test.
+            Expr::MethodCall(call) if call.method == "elapsed" && call.args.is_empty() => {
+                reads.push(Read::Clock)
+            }
+            Expr::MethodCall(call) => {
+                let receiver = self.expr_text(&call.receiver);
+                reads.push(Read::Call(format!("{receiver}.{}", call.method)));
+            }
+            Expr::Call(call) => {
+                let clock = match &*call.func {
+                    Expr::Path(path) if path.qself.is_none() => {
+                        let segments = self.segments_here(&path.path);
+                        matches!(
+                            self.resolve(self.current_module(), &segments, 0),
+                            Res::External(full) if names::is_clock(&full)
+                        )
+                    }
+                    _ => false,
+                };
+                reads.push(if clock {
+                    Read::Clock
+                } else {
+                    Read::Call(self.expr_text(&call.func))
+                });
+            }
+            Expr::Macro(mac) => {
+                let name = mac
+                    .mac
+                    .path
+                    .segments
+                    .last()
+                    .map(|s| s.ident.to_string())
+                    .unwrap_or_default();
+                reads.push(Read::Call(format!("{name}!")));
+            }
+            Expr::Unary(unary) => self.condition_reads(&unary.expr, reads, depth + 1),
+            Expr::Paren(paren) => self.condition_reads(&paren.expr, reads, depth + 1),
+            Expr::Group(group) => self.condition_reads(&group.expr, reads, depth + 1),
+            Expr::Reference(reference) => self.condition_reads(&reference.expr, reads, depth + 1),
+            Expr::Cast(cast) => self.condition_reads(&cast.expr, reads, depth + 1),
+            Expr::Await(awaited) => self.condition_reads(&awaited.base, reads, depth + 1),
+            Expr::Try(tried) => self.condition_reads(&tried.expr, reads, depth + 1),
+            // A comparison with the clock is a deadline test: what it compares against is the
+            // deadline, not state another thread changes.
+            Expr::Binary(binary) if is_comparison(&binary.op) => {
+                let mut compared = Vec::new();
+                self.condition_reads(&binary.left, &mut compared, depth + 1);
+                self.condition_reads(&binary.right, &mut compared, depth + 1);
+                if compared.contains(&Read::Clock) {
+                    reads.push(Read::Clock);
+                } else {
+                    reads.extend(compared);
+                }
+            }
+            Expr::Binary(binary) => {
+                self.condition_reads(&binary.left, reads, depth + 1);
+                self.condition_reads(&binary.right, reads, depth + 1);
+            }
+            Expr::Index(index) => {
+                self.condition_reads(&index.expr, reads, depth + 1);
+                self.condition_reads(&index.index, reads, depth + 1);
+            }
+            Expr::Let(let_expr) => self.condition_reads(&let_expr.expr, reads, depth + 1),
+            Expr::Lit(_) => reads.push(Read::Constant),
+            _ => reads.push(Read::Shared(self.expr_text(expr))),
+        }
+    }
+
+    pub(super) fn lower_if(
+        &mut self,
+        first_if: &'a syn::ExprIf,
+        out: &mut Vec<Node>,
+        depth: usize,
+    ) {
+        if depth > MAX_DEPTH {
+            self.depth_exceeded = true;
+            return;
+        }
+        // An `else if` chain is lowered iteratively: long chains must not recurse.
+        let mut current = first_if;
+        let mut first = true;
+        loop {
+            let has_let = contains_let(&current.cond);
+            let keyword = self.span(current.if_token.span);
+            let arm_start = if first {
+                keyword.start
+            } else {
+                self.else_before(current.if_token.span)
+            };
+            self.push_frame();
+            // A plain condition drops its temporaries before the body runs; an `if let`
+            // scrutinee's live through the body (and the `else`, before edition 2024).
+            let own_temps = !has_let || self.edition >= Edition::E2024;
+            if own_temps {
+                self.temp_scopes.push(Vec::new());
+            }
+            let mut cond_nodes = Vec::new();
+            self.expr(&current.cond, &mut cond_nodes, depth + 1);
+            if !has_let {
+                let cond_end = self.expr_span(&current.cond).end;
+                self.end_temps(&mut cond_nodes, cond_end);
+            }
+            let condition = self.condition(&current.cond);
+            // The first arm's condition runs before the `if`; an `else if` arm's inside it.
+            let mut body = Vec::new();
+            if first {
+                out.append(&mut cond_nodes);
+            } else {
+                body.append(&mut cond_nodes);
+            }
+            let then_end = self.span(current.then_branch.brace_token.span.close());
+            self.block_stmts(&current.then_branch.stmts, &mut body, depth + 1);
+            self.pop_frame(&mut body, then_end.start);
+            out.push(Node::Scope(Scope {
+                kind: ScopeKind::Branch(BranchInfo {
+                    first,
+                    has_else: current.else_branch.is_some() || !first,
+                    condition,
+                    exits: block_exit(&current.then_branch),
+                    acquire_test: None,
+                }),
+                span: Span::new(arm_start, then_end.end),
+                keyword,
+                statements: current.then_branch.stmts.len() as u32,
+                body,
+            }));
+            if has_let && own_temps {
+                self.end_temps(out, then_end.end);
+            }
+            match &current.else_branch {
+                Some((else_token, otherwise)) => match &**otherwise {
+                    Expr::If(next) => {
+                        current = next;
+                        first = false;
+                    }
+                    Expr::Block(block) => {
+                        let keyword = self.span(else_token.span);
+                        let close = self.span(block.block.brace_token.span.close());
+                        let mut body = Vec::new();
+                        self.push_frame();
+                        self.block_stmts(&block.block.stmts, &mut body, depth + 1);
+                        self.pop_frame(&mut body, close.start);
+                        out.push(Node::Scope(Scope {
+                            kind: ScopeKind::Branch(BranchInfo {
+                                first: false,
+                                has_else: true,
+                                condition: Condition::default(),
+                                exits: block_exit(&block.block),
+                                acquire_test: None,
+                            }),
+                            span: Span::new(keyword.start, close.end),
+                            keyword,
+                            statements: block.block.stmts.len() as u32,
+                            body,
+                        }));
+                        break;
+                    }
+                    other => {
+                        self.expr(other, out, depth + 1);
+                        break;
+                    }
+                },
+                None => break,
+            }
+        }
+    }
+
+    /// The offset of the `else` keyword that precedes an `else if`.
+    pub(super) fn else_before(&self, if_token: TokenSpan) -> u32 {
+        let at = self.span(if_token).start as usize;
+        let before = self.source.get(..at).unwrap_or("");
+        match before.trim_end().strip_suffix("else") {
+            Some(rest) => rest.len() as u32,
+            None => at as u32,
+        }
+    }
+
+    pub(super) fn lower_match(&mut self, m: &'a syn::ExprMatch, out: &mut Vec<Node>, depth: usize) {
+        if depth > MAX_DEPTH {
+            self.depth_exceeded = true;
+            return;
+        }
+        // The scrutinee's temporaries live through the whole match.
+        let scrutinee = self.expr(&m.expr, out, depth + 1);
+        let arms = m.arms.len();
+        for (index, arm) in m.arms.iter().enumerate() {
+            let mut body = Vec::new();
+            self.push_frame();
+            self.bind_pattern(&arm.pat, scrutinee.clone(), &mut body, true, depth + 1);
+            if let Some((_, guard)) = &arm.guard {
+                self.temp_scopes.push(Vec::new());
+                self.expr(guard, &mut body, depth + 1);
+                let end = self.expr_span(guard).end;
+                self.end_temps(&mut body, end);
+            }
+            let end = self.expr_span(&arm.body).end;
+            self.temp_scopes.push(Vec::new());
+            let statements = match &*arm.body {
+                Expr::Block(block) if block.label.is_none() => {
+                    self.block_stmts(&block.block.stmts, &mut body, depth + 1);
+                    block.block.stmts.len()
+                }
+                other => {
+                    self.expr(other, &mut body, depth + 1);
+                    1
+                }
+            };
+            self.end_temps(&mut body, end);
+            self.pop_frame(&mut body, end);
+            let pattern = self.span_of(&arm.pat);
+            out.push(Node::Scope(Scope {
+                kind: ScopeKind::Branch(BranchInfo {
+                    first: index == 0,
+                    has_else: arms > 1,
+                    condition: Condition::default(),
+                    exits: expr_exit(&arm.body),
+                    acquire_test: None,
+                }),
+                span: Span::new(pattern.start, end),
+                keyword: pattern,
+                statements: statements as u32,
+                body,
+            }));
+        }
+    }
+
+    pub(super) fn span_of(&self, node: &impl Spanned) -> Span {
+        self.span(node.span())
+    }
+
+    pub(super) fn lower_while(&mut self, w: &'a syn::ExprWhile, out: &mut Vec<Node>, depth: usize) {
+        if depth > MAX_DEPTH {
+            self.depth_exceeded = true;
+            return;
+        }
+        let has_let = contains_let(&w.cond);
+        let infinite =
+            matches!(&*w.cond, Expr::Lit(syn::ExprLit { lit: syn::Lit::Bool(b), .. }) if b.value);
+        let mut body = Vec::new();
+        self.push_frame();
+        self.temp_scopes.push(Vec::new());
+        self.expr(&w.cond, &mut body, depth + 1);
+        if !has_let {
+            let end = self.expr_span(&w.cond).end;
+            self.end_temps(&mut body, end);
+            self.temp_scopes.push(Vec::new());
+        }
+        self.repetition += 1;
+        self.block_stmts(&w.body.stmts, &mut body, depth + 1);
+        self.repetition -= 1;
+        let end = self.span(w.body.brace_token.span.close()).start;
+        self.pop_frame(&mut body, end);
+        // A `while let` scrutinee's temporaries live through each iteration's body.
+        self.end_temps(&mut body, end);
+        let info = LoopInfo {
+            kind: if infinite {
+                LoopKind::Infinite
+            } else {
+                LoopKind::While
+            },
+            condition: if infinite {
+                Condition::default()
+            } else {
+                self.condition(&w.cond)
+            },
+            assigned: assigned_names(&w.body),
+        };
+        out.push(Node::Scope(Scope {
+            kind: ScopeKind::Loop(info),
+            span: Span::new(
+                self.span(
+                    w.label
+                        .as_ref()
+                        .map_or(w.while_token.span, |l| l.name.apostrophe),
+                )
+                .start,
+                self.span(w.body.brace_token.span.close()).end,
+            ),
+            keyword: self.span(w.while_token.span),
+            statements: w.body.stmts.len() as u32,
+            body,
+        }));
+    }
+
+    pub(super) fn lower_for(&mut self, f: &'a syn::ExprForLoop, out: &mut Vec<Node>, depth: usize) {
+        if depth > MAX_DEPTH {
+            self.depth_exceeded = true;
+            return;
+        }
+        // The iterator's temporaries live for the whole loop (they stay pending in the
+        // enclosing statement).
+        let iterable = self.expr(&f.expr, out, depth + 1);
+        let element = match iterable.ty {
+            Ty::Seq(t) | Ty::Iter(t) | Ty::Opt(t) => *t,
+            _ => Ty::Unknown,
+        };
+        let mut body = Vec::new();
+        self.push_frame();
+        self.bind_pattern(&f.pat, Value::of(element), &mut body, false, depth + 1);
+        self.repetition += 1;
+        self.block_stmts(&f.body.stmts, &mut body, depth + 1);
+        self.repetition -= 1;
+        let end = self.span(f.body.brace_token.span.close()).start;
+        self.pop_frame(&mut body, end);
+        let whole = Span::new(
+            self.span(f.for_token.span).start,
+            self.span(f.body.brace_token.span.close()).end,
+        );
+        out.push(Node::Scope(Scope {
+            kind: ScopeKind::Loop(LoopInfo {
+                kind: LoopKind::For,
+                condition: Condition::default(),
+                assigned: assigned_names(&f.body),
+            }),
+            span: whole,
+            keyword: self.span(f.for_token.span),
+            statements: f.body.stmts.len() as u32,
+            body,
+        }));
+    }
+
+    // -------------------------------------------------------------------------- macros
+}

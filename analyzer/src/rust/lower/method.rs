@@ -1,0 +1,528 @@
+//! Method calls: lock, wait, notify, join, receive and spawn on the objects the lowering knows,
+//! methods of the file's own types, closures given to adaptors, and what other methods give back.
+
+use syn::Expr;
+use threadlint_rules::model::{
+    AcquireHow, BlockingKind, EventKind, Flavor, Node, ObjKey, ObjKind, Span, WaitKind,
+};
+
+use crate::rust::names::{self, LockMethod};
+use crate::rust::spans;
+
+use super::escape;
+use super::guards::is_shared_guard;
+use super::values::{Ty, Value};
+use super::{Lowerer, MAX_DEPTH};
+
+impl<'a> Lowerer<'a> {
+    pub(super) fn method_call(
+        &mut self,
+        call: &'a syn::ExprMethodCall,
+        hint: Option<Hint>,
+        out: &mut Vec<Node>,
+        depth: usize,
+    ) -> Value {
+        if depth > MAX_DEPTH {
+            self.depth_exceeded = true;
+            return Value::default();
+        }
+        let name = call.method.to_string();
+        // `x.lock().unwrap()`: the receiver's shape tells a std lock even when its type is not
+        // known here.
+        let receiver = match (&*call.receiver, guard_wrapper(&name)) {
+            (Expr::MethodCall(inner), true) => match lock_hint(&call.receiver, Hint::LockResult) {
+                Some(inner_hint) => self.method_call(inner, Some(inner_hint), out, depth + 1),
+                None => self.expr(&call.receiver, out, depth + 1),
+            },
+            _ => self.expr(&call.receiver, out, depth + 1),
+        };
+        let span = self.join(spans::first(&call.receiver), call.paren_token.span.close());
+        let receiver_span = self.expr_span(&call.receiver);
+        let args: Vec<&'a Expr> = call.args.iter().collect();
+        self.method_semantics(
+            receiver,
+            &name,
+            &args,
+            span,
+            receiver_span,
+            hint,
+            out,
+            depth,
+        )
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn method_semantics(
+        &mut self,
+        receiver: Value,
+        name: &str,
+        args: &[&'a Expr],
+        span: Span,
+        receiver_span: Span,
+        hint: Option<Hint>,
+        out: &mut Vec<Node>,
+        depth: usize,
+    ) -> Value {
+        let lower_args = |this: &mut Self, out: &mut Vec<Node>| -> Vec<Value> {
+            args.iter()
+                .map(|arg| this.expr(arg, out, depth + 1))
+                .collect()
+        };
+        let mut receiver = receiver;
+        // A receiver of unknown type used the way only a lock is.
+        let mut guessed = false;
+        if receiver.ty == Ty::Unknown && args.is_empty() {
+            if let Some(hint) = hint {
+                let flavor = match hint {
+                    Hint::LockResult => Flavor::Std,
+                    Hint::Async => Flavor::Async,
+                };
+                let kind = match name {
+                    "lock" | "try_lock" => Some(ObjKind::Lock { flavor }),
+                    "read" | "write" | "try_read" | "try_write" => Some(ObjKind::RwLock { flavor }),
+                    _ => None,
+                };
+                if let Some(kind) = kind {
+                    receiver.ty = Ty::Lock(kind, Box::default());
+                    guessed = true;
+                }
+            }
+        }
+        match receiver.ty.clone() {
+            Ty::Lock(kind, inner) => {
+                // `.lock().await` compiles only on an async lock, whatever the type looked like
+                // (a crate's own `sync::Mutex` read as `std::sync::Mutex`).
+                let kind = match (hint, kind) {
+                    (Some(Hint::Async), ObjKind::Lock { .. }) if name == "lock" => ObjKind::Lock {
+                        flavor: Flavor::Async,
+                    },
+                    (Some(Hint::Async), ObjKind::RwLock { .. })
+                        if matches!(name, "read" | "write") =>
+                    {
+                        ObjKind::RwLock {
+                            flavor: Flavor::Async,
+                        }
+                    }
+                    _ => kind,
+                };
+                if let Some(method) = names::lock_method(kind, name) {
+                    lower_args(self, out);
+                    // Known before as something (or nothing): only a new kind is a guess.
+                    let unknown_before = guessed && {
+                        let id = self.object(&receiver, receiver_span, ObjKind::Unknown);
+                        self.objects[id.0 as usize].kind == ObjKind::Unknown
+                    };
+                    let obj = self.object(&receiver, receiver_span, kind);
+                    if unknown_before {
+                        self.objects[obj.0 as usize].inferred = true;
+                    }
+                    if hint == Some(Hint::Async) {
+                        self.objects[obj.0 as usize].kind = kind;
+                    }
+                    return match method {
+                        LockMethod::Blocking | LockMethod::NonBlocking | LockMethod::Timeout => {
+                            let how = match method {
+                                LockMethod::Blocking => AcquireHow::Temporary,
+                                LockMethod::NonBlocking => AcquireHow::NonBlocking,
+                                _ => AcquireHow::Timeout,
+                            };
+                            let future = matches!(
+                                kind,
+                                ObjKind::Lock {
+                                    flavor: Flavor::Async
+                                } | ObjKind::RwLock {
+                                    flavor: Flavor::Async
+                                }
+                            ) && method == LockMethod::Blocking
+                                && !name.starts_with("blocking_");
+                            if future {
+                                // tokio's `lock()` builds a future: it locks where awaited.
+                                return Value::of(Ty::LockFuture {
+                                    obj,
+                                    how,
+                                    shared: is_shared_guard(name),
+                                    inner,
+                                    call: span,
+                                    receiver: receiver_span,
+                                });
+                            }
+                            let temp = self.acquire(
+                                out,
+                                obj,
+                                (how, is_shared_guard(name)),
+                                span,
+                                receiver_span,
+                            );
+                            Value {
+                                ty: Ty::Guard(Some(obj), inner),
+                                temp: Some(temp),
+                                ..Value::default()
+                            }
+                        }
+                        LockMethod::ForceUnlock => {
+                            self.push(out, EventKind::Release { obj }, span);
+                            Value::default()
+                        }
+                        LockMethod::Raw => Value::of(Ty::Raw(obj)),
+                    };
+                }
+            }
+            Ty::Raw(obj) => {
+                lower_args(self, out);
+                match name {
+                    "lock" | "lock_exclusive" | "lock_shared" | "lock_upgradable" => {
+                        let receiver = receiver_span;
+                        self.push(
+                            out,
+                            EventKind::Acquire {
+                                obj,
+                                how: AcquireHow::Manual,
+                                receiver,
+                                shared: name == "lock_shared",
+                            },
+                            span,
+                        );
+                    }
+                    "try_lock" | "try_lock_exclusive" | "try_lock_shared" => {
+                        let receiver = receiver_span;
+                        self.push(
+                            out,
+                            EventKind::Acquire {
+                                obj,
+                                how: AcquireHow::NonBlocking,
+                                receiver,
+                                shared: name == "try_lock_shared",
+                            },
+                            span,
+                        );
+                    }
+                    "unlock" | "unlock_fair" | "unlock_exclusive" | "unlock_shared"
+                    | "unlock_upgradable" => {
+                        self.push(out, EventKind::Release { obj }, span);
+                    }
+                    _ => {}
+                }
+                return Value::default();
+            }
+            Ty::Sync(kind @ ObjKind::Condvar { .. }) => {
+                if let Some((predicate, timeout)) = names::condvar_wait(name) {
+                    let values = lower_args(self, out);
+                    let obj = self.object(&receiver, receiver_span, kind);
+                    let kind = if predicate {
+                        WaitKind::ConditionPredicate
+                    } else {
+                        WaitKind::Condition
+                    };
+                    self.push(out, EventKind::Wait { obj, kind, timeout }, span);
+                    // The guard comes back: the same lock, held again.
+                    let guard = values.into_iter().next().unwrap_or_default();
+                    let guard = match guard.ty {
+                        Ty::Guard(..) => Value {
+                            ty: guard.ty,
+                            temp: guard.temp.filter(|t| t.direct),
+                            ..Value::default()
+                        },
+                        _ => Value::default(),
+                    };
+                    return if timeout && name.starts_with("wait_timeout") {
+                        Value::of(Ty::Tuple(vec![guard.ty.clone(), Ty::Unknown]))
+                            .with_temp(guard.temp)
+                    } else {
+                        guard
+                    };
+                }
+                if matches!(name, "notify_one" | "notify_all") {
+                    lower_args(self, out);
+                    let obj = self.object(&receiver, receiver_span, kind);
+                    self.push(out, EventKind::Notify { obj }, span);
+                    return Value::default();
+                }
+            }
+            Ty::Sync(kind @ ObjKind::Barrier { .. }) if name == "wait" => {
+                let obj = self.object(&receiver, receiver_span, kind);
+                self.push(
+                    out,
+                    EventKind::Wait {
+                        obj,
+                        kind: WaitKind::Barrier,
+                        timeout: false,
+                    },
+                    span,
+                );
+                return Value::default();
+            }
+            Ty::Sync(ObjKind::Receiver)
+                if matches!(name, "recv" | "recv_timeout" | "recv_deadline") =>
+            {
+                lower_args(self, out);
+                let obj = self.object(&receiver, receiver_span, ObjKind::Receiver);
+                let timeout = name != "recv";
+                let what = format!("{name}()");
+                self.push(
+                    out,
+                    EventKind::Blocking {
+                        kind: BlockingKind::Recv,
+                        obj: Some(obj),
+                        timeout,
+                        what,
+                    },
+                    span,
+                );
+                self.push(out, EventKind::Synchronize, span);
+                return Value::default();
+            }
+            Ty::Sync(kind @ ObjKind::Thread { .. }) if name == "join" => {
+                let obj = self.object(&receiver, receiver_span, kind);
+                if let Some(site) = receiver.spawn {
+                    // `thread::spawn(..).join()`: the handle of that start.
+                    escape::link_spawn(out, site, obj);
+                }
+                let what = "join()".to_string();
+                self.push(
+                    out,
+                    EventKind::Blocking {
+                        kind: BlockingKind::Join,
+                        obj: Some(obj),
+                        timeout: false,
+                        what,
+                    },
+                    span,
+                );
+                self.push(out, EventKind::Synchronize, span);
+                return Value::default();
+            }
+            Ty::ThreadBuilder => match name {
+                "spawn" | "spawn_unchecked" => {
+                    self.spawn(args.first().copied(), span, Vec::new(), false, out, depth);
+                    self.push(out, EventKind::ThreadStart { obj: None }, span);
+                    return Value {
+                        ty: Ty::Sync(ObjKind::Thread { daemon: false }),
+                        spawn: Some(span),
+                        def: Some(span),
+                        fresh: true,
+                        ..Value::default()
+                    };
+                }
+                "spawn_scoped" => {
+                    let values: Vec<&'a Expr> = args.to_vec();
+                    if let Some(scope) = values.first() {
+                        self.expr(scope, out, depth + 1);
+                    }
+                    let target =
+                        self.spawn(values.get(1).copied(), span, Vec::new(), false, out, depth);
+                    self.push(out, EventKind::Submit { target }, span);
+                    return Value::of(Ty::Sync(ObjKind::Thread { daemon: false }));
+                }
+                _ => {
+                    lower_args(self, out);
+                    return Value::of(Ty::ThreadBuilder);
+                }
+            },
+            Ty::ThreadScope if name == "spawn" => {
+                let target = self.spawn(
+                    args.first().copied(),
+                    span,
+                    vec![Ty::ThreadScope],
+                    false,
+                    out,
+                    depth,
+                );
+                self.push(out, EventKind::Submit { target }, span);
+                return Value::of(Ty::Sync(ObjKind::Thread { daemon: false }));
+            }
+            // `flag.store(true, ..)`: a write other threads see (a signal, a counter).
+            Ty::Sync(ObjKind::Atomic) if names::is_atomic_write(name) => {
+                lower_args(self, out);
+                let obj = self.object(&receiver, receiver_span, ObjKind::Atomic);
+                let target = self.text(receiver_span).to_string();
+                self.push(
+                    out,
+                    EventKind::SharedWrite {
+                        target,
+                        obj: Some(obj),
+                        read_modify_write: false,
+                    },
+                    span,
+                );
+                return Value::default();
+            }
+            Ty::Struct(class) => {
+                if let Some(callee) = self.method_of(&class, name) {
+                    let values = lower_args(self, out);
+                    self.escape_all(&values);
+                    self.hand_over(args.iter().copied(), &values, out);
+                    return self.call_local(callee, span, out);
+                }
+            }
+            // Methods of the protected data (`guard.push(x)`): auto-deref.
+            Ty::Guard(lock, inner) if !guard_wrapper(name) => {
+                let data = Value::of(*inner);
+                let value =
+                    self.method_semantics(data, name, args, span, receiver_span, None, out, depth);
+                // An object the call made of the data (a `Receiver` it blocks on) is the lock's.
+                let display = self.text(receiver_span);
+                let key = ObjKey::Other(format!("{display}@{}", receiver_span.start));
+                if let (Some(lock), Some(&id)) = (lock, self.object_by_key.get(&key)) {
+                    self.objects[id.0 as usize].guarded_by = Some(lock);
+                }
+                return value;
+            }
+            _ => {}
+        }
+        // Work handed to a pool or runtime runs elsewhere (`pool.spawn(..)`, `rt.spawn(..)`).
+        if matches!(
+            name,
+            "spawn" | "spawn_blocking" | "spawn_local" | "spawn_fifo" | "execute"
+        ) && args
+            .first()
+            .is_some_and(|a| matches!(a, Expr::Closure(_) | Expr::Async(_)))
+        {
+            let target = self.spawn(args.first().copied(), span, Vec::new(), true, out, depth);
+            for arg in args.iter().skip(1) {
+                self.expr(arg, out, depth + 1);
+            }
+            self.push(out, EventKind::Submit { target }, span);
+            return Value::default();
+        }
+        // Closures given to iterator adaptors and friends run here, now.
+        let element = match (&receiver.ty, name) {
+            (Ty::Seq(t) | Ty::Iter(t) | Ty::Opt(t), _) => Some((**t).clone()),
+            (ty, "with" | "with_borrow" | "with_borrow_mut") => Some(ty.clone()),
+            _ => None,
+        };
+        let mut values = Vec::new();
+        for arg in args {
+            match arg {
+                Expr::Closure(closure) => {
+                    let hints = element.clone().map(|t| vec![t]).unwrap_or_default();
+                    // An adaptor's closure may run once per item.
+                    self.repetition += 1;
+                    self.inline_closure(closure, &hints, out, depth);
+                    self.repetition -= 1;
+                    values.push(Value::default());
+                }
+                other => values.push(self.expr(other, out, depth + 1)),
+            }
+        }
+        self.escape_all(&values);
+        if matches!(
+            name,
+            "elapsed" | "duration_since" | "saturating_duration_since"
+        ) {
+            return Value::of(Ty::Clock);
+        }
+        if name == "block_on" {
+            // `runtime.block_on(fut)`, like `futures::executor::block_on(fut)`.
+            self.push(out, EventKind::Synchronize, span);
+        }
+        transform(&receiver, name)
+    }
+
+    // -------------------------------------------------------------------------- control flow
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Hint {
+    /// `.lock().unwrap()`: a `LockResult`, so a std lock.
+    LockResult,
+    /// `.lock().await`: an async lock.
+    Async,
+}
+
+/// `x.lock()` / `x.read()` / `x.write()` with no arguments.
+pub(super) fn lock_hint(expr: &Expr, hint: Hint) -> Option<Hint> {
+    match expr {
+        Expr::MethodCall(call)
+            if call.args.is_empty()
+                && matches!(
+                    call.method.to_string().as_str(),
+                    "lock" | "read" | "write" | "try_lock" | "try_read" | "try_write"
+                ) =>
+        {
+            Some(hint)
+        }
+        _ => None,
+    }
+}
+
+/// Methods that pass a guard through (`LockResult` / `Option` unwrapping).
+pub(super) fn guard_wrapper(name: &str) -> bool {
+    matches!(
+        name,
+        "unwrap"
+            | "expect"
+            | "unwrap_or_else"
+            | "unwrap_unchecked"
+            | "ok"
+            | "into_ok"
+            | "unwrap_or_default"
+    )
+}
+
+/// What a method that is not a concurrency operation gives back.
+pub(super) fn transform(receiver: &Value, name: &str) -> Value {
+    let keep = || Value {
+        place: receiver.place.clone(),
+        ty: receiver.ty.clone(),
+        temp: receiver.temp,
+        spawn: None,
+        def: receiver.def,
+        fresh: receiver.fresh,
+    };
+    let unwrap = |inner: &Ty| Value {
+        place: receiver.place.clone(),
+        ty: inner.clone(),
+        def: receiver.def,
+        ..Value::default()
+    };
+    match (&receiver.ty, name) {
+        (_, _)
+            if guard_wrapper(name)
+                && (receiver.temp.is_some() || matches!(receiver.ty, Ty::Guard(..))) =>
+        {
+            keep()
+        }
+        (Ty::Opt(inner), "unwrap" | "expect" | "unwrap_unchecked") => unwrap(inner),
+        // `Builder::spawn(..).unwrap()`: the handle of that start.
+        (Ty::Sync(ObjKind::Thread { .. }), _)
+            if guard_wrapper(name) && receiver.spawn.is_some() =>
+        {
+            Value {
+                spawn: receiver.spawn,
+                ..keep()
+            }
+        }
+        (
+            Ty::Opt(_),
+            "take" | "as_ref" | "as_mut" | "as_deref" | "as_deref_mut" | "clone" | "cloned"
+            | "copied" | "replace",
+        ) => Value {
+            temp: None,
+            ..keep()
+        },
+        (Ty::Once(inner), "get" | "get_mut") => Value {
+            ty: Ty::Opt(inner.clone()),
+            ..unwrap(inner)
+        },
+        (Ty::Once(inner), "get_or_init" | "get_or_try_init" | "wait" | "force") => unwrap(inner),
+        (
+            Ty::Seq(inner) | Ty::Iter(inner),
+            "iter" | "iter_mut" | "into_iter" | "drain" | "rev" | "skip" | "take" | "filter"
+            | "chain" | "by_ref",
+        ) => Value::of(Ty::Iter(inner.clone())),
+        (
+            Ty::Seq(inner) | Ty::Iter(inner),
+            "first" | "last" | "get" | "get_mut" | "pop" | "pop_front" | "pop_back" | "next"
+            | "first_mut" | "last_mut",
+        ) => Value::of(Ty::Opt(inner.clone())),
+        (Ty::Seq(inner), "remove" | "swap_remove") => Value::of((**inner).clone()),
+        (
+            Ty::Lock(..) | Ty::Sync(_) | Ty::Struct(_) | Ty::Tuple(_) | Ty::Seq(_) | Ty::Once(_),
+            "clone" | "as_ref" | "borrow" | "deref" | "to_owned" | "as_deref" | "by_ref",
+        ) => Value {
+            temp: None,
+            ..keep()
+        },
+        _ => Value::default(),
+    }
+}

@@ -1,0 +1,340 @@
+//! Resolution: what a path names as seen from a module of the file (a struct, a static, a
+//! function, a method, an alias, a known library item through the `use` declarations and glob
+//! imports), and what a written type means to the lowering.
+
+use syn::Type;
+use threadlint_rules::model::FnId;
+
+use crate::rust::names::{self, KnownType};
+
+use super::values::{project, TempRef, Ty, Value};
+use super::{Lowerer, GLOB_HOPS};
+
+pub(super) enum Res {
+    External(String),
+    Struct(String),
+    Static(String),
+    Const,
+    Fn(FnId),
+    Assoc(String, String),
+    Module(usize),
+    Alias(usize, String),
+    Unknown,
+}
+
+impl<'a> Lowerer<'a> {
+    /// The identity of the static `name` defined in `module`: its path from the file's top
+    /// level (`NAME`, `inner::NAME`), so that every path that resolves to it names one object
+    /// and same-named statics of two modules stay two.
+    pub(super) fn static_key(&self, module: usize, name: &str) -> String {
+        let path = &self.modules[module].path;
+        if path.is_empty() {
+            name.to_string()
+        } else {
+            format!("{}::{name}", path.join("::"))
+        }
+    }
+
+    pub(super) fn resolve_item_types(&mut self) {
+        let names: Vec<String> = self.structs.keys().cloned().collect();
+        for name in names {
+            let (module, fields) = {
+                let info = &self.structs[&name];
+                (info.module, info.fields.clone())
+            };
+            let types = fields
+                .iter()
+                .map(|(field, ty, span)| {
+                    (
+                        field.clone(),
+                        (self.ty_of(ty, module, Some(&name), 0), *span),
+                    )
+                })
+                .collect();
+            if let Some(info) = self.structs.get_mut(&name) {
+                info.types = types;
+            }
+        }
+        let names: Vec<String> = self.statics.keys().cloned().collect();
+        for name in names {
+            let (module, ty) = (self.statics[&name].module, self.statics[&name].ty);
+            let resolved = self.ty_of(ty, module, None, 0);
+            if let Some(info) = self.statics.get_mut(&name) {
+                info.resolved = resolved;
+            }
+        }
+    }
+
+    /// Resolves a path (`Mutex`, `sync::Mutex`, `crate::state::LOCK`, `Self::new`) as seen
+    /// from `module`.
+    pub(super) fn resolve(&self, module: usize, segments: &[String], depth: usize) -> Res {
+        self.resolve_with(module, segments, depth, GLOB_HOPS)
+    }
+
+    /// `globs`: how many glob imports (`use super::*`) may still be followed; each hop fans out
+    /// over every glob of a module, so the chain is kept short.
+    pub(super) fn resolve_with(
+        &self,
+        module: usize,
+        segments: &[String],
+        depth: usize,
+        globs: u8,
+    ) -> Res {
+        if depth > 16 || segments.is_empty() {
+            return Res::Unknown;
+        }
+        let rest = &segments[1..];
+        // A path into the crate that this file does not define lives in another file of it;
+        // a `sync` module there re-exports `std::sync` (or loom's copy) by convention.
+        let crate_local = |res: Res| match res {
+            Res::External(path) => {
+                Res::External(names::crate_shim(&path).unwrap_or_else(|| format!("crate::{path}")))
+            }
+            other => other,
+        };
+        match segments[0].as_str() {
+            "crate" => crate_local(self.resolve_in(0, rest, depth + 1, globs)),
+            "self" if !rest.is_empty() => {
+                crate_local(self.resolve_in(module, rest, depth + 1, globs))
+            }
+            "super" => {
+                let parent = self.modules[module].parent.unwrap_or(0);
+                if rest.first().is_some_and(|s| s == "super") {
+                    self.resolve_with(parent, rest, depth + 1, globs)
+                } else {
+                    crate_local(self.resolve_in(parent, rest, depth + 1, globs))
+                }
+            }
+            _ => self.resolve_in(module, segments, depth, globs),
+        }
+    }
+
+    pub(super) fn resolve_in(
+        &self,
+        module: usize,
+        segments: &[String],
+        depth: usize,
+        globs: u8,
+    ) -> Res {
+        if depth > 16 {
+            return Res::Unknown;
+        }
+        let Some(first) = segments.first() else {
+            return Res::Module(module);
+        };
+        let rest = &segments[1..];
+        let m = &self.modules[module];
+        if let Some(&child) = m.children.get(first) {
+            return self.resolve_in(child, rest, depth + 1, globs);
+        }
+        if rest.is_empty() {
+            if m.structs.contains(first) {
+                return Res::Struct(first.clone());
+            }
+            if m.statics.contains(first) {
+                return Res::Static(self.static_key(module, first));
+            }
+            if m.consts.contains(first) {
+                return Res::Const;
+            }
+            if let Some(&id) = m.fns.get(first) {
+                return Res::Fn(id);
+            }
+            if m.aliases.contains_key(first) {
+                return Res::Alias(module, first.clone());
+            }
+        } else if rest.len() == 1 && m.structs.contains(first) {
+            return Res::Assoc(first.clone(), rest[0].clone());
+        }
+        if let Some(target) = m.imports.get(first) {
+            let mut full = target.clone();
+            full.extend(rest.iter().cloned());
+            return self.resolve_with(module, &full, depth + 1, globs);
+        }
+        if globs > 0 {
+            for glob in &m.globs {
+                match self.resolve_with(module, glob, depth + 1, 0) {
+                    Res::Module(target) if target != module => {
+                        let found = self.resolve_in(target, segments, depth + 1, globs - 1);
+                        if !matches!(found, Res::External(_) | Res::Unknown) {
+                            return found;
+                        }
+                    }
+                    Res::External(prefix) => {
+                        let full = names::normalize(&format!("{prefix}::{}", segments.join("::")));
+                        if is_known_path(&full) {
+                            return Res::External(full);
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+        // Edition 2015 paths are relative to the crate root.
+        if module != 0 && self.modules[0].children.contains_key(first) {
+            return self.resolve_in(0, segments, depth + 1, globs);
+        }
+        Res::External(names::normalize(&segments.join("::")))
+    }
+
+    pub(super) fn ty_of(&self, ty: &Type, module: usize, class: Option<&str>, depth: usize) -> Ty {
+        if depth > 24 {
+            return Ty::Unknown;
+        }
+        match ty {
+            Type::Path(path) if path.qself.is_none() => {
+                let Some(last) = path.path.segments.last() else {
+                    return Ty::Unknown;
+                };
+                let argument = match &last.arguments {
+                    syn::PathArguments::AngleBracketed(args) => {
+                        args.args.iter().find_map(|a| match a {
+                            syn::GenericArgument::Type(t) => Some(t),
+                            _ => None,
+                        })
+                    }
+                    _ => None,
+                };
+                let inner =
+                    || argument.map_or(Ty::Unknown, |t| self.ty_of(t, module, class, depth + 1));
+                let segments = path_segments(&path.path);
+                if segments.len() == 1 && segments[0] == "Self" {
+                    return class.map_or(Ty::Unknown, |c| Ty::Struct(c.to_string()));
+                }
+                match self.resolve(module, &segments, 0) {
+                    Res::Struct(name) => Ty::Struct(name),
+                    Res::Alias(alias_module, name) => {
+                        match self.modules[alias_module].aliases.get(&name) {
+                            Some(target) => self.ty_of(target, alias_module, class, depth + 1),
+                            None => Ty::Unknown,
+                        }
+                    }
+                    Res::External(full) => match names::known_type(&full) {
+                        Some(KnownType::Lock(kind)) => Ty::Lock(kind, Box::new(inner())),
+                        Some(KnownType::Sync(kind)) => Ty::Sync(kind),
+                        Some(KnownType::Transparent) => inner(),
+                        Some(KnownType::Once) => Ty::Once(Box::new(inner())),
+                        Some(KnownType::Option) => Ty::Opt(Box::new(inner())),
+                        Some(KnownType::Seq) => Ty::Seq(Box::new(inner())),
+                        Some(KnownType::Guard) => Ty::Guard(None, Box::new(inner())),
+                        Some(KnownType::ThreadBuilder) => Ty::ThreadBuilder,
+                        None => Ty::Unknown,
+                    },
+                    _ => Ty::Unknown,
+                }
+            }
+            Type::Reference(r) => self.ty_of(&r.elem, module, class, depth + 1),
+            Type::Ptr(p) => self.ty_of(&p.elem, module, class, depth + 1),
+            Type::Paren(p) => self.ty_of(&p.elem, module, class, depth + 1),
+            Type::Group(g) => self.ty_of(&g.elem, module, class, depth + 1),
+            Type::Tuple(t) => Ty::Tuple(
+                t.elems
+                    .iter()
+                    .map(|e| self.ty_of(e, module, class, depth + 1))
+                    .collect(),
+            ),
+            Type::Array(a) => Ty::Seq(Box::new(self.ty_of(&a.elem, module, class, depth + 1))),
+            Type::Slice(s) => Ty::Seq(Box::new(self.ty_of(&s.elem, module, class, depth + 1))),
+            _ => Ty::Unknown,
+        }
+    }
+
+    /// The type, in the current function's context.
+    pub(super) fn ty_here(&self, ty: &Type) -> Ty {
+        let info = &self.fns[self.current.0 as usize];
+        self.ty_of(ty, info.module, info.class.as_deref(), 0)
+    }
+
+    pub(super) fn current_module(&self) -> usize {
+        self.fns[self.current.0 as usize].module
+    }
+
+    pub(super) fn current_class(&self) -> Option<String> {
+        self.fns[self.current.0 as usize].class.clone()
+    }
+
+    /// Path segments with `Self` replaced by the current impl type.
+    pub(super) fn segments_here(&self, path: &syn::Path) -> Vec<String> {
+        let mut segments = path_segments(path);
+        if segments.first().is_some_and(|s| s == "Self") {
+            if let Some(class) = self.current_class() {
+                segments[0] = class;
+            }
+        }
+        segments
+    }
+
+    pub(super) fn return_value(&self, callee: FnId) -> Value {
+        let info = &self.fns[callee.0 as usize];
+        match info.ret {
+            Some(ty) => Value::of(self.ty_of(ty, info.module, info.class.as_deref(), 0)),
+            None => Value::default(),
+        }
+    }
+
+    pub(super) fn method_of(&self, class: &str, name: &str) -> Option<FnId> {
+        self.methods
+            .get(&(class.to_string(), name.to_string()))
+            .copied()
+    }
+
+    pub(super) fn field(&self, base: &Value, member: &str) -> Value {
+        let (ty, def) = match &base.ty {
+            Ty::Struct(name) => match self.structs.get(name).and_then(|s| s.types.get(member)) {
+                Some((ty, span)) => (ty.clone(), Some(*span)),
+                None => (Ty::Unknown, None),
+            },
+            Ty::Tuple(items) => (
+                member
+                    .parse::<usize>()
+                    .ok()
+                    .and_then(|i| items.get(i))
+                    .cloned()
+                    .unwrap_or_default(),
+                None,
+            ),
+            Ty::Guard(_, inner) => {
+                // Data inside a lock: no identity of its own.
+                let data = Value {
+                    ty: (**inner).clone(),
+                    temp: base.temp.map(|t| TempRef { direct: false, ..t }),
+                    ..Value::default()
+                };
+                return self.field(&data, member);
+            }
+            _ => (Ty::Unknown, None),
+        };
+        Value {
+            place: base.place.as_ref().map(|p| project(p, member)),
+            ty,
+            temp: base.temp.map(|t| TempRef { direct: false, ..t }),
+            spawn: None,
+            def,
+            fresh: false,
+        }
+    }
+
+    // -------------------------------------------------------------------------- expressions
+}
+
+pub(super) fn path_segments(path: &syn::Path) -> Vec<String> {
+    path.segments.iter().map(|s| s.ident.to_string()).collect()
+}
+
+pub(super) fn is_known_path(full: &str) -> bool {
+    names::known_type(full).is_some()
+        || names::known_fn(full).is_some()
+        || full
+            .rsplit_once("::")
+            .is_some_and(|(owner, _)| names::known_type(owner).is_some())
+}
+
+pub(super) fn type_name(ty: &Type) -> Option<String> {
+    match ty {
+        Type::Path(path) => path.path.segments.last().map(|s| s.ident.to_string()),
+        Type::Reference(r) => type_name(&r.elem),
+        Type::Paren(p) => type_name(&p.elem),
+        Type::Group(g) => type_name(&g.elem),
+        _ => None,
+    }
+}

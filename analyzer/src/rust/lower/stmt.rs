@@ -1,0 +1,368 @@
+//! Functions, blocks, statements and patterns: the frames that bindings live in and the
+//! temporary scopes that statements end.
+
+use syn::{Block, Expr, Pat, Stmt};
+use threadlint_rules::model::{
+    AcquireHow, BranchInfo, Condition, Event, EventKind, FnId, Node, ObjKey, ObjKind, Scope,
+    ScopeKind, Span,
+};
+
+use crate::rust::spans;
+
+use super::guards::{Binding, Frame, GuardState};
+use super::items::{FnBody, Input};
+use super::syntax::{block_exit, core_call, expr_exit, member_name};
+use super::values::{element_of, Place, Ty, Value};
+use super::{Lowerer, MAX_DEPTH};
+
+impl<'a> Lowerer<'a> {
+    pub(super) fn lower_function(&mut self, id: FnId) -> Vec<Node> {
+        self.current = id;
+        self.repetition = 0;
+        self.frames = vec![Frame::default()];
+        self.temps.clear();
+        self.temp_scopes = vec![Vec::new()];
+        let info = &mut self.fns[id.0 as usize];
+        let env = std::mem::take(&mut info.env);
+        let body = info.body;
+        let inputs = info.inputs.clone();
+        let hints = info.hints.clone();
+        let class = info.class.clone();
+        let end = info.span.end;
+        self.frames[0].bindings.extend(env);
+        let mut out = Vec::new();
+        for (index, input) in inputs.iter().enumerate() {
+            match input {
+                Input::SelfParam => {
+                    if let Some(class) = &class {
+                        self.frames[0].bindings.push(Binding {
+                            name: "self".into(),
+                            value: Value {
+                                place: Some(Place::SelfValue(class.clone())),
+                                ty: Ty::Struct(class.clone()),
+                                ..Value::default()
+                            },
+                            guard: None,
+                        });
+                    }
+                }
+                Input::Typed(pat, ty) => {
+                    let ty = match ty {
+                        Some(ty) => self.ty_here(ty),
+                        None => hints.get(index).cloned().unwrap_or_default(),
+                    };
+                    let value = Value {
+                        place: Some(Place::Key(ObjKey::Param {
+                            function: id,
+                            index: index as u32,
+                            path: Vec::new(),
+                        })),
+                        ty,
+                        ..Value::default()
+                    };
+                    self.bind_pattern(pat, value, &mut out, false, 0);
+                }
+            }
+        }
+        match body {
+            FnBody::None => {}
+            FnBody::Block(block) => self.block_stmts(&block.stmts, &mut out, 0),
+            FnBody::Async(block) => self.block_stmts(&block.block.stmts, &mut out, 0),
+            FnBody::Closure(closure) => match &*closure.body {
+                Expr::Block(block) if block.label.is_none() => {
+                    self.block_stmts(&block.block.stmts, &mut out, 0)
+                }
+                body => {
+                    self.temp_scopes.push(Vec::new());
+                    let value = self.expr(body, &mut out, 1);
+                    self.escape(&value);
+                    self.end_temps(&mut out, end);
+                }
+            },
+        }
+        while !self.temp_scopes.is_empty() {
+            self.end_temps(&mut out, end);
+        }
+        while !self.frames.is_empty() {
+            self.pop_frame(&mut out, end);
+        }
+        out
+    }
+
+    pub(super) fn block_stmts(&mut self, stmts: &'a [Stmt], out: &mut Vec<Node>, depth: usize) {
+        if depth > MAX_DEPTH {
+            self.depth_exceeded = true;
+            return;
+        }
+        for stmt in stmts {
+            self.stmt(stmt, out, depth);
+        }
+    }
+
+    /// A `{ }` block as a scope of `kind`.
+    pub(super) fn block_scope(
+        &mut self,
+        block: &'a Block,
+        kind: ScopeKind,
+        keyword: Span,
+        whole: Span,
+        out: &mut Vec<Node>,
+        depth: usize,
+    ) {
+        let mut body = Vec::new();
+        self.push_frame();
+        self.block_stmts(&block.stmts, &mut body, depth + 1);
+        let end = self.span(block.brace_token.span.close()).start;
+        self.pop_frame(&mut body, end);
+        out.push(Node::Scope(Scope {
+            kind,
+            span: whole,
+            keyword,
+            statements: block.stmts.len() as u32,
+            body,
+        }));
+    }
+
+    pub(super) fn stmt(&mut self, stmt: &'a Stmt, out: &mut Vec<Node>, depth: usize) {
+        let Some((first, last)) = spans::stmt(stmt) else {
+            return;
+        };
+        let whole = self.join(first, last);
+        let start = out.len();
+        self.temp_scopes.push(Vec::new());
+        match stmt {
+            Stmt::Local(local) => {
+                let value = match &local.init {
+                    Some(init) => match &*init.expr {
+                        // A closure bound to a name runs when called, maybe on another thread.
+                        closure @ (Expr::Closure(_) | Expr::Async(_)) => {
+                            match self.new_closure(closure, Vec::new()) {
+                                Some(id) => Value::of(Ty::Callable(id)),
+                                None => Value::default(),
+                            }
+                        }
+                        expr => self.expr(expr, out, depth + 1),
+                    },
+                    None => Value::default(),
+                };
+                self.bind_pattern(&local.pat, value, out, false, depth);
+                if let Some((else_token, diverge)) =
+                    local.init.as_ref().and_then(|i| i.diverge.as_ref())
+                {
+                    let keyword = self.span(else_token.span);
+                    let mut body = Vec::new();
+                    self.push_frame();
+                    let (statements, exits) = match &**diverge {
+                        Expr::Block(block) => {
+                            self.block_stmts(&block.block.stmts, &mut body, depth + 1);
+                            (block.block.stmts.len(), block_exit(&block.block))
+                        }
+                        other => {
+                            self.expr(other, &mut body, depth + 1);
+                            (1, expr_exit(other))
+                        }
+                    };
+                    self.pop_frame(&mut body, whole.end);
+                    let span = Span::new(keyword.start, self.expr_span(diverge).end);
+                    out.push(Node::Scope(Scope {
+                        kind: ScopeKind::Branch(BranchInfo {
+                            first: true,
+                            has_else: false,
+                            condition: Condition::default(),
+                            exits,
+                            acquire_test: None,
+                        }),
+                        span,
+                        keyword,
+                        statements: statements as u32,
+                        body,
+                    }));
+                }
+            }
+            Stmt::Expr(expr, semi) => {
+                let value = self.expr(expr, out, depth + 1);
+                match semi {
+                    // The value is dropped at the end of the statement.
+                    Some(_) => self.discard(&value, out),
+                    // The value of the block: it goes wherever the block's value goes.
+                    None => self.escape(&value),
+                }
+            }
+            Stmt::Macro(m) => {
+                self.lower_macro(&m.mac, out, depth + 1);
+            }
+            Stmt::Item(_) => {}
+        }
+        self.end_temps(out, whole.end);
+        self.mark_statement(out, start, stmt, whole);
+    }
+
+    /// The event of the call a statement consists of (`m.lock().unwrap();`,
+    /// `let g = m.lock().unwrap();`, `g = cvar.wait(g).unwrap();`) records the statement.
+    /// A guard that is the value of its block (a tail expression without `;`, returned to the
+    /// caller) is not a statement of its own: its acquisition records none.
+    pub(super) fn mark_statement(&self, out: &mut [Node], start: usize, stmt: &Stmt, whole: Span) {
+        let core = match stmt {
+            Stmt::Local(local) => local.init.as_ref().and_then(|init| core_call(&init.expr)),
+            Stmt::Expr(expr, _) => core_call(expr),
+            Stmt::Macro(_) | Stmt::Item(_) => None,
+        };
+        let Some(core) = core else { return };
+        let tail = matches!(stmt, Stmt::Expr(_, None));
+        let span = self.expr_span(core);
+        for node in out.iter_mut().skip(start) {
+            if let Node::Event(event) = node {
+                let guard_value = tail
+                    && matches!(
+                        event.kind,
+                        EventKind::Acquire {
+                            how: AcquireHow::Temporary,
+                            ..
+                        }
+                    );
+                if event.span == span
+                    && !matches!(event.kind, EventKind::Release { .. })
+                    && !guard_value
+                {
+                    event.statement = Some(whole);
+                }
+            }
+        }
+    }
+
+    // -------------------------------------------------------------------------- patterns
+
+    pub(super) fn bind_pattern(
+        &mut self,
+        pat: &'a Pat,
+        value: Value,
+        out: &mut Vec<Node>,
+        release_at_end: bool,
+        depth: usize,
+    ) {
+        if depth > MAX_DEPTH {
+            self.depth_exceeded = true;
+            return;
+        }
+        match pat {
+            Pat::Ident(ident) => {
+                let name = ident.ident.to_string();
+                let mut value = value;
+                let mut guard = None;
+                if let Some(temp) = value.temp {
+                    if (temp.direct || temp.borrowed) && !self.temps[temp.id].done {
+                        guard = Some(self.bind_temp(temp, out, release_at_end));
+                    }
+                } else if let Ty::Guard(Some(obj), _) = value.ty {
+                    guard = Some(GuardState {
+                        obj,
+                        release_at_end: false,
+                        released: false,
+                    });
+                }
+                if value.place.is_none() {
+                    value.place = Some(Place::Key(ObjKey::Local {
+                        function: self.current,
+                        name: name.clone(),
+                    }));
+                }
+                if let Some(site) = value.spawn {
+                    let obj = self.object(
+                        &value,
+                        self.span(ident.ident.span()),
+                        ObjKind::Thread { daemon: false },
+                    );
+                    for node in out.iter_mut().rev() {
+                        if let Node::Event(Event {
+                            kind: EventKind::ThreadStart { obj: slot },
+                            span,
+                            ..
+                        }) = node
+                        {
+                            if *span == site {
+                                *slot = Some(obj);
+                                break;
+                            }
+                        }
+                    }
+                }
+                let value = Value {
+                    temp: None,
+                    spawn: None,
+                    ..value
+                };
+                if let Some(frame) = self.frames.last_mut() {
+                    frame.bindings.push(Binding { name, value, guard });
+                }
+            }
+            Pat::Type(typed) => {
+                let mut value = value;
+                let annotated = self.ty_here(&typed.ty);
+                if annotated != Ty::Unknown && value.ty == Ty::Unknown {
+                    value.ty = annotated;
+                }
+                self.bind_pattern(&typed.pat, value, out, release_at_end, depth + 1);
+            }
+            Pat::Tuple(tuple) => {
+                for (index, element) in tuple.elems.iter().enumerate() {
+                    let item = element_of(&value, index);
+                    self.bind_pattern(element, item, out, release_at_end, depth + 1);
+                }
+            }
+            Pat::TupleStruct(tuple) => {
+                if tuple.elems.len() == 1 {
+                    // `Some(x)`, `Ok(guard)`: the wrapped value.
+                    let inner = match &value.ty {
+                        Ty::Opt(inner) => Value {
+                            ty: (**inner).clone(),
+                            ..value.clone()
+                        },
+                        _ => value.clone(),
+                    };
+                    self.bind_pattern(&tuple.elems[0], inner, out, release_at_end, depth + 1);
+                } else {
+                    for (index, element) in tuple.elems.iter().enumerate() {
+                        let item = element_of(&value, index);
+                        self.bind_pattern(element, item, out, release_at_end, depth + 1);
+                    }
+                }
+            }
+            Pat::Reference(reference) => {
+                self.bind_pattern(&reference.pat, value, out, release_at_end, depth + 1)
+            }
+            Pat::Paren(paren) => {
+                self.bind_pattern(&paren.pat, value, out, release_at_end, depth + 1)
+            }
+            Pat::Struct(structure) => {
+                for field in &structure.fields {
+                    let member = member_name(&field.member);
+                    let item = self.field(&value, &member);
+                    self.bind_pattern(&field.pat, item, out, release_at_end, depth + 1);
+                }
+            }
+            Pat::Or(or) => {
+                if let Some(first) = or.cases.first() {
+                    self.bind_pattern(first, value, out, release_at_end, depth + 1);
+                }
+            }
+            Pat::Slice(slice) => {
+                let element = match &value.ty {
+                    Ty::Seq(inner) => (**inner).clone(),
+                    _ => Ty::Unknown,
+                };
+                for item in &slice.elems {
+                    self.bind_pattern(
+                        item,
+                        Value::of(element.clone()),
+                        out,
+                        release_at_end,
+                        depth + 1,
+                    );
+                }
+            }
+            // `let _ = thread::spawn(..)`: the handle is dropped at once.
+            Pat::Wild(_) => self.discard(&value, out),
+            _ => {}
+        }
+    }
+}

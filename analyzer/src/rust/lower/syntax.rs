@@ -1,0 +1,198 @@
+//! Syntax helpers: names of members and patterns, the call a statement consists of, how a block
+//! exits, the names a loop assigns.
+
+use proc_macro2::Span as TokenSpan;
+use syn::visit::Visit;
+use syn::{BinOp, Block, Expr, Pat, Stmt};
+use threadlint_rules::model::{Event, EventKind, ExitKind, Node, Span};
+
+use super::method::guard_wrapper;
+use super::MAX_DEPTH;
+
+pub(super) fn signature_start(sig: &syn::Signature) -> TokenSpan {
+    sig.constness
+        .map(|t| t.span)
+        .or(sig.asyncness.map(|t| t.span))
+        .or(sig.unsafety.map(|t| t.span))
+        .or(sig.abi.as_ref().map(|a| a.extern_token.span))
+        .unwrap_or(sig.fn_token.span)
+}
+
+pub(super) fn member_name(member: &syn::Member) -> String {
+    match member {
+        syn::Member::Named(ident) => ident.to_string(),
+        syn::Member::Unnamed(index) => index.index.to_string(),
+    }
+}
+
+pub(super) fn single_ident(expr: &Expr) -> Option<String> {
+    match expr {
+        Expr::Path(path)
+            if path.qself.is_none()
+                && path.path.segments.len() == 1
+                && path.path.leading_colon.is_none() =>
+        {
+            Some(path.path.segments[0].ident.to_string())
+        }
+        Expr::Paren(paren) => single_ident(&paren.expr),
+        Expr::Reference(reference) => single_ident(&reference.expr),
+        _ => None,
+    }
+}
+
+pub(super) fn pattern_name(pat: &Pat) -> Option<String> {
+    match pat {
+        Pat::Ident(ident) => Some(ident.ident.to_string()),
+        Pat::Type(typed) => pattern_name(&typed.pat),
+        Pat::Reference(reference) => pattern_name(&reference.pat),
+        _ => None,
+    }
+}
+
+/// The call a statement consists of, under `let`, assignment, `unwrap()`, `?` and `.await`.
+pub(super) fn core_call(expr: &Expr) -> Option<&Expr> {
+    let mut current = expr;
+    for _ in 0..64 {
+        current = match current {
+            Expr::Assign(assign) => &assign.right,
+            Expr::MethodCall(call) if guard_wrapper(&call.method.to_string()) => &call.receiver,
+            Expr::Try(tried) => &tried.expr,
+            Expr::Await(awaited) => &awaited.base,
+            Expr::Paren(paren) => &paren.expr,
+            Expr::Reference(reference) => &reference.expr,
+            Expr::MethodCall(_) | Expr::Call(_) | Expr::Macro(_) => return Some(current),
+            _ => return None,
+        };
+    }
+    None
+}
+
+pub(super) fn contains_let(expr: &Expr) -> bool {
+    let mut stack = vec![expr];
+    while let Some(expr) = stack.pop() {
+        match expr {
+            Expr::Let(_) => return true,
+            Expr::Binary(binary) if matches!(binary.op, BinOp::And(_)) => {
+                stack.push(&binary.left);
+                stack.push(&binary.right);
+            }
+            Expr::Paren(paren) => stack.push(&paren.expr),
+            Expr::Group(group) => stack.push(&group.expr),
+            _ => {}
+        }
+    }
+    false
+}
+
+pub(super) fn is_panic_macro(name: &str) -> bool {
+    matches!(name, "panic" | "unreachable" | "todo" | "unimplemented")
+}
+
+pub(super) fn expr_exit(expr: &Expr) -> Option<ExitKind> {
+    match expr {
+        Expr::Return(_) => Some(ExitKind::Return),
+        Expr::Break(_) => Some(ExitKind::Break),
+        Expr::Continue(_) => Some(ExitKind::Continue),
+        Expr::Macro(mac)
+            if mac
+                .mac
+                .path
+                .segments
+                .last()
+                .is_some_and(|s| is_panic_macro(&s.ident.to_string())) =>
+        {
+            Some(ExitKind::Raise)
+        }
+        Expr::Block(block) => block_exit(&block.block),
+        _ => None,
+    }
+}
+
+/// How a block ends, when its last statement leaves the enclosing construct.
+pub(super) fn block_exit(block: &Block) -> Option<ExitKind> {
+    match block.stmts.last()? {
+        Stmt::Expr(expr, _) => expr_exit(expr),
+        Stmt::Macro(m)
+            if m.mac
+                .path
+                .segments
+                .last()
+                .is_some_and(|s| is_panic_macro(&s.ident.to_string())) =>
+        {
+            Some(ExitKind::Raise)
+        }
+        _ => None,
+    }
+}
+
+pub(super) fn exit_node(kind: ExitKind, span: Span) -> Node {
+    Node::Event(Event {
+        kind: EventKind::Exit(kind),
+        span,
+        statement: Some(span),
+    })
+}
+
+/// Local names a loop body assigns (`i += 1`, `done = true`).
+pub(super) fn assigned_names(block: &Block) -> Vec<String> {
+    struct Finder {
+        names: Vec<String>,
+        depth: usize,
+    }
+    impl<'ast> Visit<'ast> for Finder {
+        fn visit_expr(&mut self, expr: &'ast Expr) {
+            if self.depth > MAX_DEPTH {
+                return;
+            }
+            match expr {
+                Expr::Assign(assign) => {
+                    if let Some(name) = single_ident(&assign.left) {
+                        self.names.push(name);
+                    }
+                }
+                Expr::Binary(binary) if is_compound_assignment(&binary.op) => {
+                    if let Some(name) = single_ident(&binary.left) {
+                        self.names.push(name);
+                    }
+                }
+                Expr::Closure(_) | Expr::Async(_) => return,
+                _ => {}
+            }
+            self.depth += 1;
+            syn::visit::visit_expr(self, expr);
+            self.depth -= 1;
+        }
+        fn visit_item(&mut self, _: &'ast syn::Item) {}
+    }
+    let mut finder = Finder {
+        names: Vec::new(),
+        depth: 0,
+    };
+    finder.visit_block(block);
+    finder.names.sort();
+    finder.names.dedup();
+    finder.names
+}
+
+pub(super) fn is_compound_assignment(op: &BinOp) -> bool {
+    matches!(
+        op,
+        BinOp::AddAssign(_)
+            | BinOp::SubAssign(_)
+            | BinOp::MulAssign(_)
+            | BinOp::DivAssign(_)
+            | BinOp::RemAssign(_)
+            | BinOp::BitXorAssign(_)
+            | BinOp::BitAndAssign(_)
+            | BinOp::BitOrAssign(_)
+            | BinOp::ShlAssign(_)
+            | BinOp::ShrAssign(_)
+    )
+}
+
+pub(super) fn is_comparison(op: &BinOp) -> bool {
+    matches!(
+        op,
+        BinOp::Lt(_) | BinOp::Le(_) | BinOp::Gt(_) | BinOp::Ge(_) | BinOp::Eq(_) | BinOp::Ne(_)
+    )
+}
