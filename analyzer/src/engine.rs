@@ -274,7 +274,8 @@ pub fn parse_linked(
         }
         Language::Rust => {
             let edition = path.map(rust::edition_for).unwrap_or_default();
-            let lowered = rust::lower(source, edition);
+            let place = path.and_then(rust::modules::locate);
+            let lowered = rust::lower_in(source, edition, place.as_ref(), index);
             let errors = lowered
                 .syntax_errors
                 .iter()

@@ -26,6 +26,8 @@ use super::macros::MacroArena;
 use super::positions::Positions;
 use super::spans;
 use super::Edition;
+use threadlint_rules::model::ModuleInfo;
+use threadlint_rules::project::ProjectIndex;
 
 mod call;
 mod control;
@@ -78,9 +80,31 @@ pub struct Lowerer<'a> {
     /// For each closure lowered in place, the index of its first frame: bindings below it are
     /// captured.
     closure_floors: Vec<usize>,
+    /// The crate (name) and module path (`my_crate::a::b`) of the file, when known.
+    crate_name: Option<String>,
+    module_path: Option<String>,
+    /// What other files of the project define.
+    index: Option<&'a ProjectIndex>,
+    /// Items of other files of the crate the file uses (`my_crate::locks.LOCK`): what a
+    /// project index may resolve for it.
+    lookups: std::cell::RefCell<std::collections::BTreeSet<String>>,
 }
 
 impl<'a> Lowerer<'a> {
+    /// Places the file in its crate (see [`super::lower_in`]).
+    pub fn in_project(
+        mut self,
+        place: Option<&super::modules::CrateFile>,
+        index: Option<&'a ProjectIndex>,
+    ) -> Self {
+        if let Some(place) = place {
+            self.crate_name = Some(place.crate_name.clone());
+            self.module_path = Some(place.module.join("::"));
+            self.index = index.filter(|index| !index.is_empty());
+        }
+        self
+    }
+
     pub fn new(
         source: &'a str,
         positions: &'a Positions<'a>,
@@ -110,6 +134,10 @@ impl<'a> Lowerer<'a> {
             stale: HashSet::new(),
             escaped: HashSet::new(),
             closure_floors: Vec::new(),
+            crate_name: None,
+            module_path: None,
+            index: None,
+            lookups: Default::default(),
         }
     }
 
@@ -164,9 +192,17 @@ impl<'a> Lowerer<'a> {
             })
             .collect();
         self.finish_escapes();
+        let module = self.module_path.take().map(|path| {
+            self.intern_statics();
+            ModuleInfo {
+                path,
+                lookups: self.lookups.take().into_iter().collect(),
+                ..ModuleInfo::default()
+            }
+        });
         let model = FileModel {
             language: Language::Rust,
-            module: None,
+            module,
             objects: self.objects,
             functions,
             thread_entries: self.thread_entries,

@@ -64,6 +64,18 @@ pub struct Lowered {
 
 /// Parses and lowers one Rust source compiled with `edition`.
 pub fn lower(source: &str, edition: Edition) -> Lowered {
+    lower_in(source, edition, None, None)
+}
+
+/// [`lower`] for a file whose place in its crate is known: its statics are named by their
+/// module path, so that other files of the crate name the same objects, and with a project
+/// `index` the statics it uses from other files of the crate resolve to theirs.
+pub fn lower_in(
+    source: &str,
+    edition: Edition,
+    place: Option<&modules::CrateFile>,
+    index: Option<&threadlint_rules::project::ProjectIndex>,
+) -> Lowered {
     let scanned = scan::scan(source);
     let comments = scanned.comments;
     if scanned.max_depth > MAX_NESTING {
@@ -94,8 +106,9 @@ pub fn lower(source: &str, edition: Edition) -> Lowered {
     let result = match syn::parse_file(parsed_text) {
         Ok(file) => {
             let arena = macros::MacroArena::build(&file, &positions);
-            let (model, depth_exceeded) =
-                lower::Lowerer::new(source, &positions, edition, &arena).lower(&file);
+            let (model, depth_exceeded) = lower::Lowerer::new(source, &positions, edition, &arena)
+                .in_project(place, index)
+                .lower(&file);
             Lowered {
                 model: Some(model),
                 syntax_errors: Vec::new(),

@@ -60,7 +60,7 @@ pub fn locate(path: &Path) -> Option<CrateFile> {
     };
     let (crate_name, in_library, module) =
         candidates.into_iter().find_map(|(name, library, root)| {
-            let module = module_files(&root, &name).remove(&path)?;
+            let module = cached_module_files(&root, &name).get(&path)?.clone();
             Some((name, library, module))
         })?;
     Some(CrateFile {
@@ -117,6 +117,27 @@ fn find_package(path: &Path) -> Option<(PathBuf, String)> {
         dir = current.parent();
     }
     None
+}
+
+/// [`module_files`], computed once per crate root in a process: every file of a crate asks.
+fn cached_module_files(
+    root: &Path,
+    crate_name: &str,
+) -> std::sync::Arc<HashMap<PathBuf, Vec<String>>> {
+    type Trees = HashMap<(PathBuf, String), std::sync::Arc<HashMap<PathBuf, Vec<String>>>>;
+    static TREES: std::sync::OnceLock<std::sync::Mutex<Trees>> = std::sync::OnceLock::new();
+    let trees = TREES.get_or_init(Default::default);
+    let key = (root.to_path_buf(), crate_name.to_string());
+    if let Some(tree) = trees.lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
+        return tree.clone();
+    }
+    let tree = std::sync::Arc::new(module_files(root, crate_name));
+    trees
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .entry(key)
+        .or_insert(tree)
+        .clone()
 }
 
 /// Every file reached from the crate root `root` through `mod` declarations, with its module

@@ -371,6 +371,14 @@ impl<'a> Lowerer<'a> {
                     ..Value::default()
                 }
             }
+            Res::External(path) => match self.imported_static(&path, "") {
+                Some((key, ty)) => Value {
+                    place: Some(Place::Key(key)),
+                    ty,
+                    ..Value::default()
+                },
+                None => Value::default(),
+            },
             Res::Fn(id) => Value::of(Ty::Callable(id)),
             Res::Assoc(class, name) => match self.method_of(&class, &name) {
                 Some(id) => Value::of(Ty::Callable(id)),

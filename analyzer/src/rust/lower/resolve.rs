@@ -3,7 +3,7 @@
 //! imports), and what a written type means to the lowering.
 
 use syn::Type;
-use threadlint_rules::model::FnId;
+use threadlint_rules::model::{FnId, ObjKey, ObjKind, Span};
 
 use crate::rust::names::{self, KnownType};
 
@@ -92,7 +92,27 @@ impl<'a> Lowerer<'a> {
             }
             other => other,
         };
+        // In a file that is not its crate's root, `crate::` names this file's items only below
+        // its own module path; `super::` from its top level leaves the file.
+        let below_crate = self.file_module_below_crate();
         match segments[0].as_str() {
+            "crate" if !below_crate.is_empty() => {
+                if rest.len() > below_crate.len() && rest[..below_crate.len()] == below_crate[..] {
+                    crate_local(self.resolve_in(0, &rest[below_crate.len()..], depth + 1, globs))
+                } else {
+                    crate_local(Res::External(names::normalize(&rest.join("::"))))
+                }
+            }
+            "super" if module == 0 && !below_crate.is_empty() => {
+                let mut path = below_crate[..below_crate.len() - 1].to_vec();
+                path.extend(rest.iter().cloned());
+                self.resolve_with(
+                    module,
+                    &[vec!["crate".to_string()], path].concat(),
+                    depth + 1,
+                    globs,
+                )
+            }
             "crate" => crate_local(self.resolve_in(0, rest, depth + 1, globs)),
             "self" if !rest.is_empty() => {
                 crate_local(self.resolve_in(module, rest, depth + 1, globs))
@@ -335,6 +355,70 @@ pub(super) fn type_name(ty: &Type) -> Option<String> {
         Type::Reference(r) => type_name(&r.elem),
         Type::Paren(p) => type_name(&p.elem),
         Type::Group(g) => type_name(&g.elem),
+        _ => None,
+    }
+}
+
+impl Lowerer<'_> {
+    /// The file's module path below its crate (`["a", "b"]` for `my_crate::a::b`; empty for
+    /// the crate root or when unknown).
+    fn file_module_below_crate(&self) -> Vec<String> {
+        self.module_path
+            .as_deref()
+            .map(|path| path.split("::").skip(1).map(str::to_string).collect())
+            .unwrap_or_default()
+    }
+
+    /// Every static of the file that holds a synchronisation object, as an object of the model,
+    /// so that other files of the crate see it (the project index exports them).
+    pub(super) fn intern_statics(&mut self) {
+        let mut statics: Vec<(String, ObjKind, Span)> = self
+            .statics
+            .iter()
+            .filter_map(|(key, info)| Some((key.clone(), static_kind(&info.resolved)?, info.span)))
+            .collect();
+        statics.sort_by(|a, b| a.0.cmp(&b.0));
+        for (key, kind, span) in statics {
+            let display = key.rsplit("::").next().unwrap_or(&key).to_string();
+            self.intern(ObjKey::Global(key), display, kind, Some(span));
+        }
+    }
+
+    /// A static of another file of the crate (`crate::locks::LOCK`, or a name bound to it by
+    /// `use`), through the project index: that file's object, with its kind.
+    pub(super) fn imported_static(&self, path: &str, display: &str) -> Option<(ObjKey, Ty)> {
+        let crate_name = self.crate_name.as_deref()?;
+        let rest = path.strip_prefix("crate::")?;
+        let (module, name) = rest.rsplit_once("::").unwrap_or(("", rest));
+        let module = if module.is_empty() {
+            crate_name.to_string()
+        } else {
+            format!("{crate_name}::{module}")
+        };
+        let dotted = format!("{module}.{name}");
+        self.lookups.borrow_mut().insert(dotted.clone());
+        let export = self.index?.object(&dotted).filter(|e| !e.factory)?;
+        let _ = display;
+        let ty = if export.kind.is_mutex() {
+            Ty::Lock(export.kind, Box::new(Ty::Unknown))
+        } else {
+            Ty::Sync(export.kind)
+        };
+        Some((
+            ObjKey::Imported {
+                module: export.module.clone(),
+                name: export.name.clone(),
+            },
+            ty,
+        ))
+    }
+}
+
+/// The kind of object a static of this type holds, when it is one the rules reason about.
+fn static_kind(ty: &Ty) -> Option<ObjKind> {
+    match ty {
+        Ty::Lock(kind, _) | Ty::Sync(kind) if *kind != ObjKind::Unknown => Some(*kind),
+        Ty::Once(inner) | Ty::Opt(inner) => static_kind(inner),
         _ => None,
     }
 }
