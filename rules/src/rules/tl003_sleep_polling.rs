@@ -504,6 +504,7 @@ mod tests {
     fn empty_model() -> FileModel {
         FileModel {
             language: Language::Python,
+            module: None,
             objects: Vec::new(),
             functions: Vec::new(),
             thread_entries: Vec::new(),

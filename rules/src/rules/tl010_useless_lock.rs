@@ -252,6 +252,7 @@ mod tests {
         };
         FileModel {
             language: Language::Rust,
+            module: None,
             objects: vec![SyncObject {
                 key: ObjKey::Local {
                     function: FnId(0),
