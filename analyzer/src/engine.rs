@@ -718,12 +718,7 @@ pub fn lock_graph(
     let mut analyses = analyse_all(input, settings, options, &Counters::default());
     analyses.sort_by(|a, b| a.report.path.cmp(&b.report.path));
     let paths: Vec<String> = analyses.iter().map(|a| a.report.display_path()).collect();
-    let summaries: Vec<(usize, &str, &LockSummary)> = analyses
-        .iter()
-        .enumerate()
-        .filter_map(|(i, a)| a.summary.as_ref().map(|s| (i, paths[i].as_str(), s)))
-        .collect();
-    let graph = lock_order::graph(&summaries);
+    let graph = lock_order::graph(&summaries_of(&analyses, &paths));
     ProjectGraph {
         graph,
         files: analyses
@@ -927,17 +922,25 @@ fn pool() -> &'static rayon::ThreadPool {
     })
 }
 
+/// The summaries of `analyses` (sorted by path) as the whole-program pass takes them:
+/// `(file index, display path, summary)`.
+fn summaries_of<'a>(
+    analyses: &'a [Analysis],
+    paths: &'a [String],
+) -> Vec<(usize, &'a str, &'a LockSummary)> {
+    analyses
+        .iter()
+        .enumerate()
+        .filter_map(|(i, a)| a.summary.as_ref().map(|s| (i, paths[i].as_str(), s)))
+        .collect()
+}
+
 /// The whole-program pass, suppressions and ordering.
 fn finish(mut analyses: Vec<Analysis>) -> Report {
     analyses.sort_by(|a, b| a.report.path.cmp(&b.report.path));
     {
         let paths: Vec<String> = analyses.iter().map(|a| a.report.display_path()).collect();
-        let summaries: Vec<(usize, &str, &LockSummary)> = analyses
-            .iter()
-            .enumerate()
-            .filter_map(|(i, a)| a.summary.as_ref().map(|s| (i, paths[i].as_str(), s)))
-            .collect();
-        let findings = lock_order::check(&summaries);
+        let findings = lock_order::check(&summaries_of(&analyses, &paths));
         for (file, finding) in findings {
             let analysis = &mut analyses[file];
             if !analysis
