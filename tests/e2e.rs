@@ -105,6 +105,52 @@ fn pre_commit_try_repo_fails_on_a_finding_and_passes_once_fixed() {
     git(&project, &["commit", "--quiet", "-am", "fix the wait"]);
     let passing = try_repo(true);
     assert!(passing.contains("Passed"), "{passing}");
+
+    // Lock order across files: the other half of the inversion is in a committed file that
+    // pre-commit does not pass; only the changed file is named, and it is checked against the
+    // rest of the repository.
+    std::fs::create_dir(project.join("shop")).unwrap();
+    for (name, text) in [
+        ("shop/__init__.py", ""),
+        (
+            "shop/locks.py",
+            "import threading\n\nORDERS = threading.Lock()\nSTOCK = threading.Lock()\n",
+        ),
+        (
+            "shop/restock.py",
+            "from .locks import ORDERS, STOCK\n\n\ndef restock():\n    with STOCK:\n        with ORDERS:\n            pass\n",
+        ),
+    ] {
+        std::fs::write(project.join(name), text).unwrap();
+    }
+    git(&project, &["add", "."]);
+    git(&project, &["commit", "--quiet", "-m", "restock"]);
+    std::fs::write(
+        project.join("shop/orders.py"),
+        "from .locks import ORDERS, STOCK\n\n\ndef place():\n    with ORDERS:\n        with STOCK:\n            pass\n",
+    )
+    .unwrap();
+    git(&project, &["add", "shop/orders.py"]);
+    let output = run(Command::new(venv.join("bin/pre-commit"))
+        .args(["try-repo"])
+        .arg(repo_root())
+        .args(["threadlint", "--color", "never"])
+        .current_dir(&project)
+        .env("PRE_COMMIT_HOME", work.path().join("cache"))
+        .env("CARGO_TARGET_DIR", target_dir())
+        .env("MATURIN_PEP517_ARGS", "--profile dev"));
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(!output.status.success(), "{text}");
+    assert!(text.contains("shop/orders.py:6:14"), "{text}");
+    assert!(text.contains("TL004"), "{text}");
+    assert!(
+        !text.contains("shop/restock.py:6"),
+        "only the changed file is reported: {text}"
+    );
 }
 
 #[test]
