@@ -474,6 +474,13 @@ pub fn check(summaries: &[(usize, &str, &LockSummary)]) -> Vec<(usize, Finding)>
             let reversed = sites
                 .iter()
                 .any(|(_, _, other)| other.outer == edge.inner && other.inner == edge.outer);
+            // Two locks written alike (`self._lock` of two classes) are named by their owner.
+            let (inner_display, outer_display) = distinct_names(edge);
+            let edge = &LockEdge {
+                inner_display,
+                outer_display,
+                ..edge.clone()
+            };
             let message = match (reversed, cycle_back(sites, edge)) {
                 (false, Some(chain)) => format!(
                     "`{inner}` is acquired{through} while holding `{outer}`, and elsewhere locks are taken in the order {chain}, which closes a cycle of {count} locks: threads following it deadlock",
@@ -531,6 +538,24 @@ pub fn check(summaries: &[(usize, &str, &LockSummary)]) -> Vec<(usize, Finding)>
     findings.sort_by(|(fa, a), (fb, b)| (fa, a.span, &a.message).cmp(&(fb, b.span, &b.message)));
     findings.dedup_by(|(fa, a), (fb, b)| fa == fb && a.span == b.span && a.message == b.message);
     findings
+}
+
+/// The displays of an edge's two locks, told apart when the code writes two different locks
+/// alike (`self._lock` of two classes): then each is named by the end of its identity
+/// (`Registry._lock`, `Sensor._lock`).
+fn distinct_names(edge: &LockEdge) -> (String, String) {
+    if edge.inner_display != edge.outer_display || edge.inner == edge.outer {
+        return (edge.inner_display.clone(), edge.outer_display.clone());
+    }
+    let short = |name: &str| {
+        let name = name.rsplit("::").next().unwrap_or(name);
+        let parts: Vec<&str> = name.rsplitn(3, '.').collect();
+        match parts.as_slice() {
+            [attr, owner, ..] => format!("{owner}.{attr}"),
+            _ => name.to_string(),
+        }
+    };
+    (short(&edge.inner), short(&edge.outer))
 }
 
 /// The shortest way back from `edge.inner` to `edge.outer` over the other edges of its cycle,
@@ -636,30 +661,40 @@ fn edges_through_calls<'a>(
                 .collect()
         })
         .collect();
-    loop {
-        let mut changed = false;
-        for caller in 0..functions.len() {
-            for &callee in callees[caller].iter().flatten() {
-                if callee == caller {
-                    continue;
-                }
-                for index in 0..reached[callee].len() {
-                    if reached[caller].len() >= MAX_LOCKS_PER_FUNCTION {
-                        break;
-                    }
-                    let item = reached[callee][index];
-                    if !reached[caller]
-                        .iter()
-                        .any(|r| r.lock.lock == item.lock.lock)
-                    {
-                        reached[caller].push(item);
-                        changed = true;
-                    }
-                }
+    // A worklist over callers: a function's set only grows (up to the bound), and each growth
+    // is passed to its callers once, so a long call chain costs its length, not its square.
+    let mut callers: Vec<Vec<usize>> = vec![Vec::new(); functions.len()];
+    for (caller, list) in callees.iter().enumerate() {
+        for &callee in list.iter().flatten() {
+            if callee != caller && !callers[callee].contains(&caller) {
+                callers[callee].push(caller);
             }
         }
-        if !changed {
-            break;
+    }
+    let mut queued: Vec<bool> = reached.iter().map(|r| !r.is_empty()).collect();
+    let mut queue: std::collections::VecDeque<usize> =
+        (0..functions.len()).filter(|&f| queued[f]).collect();
+    while let Some(callee) = queue.pop_front() {
+        queued[callee] = false;
+        for &caller in &callers[callee] {
+            let mut grew = false;
+            for index in 0..reached[callee].len() {
+                if reached[caller].len() >= MAX_LOCKS_PER_FUNCTION {
+                    break;
+                }
+                let item = reached[callee][index];
+                if !reached[caller]
+                    .iter()
+                    .any(|r| r.lock.lock == item.lock.lock)
+                {
+                    reached[caller].push(item);
+                    grew = true;
+                }
+            }
+            if grew && !queued[caller] {
+                queued[caller] = true;
+                queue.push_back(caller);
+            }
         }
     }
     let mut edges = Vec::new();

@@ -137,6 +137,45 @@ impl<'a> Lowerer<'a> {
                     }
                 }
             }
+            Expr::Name(name) => {
+                // `self.registry = registry` with `registry: Registry` a parameter annotated
+                // with a class of another module: the attribute holds an instance of it.
+                if let Some(class) = self.annotated_project_class(function, name.id.as_str()) {
+                    self.instance_types.insert(key, class);
+                    return;
+                }
+                self.define_alias(function, key, value);
+            }
+            Expr::Attribute(_) => self.define_alias(function, key, value),
+            _ => {}
+        }
+    }
+
+    /// The project class (absolute) a parameter of `function` is annotated with, when it is one
+    /// of another module (`registry: Registry`, `registry: "Registry"`).
+    fn annotated_project_class(&self, function: FnId, name: &str) -> Option<String> {
+        let info = &self.functions[function.0 as usize];
+        let annotation = info.params.iter().find(|(n, _)| n == name)?.1?;
+        let qualified = match annotation {
+            Expr::StringLiteral(s) => {
+                let text = s.value.to_str();
+                self.imports
+                    .get(text)
+                    .cloned()
+                    .unwrap_or_else(|| text.to_string())
+            }
+            other => self.qualified_name(other)?,
+        };
+        if self.class_by_name.contains_key(&qualified) || names::is_standard_library(&qualified) {
+            return None;
+        }
+        self.lookups.borrow_mut().insert(qualified.clone());
+        Some(self.index?.class(&qualified)?.0)
+    }
+
+    /// `lock = self._lock`: a local name for an object.
+    fn define_alias(&mut self, function: FnId, key: ObjKey, value: &Expr) {
+        match value {
             Expr::Name(_) | Expr::Attribute(_) => {
                 // An alias of a local name: `lock = self._lock` makes `lock` that object.
                 if let ObjKey::Local { function: f, name } = &key {
