@@ -198,3 +198,81 @@ fn graph_draws_the_lock_order_with_cycles() {
     assert!(!cycles.contains("shop.locks.CART_LOCK"));
     assert!(cycles.contains("linkStyle "));
 }
+
+fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("a folder");
+    for entry in std::fs::read_dir(from)
+        .expect("a readable folder")
+        .flatten()
+    {
+        let path = entry.path();
+        let target = to.join(entry.file_name());
+        if path.is_dir() {
+            copy_tree(&path, &target);
+        } else {
+            std::fs::copy(&path, &target).expect("a copy");
+        }
+    }
+}
+
+/// A cached re-run of an unchanged project parses nothing, files analysed with the project
+/// index included; a change in a module that others import re-analyses that module and the
+/// files that use its objects, and the findings follow the change.
+#[test]
+fn cached_runs_reanalyse_what_depends_on_a_changed_module() {
+    let work = tempfile::tempdir().expect("a temporary folder");
+    let project = work.path().join("python_shop");
+    copy_tree(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/projects/python_shop"),
+        &project,
+    );
+    let cache = threadlint_analyzer::cache::Cache::open(&work.path().join("cache"))
+        .expect("a cache folder");
+    let options = RunOptions {
+        cache: Some(&cache),
+        ..RunOptions::default()
+    };
+    let run = || {
+        check_with(
+            Input::Paths(vec![project.clone()]),
+            &Settings::default(),
+            &options,
+        )
+    };
+    let findings = |report: &threadlint_analyzer::engine::Report| -> Vec<String> {
+        report
+            .diagnostics()
+            .map(|(file, d)| format!("{}:{}:{}", file.display_path(), d.span.start, d.message))
+            .collect()
+    };
+    let first = run();
+    assert!(first.parsed > 0);
+    let second = run();
+    assert_eq!(
+        second.parsed, 0,
+        "an unchanged project is served from the cache"
+    );
+    assert_eq!(findings(&first), findings(&second));
+
+    // The stock lock becomes reentrant: locks.py and the files that use it are analysed again
+    // (their findings are those of an uncached run), the rest comes from the cache.
+    let locks = project.join("shop/locks.py");
+    let text = std::fs::read_to_string(&locks).expect("locks.py");
+    std::fs::write(
+        &locks,
+        text.replace(
+            "STOCK_LOCK = threading.Lock()",
+            "STOCK_LOCK = threading.RLock()",
+        ),
+    )
+    .expect("written");
+    let third = run();
+    assert!(third.parsed >= 3, "locks.py and the files using STOCK_LOCK");
+    assert!(third.parsed < first.parsed, "not the whole project");
+    let fresh = check(Input::Paths(vec![project.clone()]), &Settings::default());
+    assert_eq!(
+        findings(&third),
+        findings(&fresh),
+        "cached and uncached runs agree"
+    );
+}

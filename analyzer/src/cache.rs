@@ -70,6 +70,11 @@ fn intern(name: &str) -> Option<&'static str> {
 }
 
 impl Entry {
+    /// The key the entry was stored under.
+    pub fn key(&self) -> &str {
+        &self.key
+    }
+
     pub fn new(
         key: String,
         diagnostics: &[Diagnostic],
@@ -190,10 +195,28 @@ impl Cache {
     /// (a flipped bit that still parses would otherwise be served, run after run) is a miss:
     /// the file is analysed again and the entry rewritten.
     pub fn get(&self, path: &Path, key: &str) -> Option<Entry> {
+        self.get_matching(path, |stored| stored == key)
+    }
+
+    /// The stored entry for `path` whose key `matches` accepts (and whose checksum holds).
+    pub fn get_matching(&self, path: &Path, matches: impl Fn(&str) -> bool) -> Option<Entry> {
         let text = std::fs::read_to_string(self.entry_path(path)).ok()?;
         let json = verified(&text)?;
         let entry: Entry = serde_json::from_str(json).ok()?;
-        (entry.key == key).then_some(entry)
+        matches(&entry.key).then_some(entry)
+    }
+
+    /// The key of a file analysed with the project index: `key` and a fingerprint of what the
+    /// index answered for the names the file looked up, so that a change in another file that
+    /// alters one of those answers makes the entry stale.
+    pub fn linked_key(key: &str, fingerprint: u64) -> String {
+        format!("{key}+{fingerprint:016x}")
+    }
+
+    /// The fingerprint part of a [`Cache::linked_key`] whose base is `key`, if `stored` is one.
+    pub fn linked_fingerprint(stored: &str, key: &str) -> Option<u64> {
+        let rest = stored.strip_prefix(key)?.strip_prefix('+')?;
+        u64::from_str_radix(rest, 16).ok()
     }
 
     /// Stores an entry; a failure to write only costs the next run a parse.

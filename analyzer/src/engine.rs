@@ -189,6 +189,7 @@ impl Analysis {
             settings,
             prefiltered: false,
             context: false,
+            linked: None,
         }
     }
 }
@@ -221,6 +222,9 @@ struct Analysis {
     prefiltered: bool,
     /// Analysed only for what other files see of it: not reported.
     context: bool,
+    /// Served from the cache as analysed with a project index whose answers had this
+    /// fingerprint (the link step checks it still holds).
+    linked: Option<u64>,
 }
 
 pub fn language_of(path: &Path) -> Option<Language> {
@@ -403,14 +407,27 @@ fn analyse(
         return analysis;
     }
     let lines = LineIndex::new(&source);
-    // What a file sees of the project is not part of the cache key: linked runs are not cached.
-    let cache = cache.filter(|_| index.is_none());
-    let key = cache.map(|_| Cache::key(&path, &source, &settings));
+    // A file analysed with the project index is stored under its key and a fingerprint of
+    // what the index answered it; a first look takes such an entry provisionally, and the link
+    // step keeps it only if the index still answers the same.
+    let key = cache.map(|_| {
+        let key = Cache::key(&path, &source, &settings);
+        match pass {
+            Pass::Linked(_, fingerprint) => Cache::linked_key(&key, fingerprint),
+            _ => key,
+        }
+    });
     if let (Some(cache), Some(key)) = (cache, &key) {
-        if let Some(entry) = cache.get(&path, key) {
+        let linked = matches!(pass, Pass::Linked(..));
+        let entry = cache.get_matching(&path, |stored| {
+            stored == key || (!linked && Cache::linked_fingerprint(stored, key).is_some())
+        });
+        if let Some(entry) = entry {
+            let fingerprint = Cache::linked_fingerprint(entry.key(), key);
             if let Some(diagnostics) = entry.diagnostics() {
                 counters.cached.fetch_add(1, Ordering::Relaxed);
                 return Analysis {
+                    linked: fingerprint,
                     report: FileReport {
                         path,
                         source: Arc::from(source),
@@ -462,6 +479,7 @@ fn analyse(
         settings,
         prefiltered: false,
         context: false,
+        linked: None,
     }
 }
 
@@ -812,7 +830,7 @@ fn link(
     let mut index = ProjectIndex::new(analyses.iter().filter_map(|a| a.summary.as_ref()));
     for _ in 0..MAX_ROUNDS {
         if index.is_empty() {
-            return analyses;
+            break;
         }
         let round: Vec<(usize, String)> = pool().install(|| {
             analyses
@@ -857,28 +875,44 @@ fn link(
         }
         index = ProjectIndex::new(analyses.iter().filter_map(|a| a.summary.as_ref()));
     }
-    let relink: Vec<usize> = analyses
+    // Files whose looked-up names the index resolves are analysed with it, unless the cache
+    // already holds that analysis for the same answers; a cached linked analysis whose names no
+    // longer resolve is done again on its own.
+    let relink: Vec<(usize, Option<u64>)> = analyses
         .iter()
         .enumerate()
-        .filter(|(_, a)| {
-            a.summary
-                .as_ref()
-                .is_some_and(|summary| index.resolves_any(&summary.lookups))
+        .filter_map(|(i, a)| {
+            let summary = a.summary.as_ref()?;
+            if index.resolves_any(&summary.lookups) {
+                let fingerprint = index.fingerprint(&summary.lookups);
+                (a.linked != Some(fingerprint)).then_some((i, Some(fingerprint)))
+            } else {
+                a.linked.is_some().then_some((i, None))
+            }
         })
-        .map(|(i, _)| i)
         .collect();
     let redone: Vec<(usize, Analysis)> = pool().install(|| {
         relink
             .into_par_iter()
-            .map(|i| {
+            .map(|(i, fingerprint)| {
                 let path = analyses[i].report.path.clone();
                 let text = analyses[i].report.source.to_string();
                 let file_settings = settings.settings_for(&path);
-                let pass = Pass::Linked(&index);
-                (
-                    i,
-                    analyse(path, Some(text), file_settings, cache, counters, pass),
-                )
+                let analysis = match fingerprint {
+                    Some(fingerprint) => {
+                        let pass = Pass::Linked(&index, fingerprint);
+                        analyse(path, Some(text), file_settings, cache, counters, pass)
+                    }
+                    None => analyse(
+                        path,
+                        Some(text),
+                        file_settings,
+                        None,
+                        counters,
+                        Pass::Unfiltered,
+                    ),
+                };
+                (i, analysis)
             })
             .collect()
     });
@@ -896,14 +930,15 @@ enum Pass<'a> {
     First,
     /// On its own, parsed whatever the prefilter says.
     Unfiltered,
-    /// With the project index; parsed whatever the prefilter says, and not cached.
-    Linked(&'a ProjectIndex),
+    /// With the project index, whose answers for the file's lookups have the given
+    /// fingerprint; parsed whatever the prefilter says.
+    Linked(&'a ProjectIndex, u64),
 }
 
 impl<'a> Pass<'a> {
     fn index(self) -> Option<&'a ProjectIndex> {
         match self {
-            Pass::Linked(index) => Some(index),
+            Pass::Linked(index, _) => Some(index),
             _ => None,
         }
     }
@@ -1286,7 +1321,7 @@ pub fn check_document(
             settings.settings_for(path),
             None,
             &Counters::default(),
-            Pass::Linked(&index),
+            Pass::Linked(&index, 0),
         );
     }
     let mut analyses = vec![document];
@@ -1298,6 +1333,7 @@ pub fn check_document(
             settings: settings.settings_for(other),
             prefiltered: false,
             context: false,
+            linked: None,
         });
     }
     let report = finish(analyses);

@@ -576,7 +576,7 @@ pub struct ModuleInfo {
 }
 
 /// A class as other modules see it: what its instances hold and which methods it defines.
-#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct ClassSummary {
     /// Its name in its module (`Pool`; `Outer.Inner` is not summarised).
     pub name: String,

@@ -236,6 +236,39 @@ impl ProjectIndex {
             .any(|name| self.object(name).is_some() || self.class(name).is_some())
     }
 
+    /// A fingerprint of what the index answers for `lookups`: the objects, factories and
+    /// classes (with their bases) those names resolve to. Equal fingerprints mean a file that
+    /// looked these names up sees the same project.
+    pub fn fingerprint(&self, lookups: &[String]) -> u64 {
+        use std::hash::{Hash, Hasher};
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        for name in lookups {
+            name.hash(&mut hasher);
+            if let Some(object) = self.object(name) {
+                (
+                    &object.module,
+                    &object.name,
+                    &object.condition_lock,
+                    object.factory,
+                )
+                    .hash(&mut hasher);
+                format!("{:?}", object.kind).hash(&mut hasher);
+            }
+            let mut stack = vec![(name.clone(), 0)];
+            while let Some((class, depth)) = stack.pop() {
+                if depth > MAX_BASES {
+                    continue;
+                }
+                if let Some((absolute, summary)) = self.class(&class) {
+                    absolute.hash(&mut hasher);
+                    summary.hash(&mut hasher);
+                    stack.extend(summary.bases.iter().map(|b| (b.clone(), depth + 1)));
+                }
+            }
+        }
+        hasher.finish()
+    }
+
     /// Whether importing the absolute name `imported` (an object, or a module or package) can
     /// lead to a project object: the object itself, or a module on the way to one.
     pub fn reaches(&self, imported: &str) -> bool {
