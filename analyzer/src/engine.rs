@@ -832,6 +832,7 @@ fn link(
         if index.is_empty() {
             break;
         }
+        let names = crate::prefilter::Names::new(index.used_names());
         let round: Vec<(usize, String)> = pool().install(|| {
             analyses
                 .par_iter()
@@ -843,6 +844,9 @@ fn link(
                 })
                 .filter_map(|(i, a)| {
                     let text = read_source(&a.report.path).ok()?;
+                    if !names.any_in(&text) {
+                        return None;
+                    }
                     let module = python::modules::module_path(&a.report.path);
                     python::modules::imported_modules(&text, module.as_ref())
                         .iter()

@@ -236,6 +236,37 @@ impl ProjectIndex {
             .any(|name| self.object(name).is_some() || self.class(name).is_some())
     }
 
+    /// The last component of every name through which a file can use another file's lock:
+    /// public module-level locks and lock factories, and classes that hold locks (themselves or
+    /// through their bases). A file that names no concurrency API and mentions none of them is
+    /// left unparsed (a thread, an event or a queue of another file used in such a file is not
+    /// seen).
+    pub fn used_names(&self) -> Vec<&str> {
+        let mut names: Vec<&str> = self
+            .objects
+            .values()
+            .filter(|object| !object.name.starts_with('_') && object.kind.is_lock_like())
+            .map(|object| object.name.rsplit("::").next().unwrap_or(&object.name))
+            .collect();
+        for name in self.classes.keys() {
+            let holds_locks = self
+                .find_in_bases(name, &|class| {
+                    class
+                        .attributes
+                        .iter()
+                        .any(|(_, kind)| kind.is_lock_like())
+                        .then_some(())
+                })
+                .is_some();
+            if holds_locks {
+                names.push(name.rsplit('.').next().unwrap_or(name));
+            }
+        }
+        names.sort_unstable();
+        names.dedup();
+        names
+    }
+
     /// A fingerprint of what the index answers for `lookups`: the objects, factories and
     /// classes (with their bases) those names resolve to. Equal fingerprints mean a file that
     /// looked these names up sees the same project.
