@@ -187,7 +187,7 @@ impl Analysis {
             suppressions: Suppressions::default(),
             summary: None,
             settings,
-            prefiltered: false,
+            prefiltered: None,
             context: false,
             linked: None,
         }
@@ -218,8 +218,9 @@ struct Analysis {
     suppressions: Suppressions,
     summary: Option<LockSummary>,
     settings: Arc<Settings>,
-    /// The prefilter found nothing to analyse in it (no concurrency API named).
-    prefiltered: bool,
+    /// The prefilter found nothing to analyse in it (no concurrency API named): the modules
+    /// it imports (for a Python file), read off its text before it was dropped.
+    prefiltered: Option<Vec<String>>,
     /// Analysed only for what other files see of it: not reported.
     context: bool,
     /// Served from the cache as analysed with a project index whose answers had this
@@ -401,9 +402,17 @@ fn analyse(
     };
     let language = language_of(&path).unwrap_or(Language::Python);
     if matches!(pass, Pass::First) && !crate::prefilter::may_have_findings(language, &source) {
-        // Nothing can be reported, so none of the text is kept.
+        // Nothing can be reported, so none of the text is kept: only, for a Python file, the
+        // modules it imports, through which it might still use another file's lock.
+        let imports = match language {
+            Language::Python => {
+                let module = python::modules::module_path(&path);
+                python::modules::imported_modules(&source, module.as_ref())
+            }
+            Language::Rust => Vec::new(),
+        };
         let mut analysis = Analysis::without_text(path, diagnostics, settings);
-        analysis.prefiltered = true;
+        analysis.prefiltered = Some(imports);
         return analysis;
     }
     let lines = LineIndex::new(&source);
@@ -437,7 +446,7 @@ fn analyse(
                     suppressions: entry.suppressions,
                     summary: entry.summary,
                     settings,
-                    prefiltered: false,
+                    prefiltered: None,
                     context: false,
                 };
             }
@@ -477,7 +486,7 @@ fn analyse(
         suppressions,
         summary,
         settings,
-        prefiltered: false,
+        prefiltered: None,
         context: false,
         linked: None,
     }
@@ -833,25 +842,21 @@ fn link(
             break;
         }
         let names = crate::prefilter::Names::new(index.used_names());
+        // Only files that import a module leading to a project object are read again, and
+        // analysed when they name one of its locks.
         let round: Vec<(usize, String)> = pool().install(|| {
             analyses
                 .par_iter()
                 .enumerate()
                 .filter(|(i, a)| {
-                    a.prefiltered
-                        && !unfiltered[*i]
-                        && language_of(&a.report.path) == Some(Language::Python)
+                    !unfiltered[*i]
+                        && a.prefiltered
+                            .as_ref()
+                            .is_some_and(|imports| imports.iter().any(|m| index.reaches(m)))
                 })
                 .filter_map(|(i, a)| {
                     let text = read_source(&a.report.path).ok()?;
-                    if !names.any_in(&text) {
-                        return None;
-                    }
-                    let module = python::modules::module_path(&a.report.path);
-                    python::modules::imported_modules(&text, module.as_ref())
-                        .iter()
-                        .any(|imported| index.reaches(imported))
-                        .then_some((i, text))
+                    names.any_in(&text).then_some((i, text))
                 })
                 .collect()
         });
@@ -1335,7 +1340,7 @@ pub fn check_document(
             suppressions: Suppressions::default(),
             summary: Some(summary.clone()),
             settings: settings.settings_for(other),
-            prefiltered: false,
+            prefiltered: None,
             context: false,
             linked: None,
         });
