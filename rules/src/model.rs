@@ -226,6 +226,22 @@ pub struct SyncObject {
     pub inferred: bool,
 }
 
+impl SyncObject {
+    /// An object a front-end has just met under `key`: kind not known yet, not created here,
+    /// reachable from elsewhere until escape analysis says otherwise.
+    pub fn new(key: ObjKey, display: String) -> Self {
+        SyncObject {
+            key,
+            kind: ObjKind::Unknown,
+            display,
+            def: None,
+            escapes: true,
+            guarded_by: None,
+            inferred: false,
+        }
+    }
+}
+
 /// A function, method, or the module's top-level code (`<module>`).
 #[derive(Clone, Debug)]
 pub struct Function {

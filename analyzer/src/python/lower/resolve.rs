@@ -31,15 +31,7 @@ impl<'a> Lowerer<'a> {
             return id;
         }
         let id = ObjId(self.objects.len() as u32);
-        self.objects.push(SyncObject {
-            key: key.clone(),
-            kind: ObjKind::Unknown,
-            display,
-            def: None,
-            escapes: true,
-            guarded_by: None,
-            inferred: false,
-        });
+        self.objects.push(SyncObject::new(key.clone(), display));
         self.object_by_key.insert(key, id);
         id
     }
