@@ -41,6 +41,13 @@ fn ok(command: &mut Command) -> Output {
     output
 }
 
+/// Held by the tests that build the binary into this checkout's build folder with maturin: one
+/// build may replace `target/debug/threadlint` while the other packages it.
+fn shared_build() -> std::sync::MutexGuard<'static, ()> {
+    static BUILD: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    BUILD.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 fn git(dir: &Path, args: &[&str]) {
     ok(Command::new("git")
         .args(args)
@@ -54,6 +61,7 @@ fn git(dir: &Path, args: &[&str]) {
 #[test]
 #[ignore = "installs pre-commit from PyPI and builds the wheel; run with --include-ignored"]
 fn pre_commit_try_repo_fails_on_a_finding_and_passes_once_fixed() {
+    let _build = shared_build();
     let work = tempfile::tempdir().unwrap();
     let venv = work.path().join("venv");
     ok(Command::new("python3").args(["-m", "venv"]).arg(&venv));
@@ -514,6 +522,7 @@ fn documented_pre_commit_config(heading: &str) -> String {
 #[test]
 #[ignore = "installs maturin and pre-commit from PyPI and builds the wheel; run with --include-ignored"]
 fn wheel_installs_and_the_documented_pre_commit_mirror_uses_it() {
+    let _build = shared_build();
     let started = std::time::Instant::now();
     let work = tempfile::tempdir().unwrap();
     let venv = work.path().join("venv");
