@@ -22,18 +22,16 @@ pub struct Location {
 
 impl LineIndex {
     pub fn new(source: &str) -> Self {
+        let bytes = source.as_bytes();
         let mut starts = vec![0];
         let mut ascii = Vec::new();
-        let mut line_ascii = true;
-        for (i, byte) in source.bytes().enumerate() {
-            line_ascii &= byte.is_ascii();
-            if byte == b'\n' {
-                starts.push(i as u32 + 1);
-                ascii.push(line_ascii);
-                line_ascii = true;
-            }
+        let mut start = 0;
+        for newline in memchr::memchr_iter(b'\n', bytes) {
+            ascii.push(bytes[start..newline].is_ascii());
+            start = newline + 1;
+            starts.push(start as u32);
         }
-        ascii.push(line_ascii);
+        ascii.push(bytes[start..].is_ascii());
         LineIndex { starts, ascii }
     }
 

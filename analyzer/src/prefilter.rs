@@ -89,6 +89,18 @@ mod tests {
     }
 
     #[test]
+    fn a_longer_name_does_not_hide_a_whole_word_one() {
+        let names = Names::new(["Pool", "Pool_x", "Lock"]);
+        assert!(names.any_in("Pool_xy = 1\nuse(Pool)\n"));
+        assert!(names.any_in("xLock; Lock"));
+        assert!(!names.any_in("Pool_xy Locks"));
+        // Names that are not identifiers are still found as whole words.
+        let dotted = Names::new(["a.b", "b"]);
+        assert!(dotted.any_in("x = a.b"));
+        assert!(!dotted.any_in("ab.bc"));
+    }
+
+    #[test]
     fn files_without_concurrency_are_skipped() {
         assert!(!may_have_findings(
             Language::Python,
@@ -115,15 +127,33 @@ mod tests {
 /// without naming any concurrency API).
 pub struct Names {
     names: Option<AhoCorasick>,
+    /// Every name is an identifier: a leftmost-longest search finds a whole-word occurrence
+    /// whenever there is one (a shorter name at the same start ends inside an identifier, and
+    /// no name can straddle a word boundary), so overlapping matches need not be tried.
+    identifiers: bool,
 }
 
 impl Names {
     pub fn new<'a>(names: impl IntoIterator<Item = &'a str>) -> Self {
         let names: Vec<&str> = names.into_iter().filter(|n| !n.is_empty()).collect();
+        let identifiers = names.iter().all(|name| name.bytes().all(is_word_byte));
+        let kind = if identifiers {
+            aho_corasick::MatchKind::LeftmostLongest
+        } else {
+            aho_corasick::MatchKind::Standard
+        };
         Names {
             names: (!names.is_empty())
-                .then(|| AhoCorasick::new(names).ok())
+                .then(|| {
+                    AhoCorasick::builder()
+                        .match_kind(kind)
+                        .kind(Some(aho_corasick::AhoCorasickKind::DFA))
+                        .build(&names)
+                        .or_else(|_| AhoCorasick::builder().match_kind(kind).build(&names))
+                        .ok()
+                })
                 .flatten(),
+            identifiers,
         }
     }
 
@@ -133,11 +163,23 @@ impl Names {
             return false;
         };
         let bytes = text.as_bytes();
-        let word = |b: u8| b == b'_' || b.is_ascii_alphanumeric();
-        names.find_overlapping_iter(text).any(|found| {
-            let before = found.start().checked_sub(1).map(|i| bytes[i]);
-            let after = bytes.get(found.end()).copied();
-            !before.is_some_and(word) && !after.is_some_and(word)
-        })
+        let whole = |start: usize, end: usize| {
+            let before = start.checked_sub(1).map(|i| bytes[i]);
+            let after = bytes.get(end).copied();
+            !before.is_some_and(is_word_byte) && !after.is_some_and(is_word_byte)
+        };
+        if self.identifiers {
+            names
+                .find_iter(text)
+                .any(|found| whole(found.start(), found.end()))
+        } else {
+            names
+                .find_overlapping_iter(text)
+                .any(|found| whole(found.start(), found.end()))
+        }
     }
+}
+
+fn is_word_byte(b: u8) -> bool {
+    b == b'_' || b.is_ascii_alphanumeric()
 }

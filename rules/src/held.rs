@@ -6,7 +6,7 @@
 //! lock anywhere later in the function. Branches are not merged: a release in one arm counts for
 //! what follows, which errs towards fewer findings.
 
-use std::collections::HashSet;
+use rustc_hash::FxHashSet as HashSet;
 
 use crate::model::{
     AcquireHow, Event, EventKind, FileModel, FnId, Node, ObjId, ObjKey, Scope, Span,
@@ -202,7 +202,7 @@ pub fn acquisitions_through_calls(model: &FileModel) -> Vec<Vec<Acquisition>> {
     let mut direct: Vec<Vec<Acquisition>> = vec![Vec::new(); count];
     let mut callees: Vec<Vec<FnId>> = vec![Vec::new(); count];
     for (index, function) in model.functions.iter().enumerate() {
-        let mut called = HashSet::new();
+        let mut called = HashSet::default();
         crate::model::events(&function.body, &mut |event, _| match &event.kind {
             EventKind::Acquire {
                 obj, how, shared, ..

@@ -9,7 +9,8 @@
 //! through calls reaches a fixed point, and each strongly connected component with more than one
 //! lock is a potential deadlock, every edge inside it reported.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
+use std::collections::BTreeMap;
 
 use crate::diagnostic::{Finding, Related};
 use crate::held::walk_held;
@@ -226,7 +227,7 @@ fn function_effects(
     model: &FileModel,
     file: &str,
     module: &str,
-    handoff: &HashSet<ObjId>,
+    handoff: &std::collections::HashSet<ObjId>,
 ) -> Vec<FunctionEffects> {
     let names = function_names(model, module);
     let lock_use = |obj: ObjId, site: Span, shared: bool| {
@@ -342,7 +343,7 @@ pub fn graph(summaries: &[(usize, &str, &LockSummary)]) -> LockGraph {
         }
     }
     let component = strongly_connected_components(&adjacency);
-    let mut sizes: HashMap<usize, usize> = HashMap::new();
+    let mut sizes: HashMap<usize, usize> = HashMap::default();
     for &c in &component {
         *sizes.entry(c).or_default() += 1;
     }
@@ -420,7 +421,7 @@ pub fn check(summaries: &[(usize, &str, &LockSummary)]) -> Vec<(usize, Finding)>
         }
     }
     let component = strongly_connected_components(&graph);
-    let mut sizes: HashMap<usize, usize> = HashMap::new();
+    let mut sizes: HashMap<usize, usize> = HashMap::default();
     for &c in &component {
         *sizes.entry(c).or_default() += 1;
     }
@@ -561,7 +562,7 @@ fn distinct_names(edge: &LockEdge) -> (String, String) {
 /// The shortest way back from `edge.inner` to `edge.outer` over the other edges of its cycle,
 /// as the order the code takes them in: `` `B` -> `C` -> `A` `` for an edge from `A` to `B`.
 fn cycle_back(sites: &[(usize, &str, &LockEdge)], edge: &LockEdge) -> Option<String> {
-    let mut previous: HashMap<&str, &LockEdge> = HashMap::new();
+    let mut previous: HashMap<&str, &LockEdge> = HashMap::default();
     let mut queue = std::collections::VecDeque::from([edge.inner.as_str()]);
     while let Some(lock) = queue.pop_front() {
         if lock == edge.outer {
@@ -622,7 +623,7 @@ fn edges_through_calls<'a>(
 ) -> Vec<(usize, &'a str, LockEdge)> {
     // Every function of every module, numbered.
     let mut functions: Vec<(usize, &'a str, &'a FunctionEffects)> = Vec::new();
-    let mut by_name: HashMap<&'a str, usize> = HashMap::new();
+    let mut by_name: HashMap<&'a str, usize> = HashMap::default();
     for &(file, path, summary) in summaries {
         if summary
             .module
@@ -698,7 +699,7 @@ fn edges_through_calls<'a>(
         }
     }
     let mut edges = Vec::new();
-    let mut reported: HashSet<(usize, Span, &str)> = HashSet::new();
+    let mut reported: HashSet<(usize, Span, &str)> = HashSet::default();
     for (caller, &(file, path, effects)) in functions.iter().enumerate() {
         for (call, callee) in effects.calls.iter().zip(&callees[caller]) {
             let Some(callee) = *callee else { continue };
@@ -775,8 +776,8 @@ fn reacquired_through_call(call: &CallSite, outer: &LockUse, inner: &Reached) ->
 pub fn ambiguous_modules<'a>(
     summaries: impl IntoIterator<Item = &'a LockSummary>,
 ) -> HashSet<&'a str> {
-    let mut seen = HashSet::new();
-    let mut ambiguous = HashSet::new();
+    let mut seen = HashSet::default();
+    let mut ambiguous = HashSet::default();
     for summary in summaries {
         if let Some(module) = summary.module.as_deref() {
             if !seen.insert(module) {

@@ -7,7 +7,7 @@
 //! that defines the object, following re-exports (`from .locks import LOCK` in `shop/jobs.py`,
 //! `from shop.jobs import LOCK` elsewhere) up to a fixed depth, so cycles of imports end.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
 use crate::lock_order::LockSummary;
 use crate::model::{ClassSummary, FileModel, ObjKey, ObjKind};
@@ -45,6 +45,10 @@ pub struct ProjectIndex {
     classes: HashMap<String, ClassSummary>,
     /// Every exporting module and each package above one (`pkg`, `pkg.sub` for `pkg.sub.mod`).
     exporting_prefixes: std::collections::HashSet<String>,
+    /// Classes (absolute) that matter to a file using them: their instances hold a
+    /// synchronisation object, or one of their methods takes a lock (itself or through the
+    /// functions it calls), in the class or a base.
+    relevant_classes: std::collections::HashSet<String>,
 }
 
 /// How many base classes deep an attribute or a method is looked for.
@@ -94,7 +98,9 @@ impl ProjectIndex {
             .collect();
         for name in index.classes.keys() {
             let holds_locks = index
-                .find_in_bases(name, &|class| (!class.attributes.is_empty()).then_some(()))
+                .find_in_bases(name, &|_, class| {
+                    (!class.attributes.is_empty()).then_some(())
+                })
                 .is_some();
             if holds_locks {
                 if let Some((module, _)) = name.rsplit_once('.') {
@@ -120,6 +126,24 @@ impl ProjectIndex {
             }
         }
         index.exporting = exporting;
+        let acquiring = acquiring_functions(&summaries);
+        let relevant: Vec<String> = index
+            .classes
+            .keys()
+            .filter(|name| {
+                index
+                    .find_in_bases(name, &|owner, class| {
+                        let takes_lock = class
+                            .methods
+                            .iter()
+                            .any(|method| acquiring.contains(format!("{owner}.{method}").as_str()));
+                        (takes_lock || !class.attributes.is_empty()).then_some(())
+                    })
+                    .is_some()
+            })
+            .cloned()
+            .collect();
+        index.relevant_classes = relevant.into_iter().collect();
         index
     }
 
@@ -139,7 +163,7 @@ impl ProjectIndex {
     /// synchronisation object: the defining class (absolute) and the object's kind, looking
     /// through base classes in any module.
     pub fn class_attribute(&self, class: &str, attr: &str) -> Option<(String, ObjKind)> {
-        self.find_in_bases(class, &|summary| {
+        self.find_in_bases(class, &|_, summary| {
             summary
                 .attributes
                 .iter()
@@ -151,7 +175,7 @@ impl ProjectIndex {
     /// The absolute name of the method `method` that instances of `class` run: the first
     /// class of its hierarchy that defines it (`pkg.base.Resource.close`).
     pub fn class_method(&self, class: &str, method: &str) -> Option<String> {
-        let (owner, ()) = self.find_in_bases(class, &|summary| {
+        let (owner, ()) = self.find_in_bases(class, &|_, summary| {
             summary.methods.iter().any(|m| m == method).then_some(())
         })?;
         Some(format!("{owner}.{method}"))
@@ -162,7 +186,7 @@ impl ProjectIndex {
     fn find_in_bases<T>(
         &self,
         class: &str,
-        found: &dyn Fn(&ClassSummary) -> Option<T>,
+        found: &dyn Fn(&str, &ClassSummary) -> Option<T>,
     ) -> Option<(String, T)> {
         let mut stack = vec![(class.to_string(), 0)];
         let mut seen = std::collections::HashSet::new();
@@ -173,7 +197,7 @@ impl ProjectIndex {
             let Some((name, summary)) = self.class(&name) else {
                 continue;
             };
-            if let Some(value) = found(summary) {
+            if let Some(value) = found(&name, summary) {
                 return Some((name, value));
             }
             for base in summary.bases.iter().rev() {
@@ -231,9 +255,12 @@ impl ProjectIndex {
     /// [`LockSummary::lookups`](crate::lock_order::LockSummary::lookups)): analysing the file
     /// again with the index changes what it sees.
     pub fn resolves_any(&self, lookups: &[String]) -> bool {
-        lookups
-            .iter()
-            .any(|name| self.object(name).is_some() || self.class(name).is_some())
+        lookups.iter().any(|name| {
+            self.object(name).is_some()
+                || self
+                    .class(name)
+                    .is_some_and(|(absolute, _)| self.relevant_classes.contains(&absolute))
+        })
     }
 
     /// The last component of every name through which a file can use another file's lock:
@@ -250,7 +277,7 @@ impl ProjectIndex {
             .collect();
         for name in self.classes.keys() {
             let holds_locks = self
-                .find_in_bases(name, &|class| {
+                .find_in_bases(name, &|_, class| {
                     class
                         .attributes
                         .iter()
@@ -308,6 +335,33 @@ impl ProjectIndex {
             || self.exporting_prefixes.contains(imported)
             || self.exports_through(&self.canonical(imported))
     }
+}
+
+/// The absolute names of the functions that take a lock, themselves or through the functions
+/// of the project they call.
+fn acquiring_functions<'a>(summaries: &[&'a LockSummary]) -> std::collections::HashSet<&'a str> {
+    let mut callers: HashMap<&str, Vec<&str>> = HashMap::default();
+    let mut acquiring = std::collections::HashSet::default();
+    let mut work = Vec::new();
+    for function in summaries.iter().flat_map(|summary| &summary.functions) {
+        for call in &function.calls {
+            callers
+                .entry(call.callee.as_str())
+                .or_default()
+                .push(function.name.as_str());
+        }
+        if !function.acquires.is_empty() && acquiring.insert(function.name.as_str()) {
+            work.push(function.name.as_str());
+        }
+    }
+    while let Some(callee) = work.pop() {
+        for &caller in callers.get(callee).into_iter().flatten() {
+            if acquiring.insert(caller) {
+                work.push(caller);
+            }
+        }
+    }
+    acquiring
 }
 
 /// The module-level objects of a file, with their kinds, as other files see them.
@@ -381,6 +435,62 @@ mod tests {
                 .collect(),
             ..LockSummary::default()
         }
+    }
+
+    #[test]
+    fn only_classes_that_hold_or_take_locks_need_the_index() {
+        use crate::lock_order::{CallSite, FunctionEffects, LockUse};
+        use crate::model::Span;
+        let lock = ObjKind::Lock {
+            flavor: Flavor::Std,
+        };
+        let class = |name: &str, bases: &[&str], attributes, methods: &[&str]| ClassSummary {
+            name: name.to_string(),
+            bases: bases.iter().map(|b| b.to_string()).collect(),
+            attributes,
+            methods: methods.iter().map(|m| m.to_string()).collect(),
+        };
+        let function = |name: &str, acquires: bool, calls: &[&str]| FunctionEffects {
+            name: name.to_string(),
+            acquires: acquires
+                .then(|| LockUse {
+                    lock: "pkg.base.LOCK".to_string(),
+                    display: "LOCK".to_string(),
+                    site: Span::new(0, 0),
+                    reentrant: false,
+                    shared: false,
+                })
+                .into_iter()
+                .collect(),
+            calls: calls
+                .iter()
+                .map(|callee| CallSite {
+                    callee: callee.to_string(),
+                    site: Span::new(0, 0),
+                    held: Vec::new(),
+                    external: true,
+                })
+                .collect(),
+        };
+        let mut base = summary("pkg.base", &[], &[]);
+        base.classes = vec![
+            class("Plain", &[], Vec::new(), &["run"]),
+            class("Holder", &[], vec![("lock".to_string(), lock)], &[]),
+            class("Caller", &[], Vec::new(), &["close"]),
+            class("Child", &["pkg.base.Holder"], Vec::new(), &[]),
+        ];
+        base.functions = vec![
+            function("pkg.base.Plain.run", false, &["pkg.base.helper_free"]),
+            function("pkg.base.Caller.close", false, &["pkg.base.helper"]),
+            function("pkg.base.helper", true, &[]),
+        ];
+        let index = ProjectIndex::new([&base]);
+        let resolves = |name: &str| index.resolves_any(&[name.to_string()]);
+        assert!(!resolves("pkg.base.Plain"));
+        assert!(resolves("pkg.base.Holder"));
+        assert!(resolves("pkg.base.Child"));
+        assert!(resolves("pkg.base.Caller"));
+        assert!(!resolves("pkg.base.Missing"));
     }
 
     #[test]

@@ -7,7 +7,7 @@
 //! index) lives in `resolve`; `escape` and `daemon` are later analyses over the result; `syntax`
 //! holds helpers over the AST.
 
-use std::collections::{HashMap, HashSet};
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 use ruff_python_ast::comparable::ComparableExpr;
 use ruff_python_ast::visitor::{walk_expr, Visitor};
@@ -124,25 +124,25 @@ impl<'a> Lowerer<'a> {
             source,
             module,
             index: index.filter(|index| !index.is_empty()),
-            imports: HashMap::new(),
+            imports: HashMap::default(),
             import_list: Vec::new(),
             functions: Vec::new(),
             classes: Vec::new(),
-            class_by_name: HashMap::new(),
-            module_functions: HashMap::new(),
-            nested_functions: HashMap::new(),
+            class_by_name: HashMap::default(),
+            module_functions: HashMap::default(),
+            nested_functions: HashMap::default(),
             objects: Vec::new(),
-            object_by_key: HashMap::new(),
-            attribute_kinds: HashMap::new(),
-            instance_types: HashMap::new(),
+            object_by_key: HashMap::default(),
+            attribute_kinds: HashMap::default(),
+            instance_types: HashMap::default(),
             lookups: Default::default(),
             thread_entries: Vec::new(),
-            done_futures: HashSet::new(),
-            process_pools: HashSet::new(),
+            done_futures: HashSet::default(),
+            process_pools: HashSet::default(),
             repeats: 0,
             thread_instantiations: Vec::new(),
-            fresh: HashSet::new(),
-            escaped: HashSet::new(),
+            fresh: HashSet::default(),
+            escaped: HashSet::default(),
             depth_exceeded: false,
         }
     }
@@ -157,8 +157,8 @@ impl<'a> Lowerer<'a> {
             def: None,
             body: module,
             params: Vec::new(),
-            globals: HashSet::new(),
-            locals: HashMap::new(),
+            globals: HashSet::default(),
+            locals: HashMap::default(),
             assigned: std::cell::OnceCell::new(),
             returns: std::cell::OnceCell::new(),
         });

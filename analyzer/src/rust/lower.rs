@@ -12,7 +12,7 @@
 //! (statement, `if`/`while` condition, match arm), a bound one at the end of its block or at
 //! `drop(guard)`. `escape.rs` finds the fresh objects that leave their function.
 
-use std::collections::{HashMap, HashSet};
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 use proc_macro2::Span as TokenSpan;
 use syn::visit::Visit;
@@ -117,12 +117,12 @@ impl<'a> Lowerer<'a> {
             edition,
             macros,
             modules: vec![Module::default()],
-            structs: HashMap::new(),
-            statics: HashMap::new(),
+            structs: HashMap::default(),
+            statics: HashMap::default(),
             fns: Vec::new(),
-            methods: HashMap::new(),
+            methods: HashMap::default(),
             objects: Vec::new(),
-            object_by_key: HashMap::new(),
+            object_by_key: HashMap::default(),
             thread_entries: Vec::new(),
             depth_exceeded: false,
             current: FnId(0),
@@ -130,9 +130,9 @@ impl<'a> Lowerer<'a> {
             temps: Vec::new(),
             temp_scopes: Vec::new(),
             repetition: 0,
-            fresh: HashSet::new(),
-            stale: HashSet::new(),
-            escaped: HashSet::new(),
+            fresh: HashSet::default(),
+            stale: HashSet::default(),
+            escaped: HashSet::default(),
             closure_floors: Vec::new(),
             crate_name: None,
             module_path: None,

@@ -73,8 +73,8 @@ impl<'a> Lowerer<'a> {
                         def: Some(def),
                         body: &def.body,
                         params,
-                        globals: HashSet::new(),
-                        locals: HashMap::new(),
+                        globals: HashSet::default(),
+                        locals: HashMap::default(),
                         assigned: std::cell::OnceCell::new(),
                         returns: std::cell::OnceCell::new(),
                     });
@@ -104,7 +104,7 @@ impl<'a> Lowerer<'a> {
                     self.classes.push(ClassInfo {
                         name: def.name.id.to_string(),
                         bases,
-                        methods: HashMap::new(),
+                        methods: HashMap::default(),
                     });
                     self.class_by_name
                         .entry(def.name.id.to_string())
@@ -180,7 +180,7 @@ impl<'a> Lowerer<'a> {
     /// A `Thread` subclass instantiated in a loop or at several places runs its `run()` on
     /// several threads at once.
     pub(super) fn mark_repeated_thread_classes(&mut self) {
-        let mut runs: HashMap<FnId, (usize, bool)> = HashMap::new();
+        let mut runs: HashMap<FnId, (usize, bool)> = HashMap::default();
         for &(class, repeated) in &self.thread_instantiations {
             if let Some(run) = self.method_of(class, "run") {
                 let entry = runs.entry(run).or_insert((0, false));

@@ -2,7 +2,7 @@
 //! field types, statics including `lazy_static!`/`thread_local!`, consts, type aliases,
 //! functions, methods and trait default methods) before any body is lowered.
 
-use std::collections::{HashMap, HashSet};
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 use proc_macro2::Span as TokenSpan;
 use syn::visit::Visit;
@@ -223,7 +223,7 @@ impl<'a> Visit<'a> for Collector<'_, 'a> {
         self.lw.structs.entry(name).or_insert(StructInfo {
             module: self.module,
             fields,
-            types: HashMap::new(),
+            types: HashMap::default(),
         });
     }
 
