@@ -836,30 +836,51 @@ fn link(
 ) -> Vec<Analysis> {
     const MAX_ROUNDS: usize = 8;
     let mut unfiltered: Vec<bool> = vec![false; analyses.len()];
+    // Skipped files already searched for the names of an earlier round: they need searching
+    // only for the names added since.
+    let mut searched: Vec<bool> = vec![false; analyses.len()];
+    let mut known_names: std::collections::HashSet<String> = std::collections::HashSet::new();
     let mut index = ProjectIndex::new(analyses.iter().filter_map(|a| a.summary.as_ref()));
     for _ in 0..MAX_ROUNDS {
         if index.is_empty() {
             break;
         }
-        let names = crate::prefilter::Names::new(index.used_names());
+        let used = index.used_names();
+        let added: Vec<&str> = used
+            .iter()
+            .copied()
+            .filter(|name| !known_names.contains(*name))
+            .collect();
+        let all_names = crate::prefilter::Names::new(used.iter().copied());
+        let new_names = crate::prefilter::Names::new(added.iter().copied());
+        known_names.extend(added.iter().map(|name| name.to_string()));
         // Only files that import a module leading to a project object are read again, and
         // analysed when they name one of its locks.
-        let round: Vec<(usize, String)> = pool().install(|| {
+        let round: Vec<(usize, Option<String>)> = pool().install(|| {
             analyses
                 .par_iter()
                 .enumerate()
                 .filter(|(i, a)| {
                     !unfiltered[*i]
+                        && !(searched[*i] && added.is_empty())
                         && a.prefiltered
                             .as_ref()
                             .is_some_and(|imports| imports.iter().any(|m| index.reaches(m)))
                 })
                 .filter_map(|(i, a)| {
+                    let names = if searched[i] { &new_names } else { &all_names };
                     let text = read_source(&a.report.path).ok()?;
-                    names.any_in(&text).then_some((i, text))
+                    Some((i, names.any_in(&text).then_some(text)))
                 })
                 .collect()
         });
+        let round: Vec<(usize, String)> = round
+            .into_iter()
+            .filter_map(|(i, text)| {
+                searched[i] = true;
+                text.map(|text| (i, text))
+            })
+            .collect();
         if round.is_empty() {
             break;
         }

@@ -126,18 +126,20 @@ impl ProjectIndex {
             }
         }
         index.exporting = exporting;
+        // Classes with a method that takes a lock: the owners of such methods.
         let acquiring = acquiring_functions(&summaries);
+        let taking: std::collections::HashSet<&str> = acquiring
+            .iter()
+            .filter_map(|function| function.rsplit_once('.').map(|(owner, _)| owner))
+            .filter(|owner| index.classes.contains_key(*owner))
+            .collect();
         let relevant: Vec<String> = index
             .classes
             .keys()
             .filter(|name| {
                 index
                     .find_in_bases(name, &|owner, class| {
-                        let takes_lock = class
-                            .methods
-                            .iter()
-                            .any(|method| acquiring.contains(format!("{owner}.{method}").as_str()));
-                        (takes_lock || !class.attributes.is_empty()).then_some(())
+                        (taking.contains(owner) || !class.attributes.is_empty()).then_some(())
                     })
                     .is_some()
             })

@@ -110,6 +110,9 @@ pub struct Lowerer<'a> {
     /// Objects a constructor call of the function that holds them creates (locals and
     /// temporaries), and those of them that escape it: see `escape.rs`.
     fresh: HashSet<ObjId>,
+    /// The functions that create a fresh object: only they and the functions nested in them
+    /// can let one escape.
+    fresh_in: HashSet<FnId>,
     escaped: HashSet<ObjId>,
     depth_exceeded: bool,
 }
@@ -142,6 +145,7 @@ impl<'a> Lowerer<'a> {
             repeats: 0,
             thread_instantiations: Vec::new(),
             fresh: HashSet::default(),
+            fresh_in: HashSet::default(),
             escaped: HashSet::default(),
             depth_exceeded: false,
         }

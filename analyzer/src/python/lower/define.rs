@@ -96,11 +96,16 @@ impl<'a> Lowerer<'a> {
                 if let Some(qualified) = self.qualified_name(&call.func) {
                     if let Some(kind) = self.constructed_kind(function, &qualified, &call.arguments)
                     {
-                        let local = matches!(key, ObjKey::Local { .. });
+                        let owner = match &key {
+                            ObjKey::Local { function, .. } => Some(*function),
+                            _ => None,
+                        };
                         let id = self.intern(key, display);
                         self.set_kind(id, kind, span(call.range()));
-                        if local {
+                        if let Some(owner) = owner {
                             self.fresh.insert(id);
+                            self.fresh_in.insert(owner);
+                            self.fresh_in.insert(function);
                         }
                         if names::is_process_pool(&qualified) {
                             self.process_pools.insert(id);

@@ -15,6 +15,9 @@ impl Lowerer<'_> {
     pub(super) fn find_escapes(&mut self) {
         let mut escaped = Vec::new();
         for index in 1..self.functions.len() {
+            if !self.may_hold_fresh(FnId(index as u32)) {
+                continue;
+            }
             let body = self.functions[index].body;
             let mut walker = Walker {
                 lowerer: self,
@@ -31,6 +34,24 @@ impl Lowerer<'_> {
             let id = ObjId(index as u32);
             object.escapes = !self.fresh.contains(&id) || self.escaped.contains(&id);
         }
+    }
+
+    /// Whether `function` or a function it is nested in creates a fresh object (only those
+    /// can mention one).
+    fn may_hold_fresh(&self, function: FnId) -> bool {
+        let mut current = Some(function);
+        let mut depth = 0;
+        while let Some(f) = current {
+            if self.fresh_in.contains(&f) {
+                return true;
+            }
+            depth += 1;
+            if depth > MAX_DEPTH {
+                return true;
+            }
+            current = self.functions[f.0 as usize].parent;
+        }
+        false
     }
 
     /// The fresh object a plain name denotes in `function`: a local of it or of an enclosing

@@ -199,6 +199,7 @@ impl<'a> Lowerer<'a> {
                 let id = self.intern(key, self.text(call.range()).to_string());
                 self.set_kind(id, kind, span(call.range()));
                 self.fresh.insert(id);
+                self.fresh_in.insert(function);
                 if names::is_process_pool(&qualified) {
                     self.process_pools.insert(id);
                 }
