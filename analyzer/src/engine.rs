@@ -861,8 +861,7 @@ fn link(
                 .par_iter()
                 .enumerate()
                 .filter(|(i, a)| {
-                    !unfiltered[*i]
-                        && !(searched[*i] && added.is_empty())
+                    !(unfiltered[*i] || searched[*i] && added.is_empty())
                         && a.prefiltered
                             .as_ref()
                             .is_some_and(|imports| imports.iter().any(|m| index.reaches(m)))
