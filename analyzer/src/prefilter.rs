@@ -67,7 +67,12 @@ fn matcher(language: Language) -> &'static AhoCorasick {
         Language::Python => (&PY, PYTHON),
         Language::Rust => (&RS, RUST),
     };
-    cell.get_or_init(|| AhoCorasick::new(words).expect("fixed word list builds"))
+    cell.get_or_init(|| {
+        AhoCorasick::builder()
+            .kind(Some(aho_corasick::AhoCorasickKind::DFA))
+            .build(words)
+            .expect("fixed word list builds")
+    })
 }
 
 /// Whether any rule could report anything in `source`.

@@ -49,6 +49,19 @@ pub struct ProjectIndex {
     /// synchronisation object, or one of their methods takes a lock (itself or through the
     /// functions it calls), in the class or a base.
     relevant_classes: std::collections::HashSet<String>,
+    /// Classes (absolute) whose instances hold a lock-like object, in the class or a base.
+    lock_holding_classes: std::collections::HashSet<String>,
+}
+
+/// What a class and its bases hold and do.
+#[derive(Clone, Copy, Default)]
+struct ClassFlags {
+    /// An attribute holds a synchronisation object.
+    holds_objects: bool,
+    /// An attribute holds a lock-like object.
+    holds_locks: bool,
+    /// A method takes a lock, itself or through the functions it calls.
+    takes_locks: bool,
 }
 
 /// How many base classes deep an attribute or a method is looked for.
@@ -96,16 +109,30 @@ impl ProjectIndex {
             .filter(|object| !object.name.starts_with('_'))
             .map(|object| object.module.clone())
             .collect();
+        // What each class's hierarchy holds and does, worked out once.
+        let acquiring = acquiring_functions(&summaries);
+        let taking: std::collections::HashSet<&str> = acquiring
+            .iter()
+            .filter_map(|function| function.rsplit_once('.').map(|(owner, _)| owner))
+            .collect();
+        let mut flags: HashMap<String, ClassFlags> = HashMap::default();
         for name in index.classes.keys() {
-            let holds_locks = index
-                .find_in_bases(name, &|_, class| {
-                    (!class.attributes.is_empty()).then_some(())
-                })
-                .is_some();
-            if holds_locks {
+            index.class_flags(name, &taking, &mut flags, 0);
+        }
+        for (name, flag) in &flags {
+            if !index.classes.contains_key(name) {
+                continue;
+            }
+            if flag.holds_objects {
                 if let Some((module, _)) = name.rsplit_once('.') {
                     exporting.insert(module.to_string());
                 }
+            }
+            if flag.holds_objects || flag.takes_locks {
+                index.relevant_classes.insert(name.clone());
+            }
+            if flag.holds_locks {
+                index.lock_holding_classes.insert(name.clone());
             }
         }
         for alias in index.aliases.keys() {
@@ -126,26 +153,6 @@ impl ProjectIndex {
             }
         }
         index.exporting = exporting;
-        // Classes with a method that takes a lock: the owners of such methods.
-        let acquiring = acquiring_functions(&summaries);
-        let taking: std::collections::HashSet<&str> = acquiring
-            .iter()
-            .filter_map(|function| function.rsplit_once('.').map(|(owner, _)| owner))
-            .filter(|owner| index.classes.contains_key(*owner))
-            .collect();
-        let relevant: Vec<String> = index
-            .classes
-            .keys()
-            .filter(|name| {
-                index
-                    .find_in_bases(name, &|owner, class| {
-                        (taking.contains(owner) || !class.attributes.is_empty()).then_some(())
-                    })
-                    .is_some()
-            })
-            .cloned()
-            .collect();
-        index.relevant_classes = relevant.into_iter().collect();
         index
     }
 
@@ -181,6 +188,50 @@ impl ProjectIndex {
             summary.methods.iter().any(|m| m == method).then_some(())
         })?;
         Some(format!("{owner}.{method}"))
+    }
+
+    /// The flags of the class `name` (as its module or a subclass names it), from its own
+    /// summary and those of its bases, memoised in `flags` by the name asked and the
+    /// absolute one.
+    fn class_flags(
+        &self,
+        name: &str,
+        taking: &std::collections::HashSet<&str>,
+        flags: &mut HashMap<String, ClassFlags>,
+        depth: usize,
+    ) -> ClassFlags {
+        if let Some(found) = flags.get(name) {
+            return *found;
+        }
+        if depth > MAX_BASES {
+            return ClassFlags::default();
+        }
+        let Some((absolute, class)) = self.class(name) else {
+            return ClassFlags::default();
+        };
+        if let Some(found) = flags.get(&absolute) {
+            let found = *found;
+            flags.insert(name.to_string(), found);
+            return found;
+        }
+        // A cycle of bases ends here.
+        flags.insert(absolute.clone(), ClassFlags::default());
+        let mut own = ClassFlags {
+            holds_objects: !class.attributes.is_empty(),
+            holds_locks: class.attributes.iter().any(|(_, kind)| kind.is_lock_like()),
+            takes_locks: taking.contains(absolute.as_str()),
+        };
+        for base in &class.bases {
+            let inherited = self.class_flags(base, taking, flags, depth + 1);
+            own.holds_objects |= inherited.holds_objects;
+            own.holds_locks |= inherited.holds_locks;
+            own.takes_locks |= inherited.takes_locks;
+        }
+        if name != absolute {
+            flags.insert(name.to_string(), own);
+        }
+        flags.insert(absolute, own);
+        own
     }
 
     /// Depth-first through `class` and its bases (in order), the first class for which `found`
@@ -277,20 +328,11 @@ impl ProjectIndex {
             .filter(|object| !object.name.starts_with('_') && object.kind.is_lock_like())
             .map(|object| object.name.rsplit("::").next().unwrap_or(&object.name))
             .collect();
-        for name in self.classes.keys() {
-            let holds_locks = self
-                .find_in_bases(name, &|_, class| {
-                    class
-                        .attributes
-                        .iter()
-                        .any(|(_, kind)| kind.is_lock_like())
-                        .then_some(())
-                })
-                .is_some();
-            if holds_locks {
-                names.push(name.rsplit('.').next().unwrap_or(name));
-            }
-        }
+        names.extend(
+            self.lock_holding_classes
+                .iter()
+                .map(|name| name.rsplit('.').next().unwrap_or(name)),
+        );
         names.sort_unstable();
         names.dedup();
         names
