@@ -68,7 +68,10 @@ fn matcher(language: Language) -> &'static AhoCorasick {
         Language::Rust => (&RS, RUST),
     };
     cell.get_or_init(|| {
+        // Leftmost-first semantics let the SIMD (Teddy) prefilter run: a whole file is
+        // usually scanned to its end without a match.
         AhoCorasick::builder()
+            .match_kind(aho_corasick::MatchKind::LeftmostFirst)
             .kind(Some(aho_corasick::AhoCorasickKind::DFA))
             .build(words)
             .expect("fixed word list builds")
