@@ -276,3 +276,42 @@ fn cached_runs_reanalyse_what_depends_on_a_changed_module() {
         "cached and uncached runs agree"
     );
 }
+
+/// Every finding of a run over the fixtures and the fixture projects, as `(file, line, code)`.
+fn findings_of(strict: bool, no_prefilter: bool) -> BTreeSet<(PathBuf, usize, String)> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
+    let settings = Settings {
+        rules: threadlint_rules::RuleSettings {
+            missing_timeout_strict: strict,
+        },
+        ..Settings::default()
+    };
+    let options = RunOptions {
+        no_prefilter,
+        ..RunOptions::default()
+    };
+    let report = check_with(Input::Paths(vec![root]), &settings, &options);
+    let mut found = BTreeSet::new();
+    for (file, diagnostic) in report.diagnostics() {
+        let code = diagnostic.code.unwrap_or(diagnostic.name);
+        let line = file.lines.line_of(diagnostic.span.start) + 1;
+        found.insert((file.path.clone(), line, code.to_string()));
+    }
+    found
+}
+
+/// The prefilter skips files that cannot have findings: over every fixture, with the strict set
+/// of `missing-timeout` off and on, skipping them loses nothing.
+#[test]
+fn the_prefilter_loses_no_finding() {
+    for strict in [false, true] {
+        let filtered = findings_of(strict, false);
+        let unfiltered = findings_of(strict, true);
+        assert!(!unfiltered.is_empty(), "the fixtures have findings");
+        let lost: Vec<_> = unfiltered.difference(&filtered).collect();
+        assert!(
+            lost.is_empty(),
+            "strict = {strict}: findings lost to the prefilter: {lost:?}"
+        );
+    }
+}

@@ -401,7 +401,13 @@ fn analyse(
         }
     };
     let language = language_of(&path).unwrap_or(Language::Python);
-    if matches!(pass, Pass::First) && !crate::prefilter::may_have_findings(language, &source) {
+    if matches!(pass, Pass::First)
+        && !crate::prefilter::may_have_findings(
+            language,
+            &source,
+            settings.rules.missing_timeout_strict,
+        )
+    {
         // Nothing can be reported, so none of the text is kept: only, for a Python file, the
         // modules it imports, through which it might still use another file's lock.
         let imports = match language {

@@ -17,8 +17,6 @@ const PYTHON: &[&str] = &[
     "queue",
     "Queue",
     "sleep",
-    "subprocess",
-    "socket",
     "urllib",
     "requests",
     "httpx", // A rule code, as in a `noqa` comment to check.
@@ -78,9 +76,25 @@ fn matcher(language: Language) -> &'static AhoCorasick {
     })
 }
 
-/// Whether any rule could report anything in `source`.
-pub fn may_have_findings(language: Language, source: &str) -> bool {
+/// Words of calls that only the strict set of `missing-timeout` and the async rules report
+/// (a socket or a subprocess waited for without a timeout): they make a file worth parsing only
+/// with that set on, or in a file with coroutines. A lock that guards such a call comes from a
+/// concurrency module (in the list above) or from another file of the project (the link step
+/// looks at skipped files again for those).
+const PYTHON_STRICT: &[&str] = &["socket", "subprocess"];
+
+fn strict_matcher() -> &'static AhoCorasick {
+    static CELL: OnceLock<AhoCorasick> = OnceLock::new();
+    CELL.get_or_init(|| AhoCorasick::new(PYTHON_STRICT).expect("fixed word list builds"))
+}
+
+/// Whether any rule could report anything in `source`, with `missing-timeout`'s strict set on
+/// or off.
+pub fn may_have_findings(language: Language, source: &str, strict: bool) -> bool {
     matcher(language).is_match(source)
+        || (language == Language::Python
+            && (strict || source.contains("async"))
+            && strict_matcher().is_match(source))
 }
 
 #[cfg(test)]
@@ -112,20 +126,34 @@ mod tests {
     fn files_without_concurrency_are_skipped() {
         assert!(!may_have_findings(
             Language::Python,
-            "import os\nprint(os.getcwd())\n"
+            "import os\nprint(os.getcwd())\n",
+            false
         ));
         assert!(may_have_findings(
             Language::Python,
-            "from threading import Lock\n"
+            "from threading import Lock\n",
+            false
         ));
         assert!(may_have_findings(
             Language::Python,
-            "import time\ntime.sleep(1)\n"
+            "import time\ntime.sleep(1)\n",
+            false
         ));
-        assert!(may_have_findings(Language::Rust, "use std::sync::Mutex;\n"));
+        assert!(may_have_findings(
+            Language::Rust,
+            "use std::sync::Mutex;\n",
+            false
+        ));
+        // A subprocess waited for is reported only by the strict set, or in a coroutine.
+        let run = "import subprocess\nsubprocess.run(['ls'])\n";
+        assert!(!may_have_findings(Language::Python, run, false));
+        assert!(may_have_findings(Language::Python, run, true));
+        let in_coroutine = "import subprocess\nasync def f():\n    subprocess.run(['ls'])\n";
+        assert!(may_have_findings(Language::Python, in_coroutine, false));
         assert!(!may_have_findings(
             Language::Rust,
-            "fn main() { println!(\"hi\"); }\n"
+            "fn main() { println!(\"hi\"); }\n",
+            false
         ));
     }
 }
