@@ -1006,12 +1006,30 @@ fn summaries_of<'a>(
 }
 
 /// The whole-program pass, suppressions and ordering.
-fn finish(mut analyses: Vec<Analysis>) -> Report {
+fn finish(analyses: Vec<Analysis>) -> Report {
+    finish_with(analyses, &[])
+}
+
+/// [`finish`], with the lock-order summaries of files that are not analysed in this run
+/// (`(display path, summary)`): their locks take part in the whole-program pass, their
+/// findings are not reported.
+fn finish_with(mut analyses: Vec<Analysis>, others: &[(&str, &LockSummary)]) -> Report {
     analyses.sort_by(|a, b| a.report.path.cmp(&b.report.path));
     {
         let paths: Vec<String> = analyses.iter().map(|a| a.report.display_path()).collect();
-        let findings = lock_order::check(&summaries_of(&analyses, &paths));
+        let mut summaries = summaries_of(&analyses, &paths);
+        let analysed = analyses.len();
+        summaries.extend(
+            others
+                .iter()
+                .enumerate()
+                .map(|(i, (path, summary))| (analysed + i, *path, *summary)),
+        );
+        let findings = lock_order::check(&summaries);
         for (file, finding) in findings {
+            if file >= analysed {
+                continue;
+            }
             let analysis = &mut analyses[file];
             if !analysis
                 .settings
@@ -1324,13 +1342,39 @@ pub fn link_summaries(
     }
 }
 
+/// The other files of a workspace as the analyses of one document take them: their lock-order
+/// summaries and the project index over them. Made once and shared by every analysis of that
+/// document until the workspace changes, so an edit costs the document's own analysis.
+pub struct DocumentContext {
+    /// `(path, display path, summary)` of every other file, by path.
+    others: Vec<(PathBuf, String, LockSummary)>,
+    index: ProjectIndex,
+}
+
+impl DocumentContext {
+    /// The context of the document at `path` among the workspace files `summaries`.
+    pub fn new<'a>(
+        path: &Path,
+        summaries: impl IntoIterator<Item = (&'a PathBuf, &'a LockSummary)>,
+    ) -> Self {
+        let mut others: Vec<(PathBuf, String, LockSummary)> = summaries
+            .into_iter()
+            .filter(|(other, _)| other.as_path() != path)
+            .map(|(other, summary)| (other.clone(), display_path(other), summary.clone()))
+            .collect();
+        others.sort_by(|a, b| a.0.cmp(&b.0));
+        let index = ProjectIndex::new(others.iter().map(|(_, _, summary)| summary));
+        DocumentContext { others, index }
+    }
+}
+
 /// Checks one in-memory document (an editor buffer) together with the lock-order summaries of
 /// other files, so that whole-program findings stay right while only this file changes.
 pub fn check_document(
     path: &Path,
     text: String,
     settings: &dyn SettingsSource,
-    others: &[(PathBuf, LockSummary)],
+    context: &DocumentContext,
 ) -> FileReport {
     let mut document = analyse(
         path.to_path_buf(),
@@ -1342,9 +1386,7 @@ pub fn check_document(
         // any concurrency API.
         Pass::Unfiltered,
     );
-    let others: Vec<&(PathBuf, LockSummary)> =
-        others.iter().filter(|(other, _)| other != path).collect();
-    let index = ProjectIndex::new(others.iter().map(|(_, summary)| summary));
+    let index = &context.index;
     let imports_project = document
         .summary
         .as_ref()
@@ -1356,22 +1398,15 @@ pub fn check_document(
             settings.settings_for(path),
             None,
             &Counters::default(),
-            Pass::Linked(&index, 0),
+            Pass::Linked(index, 0),
         );
     }
-    let mut analyses = vec![document];
-    for (other, summary) in others {
-        analyses.push(Analysis {
-            report: FileReport::without_text(other.clone(), Vec::new()),
-            suppressions: Suppressions::default(),
-            summary: Some(summary.clone()),
-            settings: settings.settings_for(other),
-            prefiltered: None,
-            context: false,
-            linked: None,
-        });
-    }
-    let report = finish(analyses);
+    let others: Vec<(&str, &LockSummary)> = context
+        .others
+        .iter()
+        .map(|(_, display, summary)| (display.as_str(), summary))
+        .collect();
+    let report = finish_with(vec![document], &others);
     report
         .files
         .into_iter()

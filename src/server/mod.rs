@@ -149,7 +149,7 @@ pub struct Server {
     client: ClientSettings,
     resolver: Arc<Resolver>,
     /// Lock-order summaries of workspace files, by path (filled in the background).
-    index: Arc<Mutex<HashMap<PathBuf, LockSummary>>>,
+    index: Arc<Mutex<WorkspaceIndex>>,
     /// Where jobs off the message loop report to it.
     events: (Sender<Event>, Receiver<Event>),
     next_generation: u64,
@@ -353,7 +353,7 @@ fn serve(connection: Connection) -> Result<bool, String> {
         documents: HashMap::new(),
         client,
         resolver,
-        index: Arc::new(Mutex::new(HashMap::new())),
+        index: Arc::new(Mutex::new(WorkspaceIndex::default())),
         events: crossbeam_channel::unbounded(),
         next_generation: 0,
         pull_diagnostics,
@@ -938,24 +938,55 @@ fn spawn_job(
         .map(drop)
 }
 
+/// The lock-order summaries of the workspace's files, and the other files as the last
+/// analysed document saw them.
+#[derive(Default)]
+struct WorkspaceIndex {
+    summaries: HashMap<PathBuf, LockSummary>,
+    /// Changes with every change of `summaries`.
+    version: u64,
+    /// The context made for `(version, document)`: an edit of the same document while the
+    /// workspace stays as it is reuses it.
+    prepared: Option<(u64, PathBuf, Arc<engine::DocumentContext>)>,
+}
+
+impl WorkspaceIndex {
+    /// The other files of the workspace as the document at `path` sees them now.
+    fn context_for(&mut self, path: &Path) -> Arc<engine::DocumentContext> {
+        if let Some((version, prepared_path, context)) = &self.prepared {
+            if *version == self.version && prepared_path == path {
+                return context.clone();
+            }
+        }
+        let context = Arc::new(engine::DocumentContext::new(path, &self.summaries));
+        self.prepared = Some((self.version, path.to_path_buf(), context.clone()));
+        context
+    }
+
+    fn changed(&mut self) {
+        self.version += 1;
+        self.prepared = None;
+    }
+}
+
 /// Analyses a document's text with the lock-order summaries of the other files; returns the
 /// report and the last report of a Rust text that parsed.
 fn analyse(
     path: &Path,
     text: &str,
     resolver: &Resolver,
-    index: &Mutex<HashMap<PathBuf, LockSummary>>,
+    index: &Mutex<WorkspaceIndex>,
     last_good: Option<FileReport>,
 ) -> (FileReport, Option<FileReport>) {
     #[cfg(debug_assertions)]
     if text.contains(TEST_PANIC_MARKER) {
         panic!("the document asked for a panic");
     }
-    let others: Vec<(PathBuf, LockSummary)> = {
-        let index = index.lock().unwrap_or_else(|e| e.into_inner());
-        index.iter().map(|(p, s)| (p.clone(), s.clone())).collect()
-    };
-    let report = engine::check_document(path, text.to_string(), resolver, &others);
+    let context = index
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .context_for(path);
+    let report = engine::check_document(path, text.to_string(), resolver, &context);
     if engine::language_of(path) != Some(threadlint_rules::model::Language::Rust) {
         return (report, None);
     }
@@ -991,7 +1022,7 @@ fn internal_error_report(path: &Path, text: &str, what: &str) -> FileReport {
 
 /// Updates the lock-order summaries of `paths` (removed when a file is gone or has none). A
 /// file whose indexing panics is left out.
-fn reindex(paths: &[PathBuf], resolver: &Resolver, index: &Mutex<HashMap<PathBuf, LockSummary>>) {
+fn reindex(paths: &[PathBuf], resolver: &Resolver, index: &Mutex<WorkspaceIndex>) {
     for path in paths {
         if engine::language_of(path).is_none() {
             continue;
@@ -1003,15 +1034,17 @@ fn reindex(paths: &[PathBuf], resolver: &Resolver, index: &Mutex<HashMap<PathBuf
         .flatten();
         let mut index = index.lock().unwrap_or_else(|e| e.into_inner());
         match summary {
-            Some(summary) => index.insert(path.clone(), summary),
-            None => index.remove(path),
+            Some(summary) => index.summaries.insert(path.clone(), summary),
+            None => index.summaries.remove(path),
         };
+        index.changed();
     }
     // Files that use other files' objects see them through the project index.
     let mut index = index.lock().unwrap_or_else(|e| e.into_inner());
     let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        engine::link_summaries(&mut index, resolver)
+        engine::link_summaries(&mut index.summaries, resolver)
     }));
+    index.changed();
 }
 
 #[cfg(test)]
@@ -1136,11 +1169,10 @@ mod tests {
         engine::link_summaries(&mut summaries, resolver.as_ref());
         let summary = summaries.remove(&other).expect("the other file's summary");
         assert!(!summary.edges.is_empty());
-        server
-            .index
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(other, summary);
+        let mut index = server.index.lock().unwrap_or_else(|e| e.into_inner());
+        index.summaries.insert(other, summary);
+        index.changed();
+        drop(index);
         settle(&mut server);
         assert!(published(&client).is_empty(), "checked before it was told");
         server.handle_event(Event::Indexed);
