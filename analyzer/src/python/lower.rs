@@ -111,6 +111,12 @@ pub struct Lowerer<'a> {
     /// temporaries), and those of them that escape it: see `escape.rs`.
     fresh: HashSet<ObjId>,
     escaped: HashSet<ObjId>,
+    /// Local names bound to a library function (`s = time.sleep`): (function, name) -> the
+    /// function's qualified name.
+    callable_aliases: HashMap<(FnId, String), String>,
+    /// The value of the latest plain assignment to a local lowered so far (`done =
+    /// self.flag.is_set()`): a test of the local (`if done:`) reads what the value reads.
+    local_values: HashMap<(FnId, String), &'a Expr>,
     depth_exceeded: bool,
 }
 
@@ -143,6 +149,8 @@ impl<'a> Lowerer<'a> {
             thread_instantiations: Vec::new(),
             fresh: HashSet::new(),
             escaped: HashSet::new(),
+            callable_aliases: HashMap::new(),
+            local_values: HashMap::new(),
             depth_exceeded: false,
         }
     }

@@ -98,6 +98,12 @@ pub fn is_sleep(qualified: &str) -> bool {
     matches!(qualified, "time.sleep")
 }
 
+/// Calls that never return to the caller: they end the process (`os._exit`, `os.abort`) or
+/// raise `SystemExit` (`sys.exit`). For the flow of locks they leave like a `raise`.
+pub fn is_process_exit(qualified: &str) -> bool {
+    matches!(qualified, "sys.exit" | "os._exit" | "os.abort")
+}
+
 /// Calls that read the current time: a comparison with one is a deadline test.
 pub fn is_clock(qualified: &str) -> bool {
     matches!(

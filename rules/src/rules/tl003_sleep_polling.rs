@@ -269,19 +269,21 @@ fn leaves_after(sleep: &Event, the_loop: &Scope, inner: &[&Scope]) -> bool {
             (Node::Scope(scope), Some(child)) => std::ptr::eq(scope, child),
             _ => false,
         });
-        let exits = position.is_some_and(|p| {
-            level.body[p + 1..].iter().any(|node| {
-                matches!(
-                    node,
-                    Node::Event(Event {
-                        kind: EventKind::Exit(ExitKind::Return | ExitKind::Break | ExitKind::Raise),
-                        ..
-                    })
-                )
+        // The first exit after the sleep decides: a `continue` (an arm `if not ready: sleep();
+        // continue`) goes round again, whatever follows the arm.
+        let exit = position.and_then(|p| {
+            level.body[p + 1..].iter().find_map(|node| match node {
+                Node::Event(Event {
+                    kind: EventKind::Exit(kind),
+                    ..
+                }) => Some(*kind),
+                _ => None,
             })
         });
-        if exits {
-            return true;
+        match exit {
+            Some(ExitKind::Return | ExitKind::Break | ExitKind::Raise) => return true,
+            Some(ExitKind::Continue) => return false,
+            None => {}
         }
         child = Some(level);
     }

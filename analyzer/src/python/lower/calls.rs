@@ -191,7 +191,14 @@ impl<'a> Lowerer<'a> {
                 return;
             }
         }
-        if let Some(qualified) = self.qualified_name(&call.func) {
+        let aliased = match &*call.func {
+            Expr::Name(name) => self
+                .callable_aliases
+                .get(&(function, name.id.to_string()))
+                .cloned(),
+            _ => None,
+        };
+        if let Some(qualified) = aliased.or_else(|| self.qualified_name(&call.func)) {
             if names::is_sleep(&qualified) {
                 push(out, EventKind::Sleep);
                 return;

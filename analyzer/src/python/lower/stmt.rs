@@ -54,9 +54,16 @@ impl<'a> Lowerer<'a> {
             Stmt::Expr(expr_stmt) => {
                 let statement = Some(span(expr_stmt.range));
                 self.lower_expr(function, &expr_stmt.value, statement, out);
+                if self.is_process_exit(&expr_stmt.value) {
+                    out.push(exit(ExitKind::Raise, expr_stmt.range));
+                }
             }
             Stmt::Assign(assign) => {
                 self.lower_expr(function, &assign.value, None, out);
+                if let [Expr::Name(name)] = assign.targets.as_slice() {
+                    self.local_values
+                        .insert((function, name.id.to_string()), &assign.value);
+                }
                 for target in &assign.targets {
                     self.lower_thread_binding(function, target, span(assign.range), out);
                     self.lower_write(
@@ -242,7 +249,7 @@ impl<'a> Lowerer<'a> {
                         first: index == 0,
                         has_else: match_stmt.cases.len() > 1,
                         condition: Condition::default(),
-                        exits: exits(&case.body),
+                        exits: self.body_exits(&case.body),
                         acquire_test: None,
                     };
                     let keyword = self.keyword_span(case.range, "case");
@@ -296,7 +303,7 @@ impl<'a> Lowerer<'a> {
             first: true,
             has_else,
             condition: self.condition(function, &if_stmt.test),
-            exits: exits(&if_stmt.body),
+            exits: self.body_exits(&if_stmt.body),
             acquire_test,
         };
         let keyword = self.keyword_span(if_stmt.range, "if");
@@ -322,7 +329,7 @@ impl<'a> Lowerer<'a> {
                 first: false,
                 has_else: true,
                 condition,
-                exits: exits(&clause.body),
+                exits: self.body_exits(&clause.body),
                 acquire_test: None,
             };
             let word = if clause.test.is_some() {
@@ -362,6 +369,25 @@ impl<'a> Lowerer<'a> {
             .then_some((obj, negated))
     }
 
+    /// `sys.exit(..)`, `os._exit(..)`: a call that does not come back.
+    fn is_process_exit(&self, expr: &Expr) -> bool {
+        let Expr::Call(call) = expr else {
+            return false;
+        };
+        self.qualified_name(&call.func)
+            .is_some_and(|q| names::is_process_exit(&q))
+    }
+
+    /// How a suite ends: `break`, `continue`, `return`, `raise`, or a call that does not
+    /// come back (`sys.exit()`, `os._exit()`), which leaves like a `raise`.
+    fn body_exits(&self, body: &[Stmt]) -> Option<ExitKind> {
+        exits(body).or_else(|| {
+            body.iter()
+                .any(|stmt| matches!(stmt, Stmt::Expr(e) if self.is_process_exit(&e.value)))
+                .then_some(ExitKind::Raise)
+        })
+    }
+
     pub(super) fn condition(&mut self, function: FnId, test: &Expr) -> Condition {
         let mut reads = Vec::new();
         self.condition_reads(function, test, &mut reads, 0);
@@ -389,6 +415,33 @@ impl<'a> Lowerer<'a> {
                     && !info.globals.contains(&id)
                     && (info.params.iter().any(|(p, _)| *p == id)
                         || self.assigned_in(function).contains(&id));
+                // A local set just before from a test of shared state (`done =
+                // self.flag.is_set(); if done:`) re-checks that state.
+                // Only a value that reads nothing but shared state is followed: the result of
+                // a call or of the loop's own locals (`ok = try_connect()`, `done = n > 3`)
+                // stays the loop's own state.
+                if let Some(value) = self.local_values.get(&(function, id.clone())).copied() {
+                    if is_local && !matches!(value, Expr::Name(n) if n.id.as_str() == id) {
+                        let mut value_reads = Vec::new();
+                        self.condition_reads(function, value, &mut value_reads, depth + 1);
+                        let shared = value_reads
+                            .iter()
+                            .any(|read| matches!(read, Read::Shared(_) | Read::Query { .. }))
+                            && value_reads.iter().all(|read| {
+                                matches!(
+                                    read,
+                                    Read::Shared(_)
+                                        | Read::Query { .. }
+                                        | Read::Constant
+                                        | Read::Clock
+                                )
+                            });
+                        if shared {
+                            reads.extend(value_reads);
+                            return;
+                        }
+                    }
+                }
                 reads.push(if is_local {
                     Read::Local(id)
                 } else {
