@@ -26,7 +26,10 @@ declare_rule! {
     /// (`if ...: break` / `return` / `raise`), or a test whose "not yet" arm holds the sleep (the arm
     /// `continue`s, or another arm does the work), when it reads shared state (a global, an
     /// attribute, a local filled by another thread), queries a synchronisation object
-    /// (`stop.is_set()`, `q.empty()`, `t.is_alive()`) or calls a function. Not reported:
+    /// (`stop.is_set()`, `q.empty()`, `t.is_alive()`) or calls a function. A local set from
+    /// shared state alone before the test (`done = self.flag.is_set(); if done: break`) is a
+    /// test of that state; a call through a local bound to `time.sleep` (`pause = time.sleep`)
+    /// is a sleep. Not reported:
     /// - a sleep that paces a `for` loop (work items, or a fixed number of attempts);
     /// - a bounded retry: a sleep in an `except` handler, or a loop whose condition reads a
     ///   variable or attribute the loop itself assigns (an attempt counter, the result of the
