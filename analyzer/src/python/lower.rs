@@ -117,6 +117,9 @@ pub struct Lowerer<'a> {
     /// The value of the latest plain assignment to a local lowered so far (`done =
     /// self.flag.is_set()`): a test of the local (`if done:`) reads what the value reads.
     local_values: HashMap<(FnId, String), &'a Expr>,
+    /// The calls of the expression being lowered whose value is a coroutine (see
+    /// `lower_expr`).
+    coroutine_calls: HashSet<TextRange>,
     depth_exceeded: bool,
 }
 
@@ -151,6 +154,7 @@ impl<'a> Lowerer<'a> {
             escaped: HashSet::new(),
             callable_aliases: HashMap::new(),
             local_values: HashMap::new(),
+            coroutine_calls: HashSet::new(),
             depth_exceeded: false,
         }
     }
