@@ -26,7 +26,8 @@ declare_rule! {
     /// (a check-out/return protocol such as a connection pool's semaphore). That method must give
     /// back what another took: a release after its own acquisition of the lock ends its own
     /// critical section, and does not make a protocol of an acquisition elsewhere that is
-    /// never released.
+    /// never released. (A lock a plain or nested function releases is often a signal handed
+    /// between threads, and is left alone.)
     ///
     /// ## Example
     /// ```python
@@ -201,27 +202,38 @@ fn returned_elsewhere(model: &FileModel) -> Vec<Vec<ObjId>> {
         .collect()
 }
 
-/// Other functions of the file release `lock`, but each only after acquiring it itself: none
-/// of them gives back an acquisition made in `function`, so no check-out/return protocol
-/// explains why `function` does not release it.
+/// `function` is a method, other methods of its class release `lock`, but each only after
+/// acquiring it itself: none of them gives back an acquisition made in `function`, so no
+/// check-out/return protocol explains why `function` does not release it.
 fn released_only_by_acquirers(
     model: &FileModel,
     returned: &[Vec<ObjId>],
     lock: ObjId,
     function: usize,
 ) -> bool {
+    // Between methods of one class; a lock released by a plain or nested function is often
+    // a signal handed between threads, which is the hand-off analysis's concern.
+    let class = &model.functions[function].class;
+    if class.is_none() {
+        return false;
+    }
     let mut released_elsewhere = false;
     for (index, other) in model.functions.iter().enumerate() {
         if index == function {
             continue;
         }
-        if returned[index].contains(&lock) {
-            return false;
-        }
+        let mut releases = false;
         crate::model::events(&other.body, &mut |event, _| {
-            released_elsewhere |=
+            releases |=
                 matches!(&event.kind, EventKind::Release { obj } if model.lock_of(*obj) == lock);
         });
+        if !releases {
+            continue;
+        }
+        if returned[index].contains(&lock) || &other.class != class {
+            return false;
+        }
+        released_elsewhere = true;
     }
     released_elsewhere
 }

@@ -416,6 +416,9 @@ pub(super) fn method_event(
             timeout: has_timeout || has_real_argument(args, "timeout", 0),
         },
         (ObjKind::Thread { .. }, "start") => EventKind::ThreadStart { obj: Some(obj) },
+        // `timer.cancel()` (a `threading.Timer`, the one thread with `cancel`): the thread
+        // stops waiting and ends without running its function.
+        (ObjKind::Thread { .. }, "cancel") => EventKind::Shutdown { obj },
         (ObjKind::Thread { .. }, "join") => EventKind::Blocking {
             kind: BlockingKind::Join,
             obj: Some(obj),

@@ -421,7 +421,17 @@ impl<'a> Lowerer<'a> {
                 // a call or of the loop's own locals (`ok = try_connect()`, `done = n > 3`)
                 // stays the loop's own state.
                 if let Some(value) = self.local_values.get(&(function, id.clone())).copied() {
-                    if is_local && !matches!(value, Expr::Name(n) if n.id.as_str() == id) {
+                    // A test or a read of state, not a new container or a literal.
+                    let test = matches!(
+                        value,
+                        Expr::Attribute(_)
+                            | Expr::Call(_)
+                            | Expr::Compare(_)
+                            | Expr::BoolOp(_)
+                            | Expr::UnaryOp(_)
+                            | Expr::Subscript(_)
+                    );
+                    if is_local && test {
                         let mut value_reads = Vec::new();
                         self.condition_reads(function, value, &mut value_reads, depth + 1);
                         let shared = value_reads
@@ -475,6 +485,21 @@ impl<'a> Lowerer<'a> {
                     return;
                 }
                 reads.push(Read::Call(self.text(call.func.range()).to_string()));
+                // The locals its arguments read (`all(w.done for w in workflows)`): when the
+                // loop assigns them, the test is of the loop's own state.
+                let mut names = ArgumentNames::default();
+                for arg in call.arguments.args.iter() {
+                    names.visit_expr(arg);
+                }
+                for keyword in call.arguments.keywords.iter() {
+                    names.visit_expr(&keyword.value);
+                }
+                let assigned = self.assigned_in(function);
+                for name in names.names {
+                    if function.0 != 0 && assigned.contains(&name) {
+                        reads.push(Read::Local(name));
+                    }
+                }
             }
             Expr::BoolOp(op) => {
                 for value in &op.values {
@@ -725,5 +750,33 @@ impl<'a> Lowerer<'a> {
         let info = &self.functions[function.0 as usize];
         info.assigned
             .get_or_init(|| assigned_names(info.body).into_iter().collect())
+    }
+}
+
+/// The plain names an expression reads, lambdas left out (at most 32 names, 50 levels deep).
+#[derive(Default)]
+struct ArgumentNames {
+    names: Vec<String>,
+    depth: usize,
+}
+
+impl<'a> Visitor<'a> for ArgumentNames {
+    fn visit_expr(&mut self, expr: &'a Expr) {
+        if self.depth > 50 {
+            return;
+        }
+        match expr {
+            Expr::Lambda(_) => {}
+            Expr::Name(name) => {
+                if self.names.len() < 32 && !self.names.iter().any(|n| n == name.id.as_str()) {
+                    self.names.push(name.id.to_string());
+                }
+            }
+            _ => {
+                self.depth += 1;
+                walk_expr(self, expr);
+                self.depth -= 1;
+            }
+        }
     }
 }
