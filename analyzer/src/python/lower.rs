@@ -120,6 +120,8 @@ pub struct Lowerer<'a> {
     /// The calls of the expression being lowered whose value is a coroutine (see
     /// `lower_expr`).
     coroutine_calls: HashSet<TextRange>,
+    /// The names assigned in the bodies of the `while` loops being lowered, innermost last.
+    while_assigned: Vec<HashSet<String>>,
     depth_exceeded: bool,
 }
 
@@ -155,6 +157,7 @@ impl<'a> Lowerer<'a> {
             callable_aliases: HashMap::new(),
             local_values: HashMap::new(),
             coroutine_calls: HashSet::new(),
+            while_assigned: Vec::new(),
             depth_exceeded: false,
         }
     }

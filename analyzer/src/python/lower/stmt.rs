@@ -113,6 +113,8 @@ impl<'a> Lowerer<'a> {
                     self.lower_expr(function, &while_stmt.test, None, &mut body);
                 }
                 self.repeats += 1;
+                self.while_assigned
+                    .push(assigned_names(&while_stmt.body).into_iter().collect());
                 body.extend(self.lower_body(function, &while_stmt.body, depth + 1));
                 self.repeats -= 1;
                 let condition = if infinite {
@@ -120,6 +122,7 @@ impl<'a> Lowerer<'a> {
                 } else {
                     self.condition(function, &while_stmt.test)
                 };
+                self.while_assigned.pop();
                 let info = LoopInfo {
                     kind: if infinite {
                         LoopKind::Infinite
@@ -434,18 +437,22 @@ impl<'a> Lowerer<'a> {
                     if is_local && test {
                         let mut value_reads = Vec::new();
                         self.condition_reads(function, value, &mut value_reads, depth + 1);
-                        let shared = value_reads
-                            .iter()
-                            .any(|read| matches!(read, Read::Shared(_) | Read::Query { .. }))
-                            && value_reads.iter().all(|read| {
-                                matches!(
-                                    read,
-                                    Read::Shared(_)
-                                        | Read::Query { .. }
-                                        | Read::Constant
-                                        | Read::Clock
-                                )
-                            });
+                        // A local the loop sets to the current time (`now = time.monotonic()`)
+                        // is the clock: a deadline, not the loop's own count. Set once before
+                        // the loop, it is a fixed instant (`start`), and stays a local.
+                        let now = self
+                            .while_assigned
+                            .last()
+                            .is_some_and(|assigned| assigned.contains(&id));
+                        let shared = value_reads.iter().any(|read| {
+                            matches!(read, Read::Shared(_) | Read::Query { .. })
+                                || (now && *read == Read::Clock)
+                        }) && value_reads.iter().all(|read| {
+                            matches!(
+                                read,
+                                Read::Shared(_) | Read::Query { .. } | Read::Constant | Read::Clock
+                            )
+                        });
                         if shared {
                             reads.extend(value_reads);
                             return;
