@@ -9,7 +9,8 @@
 use rustc_hash::FxHashSet as HashSet;
 
 use crate::model::{
-    AcquireHow, Event, EventKind, FileModel, FnId, Node, ObjId, ObjKey, Scope, Span,
+    AcquireHow, Event, EventKind, ExitKind, FileModel, FnId, Node, ObjId, ObjKey, Scope, ScopeKind,
+    Span,
 };
 
 /// A lock held at some point.
@@ -110,6 +111,14 @@ impl HeldState {
 
     /// Ends the scoped holdings taken at `depth` or deeper since `serial`. They sit at the end
     /// of the list (later acquisitions come after them), so only that tail is looked at.
+    /// Ends every holding taken since `serial`, manual ones included.
+    fn end_since(&mut self, serial: u64) {
+        while self.held.last().is_some_and(|h| h.serial >= serial) {
+            let position = self.held.len() - 1;
+            self.remove_at(position);
+        }
+    }
+
     fn end_scope(&mut self, depth: usize, serial: u64) {
         let tail = self
             .held
@@ -148,10 +157,29 @@ fn walk_body<'a>(
                 walk_body(model, &scope.body, state, scopes, visit);
                 // Scoped acquisitions end with the scope that holds them.
                 state.end_scope(scopes.len(), serial);
+                // An arm that ends in `return` or `raise` (or `sys.exit()`, `os._exit()`)
+                // does not reach what follows the `if`: what it acquired is not held there.
+                if diverges(scope) {
+                    state.end_since(serial);
+                }
                 scopes.pop();
             }
         }
     }
+}
+
+/// A branch arm whose body leaves the function: control never comes out of its end.
+fn diverges(scope: &Scope) -> bool {
+    matches!(scope.kind, ScopeKind::Branch(_))
+        && scope.body.iter().any(|node| {
+            matches!(
+                node,
+                Node::Event(Event {
+                    kind: EventKind::Exit(ExitKind::Return | ExitKind::Raise),
+                    ..
+                })
+            )
+        })
 }
 
 fn is_scoped(how: AcquireHow) -> bool {

@@ -114,6 +114,17 @@ pub struct Lowerer<'a> {
     /// can let one escape.
     fresh_in: HashSet<FnId>,
     escaped: HashSet<ObjId>,
+    /// Local names bound to a library function (`s = time.sleep`): (function, name) -> the
+    /// function's qualified name.
+    callable_aliases: HashMap<(FnId, String), String>,
+    /// The value of the latest plain assignment to a local lowered so far (`done =
+    /// self.flag.is_set()`): a test of the local (`if done:`) reads what the value reads.
+    local_values: HashMap<(FnId, String), &'a Expr>,
+    /// The calls of the expression being lowered whose value is a coroutine (see
+    /// `lower_expr`).
+    coroutine_calls: HashSet<TextRange>,
+    /// The names assigned in the bodies of the `while` loops being lowered, innermost last.
+    while_assigned: Vec<HashSet<String>>,
     depth_exceeded: bool,
 }
 
@@ -147,6 +158,10 @@ impl<'a> Lowerer<'a> {
             fresh: HashSet::default(),
             fresh_in: HashSet::default(),
             escaped: HashSet::default(),
+            callable_aliases: HashMap::default(),
+            local_values: HashMap::default(),
+            coroutine_calls: HashSet::default(),
+            while_assigned: Vec::new(),
             depth_exceeded: false,
         }
     }

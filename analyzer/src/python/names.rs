@@ -98,6 +98,28 @@ pub fn is_sleep(qualified: &str) -> bool {
     matches!(qualified, "time.sleep")
 }
 
+/// Calls that never return to the caller: they end the process (`os._exit`, `os.abort`) or
+/// raise `SystemExit` (`sys.exit`). For the flow of locks they leave like a `raise`.
+pub fn is_process_exit(qualified: &str) -> bool {
+    matches!(qualified, "sys.exit" | "os._exit" | "os.abort")
+}
+
+/// `asyncio` functions that take a coroutine and run or await it: a call passed to one is a
+/// coroutine, not a blocking call.
+pub fn runs_coroutines(qualified: &str) -> bool {
+    matches!(
+        qualified,
+        "asyncio.wait_for"
+            | "asyncio.shield"
+            | "asyncio.create_task"
+            | "asyncio.ensure_future"
+            | "asyncio.gather"
+            | "asyncio.run"
+            | "asyncio.run_coroutine_threadsafe"
+            | "asyncio.tasks.wait_for"
+    )
+}
+
 /// Calls that read the current time: a comparison with one is a deadline test.
 pub fn is_clock(qualified: &str) -> bool {
     matches!(

@@ -177,6 +177,52 @@ fn if_let_scrutinee_reaches_the_else_before_2024_only() {
 }
 
 #[test]
+fn if_let_bound_guard_reaches_the_else_before_2024_only() {
+    // The guard is moved into `items` when the pattern matches; otherwise the scrutinee (an
+    // `Err` holding the poisoned guard) lives through the `else` before edition 2024.
+    let src = with_prelude(
+        "fn f(m: &Mutex<Vec<i32>>) {
+            if let Ok(mut items) = m.lock() {
+                items.push(1);
+            } else {
+                m.lock().unwrap().clear();
+            }
+        }",
+    );
+    assert_eq!(
+        body(&src, "f", Edition::E2021),
+        "acq:scoped:m branch{} branch{acq:temp:m rel:m} rel:m"
+    );
+    assert_eq!(
+        body(&src, "f", Edition::E2024),
+        "acq:scoped:m branch{rel:m} branch{acq:temp:m rel:m}"
+    );
+}
+
+#[test]
+fn underscore_parts_of_a_pattern_drop_their_guard_with_the_statement() {
+    let src = with_prelude(
+        "fn f(m: &Mutex<i32>, n: &Mutex<i32>) {
+            let (_, k) = (m.lock(), 1);
+            (_, _) = (n.lock(), k);
+        }",
+    );
+    let model = model(&src, Edition::E2021);
+    let f = model.functions.iter().find(|f| f.name == "f").unwrap();
+    let statements: Vec<bool> = f
+        .body
+        .iter()
+        .filter_map(|node| match node {
+            Node::Event(event) if matches!(event.kind, EventKind::Acquire { .. }) => {
+                Some(event.statement.is_some())
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(statements, vec![true, true]);
+}
+
+#[test]
 fn plain_if_condition_drops_its_temporaries_before_the_body() {
     let src = with_prelude(
         "fn f(m: &Mutex<Vec<i32>>) {

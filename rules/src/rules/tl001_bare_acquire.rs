@@ -23,7 +23,11 @@ declare_rule! {
     /// Not reported: `if lock.acquire(timeout=t):` (or `if not lock.acquire(...): raise ...`)
     /// followed by `try:`/`finally: lock.release()`, which is the correct way to take a lock
     /// with a timeout; and an acquisition whose release is in another method of the same class
-    /// (a check-out/return protocol such as a connection pool's semaphore).
+    /// (a check-out/return protocol such as a connection pool's semaphore). That method must give
+    /// back what another took: a release after its own acquisition of the lock ends its own
+    /// critical section, and does not make a protocol of an acquisition elsewhere that is
+    /// never released. (A lock a plain or nested function releases is often a signal handed
+    /// between threads, and is left alone.)
     ///
     /// ## Example
     /// ```python
@@ -54,7 +58,9 @@ declare_rule! {
     /// parking_lot's `force_unlock`, which a panic or an early `return` in between skips), and a
     /// raw lock (`m.raw().lock()`) that is not unlocked on every path out of the function. A
     /// leak or a raw lock whose unlock is in another function of the file (a lock held across
-    /// calls on purpose) is a protocol, not reported.
+    /// calls on purpose) is a protocol, not reported; so is a guard forgotten and unlocked by
+    /// hand at once, with nothing in between (`mem::forget(guard); unsafe { m.force_unlock() }`),
+    /// which unlocks where a drop would.
     ///
     /// ```rust
     /// let guard = state.lock();
@@ -102,7 +108,8 @@ fn check(cx: &Context) -> Vec<Finding> {
     }
     let mut findings = Vec::new();
     let handoff = cx.handoff_locks();
-    for function in &model.functions {
+    let returned = returned_elsewhere(model);
+    for (index, function) in model.functions.iter().enumerate() {
         // Locks this function releases itself: an acquisition meant to outlive the function
         // (`__enter__`, `checkout()`) is a protocol with another function, not this rule's
         // concern.
@@ -137,7 +144,8 @@ fn check(cx: &Context) -> Vec<Finding> {
                         event,
                         scopes,
                     )
-                    || !released_here.contains(&lock)
+                    || (!released_here.contains(&lock)
+                        && !released_only_by_acquirers(model, &returned, lock, index))
                     || handoff.contains(&lock)
                     || returns_holding(model, &body[position + 1..], lock)
                 {
@@ -167,6 +175,67 @@ fn check(cx: &Context) -> Vec<Finding> {
         });
     }
     findings
+}
+
+/// For each function, the locks it releases without having acquired them first itself: it
+/// gives back what another function took (a pool's `checkin()`, `__exit__`). A release after
+/// the function's own acquisition is the end of its own critical section instead.
+fn returned_elsewhere(model: &FileModel) -> Vec<Vec<ObjId>> {
+    model
+        .functions
+        .iter()
+        .map(|function| {
+            let mut acquired = Vec::new();
+            let mut returned = Vec::new();
+            crate::model::events(&function.body, &mut |event, _| match &event.kind {
+                EventKind::Acquire { obj, .. } => acquired.push(model.lock_of(*obj)),
+                EventKind::Release { obj } => {
+                    let lock = model.lock_of(*obj);
+                    if !acquired.contains(&lock) {
+                        returned.push(lock);
+                    }
+                }
+                _ => {}
+            });
+            returned
+        })
+        .collect()
+}
+
+/// `function` is a method, other methods of its class release `lock`, but each only after
+/// acquiring it itself: none of them gives back an acquisition made in `function`, so no
+/// check-out/return protocol explains why `function` does not release it.
+fn released_only_by_acquirers(
+    model: &FileModel,
+    returned: &[Vec<ObjId>],
+    lock: ObjId,
+    function: usize,
+) -> bool {
+    // Between methods of one class; a lock released by a plain or nested function is often
+    // a signal handed between threads, which is the hand-off analysis's concern.
+    let class = &model.functions[function].class;
+    if class.is_none() {
+        return false;
+    }
+    let mut released_elsewhere = false;
+    for (index, other) in model.functions.iter().enumerate() {
+        if index == function {
+            continue;
+        }
+        let mut releases = false;
+        crate::model::events(&other.body, &mut |event, _| {
+            releases |=
+                matches!(&event.kind, EventKind::Release { obj } if model.lock_of(*obj) == lock);
+        });
+        if !releases {
+            continue;
+        }
+        if returned[index].contains(&lock) || &other.class != class {
+            return false;
+        }
+        released_elsewhere = true;
+    }
+    released_elsewhere
 }
 
 fn releases(scope: &Scope, lock: ObjId, model: &FileModel) -> bool {
@@ -541,6 +610,11 @@ fn check_rust(cx: &Context) -> Vec<Finding> {
             } else {
                 Unlock::Never
             };
+            // `mem::forget(guard)` and at once `force_unlock()`: unlocked right there, as a
+            // drop would; nothing runs between that could panic or return.
+            if leak && unlocks_next(model, continuation, lock) {
+                return;
+            }
             if leak || unlock != Unlock::Always {
                 findings.push(rust_finding(cx, event, lock, leak, unlock));
             }
@@ -548,6 +622,24 @@ fn check_rust(cx: &Context) -> Vec<Finding> {
         visit_with_continuation(&function.body, &mut Vec::new(), &mut visit);
     }
     findings
+}
+
+/// The next event on the path (through plain blocks such as `unsafe { .. }`) unlocks `lock`.
+fn unlocks_next(model: &FileModel, continuation: &[&[Node]], lock: ObjId) -> bool {
+    fn first(nodes: &[Node]) -> Option<&Event> {
+        match nodes.first()? {
+            Node::Event(event) => Some(event),
+            Node::Scope(scope) if matches!(scope.kind, ScopeKind::Block) => first(&scope.body),
+            Node::Scope(_) => None,
+        }
+    }
+    continuation
+        .iter()
+        .find(|nodes| !nodes.is_empty())
+        .and_then(|nodes| first(nodes))
+        .is_some_and(|event| {
+            matches!(&event.kind, EventKind::Release { obj } if model.lock_of(*obj) == lock)
+        })
 }
 
 /// Calls `visit` for every event with what runs after it on the same path: the rest of its

@@ -1,6 +1,11 @@
 use crate::declare_rule;
 use crate::diagnostic::{Applicability, Edit, Finding, Fix};
-use crate::model::{events, EventKind, Language, LoopKind, Node, Read, ScopeKind, WaitKind};
+use std::collections::HashSet;
+
+use crate::model::{
+    events, Event, EventKind, ExitKind, FileModel, FnId, Function, Language, LoopKind, Node, Read,
+    Scope, ScopeKind, WaitKind,
+};
 use crate::registry::{Check, Context};
 use crate::source::text;
 
@@ -18,6 +23,13 @@ declare_rule! {
     ///
     /// `Event.wait()` is not a condition wait and is not reported; neither are
     /// `Condition.wait_for(predicate)` and `Condvar::wait_while`, which loop themselves.
+    ///
+    /// A wrapper that returns the wait's result (`def wait(self, timeout): return
+    /// self._cond.wait(timeout)`) leaves the re-check to its callers. It is followed to its
+    /// calls in the file (and through callers that return its result again): a call outside
+    /// a loop that re-checks is reported there, naming the wait it reaches; when every call is
+    /// in such a loop nothing is reported. A wrapper the file never calls has callers it does
+    /// not show, and is reported itself.
     ///
     /// ## Example
     /// ```python
@@ -63,6 +75,7 @@ declare_rule! {
 fn check(cx: &Context) -> Vec<Finding> {
     let model = cx.model;
     let mut findings = Vec::new();
+    let mut reported = HashSet::new();
     for function in &model.functions {
         events(&function.body, &mut |event, scopes| {
             let EventKind::Wait {
@@ -73,10 +86,7 @@ fn check(cx: &Context) -> Vec<Finding> {
             else {
                 return;
             };
-            let in_predicate_loop = scopes.iter().any(
-                |scope| matches!(&scope.kind, ScopeKind::Loop(info) if info.kind != LoopKind::For),
-            );
-            if in_predicate_loop {
+            if in_predicate_loop(scopes) {
                 return;
             }
             let object = model.object(*obj);
@@ -95,6 +105,21 @@ fn check(cx: &Context) -> Vec<Finding> {
                 }
                 _ => format!("{}.{method}(..)", object.display),
             };
+            // A wrapper that returns the wait's result (`def wait(self, timeout): return
+            // self._cond.wait(timeout)`) leaves the re-check to its callers: judged where the
+            // file calls it, or here when the file never does.
+            if returns_result(function, event) {
+                let mut uses = Vec::new();
+                let open = callers_outside_loops(model, function_id(model, function), &mut uses);
+                for (caller, guarded) in &uses {
+                    if reported.insert(caller.span) {
+                        findings.push(caller_finding(cx, caller, *guarded, &call));
+                    }
+                }
+                if !open || !uses.is_empty() {
+                    return;
+                }
+            }
             // The innermost enclosing scope, if it is an `if` arm.
             let guard = scopes
                 .last()
@@ -139,6 +164,113 @@ fn check(cx: &Context) -> Vec<Finding> {
         });
     }
     findings
+}
+
+/// The wait runs inside a loop that is not a `for` over items: the loop re-checks.
+fn in_predicate_loop(scopes: &[&Scope]) -> bool {
+    scopes
+        .iter()
+        .any(|scope| matches!(&scope.kind, ScopeKind::Loop(info) if info.kind != LoopKind::For))
+}
+
+/// The event is the value of a `return` of `function` (`return self._cond.wait(timeout)`).
+fn returns_result(function: &Function, event: &Event) -> bool {
+    let mut found = false;
+    events(&function.body, &mut |other, _| {
+        if matches!(other.kind, EventKind::Exit(ExitKind::Return))
+            && other.span.start <= event.span.start
+            && event.span.end <= other.span.end
+            && other.span != event.span
+        {
+            found = true;
+        }
+    });
+    found
+}
+
+fn function_id(model: &FileModel, function: &Function) -> FnId {
+    let index = model
+        .functions
+        .iter()
+        .position(|f| std::ptr::eq(f, function))
+        .unwrap_or(0);
+    FnId(index as u32)
+}
+
+/// Some function of the file calls `callee`.
+fn called_in_file(model: &FileModel, callee: FnId) -> bool {
+    let mut found = false;
+    for function in &model.functions {
+        events(&function.body, &mut |event, _| {
+            found |= matches!(event.kind, EventKind::Call { callee: c } if c == callee);
+        });
+    }
+    found
+}
+
+/// How far calls that hand a wait's result on are followed.
+const MAX_FORWARDS: usize = 8;
+
+/// The calls of `callee` in the file that use a forwarded wait outside a loop that re-checks,
+/// following callers that forward the result again (`return self._wait(t)`); with whether
+/// the call is guarded by an `if`. Returns whether some function of that chain has no caller
+/// in the file (its callers are elsewhere, unknown).
+fn callers_outside_loops<'a>(
+    model: &'a FileModel,
+    callee: FnId,
+    uses: &mut Vec<(&'a Event, bool)>,
+) -> bool {
+    let mut seen = HashSet::new();
+    let mut pending = vec![(callee, 0usize)];
+    while let Some((callee, depth)) = pending.pop() {
+        if !seen.insert(callee) || depth > MAX_FORWARDS {
+            continue;
+        }
+        for (index, function) in model.functions.iter().enumerate() {
+            events(&function.body, &mut |event, scopes| {
+                if !matches!(event.kind, EventKind::Call { callee: c } if c == callee) {
+                    return;
+                }
+                if in_predicate_loop(scopes) {
+                    return;
+                }
+                if returns_result(function, event) {
+                    pending.push((FnId(index as u32), depth + 1));
+                    return;
+                }
+                let guarded = scopes
+                    .last()
+                    .is_some_and(|scope| matches!(scope.kind, ScopeKind::Branch(_)));
+                uses.push((event, guarded));
+            });
+        }
+    }
+    // A wrapper (or a caller that forwards again) that nobody in the file calls has callers
+    // this file does not show.
+    seen.iter()
+        .any(|&forwarder| !called_in_file(model, forwarder))
+}
+
+/// A call of a wrapper that returns a condition wait, made where nothing re-checks.
+fn caller_finding(cx: &Context, caller: &Event, guarded: bool, wait: &str) -> Finding {
+    let written = text(cx.source, caller.span);
+    let call = match written.split_once('(') {
+        Some((callee, "")) | Some((callee, ")")) => format!("{callee}()"),
+        Some((callee, _)) => format!("{callee}(..)"),
+        None => written.to_string(),
+    };
+    let (message, help) = if guarded {
+        (
+            format!("`{call}` returns the result of `{wait}` and is guarded by `if`, not `while`: after a spurious or stolen wake-up the code goes on although the condition is still false"),
+            "Call it in a loop that re-checks the predicate: replace `if` with `while`, or have the wrapper use `wait_for(predicate)`".to_string(),
+        )
+    } else {
+        (
+            format!("`{call}` returns the result of `{wait}` and is not inside a loop that re-checks a predicate: a spurious or stolen wake-up returns while the awaited state is not there"),
+            "Call it in `while not <predicate>:`, or have the wrapper use `wait_for(predicate)`".to_string(),
+        )
+    };
+    Finding::new("TL002", caller.span, message, help)
 }
 
 /// How safe `if` -> `while` is for a predicate that reads `reads`. Only state another thread

@@ -26,15 +26,20 @@ declare_rule! {
     /// (`if ...: break` / `return` / `raise`), or a test whose "not yet" arm holds the sleep (the arm
     /// `continue`s, or another arm does the work), when it reads shared state (a global, an
     /// attribute, a local filled by another thread), queries a synchronisation object
-    /// (`stop.is_set()`, `q.empty()`, `t.is_alive()`) or calls a function. Not reported:
+    /// (`stop.is_set()`, `q.empty()`, `t.is_alive()`) or calls a function. A local set from
+    /// shared state alone before the test (`done = self.flag.is_set(); if done: break`) is a
+    /// test of that state; a call through a local bound to `time.sleep` (`pause = time.sleep`)
+    /// is a sleep. Not reported:
     /// - a sleep that paces a `for` loop (work items, or a fixed number of attempts);
     /// - a bounded retry: a sleep in an `except` handler, or a loop whose condition reads a
     ///   variable or attribute the loop itself assigns (an attempt counter, the result of the
     ///   last try, the work left), or that leaves on such a test (`if attempt >= retries:
-    ///   raise`); the same goes for a test of the loop's own state in an `if` (`if elapsed >=
-    ///   period:`), and a test in an `except` handler of the failure just caught (`if e.errno
-    ///   != 22: raise`). The loop's own state includes what the methods of its class that it calls
-    ///   write (`self._close()` setting `self._exit`);
+    ///   raise`, also inside the `except` handler); the same goes for a test of the loop's own
+    ///   state in an `if` (`if elapsed >= period:`), and a test in an `except` handler of the
+    ///   failure just caught (`if e.errno != 22: raise`). The loop's own state includes what
+    ///   the methods of its class that it calls write (`self._close()` setting `self._exit`),
+    ///   and the locals a called test is given (`while not all(j.done for j in jobs):` with
+    ///   `jobs` fetched again in the loop);
     /// - `while True: work(); time.sleep(n)` with nothing to re-check (a periodic task);
     /// - comparisons with the clock (`while time.monotonic() < deadline`,
     ///   `if time.monotonic() < self.next_run:`): a deadline passes by itself, not through
@@ -211,10 +216,9 @@ fn polling_loop<'a>(
     bodies(&the_loop.body, &mut |body, nested| {
         let in_inner_loop = nested.iter().any(|s| matches!(s.kind, ScopeKind::Loop(_)));
         // A test in an `except` handler examines how this pass's attempt failed (`if e.errno
-        // != EAGAIN: raise`): the loop's own result, not another thread's state.
-        if nested.iter().any(|s| matches!(s.kind, ScopeKind::Except)) {
-            return;
-        }
+        // != EAGAIN: raise`): the loop's own result, not another thread's state. It can
+        // still bound the loop (`except OSError: errors += 1; if errors > 3: raise`).
+        let in_handler = nested.iter().any(|s| matches!(s.kind, ScopeKind::Except));
         for (position, node) in body.iter().enumerate() {
             let Node::Scope(Scope {
                 kind: ScopeKind::Branch(branch),
@@ -235,6 +239,9 @@ fn polling_loop<'a>(
             // runs a bounded number of passes, a retry rather than a wait.
             if branch.first && counts_passes(&branch.condition, &own) {
                 bounded = true;
+            }
+            if in_handler {
+                continue;
             }
             for condition in arm_conditions(body, position) {
                 if rechecks(condition, &own) {
@@ -269,19 +276,21 @@ fn leaves_after(sleep: &Event, the_loop: &Scope, inner: &[&Scope]) -> bool {
             (Node::Scope(scope), Some(child)) => std::ptr::eq(scope, child),
             _ => false,
         });
-        let exits = position.is_some_and(|p| {
-            level.body[p + 1..].iter().any(|node| {
-                matches!(
-                    node,
-                    Node::Event(Event {
-                        kind: EventKind::Exit(ExitKind::Return | ExitKind::Break | ExitKind::Raise),
-                        ..
-                    })
-                )
+        // The first exit after the sleep decides: a `continue` (an arm `if not ready: sleep();
+        // continue`) goes round again, whatever follows the arm.
+        let exit = position.and_then(|p| {
+            level.body[p + 1..].iter().find_map(|node| match node {
+                Node::Event(Event {
+                    kind: EventKind::Exit(kind),
+                    ..
+                }) => Some(*kind),
+                _ => None,
             })
         });
-        if exits {
-            return true;
+        match exit {
+            Some(ExitKind::Return | ExitKind::Break | ExitKind::Raise) => return true,
+            Some(ExitKind::Continue) => return false,
+            None => {}
         }
         child = Some(level);
     }

@@ -29,7 +29,9 @@ declare_rule! {
     /// `with` statement cannot take a timeout, and it is the recommended way to hold a lock.
     /// Non-blocking calls (`acquire(blocking=False)`, `get(block=False)`) are not reported.
     /// Neither is an `acquire()` that TL001 (bare-acquire) reports: the `with` block that fixes
-    /// TL001 removes both, so the call carries one finding.
+    /// TL001 removes both, so the call carries one finding. A wait that is awaited or handed to
+    /// `asyncio.wait_for(...)` is a coroutine: the object there is an `asyncio` event (an
+    /// attribute bound again to `asyncio.Event()`), which suspends the task, not the thread.
     ///
     /// In Rust, a lock guard (`m.lock()`) is the counterpart of `with lock:` and is not
     /// reported; the strict set checks `Condvar::wait` and `wait_while` (`wait_timeout`,

@@ -18,7 +18,12 @@ declare_rule! {
     /// used as a signal between threads: one that some function releases without acquiring it
     /// (`done.acquire()` waiting for a worker's `done.release()`). Two read guards of one
     /// `RwLock` are not reported either: readers share the lock (though a writer queued
-    /// between them can still block the second read on some implementations).
+    /// between them can still block the second read on some implementations). Nor is a lock
+    /// taken in code that runs elsewhere or later: the body of a closure or `async` block
+    /// given to `thread::spawn`, `tokio::spawn` or a pool, a `move` closure handed to any
+    /// function (it owns its captures, to be kept or sent), or an `async` block stored for
+    /// later. A borrowing closure given to a function still counts as running here. Before
+    /// edition 2024, the guard of `if let Ok(g) = m.lock()` is alive in the `else` too.
     ///
     /// ## Why is this bad?
     /// `threading.Lock` and `std::sync::Mutex` do not know which thread holds them: the

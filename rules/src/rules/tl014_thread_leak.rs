@@ -22,7 +22,8 @@ declare_rule! {
     ///
     /// A thread kept somewhere else (appended to a list, stored in an attribute or a field,
     /// passed to a call, captured by a closure) is someone else's to join and is not reported,
-    /// nor are scoped threads (`thread::scope`), which are joined at the end of the scope. A
+    /// nor are scoped threads (`thread::scope`), which are joined at the end of the scope, nor
+    /// a `threading.Timer` the function cancels (`timer.cancel()` ends its thread). A
     /// function that, after the start, blocks until another thread signals it (a channel's
     /// `recv()`, `Queue.get()`, a wait on a `Condvar`, `Condition`, `Event` or `Barrier`,
     /// `join()` of another thread, a future's `result()`; in Rust `block_on` and an awaited
@@ -143,6 +144,7 @@ fn check(cx: &Context) -> Vec<Finding> {
             let leaks = matches!(object.kind, ObjKind::Thread { daemon: false })
                 && is_private(model, id, obj)
                 && !joined.contains(&obj)
+                && !shut_down.contains(&obj)
                 && !waited;
             if leaks {
                 findings.push(thread_finding(model, function, obj, site));

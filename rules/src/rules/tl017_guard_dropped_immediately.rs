@@ -12,7 +12,10 @@ declare_rule! {
     /// m.lock();` (`_` is not a binding, so the guard is dropped at once), or
     /// `m.lock().unwrap();` on its own as a statement. Read and write guards of an `RwLock`
     /// (`let _ = rw.write();`) and guards of `parking_lot`, `spin` and `ReentrantMutex` locks
-    /// are reported alike.
+    /// are reported alike. So is a guard matched by a `_` inside a tuple or struct pattern
+    /// (`let (_, n) = (m.lock(), 1);`, or the destructuring assignment `(_, n) = (m.lock(),
+    /// 1);`), which is dropped at the end of the statement too, as rustc's
+    /// `let_underscore_lock` also reports (no fix is offered there).
     ///
     /// Not reported:
     /// - a guard bound to a name, even one starting with an underscore (`let _guard =

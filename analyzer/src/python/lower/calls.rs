@@ -16,13 +16,35 @@ impl<'a> Lowerer<'a> {
             depth: 0,
             exceeded: false,
             awaits: Vec::new(),
+            awaited: Vec::new(),
             comprehensions: 0,
         };
         collector.visit_expr(expr);
         if collector.exceeded {
             self.depth_exceeded = true;
         }
-        let CallCollector { calls, awaits, .. } = collector;
+        let CallCollector {
+            calls,
+            awaits,
+            awaited,
+            ..
+        } = collector;
+        // Calls whose value is a coroutine: awaited, or handed to an `asyncio` function that
+        // runs one (`asyncio.wait_for(event.wait(), 5)`).
+        self.coroutine_calls.clear();
+        self.coroutine_calls.extend(awaited);
+        for (call, _) in &calls {
+            if self
+                .qualified_name(&call.func)
+                .is_some_and(|q| names::runs_coroutines(&q))
+            {
+                for arg in call.arguments.args.iter() {
+                    if let Expr::Call(inner) = arg {
+                        self.coroutine_calls.insert(inner.range());
+                    }
+                }
+            }
+        }
         let mut awaits = awaits.into_iter().peekable();
         for (call, in_comprehension) in calls {
             while let Some(a) = awaits.peek() {
@@ -114,6 +136,15 @@ impl<'a> Lowerer<'a> {
                             | (ObjKind::Queue { .. }, "get" | "join")
                     );
                     let only_synchronizes = matches!(event, EventKind::Synchronize);
+                    // `await self.ready.wait()`: a `threading` wait cannot be awaited, so here
+                    // the object is its `asyncio` counterpart (the attribute was bound again
+                    // to an `asyncio.Event`), and the wait suspends the task, not the thread.
+                    if matches!(event, EventKind::Wait { .. })
+                        && self.coroutine_calls.contains(&call.range())
+                    {
+                        push(out, EventKind::Synchronize);
+                        return;
+                    }
                     push(out, event);
                     if synchronizes && !only_synchronizes {
                         push(out, EventKind::Synchronize);
@@ -191,7 +222,14 @@ impl<'a> Lowerer<'a> {
                 return;
             }
         }
-        if let Some(qualified) = self.qualified_name(&call.func) {
+        let aliased = match &*call.func {
+            Expr::Name(name) => self
+                .callable_aliases
+                .get(&(function, name.id.to_string()))
+                .cloned(),
+            _ => None,
+        };
+        if let Some(qualified) = aliased.or_else(|| self.qualified_name(&call.func)) {
             if names::is_sleep(&qualified) {
                 push(out, EventKind::Sleep);
                 return;
@@ -378,6 +416,9 @@ pub(super) fn method_event(
             timeout: has_timeout || has_real_argument(args, "timeout", 0),
         },
         (ObjKind::Thread { .. }, "start") => EventKind::ThreadStart { obj: Some(obj) },
+        // `timer.cancel()` (a `threading.Timer`, the one thread with `cancel`): the thread
+        // stops waiting and ends without running its function.
+        (ObjKind::Thread { .. }, "cancel") => EventKind::Shutdown { obj },
         (ObjKind::Thread { .. }, "join") => EventKind::Blocking {
             kind: BlockingKind::Join,
             obj: Some(obj),
@@ -436,6 +477,8 @@ pub(super) struct CallCollector<'a> {
     /// Each call, and whether it is inside a comprehension (runs once per item).
     calls: Vec<(&'a ast::ExprCall, bool)>,
     awaits: Vec<TextRange>,
+    /// Calls that are the operand of an `await`.
+    awaited: Vec<TextRange>,
     depth: usize,
     exceeded: bool,
     comprehensions: usize,
@@ -463,7 +506,10 @@ impl<'a> Visitor<'a> for CallCollector<'a> {
                 self.comprehensions -= 1;
                 self.depth -= 1;
             }
-            Expr::Await(_) => {
+            Expr::Await(a) => {
+                if let Expr::Call(call) = &*a.value {
+                    self.awaited.push(call.range());
+                }
                 self.depth += 1;
                 walk_expr(self, expr);
                 self.depth -= 1;

@@ -182,6 +182,17 @@ impl<'a> Lowerer<'a> {
     fn define_alias(&mut self, function: FnId, key: ObjKey, value: &Expr) {
         match value {
             Expr::Name(_) | Expr::Attribute(_) => {
+                // `s = time.sleep`: a local name for a library function; calls of `s` are
+                // calls of it.
+                if let ObjKey::Local { function: f, name } = &key {
+                    if let Some(qualified) = self
+                        .qualified_name(value)
+                        .filter(|q| names::is_sleep(q) || names::blocking_function(q).is_some())
+                    {
+                        self.callable_aliases.insert((*f, name.clone()), qualified);
+                        return;
+                    }
+                }
                 // An alias of a local name: `lock = self._lock` makes `lock` that object.
                 if let ObjKey::Local { function: f, name } = &key {
                     if let Some(existing) = self.resolve(function, value) {

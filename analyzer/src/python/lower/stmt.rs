@@ -54,9 +54,16 @@ impl<'a> Lowerer<'a> {
             Stmt::Expr(expr_stmt) => {
                 let statement = Some(span(expr_stmt.range));
                 self.lower_expr(function, &expr_stmt.value, statement, out);
+                if self.is_process_exit(&expr_stmt.value) {
+                    out.push(exit(ExitKind::Raise, expr_stmt.range));
+                }
             }
             Stmt::Assign(assign) => {
                 self.lower_expr(function, &assign.value, None, out);
+                if let [Expr::Name(name)] = assign.targets.as_slice() {
+                    self.local_values
+                        .insert((function, name.id.to_string()), &assign.value);
+                }
                 for target in &assign.targets {
                     self.lower_thread_binding(function, target, span(assign.range), out);
                     self.lower_write(
@@ -106,6 +113,8 @@ impl<'a> Lowerer<'a> {
                     self.lower_expr(function, &while_stmt.test, None, &mut body);
                 }
                 self.repeats += 1;
+                self.while_assigned
+                    .push(assigned_names(&while_stmt.body).into_iter().collect());
                 body.extend(self.lower_body(function, &while_stmt.body, depth + 1));
                 self.repeats -= 1;
                 let condition = if infinite {
@@ -113,6 +122,7 @@ impl<'a> Lowerer<'a> {
                 } else {
                     self.condition(function, &while_stmt.test)
                 };
+                self.while_assigned.pop();
                 let info = LoopInfo {
                     kind: if infinite {
                         LoopKind::Infinite
@@ -242,7 +252,7 @@ impl<'a> Lowerer<'a> {
                         first: index == 0,
                         has_else: match_stmt.cases.len() > 1,
                         condition: Condition::default(),
-                        exits: exits(&case.body),
+                        exits: self.body_exits(&case.body),
                         acquire_test: None,
                     };
                     let keyword = self.keyword_span(case.range, "case");
@@ -296,7 +306,7 @@ impl<'a> Lowerer<'a> {
             first: true,
             has_else,
             condition: self.condition(function, &if_stmt.test),
-            exits: exits(&if_stmt.body),
+            exits: self.body_exits(&if_stmt.body),
             acquire_test,
         };
         let keyword = self.keyword_span(if_stmt.range, "if");
@@ -322,7 +332,7 @@ impl<'a> Lowerer<'a> {
                 first: false,
                 has_else: true,
                 condition,
-                exits: exits(&clause.body),
+                exits: self.body_exits(&clause.body),
                 acquire_test: None,
             };
             let word = if clause.test.is_some() {
@@ -362,6 +372,25 @@ impl<'a> Lowerer<'a> {
             .then_some((obj, negated))
     }
 
+    /// `sys.exit(..)`, `os._exit(..)`: a call that does not come back.
+    fn is_process_exit(&self, expr: &Expr) -> bool {
+        let Expr::Call(call) = expr else {
+            return false;
+        };
+        self.qualified_name(&call.func)
+            .is_some_and(|q| names::is_process_exit(&q))
+    }
+
+    /// How a suite ends: `break`, `continue`, `return`, `raise`, or a call that does not
+    /// come back (`sys.exit()`, `os._exit()`), which leaves like a `raise`.
+    fn body_exits(&self, body: &[Stmt]) -> Option<ExitKind> {
+        exits(body).or_else(|| {
+            body.iter()
+                .any(|stmt| matches!(stmt, Stmt::Expr(e) if self.is_process_exit(&e.value)))
+                .then_some(ExitKind::Raise)
+        })
+    }
+
     pub(super) fn condition(&mut self, function: FnId, test: &Expr) -> Condition {
         let mut reads = Vec::new();
         self.condition_reads(function, test, &mut reads, 0);
@@ -389,6 +418,47 @@ impl<'a> Lowerer<'a> {
                     && !info.globals.contains(&id)
                     && (info.params.iter().any(|(p, _)| *p == id)
                         || self.assigned_in(function).contains(&id));
+                // A local set just before from a test of shared state (`done =
+                // self.flag.is_set(); if done:`) re-checks that state.
+                // Only a value that reads nothing but shared state is followed: the result of
+                // a call or of the loop's own locals (`ok = try_connect()`, `done = n > 3`)
+                // stays the loop's own state.
+                if let Some(value) = self.local_values.get(&(function, id.clone())).copied() {
+                    // A test or a read of state, not a new container or a literal.
+                    let test = matches!(
+                        value,
+                        Expr::Attribute(_)
+                            | Expr::Call(_)
+                            | Expr::Compare(_)
+                            | Expr::BoolOp(_)
+                            | Expr::UnaryOp(_)
+                            | Expr::Subscript(_)
+                    );
+                    if is_local && test {
+                        let mut value_reads = Vec::new();
+                        self.condition_reads(function, value, &mut value_reads, depth + 1);
+                        // A local the loop sets to the current time (`now = time.monotonic()`)
+                        // is the clock: a deadline, not the loop's own count. Set once before
+                        // the loop, it is a fixed instant (`start`), and stays a local.
+                        let now = self
+                            .while_assigned
+                            .last()
+                            .is_some_and(|assigned| assigned.contains(&id));
+                        let shared = value_reads.iter().any(|read| {
+                            matches!(read, Read::Shared(_) | Read::Query { .. })
+                                || (now && *read == Read::Clock)
+                        }) && value_reads.iter().all(|read| {
+                            matches!(
+                                read,
+                                Read::Shared(_) | Read::Query { .. } | Read::Constant | Read::Clock
+                            )
+                        });
+                        if shared {
+                            reads.extend(value_reads);
+                            return;
+                        }
+                    }
+                }
                 reads.push(if is_local {
                     Read::Local(id)
                 } else {
@@ -422,6 +492,21 @@ impl<'a> Lowerer<'a> {
                     return;
                 }
                 reads.push(Read::Call(self.text(call.func.range()).to_string()));
+                // The locals its arguments read (`all(w.done for w in workflows)`): when the
+                // loop assigns them, the test is of the loop's own state.
+                let mut names = ArgumentNames::default();
+                for arg in call.arguments.args.iter() {
+                    names.visit_expr(arg);
+                }
+                for keyword in call.arguments.keywords.iter() {
+                    names.visit_expr(&keyword.value);
+                }
+                let assigned = self.assigned_in(function);
+                for name in names.names {
+                    if function.0 != 0 && assigned.contains(&name) {
+                        reads.push(Read::Local(name));
+                    }
+                }
             }
             Expr::BoolOp(op) => {
                 for value in &op.values {
@@ -672,5 +757,33 @@ impl<'a> Lowerer<'a> {
         let info = &self.functions[function.0 as usize];
         info.assigned
             .get_or_init(|| assigned_names(info.body).into_iter().collect())
+    }
+}
+
+/// The plain names an expression reads, lambdas left out (at most 32 names, 50 levels deep).
+#[derive(Default)]
+struct ArgumentNames {
+    names: Vec<String>,
+    depth: usize,
+}
+
+impl<'a> Visitor<'a> for ArgumentNames {
+    fn visit_expr(&mut self, expr: &'a Expr) {
+        if self.depth > 50 {
+            return;
+        }
+        match expr {
+            Expr::Lambda(_) => {}
+            Expr::Name(name) => {
+                if self.names.len() < 32 && !self.names.iter().any(|n| n == name.id.as_str()) {
+                    self.names.push(name.id.to_string());
+                }
+            }
+            _ => {
+                self.depth += 1;
+                walk_expr(self, expr);
+                self.depth -= 1;
+            }
+        }
     }
 }

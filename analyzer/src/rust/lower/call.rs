@@ -74,7 +74,19 @@ impl<'a> Lowerer<'a> {
         depth: usize,
     ) -> Vec<Value> {
         args.iter()
-            .map(|arg| self.expr(arg, out, depth + 1))
+            .map(|arg| match arg {
+                // A `move` closure owns what it captures: it is made to be kept or sent, and the
+                // callee may run it later or on another thread (`run_later(move || ..)`,
+                // `Box::new(move || ..)`). Its body is a function of its own, not code that runs
+                // here while this function's guards are alive.
+                Expr::Closure(closure) if closure.capture.is_some() => {
+                    match self.new_closure(arg, Vec::new()) {
+                        Some(id) => Value::of(Ty::Callable(id)),
+                        None => Value::default(),
+                    }
+                }
+                _ => self.expr(arg, out, depth + 1),
+            })
             .collect()
     }
 

@@ -5,7 +5,8 @@ use proc_macro2::Span as TokenSpan;
 use syn::spanned::Spanned;
 use syn::Expr;
 use threadlint_rules::model::{
-    BranchInfo, Condition, LoopInfo, LoopKind, Node, Read, Scope, ScopeKind, Span,
+    AcquireHow, BranchInfo, Condition, Event, EventKind, LoopInfo, LoopKind, Node, ObjId, Read,
+    Scope, ScopeKind, Span,
 };
 
 use crate::rust::names;
@@ -131,6 +132,10 @@ impl<'a> Lowerer<'a> {
         // An `else if` chain is lowered iteratively: long chains must not recurse.
         let mut current = first_if;
         let mut first = true;
+        // Before edition 2024, the scrutinee of an `if let` with an `else` lives to the end of
+        // the whole `if`/`else` (in the `else` it is the value that did not match, such as
+        // the `Err` holding a poisoned guard): the guards its pattern bound are released there.
+        let mut deferred: Vec<ObjId> = Vec::new();
         loop {
             let has_let = contains_let(&current.cond);
             let keyword = self.span(current.if_token.span);
@@ -148,6 +153,39 @@ impl<'a> Lowerer<'a> {
             }
             let mut cond_nodes = Vec::new();
             self.expr(&current.cond, &mut cond_nodes, depth + 1);
+            let keep_to_the_end = has_let && !own_temps && current.else_branch.is_some();
+            if keep_to_the_end {
+                // Only a blocking acquisition: the `else` of `if let Ok(g) = m.try_lock()`
+                // mostly means another thread holds the lock, and this one holds nothing.
+                let blocking: Vec<ObjId> = cond_nodes
+                    .iter()
+                    .filter_map(|node| match node {
+                        Node::Event(Event {
+                            kind:
+                                EventKind::Acquire {
+                                    obj,
+                                    how: AcquireHow::Scoped,
+                                    ..
+                                },
+                            ..
+                        }) => Some(*obj),
+                        _ => None,
+                    })
+                    .collect();
+                if let Some(frame) = self.frames.last_mut() {
+                    for binding in &mut frame.bindings {
+                        if let Some(guard) = binding.guard.as_mut() {
+                            if guard.release_at_end
+                                && !guard.released
+                                && blocking.contains(&guard.obj)
+                            {
+                                guard.released = true;
+                                deferred.push(guard.obj);
+                            }
+                        }
+                    }
+                }
+            }
             if !has_let {
                 let cond_end = self.expr_span(&current.cond).end;
                 self.end_temps(&mut cond_nodes, cond_end);
@@ -205,15 +243,28 @@ impl<'a> Lowerer<'a> {
                             statements: block.block.stmts.len() as u32,
                             body,
                         }));
+                        self.release_deferred(&mut deferred, close.end, out);
                         break;
                     }
                     other => {
                         self.expr(other, out, depth + 1);
+                        let end = self.expr_span(other).end;
+                        self.release_deferred(&mut deferred, end, out);
                         break;
                     }
                 },
-                None => break,
+                None => {
+                    self.release_deferred(&mut deferred, then_end.end, out);
+                    break;
+                }
             }
+        }
+    }
+
+    /// Releases, at `at`, the guards an `if let` scrutinee kept alive through its `else`.
+    fn release_deferred(&mut self, deferred: &mut Vec<ObjId>, at: u32, out: &mut Vec<Node>) {
+        for obj in deferred.drain(..).rev() {
+            self.push(out, EventKind::Release { obj }, Span::new(at, at));
         }
     }
 

@@ -195,6 +195,48 @@ impl<'a> Lowerer<'a> {
         }
         self.end_temps(out, whole.end);
         self.mark_statement(out, start, stmt, whole);
+        self.mark_discarded_parts(out, start, stmt, whole);
+    }
+
+    /// A guard matched by a `_` inside a tuple or struct pattern (`let (_, n) = (m.lock(), 1);`,
+    /// `(_, n) = (m.lock(), 1);`) is dropped at the end of the statement, as with `let _ =`:
+    /// its acquisition records the statement, as rustc's `let_underscore_lock` sees it.
+    fn mark_discarded_parts(&self, out: &mut [Node], start: usize, stmt: &Stmt, whole: Span) {
+        let mut discarded = Vec::new();
+        match stmt {
+            // A `_` at the top (`let _ = ..`) is `mark_statement`'s: only parts are looked at.
+            Stmt::Local(local) => {
+                if let Some(init) = &local.init {
+                    discarded_by_pattern(&local.pat, &init.expr, &mut discarded, 0);
+                }
+            }
+            Stmt::Expr(Expr::Assign(assign), Some(_)) => {
+                discarded_by_target(&assign.left, &assign.right, &mut discarded, 0);
+            }
+            _ => {}
+        }
+        if discarded.is_empty() {
+            return;
+        }
+        let spans: Vec<Span> = discarded
+            .iter()
+            .filter_map(|expr| core_call(expr))
+            .map(|core| self.expr_span(core))
+            .collect();
+        for node in out.iter_mut().skip(start) {
+            if let Node::Event(event) = node {
+                if matches!(
+                    event.kind,
+                    EventKind::Acquire {
+                        how: AcquireHow::Temporary,
+                        ..
+                    }
+                ) && spans.contains(&event.span)
+                {
+                    event.statement = Some(whole);
+                }
+            }
+        }
     }
 
     /// The event of the call a statement consists of (`m.lock().unwrap();`,
@@ -364,5 +406,61 @@ impl<'a> Lowerer<'a> {
             Pat::Wild(_) => self.discard(&value, out),
             _ => {}
         }
+    }
+}
+
+/// How deep tuple and struct patterns are followed for `_` parts.
+const MAX_PATTERN_DEPTH: usize = 16;
+
+/// The parts of `expr` that a `_` in `pat` matches, where the two have the same tuple or struct
+/// shape (`let (_, n) = (m.lock(), 1)`, `let Pair { a: _, b } = Pair { a: m.lock(), b: 2 }`).
+fn discarded_by_pattern<'e>(pat: &Pat, expr: &'e Expr, out: &mut Vec<&'e Expr>, depth: usize) {
+    if depth > MAX_PATTERN_DEPTH {
+        return;
+    }
+    match (pat, expr) {
+        (Pat::Wild(_), expr) if depth > 0 => out.push(expr),
+        (Pat::Paren(paren), expr) => discarded_by_pattern(&paren.pat, expr, out, depth),
+        (pat, Expr::Paren(paren)) => discarded_by_pattern(pat, &paren.expr, out, depth),
+        (Pat::Tuple(tuple), Expr::Tuple(values)) if tuple.elems.len() == values.elems.len() => {
+            for (part, value) in tuple.elems.iter().zip(values.elems.iter()) {
+                discarded_by_pattern(part, value, out, depth + 1);
+            }
+        }
+        (Pat::Struct(pattern), Expr::Struct(value)) => {
+            for field in &pattern.fields {
+                if let Some(init) = value.fields.iter().find(|f| f.member == field.member) {
+                    discarded_by_pattern(&field.pat, &init.expr, out, depth + 1);
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+/// The same for a destructuring assignment, whose target is an expression (`(_, n) = ..`).
+fn discarded_by_target<'e>(target: &Expr, expr: &'e Expr, out: &mut Vec<&'e Expr>, depth: usize) {
+    if depth > MAX_PATTERN_DEPTH {
+        return;
+    }
+    match (target, expr) {
+        (Expr::Infer(_), expr) if depth > 0 => out.push(expr),
+        (Expr::Paren(paren), expr) => discarded_by_target(&paren.expr, expr, out, depth),
+        (target, Expr::Paren(paren)) => discarded_by_target(target, &paren.expr, out, depth),
+        (Expr::Tuple(targets), Expr::Tuple(values))
+            if targets.elems.len() == values.elems.len() =>
+        {
+            for (part, value) in targets.elems.iter().zip(values.elems.iter()) {
+                discarded_by_target(part, value, out, depth + 1);
+            }
+        }
+        (Expr::Struct(targets), Expr::Struct(values)) => {
+            for field in &targets.fields {
+                if let Some(init) = values.fields.iter().find(|f| f.member == field.member) {
+                    discarded_by_target(&field.expr, &init.expr, out, depth + 1);
+                }
+            }
+        }
+        _ => {}
     }
 }
