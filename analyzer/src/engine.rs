@@ -190,7 +190,29 @@ impl Analysis {
             prefiltered: None,
             context: false,
             linked: None,
+            text_dropped: false,
         }
+    }
+
+    /// Drops the text of a file that can get no diagnostic any more: none so far, no lock
+    /// its summary takes part in the whole-program pass with, no unknown `noqa` code. A run
+    /// over a large tree then holds the text of the files it reports on, not of every file
+    /// it parsed.
+    fn drop_text_if_done(&mut self) {
+        if self.report.source.is_empty() || !self.report.diagnostics.is_empty() {
+            return;
+        }
+        if self
+            .summary
+            .as_ref()
+            .is_some_and(lock_order::LockSummary::takes_locks)
+            || !unknown_noqa_codes(&self.suppressions).is_empty()
+        {
+            return;
+        }
+        self.report.source = Arc::from("");
+        self.report.lines = Arc::new(LineIndex::new(""));
+        self.text_dropped = true;
     }
 }
 
@@ -226,6 +248,9 @@ struct Analysis {
     /// Served from the cache as analysed with a project index whose answers had this
     /// fingerprint (the link step checks it still holds).
     linked: Option<u64>,
+    /// Its text was dropped after analysis (`drop_text_if_done`): read it again to analyse it
+    /// again.
+    text_dropped: bool,
 }
 
 pub fn language_of(path: &Path) -> Option<Language> {
@@ -443,6 +468,7 @@ fn analyse(
                 counters.cached.fetch_add(1, Ordering::Relaxed);
                 return Analysis {
                     linked: fingerprint,
+                    text_dropped: false,
                     report: FileReport {
                         path,
                         source: Arc::from(source),
@@ -495,6 +521,7 @@ fn analyse(
         prefiltered: None,
         context: false,
         linked: None,
+        text_dropped: false,
     }
 }
 
@@ -815,6 +842,7 @@ fn analyse_all(
                 let mut analysis =
                     analyse(path, source, file_settings, options.cache, counters, pass);
                 analysis.context = i >= named;
+                analysis.drop_text_if_done();
                 analysis
             })
             .collect()
@@ -906,6 +934,7 @@ fn link(
         for (i, mut analysis) in redone {
             unfiltered[i] = true;
             analysis.context = analyses[i].context;
+            analysis.drop_text_if_done();
             analyses[i] = analysis;
         }
         index = ProjectIndex::new(analyses.iter().filter_map(|a| a.summary.as_ref()));
@@ -931,7 +960,10 @@ fn link(
             .into_par_iter()
             .map(|(i, fingerprint)| {
                 let path = analyses[i].report.path.clone();
-                let text = analyses[i].report.source.to_string();
+                let text = match analyses[i].text_dropped {
+                    true => read_source(&path).unwrap_or_default(),
+                    false => analyses[i].report.source.to_string(),
+                };
                 let file_settings = settings.settings_for(&path);
                 let analysis = match fingerprint {
                     Some(fingerprint) => {
@@ -953,6 +985,7 @@ fn link(
     });
     for (i, mut analysis) in redone {
         analysis.context = analyses[i].context;
+        analysis.drop_text_if_done();
         analyses[i] = analysis;
     }
     analyses

@@ -101,6 +101,17 @@ pub struct LockSummary {
     pub lookups: Vec<String>,
 }
 
+impl LockSummary {
+    /// Whether the whole-program pass can report anything in this file: it nests locks, takes
+    /// a lock another file can name, or calls out while holding one.
+    pub fn takes_locks(&self) -> bool {
+        !self.edges.is_empty()
+            || self.functions.iter().any(|function| {
+                !function.acquires.is_empty() || function.calls.iter().any(|c| !c.held.is_empty())
+            })
+    }
+}
+
 /// The identity of `key` across files. Module-level objects and members are the same object in
 /// every file once the module is known; locals, parameters and temporaries belong to one file.
 fn lock_name(file: &str, module: Option<&str>, key: &ObjKey) -> LockName {
