@@ -225,9 +225,37 @@ fn workspace_edition(mut dir: Option<&Path>) -> Option<Edition> {
     None
 }
 
-fn read_manifest(path: &Path) -> Option<toml::Table> {
-    let text = std::fs::read_to_string(path).ok()?;
-    text.parse::<toml::Table>().ok()
+/// The parsed `Cargo.toml` at `path`, parsed once per version of the file in a process: every
+/// file of a crate asks for its manifest, and a large one (tokio's) costs more to parse than
+/// a small source file.
+pub(crate) fn read_manifest(path: &Path) -> Option<std::sync::Arc<toml::Table>> {
+    type Manifests = HashMap<
+        PathBuf,
+        (
+            std::time::SystemTime,
+            u64,
+            Option<std::sync::Arc<toml::Table>>,
+        ),
+    >;
+    static CACHE: OnceLock<Mutex<Manifests>> = OnceLock::new();
+    let metadata = std::fs::metadata(path).ok()?;
+    let version = (metadata.modified().ok()?, metadata.len());
+    let cache = CACHE.get_or_init(Default::default);
+    if let Some((modified, len, table)) = cache.lock().unwrap_or_else(|e| e.into_inner()).get(path)
+    {
+        if (*modified, *len) == version {
+            return table.clone();
+        }
+    }
+    let table = std::fs::read_to_string(path)
+        .ok()
+        .and_then(|text| text.parse::<toml::Table>().ok())
+        .map(std::sync::Arc::new);
+    cache
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .insert(path.to_path_buf(), (version.0, version.1, table.clone()));
+    table
 }
 
 /// An empty model, for files that could not be parsed.

@@ -52,10 +52,10 @@ pub fn locate(path: &Path) -> Option<CrateFile> {
                 (package.clone(), true, manifest_dir.join("src/lib.rs")),
                 (package.clone(), false, manifest_dir.join("src/main.rs")),
             ];
-            roots.extend(target_roots(&manifest_dir.join("src/bin")));
+            roots.extend(target_roots(&manifest_dir.join("src/bin")).iter().cloned());
             roots
         }
-        "tests" | "examples" | "benches" => target_roots(&manifest_dir.join(dir)),
+        "tests" | "examples" | "benches" => target_roots(&manifest_dir.join(dir)).to_vec(),
         _ => return None,
     };
     let (crate_name, in_library, module) =
@@ -74,7 +74,32 @@ pub fn locate(path: &Path) -> Option<CrateFile> {
 
 /// The roots of the targets in `dir` (`tests/`, `examples/`, `benches/`, `src/bin/`): each
 /// `name.rs`, and each `name/main.rs`, named `name`.
-fn target_roots(dir: &Path) -> Vec<(String, bool, PathBuf)> {
+fn target_roots(dir: &Path) -> std::sync::Arc<Vec<(String, bool, PathBuf)>> {
+    type Roots = HashMap<
+        PathBuf,
+        (
+            Option<std::time::SystemTime>,
+            std::sync::Arc<Vec<(String, bool, PathBuf)>>,
+        ),
+    >;
+    static ROOTS: std::sync::OnceLock<std::sync::Mutex<Roots>> = std::sync::OnceLock::new();
+    let roots = ROOTS.get_or_init(Default::default);
+    // A folder's modification time changes when a file is added or removed in it.
+    let modified = std::fs::metadata(dir).and_then(|m| m.modified()).ok();
+    if let Some((when, found)) = roots.lock().unwrap_or_else(|e| e.into_inner()).get(dir) {
+        if *when == modified {
+            return found.clone();
+        }
+    }
+    let found = std::sync::Arc::new(read_target_roots(dir));
+    roots
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .insert(dir.to_path_buf(), (modified, found.clone()));
+    found
+}
+
+fn read_target_roots(dir: &Path) -> Vec<(String, bool, PathBuf)> {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return Vec::new();
     };
@@ -102,16 +127,13 @@ fn target_roots(dir: &Path) -> Vec<(String, bool, PathBuf)> {
 fn find_package(path: &Path) -> Option<(PathBuf, String)> {
     let mut dir = path.parent();
     while let Some(current) = dir {
-        let manifest = current.join("Cargo.toml");
-        if let Ok(text) = std::fs::read_to_string(&manifest) {
-            if let Ok(table) = text.parse::<toml::Table>() {
-                if let Some(name) = table
-                    .get("package")
-                    .and_then(|p| p.get("name"))
-                    .and_then(|n| n.as_str())
-                {
-                    return Some((current.to_path_buf(), name.replace('-', "_")));
-                }
+        if let Some(table) = super::read_manifest(&current.join("Cargo.toml")) {
+            if let Some(name) = table
+                .get("package")
+                .and_then(|p| p.get("name"))
+                .and_then(|n| n.as_str())
+            {
+                return Some((current.to_path_buf(), name.replace('-', "_")));
             }
         }
         dir = current.parent();
@@ -124,19 +146,20 @@ fn cached_module_files(
     root: &Path,
     crate_name: &str,
 ) -> std::sync::Arc<HashMap<PathBuf, Vec<String>>> {
-    type Trees = HashMap<(PathBuf, String), std::sync::Arc<HashMap<PathBuf, Vec<String>>>>;
+    type Tree = std::sync::Arc<HashMap<PathBuf, Vec<String>>>;
+    type Trees = HashMap<(PathBuf, String), std::sync::Arc<std::sync::OnceLock<Tree>>>;
     static TREES: std::sync::OnceLock<std::sync::Mutex<Trees>> = std::sync::OnceLock::new();
     let trees = TREES.get_or_init(Default::default);
     let key = (root.to_path_buf(), crate_name.to_string());
-    if let Some(tree) = trees.lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
-        return tree.clone();
-    }
-    let tree = std::sync::Arc::new(module_files(root, crate_name));
-    trees
+    // One slot per root, filled by the first thread that asks; the others wait for it rather
+    // than walk the same crate at the same time.
+    let slot = trees
         .lock()
         .unwrap_or_else(|e| e.into_inner())
         .entry(key)
-        .or_insert(tree)
+        .or_default()
+        .clone();
+    slot.get_or_init(|| std::sync::Arc::new(module_files(root, crate_name)))
         .clone()
 }
 
