@@ -171,16 +171,20 @@ impl Cache {
                 .collect::<Vec<_>>(),
             settings.root
         );
-        format!(
-            "{:016x}",
-            fnv1a(&[
-                VERSION,
-                build_id(),
-                &path.to_string_lossy(),
-                &settings_key,
-                source
-            ])
-        )
+        // xxh3: the text of every file is hashed on every run, cached or not, and FNV-1a's
+        // byte-at-a-time loop was a tenth of a cached run.
+        let mut hasher = xxhash_rust::xxh3::Xxh3::new();
+        for part in [
+            VERSION,
+            build_id(),
+            &path.to_string_lossy(),
+            &settings_key,
+            source,
+        ] {
+            hasher.update(part.as_bytes());
+            hasher.update(&[0xff]);
+        }
+        format!("{:016x}", hasher.digest())
     }
 
     fn entry_path(&self, path: &Path) -> PathBuf {
