@@ -16,9 +16,9 @@ use ruff_python_ast::{
 };
 use ruff_text_size::{Ranged, TextRange};
 use threadlint_rules::model::{
-    AcquireHow, BlockingKind, BranchInfo, Condition, Event, EventKind, ExitKind, FileModel, FnId,
-    Function, Language, LoopInfo, LoopKind, Node, ObjId, ObjKey, ObjKind, Read, Scope, ScopeKind,
-    Span, SyncObject, ThreadAction, ThreadEntry, WaitKind,
+    AcquireHow, BlockingKind, BranchInfo, ClientTimeout, Condition, Event, EventKind, ExitKind,
+    FileModel, FnId, Function, Language, LoopInfo, LoopKind, Node, ObjId, ObjKey, ObjKind, Read,
+    Scope, ScopeKind, Span, SyncObject, ThreadAction, ThreadEntry, WaitKind,
 };
 
 use super::modules::{self, ModulePath};
@@ -112,6 +112,12 @@ pub struct Lowerer<'a> {
     fresh: HashSet<ObjId>,
     escaped: HashSet<ObjId>,
     depth_exceeded: bool,
+    /// Where the calls awaited at once start (`await asyncio.sleep(1)`).
+    awaited_calls: HashSet<u32>,
+    /// Sockets given a timeout (`sock.settimeout(5)`) or made non-blocking.
+    timed_sockets: HashSet<ObjId>,
+    /// `socket.setdefaulttimeout(t)` is called in the file: its sockets time out.
+    default_socket_timeout: bool,
 }
 
 impl<'a> Lowerer<'a> {
@@ -144,6 +150,9 @@ impl<'a> Lowerer<'a> {
             fresh: HashSet::new(),
             escaped: HashSet::new(),
             depth_exceeded: false,
+            awaited_calls: HashSet::new(),
+            timed_sockets: HashSet::new(),
+            default_socket_timeout: false,
         }
     }
 

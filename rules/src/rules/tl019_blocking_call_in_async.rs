@@ -14,9 +14,13 @@ declare_rule! {
     /// condition, or semaphore, `wait()` on a `threading` `Event`, `Condition` or `Barrier`,
     /// `Thread.join()`, `get()`/`put()` on a `queue.Queue` (`put()` when the queue is bounded),
     /// `Future.result()` of `concurrent.futures`, `concurrent.futures.wait`/`as_completed`,
-    /// synchronous HTTP (`requests`, the module functions of `httpx`,
-    /// `urllib.request.urlopen`), `socket.create_connection`,
-    /// `subprocess.run`/`call`/`check_call`/`check_output`, and `input()`.
+    /// synchronous HTTP (the functions of `requests` and `httpx`, the requests of a
+    /// `requests.Session` or an `httpx.Client` however it is reached, `urllib.request.urlopen`,
+    /// `urllib3.request`), `socket.create_connection` and `connect()` of a `socket.socket`,
+    /// processes (`subprocess.run`/`call`/`check_call`/`check_output`/`getoutput`/
+    /// `getstatusoutput`, creating a `subprocess.Popen` and its `wait()`/`communicate()`,
+    /// `os.system`, `os.spawn*`, `os.posix_spawn*`, `os.wait*`), opening a file (`open`,
+    /// `io.open`, `io.open_code`, `os.fdopen`), and `input()`.
     ///
     /// Not reported: code in a nested synchronous `def` or a `lambda`, which runs where it is
     /// called (typically handed to `asyncio.to_thread` or `loop.run_in_executor`), a callable
@@ -25,7 +29,8 @@ declare_rule! {
     /// (in an `as_completed` loop, or after `concurrent.futures.wait`), a `join()` or
     /// `result()` after a loop that awaits until the thread or future has ended
     /// (`while t.is_alive(): await asyncio.sleep(0.1)`), and `asyncio` locks,
-    /// events and queues. `Popen.wait()`/`communicate()` are not recognised yet.
+    /// events and queues, the requests of an `httpx.AsyncClient`, and a call awaited where it is
+    /// made (`await open_async(...)` returns an awaitable, it does not block).
     ///
     /// ## Why is this bad?
     /// An event loop runs all its tasks on one thread and switches between them only at an
@@ -33,7 +38,8 @@ declare_rule! {
     /// takes: timers fire late, connections time out, and a blocking wait for something that
     /// another task of the same loop must provide (a lock it holds, an item it puts) never
     /// ends. This is a superset of flake8-async's ASYNC210, ASYNC220-222, ASYNC230 and
-    /// ASYNC251.
+    /// ASYNC251 for names the file imports (flake8-async also matches `subprocess.run` or
+    /// `os.system` in a file that never imports `subprocess` or `os`).
     ///
     /// ## Example
     /// ```python
@@ -93,6 +99,14 @@ fn check(cx: &Context) -> Vec<Finding> {
         // Threads and futures a polling loop waited out (`while t.is_alive(): await ...`), and
         // where that loop ends: joining or asking them afterwards returns at once.
         let mut ended: Vec<(ObjId, u32)> = Vec::new();
+        // `await f(...)`: a call awaited where it is made returns an awaitable; it is not the
+        // blocking function of the same name (`await asyncio.sleep(1)`).
+        let mut awaits: Vec<Span> = Vec::new();
+        crate::model::events(&function.body, &mut |event, _| {
+            if matches!(event.kind, EventKind::Await) {
+                awaits.push(event.span);
+            }
+        });
         walk(&function.body, &mut |node, _| {
             let event = match node {
                 Node::Scope(scope) => {
@@ -117,6 +131,12 @@ fn check(cx: &Context) -> Vec<Finding> {
                 {
                     return;
                 }
+            }
+            if awaits
+                .iter()
+                .any(|a| a.end == event.span.end && a.start < event.span.start)
+            {
+                return;
             }
             let Some(stall) = stall(model, event, waited_from) else {
                 return;
@@ -203,7 +223,10 @@ fn finding(
         Stall::Wait(WaitKind::Event) => "waits for a `threading.Event`".into(),
         Stall::Wait(WaitKind::Barrier) => "waits at a `threading.Barrier`".into(),
         Stall::Wait(_) => "waits on a `threading.Condition`".into(),
-        Stall::Call(kind) => format!("blocks ({})", kind.describe()),
+        Stall::Call(kind) => match resolved(cx, event) {
+            Some(resolved) => format!("blocks ({}: {resolved})", kind.describe()),
+            None => format!("blocks ({})", kind.describe()),
+        },
     };
     let message = format!(
         "{code} {what} on the event loop's thread inside `async def {owner}`: every other task of the loop stalls until it returns"
@@ -213,8 +236,11 @@ fn finding(
         Stall::Lock { .. } => "Use an `asyncio.Lock` (`async with`) between tasks, or run the code that needs the thread lock with `await asyncio.to_thread(...)`".into(),
         Stall::Wait(WaitKind::Event) => "Use an `asyncio.Event` (`await event.wait()`), or `await asyncio.to_thread(event.wait, timeout)` for an event set by another thread".into(),
         Stall::Wait(_) => "Use the `asyncio` counterpart (`asyncio.Condition`, `asyncio.Barrier`), or wait in a thread with `await asyncio.to_thread(...)`".into(),
-        Stall::Call(BlockingKind::Network) => "Use an async client (`httpx.AsyncClient`, `aiohttp`, `asyncio.open_connection`), or `await asyncio.to_thread(...)` around the call".into(),
-        Stall::Call(BlockingKind::Subprocess) => "Use `await asyncio.create_subprocess_exec(...)` and `await process.communicate()`".into(),
+        Stall::Call(BlockingKind::Network) => "Use an async client (`httpx.AsyncClient`, `aiohttp`), or `await asyncio.to_thread(...)` around the call".into(),
+        Stall::Call(BlockingKind::Connect) => "Use `await asyncio.open_connection(host, port)` (or the loop's `sock_connect`), or `await asyncio.to_thread(...)` around the call".into(),
+        Stall::Call(BlockingKind::Subprocess | BlockingKind::ProcessWait | BlockingKind::Spawn) => "Use `await asyncio.create_subprocess_exec(...)` and `await process.communicate()` (`trio.run_process`, `anyio.run_process`), or `await asyncio.to_thread(...)` around the call".into(),
+        Stall::Call(BlockingKind::FileIo) => "Open and read the file in a worker thread (`await asyncio.to_thread(path.read_text)`), or use an async file API (`anyio.open_file`, `trio.open_file`, `aiofiles.open`)".into(),
+        Stall::Call(BlockingKind::Input) => "Read input in a worker thread: `await asyncio.to_thread(input, prompt)`".into(),
         Stall::Call(BlockingKind::QueueGet | BlockingKind::QueuePut) => "Use an `asyncio.Queue` between tasks, or `await asyncio.to_thread(queue.get)` for a queue fed by threads".into(),
         Stall::Call(BlockingKind::FutureResult | BlockingKind::FuturesWait | BlockingKind::AsCompleted) => "Await the future instead: `await asyncio.wrap_future(future)` (or `asyncio.wait`/`asyncio.as_completed` over wrapped futures)".into(),
         Stall::Call(_) => "Run it in a worker thread: `await asyncio.to_thread(...)`".into(),
@@ -224,6 +250,34 @@ fn finding(
         _ => None,
     };
     Finding::new("TL019", event.span, message, help).with_fix(fix)
+}
+
+/// What a blocking call resolved to, when the source text does not say it: the function
+/// imported under another name (`get(url)` is `requests.get`), or the kind of the object
+/// whose method it is (`session.get(url)` on an HTTP client).
+fn resolved(cx: &Context, event: &Event) -> Option<String> {
+    let model = cx.model;
+    let EventKind::Blocking { obj, what, .. } = &event.kind else {
+        return None;
+    };
+    match obj {
+        Some(obj) => {
+            let object = model.object(*obj);
+            match object.kind {
+                ObjKind::HttpClient { .. } | ObjKind::Process | ObjKind::Socket => Some(format!(
+                    "`{}` of the {} `{}`",
+                    what,
+                    object.kind.describe(model.language),
+                    object.display.lines().next().unwrap_or("").trim()
+                )),
+                _ => None,
+            }
+        }
+        None if what.contains('.') && !text(cx.source, event.span).starts_with(what.as_str()) => {
+            Some(format!("`{what}`"))
+        }
+        None => None,
+    }
 }
 
 /// `time.sleep(x)` on its own -> `await asyncio.sleep(x)`.

@@ -16,13 +16,20 @@ impl<'a> Lowerer<'a> {
             depth: 0,
             exceeded: false,
             awaits: Vec::new(),
+            awaited: Vec::new(),
             comprehensions: 0,
         };
         collector.visit_expr(expr);
         if collector.exceeded {
             self.depth_exceeded = true;
         }
-        let CallCollector { calls, awaits, .. } = collector;
+        let CallCollector {
+            calls,
+            awaits,
+            awaited,
+            ..
+        } = collector;
+        self.awaited_calls.extend(awaited);
         let mut awaits = awaits.into_iter().peekable();
         for (call, in_comprehension) in calls {
             while let Some(a) = awaits.peek() {
@@ -94,6 +101,14 @@ impl<'a> Lowerer<'a> {
                             name: span(method.attr.range()),
                         },
                     );
+                    return;
+                }
+                if let Some(event) = self.io_method_event(function, kind, name, args, obj) {
+                    push(out, event);
+                    return;
+                }
+                if matches!(kind, ObjKind::HttpClient { sync: false, .. }) {
+                    // An `httpx.AsyncClient` request is a coroutine: awaited, it blocks nothing.
                     return;
                 }
                 if let Some(event) = method_event(
@@ -196,8 +211,30 @@ impl<'a> Lowerer<'a> {
                 push(out, EventKind::Sleep);
                 return;
             }
-            if let Some((kind, keyword)) = names::blocking_function(&qualified) {
-                let timeout = !keyword.is_empty() && has_real_argument(args, keyword, usize::MAX);
+            // `await asyncio.sleep(..)` suspends the task, as `tokio::time::sleep(..).await`
+            // does: the same polling loop when it re-checks some state. Not awaited, it does
+            // nothing.
+            if names::is_async_sleep(&qualified) {
+                if self.awaited_calls.contains(&call_span.start) {
+                    push(out, EventKind::Sleep);
+                }
+                return;
+            }
+            // `httpx.Client(timeout=None)`: the client is an object even where no name holds
+            // it, so that TL005 can report the constructor that turned the timeout off.
+            if let Some(kind @ ObjKind::HttpClient { .. }) =
+                self.constructed_kind(function, &qualified, args)
+            {
+                let key = ObjKey::Other(format!("{qualified}@{}", call_span.start));
+                let id = self.intern(key, self.text(call.range()).to_string());
+                self.set_kind(id, kind, call_span);
+                return;
+            }
+            if let Some((kind, parameter)) = names::blocking_function(&qualified) {
+                let timeout = parameter.is_some_and(|parameter| {
+                    self.timeout_given(function, args, parameter)
+                        .unwrap_or_else(|| names::has_default_timeout(&qualified))
+                });
                 let synchronizes =
                     matches!(kind, BlockingKind::FuturesWait | BlockingKind::AsCompleted);
                 push(
@@ -241,6 +278,117 @@ impl<'a> Lowerer<'a> {
         }
         if let Some(callee) = self.external_callee(&call.func) {
             push(out, EventKind::ExternalCall { callee });
+        }
+    }
+
+    /// A request of an HTTP client, `wait()`/`communicate()` of a process, `connect()` of a
+    /// socket: the blocking event, with whether a timeout bounds it.
+    fn io_method_event(
+        &self,
+        function: FnId,
+        kind: ObjKind,
+        name: &str,
+        args: &Arguments,
+        obj: ObjId,
+    ) -> Option<EventKind> {
+        let (kind, timeout) = match kind {
+            ObjKind::HttpClient {
+                sync: true,
+                timeout,
+            } if names::is_http_method(name) => {
+                let given = self.timeout_given(
+                    function,
+                    args,
+                    names::TimeoutParameter {
+                        keyword: "timeout",
+                        position: usize::MAX,
+                    },
+                );
+                (
+                    BlockingKind::Network,
+                    given.unwrap_or(timeout == ClientTimeout::Bounded),
+                )
+            }
+            ObjKind::Process if matches!(name, "wait" | "communicate") => {
+                let position = if name == "wait" { 0 } else { 1 };
+                let given = self.timeout_given(
+                    function,
+                    args,
+                    names::TimeoutParameter {
+                        keyword: "timeout",
+                        position,
+                    },
+                );
+                (BlockingKind::Subprocess, given.unwrap_or(false))
+            }
+            ObjKind::Socket if name == "connect" => (
+                BlockingKind::Connect,
+                self.default_socket_timeout || self.timed_sockets.contains(&obj),
+            ),
+            _ => return None,
+        };
+        Some(EventKind::Blocking {
+            kind,
+            obj: Some(obj),
+            timeout,
+            what: format!("{name}()"),
+        })
+    }
+
+    /// Whether a call passes a timeout: `Some(true)` for a real one (or a `**mapping` that may
+    /// hold one), `Some(false)` for `None` (or `-1`), `None` when it passes none.
+    pub(super) fn timeout_given(
+        &self,
+        function: FnId,
+        args: &Arguments,
+        parameter: names::TimeoutParameter,
+    ) -> Option<bool> {
+        if args
+            .find_argument_value(parameter.keyword, parameter.position)
+            .is_some()
+        {
+            return Some(has_real_argument(
+                args,
+                parameter.keyword,
+                parameter.position,
+            ));
+        }
+        let carried = args.keywords.iter().any(|keyword| {
+            keyword.arg.is_none() && self.may_carry(function, &keyword.value, parameter.keyword)
+        });
+        carried.then_some(true)
+    }
+
+    /// `**mapping` may pass `keyword`: unless it is a dict display without that key and
+    /// without `**` of its own, or a name bound once, to such a display, and never changed.
+    fn may_carry(&self, function: FnId, mapping: &Expr, keyword: &str) -> bool {
+        match mapping {
+            Expr::Dict(dict) => dict.items.iter().any(|item| match &item.key {
+                None => true,
+                Some(Expr::StringLiteral(key)) => key.value.to_str() == keyword,
+                Some(_) => true,
+            }),
+            Expr::Name(name) => match self.dict_binding(function, name.id.as_str()) {
+                Some(dict) => self.may_carry(function, dict, keyword),
+                None => true,
+            },
+            _ => true,
+        }
+    }
+
+    /// The dict display a name is bound to, when the module binds that name once, to a dict
+    /// display, and never stores an item into it or calls a method on it.
+    fn dict_binding(&self, _function: FnId, name: &str) -> Option<&'a Expr> {
+        let mut finder = DictBinding {
+            name,
+            value: None,
+            bindings: 0,
+            changed: false,
+        };
+        finder.visit_body(self.functions[0].body);
+        match finder.value {
+            Some(value) if finder.bindings == 1 && !finder.changed => Some(value),
+            _ => None,
         }
     }
 
@@ -431,11 +579,57 @@ pub(super) fn has_real_argument(args: &Arguments, keyword: &str, position: usize
     })
 }
 
+/// Finds the bindings of one name in a module, and whether anything changes what it holds.
+struct DictBinding<'a, 'n> {
+    name: &'n str,
+    value: Option<&'a Expr>,
+    bindings: usize,
+    changed: bool,
+}
+
+impl<'a> Visitor<'a> for DictBinding<'a, '_> {
+    fn visit_stmt(&mut self, stmt: &'a Stmt) {
+        if let Stmt::Assign(assign) = stmt {
+            for target in &assign.targets {
+                if matches!(target, Expr::Name(n) if n.id.as_str() == self.name) {
+                    self.bindings += 1;
+                    if matches!(&*assign.value, Expr::Dict(_)) {
+                        self.value = Some(&assign.value);
+                    }
+                } else {
+                    self.visit_expr(target);
+                }
+            }
+            self.visit_expr(&assign.value);
+            return;
+        }
+        ruff_python_ast::visitor::walk_stmt(self, stmt);
+    }
+
+    fn visit_expr(&mut self, expr: &'a Expr) {
+        let named = |e: &Expr| matches!(e, Expr::Name(n) if n.id.as_str() == self.name);
+        match expr {
+            // Any other binding: `for`, `with ... as`, `:=`, augmented assignment, `global`.
+            Expr::Name(n) if n.id.as_str() == self.name && !n.ctx.is_load() => {
+                self.bindings += 1;
+            }
+            Expr::Subscript(item) if named(&item.value) && !item.ctx.is_load() => {
+                self.changed = true;
+            }
+            Expr::Attribute(method) if named(&method.value) => self.changed = true,
+            _ => {}
+        }
+        walk_expr(self, expr);
+    }
+}
+
 /// Collects the calls of an expression in evaluation order (inner calls first) and its awaits.
 pub(super) struct CallCollector<'a> {
     /// Each call, and whether it is inside a comprehension (runs once per item).
     calls: Vec<(&'a ast::ExprCall, bool)>,
     awaits: Vec<TextRange>,
+    /// Where the calls that are awaited at once start (`await asyncio.sleep(1)`).
+    awaited: Vec<u32>,
     depth: usize,
     exceeded: bool,
     comprehensions: usize,
@@ -463,7 +657,10 @@ impl<'a> Visitor<'a> for CallCollector<'a> {
                 self.comprehensions -= 1;
                 self.depth -= 1;
             }
-            Expr::Await(_) => {
+            Expr::Await(awaited) => {
+                if let Expr::Call(call) = &*awaited.value {
+                    self.awaited.push(call.range().start().to_u32());
+                }
                 self.depth += 1;
                 walk_expr(self, expr);
                 self.depth -= 1;
