@@ -212,6 +212,8 @@ pub fn is_clock(qualified: &str) -> bool {
             | "time.process_time"
             | "datetime.datetime.now"
             | "datetime.datetime.utcnow"
+            | "trio.current_time"
+            | "anyio.current_time"
     )
 }
 

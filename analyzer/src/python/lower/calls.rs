@@ -206,6 +206,14 @@ impl<'a> Lowerer<'a> {
                 return;
             }
         }
+        // A function nested in this one (or an enclosing one) hides an import of the same
+        // name: `async def sleep(): ...` then `await sleep()`.
+        if let Expr::Name(name) = &*call.func {
+            if let Some(callee) = self.nested_function(function, name.id.as_str()) {
+                push(out, EventKind::Call { callee });
+                return;
+            }
+        }
         if let Some(qualified) = self.qualified_name(&call.func) {
             if names::is_sleep(&qualified) {
                 push(out, EventKind::Sleep);
@@ -415,6 +423,18 @@ impl<'a> Lowerer<'a> {
             Expr::Attribute(method) => self.resolve_method_call(function, method),
             _ => None,
         }
+    }
+
+    /// A function defined inside `function` or one of the functions enclosing it.
+    pub(super) fn nested_function(&self, function: FnId, name: &str) -> Option<FnId> {
+        let mut current = Some(function);
+        while let Some(f) = current {
+            if let Some(&nested) = self.nested_functions.get(&(f, name.to_string())) {
+                return Some(nested);
+            }
+            current = self.functions[f.0 as usize].parent;
+        }
+        None
     }
 
     pub(super) fn resolve_plain_function(&self, function: FnId, name: &str) -> Option<FnId> {
