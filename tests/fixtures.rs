@@ -69,6 +69,7 @@ fixtures! {
     rust_tl014_thread_leak => "rust/TL014_thread_leak.rs",
     rust_tl017_guard_dropped_immediately => "rust/TL017_guard_dropped_immediately.rs",
     rust_tl018_lock_across_await => "rust/TL018_lock_across_await.rs",
+    rust_tl019_blocking_call_in_async => "rust/TL019_blocking_call_in_async.rs",
 }
 
 fn root() -> PathBuf {

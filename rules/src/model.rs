@@ -509,7 +509,7 @@ impl BlockingKind {
             BlockingKind::Network => "a network call",
             BlockingKind::Connect => "connecting a socket",
             BlockingKind::Input => "reading input",
-            BlockingKind::FileIo => "opening a file",
+            BlockingKind::FileIo => "file I/O",
         }
     }
 }

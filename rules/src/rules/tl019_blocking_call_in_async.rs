@@ -32,6 +32,15 @@ declare_rule! {
     /// events and queues, the requests of an `httpx.AsyncClient`, and a call awaited where it is
     /// made (`await open_async(...)` returns an awaitable, it does not block).
     ///
+    /// In Rust, inside an `async fn` or an `async` block: `std::thread::sleep`, a `Condvar`
+    /// or `std::sync::Barrier` wait, a blocking `recv()` of a `std::sync::mpsc`, crossbeam or
+    /// flume receiver, `JoinHandle::join`, `std::fs` I/O (`read`, `read_to_string`, `write`,
+    /// `File::open`, ...), `std::net::TcpStream::connect` and `reqwest::blocking::get`. Not
+    /// reported: a closure or block handed to `spawn_blocking` (it runs on the blocking pool),
+    /// awaited futures (`tokio::time::sleep(d).await`, `rx.recv().await`), and a
+    /// `std::sync::Mutex::lock()` (tokio's advice for short critical sections; one held
+    /// across an await is TL018).
+    ///
     /// ## Why is this bad?
     /// An event loop runs all its tasks on one thread and switches between them only at an
     /// `await`. A call that blocks the thread stops every task of the loop for as long as it
@@ -65,11 +74,12 @@ declare_rule! {
     /// ## References
     /// - [Python docs: Developing with asyncio, running blocking code](https://docs.python.org/3/library/asyncio-dev.html#running-blocking-code)
     /// - [flake8-async rules](https://flake8-async.readthedocs.io/en/latest/rules.html)
+    /// - [Tokio docs: `spawn_blocking`](https://docs.rs/tokio/latest/tokio/task/fn.spawn_blocking.html)
     pub static RULE = {
         code: "TL019",
         name: "blocking-call-in-async",
         severity: Warning,
-        languages: [Python],
+        languages: [Python, Rust],
         summary: "A call that blocks the thread (`time.sleep`, a threading lock or wait, `requests`, `subprocess.run`, ...) inside `async def`: every task of the event loop stalls.",
         check: Check::File(check),
     };
@@ -88,10 +98,8 @@ enum Stall {
 
 fn check(cx: &Context) -> Vec<Finding> {
     let model = cx.model;
-    if model.language != Language::Python {
-        return Vec::new();
-    }
-    let asyncio = asyncio_name(cx.source);
+    let rust = model.language == Language::Rust;
+    let asyncio = if rust { None } else { asyncio_name(cx.source) };
     let mut findings = Vec::new();
     for function in model.functions.iter().filter(|f| f.is_async) {
         // `concurrent.futures.wait(...)`: the futures it waited for are done afterwards.
@@ -138,6 +146,18 @@ fn check(cx: &Context) -> Vec<Finding> {
             {
                 return;
             }
+            // Rust: `tokio::time::sleep(d).await`, `rx.recv().await` are futures, awaited.
+            let future = matches!(
+                event.kind,
+                EventKind::Sleep
+                    | EventKind::Blocking {
+                        kind: BlockingKind::Recv,
+                        ..
+                    }
+            );
+            if rust && future && awaits.iter().any(|a| a.contains(event.span)) {
+                return;
+            }
             let Some(stall) = stall(model, event, waited_from) else {
                 return;
             };
@@ -167,6 +187,9 @@ fn polled_out(info: &LoopInfo) -> impl Iterator<Item = ObjId> + '_ {
 fn stall(model: &FileModel, event: &Event, waited_from: Option<u32>) -> Option<Stall> {
     match &event.kind {
         EventKind::Sleep => Some(Stall::Sleep),
+        // A short `std::sync::Mutex::lock()` is tokio's own advice for state shared between
+        // tasks; holding it across an await is TL018.
+        EventKind::Acquire { .. } if model.language == Language::Rust => None,
         EventKind::Acquire { obj, how, .. } => {
             let kind = model.object(model.lock_of(*obj)).kind;
             let threading = kind.is_lock_like()
@@ -183,19 +206,17 @@ fn stall(model: &FileModel, event: &Event, waited_from: Option<u32>) -> Option<S
             })
         }
         EventKind::Wait { obj, kind, .. } => match model.object(*obj).kind {
-            ObjKind::Condition { .. } | ObjKind::Event | ObjKind::Barrier { .. } => {
-                Some(Stall::Wait(*kind))
-            }
+            ObjKind::Condition { .. }
+            | ObjKind::Event
+            | ObjKind::Barrier { .. }
+            | ObjKind::Condvar { .. } => Some(Stall::Wait(*kind)),
             _ => None,
         },
         EventKind::Blocking {
             kind: BlockingKind::FutureResult,
             ..
         } if waited_from.is_some_and(|end| end <= event.span.start) => None,
-        EventKind::Blocking { kind, .. } => match kind {
-            BlockingKind::Recv => None,
-            other => Some(Stall::Call(*other)),
-        },
+        EventKind::Blocking { kind, .. } => Some(Stall::Call(*kind)),
         _ => None,
     }
 }
@@ -220,6 +241,13 @@ fn finding(
         Stall::Lock { .. } => {
             "waits for a `threading` lock whenever another thread holds it".into()
         }
+        Stall::Wait(_) if cx.model.language == Language::Rust => match &event.kind {
+            EventKind::Wait { obj, .. } => format!(
+                "waits on a `{}`",
+                cx.model.object(*obj).kind.describe(cx.model.language)
+            ),
+            _ => "waits".into(),
+        },
         Stall::Wait(WaitKind::Event) => "waits for a `threading.Event`".into(),
         Stall::Wait(WaitKind::Barrier) => "waits at a `threading.Barrier`".into(),
         Stall::Wait(_) => "waits on a `threading.Condition`".into(),
@@ -228,10 +256,16 @@ fn finding(
             None => format!("blocks ({})", kind.describe()),
         },
     };
-    let message = format!(
-        "{code} {what} on the event loop's thread inside `async def {owner}`: every other task of the loop stalls until it returns"
-    );
+    let message = match cx.model.language {
+        Language::Python => format!(
+            "{code} {what} on the event loop's thread inside `async def {owner}`: every other task of the loop stalls until it returns"
+        ),
+        Language::Rust => format!(
+            "{code} {what} on the async runtime's worker thread inside the async code of `{owner}`: the other tasks of that thread stall until it returns"
+        ),
+    };
     let help = match stall {
+        _ if cx.model.language == Language::Rust => rust_help(stall),
         Stall::Sleep => "Use `await asyncio.sleep(...)`".to_string(),
         Stall::Lock { .. } => "Use an `asyncio.Lock` (`async with`) between tasks, or run the code that needs the thread lock with `await asyncio.to_thread(...)`".into(),
         Stall::Wait(WaitKind::Event) => "Use an `asyncio.Event` (`await event.wait()`), or `await asyncio.to_thread(event.wait, timeout)` for an event set by another thread".into(),
@@ -250,6 +284,21 @@ fn finding(
         _ => None,
     };
     Finding::new("TL019", event.span, message, help).with_fix(fix)
+}
+
+/// What to write instead in Rust async code.
+fn rust_help(stall: &Stall) -> String {
+    match stall {
+        Stall::Sleep => "Use `tokio::time::sleep(..).await` (or your runtime's async sleep)",
+        Stall::Wait(_) => "Use the runtime's async primitive (`tokio::sync::Notify`, a `watch` channel, `tokio::sync::Barrier`), or wait inside `tokio::task::spawn_blocking`",
+        Stall::Call(BlockingKind::Recv) => "Use an async channel (`tokio::sync::mpsc`, `rx.recv().await`), or receive inside `tokio::task::spawn_blocking`",
+        Stall::Call(BlockingKind::Join) => "Join inside `tokio::task::spawn_blocking(move || handle.join())`, or run the work as a task and await its `JoinHandle`",
+        Stall::Call(BlockingKind::FileIo) => "Use `tokio::fs` (`tokio::fs::read_to_string(path).await`), or do the I/O inside `tokio::task::spawn_blocking`",
+        Stall::Call(BlockingKind::Connect) => "Use `tokio::net::TcpStream::connect(addr).await`, or connect inside `tokio::task::spawn_blocking`",
+        Stall::Call(BlockingKind::Network) => "Use the async `reqwest::Client` (`client.get(url).send().await`), or call `reqwest::blocking` inside `tokio::task::spawn_blocking`",
+        _ => "Run it inside `tokio::task::spawn_blocking` and await the handle",
+    }
+    .to_string()
 }
 
 /// What a blocking call resolved to, when the source text does not say it: the function
@@ -273,7 +322,9 @@ fn resolved(cx: &Context, event: &Event) -> Option<String> {
                 _ => None,
             }
         }
-        None if what.contains('.') && !text(cx.source, event.span).starts_with(what.as_str()) => {
+        None if (what.contains('.') || what.contains("::"))
+            && !text(cx.source, event.span).starts_with(what.as_str()) =>
+        {
             Some(format!("`{what}`"))
         }
         None => None,

@@ -202,6 +202,20 @@ impl<'a> Lowerer<'a> {
                     self.args(&call.args, out, depth);
                     return Value::of(Ty::SleepFuture(span));
                 }
+                KnownFn::Blocking(kind) => {
+                    self.args(&call.args, out, depth);
+                    self.push(
+                        out,
+                        EventKind::Blocking {
+                            kind,
+                            obj: None,
+                            timeout: false,
+                            what: full.to_string(),
+                        },
+                        span,
+                    );
+                    return Value::default();
+                }
                 KnownFn::Drop | KnownFn::Forget => {
                     let value = first
                         .map(|arg| self.expr(arg, out, depth + 1))
