@@ -118,6 +118,9 @@ pub struct Lowerer<'a> {
     timed_sockets: HashSet<ObjId>,
     /// `socket.setdefaulttimeout(t)` is called in the file: its sockets time out.
     default_socket_timeout: bool,
+    /// Processes a function has seen end, in source order: after `p.wait()` without timeout
+    /// or `p.kill()`, a later `p.wait()` / `p.communicate()` of that function returns at once.
+    ended_processes: HashSet<(FnId, ObjId)>,
 }
 
 impl<'a> Lowerer<'a> {
@@ -153,6 +156,7 @@ impl<'a> Lowerer<'a> {
             awaited_calls: HashSet::new(),
             timed_sockets: HashSet::new(),
             default_socket_timeout: false,
+            ended_processes: HashSet::new(),
         }
     }
 

@@ -40,7 +40,9 @@ declare_rule! {
     /// without a timeout and `connect()` of a `socket.socket` that no `settimeout()` (nor
     /// `setblocking(False)`, nor `socket.setdefaulttimeout()`) bounds; `subprocess.run`,
     /// `call`, `check_call`, `check_output` and `Popen.wait()` / `Popen.communicate()` without
-    /// `timeout=`.
+    /// `timeout=` (not once the process has ended: after a `wait()` or `communicate()` without
+    /// timeout, or a `kill()`, earlier in the same function, as in the documented
+    /// `except TimeoutExpired: proc.kill(); proc.communicate()`).
     ///
     /// Calls that have no timed variant are never reported, and neither is `with lock:`: the
     /// `with` statement cannot take a timeout, and it is the recommended way to hold a lock.

@@ -29,7 +29,8 @@ declare_rule! {
     /// (in an `as_completed` loop, or after `concurrent.futures.wait`), a `join()` or
     /// `result()` after a loop that awaits until the thread or future has ended
     /// (`while t.is_alive(): await asyncio.sleep(0.1)`), and `asyncio` locks,
-    /// events and queues, the requests of an `httpx.AsyncClient`, and a call awaited where it is
+    /// events and queues, the requests of an `httpx.AsyncClient`, `wait()`/`communicate()` of a
+    /// process already ended in the function (by a `wait()` or `kill()`), and a call awaited where it is
     /// made (`await open_async(...)` returns an awaitable, it does not block).
     ///
     /// In Rust, inside an `async fn` or an `async` block: `std::thread::sleep`, a `Condvar`

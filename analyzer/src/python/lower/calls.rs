@@ -103,7 +103,26 @@ impl<'a> Lowerer<'a> {
                     );
                     return;
                 }
+                if kind == ObjKind::Process {
+                    // A process that a wait without timeout (or `kill()`) has ended earlier in
+                    // this function: waiting for it again returns at once.
+                    let ended = self.ended_processes.contains(&(function, obj));
+                    if ended && matches!(name, "wait" | "communicate") {
+                        return;
+                    }
+                    if name == "kill" {
+                        self.ended_processes.insert((function, obj));
+                    }
+                }
                 if let Some(event) = self.io_method_event(function, kind, name, args, obj) {
+                    if let EventKind::Blocking {
+                        kind: BlockingKind::Subprocess,
+                        timeout: false,
+                        ..
+                    } = event
+                    {
+                        self.ended_processes.insert((function, obj));
+                    }
                     push(out, event);
                     return;
                 }
