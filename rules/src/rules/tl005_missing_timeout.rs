@@ -25,7 +25,8 @@ declare_rule! {
     ///   import get`, `s = requests.Session()`, `with requests.Session() as s`,
     ///   `self.session = Session()`, a subclass of `Session`, `requests.Session.get(s, url)`)
     ///   without `timeout=` or with `timeout=None`; `urllib.request.urlopen` and
-    ///   `urllib3.request` without a timeout; `httpx`, which has a default timeout, only where
+    ///   `urllib3.request` without a timeout (not `urlopen` of a `data:` or `file:` URL the
+    ///   source spells out, which never touches the network); `httpx`, which has a default timeout, only where
     ///   `timeout=None` turns it off: on a request, or on the `httpx.Client(timeout=None)` /
     ///   `httpx.AsyncClient(timeout=None)` constructor (then also on the requests of that
     ///   client that pass no timeout of their own). A `**kwargs` passed through may hold a

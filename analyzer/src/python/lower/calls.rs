@@ -257,6 +257,18 @@ impl<'a> Lowerer<'a> {
                 self.set_kind(id, kind, call_span);
                 return;
             }
+            // `urlopen("data:,...")`, `urlopen("file://%s" % path)`: no network involved.
+            if qualified == "urllib.request.urlopen"
+                && args
+                    .find_argument_value("url", 0)
+                    .and_then(literal_prefix)
+                    .is_some_and(|url| {
+                        let url = url.trim_start().to_ascii_lowercase();
+                        url.starts_with("data:") || url.starts_with("file:")
+                    })
+            {
+                return;
+            }
             if let Some((kind, parameter)) = names::blocking_function(&qualified) {
                 let timeout = parameter.is_some_and(|parameter| {
                     self.timeout_given(function, args, parameter)
@@ -608,6 +620,21 @@ pub(super) fn method_event(
         },
         _ => return None,
     })
+}
+
+/// The text a string starts with, when the source spells it: a literal, an f-string's first
+/// literal part, the format of `"file://%s" % path`.
+fn literal_prefix(expr: &Expr) -> Option<String> {
+    match expr {
+        Expr::StringLiteral(literal) => Some(literal.value.to_str().to_string()),
+        Expr::FString(fstring) => fstring.value.elements().next().and_then(|element| {
+            element
+                .as_literal()
+                .map(|literal| literal.value.to_string())
+        }),
+        Expr::BinOp(binary) if binary.op == ast::Operator::Mod => literal_prefix(&binary.left),
+        _ => None,
+    }
 }
 
 /// The argument is passed and is not `None` (nor `-1` for a timeout).
