@@ -29,7 +29,8 @@ pub enum KnownType {
 pub enum KnownFn {
     /// `std::thread::spawn`: a new OS thread, with a `JoinHandle`.
     ThreadSpawn,
-    /// `tokio::spawn`, `rayon::spawn`, `spawn_blocking`: work handed to a runtime or pool.
+    /// `tokio::spawn`, `rayon::spawn`, `spawn_blocking`, `blocking::unblock`: work handed to a
+    /// runtime or pool.
     TaskSpawn,
     /// `std::thread::scope`, `crossbeam::scope`, `rayon::scope`: calls its closure with a scope
     /// whose spawned threads are joined when it returns.
@@ -205,7 +206,9 @@ pub fn known_fn(path: &str) -> Option<KnownFn> {
         | "rayon::spawn_fifo"
         | "async_std::task::spawn"
         | "async_std::task::spawn_blocking"
-        | "smol::spawn" => TaskSpawn,
+        | "smol::spawn"
+        | "smol::unblock"
+        | "blocking::unblock" => TaskSpawn,
         "std::thread::scope"
         | "crossbeam::scope"
         | "crossbeam::thread::scope"

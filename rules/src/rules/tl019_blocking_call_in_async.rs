@@ -111,10 +111,19 @@ fn check(cx: &Context) -> Vec<Finding> {
         // `await f(...)`: a call awaited where it is made returns an awaitable; it is not the
         // blocking function of the same name (`await asyncio.sleep(1)`).
         let mut awaits: Vec<Span> = Vec::new();
+        // Rust: a sleep future awaited away from its call (`let s = Box::pin(sleep(d));
+        // s.await`) is lowered as its sleep right before that await.
+        let mut awaited_sleeps: Vec<Span> = Vec::new();
+        let mut last_sleep: Option<Span> = None;
         crate::model::events(&function.body, &mut |event, _| {
             if matches!(event.kind, EventKind::Await) {
                 awaits.push(event.span);
+                awaited_sleeps.extend(last_sleep);
             }
+            last_sleep = match event.kind {
+                EventKind::Sleep => Some(event.span),
+                _ => None,
+            };
         });
         walk(&function.body, &mut |node, _| {
             let event = match node {
@@ -156,7 +165,11 @@ fn check(cx: &Context) -> Vec<Finding> {
                         ..
                     }
             );
-            if rust && future && awaits.iter().any(|a| a.contains(event.span)) {
+            if rust
+                && future
+                && (awaits.iter().any(|a| a.contains(event.span))
+                    || awaited_sleeps.contains(&event.span))
+            {
                 return;
             }
             let Some(stall) = stall(model, event, waited_from) else {

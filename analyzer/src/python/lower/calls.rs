@@ -269,6 +269,19 @@ impl<'a> Lowerer<'a> {
             {
                 return;
             }
+            // `os.waitpid(pid, os.WNOHANG)` returns at once.
+            let options = match qualified.as_str() {
+                "os.wait3" => Some(0),
+                "os.waitpid" | "os.wait4" => Some(1),
+                "os.waitid" => Some(2),
+                _ => None,
+            };
+            if options
+                .and_then(|position| args.find_argument_value("options", position))
+                .is_some_and(|flags| self.has_flag(flags, "os.WNOHANG"))
+            {
+                return;
+            }
             if let Some((kind, parameter)) = names::blocking_function(&qualified) {
                 let timeout = parameter.is_some_and(|parameter| {
                     self.timeout_given(function, args, parameter)
@@ -372,6 +385,16 @@ impl<'a> Lowerer<'a> {
             timeout,
             what: format!("{name}()"),
         })
+    }
+
+    /// `flags` is `flag`, or a bitwise or of flags that has it (`os.WNOHANG | os.WUNTRACED`).
+    fn has_flag(&self, flags: &Expr, flag: &str) -> bool {
+        match flags {
+            Expr::BinOp(binary) if binary.op == ast::Operator::BitOr => {
+                self.has_flag(&binary.left, flag) || self.has_flag(&binary.right, flag)
+            }
+            other => self.qualified_name(other).as_deref() == Some(flag),
+        }
     }
 
     /// Whether a call passes a timeout: `Some(true)` for a real one (or a `**mapping` that may
