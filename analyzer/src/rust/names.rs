@@ -47,6 +47,9 @@ pub enum KnownFn {
     },
     /// `parking_lot::const_mutex(..)` and friends.
     LockConstructor(ObjKind),
+    /// `tokio::task::block_in_place(f)`: runs `f` on this thread, after the runtime has moved
+    /// its other tasks away: blocking code inside is what it is for.
+    BlockInPlace,
     /// A call that blocks the thread on the world outside: `std::fs` I/O,
     /// `std::net::TcpStream::connect`, `reqwest::blocking::get`.
     Blocking(BlockingKind),
@@ -217,6 +220,7 @@ pub fn known_fn(path: &str) -> Option<KnownFn> {
         | "rayon::in_place_scope" => ThreadScope,
         "std::thread::sleep" | "std::thread::sleep_ms" => Sleep,
         "tokio::time::sleep" | "tokio::time::sleep_until" | "async_std::task::sleep" => AsyncSleep,
+        "tokio::task::block_in_place" => BlockInPlace,
         "std::fs::read"
         | "std::fs::read_to_string"
         | "std::fs::read_dir"

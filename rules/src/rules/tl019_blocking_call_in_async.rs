@@ -20,7 +20,8 @@ declare_rule! {
     /// processes (`subprocess.run`/`call`/`check_call`/`check_output`/`getoutput`/
     /// `getstatusoutput`, creating a `subprocess.Popen` and its `wait()`/`communicate()`,
     /// `os.system`, `os.spawn*`, `os.posix_spawn*`, `os.wait*`), opening a file (`open`,
-    /// `io.open`, `io.open_code`, `os.fdopen`), and `input()`.
+    /// `io.open`, `io.open_code`, `os.fdopen`), and `input()`. `os.waitpid` and the other
+    /// `os.wait*` calls with `os.WNOHANG` return at once and are not reported.
     ///
     /// Not reported: code in a nested synchronous `def` or a `lambda`, which runs where it is
     /// called (typically handed to `asyncio.to_thread` or `loop.run_in_executor`), a callable
@@ -37,7 +38,8 @@ declare_rule! {
     /// or `std::sync::Barrier` wait, a blocking `recv()` of a `std::sync::mpsc`, crossbeam or
     /// flume receiver, `JoinHandle::join`, `std::fs` I/O (`read`, `read_to_string`, `write`,
     /// `File::open`, ...), `std::net::TcpStream::connect` and `reqwest::blocking::get`. Not
-    /// reported: a closure or block handed to `spawn_blocking` (it runs on the blocking pool),
+    /// reported: a closure or block handed to `spawn_blocking` or `blocking::unblock` (it runs
+    /// on a thread pool) or to `tokio::task::block_in_place` (which moves the other tasks away),
     /// awaited futures (`tokio::time::sleep(d).await`, `rx.recv().await`), and a
     /// `std::sync::Mutex::lock()` (tokio's advice for short critical sections; one held
     /// across an await is TL018).
