@@ -411,6 +411,9 @@ fn io_finding(cx: &Context, event: &Event, unbounded: Unbounded, obj: Option<Obj
                 } else {
                     format!(" (a request of `{receiver}`, an {kind} whose default timeout `timeout=None` turns off)")
                 }
+            } else if receiver.ends_with(')') {
+                // A temporary: `Popen(args).wait()`.
+                format!(" (of a `{kind}`)")
             } else {
                 format!(" (`{receiver}` is a `{kind}`)")
             };

@@ -282,7 +282,16 @@ impl<'a> Lowerer<'a> {
             {
                 return;
             }
-            if let Some((kind, parameter)) = names::blocking_function(&qualified) {
+            if let Some((mut kind, parameter)) = names::blocking_function(&qualified) {
+                // `os.spawnl(os.P_NOWAIT, ...)` starts the process and returns its id.
+                if kind == BlockingKind::ProcessWait
+                    && qualified.starts_with("os.spawn")
+                    && args.find_positional(0).is_some_and(|mode| {
+                        self.has_flag(mode, "os.P_NOWAIT") || self.has_flag(mode, "os.P_NOWAITO")
+                    })
+                {
+                    kind = BlockingKind::Spawn;
+                }
                 let timeout = parameter.is_some_and(|parameter| {
                     self.timeout_given(function, args, parameter)
                         .unwrap_or_else(|| names::has_default_timeout(&qualified))
