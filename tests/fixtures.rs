@@ -41,6 +41,8 @@ fixtures! {
     python_tl004_lock_order_inversion => "python/TL004_lock_order_inversion.py",
     python_tl005_missing_timeout => "python/TL005_missing_timeout.py",
     python_tl005_missing_timeout_strict => "python/TL005_missing_timeout_strict.py",
+    python_tl005_missing_timeout_network => "python/TL005_missing_timeout_network.py",
+    python_tl005_missing_timeout_network_strict => "python/TL005_missing_timeout_network_strict.py",
     python_tl006_unsynchronized_shared_update => "python/TL006_unsynchronized_shared_update.py",
     python_tl007_nonreentrant_reacquire => "python/TL007_nonreentrant_reacquire.py",
     python_tl008_sleep_synchronization => "python/TL008_sleep_synchronization.py",
@@ -53,6 +55,7 @@ fixtures! {
     python_tl016_lost_exception => "python/TL016_lost_exception.py",
     python_tl018_lock_across_await => "python/TL018_lock_across_await.py",
     python_tl019_blocking_call_in_async => "python/TL019_blocking_call_in_async.py",
+    python_tl019_blocking_call_in_async_io => "python/TL019_blocking_call_in_async_io.py",
     rust_tl001_bare_acquire => "rust/TL001_bare_acquire.rs",
     rust_tl002_wait_not_in_loop => "rust/TL002_wait_not_in_loop.rs",
     rust_tl003_sleep_polling => "rust/TL003_sleep_polling.rs",
@@ -66,6 +69,7 @@ fixtures! {
     rust_tl014_thread_leak => "rust/TL014_thread_leak.rs",
     rust_tl017_guard_dropped_immediately => "rust/TL017_guard_dropped_immediately.rs",
     rust_tl018_lock_across_await => "rust/TL018_lock_across_await.rs",
+    rust_tl019_blocking_call_in_async => "rust/TL019_blocking_call_in_async.rs",
 }
 
 fn root() -> PathBuf {

@@ -1,6 +1,7 @@
 //! The cheap first look at a file: a file that mentions none of the names any rule needs is
 //! not parsed at all. Every object the rules reason about reaches a Python file through an
-//! import of one of these modules (or a call of `sleep`), and a Rust file through these paths
+//! import of one of these modules (or a call of `sleep` or `input`, or a blocking call in
+//! an `async def`), and a Rust file through these paths
 //! and types, so skipping the others loses no finding. (It does mean that a syntax error in a
 //! file with no concurrency in it is not reported: threadlint is not a syntax checker.)
 
@@ -19,7 +20,13 @@ const PYTHON: &[&str] = &[
     "sleep",
     "urllib",
     "requests",
-    "httpx", // A rule code, as in a `noqa` comment to check.
+    "httpx",
+    "input",
+    // Every call TL019 reports is in a coroutine, and TL003 polls with `await trio.sleep(..)`
+    // or `await trio.lowlevel.checkpoint()` there: `async def` lets through `open()`,
+    // `os.system()` and the other blocking calls of no concurrency module.
+    "async",
+    // A rule code, as in a `noqa` comment to check.
     "TL0",
     "TL1",
     "TL2",
@@ -150,11 +157,69 @@ mod tests {
         assert!(may_have_findings(Language::Python, run, true));
         let in_coroutine = "import subprocess\nasync def f():\n    subprocess.run(['ls'])\n";
         assert!(may_have_findings(Language::Python, in_coroutine, false));
+        assert!(may_have_findings(
+            Language::Python,
+            "async def main(path):\n    with open(path) as f:\n        return f.read()\n",
+            false
+        ));
+        assert!(may_have_findings(
+            Language::Python,
+            "from requests import get\nget(URL)\n",
+            false
+        ));
+        // Each of these has a finding (TL019, TL003) and names no concurrency module.
+        for source in [
+            "import os\nasync def main():\n    os.system('make')\n",
+            "async def ask():\n    return input('name? ')\n",
+            "import trio\nasync def spin(box):\n    while box.busy:\n        await trio.lowlevel.checkpoint()\n",
+        ] {
+            assert!(may_have_findings(Language::Python, source, false), "{source}");
+        }
         assert!(!may_have_findings(
             Language::Rust,
             "fn main() { println!(\"hi\"); }\n",
             false
         ));
+    }
+
+    /// Every fixture with a finding to report passes the prefilter on its code alone: its
+    /// comments (the `# expect:` markers name rule codes, which are words of the list) are
+    /// blanked first, and so are the docstrings of the Python ones.
+    #[test]
+    fn every_fixture_with_findings_passes_on_its_code_alone() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures");
+        let mut checked = 0;
+        for (folder, language, comment) in [
+            ("python", Language::Python, "#"),
+            ("rust", Language::Rust, "//"),
+        ] {
+            let Ok(entries) = std::fs::read_dir(root.join(folder)) else {
+                continue;
+            };
+            for entry in entries.flatten() {
+                let path = entry.path();
+                let Ok(source) = std::fs::read_to_string(&path) else {
+                    continue;
+                };
+                if !source.contains("expect: TL") || path.to_string_lossy().contains(".fixed.") {
+                    continue;
+                }
+                let code: String = source
+                    .lines()
+                    .map(|line| line.split(comment).next().unwrap_or(""))
+                    .filter(|line| !line.trim_start().starts_with("\"\"\""))
+                    .collect::<Vec<_>>()
+                    .join("\n");
+                checked += 1;
+                let strict = path.to_string_lossy().contains("_strict");
+                assert!(
+                    may_have_findings(language, &code, strict),
+                    "the prefilter skips {}",
+                    path.display()
+                );
+            }
+        }
+        assert!(checked > 20, "only {checked} fixtures were found");
     }
 }
 

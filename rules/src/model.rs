@@ -142,9 +142,31 @@ pub enum ObjKind {
     Atomic,
     /// A channel receiver (`mpsc::Receiver`, `crossbeam_channel::Receiver`).
     Receiver,
+    /// An HTTP client that keeps connections: `requests.Session`, `httpx.Client`,
+    /// `httpx.AsyncClient`. `sync`: its requests block the calling thread (not `AsyncClient`).
+    HttpClient {
+        sync: bool,
+        timeout: ClientTimeout,
+    },
+    /// A child process: `subprocess.Popen`.
+    Process,
+    /// A socket: `socket.socket(...)`.
+    Socket,
     /// Unknown kind: still has an identity (used for shared-state writes and lock order of
     /// parameters whose type is not known).
     Unknown,
+}
+
+/// The timeout an HTTP client gives the requests that do not pass their own.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+pub enum ClientTimeout {
+    /// The library has none (`requests.Session`): a request without `timeout=` can wait
+    /// forever.
+    Never,
+    /// The library's default or one passed to the constructor (`httpx.Client()`).
+    Bounded,
+    /// Turned off by the constructor (`httpx.Client(timeout=None)`).
+    Disabled,
 }
 
 impl ObjKind {
@@ -197,6 +219,10 @@ impl ObjKind {
             (ObjKind::Queue { .. }, _) => "Queue",
             (ObjKind::Atomic, _) => "atomic",
             (ObjKind::Receiver, _) => "Receiver",
+            (ObjKind::HttpClient { sync: true, .. }, _) => "HTTP client",
+            (ObjKind::HttpClient { .. }, _) => "async HTTP client",
+            (ObjKind::Process, _) => "Popen",
+            (ObjKind::Socket, _) => "socket",
             (ObjKind::Unknown, _) => "object",
         }
     }
@@ -434,12 +460,40 @@ pub enum BlockingKind {
     FuturesWait,
     AsCompleted,
     Recv,
+    /// Runs a process to its end and has a `timeout=` (`subprocess.run`, `Popen.wait()`).
     Subprocess,
+    /// Waits for a process with no timed variant (`os.system`, `os.waitpid`, `os.spawnl`,
+    /// `subprocess.getoutput`).
+    ProcessWait,
+    /// Starts a process (`subprocess.Popen(...)`, `os.posix_spawn`): fork and exec on the
+    /// calling thread.
+    Spawn,
+    /// An HTTP request or other network call that has a `timeout=` (`requests.get`,
+    /// `urllib.request.urlopen`, `session.post`).
     Network,
+    /// Connects a socket (`socket.create_connection`, `sock.connect`).
+    Connect,
     Input,
+    /// Opens a file (`open`, `io.open`, `os.fdopen`).
+    FileIo,
 }
 
 impl BlockingKind {
+    /// It waits for the world outside the program (a process, the network, a file, the user),
+    /// not for another thread of it.
+    pub fn waits_outside(self) -> bool {
+        matches!(
+            self,
+            BlockingKind::Subprocess
+                | BlockingKind::ProcessWait
+                | BlockingKind::Spawn
+                | BlockingKind::Network
+                | BlockingKind::Connect
+                | BlockingKind::Input
+                | BlockingKind::FileIo
+        )
+    }
+
     pub fn describe(self) -> &'static str {
         match self {
             BlockingKind::Join => "joining a thread",
@@ -450,8 +504,12 @@ impl BlockingKind {
             BlockingKind::AsCompleted => "waiting for futures to complete",
             BlockingKind::Recv => "receiving from a channel",
             BlockingKind::Subprocess => "running a subprocess",
+            BlockingKind::ProcessWait => "waiting for a process",
+            BlockingKind::Spawn => "starting a process",
             BlockingKind::Network => "a network call",
+            BlockingKind::Connect => "connecting a socket",
             BlockingKind::Input => "reading input",
+            BlockingKind::FileIo => "file I/O",
         }
     }
 }

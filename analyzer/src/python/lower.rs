@@ -16,9 +16,9 @@ use ruff_python_ast::{
 };
 use ruff_text_size::{Ranged, TextRange};
 use threadlint_rules::model::{
-    AcquireHow, BlockingKind, BranchInfo, Condition, Event, EventKind, ExitKind, FileModel, FnId,
-    Function, Language, LoopInfo, LoopKind, Node, ObjId, ObjKey, ObjKind, Read, Scope, ScopeKind,
-    Span, SyncObject, ThreadAction, ThreadEntry, WaitKind,
+    AcquireHow, BlockingKind, BranchInfo, ClientTimeout, Condition, Event, EventKind, ExitKind,
+    FileModel, FnId, Function, Language, LoopInfo, LoopKind, Node, ObjId, ObjKey, ObjKind, Read,
+    Scope, ScopeKind, Span, SyncObject, ThreadAction, ThreadEntry, WaitKind,
 };
 
 use super::modules::{self, ModulePath};
@@ -126,6 +126,15 @@ pub struct Lowerer<'a> {
     /// The names assigned in the bodies of the `while` loops being lowered, innermost last.
     while_assigned: Vec<HashSet<String>>,
     depth_exceeded: bool,
+    /// Where the calls awaited at once start (`await asyncio.sleep(1)`).
+    awaited_calls: HashSet<u32>,
+    /// Sockets given a timeout (`sock.settimeout(5)`) or made non-blocking.
+    timed_sockets: HashSet<ObjId>,
+    /// `socket.setdefaulttimeout(t)` is called in the file: its sockets time out.
+    default_socket_timeout: bool,
+    /// Processes a function has seen end, in source order: after `p.wait()` without timeout
+    /// or `p.kill()`, a later `p.wait()` / `p.communicate()` of that function returns at once.
+    ended_processes: HashSet<(FnId, ObjId)>,
 }
 
 impl<'a> Lowerer<'a> {
@@ -163,6 +172,10 @@ impl<'a> Lowerer<'a> {
             coroutine_calls: HashSet::default(),
             while_assigned: Vec::new(),
             depth_exceeded: false,
+            awaited_calls: HashSet::default(),
+            timed_sockets: HashSet::default(),
+            default_socket_timeout: false,
+            ended_processes: HashSet::default(),
         }
     }
 

@@ -3,7 +3,7 @@
 //! resolved through the file's imports (`import threading as th` makes `th.Lock` resolve to
 //! `threading.Lock`).
 
-use threadlint_rules::model::{BlockingKind, Flavor, ObjKind};
+use threadlint_rules::model::{BlockingKind, ClientTimeout, Flavor, ObjKind};
 
 /// The kind of object a call to `qualified` creates, before arguments are looked at.
 pub fn constructor_kind(qualified: &str) -> Option<ObjKind> {
@@ -52,6 +52,25 @@ pub fn constructor_kind(qualified: &str) -> Option<ObjKind> {
         // Not `multiprocessing.SimpleQueue`: its `get()` takes no timeout, so it is not a
         // `Queue` whose blocking calls can be bounded.
         "queue.SimpleQueue" => ObjKind::Queue { bounded: false },
+        // `requests` has no default timeout; `httpx` has one (5 s) unless the constructor
+        // turns it off, which `constructed_kind` reads from the arguments.
+        "requests.Session"
+        | "requests.sessions.Session"
+        | "requests.session"
+        | "requests.sessions.session" => ObjKind::HttpClient {
+            sync: true,
+            timeout: ClientTimeout::Never,
+        },
+        "httpx.Client" => ObjKind::HttpClient {
+            sync: true,
+            timeout: ClientTimeout::Bounded,
+        },
+        "httpx.AsyncClient" => ObjKind::HttpClient {
+            sync: false,
+            timeout: ClientTimeout::Bounded,
+        },
+        "subprocess.Popen" => ObjKind::Process,
+        "socket.socket" | "socket.SocketType" => ObjKind::Socket,
         _ => return None,
     };
     Some(kind)
@@ -73,24 +92,106 @@ pub fn is_thread_class(qualified: &str) -> bool {
     matches!(qualified, "threading.Thread" | "threading.Timer")
 }
 
-/// A call that blocks the calling thread by its qualified name, and the keyword that bounds it.
-pub fn blocking_function(qualified: &str) -> Option<(BlockingKind, &'static str)> {
+/// How a blocking call can be bounded: the keyword of its timeout and the position it takes
+/// when passed positionally.
+#[derive(Clone, Copy)]
+pub struct TimeoutParameter {
+    pub keyword: &'static str,
+    pub position: usize,
+}
+
+/// Keyword only.
+const TIMEOUT: Option<TimeoutParameter> = Some(TimeoutParameter {
+    keyword: "timeout",
+    position: usize::MAX,
+});
+
+const fn timeout_at(position: usize) -> Option<TimeoutParameter> {
+    Some(TimeoutParameter {
+        keyword: "timeout",
+        position,
+    })
+}
+
+/// The HTTP methods of `requests`, `httpx` and their sessions and clients.
+pub fn is_http_method(method: &str) -> bool {
+    matches!(
+        method,
+        "get" | "post" | "put" | "patch" | "delete" | "head" | "options" | "request"
+    )
+}
+
+/// A call that blocks the calling thread by its qualified name, and how it is bounded (`None`:
+/// it has no timed variant).
+pub fn blocking_function(qualified: &str) -> Option<(BlockingKind, Option<TimeoutParameter>)> {
     let found = match qualified {
-        "concurrent.futures.wait" => (BlockingKind::FuturesWait, "timeout"),
-        "concurrent.futures.as_completed" => (BlockingKind::AsCompleted, "timeout"),
+        "concurrent.futures.wait" => (BlockingKind::FuturesWait, TIMEOUT),
+        "concurrent.futures.as_completed" => (BlockingKind::AsCompleted, TIMEOUT),
         "subprocess.run"
         | "subprocess.call"
         | "subprocess.check_call"
-        | "subprocess.check_output" => (BlockingKind::Subprocess, "timeout"),
-        "urllib.request.urlopen" | "socket.create_connection" => (BlockingKind::Network, "timeout"),
-        "requests.get" | "requests.post" | "requests.put" | "requests.patch"
-        | "requests.delete" | "requests.head" | "requests.options" | "requests.request"
-        | "httpx.get" | "httpx.post" | "httpx.put" | "httpx.patch" | "httpx.delete"
-        | "httpx.request" => (BlockingKind::Network, "timeout"),
-        "input" => (BlockingKind::Input, ""),
-        _ => return None,
+        | "subprocess.check_output" => (BlockingKind::Subprocess, TIMEOUT),
+        "subprocess.getoutput"
+        | "subprocess.getstatusoutput"
+        | "os.system"
+        | "os.wait"
+        | "os.wait3"
+        | "os.wait4"
+        | "os.waitid"
+        | "os.waitpid"
+        | "os.spawnl"
+        | "os.spawnle"
+        | "os.spawnlp"
+        | "os.spawnlpe"
+        | "os.spawnv"
+        | "os.spawnve"
+        | "os.spawnvp"
+        | "os.spawnvpe" => (BlockingKind::ProcessWait, None),
+        "subprocess.Popen" | "os.posix_spawn" | "os.posix_spawnp" => (BlockingKind::Spawn, None),
+        // `urlopen(url, data=None, timeout=...)`.
+        "urllib.request.urlopen" => (BlockingKind::Network, timeout_at(2)),
+        "socket.create_connection" => (BlockingKind::Connect, timeout_at(1)),
+        "urllib3.request" => (BlockingKind::Network, TIMEOUT),
+        "input" => (BlockingKind::Input, None),
+        "open" | "io.open" | "io.open_code" | "os.fdopen" => (BlockingKind::FileIo, None),
+        _ => {
+            let (module, method) = qualified.rsplit_once('.')?;
+            let http = matches!(
+                module,
+                "requests"
+                    | "requests.api"
+                    | "requests.Session"
+                    | "requests.sessions.Session"
+                    | "httpx"
+                    | "httpx.Client"
+            );
+            if !(http && is_http_method(method)) {
+                return None;
+            }
+            (BlockingKind::Network, TIMEOUT)
+        }
     };
     Some(found)
+}
+
+/// Whether a library's module functions (or a class's unbound methods) have a timeout by
+/// default: `httpx` does, `requests` and `urllib3` do not.
+pub fn has_default_timeout(qualified: &str) -> bool {
+    qualified.starts_with("httpx.")
+}
+
+/// Awaitable sleeps of the async libraries: a task that awaits one lets the others run.
+pub fn is_async_sleep(qualified: &str) -> bool {
+    matches!(
+        qualified,
+        "asyncio.sleep"
+            | "trio.sleep"
+            | "trio.sleep_until"
+            | "trio.lowlevel.checkpoint"
+            | "anyio.sleep"
+            | "anyio.sleep_until"
+            | "anyio.lowlevel.checkpoint"
+    )
 }
 
 /// `time.sleep` and the names it is re-exported under.
@@ -133,6 +234,8 @@ pub fn is_clock(qualified: &str) -> bool {
             | "time.process_time"
             | "datetime.datetime.now"
             | "datetime.datetime.utcnow"
+            | "trio.current_time"
+            | "anyio.current_time"
     )
 }
 

@@ -2,7 +2,7 @@
 //! paths as resolved through the file's `use` declarations (`use std::sync::{Mutex as M}` makes
 //! `M` resolve to `std::sync::Mutex`), normalised so that `core::`/`alloc::` read as `std::`.
 
-use threadlint_rules::model::{Flavor, ObjKind};
+use threadlint_rules::model::{BlockingKind, Flavor, ObjKind};
 
 /// A type the front-end knows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -29,7 +29,8 @@ pub enum KnownType {
 pub enum KnownFn {
     /// `std::thread::spawn`: a new OS thread, with a `JoinHandle`.
     ThreadSpawn,
-    /// `tokio::spawn`, `rayon::spawn`, `spawn_blocking`: work handed to a runtime or pool.
+    /// `tokio::spawn`, `rayon::spawn`, `spawn_blocking`, `blocking::unblock`: work handed to a
+    /// runtime or pool.
     TaskSpawn,
     /// `std::thread::scope`, `crossbeam::scope`, `rayon::scope`: calls its closure with a scope
     /// whose spawned threads are joined when it returns.
@@ -46,6 +47,12 @@ pub enum KnownFn {
     },
     /// `parking_lot::const_mutex(..)` and friends.
     LockConstructor(ObjKind),
+    /// `tokio::task::block_in_place(f)`: runs `f` on this thread, after the runtime has moved
+    /// its other tasks away: blocking code inside is what it is for.
+    BlockInPlace,
+    /// A call that blocks the thread on the world outside: `std::fs` I/O,
+    /// `std::net::TcpStream::connect`, `reqwest::blocking::get`.
+    Blocking(BlockingKind),
 }
 
 /// `::std::x`, `core::x`, `alloc::x` -> `std::x`; `crossbeam::channel::x` ->
@@ -202,7 +209,9 @@ pub fn known_fn(path: &str) -> Option<KnownFn> {
         | "rayon::spawn_fifo"
         | "async_std::task::spawn"
         | "async_std::task::spawn_blocking"
-        | "smol::spawn" => TaskSpawn,
+        | "smol::spawn"
+        | "smol::unblock"
+        | "blocking::unblock" => TaskSpawn,
         "std::thread::scope"
         | "crossbeam::scope"
         | "crossbeam::thread::scope"
@@ -211,6 +220,31 @@ pub fn known_fn(path: &str) -> Option<KnownFn> {
         | "rayon::in_place_scope" => ThreadScope,
         "std::thread::sleep" | "std::thread::sleep_ms" => Sleep,
         "tokio::time::sleep" | "tokio::time::sleep_until" | "async_std::task::sleep" => AsyncSleep,
+        "tokio::task::block_in_place" => BlockInPlace,
+        "std::fs::read"
+        | "std::fs::read_to_string"
+        | "std::fs::read_dir"
+        | "std::fs::write"
+        | "std::fs::copy"
+        | "std::fs::rename"
+        | "std::fs::remove_file"
+        | "std::fs::remove_dir"
+        | "std::fs::remove_dir_all"
+        | "std::fs::create_dir"
+        | "std::fs::create_dir_all"
+        | "std::fs::metadata"
+        | "std::fs::symlink_metadata"
+        | "std::fs::canonicalize"
+        | "std::fs::hard_link"
+        | "std::fs::read_link"
+        | "std::fs::set_permissions"
+        | "std::fs::File::open"
+        | "std::fs::File::create"
+        | "std::fs::File::create_new" => Blocking(BlockingKind::FileIo),
+        "std::net::TcpStream::connect"
+        | "std::net::TcpStream::connect_timeout"
+        | "std::net::ToSocketAddrs::to_socket_addrs" => Blocking(BlockingKind::Connect),
+        "reqwest::blocking::get" => Blocking(BlockingKind::Network),
         "std::mem::drop" | "drop" => Drop,
         "std::mem::forget" | "std::sync::MutexGuard::leak" => Forget,
         "std::sync::mpsc::channel"

@@ -72,18 +72,29 @@ declare_rule! {
     /// or, for a predicate over shared state, `with cond: cond.wait_for(lambda: self.ready,
     /// timeout=30)`, with the writer calling `cond.notify_all()` after changing the state.
     ///
+    /// The same loops in a coroutine poll too: `while not self.ready: await asyncio.sleep(0.1)`
+    /// (or `trio.sleep`, `trio.sleep_until`, `anyio.sleep`, and `trio.lowlevel.checkpoint()`,
+    /// a sleep of zero) wakes the task on every pass; await an `asyncio.Event` (`trio.Event`,
+    /// `anyio.Event`) or an `asyncio.Condition` that the code changing the state sets or
+    /// notifies. A sleep that is not awaited does not sleep and is not a polling loop. This
+    /// covers flake8-async's ASYNC110, whose loops hold nothing but the sleep, and also the
+    /// loops that do work between the checks.
+    ///
     /// In Rust, `while !ready.load(Ordering::Acquire) { thread::sleep(..) }` is the same
     /// polling loop (a comparison with `Instant::now()` or `start.elapsed()` is a deadline, as
     /// in Python). Wait on a `Condvar` instead (`cvar.wait_timeout_while(guard, timeout, |s|
     /// !s.ready)`, the writer calling `notify_all()`), block on a channel (`rx.recv_timeout(..)`),
     /// or park the thread (`thread::park_timeout(..)`, the writer calling `unpark()`); in async
-    /// code, `tokio::sync::Notify` or a `watch` channel.
+    /// code (`tokio::time::sleep(..).await`, `async_std::task::sleep(..).await`),
+    /// `tokio::sync::Notify` or a `watch` channel.
     ///
     /// ## References
     /// - [Python docs: `Event.wait`](https://docs.python.org/3/library/threading.html#threading.Event.wait)
     /// - [Python docs: `Condition.wait_for`](https://docs.python.org/3/library/threading.html#threading.Condition.wait_for)
     /// - [Rust docs: `Condvar::wait_timeout_while`](https://doc.rust-lang.org/std/sync/struct.Condvar.html#method.wait_timeout_while)
     /// - [Rust docs: `thread::park`](https://doc.rust-lang.org/std/thread/fn.park.html)
+    /// - [Python docs: `asyncio.Event`](https://docs.python.org/3/library/asyncio-sync.html#asyncio.Event)
+    /// - [flake8-async ASYNC110](https://flake8-async.readthedocs.io/en/latest/rules.html#async110)
     pub static RULE = {
         code: "TL003",
         name: "sleep-polling",
@@ -152,6 +163,14 @@ fn polling_loop<'a>(
         return None;
     };
     if info.kind == LoopKind::For {
+        return None;
+    }
+    // `while await trio.sleep(0):` sleeps to evaluate the condition; it checks nothing.
+    if info
+        .condition
+        .span
+        .is_some_and(|condition| condition.contains(sleep.span))
+    {
         return None;
     }
     let inner = &scopes[index + 1..];
@@ -407,8 +426,9 @@ fn report(
     let first = &rechecks[0];
     let checked = polled(model, first.condition)
         .unwrap_or_else(|| short(first.condition.span.map_or("", |s| text(cx.source, s))));
+    let waker = if async_code { "task" } else { "thread" };
     let message = format!(
-        "`{call}` polls `{checked}` in a loop: the change is seen up to one sleep late, and the thread keeps waking up for nothing instead of being woken when it happens"
+        "`{call}` polls `{checked}` in a loop: the change is seen up to one sleep late, and the {waker} keeps waking up for nothing instead of being woken when it happens"
     );
     let only_loop_condition = first.place == Place::LoopCondition && directly_in_loop;
     let help = rechecks
@@ -420,9 +440,19 @@ fn report(
             })
         })
         .and_then(|(recheck, obj, method)| {
+            if async_code && model.language == Language::Python {
+                // The object's own blocking wait would stall the event loop.
+                let object = model.object(obj);
+                return Some(format!(
+                    "`{}` is a `threading.{}` that another thread changes: its blocking wait would stall the event loop, so wait for it in a worker thread (`await asyncio.to_thread(...)`), or have that thread set an `asyncio.Event` through `loop.call_soon_threadsafe(event.set)` and await that instead of sleeping",
+                    short(&object.display),
+                    object.kind.describe(model.language)
+                ));
+            }
             object_help(model, recheck, obj, method, interval, only_loop_condition, info)
         })
         .unwrap_or_else(|| match model.language {
+            Language::Python if async_code => "Have the task that changes the state signal it: await an `asyncio.Event` (`await asyncio.wait_for(event.wait(), timeout)`) or an `asyncio.Condition` (`await cond.wait_for(predicate)`, the writer calling `notify_all()`), or a `trio.Event` / `anyio.Event` under those libraries, instead of sleeping".to_string(),
             Language::Python => "Have the thread that changes the state signal it: wait on a `threading.Event` (`event.wait(timeout)`), or on a `threading.Condition` (`cond.wait_for(predicate, timeout)`, the writer calling `notify_all()`), instead of sleeping".to_string(),
             Language::Rust if async_code => "Have the task that changes the state wake this one: `tokio::sync::Notify` (`notified().await`) or a `watch` channel (`changed().await`), with a `tokio::time::timeout` around it, instead of sleeping".to_string(),
             Language::Rust => "Have the thread that changes the state wake this one: wait on a `Condvar` (`cvar.wait_timeout_while(guard, timeout, |s| !s.ready)`, the writer calling `notify_all()`), block on a channel (`rx.recv_timeout(timeout)`), or `thread::park_timeout(timeout)` with the writer calling `unpark()`, instead of sleeping".to_string(),

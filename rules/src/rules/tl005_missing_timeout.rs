@@ -1,8 +1,8 @@
 use crate::declare_rule;
 use crate::diagnostic::Finding;
 use crate::model::{
-    events, AcquireHow, BlockingKind, Event, EventKind, Flavor, Function, Language, ObjId, ObjKind,
-    Span, WaitKind,
+    events, AcquireHow, BlockingKind, ClientTimeout, Event, EventKind, Flavor, Function, Language,
+    ObjId, ObjKey, ObjKind, Span, WaitKind,
 };
 use crate::registry::{Check, Context};
 use crate::source::text;
@@ -18,12 +18,32 @@ declare_rule! {
     /// - `Barrier.wait()` without `timeout`, on a barrier created without a default `timeout`;
     /// - `Future.result()` (and `Future.exception()`) without `timeout`, unless the future is known
     ///   to be finished (the variable of a `for f in as_completed(...)` loop) or an earlier
-    ///   `concurrent.futures.wait()` waited for it.
+    ///   `concurrent.futures.wait()` waited for it;
+    /// - HTTP requests that can wait forever for a server that never answers: the functions
+    ///   `get`, `post`, `put`, `patch`, `delete`, `head`, `options` and `request` of `requests`
+    ///   and the same methods of a `requests.Session` (however it is reached: `from requests
+    ///   import get`, `s = requests.Session()`, `with requests.Session() as s`,
+    ///   `self.session = Session()`, a subclass of `Session`, `requests.Session.get(s, url)`)
+    ///   without `timeout=` or with `timeout=None`; `urllib.request.urlopen` and
+    ///   `urllib3.request` without a timeout (not `urlopen` of a `data:` or `file:` URL the
+    ///   source spells out, which never touches the network); `httpx`, which has a default timeout, only where
+    ///   `timeout=None` turns it off: on a request, or on the `httpx.Client(timeout=None)` /
+    ///   `httpx.AsyncClient(timeout=None)` constructor (then also on the requests of that
+    ///   client that pass no timeout of their own). A `**kwargs` passed through may hold a
+    ///   timeout and is trusted, unless it is a dict display (or a name bound once to one and
+    ///   never changed) without a `"timeout"` key. This is a superset of pylint's
+    ///   `missing-timeout` (W3101) and ruff's `S113`.
     ///
     /// With `missing-timeout.strict = true` it also reports calls that many codebases leave
     /// unbounded on purpose: `Condition.wait()` and `Condition.wait_for()`, `Thread.join()`,
     /// `Queue.get()`, `put()` on a bounded queue, `concurrent.futures.wait()` and
-    /// `as_completed()`, and `Future.result()` after `wait()`.
+    /// `as_completed()`, and `Future.result()` after `wait()`; `socket.create_connection()`
+    /// without a timeout and `connect()` of a `socket.socket` that no `settimeout()` (nor
+    /// `setblocking(False)`, nor `socket.setdefaulttimeout()`) bounds; `subprocess.run`,
+    /// `call`, `check_call`, `check_output` and `Popen.wait()` / `Popen.communicate()` without
+    /// `timeout=` (not once the process has ended: after a `wait()` or `communicate()` without
+    /// timeout, or a `kill()`, earlier in the same function, as in the documented
+    /// `except TimeoutExpired: proc.kill(); proc.communicate()`).
     ///
     /// Calls that have no timed variant are never reported, and neither is `with lock:`: the
     /// `with` statement cannot take a timeout, and it is the recommended way to hold a lock.
@@ -72,6 +92,9 @@ declare_rule! {
     /// - [Python docs: `Event.wait`](https://docs.python.org/3/library/threading.html#threading.Event.wait)
     /// - [Python docs: `Future.result`](https://docs.python.org/3/library/concurrent.futures.html#concurrent.futures.Future.result)
     /// - [Python docs: `Thread.join`](https://docs.python.org/3/library/threading.html#threading.Thread.join)
+    /// - [Requests docs: timeouts](https://requests.readthedocs.io/en/latest/user/advanced/#timeouts)
+    /// - [HTTPX docs: timeouts](https://www.python-httpx.org/advanced/timeouts/)
+    /// - [Python docs: `subprocess.run`](https://docs.python.org/3/library/subprocess.html#subprocess.run)
     /// - [Rust docs: `Condvar::wait_timeout`](https://doc.rust-lang.org/std/sync/struct.Condvar.html#method.wait_timeout)
     /// - [Rust docs: `Receiver::recv_timeout`](https://doc.rust-lang.org/std/sync/mpsc/struct.Receiver.html#method.recv_timeout)
     pub static RULE = {
@@ -79,7 +102,7 @@ declare_rule! {
         name: "missing-timeout",
         severity: Warning,
         languages: [Python, Rust],
-        summary: "A blocking call without a timeout (`acquire()`, `Event.wait()`, `Future.result()`, ...) that can wait forever.",
+        summary: "A blocking call without a timeout (`acquire()`, `Event.wait()`, `Future.result()`, an HTTP request, ...) that can wait forever.",
         check: Check::File(check),
     };
 }
@@ -100,6 +123,12 @@ enum Unbounded {
     AsCompleted,
     /// Rust `Receiver::recv()`.
     Recv,
+    /// An HTTP request (`requests.get`, `session.post`, `urlopen`).
+    Http,
+    /// `socket.create_connection`, `sock.connect`.
+    Connect,
+    /// `subprocess.run`, `Popen.wait()`, `Popen.communicate()`.
+    Process,
 }
 
 impl Unbounded {
@@ -136,6 +165,15 @@ impl Unbounded {
             }
             Unbounded::Recv => {
                 "if the senders stay alive but never send again, this thread waits forever".into()
+            }
+            Unbounded::Http => {
+                "if the server accepts the connection but never answers, the call waits forever".into()
+            }
+            Unbounded::Connect => {
+                "a blocking socket waits for a peer that never answers as long as the operating system lets it (minutes)".into()
+            }
+            Unbounded::Process => {
+                "if the child process hangs, this thread waits for it forever".into()
             }
         }
     }
@@ -201,6 +239,18 @@ impl Unbounded {
             Unbounded::Recv => format!(
                 "Use `{receiver}.recv_timeout(timeout)` and handle the timeout"
             ),
+            Unbounded::Http => format!(
+                "Pass a timeout (`{receiver}(..., timeout=10)`; `requests` also takes a `(connect, read)` pair) and handle the error it raises when it expires (`requests.Timeout`, `httpx.TimeoutException`, `TimeoutError` from `urlopen`)"
+            ),
+            Unbounded::Connect if receiver.ends_with("create_connection") => format!(
+                "Pass a timeout (`{receiver}(address, timeout=10)`) and handle `TimeoutError`"
+            ),
+            Unbounded::Connect => format!(
+                "Call `{receiver}.settimeout(10)` before `connect()` and handle `TimeoutError`"
+            ),
+            Unbounded::Process => format!(
+                "Pass `timeout=` to `{receiver}` and handle `subprocess.TimeoutExpired`: kill the child (`run` does it for you) and report it"
+            ),
         }
     }
 
@@ -216,6 +266,7 @@ impl Unbounded {
             Unbounded::FuturesWait => "wait",
             Unbounded::AsCompleted => "as_completed",
             Unbounded::Recv => "recv",
+            Unbounded::Http | Unbounded::Connect | Unbounded::Process => "",
         }
     }
 }
@@ -261,6 +312,13 @@ fn check(cx: &Context) -> Vec<Finding> {
             let Some((unbounded, obj)) = classify(cx, event, strict, &futures_waits) else {
                 return;
             };
+            if matches!(
+                unbounded,
+                Unbounded::Http | Unbounded::Connect | Unbounded::Process
+            ) {
+                findings.push(io_finding(cx, event, unbounded, obj));
+                return;
+            }
             if obj.is_some_and(|obj| just_created(cx, function, obj, event, &spans)) {
                 return;
             }
@@ -278,7 +336,129 @@ fn check(cx: &Context) -> Vec<Finding> {
             ));
         });
     }
+    if model.language == Language::Python {
+        findings.extend(disabled_client_timeouts(cx));
+    }
     findings
+}
+
+/// `httpx.Client(timeout=None)`: every request of the client that passes no timeout of its
+/// own can wait forever. Reported at the constructor, once.
+fn disabled_client_timeouts(cx: &Context) -> Vec<Finding> {
+    let mut seen: Vec<Span> = Vec::new();
+    let mut findings = Vec::new();
+    for object in &cx.model.objects {
+        let (
+            ObjKind::HttpClient {
+                timeout: ClientTimeout::Disabled,
+                ..
+            },
+            Some(def),
+        ) = (object.kind, object.def)
+        else {
+            continue;
+        };
+        if matches!(object.key, ObjKey::Imported { .. }) || seen.contains(&def) {
+            continue;
+        }
+        seen.push(def);
+        let call = one_line(text(cx.source, def));
+        findings.push(Finding::new(
+            "TL005",
+            def,
+            format!("`{call}` turns off the HTTP client's default timeout: each of its requests that passes no `timeout=` waits forever for a server that never answers"),
+            "Keep the default timeout or pass a finite one (`timeout=10`, `httpx.Timeout(10, connect=5)`); pass `timeout=None` only to the single request that must wait without a bound".to_string(),
+        ));
+    }
+    findings
+}
+
+/// An HTTP request, a socket connection or a subprocess wait without a timeout, naming what
+/// the call resolved to.
+fn io_finding(cx: &Context, event: &Event, unbounded: Unbounded, obj: Option<ObjId>) -> Finding {
+    let model = cx.model;
+    let (callee, has_arguments) = split_call(text(cx.source, event.span));
+    let readable = !callee.is_empty() && !callee.contains(['\n', '\r']) && callee.len() <= 80;
+    let what = match &event.kind {
+        EventKind::Blocking { what, .. } => what.as_str(),
+        _ => "",
+    };
+    let arguments = if has_arguments { "(...)" } else { "()" };
+    let call = if readable {
+        format!("{callee}{arguments}")
+    } else {
+        what.to_string()
+    };
+    let (resolved, receiver) = match obj.map(|obj| model.object(obj)) {
+        Some(object) => {
+            let receiver = callee
+                .rsplit_once('.')
+                .map(|(receiver, _)| receiver)
+                .filter(|r| readable && !r.is_empty())
+                .map(str::to_string)
+                .unwrap_or_else(|| one_line(&object.display));
+            let disabled = matches!(
+                object.kind,
+                ObjKind::HttpClient {
+                    timeout: ClientTimeout::Disabled,
+                    ..
+                }
+            );
+            let kind = object.kind.describe(model.language);
+            let resolved = if disabled {
+                format!(" (a request of `{receiver}`, an {kind} made with `timeout=None`)")
+            } else if let ObjKind::HttpClient { timeout, .. } = object.kind {
+                if timeout == ClientTimeout::Never {
+                    format!(" (a request of `{receiver}`, an {kind} without a default timeout)")
+                } else {
+                    format!(" (a request of `{receiver}`, an {kind} whose default timeout `timeout=None` turns off)")
+                }
+            } else if receiver.ends_with(')') {
+                // A temporary: `Popen(args).wait()`.
+                format!(" (of a `{kind}`)")
+            } else {
+                format!(" (`{receiver}` is a `{kind}`)")
+            };
+            let receiver = match unbounded {
+                Unbounded::Process => format!("{receiver}.{}", what.trim_end_matches("()")),
+                Unbounded::Http => format!("{receiver}.{}", what.trim_end_matches("()")),
+                _ => receiver,
+            };
+            (resolved, receiver)
+        }
+        None => {
+            let resolved = if readable && callee != what {
+                format!(" (`{what}`)")
+            } else {
+                String::new()
+            };
+            (
+                resolved,
+                if readable {
+                    callee.to_string()
+                } else {
+                    what.to_string()
+                },
+            )
+        }
+    };
+    Finding::new(
+        "TL005",
+        event.span,
+        format!("`{call}`{resolved} has no timeout: {}", unbounded.risk("")),
+        unbounded.help(&receiver),
+    )
+}
+
+/// A snippet on one line, shortened for a message.
+fn one_line(snippet: &str) -> String {
+    let line: String = snippet.split_whitespace().collect::<Vec<_>>().join(" ");
+    if line.chars().count() > 80 {
+        let cut: String = line.chars().take(77).collect();
+        format!("{cut}...")
+    } else {
+        line
+    }
 }
 
 /// Rust: the strict set only. A guard (`lock()`) is like `with lock:`; `JoinHandle::join` and
@@ -402,6 +582,9 @@ fn classify(
                 BlockingKind::QueuePut if strict => Unbounded::QueuePut,
                 BlockingKind::FuturesWait if strict => Unbounded::FuturesWait,
                 BlockingKind::AsCompleted if strict => Unbounded::AsCompleted,
+                BlockingKind::Network => Unbounded::Http,
+                BlockingKind::Connect if strict => Unbounded::Connect,
+                BlockingKind::Subprocess if strict => Unbounded::Process,
                 _ => return None,
             };
             Some((unbounded, *obj))

@@ -161,10 +161,7 @@ fn synchronizes(kind: &EventKind) -> bool {
                 how: AcquireHow::Manual | AcquireHow::Timeout,
                 ..
             }
-    ) || matches!(kind, EventKind::Blocking { kind, .. } if !matches!(
-        kind,
-        BlockingKind::Subprocess | BlockingKind::Network | BlockingKind::Input
-    ))
+    ) || matches!(kind, EventKind::Blocking { kind, .. } if !kind.waits_outside())
 }
 
 /// The joined thread is none of the pending starts the model can name: it may be any of them

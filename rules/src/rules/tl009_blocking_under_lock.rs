@@ -274,16 +274,19 @@ fn classify(model: &FileModel, event: &Event, marks: &Marks) -> Option<Blocking>
         {
             return None
         }
+        // Starting a process or opening a file takes the time of a system call, not of a wait:
+        // doing it under a lock is ordinary (a log handler opening its file).
+        EventKind::Blocking {
+            kind: BlockingKind::Spawn | BlockingKind::FileIo,
+            ..
+        } => return None,
         EventKind::Blocking {
             kind, timeout, obj, ..
         } => Blocking {
             what: format!("blocks ({})", kind.describe()),
             timeout: *timeout,
             releases: None,
-            waits_for_another: !matches!(
-                kind,
-                BlockingKind::Subprocess | BlockingKind::Network | BlockingKind::Input
-            ),
+            waits_for_another: !kind.waits_outside(),
             data_of: obj.and_then(|obj| model.object(obj).guarded_by),
         },
         EventKind::Wait { obj, kind, timeout } => {

@@ -168,10 +168,7 @@ fn waits_for_other_thread(language: Language, kind: &EventKind) -> bool {
     match kind {
         EventKind::Synchronize | EventKind::Wait { .. } => true,
         EventKind::Await => language == Language::Rust,
-        EventKind::Blocking { kind, .. } => !matches!(
-            kind,
-            BlockingKind::Subprocess | BlockingKind::Network | BlockingKind::Input
-        ),
+        EventKind::Blocking { kind, .. } => !kind.waits_outside(),
         _ => false,
     }
 }

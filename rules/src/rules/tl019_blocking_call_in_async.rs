@@ -14,9 +14,14 @@ declare_rule! {
     /// condition, or semaphore, `wait()` on a `threading` `Event`, `Condition` or `Barrier`,
     /// `Thread.join()`, `get()`/`put()` on a `queue.Queue` (`put()` when the queue is bounded),
     /// `Future.result()` of `concurrent.futures`, `concurrent.futures.wait`/`as_completed`,
-    /// synchronous HTTP (`requests`, the module functions of `httpx`,
-    /// `urllib.request.urlopen`), `socket.create_connection`,
-    /// `subprocess.run`/`call`/`check_call`/`check_output`, and `input()`.
+    /// synchronous HTTP (the functions of `requests` and `httpx`, the requests of a
+    /// `requests.Session` or an `httpx.Client` however it is reached, `urllib.request.urlopen`,
+    /// `urllib3.request`), `socket.create_connection` and `connect()` of a `socket.socket`,
+    /// processes (`subprocess.run`/`call`/`check_call`/`check_output`/`getoutput`/
+    /// `getstatusoutput`, creating a `subprocess.Popen` and its `wait()`/`communicate()`,
+    /// `os.system`, `os.spawn*`, `os.posix_spawn*`, `os.wait*`), opening a file (`open`,
+    /// `io.open`, `io.open_code`, `os.fdopen`), and `input()`. `os.waitpid` and the other
+    /// `os.wait*` calls with `os.WNOHANG` return at once and are not reported.
     ///
     /// Not reported: code in a nested synchronous `def` or a `lambda`, which runs where it is
     /// called (typically handed to `asyncio.to_thread` or `loop.run_in_executor`), a callable
@@ -25,7 +30,19 @@ declare_rule! {
     /// (in an `as_completed` loop, or after `concurrent.futures.wait`), a `join()` or
     /// `result()` after a loop that awaits until the thread or future has ended
     /// (`while t.is_alive(): await asyncio.sleep(0.1)`), and `asyncio` locks,
-    /// events and queues. `Popen.wait()`/`communicate()` are not recognised yet.
+    /// events and queues, the requests of an `httpx.AsyncClient`, `wait()`/`communicate()` of a
+    /// process already ended in the function (by a `wait()` or `kill()`), and a call awaited where it is
+    /// made (`await open_async(...)` returns an awaitable, it does not block).
+    ///
+    /// In Rust, inside an `async fn` or an `async` block: `std::thread::sleep`, a `Condvar`
+    /// or `std::sync::Barrier` wait, a blocking `recv()` of a `std::sync::mpsc`, crossbeam or
+    /// flume receiver, `JoinHandle::join`, `std::fs` I/O (`read`, `read_to_string`, `write`,
+    /// `File::open`, ...), `std::net::TcpStream::connect` and `reqwest::blocking::get`. Not
+    /// reported: a closure or block handed to `spawn_blocking` or `blocking::unblock` (it runs
+    /// on a thread pool) or to `tokio::task::block_in_place` (which moves the other tasks away),
+    /// awaited futures (`tokio::time::sleep(d).await`, `rx.recv().await`), and a
+    /// `std::sync::Mutex::lock()` (tokio's advice for short critical sections; one held
+    /// across an await is TL018).
     ///
     /// ## Why is this bad?
     /// An event loop runs all its tasks on one thread and switches between them only at an
@@ -33,7 +50,8 @@ declare_rule! {
     /// takes: timers fire late, connections time out, and a blocking wait for something that
     /// another task of the same loop must provide (a lock it holds, an item it puts) never
     /// ends. This is a superset of flake8-async's ASYNC210, ASYNC220-222, ASYNC230 and
-    /// ASYNC251.
+    /// ASYNC251 for names the file imports (flake8-async also matches `subprocess.run` or
+    /// `os.system` in a file that never imports `subprocess` or `os`).
     ///
     /// ## Example
     /// ```python
@@ -59,11 +77,12 @@ declare_rule! {
     /// ## References
     /// - [Python docs: Developing with asyncio, running blocking code](https://docs.python.org/3/library/asyncio-dev.html#running-blocking-code)
     /// - [flake8-async rules](https://flake8-async.readthedocs.io/en/latest/rules.html)
+    /// - [Tokio docs: `spawn_blocking`](https://docs.rs/tokio/latest/tokio/task/fn.spawn_blocking.html)
     pub static RULE = {
         code: "TL019",
         name: "blocking-call-in-async",
         severity: Warning,
-        languages: [Python],
+        languages: [Python, Rust],
         summary: "A call that blocks the thread (`time.sleep`, a threading lock or wait, `requests`, `subprocess.run`, ...) inside `async def`: every task of the event loop stalls.",
         check: Check::File(check),
     };
@@ -82,10 +101,8 @@ enum Stall {
 
 fn check(cx: &Context) -> Vec<Finding> {
     let model = cx.model;
-    if model.language != Language::Python {
-        return Vec::new();
-    }
-    let asyncio = asyncio_name(cx.source);
+    let rust = model.language == Language::Rust;
+    let asyncio = if rust { None } else { asyncio_name(cx.source) };
     let mut findings = Vec::new();
     for function in model.functions.iter().filter(|f| f.is_async) {
         // `concurrent.futures.wait(...)`: the futures it waited for are done afterwards.
@@ -93,6 +110,23 @@ fn check(cx: &Context) -> Vec<Finding> {
         // Threads and futures a polling loop waited out (`while t.is_alive(): await ...`), and
         // where that loop ends: joining or asking them afterwards returns at once.
         let mut ended: Vec<(ObjId, u32)> = Vec::new();
+        // `await f(...)`: a call awaited where it is made returns an awaitable; it is not the
+        // blocking function of the same name (`await asyncio.sleep(1)`).
+        let mut awaits: Vec<Span> = Vec::new();
+        // Rust: a sleep future awaited away from its call (`let s = Box::pin(sleep(d));
+        // s.await`) is lowered as its sleep right before that await.
+        let mut awaited_sleeps: Vec<Span> = Vec::new();
+        let mut last_sleep: Option<Span> = None;
+        crate::model::events(&function.body, &mut |event, _| {
+            if matches!(event.kind, EventKind::Await) {
+                awaits.push(event.span);
+                awaited_sleeps.extend(last_sleep);
+            }
+            last_sleep = match event.kind {
+                EventKind::Sleep => Some(event.span),
+                _ => None,
+            };
+        });
         walk(&function.body, &mut |node, _| {
             let event = match node {
                 Node::Scope(scope) => {
@@ -117,6 +151,28 @@ fn check(cx: &Context) -> Vec<Finding> {
                 {
                     return;
                 }
+            }
+            if awaits
+                .iter()
+                .any(|a| a.end == event.span.end && a.start < event.span.start)
+            {
+                return;
+            }
+            // Rust: `tokio::time::sleep(d).await`, `rx.recv().await` are futures, awaited.
+            let future = matches!(
+                event.kind,
+                EventKind::Sleep
+                    | EventKind::Blocking {
+                        kind: BlockingKind::Recv,
+                        ..
+                    }
+            );
+            if rust
+                && future
+                && (awaits.iter().any(|a| a.contains(event.span))
+                    || awaited_sleeps.contains(&event.span))
+            {
+                return;
             }
             let Some(stall) = stall(model, event, waited_from) else {
                 return;
@@ -147,6 +203,9 @@ fn polled_out(info: &LoopInfo) -> impl Iterator<Item = ObjId> + '_ {
 fn stall(model: &FileModel, event: &Event, waited_from: Option<u32>) -> Option<Stall> {
     match &event.kind {
         EventKind::Sleep => Some(Stall::Sleep),
+        // A short `std::sync::Mutex::lock()` is tokio's own advice for state shared between
+        // tasks; holding it across an await is TL018.
+        EventKind::Acquire { .. } if model.language == Language::Rust => None,
         EventKind::Acquire { obj, how, .. } => {
             let kind = model.object(model.lock_of(*obj)).kind;
             let threading = kind.is_lock_like()
@@ -163,19 +222,17 @@ fn stall(model: &FileModel, event: &Event, waited_from: Option<u32>) -> Option<S
             })
         }
         EventKind::Wait { obj, kind, .. } => match model.object(*obj).kind {
-            ObjKind::Condition { .. } | ObjKind::Event | ObjKind::Barrier { .. } => {
-                Some(Stall::Wait(*kind))
-            }
+            ObjKind::Condition { .. }
+            | ObjKind::Event
+            | ObjKind::Barrier { .. }
+            | ObjKind::Condvar { .. } => Some(Stall::Wait(*kind)),
             _ => None,
         },
         EventKind::Blocking {
             kind: BlockingKind::FutureResult,
             ..
         } if waited_from.is_some_and(|end| end <= event.span.start) => None,
-        EventKind::Blocking { kind, .. } => match kind {
-            BlockingKind::Recv => None,
-            other => Some(Stall::Call(*other)),
-        },
+        EventKind::Blocking { kind, .. } => Some(Stall::Call(*kind)),
         _ => None,
     }
 }
@@ -200,21 +257,40 @@ fn finding(
         Stall::Lock { .. } => {
             "waits for a `threading` lock whenever another thread holds it".into()
         }
+        Stall::Wait(_) if cx.model.language == Language::Rust => match &event.kind {
+            EventKind::Wait { obj, .. } => format!(
+                "waits on a `{}`",
+                cx.model.object(*obj).kind.describe(cx.model.language)
+            ),
+            _ => "waits".into(),
+        },
         Stall::Wait(WaitKind::Event) => "waits for a `threading.Event`".into(),
         Stall::Wait(WaitKind::Barrier) => "waits at a `threading.Barrier`".into(),
         Stall::Wait(_) => "waits on a `threading.Condition`".into(),
-        Stall::Call(kind) => format!("blocks ({})", kind.describe()),
+        Stall::Call(kind) => match resolved(cx, event) {
+            Some(resolved) => format!("blocks ({}: {resolved})", kind.describe()),
+            None => format!("blocks ({})", kind.describe()),
+        },
     };
-    let message = format!(
-        "{code} {what} on the event loop's thread inside `async def {owner}`: every other task of the loop stalls until it returns"
-    );
+    let message = match cx.model.language {
+        Language::Python => format!(
+            "{code} {what} on the event loop's thread inside `async def {owner}`: every other task of the loop stalls until it returns"
+        ),
+        Language::Rust => format!(
+            "{code} {what} on the async runtime's worker thread inside the async code of `{owner}`: the other tasks of that thread stall until it returns"
+        ),
+    };
     let help = match stall {
+        _ if cx.model.language == Language::Rust => rust_help(stall),
         Stall::Sleep => "Use `await asyncio.sleep(...)`".to_string(),
         Stall::Lock { .. } => "Use an `asyncio.Lock` (`async with`) between tasks, or run the code that needs the thread lock with `await asyncio.to_thread(...)`".into(),
         Stall::Wait(WaitKind::Event) => "Use an `asyncio.Event` (`await event.wait()`), or `await asyncio.to_thread(event.wait, timeout)` for an event set by another thread".into(),
         Stall::Wait(_) => "Use the `asyncio` counterpart (`asyncio.Condition`, `asyncio.Barrier`), or wait in a thread with `await asyncio.to_thread(...)`".into(),
-        Stall::Call(BlockingKind::Network) => "Use an async client (`httpx.AsyncClient`, `aiohttp`, `asyncio.open_connection`), or `await asyncio.to_thread(...)` around the call".into(),
-        Stall::Call(BlockingKind::Subprocess) => "Use `await asyncio.create_subprocess_exec(...)` and `await process.communicate()`".into(),
+        Stall::Call(BlockingKind::Network) => "Use an async client (`httpx.AsyncClient`, `aiohttp`), or `await asyncio.to_thread(...)` around the call".into(),
+        Stall::Call(BlockingKind::Connect) => "Use `await asyncio.open_connection(host, port)` (or the loop's `sock_connect`), or `await asyncio.to_thread(...)` around the call".into(),
+        Stall::Call(BlockingKind::Subprocess | BlockingKind::ProcessWait | BlockingKind::Spawn) => "Use `await asyncio.create_subprocess_exec(...)` and `await process.communicate()` (`trio.run_process`, `anyio.run_process`), or `await asyncio.to_thread(...)` around the call".into(),
+        Stall::Call(BlockingKind::FileIo) => "Open and read the file in a worker thread (`await asyncio.to_thread(path.read_text)`), or use an async file API (`anyio.open_file`, `trio.open_file`, `aiofiles.open`)".into(),
+        Stall::Call(BlockingKind::Input) => "Read input in a worker thread: `await asyncio.to_thread(input, prompt)`".into(),
         Stall::Call(BlockingKind::QueueGet | BlockingKind::QueuePut) => "Use an `asyncio.Queue` between tasks, or `await asyncio.to_thread(queue.get)` for a queue fed by threads".into(),
         Stall::Call(BlockingKind::FutureResult | BlockingKind::FuturesWait | BlockingKind::AsCompleted) => "Await the future instead: `await asyncio.wrap_future(future)` (or `asyncio.wait`/`asyncio.as_completed` over wrapped futures)".into(),
         Stall::Call(_) => "Run it in a worker thread: `await asyncio.to_thread(...)`".into(),
@@ -224,6 +300,51 @@ fn finding(
         _ => None,
     };
     Finding::new("TL019", event.span, message, help).with_fix(fix)
+}
+
+/// What to write instead in Rust async code.
+fn rust_help(stall: &Stall) -> String {
+    match stall {
+        Stall::Sleep => "Use `tokio::time::sleep(..).await` (or your runtime's async sleep)",
+        Stall::Wait(_) => "Use the runtime's async primitive (`tokio::sync::Notify`, a `watch` channel, `tokio::sync::Barrier`), or wait inside `tokio::task::spawn_blocking`",
+        Stall::Call(BlockingKind::Recv) => "Use an async channel (`tokio::sync::mpsc`, `rx.recv().await`), or receive inside `tokio::task::spawn_blocking`",
+        Stall::Call(BlockingKind::Join) => "Join inside `tokio::task::spawn_blocking(move || handle.join())`, or run the work as a task and await its `JoinHandle`",
+        Stall::Call(BlockingKind::FileIo) => "Use `tokio::fs` (`tokio::fs::read_to_string(path).await`), or do the I/O inside `tokio::task::spawn_blocking`",
+        Stall::Call(BlockingKind::Connect) => "Use `tokio::net::TcpStream::connect(addr).await`, or connect inside `tokio::task::spawn_blocking`",
+        Stall::Call(BlockingKind::Network) => "Use the async `reqwest::Client` (`client.get(url).send().await`), or call `reqwest::blocking` inside `tokio::task::spawn_blocking`",
+        _ => "Run it inside `tokio::task::spawn_blocking` and await the handle",
+    }
+    .to_string()
+}
+
+/// What a blocking call resolved to, when the source text does not say it: the function
+/// imported under another name (`get(url)` is `requests.get`), or the kind of the object
+/// whose method it is (`session.get(url)` on an HTTP client).
+fn resolved(cx: &Context, event: &Event) -> Option<String> {
+    let model = cx.model;
+    let EventKind::Blocking { obj, what, .. } = &event.kind else {
+        return None;
+    };
+    match obj {
+        Some(obj) => {
+            let object = model.object(*obj);
+            match object.kind {
+                ObjKind::HttpClient { .. } | ObjKind::Process | ObjKind::Socket => Some(format!(
+                    "`{}` of the {} `{}`",
+                    what,
+                    object.kind.describe(model.language),
+                    object.display.lines().next().unwrap_or("").trim()
+                )),
+                _ => None,
+            }
+        }
+        None if (what.contains('.') || what.contains("::"))
+            && !text(cx.source, event.span).starts_with(what.as_str()) =>
+        {
+            Some(format!("`{what}`"))
+        }
+        None => None,
+    }
 }
 
 /// `time.sleep(x)` on its own -> `await asyncio.sleep(x)`.

@@ -31,6 +31,8 @@ impl<'a> Lowerer<'a> {
         } = collector;
         // Calls whose value is a coroutine: awaited, or handed to an `asyncio` function that
         // runs one (`asyncio.wait_for(event.wait(), 5)`).
+        self.awaited_calls
+            .extend(awaited.iter().map(|range| range.start().to_u32()));
         self.coroutine_calls.clear();
         self.coroutine_calls.extend(awaited);
         for (call, _) in &calls {
@@ -116,6 +118,33 @@ impl<'a> Lowerer<'a> {
                             name: span(method.attr.range()),
                         },
                     );
+                    return;
+                }
+                if kind == ObjKind::Process {
+                    // A process that a wait without timeout (or `kill()`) has ended earlier in
+                    // this function: waiting for it again returns at once.
+                    let ended = self.ended_processes.contains(&(function, obj));
+                    if ended && matches!(name, "wait" | "communicate") {
+                        return;
+                    }
+                    if name == "kill" {
+                        self.ended_processes.insert((function, obj));
+                    }
+                }
+                if let Some(event) = self.io_method_event(function, kind, name, args, obj) {
+                    if let EventKind::Blocking {
+                        kind: BlockingKind::Subprocess,
+                        timeout: false,
+                        ..
+                    } = event
+                    {
+                        self.ended_processes.insert((function, obj));
+                    }
+                    push(out, event);
+                    return;
+                }
+                if matches!(kind, ObjKind::HttpClient { sync: false, .. }) {
+                    // An `httpx.AsyncClient` request is a coroutine: awaited, it blocks nothing.
                     return;
                 }
                 if let Some(event) = method_event(
@@ -222,6 +251,14 @@ impl<'a> Lowerer<'a> {
                 return;
             }
         }
+        // A function nested in this one (or an enclosing one) hides an import of the same
+        // name: `async def sleep(): ...` then `await sleep()`.
+        if let Expr::Name(name) = &*call.func {
+            if let Some(callee) = self.nested_function(function, name.id.as_str()) {
+                push(out, EventKind::Call { callee });
+                return;
+            }
+        }
         let aliased = match &*call.func {
             Expr::Name(name) => self
                 .callable_aliases
@@ -234,8 +271,64 @@ impl<'a> Lowerer<'a> {
                 push(out, EventKind::Sleep);
                 return;
             }
-            if let Some((kind, keyword)) = names::blocking_function(&qualified) {
-                let timeout = !keyword.is_empty() && has_real_argument(args, keyword, usize::MAX);
+            // `await asyncio.sleep(..)` suspends the task, as `tokio::time::sleep(..).await`
+            // does: the same polling loop when it re-checks some state. Not awaited, it does
+            // nothing.
+            if names::is_async_sleep(&qualified) {
+                if self.awaited_calls.contains(&call_span.start) {
+                    push(out, EventKind::Sleep);
+                }
+                return;
+            }
+            // `httpx.Client(timeout=None)`: the client is an object even where no name holds
+            // it, so that TL005 can report the constructor that turned the timeout off.
+            if let Some(kind @ ObjKind::HttpClient { .. }) =
+                self.constructed_kind(function, &qualified, args)
+            {
+                let key = ObjKey::Other(format!("{qualified}@{}", call_span.start));
+                let id = self.intern(key, self.text(call.range()).to_string());
+                self.set_kind(id, kind, call_span);
+                return;
+            }
+            // `urlopen("data:,...")`, `urlopen("file://%s" % path)`: no network involved.
+            if qualified == "urllib.request.urlopen"
+                && args
+                    .find_argument_value("url", 0)
+                    .and_then(literal_prefix)
+                    .is_some_and(|url| {
+                        let url = url.trim_start().to_ascii_lowercase();
+                        url.starts_with("data:") || url.starts_with("file:")
+                    })
+            {
+                return;
+            }
+            // `os.waitpid(pid, os.WNOHANG)` returns at once.
+            let options = match qualified.as_str() {
+                "os.wait3" => Some(0),
+                "os.waitpid" | "os.wait4" => Some(1),
+                "os.waitid" => Some(2),
+                _ => None,
+            };
+            if options
+                .and_then(|position| args.find_argument_value("options", position))
+                .is_some_and(|flags| self.has_flag(flags, "os.WNOHANG"))
+            {
+                return;
+            }
+            if let Some((mut kind, parameter)) = names::blocking_function(&qualified) {
+                // `os.spawnl(os.P_NOWAIT, ...)` starts the process and returns its id.
+                if kind == BlockingKind::ProcessWait
+                    && qualified.starts_with("os.spawn")
+                    && args.find_positional(0).is_some_and(|mode| {
+                        self.has_flag(mode, "os.P_NOWAIT") || self.has_flag(mode, "os.P_NOWAITO")
+                    })
+                {
+                    kind = BlockingKind::Spawn;
+                }
+                let timeout = parameter.is_some_and(|parameter| {
+                    self.timeout_given(function, args, parameter)
+                        .unwrap_or_else(|| names::has_default_timeout(&qualified))
+                });
                 let synchronizes =
                     matches!(kind, BlockingKind::FuturesWait | BlockingKind::AsCompleted);
                 push(
@@ -282,6 +375,127 @@ impl<'a> Lowerer<'a> {
         }
     }
 
+    /// A request of an HTTP client, `wait()`/`communicate()` of a process, `connect()` of a
+    /// socket: the blocking event, with whether a timeout bounds it.
+    fn io_method_event(
+        &self,
+        function: FnId,
+        kind: ObjKind,
+        name: &str,
+        args: &Arguments,
+        obj: ObjId,
+    ) -> Option<EventKind> {
+        let (kind, timeout) = match kind {
+            ObjKind::HttpClient {
+                sync: true,
+                timeout,
+            } if names::is_http_method(name) => {
+                let given = self.timeout_given(
+                    function,
+                    args,
+                    names::TimeoutParameter {
+                        keyword: "timeout",
+                        position: usize::MAX,
+                    },
+                );
+                (
+                    BlockingKind::Network,
+                    given.unwrap_or(timeout == ClientTimeout::Bounded),
+                )
+            }
+            ObjKind::Process if matches!(name, "wait" | "communicate") => {
+                let position = if name == "wait" { 0 } else { 1 };
+                let given = self.timeout_given(
+                    function,
+                    args,
+                    names::TimeoutParameter {
+                        keyword: "timeout",
+                        position,
+                    },
+                );
+                (BlockingKind::Subprocess, given.unwrap_or(false))
+            }
+            ObjKind::Socket if name == "connect" => (
+                BlockingKind::Connect,
+                self.default_socket_timeout || self.timed_sockets.contains(&obj),
+            ),
+            _ => return None,
+        };
+        Some(EventKind::Blocking {
+            kind,
+            obj: Some(obj),
+            timeout,
+            what: format!("{name}()"),
+        })
+    }
+
+    /// `flags` is `flag`, or a bitwise or of flags that has it (`os.WNOHANG | os.WUNTRACED`).
+    fn has_flag(&self, flags: &Expr, flag: &str) -> bool {
+        match flags {
+            Expr::BinOp(binary) if binary.op == ast::Operator::BitOr => {
+                self.has_flag(&binary.left, flag) || self.has_flag(&binary.right, flag)
+            }
+            other => self.qualified_name(other).as_deref() == Some(flag),
+        }
+    }
+
+    /// Whether a call passes a timeout: `Some(true)` for a real one (or a `**mapping` that may
+    /// hold one), `Some(false)` for `None` (or `-1`), `None` when it passes none.
+    pub(super) fn timeout_given(
+        &self,
+        function: FnId,
+        args: &Arguments,
+        parameter: names::TimeoutParameter,
+    ) -> Option<bool> {
+        if args
+            .find_argument_value(parameter.keyword, parameter.position)
+            .is_some()
+        {
+            return Some(has_real_argument(
+                args,
+                parameter.keyword,
+                parameter.position,
+            ));
+        }
+        let carried = args.keywords.iter().any(|keyword| {
+            keyword.arg.is_none() && self.may_carry(function, &keyword.value, parameter.keyword)
+        });
+        carried.then_some(true)
+    }
+
+    /// `**mapping` may pass `keyword`: unless it is a dict display without that key and
+    /// without `**` of its own, or a name bound once, to such a display, and never changed.
+    fn may_carry(&self, function: FnId, mapping: &Expr, keyword: &str) -> bool {
+        match mapping {
+            Expr::Dict(dict) => dict.items.iter().any(|item| match &item.key {
+                None => true,
+                Some(Expr::StringLiteral(key)) => key.value.to_str() == keyword,
+                Some(_) => true,
+            }),
+            Expr::Name(name) => match self.dict_binding(function, name.id.as_str()) {
+                Some(dict) => self.may_carry(function, dict, keyword),
+                None => true,
+            },
+            _ => true,
+        }
+    }
+
+    /// The dict display a name is bound to, when the module binds that name once, to a dict
+    /// display, and never stores an item into it or calls a method on it.
+    fn dict_binding(&self, _function: FnId, name: &str) -> Option<&'a Expr> {
+        let mut finder = DictBinding {
+            name,
+            value: None,
+            bindings: 0,
+            changed: false,
+        };
+        finder.visit_body(self.functions[0].body);
+        match finder.value {
+            Some(value) if finder.bindings == 1 && !finder.changed => Some(value),
+            _ => None,
+        }
+    }
+
     /// The object `self` denotes in a method of a `Thread` subclass of this file, when
     /// `receiver` is that `self`: the thread the method runs on behalf of.
     pub(super) fn own_thread(&mut self, function: FnId, receiver: &Expr) -> Option<ObjId> {
@@ -305,6 +519,18 @@ impl<'a> Lowerer<'a> {
             Expr::Attribute(method) => self.resolve_method_call(function, method),
             _ => None,
         }
+    }
+
+    /// A function defined inside `function` or one of the functions enclosing it.
+    pub(super) fn nested_function(&self, function: FnId, name: &str) -> Option<FnId> {
+        let mut current = Some(function);
+        while let Some(f) = current {
+            if let Some(&nested) = self.nested_functions.get(&(f, name.to_string())) {
+                return Some(nested);
+            }
+            current = self.functions[f.0 as usize].parent;
+        }
+        None
     }
 
     pub(super) fn resolve_plain_function(&self, function: FnId, name: &str) -> Option<FnId> {
@@ -464,12 +690,71 @@ pub(super) fn method_event(
     })
 }
 
+/// The text a string starts with, when the source spells it: a literal, an f-string's first
+/// literal part, the format of `"file://%s" % path`.
+fn literal_prefix(expr: &Expr) -> Option<String> {
+    match expr {
+        Expr::StringLiteral(literal) => Some(literal.value.to_str().to_string()),
+        Expr::FString(fstring) => fstring.value.elements().next().and_then(|element| {
+            element
+                .as_literal()
+                .map(|literal| literal.value.to_string())
+        }),
+        Expr::BinOp(binary) if binary.op == ast::Operator::Mod => literal_prefix(&binary.left),
+        _ => None,
+    }
+}
+
 /// The argument is passed and is not `None` (nor `-1` for a timeout).
 pub(super) fn has_real_argument(args: &Arguments, keyword: &str, position: usize) -> bool {
     args.find_argument_value(keyword, position).is_some_and(|value| {
         !value.is_none_literal_expr()
             && !matches!(value, Expr::UnaryOp(u) if u.op == UnaryOp::USub && matches!(&*u.operand, Expr::NumberLiteral(_)))
     })
+}
+
+/// Finds the bindings of one name in a module, and whether anything changes what it holds.
+struct DictBinding<'a, 'n> {
+    name: &'n str,
+    value: Option<&'a Expr>,
+    bindings: usize,
+    changed: bool,
+}
+
+impl<'a> Visitor<'a> for DictBinding<'a, '_> {
+    fn visit_stmt(&mut self, stmt: &'a Stmt) {
+        if let Stmt::Assign(assign) = stmt {
+            for target in &assign.targets {
+                if matches!(target, Expr::Name(n) if n.id.as_str() == self.name) {
+                    self.bindings += 1;
+                    if matches!(&*assign.value, Expr::Dict(_)) {
+                        self.value = Some(&assign.value);
+                    }
+                } else {
+                    self.visit_expr(target);
+                }
+            }
+            self.visit_expr(&assign.value);
+            return;
+        }
+        ruff_python_ast::visitor::walk_stmt(self, stmt);
+    }
+
+    fn visit_expr(&mut self, expr: &'a Expr) {
+        let named = |e: &Expr| matches!(e, Expr::Name(n) if n.id.as_str() == self.name);
+        match expr {
+            // Any other binding: `for`, `with ... as`, `:=`, augmented assignment, `global`.
+            Expr::Name(n) if n.id.as_str() == self.name && !n.ctx.is_load() => {
+                self.bindings += 1;
+            }
+            Expr::Subscript(item) if named(&item.value) && !item.ctx.is_load() => {
+                self.changed = true;
+            }
+            Expr::Attribute(method) if named(&method.value) => self.changed = true,
+            _ => {}
+        }
+        walk_expr(self, expr);
+    }
 }
 
 /// Collects the calls of an expression in evaluation order (inner calls first) and its awaits.

@@ -207,4 +207,24 @@ impl<'a> Lowerer<'a> {
                     .is_some_and(|&b| b != class && self.is_thread_class(b, depth + 1))
         })
     }
+
+    /// The kind of a class of this file that extends an HTTP client, a `Popen` or a socket
+    /// (`class RetrySession(requests.Session)`): its instances are one.
+    pub(super) fn inherited_kind(&self, class: usize, depth: usize) -> Option<ObjKind> {
+        if depth > 20 {
+            return None;
+        }
+        self.classes[class]
+            .bases
+            .iter()
+            .find_map(|base| match names::constructor_kind(base) {
+                Some(kind @ (ObjKind::HttpClient { .. } | ObjKind::Process | ObjKind::Socket)) => {
+                    Some(kind)
+                }
+                _ => {
+                    let b = *self.class_by_name.get(base)?;
+                    (b != class).then(|| self.inherited_kind(b, depth + 1))?
+                }
+            })
+    }
 }

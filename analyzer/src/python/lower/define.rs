@@ -72,12 +72,41 @@ impl<'a> Lowerer<'a> {
                     self.define_body(function, &for_stmt.body, depth + 1);
                     self.define_body(function, &for_stmt.orelse, depth + 1);
                 }
+                Stmt::Expr(statement) => self.note_socket_timeout(function, &statement.value),
                 Stmt::FunctionDef(_) | Stmt::ClassDef(_) => {}
                 _ => {
                     for child in child_bodies(stmt) {
                         self.define_body(function, child, depth + 1);
                     }
                 }
+            }
+        }
+    }
+
+    /// `sock.settimeout(5)`, `sock.setblocking(False)`, `socket.setdefaulttimeout(5)`: a
+    /// later `connect()` of that socket (of every socket) cannot wait forever.
+    fn note_socket_timeout(&mut self, function: FnId, expr: &'a Expr) {
+        let Expr::Call(call) = expr else { return };
+        let argument = call.arguments.find_positional(0);
+        let timed = match call.arguments.find_argument_value("timeout", 0) {
+            Some(value) => !value.is_none_literal_expr(),
+            None => false,
+        };
+        if self.qualified_name(&call.func).as_deref() == Some("socket.setdefaulttimeout") {
+            self.default_socket_timeout |= timed;
+            return;
+        }
+        let Expr::Attribute(method) = &*call.func else {
+            return;
+        };
+        let bounds = match method.attr.id.as_str() {
+            "settimeout" => argument.is_some_and(|value| !value.is_none_literal_expr()),
+            "setblocking" => argument.is_some_and(is_false_literal),
+            _ => false,
+        };
+        if bounds {
+            if let Some(socket) = self.resolve(function, &method.value) {
+                self.timed_sockets.insert(socket);
             }
         }
     }

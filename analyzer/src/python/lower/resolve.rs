@@ -12,8 +12,10 @@ impl<'a> Lowerer<'a> {
                 let id = name.id.as_str();
                 if let Some(full) = self.imports.get(id) {
                     Some(full.clone())
-                } else if id == "input" {
-                    Some("input".into())
+                } else if matches!(id, "input" | "open") && !self.module_functions.contains_key(id)
+                {
+                    // The builtins, unless the module defines its own.
+                    Some(id.to_string())
                 } else {
                     Some(id.to_string()).filter(|id| self.class_by_name.contains_key(id))
                 }
@@ -322,9 +324,12 @@ impl<'a> Lowerer<'a> {
             other => self.qualified_name(other)?,
         };
         names::constructor_kind(&qualified).or_else(|| {
-            let class = self.class_by_name.get(&qualified)?;
-            self.is_thread_class(*class, 0)
-                .then_some(ObjKind::Thread { daemon: false })
+            let class = *self.class_by_name.get(&qualified)?;
+            if self.is_thread_class(class, 0) {
+                Some(ObjKind::Thread { daemon: false })
+            } else {
+                self.inherited_kind(class, 0)
+            }
         })
     }
 
@@ -386,7 +391,7 @@ impl<'a> Lowerer<'a> {
                 if self.is_thread_class(class, 0) {
                     ObjKind::Thread { daemon: false }
                 } else {
-                    return None;
+                    self.inherited_kind(class, 0)?
                 }
             }
         };
@@ -413,6 +418,16 @@ impl<'a> Lowerer<'a> {
                     .find_keyword("daemon")
                     .is_some_and(|k| !matches!(&k.value, Expr::BooleanLiteral(b) if !b.value))
                     || self.class_by_name.get(qualified).is_some_and(|&c| self.is_daemon_class(c)),
+            },
+            // `httpx.Client(timeout=None)` turns the library's default timeout off.
+            ObjKind::HttpClient { sync, timeout } => ObjKind::HttpClient {
+                sync,
+                timeout: match args.find_keyword("timeout") {
+                    Some(keyword) if keyword.value.is_none_literal_expr() => {
+                        ClientTimeout::Disabled
+                    }
+                    _ => timeout,
+                },
             },
             other => other,
         })

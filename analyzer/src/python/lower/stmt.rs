@@ -583,8 +583,9 @@ impl<'a> Lowerer<'a> {
         out: &mut Vec<Node>,
     ) {
         let context = &item.context_expr;
-        // Calls inside the context expression happen first (`with pool.get_lock():`).
-        if let Expr::Call(_) = context {
+        // Calls inside the context expression happen first (`with pool.get_lock():`,
+        // `async with await trio.wrap_file(open(path)):`).
+        if !matches!(context, Expr::Name(_) | Expr::Attribute(_)) {
             self.lower_expr(function, context, None, out);
         }
         if is_async {

@@ -31,6 +31,16 @@ impl<'a> Lowerer<'a> {
         }
     }
 
+    /// The function a closure argument is, when there is one.
+    fn spawn_target_of(
+        &mut self,
+        arg: Option<&'a Expr>,
+        out: &mut Vec<Node>,
+        depth: usize,
+    ) -> Option<FnId> {
+        self.spawn_target(arg?, Vec::new(), out, depth)
+    }
+
     /// Hands `arg` to another thread; `pooled` when a pool or runtime may run it on several
     /// threads (and the caller may hand it over again).
     pub(super) fn spawn(
@@ -213,6 +223,30 @@ impl<'a> Lowerer<'a> {
                 KnownFn::AsyncSleep => {
                     self.args(&call.args, out, depth);
                     return Value::of(Ty::SleepFuture(span));
+                }
+                KnownFn::BlockInPlace => {
+                    // The closure runs here and now, as a synchronous function of its own.
+                    match self.spawn_target_of(first, out, depth) {
+                        Some(callee) => self.push(out, EventKind::Call { callee }, span),
+                        None => {
+                            self.args(&call.args, out, depth);
+                        }
+                    }
+                    return Value::default();
+                }
+                KnownFn::Blocking(kind) => {
+                    self.args(&call.args, out, depth);
+                    self.push(
+                        out,
+                        EventKind::Blocking {
+                            kind,
+                            obj: None,
+                            timeout: false,
+                            what: full.to_string(),
+                        },
+                        span,
+                    );
+                    return Value::default();
                 }
                 KnownFn::Drop | KnownFn::Forget => {
                     let value = first
