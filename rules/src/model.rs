@@ -510,9 +510,8 @@ pub enum EventKind {
         /// An item write (`d[k] = v`): the key as written, whitespace removed, so that two
         /// writes or tests of the same key compare equal. `None` for other writes.
         key: Option<String>,
-        /// The write happens only if the value is still the one the code saw: an atomic
-        /// compare-and-swap (`compare_exchange`), which cannot act on a stale test.
-        conditional: bool,
+        /// How an atomic is written (Rust); `None` for a plain write.
+        atomic: Option<AtomicWrite>,
     },
     /// A test of a shared object's state that the code goes on to act on: in the condition
     /// of a branch or a loop, `q.empty()`, `lock.locked()`, `key in d`, an atomic
@@ -568,6 +567,21 @@ pub enum EventKind {
         /// The method or attribute name (`run` in `t.run()`, `daemon` in `t.daemon = True`).
         name: Span,
     },
+}
+
+/// How an atomic is written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AtomicWrite {
+    /// `store(value, o)`; `constant`: the value is a literal (`true`, `0`), a flag set or a
+    /// counter reset rather than a value computed from other state.
+    Store { constant: bool },
+    /// `swap(value, o)`: returns the old value, so the code can tell what it replaced.
+    Swap,
+    /// `fetch_add`, `fetch_sub`, `fetch_or`, ...: one atomic read-modify-write.
+    Arithmetic,
+    /// `compare_exchange`, `fetch_update`: writes only if the value is still the one the code
+    /// saw, so it cannot act on a stale test.
+    CompareExchange,
 }
 
 /// What a [`EventKind::StateTest`] asks.

@@ -4,8 +4,8 @@ use crate::declare_rule;
 use crate::diagnostic::{Finding, Related};
 use crate::held::{walk_held, Held};
 use crate::model::{
-    AcquireHow, BlockingKind, EventKind, FileModel, FnId, Language, ObjId, ObjKind, Scope,
-    ScopeKind, Span, StateTestKind,
+    AcquireHow, AtomicWrite, BlockingKind, EventKind, FileModel, Flavor, FnId, Language, ObjId,
+    ObjKind, Scope, ScopeKind, Span, StateTestKind,
 };
 use crate::registry::{Check, Context};
 use crate::source::text;
@@ -16,7 +16,10 @@ declare_rule! {
     /// a separate step, with nothing keeping another thread from changing the state between
     /// the two:
     /// - a queue's size tested, then a blocking `get()` or `put()` on it
-    ///   (`if not q.empty(): q.get()`, `while q.qsize() > 0: q.get()`, `if not q.full(): q.put(x)`);
+    ///   (`if not q.empty(): q.get()`, `while q.qsize() > 0: q.get()`, `if not q.full(): q.put(x)`),
+    ///   when another function of the file also gets from (puts to) that queue, or the code
+    ///   runs on several threads at once: with a single consumer nothing else can take the
+    ///   item the test saw (nor fill the room, with a single producer);
     /// - `lock.locked()` tested, then the same lock acquired blocking (`lock.acquire()`,
     ///   `with lock:`);
     /// - `key in d` / `key not in d` tested on a module global or an attribute of `self`, then
@@ -141,15 +144,16 @@ fn act_subject(model: &FileModel, kind: &EventKind) -> Option<Subject> {
             StateTestKind::Contains,
             Some(key.clone()),
         )),
+        // A flag set or a counter reset, or an arithmetic update; not a store of a value
+        // computed from other state (a mirror of data a lock guards), nor a swap or a
+        // compare-and-swap, which tell the code what they replaced.
         EventKind::SharedWrite {
             obj: Some(atomic),
             key: None,
             read_modify_write: false,
-            conditional: false,
+            atomic: Some(AtomicWrite::Store { constant: true } | AtomicWrite::Arithmetic),
             ..
-        } if model.object(*atomic).kind == ObjKind::Atomic => {
-            Some(Subject::State(*atomic, StateTestKind::AtomicLoad, None))
-        }
+        } => Some(Subject::State(*atomic, StateTestKind::AtomicLoad, None)),
         _ => None,
     }
 }
@@ -244,7 +248,24 @@ fn check(cx: &Context) -> Vec<Finding> {
             let Some((test, condition, scope)) = found else {
                 return;
             };
-            if !shared(model, &subject) || locked_over_both(model, held, condition, &subject) {
+            // `fetch_add`/`fetch_sub` after a test: a bound checked then crossed (`if n > 0 {
+            // n.fetch_sub(..) }`) when the update follows from the test alone; in a loop
+            // condition the test is when to stop, and under a further branch the update
+            // follows from that branch's own test (an item taken, a task done).
+            if let EventKind::SharedWrite {
+                atomic: Some(AtomicWrite::Arithmetic),
+                ..
+            } = event.kind
+            {
+                let innermost = scopes.last().is_some_and(|s| std::ptr::eq(*s, scope));
+                if !matches!(scope.kind, ScopeKind::Branch(_)) || !innermost {
+                    return;
+                }
+            }
+            if !shared(model, &subject)
+                || locked_over_both(model, held, condition, &subject)
+                || on_one_event_loop(model, &subject)
+            {
                 return;
             }
             if let Subject::Guard(lock) = subject {
@@ -263,6 +284,18 @@ fn check(cx: &Context) -> Vec<Finding> {
             }
             if let Subject::State(container, StateTestKind::Contains, _) = subject {
                 if !threads.races(model, function, container) {
+                    return;
+                }
+            }
+            // A queue with one consumer (one producer, for `full()`) cannot lose the item
+            // (the room) it saw: only another thread doing the same act can.
+            if let EventKind::Blocking {
+                kind,
+                obj: Some(queue),
+                ..
+            } = event.kind
+            {
+                if !threads.rival_queue_users(model, function, queue, kind) {
                     return;
                 }
             }
@@ -301,6 +334,22 @@ fn shared(model: &FileModel, subject: &Subject) -> bool {
     model.object(obj).escapes
 }
 
+/// An async lock is tested and taken by tasks of one event loop: nothing runs between
+/// `locked()` and an acquisition that does not suspend.
+fn on_one_event_loop(model: &FileModel, subject: &Subject) -> bool {
+    let Subject::State(obj, StateTestKind::Locked, _) = subject else {
+        return false;
+    };
+    matches!(
+        model.object(*obj).kind,
+        ObjKind::Lock {
+            flavor: Flavor::Async
+        } | ObjKind::RwLock {
+            flavor: Flavor::Async
+        }
+    )
+}
+
 /// A lock taken before the condition and still held at the act makes the two one critical
 /// section (for the threads that take it).
 fn locked_over_both(model: &FileModel, held: &[Held], condition: Span, subject: &Subject) -> bool {
@@ -323,17 +372,29 @@ struct ThreadCode {
     reach: Vec<HashSet<FnId>>,
     /// Functions that write or test each container object.
     users: HashMap<ObjId, HashSet<FnId>>,
+    /// Functions that get from (put to, `true`) each queue.
+    queue_users: HashMap<(ObjId, bool), HashSet<FnId>>,
 }
 
 impl ThreadCode {
     fn new(model: &FileModel) -> Self {
         let mut calls: Vec<Vec<FnId>> = vec![Vec::new(); model.functions.len()];
         let mut users: HashMap<ObjId, HashSet<FnId>> = HashMap::new();
+        let mut queue_users: HashMap<(ObjId, bool), HashSet<FnId>> = HashMap::new();
         for (index, function) in model.functions.iter().enumerate() {
+            let id = FnId(index as u32);
             crate::model::events(&function.body, &mut |event, _| match &event.kind {
                 EventKind::Call { callee } => calls[index].push(*callee),
                 EventKind::SharedWrite { obj: Some(obj), .. } => {
-                    users.entry(*obj).or_default().insert(FnId(index as u32));
+                    users.entry(*obj).or_default().insert(id);
+                }
+                EventKind::Blocking {
+                    kind: kind @ (BlockingKind::QueueGet | BlockingKind::QueuePut),
+                    obj: Some(queue),
+                    ..
+                } => {
+                    let put = *kind == BlockingKind::QueuePut;
+                    queue_users.entry((*queue, put)).or_default().insert(id);
                 }
                 _ => {}
             });
@@ -355,12 +416,13 @@ impl ThreadCode {
             entries_of,
             reach,
             users,
+            queue_users,
         }
     }
 
-    /// `function` runs on several threads at once, or on one thread while a function outside
-    /// it writes `container` too.
-    fn races(&self, model: &FileModel, function: FnId, container: ObjId) -> bool {
+    /// `function` runs on several threads at once: a pool task, a thread started in a loop,
+    /// code several thread entries reach.
+    fn concurrent(&self, model: &FileModel, function: FnId) -> bool {
         let Some(entries) = self.entries_of.get(&function) else {
             return false;
         };
@@ -371,12 +433,36 @@ impl ThreadCode {
                 .filter(|e| e.function == f)
                 .count()
         };
-        if entries.len() > 1
+        entries.len() > 1
             || entries.iter().any(|&e| {
                 let entry = &model.thread_entries[e];
                 entry.repeated || handoffs(entry.function) > 1
             })
-        {
+    }
+
+    /// Another thread may `get` from (`put` to) `queue` while `function` does: another function
+    /// of the file does, or `function` itself runs on several threads at once.
+    fn rival_queue_users(
+        &self,
+        model: &FileModel,
+        function: FnId,
+        queue: ObjId,
+        kind: BlockingKind,
+    ) -> bool {
+        let others = self
+            .queue_users
+            .get(&(queue, kind == BlockingKind::QueuePut))
+            .is_some_and(|users| users.iter().any(|&f| f != function));
+        others || self.concurrent(model, function)
+    }
+
+    /// `function` runs on several threads at once, or on one thread while a function outside
+    /// it writes `container` too.
+    fn races(&self, model: &FileModel, function: FnId, container: ObjId) -> bool {
+        let Some(entries) = self.entries_of.get(&function) else {
+            return false;
+        };
+        if self.concurrent(model, function) {
             return true;
         }
         let reach = &self.reach[entries[0]];

@@ -1,6 +1,6 @@
 use crate::declare_rule;
 use crate::diagnostic::Finding;
-use crate::model::{events, EventKind, ObjId, Span};
+use crate::model::{events, Event, EventKind, ExitKind, FileModel, Node, ObjId, Span};
 use crate::registry::{Check, Context};
 
 declare_rule! {
@@ -27,6 +27,8 @@ declare_rule! {
     /// `JoinHandle`, which is awaited, not joined; `let _ = handle.await;` is also how a task
     /// that was just `abort()`ed is waited for, and its `Err` is then the expected
     /// cancellation. A type of the crate's own with a `join` method is not a thread handle.
+    /// Nor is a thread whose code ends in a `panic!` of its own, outside any branch (a test
+    /// that poisons a lock): there the `Err` is the expected outcome.
     ///
     /// ## Why is this bad?
     /// An exception raised in a task submitted to an executor is caught by the executor and
@@ -87,7 +89,9 @@ fn check(cx: &Context) -> Vec<Finding> {
     for function in &model.functions {
         events(&function.body, &mut |event, _| {
             if let EventKind::JoinDiscarded { obj } = event.kind {
-                findings.push(discarded_join(cx, obj, event.span));
+                if !panics_on_purpose(model, obj) {
+                    findings.push(discarded_join(cx, obj, event.span));
+                }
                 return;
             }
             let EventKind::UncheckedFuture { executor, future } = event.kind else {
@@ -115,11 +119,48 @@ fn check(cx: &Context) -> Vec<Finding> {
     findings
 }
 
+/// The thread `handle` joins was started on code that ends in a panic of its own (`panic!()`
+/// as its last statement, outside any branch): the `Err` is the outcome the code asks for (a
+/// test that poisons a lock), not a failure to report.
+fn panics_on_purpose(model: &FileModel, handle: ObjId) -> bool {
+    let mut sites = Vec::new();
+    for function in &model.functions {
+        events(&function.body, &mut |event, _| {
+            if let EventKind::ThreadStart { obj: Some(obj) } = event.kind {
+                if obj == handle {
+                    sites.push(event.span);
+                }
+            }
+        });
+    }
+    !sites.is_empty()
+        && sites.iter().all(|site| {
+            model.thread_entries.iter().any(|entry| {
+                entry.site == *site
+                    && model.function(entry.function).body.iter().any(|node| {
+                        matches!(
+                            node,
+                            Node::Event(Event {
+                                kind: EventKind::Exit(ExitKind::Raise),
+                                ..
+                            })
+                        )
+                    })
+            })
+        })
+}
+
 /// Rust: `let _ = handle.join();` and the like.
 fn discarded_join(cx: &Context, obj: ObjId, span: Span) -> Finding {
-    let handle = &cx.model.object(obj).display;
+    let display = &cx.model.object(obj).display;
+    // A handle joined where it is spawned is shown by its spawn call: too long to quote.
+    let (joined, handle) = if display.contains('\n') || display.len() > 40 {
+        ("this thread's `join()`".to_string(), "handle")
+    } else {
+        (format!("`{display}.join()`"), display.as_str())
+    };
     let message = format!(
-        "The result of `{handle}.join()` is thrown away: it is `Err` with the panic payload when the thread panicked, so the failure is swallowed and the program goes on as though the thread's work was done"
+        "The result of {joined} is thrown away: it is `Err` with the panic payload when the thread panicked, so the failure is swallowed and the program goes on as though the thread's work was done"
     );
     let help = format!(
         "Handle the `Err`: `{handle}.join().expect(\"worker thread panicked\")` to pass the panic on, or `if let Err(panic) = {handle}.join() {{ ... }}` to log it (or `std::panic::resume_unwind(panic)` to re-raise it)"

@@ -636,7 +636,7 @@ impl<'a> Lowerer<'a> {
                     obj,
                     read_modify_write,
                     key,
-                    conditional: false,
+                    atomic: None,
                 },
                 span: stmt,
                 statement: Some(stmt),

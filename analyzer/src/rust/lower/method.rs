@@ -3,7 +3,7 @@
 
 use syn::Expr;
 use threadlint_rules::model::{
-    AcquireHow, BlockingKind, EventKind, Flavor, Node, ObjKey, ObjKind, Span, WaitKind,
+    AcquireHow, AtomicWrite, BlockingKind, EventKind, Flavor, Node, ObjKey, ObjKind, Span, WaitKind,
 };
 
 use crate::rust::names::{self, LockMethod};
@@ -352,7 +352,7 @@ impl<'a> Lowerer<'a> {
                         obj: Some(obj),
                         read_modify_write,
                         key: None,
-                        conditional: names::is_compare_and_swap(name),
+                        atomic: Some(atomic_write(name, args.first().copied())),
                     },
                     span,
                 );
@@ -542,5 +542,28 @@ pub(super) fn transform(receiver: &Value, name: &str) -> Value {
             ..keep()
         },
         _ => Value::default(),
+    }
+}
+
+/// How the atomic method `name` writes; `value`: its first argument.
+fn atomic_write(name: &str, value: Option<&Expr>) -> AtomicWrite {
+    match name {
+        "store" => AtomicWrite::Store {
+            constant: value.is_some_and(is_literal),
+        },
+        "swap" => AtomicWrite::Swap,
+        _ if names::is_compare_and_swap(name) => AtomicWrite::CompareExchange,
+        _ => AtomicWrite::Arithmetic,
+    }
+}
+
+/// A literal, possibly negated or parenthesised (`true`, `0`, `-1`).
+fn is_literal(expr: &Expr) -> bool {
+    match expr {
+        Expr::Lit(_) => true,
+        Expr::Unary(unary) => is_literal(&unary.expr),
+        Expr::Paren(paren) => is_literal(&paren.expr),
+        Expr::Group(group) => is_literal(&group.expr),
+        _ => false,
     }
 }
