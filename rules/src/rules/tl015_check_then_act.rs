@@ -33,7 +33,11 @@ declare_rule! {
     /// - Rust: an atomic's `load` tested, then the atomic written by a separate `store`,
     ///   `swap` or `fetch_*` (`if !flag.load(o) { flag.store(true, o); .. }`).
     ///
-    /// The check is the condition of an `if`, `elif` or `while`; the act is in its body. Not
+    /// The check is the condition of an `if`, `elif` or `while`; the act is in its body, in a
+    /// later `elif`/`else` arm, or after the `if` when its arm leaves the block (`if key in
+    /// cache: return cache[key]` then `cache[key] = value`). An atomic's act must be in the
+    /// arm its test opens: a flag tested for an early return and set later is a one-way latch
+    /// or a fast path, where every thread stores the same value. Not
     /// reported: a lock held over both the check and the act (acquired before the
     /// condition); an act that cannot block or cannot act on a stale answer
     /// (`q.get(timeout=...)`, `get_nowait()`, `lock.acquire(blocking=False)`, an atomic
@@ -178,13 +182,91 @@ fn test_subject(model: &FileModel, kind: &EventKind) -> Option<Subject> {
     }
 }
 
-/// The condition of a branch arm or a `while` loop.
-fn condition_span(scope: &Scope) -> Option<Span> {
-    match &scope.kind {
-        ScopeKind::Branch(info) => info.condition.span,
-        ScopeKind::Loop(info) => info.condition.span,
-        _ => None,
-    }
+/// Where code runs under the answer of a condition.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Place {
+    /// The arm of the `if` (`elif`) the condition opens.
+    Arm,
+    /// The body of the `while` loop.
+    Loop,
+    /// A later `elif`/`else` arm of the same `if`.
+    Else,
+    /// The rest of the enclosing block, after an `if` whose arm leaves it (`return`,
+    /// `continue`, `break`, `raise`): reached only when the test came out the other way.
+    After,
+}
+
+/// A stretch of code that runs under the answer of one condition.
+struct Region {
+    condition: Span,
+    /// Where the code is (for [`Place::Arm`] and [`Place::Loop`], the scope's span).
+    span: Span,
+    place: Place,
+}
+
+/// The regions of a function: each arm and loop body under its condition, the later arms of
+/// an `if`, and what follows an `if` whose first arm exits.
+fn regions(function: &crate::model::Function) -> Vec<Region> {
+    let mut regions = Vec::new();
+    crate::model::bodies(&function.body, &mut |nodes, scopes| {
+        let parent_end = scopes.last().map_or(function.span.end, |s| s.span.end);
+        for (index, node) in nodes.iter().enumerate() {
+            let crate::model::Node::Scope(scope) = node else {
+                continue;
+            };
+            let (info, condition) = match &scope.kind {
+                ScopeKind::Loop(info) => {
+                    if let Some(condition) = info.condition.span {
+                        regions.push(Region {
+                            condition,
+                            span: scope.span,
+                            place: Place::Loop,
+                        });
+                    }
+                    continue;
+                }
+                ScopeKind::Branch(info) => match info.condition.span {
+                    Some(condition) => (info, condition),
+                    None => continue,
+                },
+                _ => continue,
+            };
+            regions.push(Region {
+                condition,
+                span: scope.span,
+                place: Place::Arm,
+            });
+            if !info.first {
+                continue;
+            }
+            let mut end = scope.span.end;
+            for later in &nodes[index + 1..] {
+                match later {
+                    crate::model::Node::Scope(Scope {
+                        kind: ScopeKind::Branch(arm),
+                        span,
+                        ..
+                    }) if !arm.first => {
+                        regions.push(Region {
+                            condition,
+                            span: *span,
+                            place: Place::Else,
+                        });
+                        end = span.end;
+                    }
+                    _ => break,
+                }
+            }
+            if info.exits.is_some() && end < parent_end {
+                regions.push(Region {
+                    condition,
+                    span: Span::new(end, parent_end),
+                    place: Place::After,
+                });
+            }
+        }
+    });
+    regions
 }
 
 /// One report: a test and the first act on its answer.
@@ -226,39 +308,47 @@ fn check(cx: &Context) -> Vec<Finding> {
                 }
             }
         });
+        let regions = regions(model.function(function));
         let mut races: Vec<Race> = Vec::new();
         let mut reported: HashSet<(Span, Subject)> = HashSet::new();
         walk_held(model, function, &mut |event, held, scopes| {
             let Some(subject) = act_subject(model, &event.kind) else {
                 return;
             };
-            // The innermost condition around the act that tests the same subject.
-            let found = scopes.iter().rev().find_map(|scope| {
-                let condition = condition_span(scope)?;
-                if event.span.start < condition.end {
-                    return None;
-                }
-                let first = tests.partition_point(|t| t.span.start < condition.start);
-                tests[first..]
-                    .iter()
-                    .take_while(|t| t.span.end <= condition.end)
-                    .find(|t| t.subject == subject)
-                    .map(|t| (t, condition, *scope))
-            });
-            let Some((test, condition, scope)) = found else {
+            // The nearest test of the same subject whose answer the act runs under.
+            let found = regions
+                .iter()
+                .filter(|r| r.span.contains(event.span) && event.span.start >= r.condition.end)
+                .filter_map(|region| {
+                    let first = tests.partition_point(|t| t.span.start < region.condition.start);
+                    tests[first..]
+                        .iter()
+                        .take_while(|t| t.span.end <= region.condition.end)
+                        .find(|t| t.subject == subject)
+                        .map(|t| (t, region))
+                })
+                .max_by_key(|(_, region)| {
+                    (region.condition.start, std::cmp::Reverse(region.span.end))
+                });
+            let Some((test, region)) = found else {
                 return;
             };
+            let condition = region.condition;
             // `fetch_add`/`fetch_sub` after a test: a bound checked then crossed (`if n > 0 {
             // n.fetch_sub(..) }`) when the update follows from the test alone; in a loop
             // condition the test is when to stop, and under a further branch the update
             // follows from that branch's own test (an item taken, a task done).
+            //
+            // An atomic written elsewhere than in the arm its test opens (after an early
+            // return, in a loop) is a one-way latch or a fast path: the store repeats what
+            // another thread may have stored, and nothing is claimed on the stale answer.
             if let EventKind::SharedWrite {
-                atomic: Some(AtomicWrite::Arithmetic),
+                atomic: Some(write),
                 ..
             } = event.kind
             {
-                let innermost = scopes.last().is_some_and(|s| std::ptr::eq(*s, scope));
-                if !matches!(scope.kind, ScopeKind::Branch(_)) || !innermost {
+                let innermost = scopes.last().is_some_and(|s| s.span == region.span);
+                if region.place != Place::Arm || (write == AtomicWrite::Arithmetic && !innermost) {
                     return;
                 }
             }
@@ -277,7 +367,7 @@ fn check(cx: &Context) -> Vec<Finding> {
                 // A test made again under the second guard.
                 if tested_scopes
                     .iter()
-                    .any(|s| s.start > event.span.start && scope.span.contains(*s))
+                    .any(|s| s.start > event.span.start && region.span.contains(*s))
                 {
                     return;
                 }
