@@ -561,8 +561,30 @@ pub enum EventKind {
         /// class), or the container of an item write (`d` in `d[k] += 1`). `None` when the
         /// front-end cannot name it.
         obj: Option<ObjId>,
-        /// `x += 1`, `x = x + 1`, `d[k] += 1`: a read and a write that can interleave.
+        /// `x += 1`, `x = x + 1`, `d[k] += 1`: a read and a write that can interleave. For an
+        /// atomic (Rust), a plain store of a value computed from a load of the same atomic
+        /// (`x.store(x.load(o) + 1, o)`): two atomic operations, not one.
         read_modify_write: bool,
+        /// An item write (`d[k] = v`): the key as written, whitespace removed, so that two
+        /// writes or tests of the same key compare equal. `None` for other writes.
+        key: Option<String>,
+        /// How an atomic is written (Rust); `None` for a plain write.
+        atomic: Option<AtomicWrite>,
+    },
+    /// A test of a shared object's state that the code goes on to act on: in the condition
+    /// of a branch or a loop, `q.empty()`, `lock.locked()`, `key in d`, an atomic
+    /// `x.load(o)` (TL015). The answer can be stale by the time the code acts on it.
+    StateTest {
+        obj: ObjId,
+        test: StateTestKind,
+        /// For [`StateTestKind::Contains`]: the key tested, written as
+        /// [`EventKind::SharedWrite::key`] writes it.
+        key: Option<String>,
+    },
+    /// The result of joining a thread is thrown away (Rust `let _ = handle.join();`,
+    /// `handle.join().ok();`): the panic that ended the thread is swallowed (TL016).
+    JoinDiscarded {
+        obj: ObjId,
     },
     /// `t.start()`, `Thread(...).start()`.
     ThreadStart {
@@ -603,6 +625,34 @@ pub enum EventKind {
         /// The method or attribute name (`run` in `t.run()`, `daemon` in `t.daemon = True`).
         name: Span,
     },
+}
+
+/// How an atomic is written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AtomicWrite {
+    /// `store(value, o)`; `constant`: the value is a literal (`true`, `0`), a flag set or a
+    /// counter reset rather than a value computed from other state.
+    Store { constant: bool },
+    /// `swap(value, o)`: returns the old value, so the code can tell what it replaced.
+    Swap,
+    /// `fetch_add`, `fetch_sub`, `fetch_or`, ...: one atomic read-modify-write.
+    Arithmetic,
+    /// `compare_exchange`, `fetch_update`: writes only if the value is still the one the code
+    /// saw, so it cannot act on a stale test.
+    CompareExchange,
+}
+
+/// What a [`EventKind::StateTest`] asks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum StateTestKind {
+    /// `q.empty()`, `q.qsize()`, `q.full()`: how many items a queue holds.
+    QueueSize,
+    /// `lock.locked()`: whether a lock is held.
+    Locked,
+    /// `key in d`, `key not in d`: whether a container holds a key.
+    Contains,
+    /// An atomic's `load(o)`.
+    AtomicLoad,
 }
 
 /// What a [`EventKind::ThreadControl`] does to its thread.

@@ -189,6 +189,7 @@ pub static RULES: &[&Rule] = &[
     &crate::rules::tl012_thread_run_called::RULE,
     &crate::rules::tl013_daemon_after_start::RULE,
     &crate::rules::tl014_thread_leak::RULE,
+    &crate::rules::tl015_check_then_act::RULE,
     &crate::rules::tl016_lost_exception::RULE,
     &crate::rules::tl017_guard_dropped_immediately::RULE,
     &crate::rules::tl018_lock_across_await::RULE,

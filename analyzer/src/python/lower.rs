@@ -33,6 +33,7 @@ mod define;
 mod escape;
 mod futures;
 mod resolve;
+mod state_tests;
 mod stmt;
 mod syntax;
 

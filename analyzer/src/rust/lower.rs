@@ -88,6 +88,9 @@ pub struct Lowerer<'a> {
     /// Items of other files of the crate the file uses (`my_crate::locks.LOCK`): what a
     /// project index may resolve for it.
     lookups: std::cell::RefCell<std::collections::BTreeSet<String>>,
+    /// Every atomic `load` lowered, by the span of its call, with the atomic it reads: what a
+    /// condition tests (TL015) and what a `store` computes its value from (TL006).
+    atomic_loads: Vec<(Span, ObjId)>,
 }
 
 impl<'a> Lowerer<'a> {
@@ -138,6 +141,7 @@ impl<'a> Lowerer<'a> {
             module_path: None,
             index: None,
             lookups: Default::default(),
+            atomic_loads: Vec::new(),
         }
     }
 

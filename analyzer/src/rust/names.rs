@@ -284,6 +284,14 @@ pub fn is_atomic_write(method: &str) -> bool {
     ) || method.starts_with("fetch_")
 }
 
+/// Atomic writes that take effect only if the atomic still holds the expected value.
+pub fn is_compare_and_swap(method: &str) -> bool {
+    matches!(
+        method,
+        "compare_exchange" | "compare_exchange_weak" | "compare_and_swap" | "fetch_update"
+    )
+}
+
 /// Reads the current time: a condition comparing with it is a deadline, which passes by
 /// itself rather than through another thread.
 pub fn is_clock(path: &str) -> bool {

@@ -39,6 +39,8 @@ fn render_body(model: &FileModel, source: &str, body: &[Node], out: &mut Vec<Str
                     EventKind::Shutdown { obj } => format!("shutdown:{}", name(*obj)),
                     EventKind::ThreadControl { obj, .. } => format!("thread:{}", name(*obj)),
                     EventKind::UncheckedFuture { .. } => "unchecked-future".into(),
+                    EventKind::StateTest { obj, .. } => format!("test:{}", name(*obj)),
+                    EventKind::JoinDiscarded { obj } => format!("join-discarded:{}", name(*obj)),
                     EventKind::Wait { obj, kind, timeout } => {
                         let kind = match kind {
                             WaitKind::Condition => "cond",
@@ -467,7 +469,24 @@ fn sleep_polling_loop_reads_a_call() {
     };
     assert_eq!(info.kind, LoopKind::While);
     assert_eq!(info.condition.reads, vec![Read::Call("flag.load".into())]);
-    assert_eq!(body21(src, "f"), "while{sleep}");
+    // The loop tests the atomic at the top of each pass (a `StateTest`, for TL015).
+    assert_eq!(body21(src, "f"), "while{test:flag sleep}");
+}
+
+#[test]
+fn discarded_join_results_are_events_only_on_thread_handles() {
+    let src = "use std::thread;
+        struct Task;
+        impl Task { fn join(&self) -> Result<(), ()> { Ok(()) } }
+        fn f(t: Task) {
+            let h = thread::spawn(|| ());
+            let _ = h.join();
+            let _ = t.join();
+        }";
+    assert_eq!(
+        body21(src, "f"),
+        "start:h block:join() sync join-discarded:h call:join"
+    );
 }
 
 #[test]

@@ -14,6 +14,7 @@ pub mod tl011_unlocked_notify_or_wait;
 pub mod tl012_thread_run_called;
 pub mod tl013_daemon_after_start;
 pub mod tl014_thread_leak;
+pub mod tl015_check_then_act;
 pub mod tl016_lost_exception;
 pub mod tl017_guard_dropped_immediately;
 pub mod tl018_lock_across_await;

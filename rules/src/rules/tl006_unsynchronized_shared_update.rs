@@ -3,7 +3,9 @@ use std::collections::HashMap;
 use crate::declare_rule;
 use crate::diagnostic::{Finding, Related};
 use crate::held::walk_held;
-use crate::model::{EventKind, FileModel, FnId, ObjId, ObjKey, Span, ThreadEntry};
+use crate::model::{
+    EventKind, FileModel, FnId, Language, ObjId, ObjKey, ObjKind, Span, ThreadEntry,
+};
 use crate::registry::{Check, Context};
 use crate::source::text;
 
@@ -26,6 +28,14 @@ declare_rule! {
     /// an update of a `Thread` subclass's own attributes from its `run()`, since that object
     /// belongs to one thread (unless another method writes the same attribute); tasks of a
     /// process pool, which do not share memory.
+    ///
+    /// Rust: an atomic updated in two atomic operations, a `store` of a value computed from a
+    /// `load` of the same atomic (`x.store(x.load(o) + 1, o)`), with no lock held. An atomic is
+    /// made to be shared, so no thread entry is needed; a local atomic that never leaves its
+    /// function is not reported, nor is a value loaded into a variable first (often the one
+    /// writer of a single-writer structure), nor a store of another atomic's value. A store
+    /// that a test of the same atomic guards (`if x.load(o) == 0 { x.store(1, o) }`) is a
+    /// check-then-act, TL015's.
     ///
     /// ## Why is this bad?
     /// `counter += 1` is several bytecodes: load the value, add, store it back. The GIL can
@@ -57,15 +67,20 @@ declare_rule! {
     ///         hits += 1
     /// ```
     ///
+    /// In Rust, `HITS.store(HITS.load(Relaxed) + 1, Relaxed)` becomes
+    /// `HITS.fetch_add(1, Relaxed)`; any other function of the old value,
+    /// `x.fetch_update(SeqCst, SeqCst, |v| Some(f(v)))`.
+    ///
     /// ## References
+    /// - [Rust docs: `AtomicUsize::fetch_update`](https://doc.rust-lang.org/std/sync/atomic/struct.AtomicUsize.html#method.fetch_update)
     /// - [Python docs: What kinds of global value mutation are thread-safe?](https://docs.python.org/3/faq/library.html#what-kinds-of-global-value-mutation-are-thread-safe)
     /// - [Python docs: Lock objects](https://docs.python.org/3/library/threading.html#lock-objects)
     pub static RULE = {
         code: "TL006",
         name: "unsynchronized-shared-update",
         severity: Warning,
-        languages: [Python],
-        summary: "A read-modify-write (`x += 1`) of shared state in code that runs on several threads, with no lock held.",
+        languages: [Python, Rust],
+        summary: "A read-modify-write (`x += 1`) of shared state in code that runs on several threads, with no lock held; Rust: an atomic updated by a `load` then a `store`.",
         check: Check::File(check),
     };
 }
@@ -101,6 +116,9 @@ enum Race {
 
 fn check(cx: &Context) -> Vec<Finding> {
     let model = cx.model;
+    if model.language == Language::Rust {
+        return split_atomic_updates(cx);
+    }
     if model.thread_entries.is_empty() {
         return Vec::new();
     }
@@ -122,6 +140,7 @@ fn check(cx: &Context) -> Vec<Finding> {
                     target,
                     obj: Some(obj),
                     read_modify_write,
+                    ..
                 } if !constructor => {
                     writers
                         .entry(*obj)
@@ -343,4 +362,40 @@ fn suggested_lock(model: &FileModel, written: ObjId) -> String {
         (None, ObjKey::Member { .. }) => "self._lock".to_string(),
         (None, _) => "_lock".to_string(),
     }
+}
+
+/// Rust: `x.store(f(x.load(o)), o)` on an atomic other code can reach, with no lock held. An
+/// atomic is there to be shared, so no thread entry is needed: the split is the bug.
+fn split_atomic_updates(cx: &Context) -> Vec<Finding> {
+    let model = cx.model;
+    let mut findings = Vec::new();
+    for index in 0..model.functions.len() {
+        walk_held(model, FnId(index as u32), &mut |event, held, _| {
+            let EventKind::SharedWrite {
+                target,
+                obj: Some(obj),
+                read_modify_write: true,
+                ..
+            } = &event.kind
+            else {
+                return;
+            };
+            let object = model.object(*obj);
+            let locked = held
+                .iter()
+                .any(|h| model.object(h.lock).kind.is_lock_like());
+            if object.kind != ObjKind::Atomic || !object.escapes || locked {
+                return;
+            }
+            let message = format!(
+                "`{target}` is loaded, then a value computed from it is stored back with a separate `store`: another thread's update of the atomic `{}` between the two is overwritten and lost",
+                object.display
+            );
+            let help = format!(
+                "Make the update one atomic operation: `{target}.fetch_add(..)` (or `fetch_sub`, `fetch_or`, ...), or `{target}.fetch_update(set, fetch, |v| Some(f(v)))` for any other function of the old value"
+            );
+            findings.push(Finding::new("TL006", event.span, message, help));
+        });
+    }
+    findings
 }

@@ -1,6 +1,6 @@
 use crate::declare_rule;
 use crate::diagnostic::Finding;
-use crate::model::{events, EventKind, Language};
+use crate::model::{events, Event, EventKind, ExitKind, FileModel, Node, ObjId, Span};
 use crate::registry::{Check, Context};
 
 declare_rule! {
@@ -17,6 +17,18 @@ declare_rule! {
     /// (`done()`, `cancelled()`, `running()`) and lookups keyed by it (`names[future]`) leave
     /// it unchecked. `map(...)` is left alone: a `multiprocessing` pool's `map` returns a list
     /// and raises in the caller, and an executor's `map` raises when its results are iterated.
+    ///
+    /// Rust: the result of `JoinHandle::join()` thrown away (`let _ = handle.join();`,
+    /// `handle.join().ok();`, `_ = handle.join();`, `drop(handle.join())`,
+    /// `handle.join().unwrap_or_default();`), on a handle resolved as a thread's: from
+    /// `std::thread::spawn`, a `thread::Builder`, a scoped thread of `std::thread::scope` or
+    /// crossbeam, or a value typed `JoinHandle`/`ScopedJoinHandle`. A scoped thread joined by
+    /// hand counts as handled: its scope no longer re-raises the panic. Not reported: a tokio
+    /// `JoinHandle`, which is awaited, not joined; `let _ = handle.await;` is also how a task
+    /// that was just `abort()`ed is waited for, and its `Err` is then the expected
+    /// cancellation. A type of the crate's own with a `join` method is not a thread handle.
+    /// Nor is a thread whose code ends in a `panic!` of its own, outside any branch (a test
+    /// that poisons a lock): there the `Err` is the expected outcome.
     ///
     /// ## Why is this bad?
     /// An exception raised in a task submitted to an executor is caught by the executor and
@@ -42,27 +54,46 @@ declare_rule! {
     ///             log.exception("download failed")
     /// ```
     ///
+    /// In Rust, a panic in a spawned thread unwinds that thread only; `join()` returns it as
+    /// `Err(payload)`. Throwing that `Result` away prints the panic message (the default hook
+    /// does) but lets the program continue with the thread's work undone.
+    ///
+    /// ```rust
+    /// let handle = thread::spawn(move || write_index(&path));
+    /// let _ = handle.join();
+    /// ```
+    ///
+    /// Use instead:
+    /// ```rust
+    /// let handle = thread::spawn(move || write_index(&path));
+    /// handle.join().expect("index writer panicked");
+    /// ```
+    ///
     /// ## References
+    /// - [Rust docs: `JoinHandle::join`](https://doc.rust-lang.org/std/thread/struct.JoinHandle.html#method.join)
     /// - [Python docs: `Executor.submit`](https://docs.python.org/3/library/concurrent.futures.html#concurrent.futures.Executor.submit)
     /// - [Python docs: `Future.result`](https://docs.python.org/3/library/concurrent.futures.html#concurrent.futures.Future.result)
     pub static RULE = {
         code: "TL016",
         name: "lost-exception",
         severity: Warning,
-        languages: [Python],
-        summary: "A submitted task's future discarded or never asked for its result: an exception in the task is lost silently.",
+        languages: [Python, Rust],
+        summary: "A submitted task's future discarded or never asked for its result, or a Rust thread's `join()` result thrown away: an exception or panic in the task is lost silently.",
         check: Check::File(check),
     };
 }
 
 fn check(cx: &Context) -> Vec<Finding> {
     let model = cx.model;
-    if model.language != Language::Python {
-        return Vec::new();
-    }
     let mut findings = Vec::new();
     for function in &model.functions {
         events(&function.body, &mut |event, _| {
+            if let EventKind::JoinDiscarded { obj } = event.kind {
+                if !panics_on_purpose(model, obj) {
+                    findings.push(discarded_join(cx, obj, event.span));
+                }
+                return;
+            }
             let EventKind::UncheckedFuture { executor, future } = event.kind else {
                 return;
             };
@@ -86,4 +117,53 @@ fn check(cx: &Context) -> Vec<Finding> {
         });
     }
     findings
+}
+
+/// The thread `handle` joins was started on code that ends in a panic of its own (`panic!()`
+/// as its last statement, outside any branch): the `Err` is the outcome the code asks for (a
+/// test that poisons a lock), not a failure to report.
+fn panics_on_purpose(model: &FileModel, handle: ObjId) -> bool {
+    let mut sites = Vec::new();
+    for function in &model.functions {
+        events(&function.body, &mut |event, _| {
+            if let EventKind::ThreadStart { obj: Some(obj) } = event.kind {
+                if obj == handle {
+                    sites.push(event.span);
+                }
+            }
+        });
+    }
+    !sites.is_empty()
+        && sites.iter().all(|site| {
+            model.thread_entries.iter().any(|entry| {
+                entry.site == *site
+                    && model.function(entry.function).body.iter().any(|node| {
+                        matches!(
+                            node,
+                            Node::Event(Event {
+                                kind: EventKind::Exit(ExitKind::Raise),
+                                ..
+                            })
+                        )
+                    })
+            })
+        })
+}
+
+/// Rust: `let _ = handle.join();` and the like.
+fn discarded_join(cx: &Context, obj: ObjId, span: Span) -> Finding {
+    let display = &cx.model.object(obj).display;
+    // A handle joined where it is spawned is shown by its spawn call: too long to quote.
+    let (joined, handle) = if display.contains('\n') || display.len() > 40 {
+        ("this thread's `join()`".to_string(), "handle")
+    } else {
+        (format!("`{display}.join()`"), display.as_str())
+    };
+    let message = format!(
+        "The result of {joined} is thrown away: it is `Err` with the panic payload when the thread panicked, so the failure is swallowed and the program goes on as though the thread's work was done"
+    );
+    let help = format!(
+        "Handle the `Err`: `{handle}.join().expect(\"worker thread panicked\")` to pass the panic on, or `if let Err(panic) = {handle}.join() {{ ... }}` to log it (or `std::panic::resume_unwind(panic)` to re-raise it)"
+    );
+    Finding::new("TL016", span, message, help)
 }

@@ -111,6 +111,7 @@ impl<'a> Lowerer<'a> {
                 let infinite = is_constant_true(&while_stmt.test);
                 if !infinite {
                     self.lower_expr(function, &while_stmt.test, None, &mut body);
+                    self.lower_state_tests(function, &while_stmt.test, &mut body);
                 }
                 self.repeats += 1;
                 self.while_assigned
@@ -295,6 +296,7 @@ impl<'a> Lowerer<'a> {
         out: &mut Vec<Node>,
     ) {
         self.lower_expr(function, &if_stmt.test, None, out);
+        self.lower_state_tests(function, &if_stmt.test, out);
         let has_else = !if_stmt.elif_else_clauses.is_empty();
         let acquire_test = self.acquire_test(function, &if_stmt.test);
         let body = self.lower_body(function, &if_stmt.body, depth + 1);
@@ -322,6 +324,7 @@ impl<'a> Lowerer<'a> {
             let mut body = Vec::new();
             if let Some(test) = &clause.test {
                 self.lower_expr(function, test, None, &mut body);
+                self.lower_state_tests(function, test, &mut body);
             }
             body.extend(self.lower_body(function, &clause.body, depth + 1));
             let condition = match &clause.test {
@@ -709,15 +712,39 @@ impl<'a> Lowerer<'a> {
         };
         if shared && function.0 != 0 {
             let obj = self.written_object(function, target);
+            let key = match target {
+                Expr::Subscript(sub) => Some(self.item_key(&sub.slice)),
+                _ => None,
+            };
             out.push(Node::Event(Event {
                 kind: EventKind::SharedWrite {
                     target: self.text(target.range()).to_string(),
                     obj,
                     read_modify_write,
+                    key,
+                    atomic: None,
                 },
                 span: stmt,
                 statement: Some(stmt),
             }));
+        }
+    }
+
+    /// A container key as [`EventKind::SharedWrite::key`] and [`EventKind::StateTest::key`]
+    /// write it: its text without whitespace, so `d[a, b]` and `(a,b) in d` do not differ
+    /// by spacing (parentheses of a tuple key are dropped).
+    pub(super) fn item_key(&self, key: &Expr) -> String {
+        let text: String = self
+            .text(key.range())
+            .chars()
+            .filter(|c| !c.is_whitespace())
+            .collect();
+        match key {
+            Expr::Tuple(tuple) if tuple.parenthesized => text
+                .strip_prefix('(')
+                .and_then(|t| t.strip_suffix(')'))
+                .map_or(text.clone(), str::to_string),
+            _ => text,
         }
     }
 

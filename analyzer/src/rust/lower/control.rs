@@ -6,7 +6,7 @@ use syn::spanned::Spanned;
 use syn::Expr;
 use threadlint_rules::model::{
     AcquireHow, BranchInfo, Condition, Event, EventKind, LoopInfo, LoopKind, Node, ObjId, Read,
-    Scope, ScopeKind, Span,
+    Scope, ScopeKind, Span, StateTestKind,
 };
 
 use crate::rust::names;
@@ -119,6 +119,31 @@ impl<'a> Lowerer<'a> {
         }
     }
 
+    /// A [`EventKind::StateTest`] for each atomic `load` in a condition (lowered just
+    /// before): the value the branch or loop goes on to act on.
+    pub(super) fn state_tests(&mut self, condition: Option<Span>, out: &mut Vec<Node>) {
+        let Some(condition) = condition else { return };
+        let loads: Vec<(Span, ObjId)> = self
+            .atomic_loads
+            .iter()
+            .rev()
+            .take_while(|(load, _)| load.start >= condition.start)
+            .filter(|(load, _)| condition.contains(*load))
+            .copied()
+            .collect();
+        for (load, obj) in loads.into_iter().rev() {
+            self.push(
+                out,
+                EventKind::StateTest {
+                    obj,
+                    test: StateTestKind::AtomicLoad,
+                    key: None,
+                },
+                load,
+            );
+        }
+    }
+
     pub(super) fn lower_if(
         &mut self,
         first_if: &'a syn::ExprIf,
@@ -191,6 +216,7 @@ impl<'a> Lowerer<'a> {
                 self.end_temps(&mut cond_nodes, cond_end);
             }
             let condition = self.condition(&current.cond);
+            self.state_tests(condition.span, &mut cond_nodes);
             // The first arm's condition runs before the `if`; an `else if` arm's inside it.
             let mut body = Vec::new();
             if first {
@@ -343,6 +369,7 @@ impl<'a> Lowerer<'a> {
         self.push_frame();
         self.temp_scopes.push(Vec::new());
         self.expr(&w.cond, &mut body, depth + 1);
+        self.state_tests(Some(self.expr_span(&w.cond)), &mut body);
         if !has_let {
             let end = self.expr_span(&w.cond).end;
             self.end_temps(&mut body, end);

@@ -3,7 +3,7 @@
 
 use syn::Expr;
 use threadlint_rules::model::{
-    AcquireHow, BlockingKind, EventKind, Flavor, Node, ObjKey, ObjKind, Span, WaitKind,
+    AcquireHow, AtomicWrite, BlockingKind, EventKind, Flavor, Node, ObjKey, ObjKind, Span, WaitKind,
 };
 
 use crate::rust::names::{self, LockMethod};
@@ -332,18 +332,36 @@ impl<'a> Lowerer<'a> {
             }
             // `flag.store(true, ..)`: a write other threads see (a signal, a counter).
             Ty::Sync(ObjKind::Atomic) if names::is_atomic_write(name) => {
+                let first_load = self.atomic_loads.len();
                 lower_args(self, out);
                 let obj = self.object(&receiver, receiver_span, ObjKind::Atomic);
                 let target = self.text(receiver_span).to_string();
+                // `x.store(x.load(o) + 1, o)`: the stored value is computed from a load of
+                // the same atomic, a read and a write other threads can come between.
+                let value = args.first().map(|value| self.expr_span(value));
+                let read_modify_write = name == "store"
+                    && value.is_some_and(|value| {
+                        self.atomic_loads[first_load..]
+                            .iter()
+                            .any(|&(load, read)| read == obj && value.contains(load))
+                    });
                 self.push(
                     out,
                     EventKind::SharedWrite {
                         target,
                         obj: Some(obj),
-                        read_modify_write: false,
+                        read_modify_write,
+                        key: None,
+                        atomic: Some(atomic_write(name, args.first().copied())),
                     },
                     span,
                 );
+                return Value::default();
+            }
+            Ty::Sync(ObjKind::Atomic) if name == "load" => {
+                lower_args(self, out);
+                let obj = self.object(&receiver, receiver_span, ObjKind::Atomic);
+                self.atomic_loads.push((span, obj));
                 return Value::default();
             }
             Ty::Struct(class) => {
@@ -524,5 +542,28 @@ pub(super) fn transform(receiver: &Value, name: &str) -> Value {
             ..keep()
         },
         _ => Value::default(),
+    }
+}
+
+/// How the atomic method `name` writes; `value`: its first argument.
+fn atomic_write(name: &str, value: Option<&Expr>) -> AtomicWrite {
+    match name {
+        "store" => AtomicWrite::Store {
+            constant: value.is_some_and(is_literal),
+        },
+        "swap" => AtomicWrite::Swap,
+        _ if names::is_compare_and_swap(name) => AtomicWrite::CompareExchange,
+        _ => AtomicWrite::Arithmetic,
+    }
+}
+
+/// A literal, possibly negated or parenthesised (`true`, `0`, `-1`).
+fn is_literal(expr: &Expr) -> bool {
+    match expr {
+        Expr::Lit(_) => true,
+        Expr::Unary(unary) => is_literal(&unary.expr),
+        Expr::Paren(paren) => is_literal(&paren.expr),
+        Expr::Group(group) => is_literal(&group.expr),
+        _ => false,
     }
 }

@@ -3,15 +3,15 @@
 
 use syn::{Block, Expr, Pat, Stmt};
 use threadlint_rules::model::{
-    AcquireHow, BranchInfo, Condition, Event, EventKind, FnId, Node, ObjKey, ObjKind, Scope,
-    ScopeKind, Span,
+    AcquireHow, BlockingKind, BranchInfo, Condition, Event, EventKind, FnId, Node, ObjKey, ObjKind,
+    Scope, ScopeKind, Span,
 };
 
 use crate::rust::spans;
 
 use super::guards::{Binding, Frame, GuardState};
 use super::items::{FnBody, Input};
-use super::syntax::{block_exit, core_call, expr_exit, member_name};
+use super::syntax::{block_exit, core_call, discarded_join, expr_exit, is_wildcard, member_name};
 use super::values::{element_of, Place, Ty, Value};
 use super::{Lowerer, MAX_DEPTH};
 
@@ -196,6 +196,7 @@ impl<'a> Lowerer<'a> {
         self.end_temps(out, whole.end);
         self.mark_statement(out, start, stmt, whole);
         self.mark_discarded_parts(out, start, stmt, whole);
+        self.discarded_join(out, start, stmt, whole);
     }
 
     /// A guard matched by a `_` inside a tuple or struct pattern (`let (_, n) = (m.lock(), 1);`,
@@ -236,6 +237,42 @@ impl<'a> Lowerer<'a> {
                     event.statement = Some(whole);
                 }
             }
+        }
+    }
+
+    /// A statement that throws away the result of joining a thread the lowering resolved
+    /// (`let _ = handle.join();`, `handle.join().ok();`) swallows the thread's panic.
+    fn discarded_join(&self, out: &mut Vec<Node>, start: usize, stmt: &Stmt, whole: Span) {
+        let discarded = match stmt {
+            Stmt::Local(local) if is_wildcard(&local.pat) => local
+                .init
+                .as_ref()
+                .filter(|init| init.diverge.is_none())
+                .and_then(|init| discarded_join(&init.expr)),
+            Stmt::Expr(expr, Some(_)) => discarded_join(expr),
+            _ => None,
+        };
+        let Some(join) = discarded else { return };
+        let span = self.expr_span(join);
+        let joined = out[start..].iter().find_map(|node| match node {
+            Node::Event(Event {
+                kind:
+                    EventKind::Blocking {
+                        kind: BlockingKind::Join,
+                        obj: Some(obj),
+                        ..
+                    },
+                span: at,
+                ..
+            }) if *at == span => Some(*obj),
+            _ => None,
+        });
+        if let Some(obj) = joined {
+            out.push(Node::Event(Event {
+                kind: EventKind::JoinDiscarded { obj },
+                span: whole,
+                statement: Some(whole),
+            }));
         }
     }
 

@@ -67,6 +67,58 @@ pub(super) fn core_call(expr: &Expr) -> Option<&Expr> {
     None
 }
 
+/// The `handle.join()` call whose result `expr`, a statement's value that is thrown away,
+/// discards: `handle.join()`, `handle.join().ok()`, `_ = handle.join()`,
+/// `drop(handle.join())`, `handle.join().unwrap_or_default()`.
+pub(super) fn discarded_join(expr: &Expr) -> Option<&Expr> {
+    let mut current = expr;
+    for _ in 0..16 {
+        current = match current {
+            Expr::Assign(assign) if matches!(&*assign.left, Expr::Infer(_)) => &assign.right,
+            Expr::Paren(paren) => &paren.expr,
+            Expr::Call(call) if call.args.len() == 1 => match &*call.func {
+                Expr::Path(path) if path.qself.is_none() && is_drop(&path.path) => &call.args[0],
+                _ => return None,
+            },
+            Expr::MethodCall(call) if call.method == "join" && call.args.is_empty() => {
+                return Some(current)
+            }
+            Expr::MethodCall(call)
+                if matches!(
+                    call.method.to_string().as_str(),
+                    "ok" | "err" | "is_ok" | "is_err" | "unwrap_or_default" | "unwrap_or"
+                ) =>
+            {
+                &call.receiver
+            }
+            _ => return None,
+        };
+    }
+    None
+}
+
+/// `drop`, `mem::drop`, `std::mem::drop`, `core::mem::drop`.
+fn is_drop(path: &syn::Path) -> bool {
+    let names: Vec<String> = path.segments.iter().map(|s| s.ident.to_string()).collect();
+    matches!(
+        names
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>()
+            .as_slice(),
+        ["drop"] | ["mem", "drop"] | ["std" | "core", "mem", "drop"]
+    )
+}
+
+/// A `let` pattern that binds nothing: `_`, `_: T`.
+pub(super) fn is_wildcard(pat: &syn::Pat) -> bool {
+    match pat {
+        syn::Pat::Wild(_) => true,
+        syn::Pat::Type(typed) => is_wildcard(&typed.pat),
+        _ => false,
+    }
+}
+
 pub(super) fn contains_let(expr: &Expr) -> bool {
     let mut stack = vec![expr];
     while let Some(expr) = stack.pop() {
