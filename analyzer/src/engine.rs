@@ -357,21 +357,8 @@ pub fn run_rules(context: &Context, path: &Path, settings: &Settings) -> Vec<Fin
             findings.extend(check(context));
         }
     }
-    drop_covered_by_bare_acquire(&mut findings);
+    threadlint_rules::registry::drop_superseded(&mut findings);
     findings
-}
-
-/// A bare `acquire()` that TL001 reports is not reported again by TL005: the `with` block that
-/// fixes TL001 removes both, so the call carries one finding (and `--add-noqa` writes one code).
-fn drop_covered_by_bare_acquire(findings: &mut Vec<Finding>) {
-    let bare: Vec<Span> = findings
-        .iter()
-        .filter(|f| f.code == "TL001")
-        .map(|f| f.span)
-        .collect();
-    if !bare.is_empty() {
-        findings.retain(|f| f.code != "TL005" || !bare.contains(&f.span));
-    }
 }
 
 fn analyse(
@@ -1073,8 +1060,9 @@ pub struct FixResult {
     pub fixed: usize,
     /// The code of each fix applied.
     pub codes: Vec<&'static str>,
-    /// Fixes left out because the fixed code would be worse: a new error (or a new TL004 or
-    /// TL007 finding), or a path through a function that releases a lock differently.
+    /// Fixes left out because the fixed code would be worse: a new error (or a new finding of
+    /// a rule that guards fixes, `Rule::guards_fixes`), or a path through a function that
+    /// releases a lock differently.
     pub withheld: usize,
     /// A round found nothing more to apply; `false` when the round limit cut fixing short.
     pub converged: bool,
@@ -1087,7 +1075,8 @@ pub const FIX_ROUNDS: usize = 10;
 
 /// Applies every applicable fix to `source`, re-analysing after each round until nothing more
 /// applies (at most [`FIX_ROUNDS`] rounds). Each fix must keep the file parsing, and the fixed
-/// file is linted again: fixes that add an error-severity finding (or a TL004 or TL007 one),
+/// file is linted again: fixes that add an error-severity finding (or one of a rule that
+/// guards fixes, `Rule::guards_fixes`),
 /// or change what a path releases, are dropped and the rest retried. Runs with the large
 /// stacks of the analysis pool; a panic leaves the source unchanged and is returned as
 /// `error`.
@@ -1201,12 +1190,12 @@ fn every_rule(context: &Context) -> Vec<Finding> {
             findings.extend(check(context));
         }
     }
-    drop_covered_by_bare_acquire(&mut findings);
+    threadlint_rules::registry::drop_superseded(&mut findings);
     findings
 }
 
 /// What a fix must not make worse in a file: how many findings of each code that deadlock or
-/// raise (error severity, lock-order cycles within the file, re-acquired locks), and what each
+/// raise (error severity, or a rule that guards fixes), and what each
 /// path through each function leaves locked.
 struct Hazards {
     counts: BTreeMap<&'static str, usize>,
@@ -1232,7 +1221,8 @@ impl Hazards {
                     threadlint_rules::registry::find(finding.code)
                         .map_or(Severity::Warning, |r| r.severity)
                 });
-            if severity == Severity::Error || matches!(finding.code, "TL004" | "TL007") {
+            if severity == Severity::Error || threadlint_rules::registry::guards_fixes(finding.code)
+            {
                 *counts.entry(finding.code).or_default() += 1;
             }
         }

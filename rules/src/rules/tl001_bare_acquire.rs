@@ -91,6 +91,7 @@ declare_rule! {
         severity: Warning,
         languages: [Python, Rust],
         summary: "`acquire()` without `with` or `try`/`finally`: an exception leaves the lock held.",
+        supersedes: ["TL005"],
         check: Check::File(check),
     };
 }
