@@ -12,6 +12,8 @@ pub mod engine;
 pub mod fingerprint;
 pub mod fix;
 pub mod lines;
+#[cfg(test)]
+mod model_dump;
 pub mod noqa;
 pub mod prefilter;
 pub mod python;
