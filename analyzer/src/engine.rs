@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
 use threadlint_rules::lock_order::{self, LockSummary};
 use threadlint_rules::model::{FileModel, Language, Span};
 use threadlint_rules::project::ProjectIndex;
@@ -18,6 +19,7 @@ use crate::config::PerFileIgnore;
 use crate::discover;
 use crate::fix::apply_fixes;
 use crate::lines::LineIndex;
+use crate::problem::Problem;
 use crate::python;
 use crate::rust;
 use crate::selection::RuleSelection;
@@ -73,24 +75,42 @@ impl SettingsSource for crate::config::Resolver {
     }
 }
 
-/// The names of the diagnostics about a file itself rather than about its code.
-pub const PROBLEM_NAMES: &[&str] = &[
-    "invalid-syntax",
-    "io-error",
-    "unsupported-encoding",
-    "file-too-large",
-    "too-deeply-nested",
-    "file-too-complex",
-    "unknown-noqa-code",
-    "internal-error",
-];
+/// A code or name of the registry or of a [`Problem`]: `'static`, looked up again when a
+/// stored diagnostic is loaded (`known_code`, `known_name`). An alias, so that serde does not
+/// take a `&str` field for one borrowed from its input.
+pub type Interned = &'static str;
+
+/// A stored rule code, as the registry's `'static` code.
+fn known_code<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<Interned>, D::Error> {
+    let code: Option<String> = Option::deserialize(deserializer)?;
+    code.map(|code| {
+        threadlint_rules::registry::find(&code)
+            .map(|rule| rule.code)
+            .ok_or_else(|| serde::de::Error::custom(format!("unknown rule code `{code}`")))
+    })
+    .transpose()
+}
+
+/// A stored diagnostic name (a rule's or a problem's), as a `'static` name.
+fn known_name<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Interned, D::Error> {
+    let name = String::deserialize(deserializer)?;
+    threadlint_rules::registry::find(&name)
+        .map(|rule| rule.name)
+        .or_else(|| Problem::from_name(&name).map(Problem::name))
+        .ok_or_else(|| serde::de::Error::custom(format!("unknown diagnostic `{name}`")))
+}
 
 /// One diagnostic: a rule's finding, or a problem with the file itself (`code` is `None`).
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// Serialised as the cache stores it; a code or name this build does not know fails to load.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Diagnostic {
-    pub code: Option<&'static str>,
-    /// The rule's name, or the kind of problem (`invalid-syntax`, `io-error`).
-    pub name: &'static str,
+    #[serde(deserialize_with = "known_code")]
+    pub code: Option<Interned>,
+    /// The rule's name, or the kind of problem (`invalid-syntax`, `io-error`: [`Problem`]).
+    #[serde(deserialize_with = "known_name")]
+    pub name: Interned,
     pub severity: Severity,
     pub message: String,
     pub help: Option<String>,
@@ -119,14 +139,11 @@ impl Diagnostic {
         }
     }
 
-    fn problem(name: &'static str, severity: Severity, span: Span, message: String) -> Self {
-        debug_assert!(
-            PROBLEM_NAMES.contains(&name),
-            "`{name}` is missing from PROBLEM_NAMES"
-        );
+    /// A problem with the file itself.
+    pub fn problem(kind: Problem, severity: Severity, span: Span, message: String) -> Self {
         Diagnostic {
             code: None,
-            name,
+            name: kind.name(),
             severity,
             message,
             help: None,
@@ -134,6 +151,14 @@ impl Diagnostic {
             related: Vec::new(),
             fix: None,
         }
+    }
+
+    /// The kind of problem, for a diagnostic about the file itself.
+    pub fn problem_kind(&self) -> Option<Problem> {
+        self.code
+            .is_none()
+            .then(|| Problem::from_name(self.name))
+            .flatten()
     }
 }
 
@@ -308,12 +333,12 @@ fn front_end_problems(
 ) -> Vec<Diagnostic> {
     let mut problems: Vec<Diagnostic> = syntax_errors
         .map(|(span, message)| {
-            Diagnostic::problem("invalid-syntax", Severity::Error, span, message)
+            Diagnostic::problem(Problem::InvalidSyntax, Severity::Error, span, message)
         })
         .collect();
     if let Some(message) = too_deep {
         problems.push(Diagnostic::problem(
-            "too-deeply-nested",
+            Problem::TooDeeplyNested,
             Severity::Warning,
             Span::new(0, 0),
             message.into(),
@@ -331,7 +356,7 @@ fn over_budget_problems(context: &Context) -> Vec<Diagnostic> {
         .map(|&function| {
             let function = context.model.function(function);
             Diagnostic::problem(
-                "file-too-complex",
+                Problem::FileTooComplex,
                 Severity::Warning,
                 function.name_span,
                 format!(
@@ -379,7 +404,7 @@ fn analyse(
         Ok(source) => source,
         Err(error) => {
             diagnostics.push(Diagnostic::problem(
-                error.name,
+                error.kind,
                 Severity::Error,
                 Span::new(0, 0),
                 error.message,
@@ -420,23 +445,21 @@ fn analyse(
         });
         if let Some(entry) = entry {
             let fingerprint = Cache::linked_fingerprint(entry.key(), key);
-            if let Some(diagnostics) = entry.diagnostics() {
-                counters.cached.fetch_add(1, Ordering::Relaxed);
-                return Analysis {
-                    linked: fingerprint,
-                    report: FileReport {
-                        path,
-                        source: Arc::from(source),
-                        lines: Arc::new(lines),
-                        diagnostics,
-                    },
-                    suppressions: entry.suppressions,
-                    summary: entry.summary,
-                    settings,
-                    prefiltered: None,
-                    context: false,
-                };
-            }
+            counters.cached.fetch_add(1, Ordering::Relaxed);
+            return Analysis {
+                linked: fingerprint,
+                report: FileReport {
+                    path,
+                    source: Arc::from(source),
+                    lines: Arc::new(lines),
+                    diagnostics: entry.diagnostics,
+                },
+                suppressions: entry.suppressions,
+                summary: entry.summary,
+                settings,
+                prefiltered: None,
+                context: false,
+            };
         }
     }
     counters.parsed.fetch_add(1, Ordering::Relaxed);
@@ -521,7 +544,7 @@ fn lint(
 /// The diagnostic for a file on which threadlint itself failed.
 fn internal_error(message: &str) -> Diagnostic {
     Diagnostic::problem(
-        "internal-error",
+        Problem::InternalError,
         Severity::Error,
         Span::new(0, 0),
         format!("threadlint failed on this file, which was not checked: {message}"),
@@ -547,9 +570,9 @@ pub fn run_isolated<T: Send>(work: impl FnOnce() -> T + Send) -> Result<T, Strin
 /// Why a file could not be checked.
 #[derive(Clone, Debug)]
 pub struct ReadError {
-    /// The diagnostic name: `io-error` (could not be read: exit status 2), `unsupported-encoding`
-    /// (not UTF-8), `file-too-large`.
-    pub name: &'static str,
+    /// `IoError` (could not be read: exit status 2), `UnsupportedEncoding` (not UTF-8),
+    /// `FileTooLarge`.
+    pub kind: Problem,
     pub message: String,
 }
 
@@ -563,7 +586,7 @@ impl std::fmt::Display for ReadError {
 pub fn read_source(path: &Path) -> Result<String, ReadError> {
     let shown = display_path(path);
     let io = |e: std::io::Error| ReadError {
-        name: "io-error",
+        kind: Problem::IoError,
         message: format!("Failed to read {shown}: {e}"),
     };
     let metadata = std::fs::metadata(path).map_err(io)?;
@@ -571,7 +594,7 @@ pub fn read_source(path: &Path) -> Result<String, ReadError> {
     // are read.
     if !metadata.is_file() {
         return Err(ReadError {
-            name: "io-error",
+            kind: Problem::IoError,
             message: format!(
                 "Skipped {shown}: {}, not a regular file",
                 file_kind(&metadata.file_type())
@@ -580,7 +603,7 @@ pub fn read_source(path: &Path) -> Result<String, ReadError> {
     }
     if metadata.len() > MAX_FILE_BYTES {
         return Err(ReadError {
-            name: "file-too-large",
+            kind: Problem::FileTooLarge,
             message: format!(
                 "Skipped {shown}: {} MB is larger than the {} MB limit",
                 metadata.len() / (1024 * 1024),
@@ -589,11 +612,11 @@ pub fn read_source(path: &Path) -> Result<String, ReadError> {
         });
     }
     let bytes = std::fs::read(path).map_err(|e| ReadError {
-        name: "io-error",
+        kind: Problem::IoError,
         message: format!("Failed to read {}: {e}", display_path(path)),
     })?;
     String::from_utf8(bytes).map_err(|e| ReadError {
-        name: "unsupported-encoding",
+        kind: Problem::UnsupportedEncoding,
         message: format!(
             "Skipped {}: not valid UTF-8 (invalid byte at offset {}); only UTF-8 sources are analysed",
             display_path(path),
@@ -803,7 +826,8 @@ fn analyse_all(
     // Folders that could not be read are reported like files that could not be read.
     for (path, reason) in unreadable {
         let message = format!("Failed to read {}: {reason}", display_path(&path));
-        let problem = Diagnostic::problem("io-error", Severity::Error, Span::new(0, 0), message);
+        let problem =
+            Diagnostic::problem(Problem::IoError, Severity::Error, Span::new(0, 0), message);
         let file_settings = settings.settings_for(&path);
         analyses.push(Analysis::without_text(path, vec![problem], file_settings));
     }
@@ -989,12 +1013,10 @@ fn finish(mut analyses: Vec<Analysis>) -> Report {
     let checked = analyses
         .iter()
         .filter(|a| {
-            !a.report.diagnostics.iter().any(|d| {
-                matches!(
-                    d.name,
-                    "io-error" | "unsupported-encoding" | "file-too-large"
-                )
-            })
+            !a.report
+                .diagnostics
+                .iter()
+                .any(|d| d.problem_kind().is_some_and(Problem::is_unreadable))
         })
         .count();
     let files = analyses
@@ -1040,7 +1062,7 @@ fn unknown_noqa_codes(suppressions: &Suppressions) -> Vec<Diagnostic> {
             for code in codes {
                 if code.starts_with("TL") && !is_catalogue_code(code) {
                     problems.push(Diagnostic::problem(
-                        "unknown-noqa-code",
+                        Problem::UnknownNoqaCode,
                         Severity::Warning,
                         noqa.span,
                         format!(

@@ -16,9 +16,11 @@ pub mod lines;
 mod model_dump;
 pub mod noqa;
 pub mod prefilter;
+pub mod problem;
 pub mod python;
 pub mod rust;
 pub mod selection;
 pub mod suppression;
 
 pub use engine::{check, Diagnostic, FileReport, Input, Report, Settings};
+pub use problem::Problem;

@@ -36,6 +36,7 @@ use threadlint_analyzer::config::{Overrides, Resolver, Source};
 use threadlint_analyzer::engine::{self, FileReport};
 use threadlint_analyzer::lines::LineIndex;
 use threadlint_analyzer::selection::Selector;
+use threadlint_analyzer::Problem;
 use threadlint_rules::lock_order::LockSummary;
 use threadlint_rules::model::Span;
 use threadlint_rules::Severity;
@@ -962,7 +963,7 @@ fn analyse(
     let broken = report
         .diagnostics
         .iter()
-        .any(|d| d.name == "invalid-syntax");
+        .any(|d| d.problem_kind() == Some(Problem::InvalidSyntax));
     match (broken, last_good) {
         (false, _) => (report.clone(), Some(report)),
         (true, Some(good)) => (carry_over::carry_over(&good, report, text), Some(good)),
@@ -976,16 +977,12 @@ fn internal_error_report(path: &Path, text: &str, what: &str) -> FileReport {
         path: path.to_path_buf(),
         source: Arc::from(text),
         lines: Arc::new(LineIndex::new(text)),
-        diagnostics: vec![engine::Diagnostic {
-            code: None,
-            name: "internal-error",
-            severity: Severity::Error,
-            message: format!("threadlint could not analyse this file: {what}"),
-            help: None,
-            span: Span::new(0, 0),
-            related: Vec::new(),
-            fix: None,
-        }],
+        diagnostics: vec![engine::Diagnostic::problem(
+            Problem::InternalError,
+            Severity::Error,
+            Span::new(0, 0),
+            format!("threadlint could not analyse this file: {what}"),
+        )],
     }
 }
 
