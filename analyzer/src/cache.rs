@@ -101,18 +101,9 @@ impl Cache {
     /// (the version, and the executable's modification time, so that a rebuilt binary with
     /// changed rules never reads results of the old one).
     pub fn key(path: &Path, source: &str, settings: &Settings) -> String {
-        let settings_key = format!(
-            "{:?}|{:?}|{:?}|{:?}|{:?}",
-            settings.selection.codes(),
-            settings.rules,
-            settings.severity,
-            settings
-                .per_file_ignores
-                .iter()
-                .map(|p| (&p.pattern, &p.rules))
-                .collect::<Vec<_>>(),
-            settings.root
-        );
+        let mut hasher = crate::fingerprint::Fnv1a::default();
+        std::hash::Hash::hash(settings, &mut hasher);
+        let settings_key = format!("{:016x}", std::hash::Hasher::finish(&hasher));
         format!(
             "{:016x}",
             fnv1a(&[
@@ -236,5 +227,43 @@ mod tests {
         assert!(serde_json::from_str::<Vec<Diagnostic>>(&unknown_name).is_err());
         let unknown_code = json.replace(rule.code, "TL999");
         assert!(serde_json::from_str::<Vec<Diagnostic>>(&unknown_code).is_err());
+    }
+
+    #[test]
+    fn the_key_changes_with_every_setting() {
+        let path = Path::new("a.py");
+        let base = Settings::default();
+        let key = |settings: &Settings| Cache::key(path, "x = 1\n", settings);
+        assert_eq!(key(&base), key(&base.clone()));
+        let mut strict = base.clone();
+        strict.rules.missing_timeout_strict = true;
+        let mut severity = base.clone();
+        severity.severity.insert(
+            threadlint_rules::RULES[0].code,
+            threadlint_rules::Severity::Error,
+        );
+        let mut selection = base.clone();
+        selection.selection = crate::selection::RuleSelection::resolve(
+            Some(&[crate::selection::Selector::parse("TL002").expect("a code")]),
+            &[],
+            &[],
+        );
+        let mut root = base.clone();
+        root.root = Some("sub".into());
+        let options = crate::config::parse_options(
+            Path::new("threadlint.toml"),
+            &"[per-file-ignores]\n\"tests/*\" = [\"TL003\"]\n"
+                .parse()
+                .expect("TOML"),
+        )
+        .expect("valid options");
+        let mut ignores = base.clone();
+        ignores.per_file_ignores = options.per_file_ignores;
+        let keys: std::collections::BTreeSet<String> =
+            [&base, &strict, &severity, &selection, &root, &ignores]
+                .iter()
+                .map(|s| key(s))
+                .collect();
+        assert_eq!(keys.len(), 6);
     }
 }

@@ -28,8 +28,9 @@ use crate::suppression::{Codes, Suppressions};
 /// Files larger than this are reported and skipped.
 pub const MAX_FILE_BYTES: u64 = 64 * 1024 * 1024;
 
-/// Everything that decides what a run reports for one file.
-#[derive(Clone, Debug, Default)]
+/// Everything that decides what a run reports for one file; its `Hash` is part of the cache
+/// key, so a field added here is in the key too.
+#[derive(Clone, Debug, Default, Hash)]
 pub struct Settings {
     pub selection: RuleSelection,
     pub rules: RuleSettings,
