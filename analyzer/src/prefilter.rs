@@ -75,6 +75,38 @@ pub fn may_have_findings(language: Language, source: &str) -> bool {
     matcher(language).is_match(source)
 }
 
+/// Which of a set of names a text mentions as a whole word: the second look at files the first
+/// one skipped, for the names of other files' objects and classes (a file that uses one can do so
+/// without naming any concurrency API).
+pub struct Names {
+    names: Option<AhoCorasick>,
+}
+
+impl Names {
+    pub fn new<'a>(names: impl IntoIterator<Item = &'a str>) -> Self {
+        let names: Vec<&str> = names.into_iter().filter(|n| !n.is_empty()).collect();
+        Names {
+            names: (!names.is_empty())
+                .then(|| AhoCorasick::new(names).ok())
+                .flatten(),
+        }
+    }
+
+    /// Whether `text` holds one of the names, not as part of a longer identifier.
+    pub fn any_in(&self, text: &str) -> bool {
+        let Some(names) = &self.names else {
+            return false;
+        };
+        let bytes = text.as_bytes();
+        let word = |b: u8| b == b'_' || b.is_ascii_alphanumeric();
+        names.find_overlapping_iter(text).any(|found| {
+            let before = found.start().checked_sub(1).map(|i| bytes[i]);
+            let after = bytes.get(found.end()).copied();
+            !before.is_some_and(word) && !after.is_some_and(word)
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -107,37 +139,5 @@ mod tests {
             Language::Rust,
             "fn main() { println!(\"hi\"); }\n"
         ));
-    }
-}
-
-/// Which of a set of names a text mentions as a whole word: the second look at files the first
-/// one skipped, for the names of other files' objects and classes (a file that uses one can do so
-/// without naming any concurrency API).
-pub struct Names {
-    names: Option<AhoCorasick>,
-}
-
-impl Names {
-    pub fn new<'a>(names: impl IntoIterator<Item = &'a str>) -> Self {
-        let names: Vec<&str> = names.into_iter().filter(|n| !n.is_empty()).collect();
-        Names {
-            names: (!names.is_empty())
-                .then(|| AhoCorasick::new(names).ok())
-                .flatten(),
-        }
-    }
-
-    /// Whether `text` holds one of the names, not as part of a longer identifier.
-    pub fn any_in(&self, text: &str) -> bool {
-        let Some(names) = &self.names else {
-            return false;
-        };
-        let bytes = text.as_bytes();
-        let word = |b: u8| b == b'_' || b.is_ascii_alphanumeric();
-        names.find_overlapping_iter(text).any(|found| {
-            let before = found.start().checked_sub(1).map(|i| bytes[i]);
-            let after = bytes.get(found.end()).copied();
-            !before.is_some_and(word) && !after.is_some_and(word)
-        })
     }
 }
