@@ -167,7 +167,7 @@ fn merge(into: &mut toml::Table, from: toml::Table) {
     for (key, value) in from {
         match (into.get_mut(&key), value) {
             (Some(toml::Value::Table(existing)), toml::Value::Table(inner)) => {
-                merge(existing, inner)
+                merge(existing, inner);
             }
             (_, value) => {
                 into.insert(key, value);

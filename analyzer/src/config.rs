@@ -265,7 +265,7 @@ pub fn parse_options(file: &Path, table: &toml::Table) -> Result<Options, Config
 fn toml_key(path: &serde_path_to_error::Path) -> String {
     use serde_path_to_error::Segment;
     let mut key = String::new();
-    for segment in path.iter() {
+    for segment in path {
         match segment {
             Segment::Seq { index } => key.push_str(&format!("[{index}]")),
             Segment::Map { key: name } | Segment::Enum { variant: name } => {
@@ -368,16 +368,16 @@ pub fn load(path: &Path) -> Result<Option<ConfigFile>, ConfigError> {
     } else {
         document
     };
-    let root = path
-        .parent()
-        .map(|p| {
+    let root = path.parent().map_or_else(
+        || PathBuf::from("."),
+        |p| {
             if p.as_os_str().is_empty() {
                 PathBuf::from(".")
             } else {
                 p.to_path_buf()
             }
-        })
-        .unwrap_or_else(|| PathBuf::from("."));
+        },
+    );
     Ok(Some(ConfigFile {
         path: path.to_path_buf(),
         root,
@@ -464,7 +464,7 @@ impl Resolver {
     pub fn errors(&self) -> Vec<ConfigError> {
         self.errors
             .lock()
-            .unwrap_or_else(|e| e.into_inner())
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
             .clone()
     }
 
@@ -493,7 +493,7 @@ impl Resolver {
         if let Some(found) = self
             .found
             .lock()
-            .unwrap_or_else(|e| e.into_inner())
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
             .get(dir)
         {
             return found.clone();
@@ -505,7 +505,7 @@ impl Resolver {
                 if link_leaves_project(&candidate, dir) {
                     self.errors
                         .lock()
-                        .unwrap_or_else(|e| e.into_inner())
+                        .unwrap_or_else(std::sync::PoisonError::into_inner)
                         .push(error(
                             &candidate,
                             "",
@@ -522,7 +522,7 @@ impl Resolver {
                     Err(e) => {
                         self.errors
                             .lock()
-                            .unwrap_or_else(|e| e.into_inner())
+                            .unwrap_or_else(std::sync::PoisonError::into_inner)
                             .push(e);
                         break;
                     }
@@ -536,7 +536,7 @@ impl Resolver {
         }
         self.found
             .lock()
-            .unwrap_or_else(|e| e.into_inner())
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
             .insert(dir.to_path_buf(), result.clone());
         result
     }
@@ -548,7 +548,7 @@ impl Resolver {
         if let Some(resolved) = self
             .settings
             .lock()
-            .unwrap_or_else(|e| e.into_inner())
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
             .get(&key)
         {
             return resolved.clone();
@@ -556,7 +556,7 @@ impl Resolver {
         let resolved = Arc::new(self.resolve(file));
         self.settings
             .lock()
-            .unwrap_or_else(|e| e.into_inner())
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
             .insert(key, resolved.clone());
         resolved
     }
@@ -611,7 +611,12 @@ impl Resolver {
             .exclude
             .clone()
             .or_else(|| options.exclude.clone())
-            .unwrap_or_else(|| DEFAULT_EXCLUDES.iter().map(|s| s.to_string()).collect())
+            .unwrap_or_else(|| {
+                DEFAULT_EXCLUDES
+                    .iter()
+                    .map(std::string::ToString::to_string)
+                    .collect()
+            })
             .into_iter()
             .chain(options.extend_exclude.iter().cloned())
             .chain(inline.extend_exclude.iter().cloned())
@@ -651,8 +656,7 @@ impl Resolver {
         let root = resolved
             .file
             .as_ref()
-            .map(|f| f.root.clone())
-            .unwrap_or_else(|| PathBuf::from("."));
+            .map_or_else(|| PathBuf::from("."), |f| f.root.clone());
         relative(path, &root).is_some_and(|r| resolved.excludes.is_match(r))
     }
 }

@@ -282,7 +282,7 @@ pub fn parse_at(language: Language, source: &str, path: Option<&Path>) -> Parsed
 
 /// [`parse_at`] with the project index: names imported from other files of the project
 /// resolve to the objects those files define.
-pub fn parse_linked(
+pub(crate) fn parse_linked(
     language: Language,
     source: &str,
     path: Option<&Path>,
@@ -371,7 +371,7 @@ fn over_budget_problems(context: &Context) -> Vec<Diagnostic> {
 }
 
 /// The per-file rules' findings on one model of the file at `path`.
-pub fn run_rules(context: &Context, path: &Path, settings: &Settings) -> Vec<Finding> {
+pub(crate) fn run_rules(context: &Context, path: &Path, settings: &Settings) -> Vec<Finding> {
     let mut findings = Vec::new();
     for rule in RULES {
         if !settings.is_enabled_for(rule.code, path)
@@ -556,13 +556,13 @@ fn internal_error(message: &str) -> Diagnostic {
 /// have room for deeply nested and very long expressions, and turns a panic into an error
 /// message so that one file's failure never ends the run. Called from a pool thread, it runs
 /// on that thread.
-pub fn run_isolated<T: Send>(work: impl FnOnce() -> T + Send) -> Result<T, String> {
+pub(crate) fn run_isolated<T: Send>(work: impl FnOnce() -> T + Send) -> Result<T, String> {
     pool()
         .install(|| std::panic::catch_unwind(std::panic::AssertUnwindSafe(work)))
         .map_err(|payload| {
             payload
                 .downcast_ref::<&str>()
-                .map(|s| s.to_string())
+                .map(std::string::ToString::to_string)
                 .or_else(|| payload.downcast_ref::<String>().cloned())
                 .unwrap_or_else(|| "an unexpected panic".to_string())
         })
@@ -598,7 +598,7 @@ pub fn read_source(path: &Path) -> Result<String, ReadError> {
             kind: Problem::IoError,
             message: format!(
                 "Skipped {shown}: {}, not a regular file",
-                file_kind(&metadata.file_type())
+                file_kind(metadata.file_type())
             ),
         });
     }
@@ -627,7 +627,7 @@ pub fn read_source(path: &Path) -> Result<String, ReadError> {
 }
 
 /// What a path that is not a regular file is, in words.
-fn file_kind(kind: &std::fs::FileType) -> &'static str {
+fn file_kind(kind: std::fs::FileType) -> &'static str {
     #[cfg(unix)]
     {
         use std::os::unix::fs::FileTypeExt;
@@ -813,9 +813,10 @@ fn analyse_all(
             .par_bridge()
             .map(|(i, (path, source))| {
                 let file_settings = settings.settings_for(&path);
-                let pass = match options.no_prefilter {
-                    true => Pass::Unfiltered,
-                    false => Pass::First,
+                let pass = if options.no_prefilter {
+                    Pass::Unfiltered
+                } else {
+                    Pass::First
                 };
                 let mut analysis =
                     analyse(path, source, file_settings, options.cache, counters, pass);
@@ -1167,14 +1168,14 @@ fn fix_rounds(
             })
         };
         let mut applied = apply_fixes(&current, &fixes, &errors);
-        if applied.applied > 0 && is_worse(&applied.source) {
+        if applied.count > 0 && is_worse(&applied.source) {
             // Keep the fixes that do no harm, one at a time, in source order.
             let mut kept: Vec<usize> = Vec::new();
             for &index in &applied.chosen {
                 let mut trial: Vec<&Fix> = kept.iter().map(|&k| fixes[k]).collect();
                 trial.push(fixes[index]);
                 let attempt = apply_fixes(&current, &trial, &errors);
-                if attempt.applied == trial.len() && !is_worse(&attempt.source) {
+                if attempt.count == trial.len() && !is_worse(&attempt.source) {
                     kept.push(index);
                 }
             }
@@ -1184,11 +1185,11 @@ fn fix_rounds(
             applied = apply_fixes(&current, &chosen, &errors);
             applied.chosen = kept;
         }
-        if applied.applied == 0 {
+        if applied.count == 0 {
             converged = true;
             break;
         }
-        fixed += applied.applied;
+        fixed += applied.count;
         codes.extend(applied.chosen.iter().map(|&index| fixable[index].code));
         current = applied.source;
     }

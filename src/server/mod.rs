@@ -133,7 +133,7 @@ impl ClientSettings {
         ClientSettings {
             unsafe_fixes: value
                 .get("unsafeFixes")
-                .and_then(|v| v.as_bool())
+                .and_then(serde_json::Value::as_bool)
                 .unwrap_or(false),
             select: list("select"),
             ignore: list("ignore").unwrap_or_default(),
@@ -409,7 +409,7 @@ impl Server {
                         // Publishing converts positions and answers waiting requests: a bug
                         // there must not take the server down either.
                         let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                            self.handle_event(event)
+                            self.handle_event(event);
                         }));
                         if let Err(panic) = outcome {
                             let what = dispatch::panic_message(panic.as_ref());
@@ -582,7 +582,7 @@ impl Server {
     /// not being analysed already, as many at a time as there are cores (after a settings
     /// change every open document is due at once). Those with requests waiting go first.
     fn start_analyses(&mut self) {
-        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let cores = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
         let running = self
             .documents
             .values()
@@ -949,11 +949,14 @@ fn analyse(
     last_good: Option<FileReport>,
 ) -> (FileReport, Option<FileReport>) {
     #[cfg(debug_assertions)]
-    if text.contains(TEST_PANIC_MARKER) {
-        panic!("the document asked for a panic");
-    }
+    assert!(
+        !text.contains(TEST_PANIC_MARKER),
+        "the document asked for a panic"
+    );
     let others: Vec<(PathBuf, LockSummary)> = {
-        let index = index.lock().unwrap_or_else(|e| e.into_inner());
+        let index = index
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         index.iter().map(|(p, s)| (p.clone(), s.clone())).collect()
     };
     let report = engine::check_document(path, text.to_string(), resolver, &others);
@@ -998,16 +1001,20 @@ fn reindex(paths: &[PathBuf], resolver: &Resolver, index: &Mutex<HashMap<PathBuf
         }))
         .ok()
         .flatten();
-        let mut index = index.lock().unwrap_or_else(|e| e.into_inner());
+        let mut index = index
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         match summary {
             Some(summary) => index.insert(path.clone(), summary),
             None => index.remove(path),
         };
     }
     // Files that use other files' objects see them through the project index.
-    let mut index = index.lock().unwrap_or_else(|e| e.into_inner());
+    let mut index = index
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        engine::link_summaries(&mut index, resolver)
+        engine::link_summaries(&mut index, resolver);
     }));
 }
 
@@ -1049,7 +1056,7 @@ mod tests {
             let event = server
                 .events
                 .1
-                .recv_timeout(Duration::from_secs(60))
+                .recv_timeout(Duration::from_mins(1))
                 .expect("the analysis ends");
             server.handle_event(event);
             server.start_analyses();
@@ -1136,7 +1143,7 @@ mod tests {
         server
             .index
             .lock()
-            .unwrap_or_else(|e| e.into_inner())
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
             .insert(other, summary);
         settle(&mut server);
         assert!(published(&client).is_empty(), "checked before it was told");
@@ -1149,7 +1156,7 @@ mod tests {
     fn after_a_settings_change_open_documents_are_analysed_a_few_at_a_time() {
         let dir = tempfile::tempdir().expect("a temporary folder");
         let (mut server, client) = server(dir.path());
-        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let cores = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
         for n in 0..cores + 3 {
             let path = dir.path().join(format!("open_{n}.py"));
             handlers::did_open(

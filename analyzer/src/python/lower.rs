@@ -135,7 +135,7 @@ impl<'a> Lowerer<'a> {
             object_by_key: HashMap::new(),
             attribute_kinds: HashMap::new(),
             instance_types: HashMap::new(),
-            lookups: Default::default(),
+            lookups: std::cell::RefCell::default(),
             thread_entries: Vec::new(),
             done_futures: HashSet::new(),
             process_pools: HashSet::new(),

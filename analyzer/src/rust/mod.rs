@@ -17,7 +17,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, OnceLock};
 
-use threadlint_rules::model::{FileModel, Language, Span};
+use threadlint_rules::model::{FileModel, Span};
 
 /// A syntax error, located.
 #[derive(Clone, Debug)]
@@ -63,6 +63,7 @@ pub struct Lowered {
 }
 
 /// Parses and lowers one Rust source compiled with `edition`.
+#[cfg(test)]
 pub fn lower(source: &str, edition: Edition) -> Lowered {
     lower_in(source, edition, None, None)
 }
@@ -198,7 +199,7 @@ fn find_edition(dir: &Path) -> Edition {
                 return match package.get("edition") {
                     Some(toml::Value::String(text)) => Edition::parse(text).unwrap_or_default(),
                     Some(toml::Value::Table(t))
-                        if t.get("workspace").and_then(|w| w.as_bool()) == Some(true) =>
+                        if t.get("workspace").and_then(toml::Value::as_bool) == Some(true) =>
                     {
                         workspace_edition(Some(dir)).unwrap_or_default()
                     }
@@ -228,15 +229,4 @@ fn workspace_edition(mut dir: Option<&Path>) -> Option<Edition> {
 fn read_manifest(path: &Path) -> Option<toml::Table> {
     let text = std::fs::read_to_string(path).ok()?;
     text.parse::<toml::Table>().ok()
-}
-
-/// An empty model, for files that could not be parsed.
-pub fn empty_model() -> FileModel {
-    FileModel {
-        language: Language::Rust,
-        module: None,
-        objects: Vec::new(),
-        functions: Vec::new(),
-        thread_entries: Vec::new(),
-    }
 }

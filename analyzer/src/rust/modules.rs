@@ -45,7 +45,7 @@ pub fn locate(path: &Path) -> Option<CrateFile> {
         .map(|p| p.to_string_lossy().into_owned())
         .collect();
     // The targets whose roots could reach the file: the first that does is its crate.
-    let dir = parts.first().map(String::as_str).unwrap_or("");
+    let dir = parts.first().map_or("", String::as_str);
     let candidates: Vec<(String, bool, PathBuf)> = match dir {
         "src" => {
             let mut roots = vec![
@@ -128,13 +128,17 @@ fn cached_module_files(
     static TREES: std::sync::OnceLock<std::sync::Mutex<Trees>> = std::sync::OnceLock::new();
     let trees = TREES.get_or_init(Default::default);
     let key = (root.to_path_buf(), crate_name.to_string());
-    if let Some(tree) = trees.lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
+    if let Some(tree) = trees
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .get(&key)
+    {
         return tree.clone();
     }
     let tree = std::sync::Arc::new(module_files(root, crate_name));
     trees
         .lock()
-        .unwrap_or_else(|e| e.into_inner())
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
         .entry(key)
         .or_insert(tree)
         .clone()
@@ -167,7 +171,7 @@ pub fn module_files(root: &Path, crate_name: &str) -> HashMap<PathBuf, Vec<Strin
         } else {
             let stem = file
                 .file_stem()
-                .map(|s| s.to_os_string())
+                .map(std::ffi::OsStr::to_os_string)
                 .unwrap_or_default();
             dir.join(stem)
         };
@@ -277,6 +281,13 @@ pub struct Import {
     pub public: bool,
 }
 
+#[cfg_attr(
+    not(test),
+    expect(
+        dead_code,
+        reason = "Tested, but not called by the lowering, which resolves paths in lower/resolve.rs"
+    )
+)]
 impl ModuleScope {
     /// The scope of the top-level items of a parsed file (or inline module's items).
     pub fn of_items(items: &[syn::Item]) -> ModuleScope {
@@ -363,6 +374,13 @@ pub struct Resolver {
     pub scopes: HashMap<Vec<String>, ModuleScope>,
 }
 
+#[cfg_attr(
+    not(test),
+    expect(
+        dead_code,
+        reason = "Tested, but not called by the lowering, which resolves paths in lower/resolve.rs"
+    )
+)]
 impl Resolver {
     /// The absolute path that `segments` (written in module `from`, with a leading `::` when
     /// `leading_colon`) names. External paths stay as written (`parking_lot::Mutex`).

@@ -322,8 +322,7 @@ fn check_rust(cx: &Context, event: &Event, strict: bool) -> Option<Finding> {
         .rsplit_once('.')
         .map(|(receiver, _)| receiver)
         .filter(|r| readable && !r.is_empty())
-        .map(str::to_string)
-        .unwrap_or_else(|| short(&object.display));
+        .map_or_else(|| short(&object.display), str::to_string);
     let flavor = match object.kind {
         ObjKind::Condvar { flavor } => flavor,
         _ => Flavor::Std,

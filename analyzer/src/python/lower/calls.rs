@@ -108,8 +108,7 @@ impl<'a> Lowerer<'a> {
                         (kind, name),
                         (ObjKind::Thread { .. }, "join")
                             | (ObjKind::Future, "result" | "exception")
-                            | (ObjKind::Event, "wait")
-                            | (ObjKind::Barrier { .. }, "wait")
+                            | (ObjKind::Event | ObjKind::Barrier { .. }, "wait")
                             | (ObjKind::Executor, "shutdown")
                             | (ObjKind::Queue { .. }, "get" | "join")
                     );

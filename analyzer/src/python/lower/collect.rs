@@ -19,12 +19,11 @@ impl<'a> Lowerer<'a> {
                 Stmt::Import(import) => {
                     for alias in &import.names {
                         let full = alias.name.id.as_str();
-                        let (local, target) = match &alias.asname {
-                            Some(asname) => (asname.id.to_string(), full.to_string()),
-                            None => {
-                                let first = full.split('.').next().unwrap_or(full);
-                                (first.to_string(), first.to_string())
-                            }
+                        let (local, target) = if let Some(asname) = &alias.asname {
+                            (asname.id.to_string(), full.to_string())
+                        } else {
+                            let first = full.split('.').next().unwrap_or(full);
+                            (first.to_string(), first.to_string())
                         };
                         self.import_list.push((local.clone(), target.clone()));
                         self.imports.insert(local, target);

@@ -52,7 +52,7 @@ impl<'a> Lowerer<'a> {
             Expr::Field(_) => reads.push(Read::Shared(self.expr_text(expr))),
             // `start.elapsed()`: the time since an instant, a deadline test.
             Expr::MethodCall(call) if call.method == "elapsed" && call.args.is_empty() => {
-                reads.push(Read::Clock)
+                reads.push(Read::Clock);
             }
             Expr::MethodCall(call) => {
                 let receiver = self.expr_text(&call.receiver);
