@@ -11,7 +11,7 @@ use codespan_reporting::term::termcolor::{BufferWriter, ColorChoice};
 use threadlint_analyzer::config::{self, ConfigError, Overrides, Resolver, Source};
 use threadlint_analyzer::engine::{self, fix_source, Input, RunOptions, SettingsSource};
 use threadlint_analyzer::selection::{RuleSelection, Selector};
-use threadlint_analyzer::Report;
+use threadlint_analyzer::{Problem, Report};
 use threadlint_rules::Applicability;
 
 use crate::render::{self, OutputFormat};
@@ -167,7 +167,7 @@ fn merge(into: &mut toml::Table, from: toml::Table) {
     for (key, value) in from {
         match (into.get_mut(&key), value) {
             (Some(toml::Value::Table(existing)), toml::Value::Table(inner)) => {
-                merge(existing, inner)
+                merge(existing, inner);
             }
             (_, value) => {
                 into.insert(key, value);
@@ -510,7 +510,9 @@ fn finish(
     if !args.quiet && !reader_gone && (!format.is_machine() || args.output_file.is_some()) {
         print_summary(report, fixed, args.unsafe_fixes);
     }
-    let io_error = report.diagnostics().any(|(_, d)| d.name == "io-error")
+    let io_error = report
+        .diagnostics()
+        .any(|(_, d)| d.problem_kind() == Some(Problem::IoError))
         || has_internal_error(report)
         || write_failed;
     let findings = report.diagnostics().count();
@@ -537,7 +539,7 @@ fn print_withheld(withheld: usize) {
 fn has_internal_error(report: &Report) -> bool {
     report
         .diagnostics()
-        .any(|(_, d)| d.name == "internal-error")
+        .any(|(_, d)| d.problem_kind() == Some(Problem::InternalError))
 }
 
 fn print_report(

@@ -129,14 +129,13 @@ fn rule_docs(rule: Option<&str>, all: bool) -> ExitCode {
         return print_stdout(&pages.join("\n"));
     }
     let wanted = rule.unwrap_or_default();
-    match threadlint_rules::registry::find(wanted) {
-        Some(rule) => print_stdout(&terminal_page(rule)),
-        None => {
-            eprintln!(
-                "error: unknown rule `{wanted}`; the rules are {}",
-                RULES.iter().map(|r| r.code).collect::<Vec<_>>().join(", ")
-            );
-            ExitCode::from(2)
-        }
+    if let Some(rule) = threadlint_rules::registry::find(wanted) {
+        print_stdout(&terminal_page(rule))
+    } else {
+        eprintln!(
+            "error: unknown rule `{wanted}`; the rules are {}",
+            RULES.iter().map(|r| r.code).collect::<Vec<_>>().join(", ")
+        );
+        ExitCode::from(2)
     }
 }

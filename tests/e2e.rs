@@ -19,8 +19,7 @@ fn target_dir() -> PathBuf {
     Path::new(env!("CARGO_BIN_EXE_threadlint"))
         .parent()
         .and_then(Path::parent)
-        .map(Path::to_path_buf)
-        .unwrap_or_else(|| repo_root().join("target"))
+        .map_or_else(|| repo_root().join("target"), Path::to_path_buf)
 }
 
 fn run(command: &mut Command) -> Output {
@@ -45,7 +44,9 @@ fn ok(command: &mut Command) -> Output {
 /// build may replace `target/debug/threadlint` while the other packages it.
 fn shared_build() -> std::sync::MutexGuard<'static, ()> {
     static BUILD: std::sync::Mutex<()> = std::sync::Mutex::new(());
-    BUILD.lock().unwrap_or_else(|e| e.into_inner())
+    BUILD
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 fn git(dir: &Path, args: &[&str]) {

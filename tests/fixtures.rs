@@ -4,7 +4,9 @@
 //! those are the look-alike negatives. A sibling `<name>.fixed.<ext>` holds the source after
 //! `--fix --unsafe-fixes`.
 //!
-//! Each fixture is its own test, so a failure names its file. Beside the markers, each has two
+//! The files are found when the tests run (`harness = false`, libtest-mimic): a new fixture is a
+//! new test with nothing to register, and `cargo test --test fixtures -- --list` shows one test
+//! per file, named by its path under `fixtures/`, so a failure names its file. Beside the markers, each has two
 //! snapshots (`tests/snapshots/fixtures__*`): the concise output and the diff of its fixes. The
 //! harness also fails on a finding reported twice on one line, on a fix whose edits do not
 //! apply or add a syntax error, on a fix from a rule whose documentation has no `## Fix`
@@ -14,73 +16,76 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use threadlint_analyzer::engine::{check, fix_source, parse, Input, Settings};
+use threadlint_analyzer::engine::{
+    check, fix_source, parse, FixResult, Input, Settings, FIX_ROUNDS,
+};
 use threadlint_analyzer::fix::apply_edits;
 use threadlint_analyzer::selection::{RuleSelection, Selector};
 use threadlint_analyzer::Diagnostic;
 use threadlint_rules::model::Language;
 use threadlint_rules::RuleSettings;
 
-/// One `#[test]` per fixture file, and the list of them all.
-macro_rules! fixtures {
-    ($($test:ident => $file:literal,)*) => {
-        const FIXTURES: &[&str] = &[$($file),*];
-        $(
-            #[test]
-            fn $test() {
-                run_fixture($file);
-            }
-        )*
-    };
-}
-
-fixtures! {
-    python_tl001_bare_acquire => "python/TL001_bare_acquire.py",
-    python_tl002_wait_not_in_loop => "python/TL002_wait_not_in_loop.py",
-    python_tl003_sleep_polling => "python/TL003_sleep_polling.py",
-    python_tl004_lock_order_inversion => "python/TL004_lock_order_inversion.py",
-    python_tl005_missing_timeout => "python/TL005_missing_timeout.py",
-    python_tl005_missing_timeout_strict => "python/TL005_missing_timeout_strict.py",
-    python_tl005_missing_timeout_network => "python/TL005_missing_timeout_network.py",
-    python_tl005_missing_timeout_network_strict => "python/TL005_missing_timeout_network_strict.py",
-    python_tl006_unsynchronized_shared_update => "python/TL006_unsynchronized_shared_update.py",
-    python_tl007_nonreentrant_reacquire => "python/TL007_nonreentrant_reacquire.py",
-    python_tl008_sleep_synchronization => "python/TL008_sleep_synchronization.py",
-    python_tl009_blocking_under_lock => "python/TL009_blocking_under_lock.py",
-    python_tl010_useless_lock => "python/TL010_useless_lock.py",
-    python_tl011_unlocked_notify_or_wait => "python/TL011_unlocked_notify_or_wait.py",
-    python_tl012_thread_run_called => "python/TL012_thread_run_called.py",
-    python_tl013_daemon_after_start => "python/TL013_daemon_after_start.py",
-    python_tl014_thread_leak => "python/TL014_thread_leak.py",
-    python_tl015_check_then_act => "python/TL015_check_then_act.py",
-    python_tl016_lost_exception => "python/TL016_lost_exception.py",
-    python_tl018_lock_across_await => "python/TL018_lock_across_await.py",
-    python_tl019_blocking_call_in_async => "python/TL019_blocking_call_in_async.py",
-    python_tl019_blocking_call_in_async_io => "python/TL019_blocking_call_in_async_io.py",
-    rust_tl001_bare_acquire => "rust/TL001_bare_acquire.rs",
-    rust_tl002_wait_not_in_loop => "rust/TL002_wait_not_in_loop.rs",
-    rust_tl003_sleep_polling => "rust/TL003_sleep_polling.rs",
-    rust_tl004_lock_order_inversion => "rust/TL004_lock_order_inversion.rs",
-    rust_tl005_missing_timeout => "rust/TL005_missing_timeout.rs",
-    rust_tl005_missing_timeout_strict => "rust/TL005_missing_timeout_strict.rs",
-    rust_tl006_unsynchronized_shared_update => "rust/TL006_unsynchronized_shared_update.rs",
-    rust_tl007_nonreentrant_reacquire => "rust/TL007_nonreentrant_reacquire.rs",
-    rust_tl008_sleep_synchronization => "rust/TL008_sleep_synchronization.rs",
-    rust_tl009_blocking_under_lock => "rust/TL009_blocking_under_lock.rs",
-    rust_tl010_useless_lock => "rust/TL010_useless_lock.rs",
-    rust_tl014_thread_leak => "rust/TL014_thread_leak.rs",
-    rust_tl015_check_then_act => "rust/TL015_check_then_act.rs",
-    rust_tl016_lost_exception => "rust/TL016_lost_exception.rs",
-    rust_tl017_guard_dropped_immediately => "rust/TL017_guard_dropped_immediately.rs",
-    rust_tl018_lock_across_await => "rust/TL018_lock_across_await.rs",
-    rust_tl019_blocking_call_in_async => "rust/TL019_blocking_call_in_async.rs",
+fn main() {
+    let args = libtest_mimic::Arguments::from_args();
+    let mut trials: Vec<libtest_mimic::Trial> = fixture_files()
+        .into_iter()
+        .map(|relative| {
+            libtest_mimic::Trial::test(relative.clone(), move || run_fixture(&relative))
+        })
+        .collect();
+    let checks: [(&str, fn()); 9] = [
+        (
+            "catalogue::every_rule_has_a_fixture_with_positives",
+            every_rule_has_a_fixture_with_positives,
+        ),
+        (
+            "catalogue::every_fixture_is_named_after_a_rule_of_its_language",
+            every_fixture_is_named_after_a_rule_of_its_language,
+        ),
+        (
+            "harness::rejects_a_fix_that_breaks_the_syntax",
+            harness::rejects_a_fix_that_breaks_the_syntax,
+        ),
+        (
+            "harness::rejects_a_fix_whose_edits_fall_outside_the_source",
+            harness::rejects_a_fix_whose_edits_fall_outside_the_source,
+        ),
+        (
+            "harness::rejects_a_fix_from_a_rule_that_declares_none",
+            harness::rejects_a_fix_from_a_rule_that_declares_none,
+        ),
+        (
+            "harness::rejects_a_finding_reported_twice_on_one_line",
+            harness::rejects_a_finding_reported_twice_on_one_line,
+        ),
+        (
+            "harness::rejects_fixing_that_does_not_converge",
+            harness::rejects_fixing_that_does_not_converge,
+        ),
+        (
+            "harness::rejects_fixing_that_leaves_a_syntax_error_or_fails",
+            harness::rejects_fixing_that_leaves_a_syntax_error_or_fails,
+        ),
+        (
+            "catalogue::every_fixed_file_has_its_fixture",
+            every_fixed_file_has_its_fixture,
+        ),
+    ];
+    trials.extend(checks.into_iter().map(|(name, check)| {
+        libtest_mimic::Trial::test(name, move || {
+            check();
+            Ok(())
+        })
+    }));
+    libtest_mimic::run(&args, trials).exit();
 }
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures")
 }
 
-/// Every fixture on disk (relative to `fixtures/`), without the `.fixed.` files.
+/// Every fixture on disk (relative to `fixtures/`), without the `.fixed.` files. Any other
+/// file there is a fixture too: one not named after a rule fails, never goes unrun.
 fn fixture_files() -> Vec<String> {
     let mut files = Vec::new();
     for language in ["python", "rust"] {
@@ -89,7 +94,7 @@ fn fixture_files() -> Vec<String> {
         };
         for entry in entries.flatten() {
             let name = entry.file_name().to_string_lossy().to_string();
-            if name.starts_with("TL") && !name.contains(".fixed.") {
+            if !name.contains(".fixed.") {
                 files.push(format!("{language}/{name}"));
             }
         }
@@ -199,13 +204,34 @@ fn run_binary(relative: &str, code: &str, strict: bool, extra: &[&str]) -> Strin
     )
 }
 
-fn run_fixture(relative: &str) {
+/// What is wrong with the outcome of fixing `source` (every fix, rounds until nothing applies).
+fn fix_result_problems(language: Language, source: &str, fixed: &FixResult) -> Vec<String> {
+    let mut problems = Vec::new();
+    if let Some(error) = &fixed.error {
+        problems.push(format!("fixing failed: {error}"));
+    }
+    if !fixed.converged {
+        problems.push(format!(
+            "fixing did not converge within {FIX_ROUNDS} rounds"
+        ));
+    }
+    let errors_before = parse(language, source).syntax_errors;
+    let errors_after = parse(language, &fixed.source).syntax_errors;
+    if errors_after > errors_before {
+        problems.push(format!(
+            "the fixed source has {errors_after} syntax errors, the fixture {errors_before}"
+        ));
+    }
+    problems
+}
+
+fn run_fixture(relative: &str) -> Result<(), libtest_mimic::Failed> {
     let path = root().join(relative);
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().to_string())
         .unwrap_or_default();
-    let code = &name[..5];
+    let code = name.get(..5).unwrap_or(&name);
     let strict = name.contains("_strict");
     let language = match path.extension().and_then(|e| e.to_str()) {
         Some("rs") => Language::Rust,
@@ -244,22 +270,7 @@ fn run_fixture(relative: &str) {
     failures.extend(fix_problems(language, &source, &diagnostics));
 
     let fixed = fix_source(&path, &source, &settings, true);
-    if let Some(error) = &fixed.error {
-        failures.push(format!("fixing failed: {error}"));
-    }
-    if !fixed.converged {
-        failures.push(format!(
-            "fixing did not converge within {} rounds",
-            threadlint_analyzer::engine::FIX_ROUNDS
-        ));
-    }
-    let errors_before = parse(language, &source).syntax_errors;
-    let errors_after = parse(language, &fixed.source).syntax_errors;
-    if errors_after > errors_before {
-        failures.push(format!(
-            "the fixed source has {errors_after} syntax errors, the fixture {errors_before}"
-        ));
-    }
+    failures.extend(fix_result_problems(language, &source, &fixed));
     let extension = path
         .extension()
         .map(|e| e.to_string_lossy().to_string())
@@ -277,7 +288,9 @@ fn run_fixture(relative: &str) {
         )),
         _ => {}
     }
-    assert!(failures.is_empty(), "{name}:\n{}", failures.join("\n\n"));
+    if !failures.is_empty() {
+        return Err(format!("{name}:\n{}", failures.join("\n\n")).into());
+    }
 
     let stem = relative
         .trim_end_matches(&format!(".{extension}"))
@@ -290,21 +303,50 @@ fn run_fixture(relative: &str) {
         format!("{stem}__diff"),
         run_binary(relative, code, strict, &["--diff", "--unsafe-fixes"])
     );
+    Ok(())
 }
 
-#[test]
-fn every_fixture_file_has_a_test() {
-    let listed: Vec<String> = FIXTURES.iter().map(|f| f.to_string()).collect();
-    let mut sorted = listed.clone();
-    sorted.sort();
-    assert_eq!(
-        sorted,
-        fixture_files(),
-        "add each fixture file to the `fixtures!` list in tests/fixtures.rs"
-    );
+/// A fixture runs with the rule its name gives selected: the name must be a rule's code, of a
+/// rule checked in that language.
+fn every_fixture_is_named_after_a_rule_of_its_language() {
+    for relative in fixture_files() {
+        let (language, name) = relative.split_once('/').unwrap_or_default();
+        let rule = name
+            .get(..5)
+            .and_then(threadlint_rules::registry::find)
+            .unwrap_or_else(|| {
+                panic!("{relative}: not named after a rule code (`TLNNN_name.ext`)")
+            });
+        assert!(
+            rule.languages
+                .iter()
+                .any(|l| l.name().eq_ignore_ascii_case(language)),
+            "{relative}: {} is not checked in {language}",
+            rule.code
+        );
+    }
 }
 
-#[test]
+/// A `.fixed.` file is compared with the fixing of its fixture: one without a fixture (renamed,
+/// deleted) would never be read.
+fn every_fixed_file_has_its_fixture() {
+    for language in ["python", "rust"] {
+        let Ok(entries) = std::fs::read_dir(root().join(language)) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().to_string();
+            if let Some((stem, extension)) = name.split_once(".fixed.") {
+                let fixture = root().join(language).join(format!("{stem}.{extension}"));
+                assert!(
+                    fixture.is_file(),
+                    "{language}/{name} has no fixture {stem}.{extension}"
+                );
+            }
+        }
+    }
+}
+
 fn every_rule_has_a_fixture_with_positives() {
     let files = fixture_files();
     for rule in threadlint_rules::RULES {
@@ -350,8 +392,7 @@ mod harness {
 
     const SOURCE: &str = "import threading\ncond = threading.Condition()\n\ndef f():\n    with cond:\n        if not ready:\n            cond.wait()\n";
 
-    #[test]
-    fn rejects_a_fix_that_breaks_the_syntax() {
+    pub(super) fn rejects_a_fix_that_breaks_the_syntax() {
         // `if` -> `while (`: a broken rewrite of TL002's fix.
         let at = SOURCE.find("if not").expect("the if") as u32;
         let broken = with_fix("TL002", at, at + 2, "while (");
@@ -366,8 +407,7 @@ mod harness {
         );
     }
 
-    #[test]
-    fn rejects_a_fix_whose_edits_fall_outside_the_source() {
+    pub(super) fn rejects_a_fix_whose_edits_fall_outside_the_source() {
         let end = SOURCE.len() as u32;
         let problems = fix_problems(
             Language::Python,
@@ -377,8 +417,7 @@ mod harness {
         assert!(problems[0].contains("outside the source"), "{problems:?}");
     }
 
-    #[test]
-    fn rejects_a_fix_from_a_rule_that_declares_none() {
+    pub(super) fn rejects_a_fix_from_a_rule_that_declares_none() {
         // TL003's documentation has no `## Fix` section.
         let problems = fix_problems(
             Language::Python,
@@ -389,13 +428,47 @@ mod harness {
         assert!(problems[0].contains("says it has no fix"), "{problems:?}");
     }
 
-    #[test]
-    fn rejects_a_finding_reported_twice_on_one_line() {
+    pub(super) fn rejects_a_finding_reported_twice_on_one_line() {
         let actual = [
             (7, "TL002".to_string()),
             (7, "TL005".to_string()),
             (7, "TL002".to_string()),
         ];
         assert_eq!(duplicates(&actual), vec![(7, "TL002".to_string())]);
+    }
+
+    fn fixed(source: &str, converged: bool, error: Option<String>) -> FixResult {
+        FixResult {
+            source: source.into(),
+            fixed: 1,
+            codes: vec!["TL002"],
+            withheld: 0,
+            converged,
+            error,
+        }
+    }
+
+    /// A fix that keeps finding something to change (a broken rule that undoes its own
+    /// rewrite) is cut short by the round limit: the harness reports it.
+    pub(super) fn rejects_fixing_that_does_not_converge() {
+        let fixed_source = SOURCE.replace("if not", "while not");
+        let problems =
+            fix_result_problems(Language::Python, SOURCE, &fixed(&fixed_source, false, None));
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(problems[0].contains("did not converge"), "{problems:?}");
+        assert_eq!(
+            fix_result_problems(Language::Python, SOURCE, &fixed(&fixed_source, true, None)),
+            Vec::<String>::new()
+        );
+    }
+
+    pub(super) fn rejects_fixing_that_leaves_a_syntax_error_or_fails() {
+        let broken = SOURCE.replace("if not", "while (not");
+        let problems = fix_result_problems(Language::Python, SOURCE, &fixed(&broken, true, None));
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(problems[0].contains("syntax errors"), "{problems:?}");
+        let failed = fixed(SOURCE, true, Some("a panic".into()));
+        let problems = fix_result_problems(Language::Python, SOURCE, &failed);
+        assert!(problems[0].contains("fixing failed"), "{problems:?}");
     }
 }

@@ -191,7 +191,7 @@ fn line_starts(text: &str) -> Vec<usize> {
 /// One to four random edits of `text`; `other` is another sample to splice from.
 fn mutate(rng: &mut Rng, text: &str, other: &str, tokens: &[&str]) -> String {
     let mut out = text.to_string();
-    for _ in 0..1 + rng.below(4) {
+    for _ in 0..=rng.below(4) {
         let len = out.len();
         let at = boundary(&out, rng.below(len + 1));
         let end = boundary(&out, at + rng.below(200));
@@ -209,7 +209,8 @@ fn mutate(rng: &mut Rng, text: &str, other: &str, tokens: &[&str]) -> String {
                 let b = rng.below(starts.len());
                 let lines: Vec<&str> = out.split_inclusive('\n').collect();
                 if a < lines.len() && b < lines.len() {
-                    let mut lines: Vec<String> = lines.iter().map(|l| l.to_string()).collect();
+                    let mut lines: Vec<String> =
+                        lines.iter().map(std::string::ToString::to_string).collect();
                     lines.swap(a, b);
                     out = lines.concat();
                 }
@@ -333,7 +334,9 @@ fn mutants_neither_panic_nor_break_fixes_and_results_are_stable() {
                         panic
                             .downcast_ref::<String>()
                             .cloned()
-                            .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+                            .or_else(|| panic
+                                .downcast_ref::<&str>()
+                                .map(std::string::ToString::to_string))
                             .unwrap_or_default()
                     )),
                 };

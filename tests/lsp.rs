@@ -54,7 +54,7 @@ fn file_uri(path: &Path) -> String {
     for byte in path.to_string_lossy().bytes() {
         match byte {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'/' | b'-' | b'_' | b'.' | b'~' => {
-                uri.push(byte as char)
+                uri.push(byte as char);
             }
             other => uri.push_str(&format!("%{other:02X}")),
         }
@@ -286,7 +286,7 @@ impl Client {
         let path = self.path(name);
         std::fs::write(&path, text).unwrap();
         let uri = file_uri(&path);
-        let language = if name.ends_with(".rs") {
+        let language = if Path::new(name).extension().is_some_and(|e| e == "rs") {
             "rust"
         } else {
             "python"
@@ -750,7 +750,7 @@ fn a_burst_of_incremental_changes_is_analysed_once_and_final_diagnostics_match_t
         .iter()
         .map(|d| d["range"]["start"]["line"].as_u64().unwrap())
         .collect();
-    lines.sort();
+    lines.sort_unstable();
     let expected: Vec<u64> = text
         .lines()
         .enumerate()
@@ -1586,7 +1586,7 @@ fn five_megabyte_document_is_answered_within_bounds() {
     }
     text.push_str("def get():\n    with cond:\n        if not items:\n            cond.wait()\n        return items.pop()\n");
     let wait_line = text.lines().count() - 2;
-    let generous = Duration::from_secs(120);
+    let generous = Duration::from_mins(2);
 
     let mut client = Client::start(Setup {
         capabilities: json!({
@@ -1657,7 +1657,7 @@ fn a_quarter_million_term_expression_is_analysed_without_overflowing_the_stack()
     text.push('\n');
     let mut client = Client::utf8();
     let uri = client.open("long_expression.py", &text);
-    let diagnostics = client.published_with(&uri, Duration::from_secs(120), |p| p["version"] == 1)
+    let diagnostics = client.published_with(&uri, Duration::from_mins(2), |p| p["version"] == 1)
         ["diagnostics"]
         .as_array()
         .cloned()
@@ -1737,7 +1737,7 @@ fn shutdown_is_answered_while_a_twenty_megabyte_document_is_analysed() {
     let (id, shutdown) = client.request_message("shutdown", Value::Null);
     client.send_batch(&[open, shutdown]);
     // Answered before the analysis ends (it takes far longer than reading the message).
-    let response = client.wait_for("the shutdown response", Duration::from_secs(60), |m| {
+    let response = client.wait_for("the shutdown response", Duration::from_mins(1), |m| {
         (m["id"] == id && m.get("method").is_none()) || is_publish_for(m, &uri)
     });
     assert_eq!(

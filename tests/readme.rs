@@ -31,7 +31,7 @@ fn ranges(codes: &[String]) -> String {
     let mut runs: Vec<(String, String)> = Vec::new();
     for code in codes {
         match runs.last_mut() {
-            Some((_, last)) if number(last) + 1 == number(code) => *last = code.clone(),
+            Some((_, last)) if number(last) + 1 == number(code) => last.clone_from(code),
             _ => runs.push((code.clone(), code.clone())),
         }
     }

@@ -7,8 +7,6 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 use threadlint_rules::lock_order::LockSummary;
-use threadlint_rules::model::Span;
-use threadlint_rules::{Fix, Related, Severity};
 
 use crate::engine::{Diagnostic, Settings};
 use crate::fingerprint::fnv1a;
@@ -37,36 +35,14 @@ fn build_id() -> &'static str {
     })
 }
 
-#[derive(Serialize, Deserialize)]
-struct CachedDiagnostic {
-    code: Option<String>,
-    name: String,
-    severity: Severity,
-    message: String,
-    help: Option<String>,
-    span: Span,
-    related: Vec<Related>,
-    fix: Option<Fix>,
-}
-
 /// What analysing a file produced, before the whole-program pass.
 #[derive(Serialize, Deserialize)]
 pub struct Entry {
     key: String,
-    diagnostics: Vec<CachedDiagnostic>,
+    /// An entry naming a code or problem this build does not know fails to load: a miss.
+    pub diagnostics: Vec<Diagnostic>,
     pub suppressions: Suppressions,
     pub summary: Option<LockSummary>,
-}
-
-/// Names that diagnostics can carry, mapped back to `'static` strings on load.
-fn intern(name: &str) -> Option<&'static str> {
-    if let Some(rule) = threadlint_rules::registry::find(name) {
-        return Some(rule.name);
-    }
-    crate::engine::PROBLEM_NAMES
-        .iter()
-        .copied()
-        .find(|p| *p == name)
 }
 
 impl Entry {
@@ -83,44 +59,10 @@ impl Entry {
     ) -> Self {
         Entry {
             key,
-            diagnostics: diagnostics
-                .iter()
-                .map(|d| CachedDiagnostic {
-                    code: d.code.map(str::to_string),
-                    name: d.name.to_string(),
-                    severity: d.severity,
-                    message: d.message.clone(),
-                    help: d.help.clone(),
-                    span: d.span,
-                    related: d.related.clone(),
-                    fix: d.fix.clone(),
-                })
-                .collect(),
+            diagnostics: diagnostics.to_vec(),
             suppressions,
             summary,
         }
-    }
-
-    /// The diagnostics, or `None` if a name is not known to this version.
-    pub fn diagnostics(&self) -> Option<Vec<Diagnostic>> {
-        self.diagnostics
-            .iter()
-            .map(|d| {
-                Some(Diagnostic {
-                    code: match &d.code {
-                        Some(code) => Some(threadlint_rules::registry::find(code)?.code),
-                        None => None,
-                    },
-                    name: intern(&d.name)?,
-                    severity: d.severity,
-                    message: d.message.clone(),
-                    help: d.help.clone(),
-                    span: d.span,
-                    related: d.related.clone(),
-                    fix: d.fix.clone(),
-                })
-            })
-            .collect()
     }
 }
 
@@ -159,18 +101,9 @@ impl Cache {
     /// (the version, and the executable's modification time, so that a rebuilt binary with
     /// changed rules never reads results of the old one).
     pub fn key(path: &Path, source: &str, settings: &Settings) -> String {
-        let settings_key = format!(
-            "{:?}|{:?}|{:?}|{:?}|{:?}",
-            settings.selection.codes(),
-            settings.rules,
-            settings.severity,
-            settings
-                .per_file_ignores
-                .iter()
-                .map(|p| (&p.pattern, &p.rules))
-                .collect::<Vec<_>>(),
-            settings.root
-        );
+        let mut hasher = crate::fingerprint::Fnv1a::default();
+        std::hash::Hash::hash(settings, &mut hasher);
+        let settings_key = format!("{:016x}", std::hash::Hasher::finish(&hasher));
         // xxh3: the text of every file is hashed on every run, cached or not, and FNV-1a's
         // byte-at-a-time loop was a tenth of a cached run.
         let mut hasher = xxhash_rust::xxh3::Xxh3::new();
@@ -260,5 +193,81 @@ mod tests {
     #[test]
     fn an_entry_without_a_checksum_is_a_miss() {
         assert_eq!(verified(r#"{"key":"00ff","diagnostics":[]}"#), None);
+    }
+
+    fn diagnostic(code: Option<&'static str>, name: &'static str) -> Diagnostic {
+        Diagnostic {
+            code,
+            name,
+            severity: threadlint_rules::Severity::Warning,
+            message: "m".into(),
+            help: Some("h".into()),
+            span: threadlint_rules::model::Span::new(3, 9),
+            related: Vec::new(),
+            fix: None,
+        }
+    }
+
+    #[test]
+    fn diagnostics_round_trip_and_unknown_names_fail_to_load() {
+        let rule = threadlint_rules::RULES[0];
+        let stored = vec![
+            diagnostic(Some(rule.code), rule.name),
+            Diagnostic::problem(
+                crate::Problem::InvalidSyntax,
+                threadlint_rules::Severity::Error,
+                threadlint_rules::model::Span::new(0, 1),
+                "bad".into(),
+            ),
+        ];
+        let json = serde_json::to_string(&stored).expect("serialises");
+        let loaded: Vec<Diagnostic> = serde_json::from_str(&json).expect("loads");
+        assert_eq!(loaded, stored);
+        assert_eq!(
+            loaded[1].problem_kind(),
+            Some(crate::Problem::InvalidSyntax)
+        );
+        let unknown_name = json.replace("invalid-syntax", "no-such-problem");
+        assert!(serde_json::from_str::<Vec<Diagnostic>>(&unknown_name).is_err());
+        let unknown_code = json.replace(rule.code, "TL999");
+        assert!(serde_json::from_str::<Vec<Diagnostic>>(&unknown_code).is_err());
+    }
+
+    #[test]
+    fn the_key_changes_with_every_setting() {
+        let path = Path::new("a.py");
+        let base = Settings::default();
+        let key = |settings: &Settings| Cache::key(path, "x = 1\n", settings);
+        assert_eq!(key(&base), key(&base.clone()));
+        let mut strict = base.clone();
+        strict.rules.missing_timeout_strict = true;
+        let mut severity = base.clone();
+        severity.severity.insert(
+            threadlint_rules::RULES[0].code,
+            threadlint_rules::Severity::Error,
+        );
+        let mut selection = base.clone();
+        selection.selection = crate::selection::RuleSelection::resolve(
+            Some(&[crate::selection::Selector::parse("TL002").expect("a code")]),
+            &[],
+            &[],
+        );
+        let mut root = base.clone();
+        root.root = Some("sub".into());
+        let options = crate::config::parse_options(
+            Path::new("threadlint.toml"),
+            &"[per-file-ignores]\n\"tests/*\" = [\"TL003\"]\n"
+                .parse()
+                .expect("TOML"),
+        )
+        .expect("valid options");
+        let mut ignores = base.clone();
+        ignores.per_file_ignores = options.per_file_ignores;
+        let keys: std::collections::BTreeSet<String> =
+            [&base, &strict, &severity, &selection, &root, &ignores]
+                .iter()
+                .map(|s| key(s))
+                .collect();
+        assert_eq!(keys.len(), 6);
     }
 }

@@ -9,6 +9,8 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use globset::{Glob, GlobMatcher};
+use serde::de::Error as _;
+use serde::{Deserialize, Deserializer};
 use threadlint_rules::{RuleSettings, Severity};
 
 use crate::engine::Settings;
@@ -51,6 +53,15 @@ pub struct PerFileIgnore {
     pub rules: Vec<Selector>,
 }
 
+/// The matcher is compiled from the pattern: the pattern stands for it.
+impl std::hash::Hash for PerFileIgnore {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.pattern.hash(state);
+        self.basename_only.hash(state);
+        self.rules.hash(state);
+    }
+}
+
 impl PerFileIgnore {
     fn matches(&self, relative: &Path) -> bool {
         self.matcher.is_match(relative)
@@ -61,19 +72,150 @@ impl PerFileIgnore {
     }
 }
 
-/// Options from one configuration source. `None` means "not set here".
-#[derive(Clone, Debug, Default)]
+/// Options from one configuration source, as the file spells them (kebab-case keys; a key
+/// not declared here is an error that lists the declared ones). `None` means "not set here".
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
 pub struct Options {
+    #[serde(deserialize_with = "some_selectors")]
     pub select: Option<Vec<Selector>>,
+    #[serde(deserialize_with = "selectors")]
     pub extend_select: Vec<Selector>,
+    #[serde(deserialize_with = "selectors")]
     pub ignore: Vec<Selector>,
+    #[serde(deserialize_with = "per_file_ignores")]
     pub per_file_ignores: Vec<PerFileIgnore>,
+    #[serde(deserialize_with = "some_strings")]
     pub exclude: Option<Vec<String>>,
+    #[serde(deserialize_with = "strings")]
     pub extend_exclude: Vec<String>,
     pub respect_gitignore: Option<bool>,
-    pub missing_timeout_strict: Option<bool>,
-    pub severity: BTreeMap<&'static str, Severity>,
+    pub missing_timeout: MissingTimeout,
+    pub severity: BTreeMap<RuleCode, Severity>,
+    #[serde(deserialize_with = "output_format")]
     pub output_format: Option<String>,
+}
+
+/// `[missing-timeout]`: TL005's options.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
+pub struct MissingTimeout {
+    /// TL005 also checks the strict call set.
+    pub strict: Option<bool>,
+}
+
+/// A rule's code, as a configuration key names it (by code or name).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct RuleCode(pub &'static str);
+
+impl std::borrow::Borrow<str> for RuleCode {
+    fn borrow(&self) -> &str {
+        self.0
+    }
+}
+
+impl<'de> Deserialize<'de> for RuleCode {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        threadlint_rules::registry::find(&text)
+            .map(|rule| RuleCode(rule.code))
+            .ok_or_else(|| D::Error::custom(format!("`{text}` is not a rule code of this version")))
+    }
+}
+
+/// A list of strings; anything else is an error that says so.
+fn strings<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<String>, D::Error> {
+    struct List;
+    impl<'de> serde::de::Visitor<'de> for List {
+        type Value = Vec<String>;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a list of strings, e.g. [\"TL002\"]")
+        }
+        fn visit_seq<A: serde::de::SeqAccess<'de>>(
+            self,
+            mut seq: A,
+        ) -> Result<Self::Value, A::Error> {
+            let mut items = Vec::new();
+            while let Some(item) = seq.next_element::<String>()? {
+                items.push(item);
+            }
+            Ok(items)
+        }
+    }
+    deserializer.deserialize_seq(List)
+}
+
+fn some_strings<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<Vec<String>>, D::Error> {
+    strings(deserializer).map(Some)
+}
+
+fn selectors<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<Selector>, D::Error> {
+    strings(deserializer)?
+        .iter()
+        .map(|s| Selector::parse(s).map_err(D::Error::custom))
+        .collect()
+}
+
+fn some_selectors<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<Vec<Selector>>, D::Error> {
+    selectors(deserializer).map(Some)
+}
+
+fn output_format<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<String>, D::Error> {
+    let format = String::deserialize(deserializer)?;
+    if OUTPUT_FORMATS.contains(&format.as_str()) {
+        Ok(Some(format))
+    } else {
+        Err(D::Error::custom(format!(
+            "`{format}`: expected one of {}",
+            OUTPUT_FORMATS.join(", ")
+        )))
+    }
+}
+
+/// `glob = [selectors]`, in the file's order.
+fn per_file_ignores<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Vec<PerFileIgnore>, D::Error> {
+    struct Globs;
+    impl<'de> serde::de::Visitor<'de> for Globs {
+        type Value = Vec<PerFileIgnore>;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a table of glob = [codes], e.g. \"tests/*\" = [\"TL003\"]")
+        }
+        fn visit_map<A: serde::de::MapAccess<'de>>(
+            self,
+            mut map: A,
+        ) -> Result<Self::Value, A::Error> {
+            let mut entries = Vec::new();
+            while let Some(pattern) = map.next_key::<String>()? {
+                let rules = map.next_value::<SelectorList>()?.0;
+                let glob = Glob::new(&pattern).map_err(|e| {
+                    A::Error::custom(format!("`{pattern}` is not a valid glob: {e}"))
+                })?;
+                entries.push(PerFileIgnore {
+                    matcher: glob.compile_matcher(),
+                    basename_only: !pattern.contains('/'),
+                    pattern,
+                    rules,
+                });
+            }
+            Ok(entries)
+        }
+    }
+    deserializer.deserialize_map(Globs)
+}
+
+/// [`selectors`] as a type, for the values of a table.
+struct SelectorList(Vec<Selector>);
+
+impl<'de> Deserialize<'de> for SelectorList {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        selectors(deserializer).map(SelectorList)
+    }
 }
 
 /// A configuration file that was found and read.
@@ -84,8 +226,6 @@ pub struct ConfigFile {
     pub root: PathBuf,
     pub options: Options,
 }
-
-const KEYS: &str = "select, extend-select, ignore, per-file-ignores, exclude, extend-exclude, respect-gitignore, missing-timeout, severity, output-format";
 
 pub const OUTPUT_FORMATS: &[&str] = &[
     "full",
@@ -107,140 +247,72 @@ fn error(file: &Path, key: &str, message: impl Into<String>) -> ConfigError {
     }
 }
 
-fn string_list(file: &Path, key: &str, value: &toml::Value) -> Result<Vec<String>, ConfigError> {
-    let toml::Value::Array(items) = value else {
-        return Err(error(
-            file,
-            key,
-            "expected a list of strings, e.g. [\"TL002\"]",
-        ));
-    };
-    items
-        .iter()
-        .map(|item| match item {
-            toml::Value::String(s) => Ok(s.clone()),
-            _ => Err(error(
-                file,
-                key,
-                "expected a list of strings, e.g. [\"TL002\"]",
-            )),
-        })
-        .collect()
-}
-
-fn selectors(file: &Path, key: &str, value: &toml::Value) -> Result<Vec<Selector>, ConfigError> {
-    string_list(file, key, value)?
-        .iter()
-        .map(|s| Selector::parse(s).map_err(|e| error(file, key, e)))
-        .collect()
-}
-
-fn boolean(file: &Path, key: &str, value: &toml::Value) -> Result<bool, ConfigError> {
-    value
-        .as_bool()
-        .ok_or_else(|| error(file, key, "expected `true` or `false`"))
-}
-
 /// Reads options from a TOML table (the `[tool.threadlint]` table, or a whole
-/// `threadlint.toml`), reporting unknown keys and bad values.
+/// `threadlint.toml`); an error names the key (`missing-timeout.strict`) and what is allowed.
 pub fn parse_options(file: &Path, table: &toml::Table) -> Result<Options, ConfigError> {
-    let mut options = Options::default();
-    for (key, value) in table {
-        match key.as_str() {
-            "select" => options.select = Some(selectors(file, key, value)?),
-            "extend-select" => options.extend_select = selectors(file, key, value)?,
-            "ignore" => options.ignore = selectors(file, key, value)?,
-            "exclude" => options.exclude = Some(string_list(file, key, value)?),
-            "extend-exclude" => options.extend_exclude = string_list(file, key, value)?,
-            "respect-gitignore" => options.respect_gitignore = Some(boolean(file, key, value)?),
-            "output-format" => {
-                let format = value
-                    .as_str()
-                    .filter(|f| OUTPUT_FORMATS.contains(f))
-                    .ok_or_else(|| {
-                        error(
-                            file,
-                            key,
-                            format!("expected one of {}", OUTPUT_FORMATS.join(", ")),
-                        )
-                    })?;
-                options.output_format = Some(format.to_string());
-            }
-            "per-file-ignores" => {
-                let toml::Value::Table(entries) = value else {
-                    return Err(error(
-                        file,
-                        key,
-                        "expected a table of glob = [codes], e.g. \"tests/*\" = [\"TL003\"]",
-                    ));
-                };
-                for (pattern, codes) in entries {
-                    let sub = format!("{key}.\"{pattern}\"");
-                    let glob = Glob::new(pattern)
-                        .map_err(|e| error(file, &sub, format!("invalid glob: {e}")))?;
-                    options.per_file_ignores.push(PerFileIgnore {
-                        pattern: pattern.to_string(),
-                        matcher: glob.compile_matcher(),
-                        basename_only: !pattern.contains('/'),
-                        rules: selectors(file, &sub, codes)?,
-                    });
+    serde_path_to_error::deserialize(toml::Value::Table(table.clone())).map_err(|e| {
+        let path = toml_key(e.path());
+        let message = e.inner().message().trim_end().to_string();
+        // The path of an unknown key ends with that key.
+        match unknown_key(&message) {
+            Some(allowed) => error(file, &path, format!("unknown key; the keys are {allowed}")),
+            None => error(file, &path, expected_first(&message)),
+        }
+    })
+}
+
+/// A path in the table as TOML writes a key: `per-file-ignores."tests/*"`, `exclude[0]`.
+fn toml_key(path: &serde_path_to_error::Path) -> String {
+    use serde_path_to_error::Segment;
+    let mut key = String::new();
+    for segment in path {
+        match segment {
+            Segment::Seq { index } => key.push_str(&format!("[{index}]")),
+            Segment::Map { key: name } | Segment::Enum { variant: name } => {
+                if !key.is_empty() {
+                    key.push('.');
+                }
+                let bare = !name.is_empty()
+                    && name
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+                if bare {
+                    key.push_str(name);
+                } else {
+                    key.push_str(&format!("{name:?}"));
                 }
             }
-            "missing-timeout" => {
-                let toml::Value::Table(inner) = value else {
-                    return Err(error(
-                        file,
-                        key,
-                        "expected a table with `strict = true|false`",
-                    ));
-                };
-                for (inner_key, inner_value) in inner {
-                    let full = format!("{key}.{inner_key}");
-                    match inner_key.as_str() {
-                        "strict" => {
-                            options.missing_timeout_strict =
-                                Some(boolean(file, &full, inner_value)?)
-                        }
-                        _ => {
-                            return Err(error(
-                                file,
-                                &full,
-                                "unknown key; the only key of `missing-timeout` is `strict`",
-                            ))
-                        }
-                    }
-                }
-            }
-            "severity" => {
-                let toml::Value::Table(entries) = value else {
-                    return Err(error(
-                        file,
-                        key,
-                        "expected a table of CODE = \"error\"|\"warning\"",
-                    ));
-                };
-                for (code, level) in entries {
-                    let full = format!("{key}.{code}");
-                    let rule = threadlint_rules::registry::find(code)
-                        .ok_or_else(|| error(file, &full, "not a rule code of this version"))?;
-                    let severity = match level.as_str() {
-                        Some("error") => Severity::Error,
-                        Some("warning") => Severity::Warning,
-                        _ => return Err(error(file, &full, "expected \"error\" or \"warning\"")),
-                    };
-                    options.severity.insert(rule.code, severity);
-                }
-            }
-            _ => {
-                return Err(error(
-                    file,
-                    key,
-                    format!("unknown key; the keys are {KEYS}"),
-                ))
-            }
+            Segment::Unknown => key.push_str(if key.is_empty() { "?" } else { ".?" }),
         }
     }
-    Ok(options)
+    key
+}
+
+/// `"select, extend-select, ..."` from serde's "unknown field `selec`, expected one of
+/// `select`, `extend-select`, ..." (or "expected `strict`").
+fn unknown_key(message: &str) -> Option<String> {
+    let rest = message.strip_prefix("unknown field `")?;
+    let (_, rest) = rest.split_once('`')?;
+    let allowed = rest
+        .trim_start_matches(", ")
+        .trim_start_matches("expected one of ")
+        .trim_start_matches("expected ")
+        .replace('`', "");
+    Some(allowed)
+}
+
+/// serde's "invalid type: string \"x\", expected a list of strings" as "expected a list of
+/// strings, not string \"x\"": what is allowed first.
+fn expected_first(message: &str) -> String {
+    match message
+        .strip_prefix("invalid type: ")
+        .or_else(|| message.strip_prefix("unknown variant "))
+        .and_then(|rest| rest.split_once(", expected "))
+    {
+        Some((found, "a boolean")) => format!("expected `true` or `false`, not {found}"),
+        Some((found, expected)) => format!("expected {expected}, not {found}"),
+        None => message.to_string(),
+    }
 }
 
 /// A TOML error located by line and column, without the excerpt of the file that the parser's
@@ -296,16 +368,16 @@ pub fn load(path: &Path) -> Result<Option<ConfigFile>, ConfigError> {
     } else {
         document
     };
-    let root = path
-        .parent()
-        .map(|p| {
+    let root = path.parent().map_or_else(
+        || PathBuf::from("."),
+        |p| {
             if p.as_os_str().is_empty() {
                 PathBuf::from(".")
             } else {
                 p.to_path_buf()
             }
-        })
-        .unwrap_or_else(|| PathBuf::from("."));
+        },
+    );
     Ok(Some(ConfigFile {
         path: path.to_path_buf(),
         root,
@@ -392,7 +464,7 @@ impl Resolver {
     pub fn errors(&self) -> Vec<ConfigError> {
         self.errors
             .lock()
-            .unwrap_or_else(|e| e.into_inner())
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
             .clone()
     }
 
@@ -421,7 +493,7 @@ impl Resolver {
         if let Some(found) = self
             .found
             .lock()
-            .unwrap_or_else(|e| e.into_inner())
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
             .get(dir)
         {
             return found.clone();
@@ -433,7 +505,7 @@ impl Resolver {
                 if link_leaves_project(&candidate, dir) {
                     self.errors
                         .lock()
-                        .unwrap_or_else(|e| e.into_inner())
+                        .unwrap_or_else(std::sync::PoisonError::into_inner)
                         .push(error(
                             &candidate,
                             "",
@@ -450,7 +522,7 @@ impl Resolver {
                     Err(e) => {
                         self.errors
                             .lock()
-                            .unwrap_or_else(|e| e.into_inner())
+                            .unwrap_or_else(std::sync::PoisonError::into_inner)
                             .push(e);
                         break;
                     }
@@ -464,7 +536,7 @@ impl Resolver {
         }
         self.found
             .lock()
-            .unwrap_or_else(|e| e.into_inner())
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
             .insert(dir.to_path_buf(), result.clone());
         result
     }
@@ -476,7 +548,7 @@ impl Resolver {
         if let Some(resolved) = self
             .settings
             .lock()
-            .unwrap_or_else(|e| e.into_inner())
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
             .get(&key)
         {
             return resolved.clone();
@@ -484,7 +556,7 @@ impl Resolver {
         let resolved = Arc::new(self.resolve(file));
         self.settings
             .lock()
-            .unwrap_or_else(|e| e.into_inner())
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
             .insert(key, resolved.clone());
         resolved
     }
@@ -515,14 +587,19 @@ impl Resolver {
             .collect();
         let mut per_file_ignores = options.per_file_ignores.clone();
         per_file_ignores.extend(inline.per_file_ignores.iter().cloned());
-        let mut severity = options.severity.clone();
-        severity.extend(inline.severity.iter().map(|(k, v)| (*k, *v)));
+        let severity = options
+            .severity
+            .iter()
+            .chain(&inline.severity)
+            .map(|(code, level)| (code.0, *level))
+            .collect();
         let settings = Settings {
             selection: RuleSelection::resolve(select.as_deref(), &extend, &ignore),
             rules: RuleSettings {
                 missing_timeout_strict: inline
-                    .missing_timeout_strict
-                    .or(options.missing_timeout_strict)
+                    .missing_timeout
+                    .strict
+                    .or(options.missing_timeout.strict)
                     .unwrap_or(false),
             },
             severity,
@@ -534,7 +611,12 @@ impl Resolver {
             .exclude
             .clone()
             .or_else(|| options.exclude.clone())
-            .unwrap_or_else(|| DEFAULT_EXCLUDES.iter().map(|s| s.to_string()).collect())
+            .unwrap_or_else(|| {
+                DEFAULT_EXCLUDES
+                    .iter()
+                    .map(std::string::ToString::to_string)
+                    .collect()
+            })
             .into_iter()
             .chain(options.extend_exclude.iter().cloned())
             .chain(inline.extend_exclude.iter().cloned())
@@ -574,8 +656,7 @@ impl Resolver {
         let root = resolved
             .file
             .as_ref()
-            .map(|f| f.root.clone())
-            .unwrap_or_else(|| PathBuf::from("."));
+            .map_or_else(|| PathBuf::from("."), |f| f.root.clone());
         relative(path, &root).is_some_and(|r| resolved.excludes.is_match(r))
     }
 }
@@ -647,13 +728,37 @@ mod tests {
         assert!(e.message.contains("unknown rule selector"));
     }
 
+    /// Every error: the key where it is, what is allowed.
+    #[test]
+    fn errors_name_the_key_and_what_is_allowed() {
+        let cases = [
+            ("selec = [\"TL001\"]", "selec", "the keys are select, extend-select, ignore, per-file-ignores, exclude, extend-exclude, respect-gitignore, missing-timeout, severity, output-format"),
+            ("select = \"TL001\"", "select", "expected a list of strings, e.g. [\"TL002\"], not string \"TL001\""),
+            ("exclude = [1]", "exclude[0]", "expected a string"),
+            ("respect-gitignore = \"yes\"", "respect-gitignore", "expected `true` or `false`, not string \"yes\""),
+            ("missing-timeout = { strct = true }", "missing-timeout.strct", "the keys are strict"),
+            ("missing-timeout = true", "missing-timeout", "expected struct MissingTimeout"),
+            ("[severity]\nTL005 = \"fatal\"", "severity.TL005", "expected `warning` or `error`, not `fatal`"),
+            ("[severity]\nTL099 = \"error\"", "severity.TL099", "`TL099` is not a rule code of this version"),
+            ("output-format = \"xml\"", "output-format", "expected one of full, concise"),
+            ("[per-file-ignores]\n\"a[\" = [\"TL001\"]", "per-file-ignores", "`a[` is not a valid glob"),
+            ("[per-file-ignores]\n\"tests/*\" = [\"XY\"]", "per-file-ignores.\"tests/*\"", "unknown rule selector `XY`"),
+        ];
+        for (text, key, allowed) in cases {
+            let e = parse(text).unwrap_err();
+            assert_eq!(e.key, key, "{text}: {e}");
+            assert!(e.message.contains(allowed), "{text}: {e}");
+            assert!(e.to_string().starts_with("threadlint.toml: "), "{e}");
+        }
+    }
+
     #[test]
     fn reads_every_key() {
         let options = parse(
             "select = [\"TL00\"]\nextend-select = [\"TL004\"]\nignore = [\"TL003\"]\nexclude = [\"gen\"]\nextend-exclude = [\"x\"]\nrespect-gitignore = false\noutput-format = \"concise\"\n[per-file-ignores]\n\"tests/*\" = [\"TL008\"]\n[missing-timeout]\nstrict = true\n[severity]\nTL005 = \"error\"\n",
         )
         .unwrap();
-        assert_eq!(options.missing_timeout_strict, Some(true));
+        assert_eq!(options.missing_timeout.strict, Some(true));
         assert_eq!(options.severity.get("TL005"), Some(&Severity::Error));
         assert_eq!(options.per_file_ignores.len(), 1);
         assert!(options.per_file_ignores[0].matches(Path::new("tests/test_a.py")));

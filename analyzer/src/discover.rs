@@ -35,7 +35,7 @@ pub fn walk(paths: &[PathBuf], settings: &dyn SettingsSource, force_exclude: boo
             if !(force_exclude && excluded_with_ancestors(path, settings)) {
                 found
                     .lock()
-                    .unwrap_or_else(|e| e.into_inner())
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
                     .push(path.clone());
             }
             continue;
@@ -60,7 +60,7 @@ pub fn walk(paths: &[PathBuf], settings: &dyn SettingsSource, force_exclude: boo
                         let (at, reason) = describe(&error);
                         unreadable
                             .lock()
-                            .unwrap_or_else(|e| e.into_inner())
+                            .unwrap_or_else(std::sync::PoisonError::into_inner)
                             .push((at.unwrap_or_else(|| path.clone()), reason));
                         return ignore::WalkState::Continue;
                     }
@@ -72,7 +72,7 @@ pub fn walk(paths: &[PathBuf], settings: &dyn SettingsSource, force_exclude: boo
                     if entry.file_type().is_some_and(|t| t.is_file()) && is_checked(entry.path()) {
                         found
                             .lock()
-                            .unwrap_or_else(|e| e.into_inner())
+                            .unwrap_or_else(std::sync::PoisonError::into_inner)
                             .push(entry.into_path());
                     }
                 }
@@ -80,10 +80,14 @@ pub fn walk(paths: &[PathBuf], settings: &dyn SettingsSource, force_exclude: boo
             })
         });
     }
-    let mut files = found.into_inner().unwrap_or_else(|e| e.into_inner());
+    let mut files = found
+        .into_inner()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     files.sort();
     files.dedup();
-    let mut unreadable = unreadable.into_inner().unwrap_or_else(|e| e.into_inner());
+    let mut unreadable = unreadable
+        .into_inner()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     unreadable.sort();
     unreadable.dedup();
     Discovered { files, unreadable }

@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
 use threadlint_rules::lock_order::{self, LockSummary};
 use threadlint_rules::model::{FileModel, Language, Span};
 use threadlint_rules::project::ProjectIndex;
@@ -18,6 +19,7 @@ use crate::config::PerFileIgnore;
 use crate::discover;
 use crate::fix::apply_fixes;
 use crate::lines::LineIndex;
+use crate::problem::Problem;
 use crate::python;
 use crate::rust;
 use crate::selection::RuleSelection;
@@ -26,8 +28,9 @@ use crate::suppression::{Codes, Suppressions};
 /// Files larger than this are reported and skipped.
 pub const MAX_FILE_BYTES: u64 = 64 * 1024 * 1024;
 
-/// Everything that decides what a run reports for one file.
-#[derive(Clone, Debug, Default)]
+/// Everything that decides what a run reports for one file; its `Hash` is part of the cache
+/// key, so a field added here is in the key too.
+#[derive(Clone, Debug, Default, Hash)]
 pub struct Settings {
     pub selection: RuleSelection,
     pub rules: RuleSettings,
@@ -73,24 +76,42 @@ impl SettingsSource for crate::config::Resolver {
     }
 }
 
-/// The names of the diagnostics about a file itself rather than about its code.
-pub const PROBLEM_NAMES: &[&str] = &[
-    "invalid-syntax",
-    "io-error",
-    "unsupported-encoding",
-    "file-too-large",
-    "too-deeply-nested",
-    "file-too-complex",
-    "unknown-noqa-code",
-    "internal-error",
-];
+/// A code or name of the registry or of a [`Problem`]: `'static`, looked up again when a
+/// stored diagnostic is loaded (`known_code`, `known_name`). An alias, so that serde does not
+/// take a `&str` field for one borrowed from its input.
+pub type Interned = &'static str;
+
+/// A stored rule code, as the registry's `'static` code.
+fn known_code<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<Interned>, D::Error> {
+    let code: Option<String> = Option::deserialize(deserializer)?;
+    code.map(|code| {
+        threadlint_rules::registry::find(&code)
+            .map(|rule| rule.code)
+            .ok_or_else(|| serde::de::Error::custom(format!("unknown rule code `{code}`")))
+    })
+    .transpose()
+}
+
+/// A stored diagnostic name (a rule's or a problem's), as a `'static` name.
+fn known_name<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Interned, D::Error> {
+    let name = String::deserialize(deserializer)?;
+    threadlint_rules::registry::find(&name)
+        .map(|rule| rule.name)
+        .or_else(|| Problem::from_name(&name).map(Problem::name))
+        .ok_or_else(|| serde::de::Error::custom(format!("unknown diagnostic `{name}`")))
+}
 
 /// One diagnostic: a rule's finding, or a problem with the file itself (`code` is `None`).
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// Serialised as the cache stores it; a code or name this build does not know fails to load.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Diagnostic {
-    pub code: Option<&'static str>,
-    /// The rule's name, or the kind of problem (`invalid-syntax`, `io-error`).
-    pub name: &'static str,
+    #[serde(deserialize_with = "known_code")]
+    pub code: Option<Interned>,
+    /// The rule's name, or the kind of problem (`invalid-syntax`, `io-error`: [`Problem`]).
+    #[serde(deserialize_with = "known_name")]
+    pub name: Interned,
     pub severity: Severity,
     pub message: String,
     pub help: Option<String>,
@@ -119,14 +140,11 @@ impl Diagnostic {
         }
     }
 
-    fn problem(name: &'static str, severity: Severity, span: Span, message: String) -> Self {
-        debug_assert!(
-            PROBLEM_NAMES.contains(&name),
-            "`{name}` is missing from PROBLEM_NAMES"
-        );
+    /// A problem with the file itself.
+    pub fn problem(kind: Problem, severity: Severity, span: Span, message: String) -> Self {
         Diagnostic {
             code: None,
-            name,
+            name: kind.name(),
             severity,
             message,
             help: None,
@@ -134,6 +152,14 @@ impl Diagnostic {
             related: Vec::new(),
             fix: None,
         }
+    }
+
+    /// The kind of problem, for a diagnostic about the file itself.
+    pub fn problem_kind(&self) -> Option<Problem> {
+        self.code
+            .is_none()
+            .then(|| Problem::from_name(self.name))
+            .flatten()
     }
 }
 
@@ -281,7 +307,7 @@ pub fn parse_at(language: Language, source: &str, path: Option<&Path>) -> Parsed
 
 /// [`parse_at`] with the project index: names imported from other files of the project
 /// resolve to the objects those files define.
-pub fn parse_linked(
+pub(crate) fn parse_linked(
     language: Language,
     source: &str,
     path: Option<&Path>,
@@ -333,12 +359,12 @@ fn front_end_problems(
 ) -> Vec<Diagnostic> {
     let mut problems: Vec<Diagnostic> = syntax_errors
         .map(|(span, message)| {
-            Diagnostic::problem("invalid-syntax", Severity::Error, span, message)
+            Diagnostic::problem(Problem::InvalidSyntax, Severity::Error, span, message)
         })
         .collect();
     if let Some(message) = too_deep {
         problems.push(Diagnostic::problem(
-            "too-deeply-nested",
+            Problem::TooDeeplyNested,
             Severity::Warning,
             Span::new(0, 0),
             message.into(),
@@ -356,7 +382,7 @@ fn over_budget_problems(context: &Context) -> Vec<Diagnostic> {
         .map(|&function| {
             let function = context.model.function(function);
             Diagnostic::problem(
-                "file-too-complex",
+                Problem::FileTooComplex,
                 Severity::Warning,
                 function.name_span,
                 format!(
@@ -370,7 +396,7 @@ fn over_budget_problems(context: &Context) -> Vec<Diagnostic> {
 }
 
 /// The per-file rules' findings on one model of the file at `path`.
-pub fn run_rules(context: &Context, path: &Path, settings: &Settings) -> Vec<Finding> {
+pub(crate) fn run_rules(context: &Context, path: &Path, settings: &Settings) -> Vec<Finding> {
     let mut findings = Vec::new();
     for rule in RULES {
         if !settings.is_enabled_for(rule.code, path)
@@ -382,21 +408,8 @@ pub fn run_rules(context: &Context, path: &Path, settings: &Settings) -> Vec<Fin
             findings.extend(check(context));
         }
     }
-    drop_covered_by_bare_acquire(&mut findings);
+    threadlint_rules::registry::drop_superseded(&mut findings);
     findings
-}
-
-/// A bare `acquire()` that TL001 reports is not reported again by TL005: the `with` block that
-/// fixes TL001 removes both, so the call carries one finding (and `--add-noqa` writes one code).
-fn drop_covered_by_bare_acquire(findings: &mut Vec<Finding>) {
-    let bare: Vec<Span> = findings
-        .iter()
-        .filter(|f| f.code == "TL001")
-        .map(|f| f.span)
-        .collect();
-    if !bare.is_empty() {
-        findings.retain(|f| f.code != "TL005" || !bare.contains(&f.span));
-    }
 }
 
 fn analyse(
@@ -417,7 +430,7 @@ fn analyse(
         Ok(source) => source,
         Err(error) => {
             diagnostics.push(Diagnostic::problem(
-                error.name,
+                error.kind,
                 Severity::Error,
                 Span::new(0, 0),
                 error.message,
@@ -464,24 +477,22 @@ fn analyse(
         });
         if let Some(entry) = entry {
             let fingerprint = Cache::linked_fingerprint(entry.key(), key);
-            if let Some(diagnostics) = entry.diagnostics() {
-                counters.cached.fetch_add(1, Ordering::Relaxed);
-                return Analysis {
-                    linked: fingerprint,
-                    text_dropped: false,
-                    report: FileReport {
-                        path,
-                        source: Arc::from(source),
-                        lines: Arc::new(lines),
-                        diagnostics,
-                    },
-                    suppressions: entry.suppressions,
-                    summary: entry.summary,
-                    settings,
-                    prefiltered: None,
-                    context: false,
-                };
-            }
+            counters.cached.fetch_add(1, Ordering::Relaxed);
+            return Analysis {
+                linked: fingerprint,
+                text_dropped: false,
+                report: FileReport {
+                    path,
+                    source: Arc::from(source),
+                    lines: Arc::new(lines),
+                    diagnostics: entry.diagnostics,
+                },
+                suppressions: entry.suppressions,
+                summary: entry.summary,
+                settings,
+                prefiltered: None,
+                context: false,
+            };
         }
     }
     counters.parsed.fetch_add(1, Ordering::Relaxed);
@@ -567,7 +578,7 @@ fn lint(
 /// The diagnostic for a file on which threadlint itself failed.
 fn internal_error(message: &str) -> Diagnostic {
     Diagnostic::problem(
-        "internal-error",
+        Problem::InternalError,
         Severity::Error,
         Span::new(0, 0),
         format!("threadlint failed on this file, which was not checked: {message}"),
@@ -578,13 +589,13 @@ fn internal_error(message: &str) -> Diagnostic {
 /// have room for deeply nested and very long expressions, and turns a panic into an error
 /// message so that one file's failure never ends the run. Called from a pool thread, it runs
 /// on that thread.
-pub fn run_isolated<T: Send>(work: impl FnOnce() -> T + Send) -> Result<T, String> {
+pub(crate) fn run_isolated<T: Send>(work: impl FnOnce() -> T + Send) -> Result<T, String> {
     pool()
         .install(|| std::panic::catch_unwind(std::panic::AssertUnwindSafe(work)))
         .map_err(|payload| {
             payload
                 .downcast_ref::<&str>()
-                .map(|s| s.to_string())
+                .map(std::string::ToString::to_string)
                 .or_else(|| payload.downcast_ref::<String>().cloned())
                 .unwrap_or_else(|| "an unexpected panic".to_string())
         })
@@ -593,9 +604,9 @@ pub fn run_isolated<T: Send>(work: impl FnOnce() -> T + Send) -> Result<T, Strin
 /// Why a file could not be checked.
 #[derive(Clone, Debug)]
 pub struct ReadError {
-    /// The diagnostic name: `io-error` (could not be read: exit status 2), `unsupported-encoding`
-    /// (not UTF-8), `file-too-large`.
-    pub name: &'static str,
+    /// `IoError` (could not be read: exit status 2), `UnsupportedEncoding` (not UTF-8),
+    /// `FileTooLarge`.
+    pub kind: Problem,
     pub message: String,
 }
 
@@ -609,7 +620,7 @@ impl std::fmt::Display for ReadError {
 pub fn read_source(path: &Path) -> Result<String, ReadError> {
     let shown = display_path(path);
     let io = |e: std::io::Error| ReadError {
-        name: "io-error",
+        kind: Problem::IoError,
         message: format!("Failed to read {shown}: {e}"),
     };
     let metadata = std::fs::metadata(path).map_err(io)?;
@@ -617,16 +628,16 @@ pub fn read_source(path: &Path) -> Result<String, ReadError> {
     // are read.
     if !metadata.is_file() {
         return Err(ReadError {
-            name: "io-error",
+            kind: Problem::IoError,
             message: format!(
                 "Skipped {shown}: {}, not a regular file",
-                file_kind(&metadata.file_type())
+                file_kind(metadata.file_type())
             ),
         });
     }
     if metadata.len() > MAX_FILE_BYTES {
         return Err(ReadError {
-            name: "file-too-large",
+            kind: Problem::FileTooLarge,
             message: format!(
                 "Skipped {shown}: {} MB is larger than the {} MB limit",
                 metadata.len() / (1024 * 1024),
@@ -635,11 +646,11 @@ pub fn read_source(path: &Path) -> Result<String, ReadError> {
         });
     }
     let bytes = std::fs::read(path).map_err(|e| ReadError {
-        name: "io-error",
+        kind: Problem::IoError,
         message: format!("Failed to read {}: {e}", display_path(path)),
     })?;
     String::from_utf8(bytes).map_err(|e| ReadError {
-        name: "unsupported-encoding",
+        kind: Problem::UnsupportedEncoding,
         message: format!(
             "Skipped {}: not valid UTF-8 (invalid byte at offset {}); only UTF-8 sources are analysed",
             display_path(path),
@@ -649,7 +660,7 @@ pub fn read_source(path: &Path) -> Result<String, ReadError> {
 }
 
 /// What a path that is not a regular file is, in words.
-fn file_kind(kind: &std::fs::FileType) -> &'static str {
+fn file_kind(kind: std::fs::FileType) -> &'static str {
     #[cfg(unix)]
     {
         use std::os::unix::fs::FileTypeExt;
@@ -835,9 +846,10 @@ fn analyse_all(
             .par_bridge()
             .map(|(i, (path, source))| {
                 let file_settings = settings.settings_for(&path);
-                let pass = match options.no_prefilter {
-                    true => Pass::Unfiltered,
-                    false => Pass::First,
+                let pass = if options.no_prefilter {
+                    Pass::Unfiltered
+                } else {
+                    Pass::First
                 };
                 let mut analysis =
                     analyse(path, source, file_settings, options.cache, counters, pass);
@@ -850,7 +862,8 @@ fn analyse_all(
     // Folders that could not be read are reported like files that could not be read.
     for (path, reason) in unreadable {
         let message = format!("Failed to read {}: {reason}", display_path(&path));
-        let problem = Diagnostic::problem("io-error", Severity::Error, Span::new(0, 0), message);
+        let problem =
+            Diagnostic::problem(Problem::IoError, Severity::Error, Span::new(0, 0), message);
         let file_settings = settings.settings_for(&path);
         analyses.push(Analysis::without_text(path, vec![problem], file_settings));
     }
@@ -887,7 +900,7 @@ fn link(
             .collect();
         let all_names = crate::prefilter::Names::new(used.iter().copied());
         let new_names = crate::prefilter::Names::new(added.iter().copied());
-        known_names.extend(added.iter().map(|name| name.to_string()));
+        known_names.extend(added.iter().map(std::string::ToString::to_string));
         // Only files that import a module leading to a project object are read again, and
         // analysed when they name one of its locks.
         let round: Vec<(usize, Option<String>)> = pool().install(|| {
@@ -960,9 +973,10 @@ fn link(
             .into_par_iter()
             .map(|(i, fingerprint)| {
                 let path = analyses[i].report.path.clone();
-                let text = match analyses[i].text_dropped {
-                    true => read_source(&path).unwrap_or_default(),
-                    false => analyses[i].report.source.to_string(),
+                let text = if analyses[i].text_dropped {
+                    read_source(&path).unwrap_or_default()
+                } else {
+                    analyses[i].report.source.to_string()
                 };
                 let file_settings = settings.settings_for(&path);
                 let analysis = match fingerprint {
@@ -1079,12 +1093,10 @@ fn finish_with(mut analyses: Vec<Analysis>, others: &[(&str, &LockSummary)]) -> 
     let checked = analyses
         .iter()
         .filter(|a| {
-            !a.report.diagnostics.iter().any(|d| {
-                matches!(
-                    d.name,
-                    "io-error" | "unsupported-encoding" | "file-too-large"
-                )
-            })
+            !a.report
+                .diagnostics
+                .iter()
+                .any(|d| d.problem_kind().is_some_and(Problem::is_unreadable))
         })
         .count();
     let files = analyses
@@ -1130,7 +1142,7 @@ fn unknown_noqa_codes(suppressions: &Suppressions) -> Vec<Diagnostic> {
             for code in codes {
                 if code.starts_with("TL") && !is_catalogue_code(code) {
                     problems.push(Diagnostic::problem(
-                        "unknown-noqa-code",
+                        Problem::UnknownNoqaCode,
                         Severity::Warning,
                         noqa.span,
                         format!(
@@ -1150,8 +1162,9 @@ pub struct FixResult {
     pub fixed: usize,
     /// The code of each fix applied.
     pub codes: Vec<&'static str>,
-    /// Fixes left out because the fixed code would be worse: a new error (or a new TL004 or
-    /// TL007 finding), or a path through a function that releases a lock differently.
+    /// Fixes left out because the fixed code would be worse: a new error (or a new finding of
+    /// a rule that guards fixes, `Rule::guards_fixes`), or a path through a function that
+    /// releases a lock differently.
     pub withheld: usize,
     /// A round found nothing more to apply; `false` when the round limit cut fixing short.
     pub converged: bool,
@@ -1164,7 +1177,8 @@ pub const FIX_ROUNDS: usize = 10;
 
 /// Applies every applicable fix to `source`, re-analysing after each round until nothing more
 /// applies (at most [`FIX_ROUNDS`] rounds). Each fix must keep the file parsing, and the fixed
-/// file is linted again: fixes that add an error-severity finding (or a TL004 or TL007 one),
+/// file is linted again: fixes that add an error-severity finding (or one of a rule that
+/// guards fixes, `Rule::guards_fixes`),
 /// or change what a path releases, are dropped and the rest retried. Runs with the large
 /// stacks of the analysis pool; a panic leaves the source unchanged and is returned as
 /// `error`.
@@ -1232,14 +1246,14 @@ fn fix_rounds(
             })
         };
         let mut applied = apply_fixes(&current, &fixes, &errors);
-        if applied.applied > 0 && is_worse(&applied.source) {
+        if applied.count > 0 && is_worse(&applied.source) {
             // Keep the fixes that do no harm, one at a time, in source order.
             let mut kept: Vec<usize> = Vec::new();
             for &index in &applied.chosen {
                 let mut trial: Vec<&Fix> = kept.iter().map(|&k| fixes[k]).collect();
                 trial.push(fixes[index]);
                 let attempt = apply_fixes(&current, &trial, &errors);
-                if attempt.applied == trial.len() && !is_worse(&attempt.source) {
+                if attempt.count == trial.len() && !is_worse(&attempt.source) {
                     kept.push(index);
                 }
             }
@@ -1249,11 +1263,11 @@ fn fix_rounds(
             applied = apply_fixes(&current, &chosen, &errors);
             applied.chosen = kept;
         }
-        if applied.applied == 0 {
+        if applied.count == 0 {
             converged = true;
             break;
         }
-        fixed += applied.applied;
+        fixed += applied.count;
         codes.extend(applied.chosen.iter().map(|&index| fixable[index].code));
         current = applied.source;
     }
@@ -1278,12 +1292,12 @@ fn every_rule(context: &Context) -> Vec<Finding> {
             findings.extend(check(context));
         }
     }
-    drop_covered_by_bare_acquire(&mut findings);
+    threadlint_rules::registry::drop_superseded(&mut findings);
     findings
 }
 
 /// What a fix must not make worse in a file: how many findings of each code that deadlock or
-/// raise (error severity, lock-order cycles within the file, re-acquired locks), and what each
+/// raise (error severity, or a rule that guards fixes), and what each
 /// path through each function leaves locked.
 struct Hazards {
     counts: BTreeMap<&'static str, usize>,
@@ -1309,7 +1323,8 @@ impl Hazards {
                     threadlint_rules::registry::find(finding.code)
                         .map_or(Severity::Warning, |r| r.severity)
                 });
-            if severity == Severity::Error || matches!(finding.code, "TL004" | "TL007") {
+            if severity == Severity::Error || threadlint_rules::registry::guards_fixes(finding.code)
+            {
                 *counts.entry(finding.code).or_default() += 1;
             }
         }

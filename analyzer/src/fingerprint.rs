@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use crate::engine::{Diagnostic, FileReport};
 
 /// 64-bit FNV-1a: small, stable across platforms and versions.
-pub fn fnv1a(parts: &[&str]) -> u64 {
+pub(crate) fn fnv1a(parts: &[&str]) -> u64 {
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
     for part in parts {
         for byte in part.bytes().chain(std::iter::once(0xff)) {
@@ -18,8 +18,31 @@ pub fn fnv1a(parts: &[&str]) -> u64 {
     hash
 }
 
+/// [`fnv1a`] as a [`std::hash::Hasher`], for values that derive `Hash` (the settings in a cache
+/// key): unlike the standard library's hasher, stable across Rust releases.
+pub(crate) struct Fnv1a(u64);
+
+impl Default for Fnv1a {
+    fn default() -> Self {
+        Fnv1a(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl std::hash::Hasher for Fnv1a {
+    fn write(&mut self, bytes: &[u8]) {
+        for &byte in bytes {
+            self.0 ^= u64::from(byte);
+            self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
 /// The flagged line with runs of whitespace folded, so re-indenting does not change it.
-pub fn normalised_line(file: &FileReport, diagnostic: &Diagnostic) -> String {
+pub(crate) fn normalised_line(file: &FileReport, diagnostic: &Diagnostic) -> String {
     let line = file.lines.line_of(diagnostic.span.start);
     file.lines
         .line_text(&file.source, line)

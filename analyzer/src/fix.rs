@@ -30,24 +30,22 @@ pub fn apply_edits(source: &str, edits: &[Edit]) -> Option<String> {
 }
 
 /// The outcome of applying a set of fixes once.
-pub struct Applied {
+pub(crate) struct Applied {
     pub source: String,
-    pub applied: usize,
-    /// Fixes skipped because they overlapped another or would not parse.
-    pub rejected: usize,
+    /// How many of the fixes were applied.
+    pub count: usize,
     /// Indices (into the `fixes` given) of the fixes applied.
     pub chosen: Vec<usize>,
 }
 
 /// Applies as many of `fixes` as can be applied together: in source order, skipping those that
 /// overlap an earlier one, and those after which `errors(new_source)` exceeds `errors(source)`.
-pub fn apply_fixes(source: &str, fixes: &[&Fix], errors: &dyn Fn(&str) -> usize) -> Applied {
+pub(crate) fn apply_fixes(source: &str, fixes: &[&Fix], errors: &dyn Fn(&str) -> usize) -> Applied {
     let baseline = errors(source);
     let mut ordered: Vec<(usize, &Fix)> = fixes.iter().copied().enumerate().collect();
     ordered.sort_by_key(|(_, f)| f.edits.iter().map(|e| e.span.start).min());
     let mut chosen: Vec<Edit> = Vec::new();
     let mut chosen_fixes = Vec::new();
-    let mut rejected = 0;
     let mut applied = 0;
     for (index, fix) in ordered {
         let overlaps = fix.edits.iter().any(|e| {
@@ -57,7 +55,6 @@ pub fn apply_fixes(source: &str, fixes: &[&Fix], errors: &dyn Fn(&str) -> usize)
             })
         });
         if overlaps {
-            rejected += 1;
             continue;
         }
         // Each fix must parse on its own before it joins the others.
@@ -67,20 +64,18 @@ pub fn apply_fixes(source: &str, fixes: &[&Fix], errors: &dyn Fn(&str) -> usize)
                 chosen_fixes.push(index);
                 applied += 1;
             }
-            _ => rejected += 1,
+            _ => {}
         }
     }
     match apply_edits(source, &chosen) {
         Some(result) if errors(&result) <= baseline => Applied {
             source: result,
-            applied,
-            rejected,
+            count: applied,
             chosen: chosen_fixes,
         },
         _ => Applied {
             source: source.to_string(),
-            applied: 0,
-            rejected: rejected + applied,
+            count: 0,
             chosen: Vec::new(),
         },
     }
@@ -89,14 +84,14 @@ pub fn apply_fixes(source: &str, fixes: &[&Fix], errors: &dyn Fn(&str) -> usize)
 /// How many more times each lock was acquired than released at the end of one path (locks at
 /// zero left out). A `with` block or a guard bound with `let` releases what it acquires, so it
 /// counts for nothing.
-pub type Balance = BTreeMap<ObjKey, i32>;
+pub(crate) type Balance = BTreeMap<ObjKey, i32>;
 
 /// Each function's qualified name with the balances its paths end with: paths that complete
 /// or `return`, never those that raise (making them release is what a `with` fix is for).
 /// `None` when a function has too many paths to follow. `if` arms, one pass through a loop
 /// (two through `while True`), `try` bodies, `except` arms from the start of the `try`, and
 /// `finally` on every way out are followed.
-pub fn release_paths(model: &FileModel) -> Vec<(String, Option<BTreeSet<Balance>>)> {
+pub(crate) fn release_paths(model: &FileModel) -> Vec<(String, Option<BTreeSet<Balance>>)> {
     model
         .functions
         .iter()
@@ -119,7 +114,7 @@ pub fn release_paths(model: &FileModel) -> Vec<(String, Option<BTreeSet<Balance>
 }
 
 /// Whether some function present in both has paths that end with other balances after a fix.
-pub fn release_paths_differ(
+pub(crate) fn release_paths_differ(
     before: &[(String, Option<BTreeSet<Balance>>)],
     after: &[(String, Option<BTreeSet<Balance>>)],
 ) -> bool {
@@ -210,10 +205,10 @@ impl Walker<'_> {
                         current = after;
                     }
                     ScopeKind::Loop(info) => {
-                        current = self.loop_(scope, info.kind, current, &mut out)
+                        current = self.loop_(scope, info.kind, current, &mut out);
                     }
                     ScopeKind::TryStatement => {
-                        current = self.try_statement(scope, current, &mut out)
+                        current = self.try_statement(scope, current, &mut out);
                     }
                     _ => {
                         let mut o = self.body(&scope.body, current);
@@ -363,7 +358,7 @@ mod tests {
         let b = fix(1, 3, "x");
         let out = apply_fixes("if x: y", &[&a, &b], &|_| 0);
         assert_eq!(out.source, "while x: y");
-        assert_eq!((out.applied, out.rejected), (1, 1));
+        assert_eq!((out.count, out.chosen), (1, vec![0]));
     }
 
     fn paths(source: &str, function: &str) -> Vec<Vec<i32>> {
@@ -404,6 +399,6 @@ mod tests {
         let a = fix(0, 2, "if (");
         let out = apply_fixes("if x: y", &[&a], &|s: &str| s.matches('(').count());
         assert_eq!(out.source, "if x: y");
-        assert_eq!(out.applied, 0);
+        assert_eq!(out.count, 0);
     }
 }

@@ -12,11 +12,15 @@ pub mod engine;
 pub mod fingerprint;
 pub mod fix;
 pub mod lines;
+#[cfg(test)]
+mod model_dump;
 pub mod noqa;
-pub mod prefilter;
-pub mod python;
-pub mod rust;
+pub(crate) mod prefilter;
+mod problem;
+pub(crate) mod python;
+pub(crate) mod rust;
 pub mod selection;
-pub mod suppression;
+pub(crate) mod suppression;
 
 pub use engine::{check, Diagnostic, FileReport, Input, Report, Settings};
+pub use problem::Problem;

@@ -64,7 +64,7 @@ pub fn with_noqa(text: &str, comment: &str, codes: &BTreeSet<&str>) -> Option<St
             .map(str::to_string)
             .collect();
         let before = existing.len();
-        existing.extend(codes.iter().map(|c| c.to_string()));
+        existing.extend(codes.iter().map(std::string::ToString::to_string));
         if existing.len() == before {
             return None;
         }

@@ -104,6 +104,68 @@ pub fn may_have_findings(language: Language, source: &str, strict: bool) -> bool
             && strict_matcher().is_match(source))
 }
 
+/// Which of a set of names a text mentions as a whole word: the second look at files the first
+/// one skipped, for the names of other files' objects and classes (a file that uses one can do so
+/// without naming any concurrency API).
+pub struct Names {
+    names: Option<AhoCorasick>,
+    /// Every name is an identifier: a leftmost-longest search finds a whole-word occurrence
+    /// whenever there is one (a shorter name at the same start ends inside an identifier, and
+    /// no name can straddle a word boundary), so overlapping matches need not be tried.
+    identifiers: bool,
+}
+
+impl Names {
+    pub fn new<'a>(names: impl IntoIterator<Item = &'a str>) -> Self {
+        let names: Vec<&str> = names.into_iter().filter(|n| !n.is_empty()).collect();
+        let identifiers = names.iter().all(|name| name.bytes().all(is_word_byte));
+        let kind = if identifiers {
+            aho_corasick::MatchKind::LeftmostLongest
+        } else {
+            aho_corasick::MatchKind::Standard
+        };
+        Names {
+            names: (!names.is_empty())
+                .then(|| {
+                    AhoCorasick::builder()
+                        .match_kind(kind)
+                        .kind(Some(aho_corasick::AhoCorasickKind::DFA))
+                        .build(&names)
+                        .or_else(|_| AhoCorasick::builder().match_kind(kind).build(&names))
+                        .ok()
+                })
+                .flatten(),
+            identifiers,
+        }
+    }
+
+    /// Whether `text` holds one of the names, not as part of a longer identifier.
+    pub fn any_in(&self, text: &str) -> bool {
+        let Some(names) = &self.names else {
+            return false;
+        };
+        let bytes = text.as_bytes();
+        let whole = |start: usize, end: usize| {
+            let before = start.checked_sub(1).map(|i| bytes[i]);
+            let after = bytes.get(end).copied();
+            !before.is_some_and(is_word_byte) && !after.is_some_and(is_word_byte)
+        };
+        if self.identifiers {
+            names
+                .find_iter(text)
+                .any(|found| whole(found.start(), found.end()))
+        } else {
+            names
+                .find_overlapping_iter(text)
+                .any(|found| whole(found.start(), found.end()))
+        }
+    }
+}
+
+fn is_word_byte(b: u8) -> bool {
+    b == b'_' || b.is_ascii_alphanumeric()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -221,66 +283,4 @@ mod tests {
         }
         assert!(checked > 20, "only {checked} fixtures were found");
     }
-}
-
-/// Which of a set of names a text mentions as a whole word: the second look at files the first
-/// one skipped, for the names of other files' objects and classes (a file that uses one can do so
-/// without naming any concurrency API).
-pub struct Names {
-    names: Option<AhoCorasick>,
-    /// Every name is an identifier: a leftmost-longest search finds a whole-word occurrence
-    /// whenever there is one (a shorter name at the same start ends inside an identifier, and
-    /// no name can straddle a word boundary), so overlapping matches need not be tried.
-    identifiers: bool,
-}
-
-impl Names {
-    pub fn new<'a>(names: impl IntoIterator<Item = &'a str>) -> Self {
-        let names: Vec<&str> = names.into_iter().filter(|n| !n.is_empty()).collect();
-        let identifiers = names.iter().all(|name| name.bytes().all(is_word_byte));
-        let kind = if identifiers {
-            aho_corasick::MatchKind::LeftmostLongest
-        } else {
-            aho_corasick::MatchKind::Standard
-        };
-        Names {
-            names: (!names.is_empty())
-                .then(|| {
-                    AhoCorasick::builder()
-                        .match_kind(kind)
-                        .kind(Some(aho_corasick::AhoCorasickKind::DFA))
-                        .build(&names)
-                        .or_else(|_| AhoCorasick::builder().match_kind(kind).build(&names))
-                        .ok()
-                })
-                .flatten(),
-            identifiers,
-        }
-    }
-
-    /// Whether `text` holds one of the names, not as part of a longer identifier.
-    pub fn any_in(&self, text: &str) -> bool {
-        let Some(names) = &self.names else {
-            return false;
-        };
-        let bytes = text.as_bytes();
-        let whole = |start: usize, end: usize| {
-            let before = start.checked_sub(1).map(|i| bytes[i]);
-            let after = bytes.get(end).copied();
-            !before.is_some_and(is_word_byte) && !after.is_some_and(is_word_byte)
-        };
-        if self.identifiers {
-            names
-                .find_iter(text)
-                .any(|found| whole(found.start(), found.end()))
-        } else {
-            names
-                .find_overlapping_iter(text)
-                .any(|found| whole(found.start(), found.end()))
-        }
-    }
-}
-
-fn is_word_byte(b: u8) -> bool {
-    b == b'_' || b.is_ascii_alphanumeric()
 }

@@ -104,7 +104,7 @@ fn parse_noqa(body: &str) -> Option<Codes> {
                     .map(str::trim)
                     .filter(|c| !c.is_empty())
                     .take_while(|c| looks_like_code(c))
-                    .map(|c| c.to_ascii_uppercase())
+                    .map(str::to_ascii_uppercase)
                     .collect();
                 return Some(if codes.is_empty() {
                     Codes::All
@@ -123,7 +123,7 @@ fn parse_noqa(body: &str) -> Option<Codes> {
 
 /// A token that can be a rule code: letters then digits (`TL002`, `E501`, `PLW2101`).
 fn looks_like_code(text: &str) -> bool {
-    let letters = text.chars().take_while(|c| c.is_ascii_alphabetic()).count();
+    let letters = text.chars().take_while(char::is_ascii_alphabetic).count();
     letters > 0 && letters < text.len() && text[letters..].chars().all(|c| c.is_ascii_digit())
 }
 

@@ -100,11 +100,13 @@ impl Finding {
         }
     }
 
+    #[must_use]
     pub fn with_fix(mut self, fix: Option<Fix>) -> Self {
         self.fix = fix;
         self
     }
 
+    #[must_use]
     pub fn with_related(mut self, related: Vec<Related>) -> Self {
         self.related = related;
         self

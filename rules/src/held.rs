@@ -48,7 +48,7 @@ pub type HeldVisitor<'a, 'v> = dyn FnMut(&'a Event, &[Held], &[&'a Scope]) + 'v;
 /// Calls `visit` for every event of `function` with the locks held just before it.
 pub fn walk_held<'a>(model: &'a FileModel, function: FnId, visit: &mut HeldVisitor<'a, '_>) {
     walk_distinct(model, function, &mut |event, held, _, scopes| {
-        visit(event, held, scopes)
+        visit(event, held, scopes);
     });
 }
 
@@ -82,12 +82,11 @@ impl HeldState {
     fn push(&mut self, mut held: Held) {
         held.serial = self.next_serial;
         self.next_serial += 1;
-        match self.distinct.iter().position(|d| d.same_class(&held)) {
-            Some(class) => self.counts[class] += 1,
-            None => {
-                self.distinct.push(held.clone());
-                self.counts.push(1);
-            }
+        if let Some(class) = self.distinct.iter().position(|d| d.same_class(&held)) {
+            self.counts[class] += 1;
+        } else {
+            self.distinct.push(held.clone());
+            self.counts.push(1);
         }
         self.held.push(held);
     }
@@ -392,7 +391,7 @@ pub fn handoff_locks(model: &FileModel) -> std::collections::HashSet<ObjId> {
     for (index, function) in model.functions.iter().enumerate() {
         crate::model::events(&function.body, &mut |event, _| match &event.kind {
             EventKind::Release { obj } => {
-                released.entry(model.lock_of(*obj)).or_default().push(index)
+                released.entry(model.lock_of(*obj)).or_default().push(index);
             }
             EventKind::Acquire { obj, .. } => {
                 acquired.insert((model.lock_of(*obj), index));

@@ -489,8 +489,8 @@ pub fn check(summaries: &[(usize, &str, &LockSummary)]) -> Vec<(usize, Finding)>
             // Two locks written alike (`self._lock` of two classes) are named by their owner.
             let (inner_display, outer_display) = distinct_names(edge);
             let edge = &LockEdge {
-                inner_display,
                 outer_display,
+                inner_display,
                 ..edge.clone()
             };
             let message = match (reversed, cycle_back(sites, edge)) {

@@ -800,7 +800,7 @@ pub fn walk<'a>(body: &'a [Node], visit: &mut dyn FnMut(&'a Node, &[&'a Scope]))
 pub fn events<'a>(body: &'a [Node], visit: &mut dyn FnMut(&'a Event, &[&'a Scope])) {
     walk(body, &mut |node, scopes| {
         if let Node::Event(event) = node {
-            visit(event, scopes)
+            visit(event, scopes);
         }
     });
 }

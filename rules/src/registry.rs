@@ -104,6 +104,13 @@ pub struct Rule {
     /// The rule's documentation page (Markdown), taken from its doc comment.
     pub doc: &'static str,
     pub check: Check,
+    /// Codes whose findings this rule's finding replaces when both report the same span: the
+    /// fix of this one removes the other's cause too, so the site carries one finding (and
+    /// `--add-noqa` writes one code).
+    pub supersedes: &'static [&'static str],
+    /// A fix that adds a finding of this rule is withheld, whatever severity the configuration
+    /// gives the rule: its findings are deadlocks, never a fair price for a fix.
+    pub guards_fixes: bool,
 }
 
 impl Rule {
@@ -157,6 +164,8 @@ macro_rules! declare_rule {
             severity: $severity:ident,
             languages: [$($language:ident),* $(,)?],
             summary: $summary:literal,
+            $(supersedes: [$($superseded:literal),* $(,)?],)?
+            $(guards_fixes: $guards:literal,)?
             check: $check:expr $(,)?
         };
     ) => {
@@ -169,8 +178,16 @@ macro_rules! declare_rule {
             summary: $summary,
             doc: concat!($($doc, "\n"),*),
             check: $check,
+            supersedes: &[$($($superseded),*)?],
+            guards_fixes: $crate::registry::flag(&[$($guards)?]),
         };
     };
+}
+
+/// An optional boolean field of [`declare_rule!`]: false when absent.
+#[doc(hidden)]
+pub const fn flag(given: &[bool]) -> bool {
+    matches!(given, [true])
 }
 
 /// Every rule, in code order.
@@ -204,6 +221,24 @@ pub fn find(code_or_name: &str) -> Option<&'static Rule> {
         .find(|rule| rule.code.eq_ignore_ascii_case(code_or_name) || rule.name == code_or_name)
 }
 
+/// Drops each finding that another rule's finding on the same span supersedes
+/// ([`Rule::supersedes`]).
+pub fn drop_superseded(findings: &mut Vec<Finding>) {
+    let superseded: Vec<(&'static str, crate::model::Span)> = findings
+        .iter()
+        .filter_map(|f| find(f.code).map(|rule| (rule, f.span)))
+        .flat_map(|(rule, span)| rule.supersedes.iter().map(move |&code| (code, span)))
+        .collect();
+    if !superseded.is_empty() {
+        findings.retain(|f| !superseded.contains(&(f.code, f.span)));
+    }
+}
+
+/// Whether a fix that adds a finding of `code` is withheld ([`Rule::guards_fixes`]).
+pub fn guards_fixes(code: &str) -> bool {
+    find(code).is_some_and(|rule| rule.guards_fixes)
+}
+
 /// The catalogue's codes run from 1 to this number, including the ones not implemented for
 /// any language yet: suppression comments naming those are not reported as unknown.
 pub const CATALOGUE_SIZE: u32 = 19;
@@ -219,4 +254,42 @@ pub fn is_catalogue_code(code: &str) -> bool {
 /// Every code of the catalogue, in order.
 pub fn catalogue_codes() -> impl Iterator<Item = String> {
     (1..=CATALOGUE_SIZE).map(|n| format!("TL{n:03}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn superseded_codes_are_rules_of_the_same_languages() {
+        for rule in RULES {
+            for &code in rule.supersedes {
+                let other = find(code).unwrap_or_else(|| panic!("{}: unknown {code}", rule.code));
+                assert_ne!(other.code, rule.code, "{} supersedes itself", rule.code);
+                assert!(
+                    rule.languages.iter().any(|l| other.languages.contains(l)),
+                    "{} supersedes {code}, which shares no language with it",
+                    rule.code
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_finding_is_dropped_only_where_its_superseder_reports_the_same_span() {
+        let Some(rule) = RULES.iter().find(|r| !r.supersedes.is_empty()) else {
+            return;
+        };
+        let other = rule.supersedes[0];
+        let span = crate::model::Span::new(10, 20);
+        let elsewhere = crate::model::Span::new(30, 40);
+        let mut findings = vec![
+            Finding::new(rule.code, span, String::new(), ""),
+            Finding::new(other, span, String::new(), ""),
+            Finding::new(other, elsewhere, String::new(), ""),
+        ];
+        drop_superseded(&mut findings);
+        let left: Vec<_> = findings.iter().map(|f| (f.code, f.span)).collect();
+        assert_eq!(left, [(rule.code, span), (other, elsewhere)]);
+    }
 }

@@ -62,7 +62,7 @@ pub fn full(report: &Report, unsafe_fixes: bool, out: &mut dyn WriteColor) -> st
                         files.add(path.clone(), text)
                     }),
                 };
-                let text_len = files.get(id).map(|f| f.source().len()).unwrap_or(0);
+                let text_len = files.get(id).map_or(0, |f| f.source().len());
                 let range = related.span.range();
                 let range = range.start.min(text_len)..range.end.min(text_len);
                 labels.push(Label::secondary(id, range).with_message(related.message.clone()));

@@ -102,7 +102,7 @@ fn convert(item: &Item) -> JsonDiagnostic {
         url: diagnostic
             .code
             .and_then(threadlint_rules::registry::find)
-            .map(|rule| rule.url()),
+            .map(threadlint_rules::Rule::url),
         noqa_row: item.start.row,
     }
 }

@@ -174,7 +174,7 @@ pub fn percent_encode_path(text: &str) -> String {
     for byte in text.bytes() {
         match byte {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'/' | b'-' | b'_' | b'.' | b'~' => {
-                encoded.push(byte as char)
+                encoded.push(byte as char);
             }
             other => encoded.push_str(&format!("%{other:02X}")),
         }

@@ -217,7 +217,9 @@ impl FixAll {
 /// `codeAction/resolve`: what computes the edit of a fix-all action offered without one;
 /// `None` when the action is not that or its document is not open.
 pub fn fix_all_to_resolve(server: &Server, action: &CodeAction) -> Option<FixAll> {
-    if action.edit.is_some() || action.kind.as_ref().map(|k| k.as_str()) != Some(FIX_ALL_KIND) {
+    if action.edit.is_some()
+        || action.kind.as_ref().map(lsp_types::CodeActionKind::as_str) != Some(FIX_ALL_KIND)
+    {
         return None;
     }
     let key = action.data.as_ref()?.get("uri")?.as_str()?;

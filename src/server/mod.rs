@@ -36,6 +36,7 @@ use threadlint_analyzer::config::{Overrides, Resolver, Source};
 use threadlint_analyzer::engine::{self, FileReport};
 use threadlint_analyzer::lines::LineIndex;
 use threadlint_analyzer::selection::Selector;
+use threadlint_analyzer::Problem;
 use threadlint_rules::lock_order::LockSummary;
 use threadlint_rules::model::Span;
 use threadlint_rules::Severity;
@@ -132,7 +133,7 @@ impl ClientSettings {
         ClientSettings {
             unsafe_fixes: value
                 .get("unsafeFixes")
-                .and_then(|v| v.as_bool())
+                .and_then(serde_json::Value::as_bool)
                 .unwrap_or(false),
             select: list("select"),
             ignore: list("ignore").unwrap_or_default(),
@@ -408,7 +409,7 @@ impl Server {
                         // Publishing converts positions and answers waiting requests: a bug
                         // there must not take the server down either.
                         let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                            self.handle_event(event)
+                            self.handle_event(event);
                         }));
                         if let Err(panic) = outcome {
                             let what = dispatch::panic_message(panic.as_ref());
@@ -581,7 +582,7 @@ impl Server {
     /// not being analysed already, as many at a time as there are cores (after a settings
     /// change every open document is due at once). Those with requests waiting go first.
     fn start_analyses(&mut self) {
-        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let cores = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
         let running = self
             .documents
             .values()
@@ -979,12 +980,13 @@ fn analyse(
     last_good: Option<FileReport>,
 ) -> (FileReport, Option<FileReport>) {
     #[cfg(debug_assertions)]
-    if text.contains(TEST_PANIC_MARKER) {
-        panic!("the document asked for a panic");
-    }
+    assert!(
+        !text.contains(TEST_PANIC_MARKER),
+        "the document asked for a panic"
+    );
     let context = index
         .lock()
-        .unwrap_or_else(|e| e.into_inner())
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
         .context_for(path);
     let report = engine::check_document(path, text.to_string(), resolver, &context);
     if engine::language_of(path) != Some(threadlint_rules::model::Language::Rust) {
@@ -993,7 +995,7 @@ fn analyse(
     let broken = report
         .diagnostics
         .iter()
-        .any(|d| d.name == "invalid-syntax");
+        .any(|d| d.problem_kind() == Some(Problem::InvalidSyntax));
     match (broken, last_good) {
         (false, _) => (report.clone(), Some(report)),
         (true, Some(good)) => (carry_over::carry_over(&good, report, text), Some(good)),
@@ -1007,16 +1009,12 @@ fn internal_error_report(path: &Path, text: &str, what: &str) -> FileReport {
         path: path.to_path_buf(),
         source: Arc::from(text),
         lines: Arc::new(LineIndex::new(text)),
-        diagnostics: vec![engine::Diagnostic {
-            code: None,
-            name: "internal-error",
-            severity: Severity::Error,
-            message: format!("threadlint could not analyse this file: {what}"),
-            help: None,
-            span: Span::new(0, 0),
-            related: Vec::new(),
-            fix: None,
-        }],
+        diagnostics: vec![engine::Diagnostic::problem(
+            Problem::InternalError,
+            Severity::Error,
+            Span::new(0, 0),
+            format!("threadlint could not analyse this file: {what}"),
+        )],
     }
 }
 
@@ -1032,7 +1030,9 @@ fn reindex(paths: &[PathBuf], resolver: &Resolver, index: &Mutex<WorkspaceIndex>
         }))
         .ok()
         .flatten();
-        let mut index = index.lock().unwrap_or_else(|e| e.into_inner());
+        let mut index = index
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         match summary {
             Some(summary) => index.summaries.insert(path.clone(), summary),
             None => index.summaries.remove(path),
@@ -1040,9 +1040,11 @@ fn reindex(paths: &[PathBuf], resolver: &Resolver, index: &Mutex<WorkspaceIndex>
         index.changed();
     }
     // Files that use other files' objects see them through the project index.
-    let mut index = index.lock().unwrap_or_else(|e| e.into_inner());
+    let mut index = index
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        engine::link_summaries(&mut index.summaries, resolver)
+        engine::link_summaries(&mut index.summaries, resolver);
     }));
     index.changed();
 }
@@ -1085,7 +1087,7 @@ mod tests {
             let event = server
                 .events
                 .1
-                .recv_timeout(Duration::from_secs(60))
+                .recv_timeout(Duration::from_mins(1))
                 .expect("the analysis ends");
             server.handle_event(event);
             server.start_analyses();
@@ -1169,7 +1171,10 @@ mod tests {
         engine::link_summaries(&mut summaries, resolver.as_ref());
         let summary = summaries.remove(&other).expect("the other file's summary");
         assert!(!summary.edges.is_empty());
-        let mut index = server.index.lock().unwrap_or_else(|e| e.into_inner());
+        let mut index = server
+            .index
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         index.summaries.insert(other, summary);
         index.changed();
         drop(index);
@@ -1184,7 +1189,7 @@ mod tests {
     fn after_a_settings_change_open_documents_are_analysed_a_few_at_a_time() {
         let dir = tempfile::tempdir().expect("a temporary folder");
         let (mut server, client) = server(dir.path());
-        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let cores = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
         for n in 0..cores + 3 {
             let path = dir.path().join(format!("open_{n}.py"));
             handlers::did_open(

@@ -160,7 +160,7 @@ fn find_content_length(bytes: &[u8]) -> Option<usize> {
 /// A header line: a name of visible characters without spaces, a colon, a value.
 fn is_header(line: &[u8]) -> bool {
     match line.iter().position(|&b| b == b':') {
-        Some(colon) => colon > 0 && line[..colon].iter().all(|b| b.is_ascii_graphic()),
+        Some(colon) => colon > 0 && line[..colon].iter().all(u8::is_ascii_graphic),
         None => false,
     }
 }

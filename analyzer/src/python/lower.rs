@@ -159,7 +159,7 @@ impl<'a> Lowerer<'a> {
             object_by_key: HashMap::default(),
             attribute_kinds: HashMap::default(),
             instance_types: HashMap::default(),
-            lookups: Default::default(),
+            lookups: std::cell::RefCell::default(),
             thread_entries: Vec::new(),
             done_futures: HashSet::default(),
             process_pools: HashSet::default(),

@@ -4,6 +4,8 @@
 mod lower;
 pub mod modules;
 mod names;
+#[cfg(test)]
+mod tests;
 
 use ruff_python_ast::PySourceType;
 use ruff_text_size::Ranged;

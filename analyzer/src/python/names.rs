@@ -106,6 +106,7 @@ const TIMEOUT: Option<TimeoutParameter> = Some(TimeoutParameter {
     position: usize::MAX,
 });
 
+#[allow(clippy::unnecessary_wraps)] // Read in tables next to `None` entries.
 const fn timeout_at(position: usize) -> Option<TimeoutParameter> {
     Some(TimeoutParameter {
         keyword: "timeout",

@@ -140,7 +140,7 @@ impl<'a> Lowerer<'a> {
             crate_name: None,
             module_path: None,
             index: None,
-            lookups: Default::default(),
+            lookups: std::cell::RefCell::default(),
             atomic_loads: Vec::new(),
         }
     }
@@ -241,14 +241,13 @@ impl<'a> Lowerer<'a> {
     // -------------------------------------------------------------------------- objects
 
     fn intern(&mut self, key: ObjKey, display: String, kind: ObjKind, def: Option<Span>) -> ObjId {
-        let id = match self.object_by_key.get(&key) {
-            Some(&id) => id,
-            None => {
-                let id = ObjId(self.objects.len() as u32);
-                self.objects.push(SyncObject::new(key.clone(), display));
-                self.object_by_key.insert(key, id);
-                id
-            }
+        let id = if let Some(&id) = self.object_by_key.get(&key) {
+            id
+        } else {
+            let id = ObjId(self.objects.len() as u32);
+            self.objects.push(SyncObject::new(key.clone(), display));
+            self.object_by_key.insert(key, id);
+            id
         };
         let object = &mut self.objects[id.0 as usize];
         if object.kind == ObjKind::Unknown && kind != ObjKind::Unknown {

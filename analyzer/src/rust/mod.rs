@@ -17,7 +17,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, OnceLock};
 
-use threadlint_rules::model::{FileModel, Language, Span};
+use threadlint_rules::model::{FileModel, Span};
 
 /// A syntax error, located.
 #[derive(Clone, Debug)]
@@ -63,6 +63,7 @@ pub struct Lowered {
 }
 
 /// Parses and lowers one Rust source compiled with `edition`.
+#[cfg(test)]
 pub fn lower(source: &str, edition: Edition) -> Lowered {
     lower_in(source, edition, None, None)
 }
@@ -198,7 +199,7 @@ fn find_edition(dir: &Path) -> Edition {
                 return match package.get("edition") {
                     Some(toml::Value::String(text)) => Edition::parse(text).unwrap_or_default(),
                     Some(toml::Value::Table(t))
-                        if t.get("workspace").and_then(|w| w.as_bool()) == Some(true) =>
+                        if t.get("workspace").and_then(toml::Value::as_bool) == Some(true) =>
                     {
                         workspace_edition(Some(dir)).unwrap_or_default()
                     }
@@ -241,7 +242,10 @@ pub(crate) fn read_manifest(path: &Path) -> Option<std::sync::Arc<toml::Table>> 
     let metadata = std::fs::metadata(path).ok()?;
     let version = (metadata.modified().ok()?, metadata.len());
     let cache = CACHE.get_or_init(Default::default);
-    if let Some((modified, len, table)) = cache.lock().unwrap_or_else(|e| e.into_inner()).get(path)
+    if let Some((modified, len, table)) = cache
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .get(path)
     {
         if (*modified, *len) == version {
             return table.clone();
@@ -253,18 +257,7 @@ pub(crate) fn read_manifest(path: &Path) -> Option<std::sync::Arc<toml::Table>> 
         .map(std::sync::Arc::new);
     cache
         .lock()
-        .unwrap_or_else(|e| e.into_inner())
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
         .insert(path.to_path_buf(), (version.0, version.1, table.clone()));
     table
-}
-
-/// An empty model, for files that could not be parsed.
-pub fn empty_model() -> FileModel {
-    FileModel {
-        language: Language::Rust,
-        module: None,
-        objects: Vec::new(),
-        functions: Vec::new(),
-        thread_entries: Vec::new(),
-    }
 }

@@ -45,7 +45,7 @@ pub fn locate(path: &Path) -> Option<CrateFile> {
         .map(|p| p.to_string_lossy().into_owned())
         .collect();
     // The targets whose roots could reach the file: the first that does is its crate.
-    let dir = parts.first().map(String::as_str).unwrap_or("");
+    let dir = parts.first().map_or("", String::as_str);
     let candidates: Vec<(String, bool, PathBuf)> = match dir {
         "src" => {
             let mut roots = vec![
@@ -86,7 +86,11 @@ fn target_roots(dir: &Path) -> std::sync::Arc<Vec<(String, bool, PathBuf)>> {
     let roots = ROOTS.get_or_init(Default::default);
     // A folder's modification time changes when a file is added or removed in it.
     let modified = std::fs::metadata(dir).and_then(|m| m.modified()).ok();
-    if let Some((when, found)) = roots.lock().unwrap_or_else(|e| e.into_inner()).get(dir) {
+    if let Some((when, found)) = roots
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .get(dir)
+    {
         if *when == modified {
             return found.clone();
         }
@@ -94,7 +98,7 @@ fn target_roots(dir: &Path) -> std::sync::Arc<Vec<(String, bool, PathBuf)>> {
     let found = std::sync::Arc::new(read_target_roots(dir));
     roots
         .lock()
-        .unwrap_or_else(|e| e.into_inner())
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
         .insert(dir.to_path_buf(), (modified, found.clone()));
     found
 }
@@ -155,7 +159,7 @@ fn cached_module_files(
     // than walk the same crate at the same time.
     let slot = trees
         .lock()
-        .unwrap_or_else(|e| e.into_inner())
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
         .entry(key)
         .or_default()
         .clone();
@@ -190,7 +194,7 @@ pub fn module_files(root: &Path, crate_name: &str) -> HashMap<PathBuf, Vec<Strin
         } else {
             let stem = file
                 .file_stem()
-                .map(|s| s.to_os_string())
+                .map(std::ffi::OsStr::to_os_string)
                 .unwrap_or_default();
             dir.join(stem)
         };
@@ -300,6 +304,13 @@ pub struct Import {
     pub public: bool,
 }
 
+#[cfg_attr(
+    not(test),
+    expect(
+        dead_code,
+        reason = "Tested, but not called by the lowering, which resolves paths in lower/resolve.rs"
+    )
+)]
 impl ModuleScope {
     /// The scope of the top-level items of a parsed file (or inline module's items).
     pub fn of_items(items: &[syn::Item]) -> ModuleScope {
@@ -386,6 +397,13 @@ pub struct Resolver {
     pub scopes: HashMap<Vec<String>, ModuleScope>,
 }
 
+#[cfg_attr(
+    not(test),
+    expect(
+        dead_code,
+        reason = "Tested, but not called by the lowering, which resolves paths in lower/resolve.rs"
+    )
+)]
 impl Resolver {
     /// The absolute path that `segments` (written in module `from`, with a leading `::` when
     /// `leading_colon`) names. External paths stay as written (`parking_lot::Mutex`).

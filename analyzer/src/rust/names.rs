@@ -110,7 +110,7 @@ const ATOMICS: &[&str] = &[
 ];
 
 pub fn known_type(path: &str) -> Option<KnownType> {
-    use KnownType::*;
+    use KnownType::{Guard, Lock, Once, Option, Seq, Sync, ThreadBuilder, Transparent};
     let std = Flavor::Std;
     let pl = Flavor::ParkingLot;
     let aio = Flavor::Async;
@@ -198,7 +198,10 @@ pub fn known_type(path: &str) -> Option<KnownType> {
 }
 
 pub fn known_fn(path: &str) -> Option<KnownFn> {
-    use KnownFn::*;
+    use KnownFn::{
+        AsyncSleep, BlockInPlace, Blocking, Channel, Drop, Forget, LockConstructor, Sleep,
+        TaskSpawn, ThreadScope, ThreadSpawn,
+    };
     let found = match path {
         "std::thread::spawn" => ThreadSpawn,
         "tokio::spawn"
@@ -324,7 +327,7 @@ pub enum LockMethod {
 }
 
 pub fn lock_method(kind: ObjKind, method: &str) -> Option<LockMethod> {
-    use LockMethod::*;
+    use LockMethod::{Blocking, ForceUnlock, NonBlocking, Raw, Timeout};
     let found = match (kind, method) {
         (
             ObjKind::Lock { .. } | ObjKind::RLock,

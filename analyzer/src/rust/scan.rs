@@ -133,7 +133,7 @@ pub fn scan(source: &str) -> Scan {
                 match bytes.get(j) {
                     Some(b'"') => i = skip_string(source, j, &mut result),
                     Some(b'\'') if byte == b'b' && j == i + 1 => {
-                        i = skip_quote(source, j, &mut result)
+                        i = skip_quote(source, j, &mut result);
                     }
                     _ => {
                         let end = skip_ident(bytes, i);
@@ -315,17 +315,16 @@ fn skip_raw_string(
     let closing: String = std::iter::once('"')
         .chain(std::iter::repeat_n('#', hashes))
         .collect();
-    match source.get(body..).and_then(|rest| rest.find(&closing)) {
-        Some(found) => body + found + closing.len(),
-        None => {
-            if result.problem.is_none() {
-                result.problem = Some((
-                    Span::new(start as u32, body as u32),
-                    "unterminated raw string literal".into(),
-                ));
-            }
-            source.len()
+    if let Some(found) = source.get(body..).and_then(|rest| rest.find(&closing)) {
+        body + found + closing.len()
+    } else {
+        if result.problem.is_none() {
+            result.problem = Some((
+                Span::new(start as u32, body as u32),
+                "unterminated raw string literal".into(),
+            ));
         }
+        source.len()
     }
 }
 

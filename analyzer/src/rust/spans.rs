@@ -6,8 +6,8 @@ use proc_macro2::Span;
 use syn::spanned::Spanned;
 use syn::{Expr, Path, PathArguments, RangeLimits, Stmt, UnOp};
 
-fn label(label: &Option<syn::Label>) -> Option<Span> {
-    label.as_ref().map(|l| l.name.apostrophe)
+fn label(label: Option<&syn::Label>) -> Option<Span> {
+    label.map(|l| l.name.apostrophe)
 }
 
 fn range_limits(limits: &RangeLimits) -> Span {
@@ -58,7 +58,9 @@ pub fn first(mut expr: &Expr) -> Span {
             Expr::Async(e) => return e.async_token.span,
             Expr::Await(e) => &e.base,
             Expr::Binary(e) => &e.left,
-            Expr::Block(e) => return label(&e.label).unwrap_or(e.block.brace_token.span.open()),
+            Expr::Block(e) => {
+                return label(e.label.as_ref()).unwrap_or(e.block.brace_token.span.open())
+            }
             Expr::Break(e) => return e.break_token.span,
             Expr::Call(e) => &e.func,
             Expr::Cast(e) => &e.expr,
@@ -66,14 +68,14 @@ pub fn first(mut expr: &Expr) -> Span {
             Expr::Const(e) => return e.const_token.span,
             Expr::Continue(e) => return e.continue_token.span,
             Expr::Field(e) => &e.base,
-            Expr::ForLoop(e) => return label(&e.label).unwrap_or(e.for_token.span),
+            Expr::ForLoop(e) => return label(e.label.as_ref()).unwrap_or(e.for_token.span),
             Expr::Group(e) => &e.expr,
             Expr::If(e) => return e.if_token.span,
             Expr::Index(e) => &e.expr,
             Expr::Infer(e) => return e.underscore_token.spans[0],
             Expr::Let(e) => return e.let_token.span,
             Expr::Lit(e) => return e.lit.span(),
-            Expr::Loop(e) => return label(&e.label).unwrap_or(e.loop_token.span),
+            Expr::Loop(e) => return label(e.label.as_ref()).unwrap_or(e.loop_token.span),
             Expr::Macro(e) => return path_first(&e.mac.path),
             Expr::Match(e) => return e.match_token.span,
             Expr::MethodCall(e) => &e.receiver,
@@ -117,7 +119,7 @@ pub fn first(mut expr: &Expr) -> Span {
                     .next()
                     .map_or(Span::call_site(), |t| t.span())
             }
-            Expr::While(e) => return label(&e.label).unwrap_or(e.while_token.span),
+            Expr::While(e) => return label(e.label.as_ref()).unwrap_or(e.while_token.span),
             Expr::Yield(e) => return e.yield_token.span,
             _ => return Span::call_site(),
         };

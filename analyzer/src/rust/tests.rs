@@ -2,11 +2,11 @@
 //! (`acq:scoped:m` is `Acquire { how: Scoped }` of the object displayed as `m`).
 
 use threadlint_rules::model::{
-    AcquireHow, EventKind, FileModel, Flavor, LoopKind, Node, ObjKey, ObjKind, Read, ScopeKind,
-    WaitKind,
+    EventKind, FileModel, Flavor, LoopKind, Node, ObjKey, ObjKind, Read, ScopeKind,
 };
 
 use super::{lower, Edition};
+use crate::model_dump::render_body;
 
 fn model(source: &str, edition: Edition) -> FileModel {
     let lowered = lower(source, edition);
@@ -16,84 +16,6 @@ fn model(source: &str, edition: Edition) -> FileModel {
         lowered.syntax_errors
     );
     lowered.model.expect("a model")
-}
-
-fn render_body(model: &FileModel, source: &str, body: &[Node], out: &mut Vec<String>) {
-    for node in body {
-        match node {
-            Node::Event(event) => {
-                let name = |obj: threadlint_rules::model::ObjId| model.object(obj).display.clone();
-                let text = match &event.kind {
-                    EventKind::Acquire { obj, how, .. } => {
-                        let how = match how {
-                            AcquireHow::Scoped => "scoped",
-                            AcquireHow::Temporary => "temp",
-                            AcquireHow::Manual => "manual",
-                            AcquireHow::Timeout => "timeout",
-                            AcquireHow::NonBlocking => "try",
-                        };
-                        format!("acq:{how}:{}", name(*obj))
-                    }
-                    EventKind::Release { obj } => format!("rel:{}", name(*obj)),
-                    EventKind::GuardLeak { obj } => format!("leak:{}", name(*obj)),
-                    EventKind::Shutdown { obj } => format!("shutdown:{}", name(*obj)),
-                    EventKind::ThreadControl { obj, .. } => format!("thread:{}", name(*obj)),
-                    EventKind::UncheckedFuture { .. } => "unchecked-future".into(),
-                    EventKind::StateTest { obj, .. } => format!("test:{}", name(*obj)),
-                    EventKind::JoinDiscarded { obj } => format!("join-discarded:{}", name(*obj)),
-                    EventKind::Wait { obj, kind, timeout } => {
-                        let kind = match kind {
-                            WaitKind::Condition => "cond",
-                            WaitKind::ConditionPredicate => "pred",
-                            WaitKind::Event => "event",
-                            WaitKind::Barrier => "barrier",
-                        };
-                        format!(
-                            "wait:{kind}{}:{}",
-                            if *timeout { ":timeout" } else { "" },
-                            name(*obj)
-                        )
-                    }
-                    EventKind::Notify { obj } => format!("notify:{}", name(*obj)),
-                    EventKind::Sleep => "sleep".into(),
-                    EventKind::Blocking { what, timeout, .. } => {
-                        format!("block:{what}{}", if *timeout { ":timeout" } else { "" })
-                    }
-                    EventKind::Call { callee } => format!("call:{}", model.function(*callee).name),
-                    EventKind::ExternalCall { callee } => format!("call:{callee}"),
-                    EventKind::Await => "await".into(),
-                    EventKind::SharedWrite { target, .. } => format!("write:{target}"),
-                    EventKind::ThreadStart { obj } => match obj {
-                        Some(obj) => format!("start:{}", name(*obj)),
-                        None => "start".into(),
-                    },
-                    EventKind::Submit { target } => match target {
-                        Some(f) => format!("submit:{}", model.function(*f).name),
-                        None => "submit".into(),
-                    },
-                    EventKind::Synchronize => "sync".into(),
-                    EventKind::Exit(kind) => format!("exit:{kind:?}").to_lowercase(),
-                };
-                let _ = source;
-                out.push(text);
-            }
-            Node::Scope(scope) => {
-                let kind = match &scope.kind {
-                    ScopeKind::Loop(info) => match info.kind {
-                        LoopKind::While => "while",
-                        LoopKind::Infinite => "loop",
-                        LoopKind::For => "for",
-                    },
-                    ScopeKind::Branch(_) => "branch",
-                    ScopeKind::Block => "block",
-                    _ => "scope",
-                };
-                let mut inner = Vec::new();
-                render_body(model, source, &scope.body, &mut inner);
-                out.push(format!("{kind}{{{}}}", inner.join(" ")));
-            }
-        }
-    }
 }
 
 /// The rendered body of the function named `name`.

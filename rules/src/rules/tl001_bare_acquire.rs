@@ -97,6 +97,7 @@ declare_rule! {
         severity: Warning,
         languages: [Python, Rust],
         summary: "`acquire()` without `with` or `try`/`finally`: an exception leaves the lock held.",
+        supersedes: ["TL005"],
         check: Check::File(check),
     };
 }

@@ -255,7 +255,7 @@ fn callers_outside_loops<'a>(
 fn caller_finding(cx: &Context, caller: &Event, guarded: bool, wait: &str) -> Finding {
     let written = text(cx.source, caller.span);
     let call = match written.split_once('(') {
-        Some((callee, "")) | Some((callee, ")")) => format!("{callee}()"),
+        Some((callee, "" | ")")) => format!("{callee}()"),
         Some((callee, _)) => format!("{callee}(..)"),
         None => written.to_string(),
     };

@@ -58,6 +58,7 @@ declare_rule! {
         severity: Error,
         languages: [Python, Rust],
         summary: "Locks acquired nested in conflicting orders: two threads can deadlock.",
+        guards_fixes: true,
         // The lock-order graph spans files: see `crate::lock_order`.
         check: Check::Program,
     };

@@ -389,58 +389,54 @@ fn io_finding(cx: &Context, event: &Event, unbounded: Unbounded, obj: Option<Obj
     } else {
         what.to_string()
     };
-    let (resolved, receiver) = match obj.map(|obj| model.object(obj)) {
-        Some(object) => {
-            let receiver = callee
-                .rsplit_once('.')
-                .map(|(receiver, _)| receiver)
-                .filter(|r| readable && !r.is_empty())
-                .map(str::to_string)
-                .unwrap_or_else(|| one_line(&object.display));
-            let disabled = matches!(
-                object.kind,
-                ObjKind::HttpClient {
-                    timeout: ClientTimeout::Disabled,
-                    ..
-                }
-            );
-            let kind = object.kind.describe(model.language);
-            let resolved = if disabled {
-                format!(" (a request of `{receiver}`, an {kind} made with `timeout=None`)")
-            } else if let ObjKind::HttpClient { timeout, .. } = object.kind {
-                if timeout == ClientTimeout::Never {
-                    format!(" (a request of `{receiver}`, an {kind} without a default timeout)")
-                } else {
-                    format!(" (a request of `{receiver}`, an {kind} whose default timeout `timeout=None` turns off)")
-                }
-            } else if receiver.ends_with(')') {
-                // A temporary: `Popen(args).wait()`.
-                format!(" (of a `{kind}`)")
+    let (resolved, receiver) = if let Some(object) = obj.map(|obj| model.object(obj)) {
+        let receiver = callee
+            .rsplit_once('.')
+            .map(|(receiver, _)| receiver)
+            .filter(|r| readable && !r.is_empty())
+            .map_or_else(|| one_line(&object.display), str::to_string);
+        let disabled = matches!(
+            object.kind,
+            ObjKind::HttpClient {
+                timeout: ClientTimeout::Disabled,
+                ..
+            }
+        );
+        let kind = object.kind.describe(model.language);
+        let resolved = if disabled {
+            format!(" (a request of `{receiver}`, an {kind} made with `timeout=None`)")
+        } else if let ObjKind::HttpClient { timeout, .. } = object.kind {
+            if timeout == ClientTimeout::Never {
+                format!(" (a request of `{receiver}`, an {kind} without a default timeout)")
             } else {
-                format!(" (`{receiver}` is a `{kind}`)")
-            };
-            let receiver = match unbounded {
-                Unbounded::Process => format!("{receiver}.{}", what.trim_end_matches("()")),
-                Unbounded::Http => format!("{receiver}.{}", what.trim_end_matches("()")),
-                _ => receiver,
-            };
-            (resolved, receiver)
-        }
-        None => {
-            let resolved = if readable && callee != what {
-                format!(" (`{what}`)")
+                format!(" (a request of `{receiver}`, an {kind} whose default timeout `timeout=None` turns off)")
+            }
+        } else if receiver.ends_with(')') {
+            // A temporary: `Popen(args).wait()`.
+            format!(" (of a `{kind}`)")
+        } else {
+            format!(" (`{receiver}` is a `{kind}`)")
+        };
+        let receiver = match unbounded {
+            Unbounded::Process => format!("{receiver}.{}", what.trim_end_matches("()")),
+            Unbounded::Http => format!("{receiver}.{}", what.trim_end_matches("()")),
+            _ => receiver,
+        };
+        (resolved, receiver)
+    } else {
+        let resolved = if readable && callee != what {
+            format!(" (`{what}`)")
+        } else {
+            String::new()
+        };
+        (
+            resolved,
+            if readable {
+                callee.to_string()
             } else {
-                String::new()
-            };
-            (
-                resolved,
-                if readable {
-                    callee.to_string()
-                } else {
-                    what.to_string()
-                },
-            )
-        }
+                what.to_string()
+            },
+        )
     };
     Finding::new(
         "TL005",
@@ -504,8 +500,7 @@ fn check_rust(cx: &Context, event: &Event, strict: bool) -> Option<Finding> {
         .rsplit_once('.')
         .map(|(receiver, _)| receiver)
         .filter(|r| readable && !r.is_empty())
-        .map(str::to_string)
-        .unwrap_or_else(|| short(&object.display));
+        .map_or_else(|| short(&object.display), str::to_string);
     let flavor = match object.kind {
         ObjKind::Condvar { flavor } => flavor,
         _ => Flavor::Std,

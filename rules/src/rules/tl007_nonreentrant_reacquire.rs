@@ -74,6 +74,7 @@ declare_rule! {
         severity: Error,
         languages: [Python, Rust],
         summary: "A non-reentrant lock acquired again by the thread that holds it: self-deadlock.",
+        guards_fixes: true,
         check: Check::File(check),
     };
 }

@@ -230,7 +230,7 @@ fn wait_loops(body: &[Node]) -> Vec<Span> {
                     ..
                 }) => {
                     waits |= matches!(branch.exits, Some(ExitKind::Return))
-                        || (matches!(branch.exits, Some(ExitKind::Break)) && !in_inner_loop)
+                        || (matches!(branch.exits, Some(ExitKind::Break)) && !in_inner_loop);
                 }
                 Node::Scope(_) => {}
             }

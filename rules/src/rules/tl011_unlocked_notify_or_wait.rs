@@ -164,7 +164,10 @@ fn held_on_entry(
         let mut changed = false;
         for (callee, sites) in &callers {
             let current = &entry[callee.0 as usize];
-            if current.as_ref().is_some_and(|set| set.is_empty()) {
+            if current
+                .as_ref()
+                .is_some_and(std::collections::BTreeSet::is_empty)
+            {
                 continue;
             }
             let mut meet: Option<BTreeSet<ObjId>> = None;

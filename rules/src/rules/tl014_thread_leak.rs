@@ -124,7 +124,7 @@ fn check(cx: &Context) -> Vec<Finding> {
                 } => joined.push(*obj),
                 EventKind::Shutdown { obj } => shut_down.push(*obj),
                 EventKind::ThreadStart { obj: Some(obj) } => {
-                    starts.push((*obj, event.span, position))
+                    starts.push((*obj, event.span, position));
                 }
                 _ => {}
             }
@@ -191,7 +191,7 @@ pub(crate) fn waiting_functions(model: &FileModel) -> Vec<bool> {
             match event.kind {
                 EventKind::Call { callee } => calls[index].push(callee),
                 ref kind if waits_for_other_thread(model.language, kind) && !sleeping => {
-                    waits[index] = true
+                    waits[index] = true;
                 }
                 _ => {}
             }

@@ -40,7 +40,7 @@ impl<'a> Lowerer<'a> {
                 .qualified_name(&call.func)
                 .is_some_and(|q| names::runs_coroutines(&q))
             {
-                for arg in call.arguments.args.iter() {
+                for arg in &call.arguments.args {
                     if let Expr::Call(inner) = arg {
                         self.coroutine_calls.insert(inner.range());
                     }
@@ -159,8 +159,7 @@ impl<'a> Lowerer<'a> {
                         (kind, name),
                         (ObjKind::Thread { .. }, "join")
                             | (ObjKind::Future, "result" | "exception")
-                            | (ObjKind::Event, "wait")
-                            | (ObjKind::Barrier { .. }, "wait")
+                            | (ObjKind::Event | ObjKind::Barrier { .. }, "wait")
                             | (ObjKind::Executor, "shutdown")
                             | (ObjKind::Queue { .. }, "get" | "join")
                     );
@@ -404,7 +403,7 @@ impl<'a> Lowerer<'a> {
                 )
             }
             ObjKind::Process if matches!(name, "wait" | "communicate") => {
-                let position = if name == "wait" { 0 } else { 1 };
+                let position = usize::from(name != "wait");
                 let given = self.timeout_given(
                     function,
                     args,

@@ -19,12 +19,11 @@ impl<'a> Lowerer<'a> {
                 Stmt::Import(import) => {
                     for alias in &import.names {
                         let full = alias.name.id.as_str();
-                        let (local, target) = match &alias.asname {
-                            Some(asname) => (asname.id.to_string(), full.to_string()),
-                            None => {
-                                let first = full.split('.').next().unwrap_or(full);
-                                (first.to_string(), first.to_string())
-                            }
+                        let (local, target) = if let Some(asname) = &alias.asname {
+                            (asname.id.to_string(), full.to_string())
+                        } else {
+                            let first = full.split('.').next().unwrap_or(full);
+                            (first.to_string(), first.to_string())
                         };
                         self.import_list.push((local.clone(), target.clone()));
                         self.imports.insert(local, target);
@@ -214,17 +213,15 @@ impl<'a> Lowerer<'a> {
         if depth > 20 {
             return None;
         }
-        self.classes[class]
-            .bases
-            .iter()
-            .find_map(|base| match names::constructor_kind(base) {
-                Some(kind @ (ObjKind::HttpClient { .. } | ObjKind::Process | ObjKind::Socket)) => {
-                    Some(kind)
-                }
-                _ => {
-                    let b = *self.class_by_name.get(base)?;
-                    (b != class).then(|| self.inherited_kind(b, depth + 1))?
-                }
-            })
+        self.classes[class].bases.iter().find_map(|base| {
+            if let Some(kind @ (ObjKind::HttpClient { .. } | ObjKind::Process | ObjKind::Socket)) =
+                names::constructor_kind(base)
+            {
+                Some(kind)
+            } else {
+                let b = *self.class_by_name.get(base)?;
+                (b != class).then(|| self.inherited_kind(b, depth + 1))?
+            }
+        })
     }
 }

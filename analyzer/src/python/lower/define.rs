@@ -36,7 +36,7 @@ impl<'a> Lowerer<'a> {
                 Stmt::AnnAssign(assign) => {
                     if let Some((key, display)) = self.target_key(function, &assign.target) {
                         if let Some(value) = &assign.value {
-                            self.define_from_value(function, key.clone(), value, &assign.target)
+                            self.define_from_value(function, key.clone(), value, &assign.target);
                         }
                         if let Some(kind) = self.annotation_kind(&assign.annotation) {
                             let id = self.intern(key, display);

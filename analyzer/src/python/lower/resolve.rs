@@ -173,7 +173,7 @@ impl<'a> Lowerer<'a> {
                     ObjKey::Param {
                         function,
                         index: index as u32,
-                        path: path.iter().map(|s| s.to_string()).collect(),
+                        path: path.iter().map(std::string::ToString::to_string).collect(),
                     }
                 } else if let Some(base) = self.imports.get(root) {
                     let absolute = format!("{base}.{}", path.join("."));
@@ -362,17 +362,17 @@ impl<'a> Lowerer<'a> {
             info.def?;
             let mut returns = Vec::new();
             collect_returns(info.body, &mut returns, 0);
-            let created = |value: &Option<&Expr>| {
+            let created = |value: Option<&Expr>| {
                 let Some(Expr::Call(call)) = value else {
                     return None;
                 };
                 let qualified = self.qualified_name(&call.func)?;
                 names::constructor_kind(&qualified).map(generic_kind)
             };
-            let kind = created(returns.first()?)?;
+            let kind = created(*returns.first()?)?;
             returns
                 .iter()
-                .all(|value| created(value) == Some(kind))
+                .all(|&value| created(value) == Some(kind))
                 .then_some(kind)
         })
     }
@@ -384,15 +384,14 @@ impl<'a> Lowerer<'a> {
         qualified: &str,
         args: &Arguments,
     ) -> Option<ObjKind> {
-        let base = match names::constructor_kind(qualified) {
-            Some(kind) => kind,
-            None => {
-                let class = *self.class_by_name.get(qualified)?;
-                if self.is_thread_class(class, 0) {
-                    ObjKind::Thread { daemon: false }
-                } else {
-                    self.inherited_kind(class, 0)?
-                }
+        let base = if let Some(kind) = names::constructor_kind(qualified) {
+            kind
+        } else {
+            let class = *self.class_by_name.get(qualified)?;
+            if self.is_thread_class(class, 0) {
+                ObjKind::Thread { daemon: false }
+            } else {
+                self.inherited_kind(class, 0)?
             }
         };
         Some(match base {
@@ -444,7 +443,7 @@ impl<'a> Lowerer<'a> {
                     .entry(attr.clone())
                     .and_modify(|k| {
                         if *k != Some(generic) {
-                            *k = None
+                            *k = None;
                         }
                     })
                     .or_insert(Some(generic));
@@ -465,9 +464,12 @@ impl<'a> Lowerer<'a> {
                 bases: class
                     .bases
                     .iter()
-                    .map(|base| match self.class_by_name.contains_key(base) {
-                        true => format!("{}.{base}", module.name),
-                        false => base.clone(),
+                    .map(|base| {
+                        if self.class_by_name.contains_key(base) {
+                            format!("{}.{base}", module.name)
+                        } else {
+                            base.clone()
+                        }
                     })
                     .collect(),
                 attributes: Vec::new(),

@@ -6,7 +6,7 @@ use ruff_python_ast::CmpOp;
 use super::*;
 use threadlint_rules::model::StateTestKind;
 
-impl<'a> Lowerer<'a> {
+impl Lowerer<'_> {
     /// Pushes a `StateTest` for each test of a known object's state in `test`, the condition
     /// of a branch or a loop.
     pub(super) fn lower_state_tests(&mut self, function: FnId, test: &Expr, out: &mut Vec<Node>) {

@@ -498,10 +498,10 @@ impl<'a> Lowerer<'a> {
                 // The locals its arguments read (`all(w.done for w in workflows)`): when the
                 // loop assigns them, the test is of the loop's own state.
                 let mut names = ArgumentNames::default();
-                for arg in call.arguments.args.iter() {
+                for arg in &call.arguments.args {
                     names.visit_expr(arg);
                 }
-                for keyword in call.arguments.keywords.iter() {
+                for keyword in &call.arguments.keywords {
                     names.visit_expr(&keyword.value);
                 }
                 let assigned = self.assigned_in(function);

@@ -11,7 +11,7 @@ pub(super) fn generic_kind(kind: ObjKind) -> ObjKind {
     }
 }
 
-/// `a.b.c` -> ("a", ["b", "c"]).
+/// `a.b.c` -> `("a", ["b", "c"])`.
 pub(super) fn attribute_path(expr: &Expr) -> Option<(&str, Vec<&str>)> {
     let mut path = Vec::new();
     let mut current = expr;

@@ -53,7 +53,7 @@ impl<'a> Lowerer<'a> {
             Expr::Field(_) => reads.push(Read::Shared(self.expr_text(expr))),
             // `start.elapsed()`: the time since an instant, a deadline test.
             Expr::MethodCall(call) if call.method == "elapsed" && call.args.is_empty() => {
-                reads.push(Read::Clock)
+                reads.push(Read::Clock);
             }
             Expr::MethodCall(call) => {
                 let receiver = self.expr_text(&call.receiver);
@@ -243,8 +243,8 @@ impl<'a> Lowerer<'a> {
             if has_let && own_temps {
                 self.end_temps(out, then_end.end);
             }
-            match &current.else_branch {
-                Some((else_token, otherwise)) => match &**otherwise {
+            if let Some((else_token, otherwise)) = &current.else_branch {
+                match &**otherwise {
                     Expr::If(next) => {
                         current = next;
                         first = false;
@@ -278,11 +278,10 @@ impl<'a> Lowerer<'a> {
                         self.release_deferred(&mut deferred, end, out);
                         break;
                     }
-                },
-                None => {
-                    self.release_deferred(&mut deferred, then_end.end, out);
-                    break;
                 }
+            } else {
+                self.release_deferred(&mut deferred, then_end.end, out);
+                break;
             }
         }
     }

@@ -430,7 +430,7 @@ impl<'a> Lowerer<'a> {
                             obj,
                             release_at_end: false,
                             released: false,
-                        })
+                        });
                     }
                 }
             }
@@ -520,7 +520,7 @@ impl<'a> Lowerer<'a> {
                     match v.ty {
                         Ty::Callable(id) => callables.push(id),
                         Ty::SleepFuture(call) if matches!(name.as_str(), "join" | "try_join") => {
-                            self.push(out, EventKind::Sleep, call)
+                            self.push(out, EventKind::Sleep, call);
                         }
                         _ => {}
                     }
@@ -561,7 +561,7 @@ impl<'a> Lowerer<'a> {
                     if let Some(future) = &arm.future {
                         match self.expr(future, out, depth + 1).ty {
                             Ty::Callable(callee) => {
-                                self.push(out, EventKind::Call { callee }, span)
+                                self.push(out, EventKind::Call { callee }, span);
                             }
                             Ty::SleepFuture(call) => self.push(out, EventKind::Sleep, call),
                             _ => {}

@@ -35,7 +35,7 @@ pub(super) struct Frame {
     pub(super) bindings: Vec<Binding>,
 }
 
-impl<'a> Lowerer<'a> {
+impl Lowerer<'_> {
     /// Emits an acquisition whose guard is a temporary until something binds it.
     pub(super) fn acquire(
         &mut self,

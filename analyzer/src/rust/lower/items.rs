@@ -215,7 +215,7 @@ impl<'a> Visit<'a> for Collector<'_, 'a> {
                 let name = field
                     .ident
                     .as_ref()
-                    .map_or_else(|| index.to_string(), |i| i.to_string());
+                    .map_or_else(|| index.to_string(), std::string::ToString::to_string);
                 let span = self.lw.span_of(field);
                 (name, &field.ty, span)
             })
@@ -268,8 +268,7 @@ impl<'a> Visit<'a> for Collector<'_, 'a> {
             if let syn::ImplItem::Fn(method) = impl_item {
                 let first = method
                     .defaultness
-                    .map(|t| t.span)
-                    .unwrap_or_else(|| signature_start(&method.sig));
+                    .map_or_else(|| signature_start(&method.sig), |t| t.span);
                 let id = self.register(&method.sig, &method.block, Some(class.clone()), first);
                 self.lw
                     .methods
@@ -311,7 +310,7 @@ impl<'a> Visit<'a> for Collector<'_, 'a> {
             .offset(mac.delimiter.span().open().start());
         let macros: &'a MacroArena = self.lw.macros;
         if let Some(&index) = macros.static_index.get(&key) {
-            for decl in macros.statics[index].iter() {
+            for decl in &macros.statics[index] {
                 let span = self.lw.span_of(&decl.name);
                 self.add_static(decl.name.to_string(), &decl.ty, span);
             }

@@ -22,7 +22,7 @@ pub(super) enum Res {
     Unknown,
 }
 
-impl<'a> Lowerer<'a> {
+impl Lowerer<'_> {
     /// The identity of the static `name` defined in `module`: its path from the file's top
     /// level (`NAME`, `inner::NAME`), so that every path that resolves to it names one object
     /// and same-named statics of two modules stay two.

@@ -70,7 +70,7 @@ impl<'a> Lowerer<'a> {
             FnBody::Async(block) => self.block_stmts(&block.block.stmts, &mut out, 0),
             FnBody::Closure(closure) => match &*closure.body {
                 Expr::Block(block) if block.label.is_none() => {
-                    self.block_stmts(&block.block.stmts, &mut out, 0)
+                    self.block_stmts(&block.block.stmts, &mut out, 0);
                 }
                 body => {
                     self.temp_scopes.push(Vec::new());
@@ -407,10 +407,10 @@ impl<'a> Lowerer<'a> {
                 }
             }
             Pat::Reference(reference) => {
-                self.bind_pattern(&reference.pat, value, out, release_at_end, depth + 1)
+                self.bind_pattern(&reference.pat, value, out, release_at_end, depth + 1);
             }
             Pat::Paren(paren) => {
-                self.bind_pattern(&paren.pat, value, out, release_at_end, depth + 1)
+                self.bind_pattern(&paren.pat, value, out, release_at_end, depth + 1);
             }
             Pat::Struct(structure) => {
                 for field in &structure.fields {
