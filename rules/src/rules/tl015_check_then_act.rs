@@ -364,10 +364,20 @@ fn check(cx: &Context) -> Vec<Finding> {
                 if held.iter().any(|h| h.lock == lock) {
                     return;
                 }
-                // A test made again under the second guard.
-                if tested_scopes
-                    .iter()
-                    .any(|s| s.start > event.span.start && region.span.contains(*s))
+                // A test made again under the second guard, bound for the rest of its block
+                // (`let mut map = m.write().unwrap(); if !map.contains_key(..)`). A guard that
+                // is a temporary is gone by the next statement: a later test is not under it.
+                let bound = matches!(
+                    event.kind,
+                    EventKind::Acquire {
+                        how: AcquireHow::Scoped | AcquireHow::Manual,
+                        ..
+                    }
+                );
+                if bound
+                    && tested_scopes
+                        .iter()
+                        .any(|s| s.start > event.span.start && region.span.contains(*s))
                 {
                     return;
                 }
