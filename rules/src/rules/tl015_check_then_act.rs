@@ -5,7 +5,7 @@ use crate::diagnostic::{Finding, Related};
 use crate::held::{walk_held, Held};
 use crate::model::{
     AcquireHow, AtomicWrite, BlockingKind, EventKind, FileModel, Flavor, FnId, Language, ObjId,
-    ObjKind, Scope, ScopeKind, Span, StateTestKind,
+    ObjKey, ObjKind, Scope, ScopeKind, Span, StateTestKind,
 };
 use crate::registry::{Check, Context};
 use crate::source::text;
@@ -25,7 +25,8 @@ declare_rule! {
     /// - `key in d` / `key not in d` tested on a module global or an attribute of `self`, then
     ///   `d[key]` written, in thread code (a thread's target, a `Thread.run` override, a task
     ///   given to a pool, and the functions of the file they call) that several threads run at
-    ///   once, or while another function writes the same container;
+    ///   once, or while another function writes the same container (a `Thread` subclass's own
+    ///   attribute, reached from its `run()`, belongs to one thread);
     /// - Rust: a lock taken in an `if` or `while` condition to test its data (the guard is
     ///   dropped when the condition ends), then taken again in the body to act on it
     ///   (`if map.lock().unwrap().contains_key(&k) { map.lock().unwrap().remove(&k); }`, a
@@ -364,10 +365,20 @@ fn check(cx: &Context) -> Vec<Finding> {
                 if held.iter().any(|h| h.lock == lock) {
                     return;
                 }
-                // A test made again under the second guard.
-                if tested_scopes
-                    .iter()
-                    .any(|s| s.start > event.span.start && region.span.contains(*s))
+                // A test made again under the second guard, bound for the rest of its block
+                // (`let mut map = m.write().unwrap(); if !map.contains_key(..)`). A guard that
+                // is a temporary is gone by the next statement: a later test is not under it.
+                let bound = matches!(
+                    event.kind,
+                    EventKind::Acquire {
+                        how: AcquireHow::Scoped | AcquireHow::Manual,
+                        ..
+                    }
+                );
+                if bound
+                    && tested_scopes
+                        .iter()
+                        .any(|s| s.start > event.span.start && region.span.contains(*s))
                 {
                     return;
                 }
@@ -552,7 +563,17 @@ impl ThreadCode {
         let Some(entries) = self.entries_of.get(&function) else {
             return false;
         };
-        if self.concurrent(model, function) {
+        // A `Thread` subclass's own attributes, reached from its `run()`: each thread object
+        // has its own, however many threads run that code.
+        let own_attribute = match &model.object(container).key {
+            ObjKey::Member { class, .. } => entries.iter().all(|&e| {
+                let entry = &model.thread_entries[e];
+                let run = model.function(entry.function);
+                entry.site == run.name_span && run.class.as_deref() == Some(class.as_str())
+            }),
+            _ => false,
+        };
+        if !own_attribute && self.concurrent(model, function) {
             return true;
         }
         let reach = &self.reach[entries[0]];
