@@ -16,17 +16,24 @@ fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
-/// The code of a source file without its unit tests (`tests.rs` files and everything from the
-/// first `#[cfg(test)]` on, where this code base keeps its test modules).
+/// The code of a source file without its unit tests: `tests.rs` files, and an inline
+/// `#[cfg(test)] mod NAME {`, which clippy (`items_after_test_module`) keeps at the end of its
+/// file.
 fn non_test_code(path: &Path) -> String {
     if path.file_name().is_some_and(|n| n == "tests.rs") {
         return String::new();
     }
     let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    match text.find("#[cfg(test)]") {
-        Some(at) => text[..at].to_string(),
-        None => text,
+    let mut offset = 0;
+    for line in text.split_inclusive('\n') {
+        let rest = &text[offset + line.len()..];
+        let next = rest.lines().next().unwrap_or("").trim();
+        if line.trim() == "#[cfg(test)]" && next.starts_with("mod ") && next.ends_with('{') {
+            return text[..offset].to_string();
+        }
+        offset += line.len();
     }
+    text
 }
 
 /// String literals of the form `"TL" + three digits` (not an escaped quote inside a message).
@@ -68,6 +75,19 @@ fn no_rule_code_strings_outside_the_rules() {
         "rule codes named outside rules/ (declare the behaviour on the rule in rules/src/registry.rs instead):\n{}",
         offenders.join("\n")
     );
+}
+
+#[test]
+fn only_inline_test_modules_are_left_out() {
+    let dir = std::env::temp_dir().join(format!("threadlint-architecture-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("a temporary folder");
+    let file = dir.join("sample.rs");
+    let code = "#[cfg(test)]\nmod model_dump;\nfn a() {}\n#[cfg(test)]\nfn b() {}\nfn c() {}\n#[cfg(test)]\nmod tests {\n    fn d() {}\n}\n";
+    std::fs::write(&file, code).expect("written");
+    let kept = non_test_code(&file);
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(kept.contains("fn a()") && kept.contains("fn c()"), "{kept}");
+    assert!(!kept.contains("fn d()"), "{kept}");
 }
 
 #[test]

@@ -490,9 +490,9 @@ mod tests {
         };
         let class = |name: &str, bases: &[&str], attributes, methods: &[&str]| ClassSummary {
             name: name.to_string(),
-            bases: bases.iter().map(|b| b.to_string()).collect(),
+            bases: bases.iter().map(ToString::to_string).collect(),
             attributes,
-            methods: methods.iter().map(|m| m.to_string()).collect(),
+            methods: methods.iter().map(ToString::to_string).collect(),
         };
         let function = |name: &str, acquires: bool, calls: &[&str]| FunctionEffects {
             name: name.to_string(),
