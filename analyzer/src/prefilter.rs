@@ -21,11 +21,13 @@ const PYTHON: &[&str] = &[
     "urllib",
     "requests",
     "httpx",
-    "input",
+    // The built-in, called (a word alone matches every `inputs` and `input_file`).
+    "input(",
     // Every call TL019 reports is in a coroutine, and TL003 polls with `await trio.sleep(..)`
     // or `await trio.lowlevel.checkpoint()` there: `async def` lets through `open()`,
     // `os.system()` and the other blocking calls of no concurrency module.
-    "async",
+    // A coroutine (not every mention of `asyncio` or `asynchat`).
+    "async def",
     // A rule code, as in a `noqa` comment to check.
     "TL0",
     "TL1",
@@ -100,7 +102,7 @@ fn strict_matcher() -> &'static AhoCorasick {
 pub fn may_have_findings(language: Language, source: &str, strict: bool) -> bool {
     matcher(language).is_match(source)
         || (language == Language::Python
-            && (strict || source.contains("async"))
+            && (strict || source.contains("async def"))
             && strict_matcher().is_match(source))
 }
 
