@@ -142,6 +142,9 @@ pub enum ObjKind {
     Atomic,
     /// A channel receiver (`mpsc::Receiver`, `crossbeam_channel::Receiver`).
     Receiver,
+    /// The sending half of a bounded channel (`mpsc::SyncSender`, the `Sender` of a crossbeam
+    /// or flume `bounded(n)` channel): `send` blocks while the channel is full.
+    BoundedSender,
     /// An HTTP client that keeps connections: `requests.Session`, `httpx.Client`,
     /// `httpx.AsyncClient`. `sync`: its requests block the calling thread (not `AsyncClient`).
     HttpClient {
@@ -219,6 +222,7 @@ impl ObjKind {
             (ObjKind::Queue { .. }, _) => "Queue",
             (ObjKind::Atomic, _) => "atomic",
             (ObjKind::Receiver, _) => "Receiver",
+            (ObjKind::BoundedSender, _) => "bounded Sender",
             (ObjKind::HttpClient { sync: true, .. }, _) => "HTTP client",
             (ObjKind::HttpClient { .. }, _) => "async HTTP client",
             (ObjKind::Process, _) => "Popen",
@@ -460,6 +464,8 @@ pub enum BlockingKind {
     FuturesWait,
     AsCompleted,
     Recv,
+    /// Sends on a bounded channel (Rust `SyncSender::send`): waits for room when it is full.
+    Send,
     /// Runs a process to its end and has a `timeout=` (`subprocess.run`, `Popen.wait()`).
     Subprocess,
     /// Waits for a process with no timed variant (`os.system`, `os.waitpid`, `os.spawnl`,
@@ -503,6 +509,7 @@ impl BlockingKind {
             BlockingKind::FuturesWait => "waiting for futures",
             BlockingKind::AsCompleted => "waiting for futures to complete",
             BlockingKind::Recv => "receiving from a channel",
+            BlockingKind::Send => "sending on a bounded channel",
             BlockingKind::Subprocess => "running a subprocess",
             BlockingKind::ProcessWait => "waiting for a process",
             BlockingKind::Spawn => "starting a process",

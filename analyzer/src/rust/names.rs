@@ -41,9 +41,12 @@ pub enum KnownFn {
     Drop,
     Forget,
     /// A channel constructor returning `(Sender, Receiver)`; `receiver` tells whether the
-    /// receiver blocks the thread on `recv()` (std, crossbeam, flume; not tokio).
+    /// receiver blocks the thread on `recv()` (std, crossbeam, flume; not tokio), `bounded`
+    /// whether the sender blocks on `send()` when the channel is full (`sync_channel`,
+    /// `bounded`).
     Channel {
         receiver: bool,
+        bounded: bool,
     },
     /// `parking_lot::const_mutex(..)` and friends.
     LockConstructor(ObjKind),
@@ -142,6 +145,7 @@ pub fn known_type(path: &str) -> Option<KnownType> {
         | "std::sync::mpmc::Receiver"
         | "crossbeam_channel::Receiver"
         | "flume::Receiver" => Sync(ObjKind::Receiver),
+        "std::sync::mpsc::SyncSender" => Sync(ObjKind::BoundedSender),
         "std::thread::JoinHandle"
         | "std::thread::ScopedJoinHandle"
         | "crossbeam::thread::ScopedJoinHandle" => Sync(ObjKind::Thread { daemon: false }),
@@ -251,18 +255,27 @@ pub fn known_fn(path: &str) -> Option<KnownFn> {
         "std::mem::drop" | "drop" => Drop,
         "std::mem::forget" | "std::sync::MutexGuard::leak" => Forget,
         "std::sync::mpsc::channel"
-        | "std::sync::mpsc::sync_channel"
         | "std::sync::mpmc::channel"
-        | "std::sync::mpmc::sync_channel"
         | "crossbeam_channel::unbounded"
+        | "flume::unbounded" => Channel {
+            receiver: true,
+            bounded: false,
+        },
+        "std::sync::mpsc::sync_channel"
+        | "std::sync::mpmc::sync_channel"
         | "crossbeam_channel::bounded"
-        | "flume::unbounded"
-        | "flume::bounded" => Channel { receiver: true },
+        | "flume::bounded" => Channel {
+            receiver: true,
+            bounded: true,
+        },
         "tokio::sync::mpsc::channel"
         | "tokio::sync::mpsc::unbounded_channel"
         | "tokio::sync::oneshot::channel"
         | "tokio::sync::broadcast::channel"
-        | "std::sync::mpsc::Sender" => Channel { receiver: false },
+        | "std::sync::mpsc::Sender" => Channel {
+            receiver: false,
+            bounded: false,
+        },
         "parking_lot::const_mutex" | "parking_lot::const_fair_mutex" => {
             LockConstructor(ObjKind::Lock {
                 flavor: Flavor::ParkingLot,

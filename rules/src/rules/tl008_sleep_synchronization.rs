@@ -151,7 +151,8 @@ fn check(cx: &Context) -> Vec<Finding> {
 /// Waits for another thread: a join, a result, a queue item or a message (the front-end's
 /// `Synchronize`, or the blocking call itself), any wait on a condition, event or barrier, or a
 /// blocking `acquire()` of a lock or semaphore outside `with` (a hand-shake: the other thread
-/// releases it).
+/// releases it). A send on a bounded channel is not: it waits for room in the channel, not for
+/// the receiving thread to get anywhere.
 fn synchronizes(kind: &EventKind) -> bool {
     matches!(
         kind,
@@ -161,7 +162,8 @@ fn synchronizes(kind: &EventKind) -> bool {
                 how: AcquireHow::Manual | AcquireHow::Timeout,
                 ..
             }
-    ) || matches!(kind, EventKind::Blocking { kind, .. } if !kind.waits_outside())
+    ) || matches!(kind, EventKind::Blocking { kind, .. }
+        if !kind.waits_outside() && *kind != BlockingKind::Send)
 }
 
 /// The joined thread is none of the pending starts the model can name: it may be any of them

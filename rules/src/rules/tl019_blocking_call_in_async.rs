@@ -36,7 +36,9 @@ declare_rule! {
     ///
     /// In Rust, inside an `async fn` or an `async` block: `std::thread::sleep`, a `Condvar`
     /// or `std::sync::Barrier` wait, a blocking `recv()` of a `std::sync::mpsc`, crossbeam or
-    /// flume receiver, `JoinHandle::join`, `std::fs` I/O (`read`, `read_to_string`, `write`,
+    /// flume receiver, a `send()` on a bounded channel (`mpsc::sync_channel`, crossbeam's or
+    /// flume's `bounded(n)`: it waits while the channel is full; an unbounded channel's
+    /// `send` does not block), `JoinHandle::join`, `std::fs` I/O (`read`, `read_to_string`, `write`,
     /// `File::open`, ...), `std::net::TcpStream::connect` and `reqwest::blocking::get`. Not
     /// reported: a closure or block handed to `spawn_blocking` or `blocking::unblock` (it runs
     /// on a thread pool) or to `tokio::task::block_in_place` (which moves the other tasks away),
@@ -163,7 +165,7 @@ fn check(cx: &Context) -> Vec<Finding> {
                 event.kind,
                 EventKind::Sleep
                     | EventKind::Blocking {
-                        kind: BlockingKind::Recv,
+                        kind: BlockingKind::Recv | BlockingKind::Send,
                         ..
                     }
             );
@@ -308,6 +310,7 @@ fn rust_help(stall: &Stall) -> String {
         Stall::Sleep => "Use `tokio::time::sleep(..).await` (or your runtime's async sleep)",
         Stall::Wait(_) => "Use the runtime's async primitive (`tokio::sync::Notify`, a `watch` channel, `tokio::sync::Barrier`), or wait inside `tokio::task::spawn_blocking`",
         Stall::Call(BlockingKind::Recv) => "Use an async channel (`tokio::sync::mpsc`, `rx.recv().await`), or receive inside `tokio::task::spawn_blocking`",
+        Stall::Call(BlockingKind::Send) => "Use an async channel (`tokio::sync::mpsc`, `tx.send(v).await`), `try_send` when dropping or retrying is acceptable, or send inside `tokio::task::spawn_blocking`",
         Stall::Call(BlockingKind::Join) => "Join inside `tokio::task::spawn_blocking(move || handle.join())`, or run the work as a task and await its `JoinHandle`",
         Stall::Call(BlockingKind::FileIo) => "Use `tokio::fs` (`tokio::fs::read_to_string(path).await`), or do the I/O inside `tokio::task::spawn_blocking`",
         Stall::Call(BlockingKind::Connect) => "Use `tokio::net::TcpStream::connect(addr).await`, or connect inside `tokio::task::spawn_blocking`",

@@ -255,14 +255,19 @@ impl<'a> Lowerer<'a> {
                     self.end_guard(&value, first, known == KnownFn::Forget, span, out);
                     return Value::default();
                 }
-                KnownFn::Channel { receiver } => {
+                KnownFn::Channel { receiver, bounded } => {
                     self.args(&call.args, out, depth);
+                    let tx = if bounded {
+                        Ty::Sync(ObjKind::BoundedSender)
+                    } else {
+                        Ty::Unknown
+                    };
                     let rx = if receiver {
                         Ty::Sync(ObjKind::Receiver)
                     } else {
                         Ty::Unknown
                     };
-                    return Value::of(Ty::Tuple(vec![Ty::Unknown, rx]));
+                    return Value::of(Ty::Tuple(vec![tx, rx]));
                 }
                 KnownFn::LockConstructor(kind) => {
                     let inner = self

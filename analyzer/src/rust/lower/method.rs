@@ -271,6 +271,24 @@ impl<'a> Lowerer<'a> {
                 self.push(out, EventKind::Synchronize, span);
                 return Value::default();
             }
+            // `tx.send(v)` on a bounded channel waits for room; `try_send` does not.
+            Ty::Sync(ObjKind::BoundedSender)
+                if matches!(name, "send" | "send_timeout" | "send_deadline") =>
+            {
+                lower_args(self, out);
+                let obj = self.object(&receiver, receiver_span, ObjKind::BoundedSender);
+                self.push(
+                    out,
+                    EventKind::Blocking {
+                        kind: BlockingKind::Send,
+                        obj: Some(obj),
+                        timeout: name != "send",
+                        what: format!("{name}()"),
+                    },
+                    span,
+                );
+                return Value::default();
+            }
             Ty::Sync(kind @ ObjKind::Thread { .. }) if name == "join" => {
                 let obj = self.object(&receiver, receiver_span, kind);
                 if let Some(site) = receiver.spawn {
