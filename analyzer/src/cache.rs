@@ -1,7 +1,9 @@
 //! Per-file results cached by content: a file whose text, path, settings and tool version are
 //! unchanged is not parsed again. Entries live in `.threadlint_cache/<version>/`, one small
-//! JSON file per source file, so parallel workers never contend; each starts with a checksum
-//! of its JSON, and one that does not match is a miss.
+//! binary file per source file (postcard's encoding of [`Entry`], which decodes several times
+//! faster than JSON: decoding was a third of a cached run), so parallel workers never
+//! contend; each starts with a checksum of the encoding, and one that does not match is a
+//! miss.
 
 use std::path::{Path, PathBuf};
 
@@ -66,18 +68,20 @@ impl Entry {
     }
 }
 
-/// An entry as stored: the checksum of the JSON (16 hex digits), a newline, the JSON.
-fn with_checksum(json: &str) -> String {
-    format!("{:016x}\n{json}", fnv1a(&[json]))
+/// An entry as stored: the xxh3 checksum of the encoded entry (8 bytes, little-endian), then
+/// the encoding.
+fn with_checksum(encoded: &[u8]) -> Vec<u8> {
+    let mut stored = Vec::with_capacity(8 + encoded.len());
+    stored.extend_from_slice(&xxhash_rust::xxh3::xxh3_64(encoded).to_le_bytes());
+    stored.extend_from_slice(encoded);
+    stored
 }
 
-/// The JSON of a stored entry whose checksum matches. FNV-1a changes with any change of one
-/// byte (each step is a bijection of the state), and misses other damage with a chance of
-/// about 2^-64.
-fn verified(text: &str) -> Option<&str> {
-    let (checksum, json) = text.split_once('\n')?;
-    // Compared as text: `A` and `a` are one hex digit but one bit apart.
-    (checksum == format!("{:016x}", fnv1a(&[json]))).then_some(json)
+/// The encoding of a stored entry whose checksum matches; other damage than a changed
+/// checksum goes unnoticed with a chance of about 2^-64.
+fn verified(stored: &[u8]) -> Option<&[u8]> {
+    let (checksum, encoded) = stored.split_at_checked(8)?;
+    (checksum == xxhash_rust::xxh3::xxh3_64(encoded).to_le_bytes()).then_some(encoded)
 }
 
 impl Cache {
@@ -123,7 +127,7 @@ impl Cache {
     fn entry_path(&self, path: &Path) -> PathBuf {
         let absolute = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
         self.dir.join(format!(
-            "{:016x}.json",
+            "{:016x}.bin",
             fnv1a(&[&absolute.to_string_lossy()])
         ))
     }
@@ -137,9 +141,9 @@ impl Cache {
 
     /// The stored entry for `path` whose key `matches` accepts (and whose checksum holds).
     pub fn get_matching(&self, path: &Path, matches: impl Fn(&str) -> bool) -> Option<Entry> {
-        let text = std::fs::read_to_string(self.entry_path(path)).ok()?;
-        let json = verified(&text)?;
-        let entry: Entry = serde_json::from_str(json).ok()?;
+        let stored = std::fs::read(self.entry_path(path)).ok()?;
+        let encoded = verified(&stored)?;
+        let entry: Entry = postcard::from_bytes(encoded).ok()?;
         matches(&entry.key).then_some(entry)
     }
 
@@ -158,8 +162,8 @@ impl Cache {
 
     /// Stores an entry; a failure to write only costs the next run a parse.
     pub fn put(&self, path: &Path, entry: &Entry) {
-        if let Ok(json) = serde_json::to_string(entry) {
-            let text = with_checksum(&json);
+        if let Ok(encoded) = postcard::to_stdvec(entry) {
+            let text = with_checksum(&encoded);
             let target = self.entry_path(path);
             let temporary = target.with_extension(format!("tmp{}", std::process::id()));
             if std::fs::write(&temporary, text).is_ok() {
@@ -175,16 +179,14 @@ mod tests {
 
     #[test]
     fn a_flipped_bit_fails_the_checksum() {
-        let json = r#"{"key":"00ff","diagnostics":[]}"#;
-        let stored = with_checksum(json);
-        assert_eq!(verified(&stored), Some(json));
-        let mut bytes = stored.into_bytes();
+        let entry = Entry::new("00ff".into(), &[], Suppressions::default(), None);
+        let encoded = postcard::to_stdvec(&entry).expect("encodes");
+        let mut bytes = with_checksum(&encoded);
+        assert_eq!(verified(&bytes), Some(encoded.as_slice()));
         for index in 0..bytes.len() {
             for bit in 0..8 {
                 bytes[index] ^= 1 << bit;
-                if let Ok(text) = std::str::from_utf8(&bytes) {
-                    assert_eq!(verified(text), None, "byte {index}, bit {bit}");
-                }
+                assert_eq!(verified(&bytes), None, "byte {index}, bit {bit}");
                 bytes[index] ^= 1 << bit;
             }
         }
@@ -192,7 +194,10 @@ mod tests {
 
     #[test]
     fn an_entry_without_a_checksum_is_a_miss() {
-        assert_eq!(verified(r#"{"key":"00ff","diagnostics":[]}"#), None);
+        let entry = Entry::new("00ff".into(), &[], Suppressions::default(), None);
+        let encoded = postcard::to_stdvec(&entry).expect("encodes");
+        assert_eq!(verified(&encoded), None);
+        assert_eq!(verified(&encoded[..3]), None);
     }
 
     fn diagnostic(code: Option<&'static str>, name: &'static str) -> Diagnostic {
@@ -220,17 +225,29 @@ mod tests {
                 "bad".into(),
             ),
         ];
-        let json = serde_json::to_string(&stored).expect("serialises");
-        let loaded: Vec<Diagnostic> = serde_json::from_str(&json).expect("loads");
+        let encoded = postcard::to_stdvec(&stored).expect("encodes");
+        let loaded: Vec<Diagnostic> = postcard::from_bytes(&encoded).expect("loads");
         assert_eq!(loaded, stored);
         assert_eq!(
             loaded[1].problem_kind(),
             Some(crate::Problem::InvalidSyntax)
         );
-        let unknown_name = json.replace("invalid-syntax", "no-such-problem");
-        assert!(serde_json::from_str::<Vec<Diagnostic>>(&unknown_name).is_err());
-        let unknown_code = json.replace(rule.code, "TL999");
-        assert!(serde_json::from_str::<Vec<Diagnostic>>(&unknown_code).is_err());
+        // Strings are stored with their length: a name of the same length keeps the
+        // encoding valid, and only the lookup of the name fails.
+        let replace = |from: &str, to: &str| {
+            assert_eq!(from.len(), to.len());
+            let at = encoded
+                .windows(from.len())
+                .position(|w| w == from.as_bytes())
+                .expect("stored");
+            let mut bytes = encoded.clone();
+            bytes[at..at + to.len()].copy_from_slice(to.as_bytes());
+            bytes
+        };
+        let unknown_name = replace("invalid-syntax", "no-such-proble");
+        assert!(postcard::from_bytes::<Vec<Diagnostic>>(&unknown_name).is_err());
+        let unknown_code = replace(rule.code, "TL999");
+        assert!(postcard::from_bytes::<Vec<Diagnostic>>(&unknown_code).is_err());
     }
 
     #[test]

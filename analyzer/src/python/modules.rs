@@ -79,8 +79,20 @@ pub fn resolve_relative(module: &ModulePath, level: u32, target: Option<&str>) -
 /// are otherwise not analysed; it may list more than a parser would (an import in a string).
 pub fn imported_modules(source: &str, module: Option<&ModulePath>) -> Vec<String> {
     let mut found = Vec::new();
-    for line in source.lines() {
-        let line = line.trim_start();
+    // The lines that start with `import ` or `from ` once their indentation is trimmed, found
+    // with two vectorised searches rather than by walking every line (this runs on every file
+    // the prefilter skips, on every run).
+    let mut starts: Vec<usize> = memchr::memmem::find_iter(source.as_bytes(), b"import ")
+        .chain(memchr::memmem::find_iter(source.as_bytes(), b"from "))
+        .filter(|&at| {
+            let line_start = source[..at].rfind('\n').map_or(0, |newline| newline + 1);
+            source[line_start..at].chars().all(char::is_whitespace)
+        })
+        .collect();
+    starts.sort_unstable();
+    for start in starts {
+        let line = source[start..].split('\n').next().unwrap_or_default();
+        let line = line.strip_suffix('\r').unwrap_or(line);
         if let Some(rest) = line.strip_prefix("import ") {
             for item in rest.split(',') {
                 if let Some(name) = item.split_whitespace().next() {
@@ -160,6 +172,10 @@ mod tests {
             imported_modules(source, Some(&module)),
             vec!["os", "shop.locks", "shop", "db.pool", "shop"]
         );
+        // Indentation of any whitespace, CRLF line ends, the words inside other lines, a
+        // last line without its newline.
+        let source = "\x0cimport a\r\nx = 'from b import c'\r\n\tfrom d import e\n\u{3000}import f; import g\nimport  h\nfrom";
+        assert_eq!(imported_modules(source, None), vec!["a", "d", "f", "h"]);
     }
 
     #[test]
