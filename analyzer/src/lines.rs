@@ -9,7 +9,7 @@ pub struct LineIndex {
     starts: Vec<u32>,
     /// Per line: it holds only ASCII, so a column is a byte count and needs no counting of
     /// characters (which costs the line's length per lookup, quadratic on a long line with
-    /// many findings).
+    /// many findings). Empty when the whole text is ASCII (most files): every line is.
     ascii: Vec<bool>,
 }
 
@@ -23,15 +23,21 @@ pub struct Location {
 impl LineIndex {
     pub fn new(source: &str) -> Self {
         let bytes = source.as_bytes();
-        let mut starts = vec![0];
-        let mut ascii = Vec::new();
-        let mut start = 0;
-        for newline in memchr::memchr_iter(b'\n', bytes) {
-            ascii.push(bytes[start..newline].is_ascii());
-            start = newline + 1;
-            starts.push(start as u32);
-        }
-        ascii.push(bytes[start..].is_ascii());
+        let mut starts = Vec::with_capacity(bytes.len() / 32 + 1);
+        starts.push(0);
+        starts.extend(memchr::memchr_iter(b'\n', bytes).map(|newline| newline as u32 + 1));
+        let ascii = if bytes.is_ascii() {
+            Vec::new()
+        } else {
+            let mut ends = starts[1..].iter().map(|&next| next as usize - 1);
+            starts
+                .iter()
+                .map(|&start| {
+                    let end = ends.next().unwrap_or(bytes.len());
+                    bytes[start as usize..end].is_ascii()
+                })
+                .collect()
+        };
         LineIndex { starts, ascii }
     }
 
@@ -69,7 +75,7 @@ impl LineIndex {
         let line = self.line_of(offset);
         let start = self.line_start(line) as usize;
         let offset = (offset as usize).min(source.len());
-        let column = if self.ascii.get(line).copied().unwrap_or(false) {
+        let column = if self.ascii.is_empty() || self.ascii.get(line).copied().unwrap_or(false) {
             offset.saturating_sub(start)
         } else {
             source
@@ -89,5 +95,31 @@ impl LineIndex {
             self.location(source, span.start),
             self.location(source, span.end),
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(source: &str, offset: usize) -> (usize, usize) {
+        let location = LineIndex::new(source).location(source, offset as u32);
+        (location.row, location.column)
+    }
+
+    #[test]
+    fn rows_and_columns_count_characters_on_non_ascii_lines_only() {
+        let ascii = "a = 1\r\nlock.acquire()\n\nend";
+        assert_eq!(at(ascii, 0), (1, 1));
+        assert_eq!(at(ascii, ascii.find("acquire").unwrap_or_default()), (2, 6));
+        assert_eq!(at(ascii, ascii.find("end").unwrap_or_default()), (4, 1));
+        assert_eq!(at(ascii, ascii.len()), (4, 4));
+        let mixed = "naïve = 1\nlock.acquire()\ncafé.wait()\n";
+        assert_eq!(at(mixed, mixed.find("= 1").unwrap_or_default()), (1, 7));
+        assert_eq!(at(mixed, mixed.find("acquire").unwrap_or_default()), (2, 6));
+        assert_eq!(at(mixed, mixed.find("wait").unwrap_or_default()), (3, 6));
+        let index = LineIndex::new(mixed);
+        assert_eq!(index.line_count(), 4);
+        assert_eq!(index.line_text(mixed, 2), "café.wait()");
     }
 }
