@@ -277,6 +277,58 @@ fn cached_runs_reanalyse_what_depends_on_a_changed_module() {
     );
 }
 
+/// The link step's stored answers ("this skipped file names none of the project's locks") are
+/// keyed by the file's text: a file edited to use another file's locks is searched again, on a
+/// cached run too.
+#[test]
+fn a_skipped_file_edited_to_use_a_lock_is_searched_again() {
+    let work = tempfile::tempdir().expect("a temporary folder");
+    let project = work.path().join("bank");
+    std::fs::create_dir_all(project.join("bank")).expect("folders");
+    let write = |name: &str, text: &str| {
+        std::fs::write(project.join("bank").join(name), text).expect("written");
+    };
+    write("__init__.py", "");
+    write(
+        "locks.py",
+        "import threading\n\nACCOUNTS = threading.Lock()\nLEDGER = threading.Lock()\n\n\ndef post():\n    with ACCOUNTS:\n        with LEDGER:\n            pass\n",
+    );
+    // Names no concurrency API: the prefilter skips it.
+    write(
+        "audit.py",
+        "from bank import locks\n\n\ndef audit():\n    return locks\n",
+    );
+    let cache = threadlint_analyzer::cache::Cache::open(&work.path().join("cache"))
+        .expect("a cache folder");
+    let options = RunOptions {
+        cache: Some(&cache),
+        ..RunOptions::default()
+    };
+    let run = || {
+        check_with(
+            Input::Paths(vec![project.clone()]),
+            &Settings::default(),
+            &options,
+        )
+    };
+    let inversions = |report: &threadlint_analyzer::engine::Report| {
+        report
+            .diagnostics()
+            .filter(|(_, d)| d.name == "lock-order-inversion")
+            .count()
+    };
+    assert_eq!(inversions(&run()), 0);
+    assert_eq!(inversions(&run()), 0, "cached: the same");
+    write(
+        "audit.py",
+        "from bank.locks import ACCOUNTS, LEDGER\n\n\ndef audit():\n    with LEDGER:\n        with ACCOUNTS:\n            pass\n",
+    );
+    let edited = run();
+    assert_eq!(inversions(&edited), 2, "both sites of the cycle");
+    let fresh = check(Input::Paths(vec![project.clone()]), &Settings::default());
+    assert_eq!(inversions(&fresh), 2);
+}
+
 /// Every finding of a run over the fixtures and the fixture projects, as `(file, line, code)`.
 fn findings_of(strict: bool, no_prefilter: bool) -> BTreeSet<(PathBuf, usize, String)> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");

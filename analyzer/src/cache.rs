@@ -160,15 +160,56 @@ impl Cache {
         u64::from_str_radix(rest, 16).ok()
     }
 
+    /// The key of a set of names searched for in skipped files ([`Cache::answer_key`]).
+    pub fn names_key(names: &[&str]) -> u64 {
+        let mut hasher = xxhash_rust::xxh3::Xxh3::new();
+        for name in names {
+            hasher.update(name.as_bytes());
+            hasher.update(&[0xff]);
+        }
+        hasher.digest()
+    }
+
+    /// The key of the answer to "does this text name any of these names", for a text with
+    /// the hash `text_hash` and names with [`Cache::names_key`] `names`, by this build.
+    pub fn answer_key(names: u64, text_hash: u64) -> u64 {
+        let mut hasher = xxhash_rust::xxh3::Xxh3::new();
+        hasher.update(build_id().as_bytes());
+        hasher.update(&names.to_le_bytes());
+        hasher.update(&text_hash.to_le_bytes());
+        hasher.digest()
+    }
+
+    /// The answers of the link step's name search stored by the last run (empty when there
+    /// are none, or they are damaged).
+    pub fn name_answers(&self) -> rustc_hash::FxHashMap<u64, bool> {
+        std::fs::read(self.dir.join("names.bin"))
+            .ok()
+            .and_then(|stored| postcard::from_bytes(verified(&stored)?).ok())
+            .unwrap_or_default()
+    }
+
+    /// Stores the answers of this run's name search (only those: answers for texts that
+    /// changed since are not kept).
+    pub fn store_name_answers(&self, answers: &rustc_hash::FxHashMap<u64, bool>) {
+        if let Ok(encoded) = postcard::to_stdvec(answers) {
+            self.write(&self.dir.join("names.bin"), &with_checksum(&encoded));
+        }
+    }
+
+    /// Writes `bytes` to `target` through a temporary file, so that a reader never sees half
+    /// of it; a failure only costs the next run the work.
+    fn write(&self, target: &Path, bytes: &[u8]) {
+        let temporary = target.with_extension(format!("tmp{}", std::process::id()));
+        if std::fs::write(&temporary, bytes).is_ok() {
+            let _ = std::fs::rename(&temporary, target);
+        }
+    }
+
     /// Stores an entry; a failure to write only costs the next run a parse.
     pub fn put(&self, path: &Path, entry: &Entry) {
         if let Ok(encoded) = postcard::to_stdvec(entry) {
-            let text = with_checksum(&encoded);
-            let target = self.entry_path(path);
-            let temporary = target.with_extension(format!("tmp{}", std::process::id()));
-            if std::fs::write(&temporary, text).is_ok() {
-                let _ = std::fs::rename(&temporary, &target);
-            }
+            self.write(&self.entry_path(path), &with_checksum(&encoded));
         }
     }
 }

@@ -260,15 +260,24 @@ struct Counters {
     cached: AtomicUsize,
 }
 
+/// What the link step needs of a file the prefilter skipped, read off its text before the
+/// text was dropped.
+struct Prefiltered {
+    /// The modules it imports (for a Python file).
+    imports: Vec<String>,
+    /// A hash of its text: with the names searched for, the key of a stored answer of the
+    /// name search ([`Cache::name_answers`]).
+    text_hash: u64,
+}
+
 /// What analysing one file yields before the whole-program pass.
 struct Analysis {
     report: FileReport,
     suppressions: Suppressions,
     summary: Option<LockSummary>,
     settings: Arc<Settings>,
-    /// The prefilter found nothing to analyse in it (no concurrency API named): the modules
-    /// it imports (for a Python file), read off its text before it was dropped.
-    prefiltered: Option<Vec<String>>,
+    /// The prefilter found nothing to analyse in it (no concurrency API named).
+    prefiltered: Option<Prefiltered>,
     /// Analysed only for what other files see of it: not reported.
     context: bool,
     /// Served from the cache as analysed with a project index whose answers had this
@@ -455,8 +464,9 @@ fn analyse(
             }
             Language::Rust => Vec::new(),
         };
+        let text_hash = xxhash_rust::xxh3::xxh3_64(source.as_bytes());
         let mut analysis = Analysis::without_text(path, diagnostics, settings);
-        analysis.prefiltered = Some(imports);
+        analysis.prefiltered = Some(Prefiltered { imports, text_hash });
         return analysis;
     }
     let lines = LineIndex::new(&source);
@@ -887,6 +897,10 @@ fn link(
     // only for the names added since.
     let mut searched: Vec<bool> = vec![false; analyses.len()];
     let mut known_names: std::collections::HashSet<String> = std::collections::HashSet::new();
+    // Answers of earlier runs: a skipped file whose text and searched names are unchanged is
+    // not read again to find that it names none of them.
+    let stored_answers = cache.map(Cache::name_answers).unwrap_or_default();
+    let mut answers: rustc_hash::FxHashMap<u64, bool> = rustc_hash::FxHashMap::default();
     let mut index = ProjectIndex::new(analyses.iter().filter_map(|a| a.summary.as_ref()));
     for _ in 0..MAX_ROUNDS {
         if index.is_empty() {
@@ -898,32 +912,47 @@ fn link(
             .copied()
             .filter(|name| !known_names.contains(*name))
             .collect();
-        let all_names = crate::prefilter::Names::new(used.iter().copied());
-        let new_names = crate::prefilter::Names::new(added.iter().copied());
+        // Built on first use: a run whose answers are all stored searches nothing.
+        let all_names = std::sync::OnceLock::new();
+        let new_names = std::sync::OnceLock::new();
+        let (all_key, new_key) = (Cache::names_key(&used), Cache::names_key(&added));
         known_names.extend(added.iter().map(std::string::ToString::to_string));
         // Only files that import a module leading to a project object are read again, and
         // analysed when they name one of its locks.
-        let round: Vec<(usize, Option<String>)> = pool().install(|| {
+        let round: Vec<(usize, u64, bool, Option<String>)> = pool().install(|| {
             analyses
                 .par_iter()
                 .enumerate()
-                .filter(|(i, a)| {
-                    !(unfiltered[*i] || searched[*i] && added.is_empty())
-                        && a.prefiltered
-                            .as_ref()
-                            .is_some_and(|imports| imports.iter().any(|m| index.reaches(m)))
-                })
                 .filter_map(|(i, a)| {
-                    let names = if searched[i] { &new_names } else { &all_names };
+                    let skipped = a.prefiltered.as_ref()?;
+                    if unfiltered[i]
+                        || searched[i] && added.is_empty()
+                        || !skipped.imports.iter().any(|m| index.reaches(m))
+                    {
+                        return None;
+                    }
+                    let (names, words, key) = if searched[i] {
+                        (&new_names, &added, new_key)
+                    } else {
+                        (&all_names, &used, all_key)
+                    };
+                    let key = Cache::answer_key(key, skipped.text_hash);
+                    if stored_answers.get(&key) == Some(&false) {
+                        return Some((i, key, false, None));
+                    }
                     let text = read_source(&a.report.path).ok()?;
-                    Some((i, names.any_in(&text).then_some(text)))
+                    let names =
+                        names.get_or_init(|| crate::prefilter::Names::new(words.iter().copied()));
+                    let found = names.any_in(&text);
+                    Some((i, key, found, found.then_some(text)))
                 })
                 .collect()
         });
         let round: Vec<(usize, String)> = round
             .into_iter()
-            .filter_map(|(i, text)| {
+            .filter_map(|(i, key, found, text)| {
                 searched[i] = true;
+                answers.insert(key, found);
                 text.map(|text| (i, text))
             })
             .collect();
@@ -951,6 +980,11 @@ fn link(
             analyses[i] = analysis;
         }
         index = ProjectIndex::new(analyses.iter().filter_map(|a| a.summary.as_ref()));
+    }
+    if let Some(cache) = cache {
+        if answers != stored_answers {
+            cache.store_name_answers(&answers);
+        }
     }
     // Files whose looked-up names the index resolves are analysed with it, unless the cache
     // already holds that analysis for the same answers; a cached linked analysis whose names no
