@@ -7,24 +7,40 @@ impl<'a> Lowerer<'a> {
     /// The fully qualified name an expression refers to through the file's imports
     /// (`th.Lock` -> `threading.Lock`), or a class/function of this file by its own name.
     pub(super) fn qualified_name(&self, expr: &Expr) -> Option<String> {
+        // Built in one buffer: one allocation for `a.b.c.d`, not one per level.
+        let mut name = String::new();
+        self.qualified_into(expr, &mut name).then_some(name)
+    }
+
+    /// Appends the qualified name of `expr` to `out`; false when it has none (`out` is then
+    /// left in any state).
+    fn qualified_into(&self, expr: &Expr, out: &mut String) -> bool {
         match expr {
             Expr::Name(name) => {
                 let id = name.id.as_str();
-                if let Some(full) = self.imports.get(id) {
-                    Some(full.clone())
+                let base = if let Some(full) = self.imports.get(id) {
+                    full.as_str()
                 } else if matches!(id, "input" | "open") && !self.module_functions.contains_key(id)
                 {
                     // The builtins, unless the module defines its own.
-                    Some(id.to_string())
+                    id
+                } else if self.class_by_name.contains_key(id) {
+                    id
                 } else {
-                    Some(id.to_string()).filter(|id| self.class_by_name.contains_key(id))
-                }
+                    return false;
+                };
+                out.push_str(base);
+                true
             }
             Expr::Attribute(attr) => {
-                let base = self.qualified_name(&attr.value)?;
-                Some(format!("{base}.{}", attr.attr.id))
+                if !self.qualified_into(&attr.value, out) {
+                    return false;
+                }
+                out.push('.');
+                out.push_str(attr.attr.id.as_str());
+                true
             }
-            _ => None,
+            _ => false,
         }
     }
 
