@@ -281,6 +281,11 @@ pub struct Function {
     /// The name, for reporting.
     pub name_span: Span,
     pub body: Vec<Node>,
+    /// Rust: where the test runtime's clock is paused from (the function's start for
+    /// `#[tokio::test(start_paused = true)]`, the end of a `tokio::time::pause()` call): a sleep
+    /// after it, here or in a closure or task defined here, advances virtual time, which the
+    /// runtime moves on only once every task is idle; it guesses no duration.
+    pub paused_clock: Option<u32>,
 }
 
 impl Function {

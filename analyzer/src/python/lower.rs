@@ -231,6 +231,7 @@ impl<'a> Lowerer<'a> {
                 span: fn_span,
                 name_span,
                 body: nodes,
+                paused_clock: None,
             });
         }
         self.mark_repeated_thread_classes();

@@ -33,6 +33,9 @@ declare_rule! {
     ///   the thread may run, or stay blocked, before it is told to go on or stop;
     /// - a sleep whose next statement waits for the thread anyway (`time.sleep(1)` then
     ///   `t.join()`): pointless, but the join is what makes the result ready;
+    /// - in Rust, a sleep while a test runtime's clock is paused (`#[tokio::test(start_paused =
+    ///   true)]`, or after `tokio::time::pause()`): it advances virtual time, which the runtime
+    ///   moves on only once every task is idle, so it guesses no duration;
     /// - a sleep in an `except` handler (a back-off before retrying), a sleep at the end of a
     ///   loop pass that starts threads (it paces the starts), a sleep in a loop around which
     ///   the thread was started (polling, TL003), and a sleep in another arm of the `if` that
@@ -94,6 +97,13 @@ fn check(cx: &Context) -> Vec<Finding> {
     let model = cx.model;
     let mut findings = Vec::new();
     let waiting = waiting_functions(model);
+    // Where the clock is paused: from the pause to the end of the function that paused it,
+    // closures and tasks defined there included.
+    let paused: Vec<Span> = model
+        .functions
+        .iter()
+        .filter_map(|f| f.paused_clock.map(|from| Span::new(from, f.span.end)))
+        .collect();
     for function in &model.functions {
         let mut steps = Vec::new();
         events(&function.body, &mut |event, scopes| {
@@ -128,6 +138,9 @@ fn check(cx: &Context) -> Vec<Finding> {
                     let Some(&start) = pending.last() else {
                         continue;
                     };
+                    if paused.iter().any(|p| p.contains(step.event.span)) {
+                        continue;
+                    }
                     let start_span = steps[start].event.span;
                     // A loop that waited for some state in between has synchronised, if
                     // crudely (TL003 reports it when it polls).

@@ -60,6 +60,7 @@ impl<'a> Lowerer<'a> {
             span: self.expr_span(expr),
             name_span,
             env,
+            paused_clock: None,
         });
         Some(id)
     }
