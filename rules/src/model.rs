@@ -412,6 +412,10 @@ pub struct BranchInfo {
     pub exits: Option<ExitKind>,
     /// The condition is `x.acquire(...)` (`Some(false)`) or `not x.acquire(...)` (`Some(true)`).
     pub acquire_test: Option<(ObjId, bool)>,
+    /// Rust: a `match` arm that takes any error of the value matched (`Err(_)`, `Err(e)`) when
+    /// that value is an attempt, not a non-blocking test of another thread's state (a
+    /// `try_lock`): the arm handles the attempt's failure, as an `except` handler does.
+    pub handles_failure: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -831,6 +835,16 @@ pub fn bodies<'a>(body: &'a [Node], visit: &mut dyn FnMut(&'a [Node], &[&'a Scop
 }
 
 impl Scope {
+    /// An `except` handler, or a Rust `match` arm that handles an attempt's failure
+    /// (`BranchInfo::handles_failure`).
+    pub fn handles_failure(&self) -> bool {
+        match &self.kind {
+            ScopeKind::Except => true,
+            ScopeKind::Branch(branch) => branch.handles_failure,
+            _ => false,
+        }
+    }
+
     /// The child scope of a `try` statement of the given kind.
     pub fn part(&self, kind: fn(&ScopeKind) -> bool) -> Option<&Scope> {
         self.body.iter().find_map(|node| match node {

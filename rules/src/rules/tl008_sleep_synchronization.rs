@@ -36,7 +36,8 @@ declare_rule! {
     /// - in Rust, a sleep while a test runtime's clock is paused (`#[tokio::test(start_paused =
     ///   true)]`, or after `tokio::time::pause()`): it advances virtual time, which the runtime
     ///   moves on only once every task is idle, so it guesses no duration;
-    /// - a sleep in an `except` handler (a back-off before retrying), a sleep at the end of a
+    /// - a sleep in an `except` handler or a Rust `Err(_)` arm (a back-off before retrying), a
+    ///   sleep at the end of a
     ///   loop pass that starts threads (it paces the starts), a sleep in a loop around which
     ///   the thread was started (polling, TL003), and a sleep in another arm of the `if` that
     ///   starts the thread.
@@ -287,11 +288,7 @@ fn wait_loops(body: &[Node]) -> Vec<Span> {
 fn waits_for_thread(source: &str, steps: &[Step], start: usize, index: usize) -> bool {
     let sleep = &steps[index];
     // A back-off before retrying.
-    if sleep
-        .scopes
-        .iter()
-        .any(|s| matches!(s.kind, ScopeKind::Except))
-    {
+    if sleep.scopes.iter().any(|s| s.handles_failure()) {
         return false;
     }
     // The first event after the sleep's own statement (`sleep(..).await` awaits right after

@@ -255,6 +255,7 @@ impl<'a> Lowerer<'a> {
                         condition: Condition::default(),
                         exits: self.body_exits(&case.body),
                         acquire_test: None,
+                        handles_failure: false,
                     };
                     let keyword = self.keyword_span(case.range, "case");
                     let node = self.scope(
@@ -310,6 +311,7 @@ impl<'a> Lowerer<'a> {
             condition: self.condition(function, &if_stmt.test),
             exits: self.body_exits(&if_stmt.body),
             acquire_test,
+            handles_failure: false,
         };
         let keyword = self.keyword_span(if_stmt.range, "if");
         let node = self.scope(
@@ -337,6 +339,7 @@ impl<'a> Lowerer<'a> {
                 condition,
                 exits: self.body_exits(&clause.body),
                 acquire_test: None,
+                handles_failure: false,
             };
             let word = if clause.test.is_some() {
                 "elif"

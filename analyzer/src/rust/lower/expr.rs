@@ -605,6 +605,7 @@ impl<'a> Lowerer<'a> {
                             condition: Condition::default(),
                             exits: expr_exit(&arm.handler),
                             acquire_test: None,
+                            handles_failure: false,
                         }),
                         span: Span::new(start, end),
                         keyword: Span::new(start, start),
