@@ -389,6 +389,8 @@ pub enum Read {
     /// State another thread can change: a global, an attribute (`self.done`), an object.
     Shared(String),
     /// A call (`stop.is_set()`, `os.path.exists(p)`, `flag.load(..)`): re-evaluated each time.
+    /// The text is the callee (`stop.is_set`), or for a function applied to arguments in
+    /// Python the whole call (`len(self.lines)`), whose arguments hold the state.
     Call(String),
     Constant,
     /// A side-effect-free query of a known object's state, which other threads change

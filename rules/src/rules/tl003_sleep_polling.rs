@@ -470,6 +470,9 @@ fn polled(model: &FileModel, condition: &Condition) -> Option<String> {
         Read::Query { obj, method } => {
             Some(format!("{}.{method}()", short(&model.object(*obj).display)))
         }
+        // The callee (`handler.done`), or a whole call with the arguments that hold the state
+        // (`len(self.lines)`).
+        Read::Call(call) if call.ends_with(')') => Some(short(call)),
         Read::Call(callee) => Some(format!("{}()", short(callee))),
         Read::Shared(name) | Read::Local(name) => Some(short(name)),
         Read::Constant | Read::Clock => None,

@@ -497,7 +497,13 @@ impl<'a> Lowerer<'a> {
                     reads.push(Read::Clock);
                     return;
                 }
-                reads.push(Read::Call(self.text(call.func.range()).to_string()));
+                // A function applied to the state (`len(self.lines)`) is named with its
+                // arguments, which hold the state; a method (`handler.done()`) by its callee.
+                let text = match &*call.func {
+                    Expr::Name(_) if !call.arguments.is_empty() => self.text(call.range()),
+                    _ => self.text(call.func.range()),
+                };
+                reads.push(Read::Call(text.to_string()));
                 // The locals its arguments read (`all(w.done for w in workflows)`): when the
                 // loop assigns them, the test is of the loop's own state.
                 let mut names = ArgumentNames::default();
