@@ -285,6 +285,11 @@ pub struct Function {
     /// The name, for reporting.
     pub name_span: Span,
     pub body: Vec<Node>,
+    /// Rust: where the test runtime's clock is paused from (the function's start for
+    /// `#[tokio::test(start_paused = true)]`, the end of a `tokio::time::pause()` call): a sleep
+    /// after it, here or in a closure or task defined here, advances virtual time, which the
+    /// runtime moves on only once every task is idle; it guesses no duration.
+    pub paused_clock: Option<u32>,
 }
 
 impl Function {
@@ -388,6 +393,8 @@ pub enum Read {
     /// State another thread can change: a global, an attribute (`self.done`), an object.
     Shared(String),
     /// A call (`stop.is_set()`, `os.path.exists(p)`, `flag.load(..)`): re-evaluated each time.
+    /// The text is the callee (`stop.is_set`), or for a function applied to arguments in
+    /// Python the whole call (`len(self.lines)`), whose arguments hold the state.
     Call(String),
     Constant,
     /// A side-effect-free query of a known object's state, which other threads change
@@ -411,6 +418,10 @@ pub struct BranchInfo {
     pub exits: Option<ExitKind>,
     /// The condition is `x.acquire(...)` (`Some(false)`) or `not x.acquire(...)` (`Some(true)`).
     pub acquire_test: Option<(ObjId, bool)>,
+    /// Rust: a `match` arm that takes any error of the value matched (`Err(_)`, `Err(e)`) when
+    /// that value is an attempt, not a non-blocking test of another thread's state (a
+    /// `try_lock`): the arm handles the attempt's failure, as an `except` handler does.
+    pub handles_failure: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -833,6 +844,16 @@ pub fn bodies<'a>(body: &'a [Node], visit: &mut dyn FnMut(&'a [Node], &[&'a Scop
 }
 
 impl Scope {
+    /// An `except` handler, or a Rust `match` arm that handles an attempt's failure
+    /// (`BranchInfo::handles_failure`).
+    pub fn handles_failure(&self) -> bool {
+        match &self.kind {
+            ScopeKind::Except => true,
+            ScopeKind::Branch(branch) => branch.handles_failure,
+            _ => false,
+        }
+    }
+
     /// The child scope of a `try` statement of the given kind.
     pub fn part(&self, kind: fn(&ScopeKind) -> bool) -> Option<&Scope> {
         self.body.iter().find_map(|node| match node {

@@ -32,6 +32,7 @@ mod daemon;
 mod define;
 mod escape;
 mod futures;
+mod handshake;
 mod resolve;
 mod state_tests;
 mod stmt;
@@ -129,6 +130,13 @@ pub struct Lowerer<'a> {
     depth_exceeded: bool,
     /// Where the calls awaited at once start (`await asyncio.sleep(1)`).
     awaited_calls: HashSet<u32>,
+    /// Locals of untyped objects that a thread the function starts signals on, and that the
+    /// function only waits on (see `handshake.rs`): (function, name).
+    handshakes: HashSet<(FnId, String)>,
+    /// Locals of untyped objects that a thread the function starts waits on and the function
+    /// signals: (function, name) -> whether its `release()` is a signal (the function does not
+    /// take it itself).
+    wakeups: HashMap<(FnId, String), bool>,
     /// Sockets given a timeout (`sock.settimeout(5)`) or made non-blocking.
     timed_sockets: HashSet<ObjId>,
     /// `socket.setdefaulttimeout(t)` is called in the file: its sockets time out.
@@ -174,6 +182,8 @@ impl<'a> Lowerer<'a> {
             while_assigned: Vec::new(),
             depth_exceeded: false,
             awaited_calls: HashSet::default(),
+            handshakes: HashSet::default(),
+            wakeups: HashMap::default(),
             timed_sockets: HashSet::default(),
             default_socket_timeout: false,
             ended_processes: HashSet::default(),
@@ -209,6 +219,7 @@ impl<'a> Lowerer<'a> {
             }
         }
         self.find_thread_classes();
+        self.find_handshakes();
         let mut functions = Vec::with_capacity(self.functions.len());
         for index in 0..self.functions.len() {
             let id = FnId(index as u32);
@@ -231,6 +242,7 @@ impl<'a> Lowerer<'a> {
                 span: fn_span,
                 name_span,
                 body: nodes,
+                paused_clock: None,
             });
         }
         self.mark_repeated_thread_classes();

@@ -158,6 +158,7 @@ impl<'a> Lowerer<'a> {
             span: Span::new(0, self.source.len() as u32),
             name_span: Span::new(0, 0),
             env: Vec::new(),
+            paused_clock: None,
         });
         let mut collector = Collector {
             lw: &mut self,
@@ -193,6 +194,7 @@ impl<'a> Lowerer<'a> {
                 span: info.span,
                 name_span: info.name_span,
                 body,
+                paused_clock: info.paused_clock,
             })
             .collect();
         self.finish_escapes();

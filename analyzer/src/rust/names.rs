@@ -38,6 +38,9 @@ pub enum KnownFn {
     Sleep,
     /// `tokio::time::sleep(..)`: a future.
     AsyncSleep,
+    /// `tokio::time::pause()`: the runtime's clock stands still from here on; sleeps advance it
+    /// when every task is idle.
+    PauseClock,
     Drop,
     Forget,
     /// A channel constructor returning `(Sender, Receiver)`; `receiver` tells whether the
@@ -203,8 +206,8 @@ pub fn known_type(path: &str) -> Option<KnownType> {
 
 pub fn known_fn(path: &str) -> Option<KnownFn> {
     use KnownFn::{
-        AsyncSleep, BlockInPlace, Blocking, Channel, Drop, Forget, LockConstructor, Sleep,
-        TaskSpawn, ThreadScope, ThreadSpawn,
+        AsyncSleep, BlockInPlace, Blocking, Channel, Drop, Forget, LockConstructor, PauseClock,
+        Sleep, TaskSpawn, ThreadScope, ThreadSpawn,
     };
     let found = match path {
         "std::thread::spawn" => ThreadSpawn,
@@ -227,6 +230,7 @@ pub fn known_fn(path: &str) -> Option<KnownFn> {
         | "rayon::in_place_scope" => ThreadScope,
         "std::thread::sleep" | "std::thread::sleep_ms" => Sleep,
         "tokio::time::sleep" | "tokio::time::sleep_until" | "async_std::task::sleep" => AsyncSleep,
+        "tokio::time::pause" => PauseClock,
         "tokio::task::block_in_place" => BlockInPlace,
         "std::fs::read"
         | "std::fs::read_to_string"

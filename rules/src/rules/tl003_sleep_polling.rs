@@ -31,7 +31,9 @@ declare_rule! {
     /// test of that state; a call through a local bound to `time.sleep` (`pause = time.sleep`)
     /// is a sleep. Not reported:
     /// - a sleep that paces a `for` loop (work items, or a fixed number of attempts);
-    /// - a bounded retry: a sleep in an `except` handler, or a loop whose condition reads a
+    /// - a bounded retry: a sleep in an `except` handler (in Rust, in the arm of a `match` on
+    ///   the pass's attempt that takes any error, `Err(_)` or `Err(e)`), or a loop whose
+    ///   condition reads a
     ///   variable or attribute the loop itself assigns (an attempt counter, the result of the
     ///   last try, the work left), or that leaves on such a test (`if attempt >= retries:
     ///   raise`, also inside the `except` handler); the same goes for a test of the loop's own
@@ -174,8 +176,9 @@ fn polling_loop<'a>(
         return None;
     }
     let inner = &scopes[index + 1..];
-    // A sleep in an `except` handler is a back-off before the next attempt.
-    if inner.iter().any(|s| matches!(s.kind, ScopeKind::Except)) {
+    // A sleep in an `except` handler (in Rust, the `Err(_)` arm of a `match` on the pass's
+    // attempt) is a back-off before the next attempt.
+    if inner.iter().any(|s| s.handles_failure()) {
         return None;
     }
     // A sleep on the way out of the loop runs once, it does not repeat.
@@ -237,7 +240,7 @@ fn polling_loop<'a>(
         // A test in an `except` handler examines how this pass's attempt failed (`if e.errno
         // != EAGAIN: raise`): the loop's own result, not another thread's state. It can
         // still bound the loop (`except OSError: errors += 1; if errors > 3: raise`).
-        let in_handler = nested.iter().any(|s| matches!(s.kind, ScopeKind::Except));
+        let in_handler = nested.iter().any(|s| s.handles_failure());
         for (position, node) in body.iter().enumerate() {
             let Node::Scope(Scope {
                 kind: ScopeKind::Branch(branch),
@@ -467,6 +470,9 @@ fn polled(model: &FileModel, condition: &Condition) -> Option<String> {
         Read::Query { obj, method } => {
             Some(format!("{}.{method}()", short(&model.object(*obj).display)))
         }
+        // The callee (`handler.done`), or a whole call with the arguments that hold the state
+        // (`len(self.lines)`).
+        Read::Call(call) if call.ends_with(')') => Some(short(call)),
         Read::Call(callee) => Some(format!("{}()", short(callee))),
         Read::Shared(name) | Read::Local(name) => Some(short(name)),
         Read::Constant | Read::Clock => None,

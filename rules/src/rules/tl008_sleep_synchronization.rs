@@ -33,10 +33,19 @@ declare_rule! {
     ///   the thread may run, or stay blocked, before it is told to go on or stop;
     /// - a sleep whose next statement waits for the thread anyway (`time.sleep(1)` then
     ///   `t.join()`): pointless, but the join is what makes the result ready;
-    /// - a sleep in an `except` handler (a back-off before retrying), a sleep at the end of a
+    /// - in Rust, a sleep while a test runtime's clock is paused (`#[tokio::test(start_paused =
+    ///   true)]`, or after `tokio::time::pause()`): it advances virtual time, which the runtime
+    ///   moves on only once every task is idle, so it guesses no duration;
+    /// - a sleep in an `except` handler or a Rust `Err(_)` arm (a back-off before retrying), a
+    ///   sleep at the end of a
     ///   loop pass that starts threads (it paces the starts), a sleep in a loop around which
     ///   the thread was started (polling, TL003), and a sleep in another arm of the `if` that
     ///   starts the thread.
+    ///
+    /// A thread that was waited for but goes on running (a hand-shake) is waited for again by
+    /// a sleep after the code wakes it (`cond.notify()`, `event.set()`, also on an object the
+    /// model knows only by its use: one the thread waits on and this code signals), then relies
+    /// on what it did.
     ///
     /// A sleep that deliberately lets time pass to check that something does *not* happen
     /// (a wait that must time out) is reported when nothing in the model shows it; an
@@ -94,6 +103,13 @@ fn check(cx: &Context) -> Vec<Finding> {
     let model = cx.model;
     let mut findings = Vec::new();
     let waiting = waiting_functions(model);
+    // Where the clock is paused: from the pause to the end of the function that paused it,
+    // closures and tasks defined there included.
+    let paused: Vec<Span> = model
+        .functions
+        .iter()
+        .filter_map(|f| f.paused_clock.map(|from| Span::new(from, f.span.end)))
+        .collect();
     for function in &model.functions {
         let mut steps = Vec::new();
         events(&function.body, &mut |event, scopes| {
@@ -105,6 +121,11 @@ fn check(cx: &Context) -> Vec<Finding> {
         let loops = wait_loops(&function.body);
         // The thread starts and submissions not yet followed by a synchronisation.
         let mut pending: Vec<usize> = Vec::new();
+        // Starts waited for by a hand-shake (a wait, an acquire, a message) while the thread
+        // goes on running: signalling it again (`cond.notify()`, `event.set()`) makes it
+        // pending again, with the signal that woke it.
+        let mut settled: Vec<usize> = Vec::new();
+        let mut woken: Option<&Event> = None;
         // The join being lowered: its `Synchronize` concerns that thread alone.
         let mut join: Option<Span> = None;
         for (index, step) in steps.iter().enumerate() {
@@ -116,18 +137,38 @@ fn check(cx: &Context) -> Vec<Finding> {
                     obj: Some(thread),
                     ..
                 } if !joins_unknown(&steps, &pending, *thread) => {
-                    pending.retain(|&start| {
-                        !matches!(steps[start].event.kind, EventKind::ThreadStart { obj: Some(o) } if o == *thread)
-                    });
+                    let other = |&start: &usize| !matches!(steps[start].event.kind, EventKind::ThreadStart { obj: Some(o) } if o == *thread);
+                    pending.retain(other);
+                    settled.retain(other);
                     join = Some(step.event.span);
                 }
                 EventKind::Synchronize if join == Some(step.event.span) => {}
-                EventKind::Call { callee } if waiting[callee.0 as usize] => pending.clear(),
-                kind if synchronizes(kind) => pending.clear(),
+                EventKind::Call { callee } if waiting[callee.0 as usize] => {
+                    pending.clear();
+                    settled.clear();
+                }
+                // A finished thread or task (a result, a queue item, a blocking call) cannot
+                // be woken again.
+                EventKind::Blocking { .. } if synchronizes(&step.event.kind) => {
+                    pending.clear();
+                    settled.clear();
+                }
+                kind if synchronizes(kind) => {
+                    settled.append(&mut pending);
+                    woken = None;
+                }
+                EventKind::Notify { .. } if !settled.is_empty() => {
+                    pending.append(&mut settled);
+                    pending.sort_unstable();
+                    woken = Some(step.event);
+                }
                 EventKind::Sleep => {
                     let Some(&start) = pending.last() else {
                         continue;
                     };
+                    if paused.iter().any(|p| p.contains(step.event.span)) {
+                        continue;
+                    }
                     let start_span = steps[start].event.span;
                     // A loop that waited for some state in between has synchronised, if
                     // crudely (TL003 reports it when it polls).
@@ -138,7 +179,8 @@ fn check(cx: &Context) -> Vec<Finding> {
                         && !exclusive(&function.body, &steps[start], step)
                         && waits_for_thread(cx.source, &steps, start, index)
                     {
-                        findings.push(report(cx, model, &steps[start], step));
+                        let woken = woken.filter(|w| w.span.start > start_span.end);
+                        findings.push(report(cx, model, &steps[start], step, woken));
                     }
                 }
                 _ => {}
@@ -248,11 +290,7 @@ fn wait_loops(body: &[Node]) -> Vec<Span> {
 fn waits_for_thread(source: &str, steps: &[Step], start: usize, index: usize) -> bool {
     let sleep = &steps[index];
     // A back-off before retrying.
-    if sleep
-        .scopes
-        .iter()
-        .any(|s| matches!(s.kind, ScopeKind::Except))
-    {
+    if sleep.scopes.iter().any(|s| s.handles_failure()) {
         return false;
     }
     // The first event after the sleep's own statement (`sleep(..).await` awaits right after
@@ -307,7 +345,13 @@ fn waits_for_thread(source: &str, steps: &[Step], start: usize, index: usize) ->
     true
 }
 
-fn report(cx: &Context, model: &FileModel, start: &Step, sleep: &Step) -> Finding {
+fn report(
+    cx: &Context,
+    model: &FileModel,
+    start: &Step,
+    sleep: &Step,
+    woken: Option<&Event>,
+) -> Finding {
     let call = short(text(cx.source, sleep.event.span));
     let (what, started) = match &start.event.kind {
         EventKind::ThreadStart { obj: Some(obj) } => {
@@ -329,18 +373,32 @@ fn report(cx: &Context, model: &FileModel, start: &Step, sleep: &Step) -> Findin
             "the work is submitted here".to_string(),
         ),
     };
-    let message = format!(
-        "`{call}` waits for {what} by guessing how long it takes: on a loaded machine it is not done yet, on a fast one the time is wasted"
-    );
+    let message = match woken {
+        Some(signal) => format!(
+            "`{call}` waits for {what} to act on `{}` by guessing how long it takes: on a loaded machine it has not yet, on a fast one the time is wasted",
+            short(text(cx.source, signal.span))
+        ),
+        None => format!(
+            "`{call}` waits for {what} by guessing how long it takes: on a loaded machine it is not done yet, on a fast one the time is wasted"
+        ),
+    };
     let help = match model.language {
         Language::Python => "Wait for the thread itself: `join(timeout=...)` for it to finish, an `Event` it sets when ready (`ready.wait(timeout=...)`), `future.result(timeout=...)` for submitted work, or a `Barrier`",
         Language::Rust => "Wait for the thread itself: `handle.join()` for it to finish, a channel it sends on when ready (`ready_rx.recv_timeout(..)`), or a `Barrier` both threads reach",
     };
-    Finding::new("TL008", sleep.event.span, message, help).with_related(vec![Related {
+    let mut related = vec![Related {
         file: None,
         span: start.event.span,
         message: started,
-    }])
+    }];
+    if let Some(signal) = woken {
+        related.push(Related {
+            file: None,
+            span: signal.span,
+            message: "it is woken here".to_string(),
+        });
+    }
+    Finding::new("TL008", sleep.event.span, message, help).with_related(related)
 }
 
 /// The first line of a name, shortened for a one-line message.

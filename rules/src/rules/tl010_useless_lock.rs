@@ -273,6 +273,7 @@ mod tests {
                 span: Span::new(0, 60),
                 name_span: Span::new(9, 15),
                 body: vec![Node::Event(acquire)],
+                paused_clock: None,
             }],
             thread_entries: Vec::new(),
         }

@@ -312,6 +312,7 @@ mod tests {
             span: Span::new(0, 10),
             name_span: Span::new(4, 7),
             body: Vec::new(),
+            paused_clock: None,
         };
         let finding = executor_finding(&function, "pool", Span::new(0, 4));
         assert!(

@@ -93,6 +93,14 @@ impl<'a> Lowerer<'a> {
         let args = &call.arguments;
         if let Expr::Attribute(method) = &*call.func {
             let name = method.attr.id.as_str();
+            if self.handshake_wait(function, method, args) {
+                push(out, EventKind::Synchronize);
+                return;
+            }
+            if let Some(obj) = self.wakeup(function, method) {
+                push(out, EventKind::Notify { obj });
+                return;
+            }
             if let Some(obj) = self.resolve(function, &method.value) {
                 let kind = self.objects[obj.0 as usize].kind;
                 let receiver = span(method.value.range());

@@ -255,6 +255,7 @@ impl<'a> Lowerer<'a> {
                         condition: Condition::default(),
                         exits: self.body_exits(&case.body),
                         acquire_test: None,
+                        handles_failure: false,
                     };
                     let keyword = self.keyword_span(case.range, "case");
                     let node = self.scope(
@@ -310,6 +311,7 @@ impl<'a> Lowerer<'a> {
             condition: self.condition(function, &if_stmt.test),
             exits: self.body_exits(&if_stmt.body),
             acquire_test,
+            handles_failure: false,
         };
         let keyword = self.keyword_span(if_stmt.range, "if");
         let node = self.scope(
@@ -337,6 +339,7 @@ impl<'a> Lowerer<'a> {
                 condition,
                 exits: self.body_exits(&clause.body),
                 acquire_test: None,
+                handles_failure: false,
             };
             let word = if clause.test.is_some() {
                 "elif"
@@ -494,7 +497,13 @@ impl<'a> Lowerer<'a> {
                     reads.push(Read::Clock);
                     return;
                 }
-                reads.push(Read::Call(self.text(call.func.range()).to_string()));
+                // A function applied to the state (`len(self.lines)`) is named with its
+                // arguments, which hold the state; a method (`handler.done()`) by its callee.
+                let text = match &*call.func {
+                    Expr::Name(_) if !call.arguments.is_empty() => self.text(call.range()),
+                    _ => self.text(call.func.range()),
+                };
+                reads.push(Read::Call(text.to_string()));
                 // The locals its arguments read (`all(w.done for w in workflows)`): when the
                 // loop assigns them, the test is of the loop's own state.
                 let mut names = ArgumentNames::default();

@@ -220,6 +220,11 @@ impl<'a> Lowerer<'a> {
                     self.push(out, EventKind::Sleep, span);
                     return Value::default();
                 }
+                KnownFn::PauseClock => {
+                    let paused = &mut self.fns[self.current.0 as usize].paused_clock;
+                    *paused = Some(paused.map_or(span.end, |from| from.min(span.end)));
+                    return Value::default();
+                }
                 KnownFn::AsyncSleep => {
                     self.args(&call.args, out, depth);
                     return Value::of(Ty::SleepFuture(span));

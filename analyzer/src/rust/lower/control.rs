@@ -234,6 +234,7 @@ impl<'a> Lowerer<'a> {
                     condition,
                     exits: block_exit(&current.then_branch),
                     acquire_test: None,
+                    handles_failure: false,
                 }),
                 span: Span::new(arm_start, then_end.end),
                 keyword,
@@ -263,6 +264,7 @@ impl<'a> Lowerer<'a> {
                                 condition: Condition::default(),
                                 exits: block_exit(&block.block),
                                 acquire_test: None,
+                                handles_failure: false,
                             }),
                             span: Span::new(keyword.start, close.end),
                             keyword,
@@ -309,7 +311,22 @@ impl<'a> Lowerer<'a> {
             return;
         }
         // The scrutinee's temporaries live through the whole match.
+        let before = out.len();
         let scrutinee = self.expr(&m.expr, out, depth + 1);
+        // A non-blocking test of another thread's state (`try_lock()`, a state test) is not
+        // an attempt whose failure an `Err` arm handles: it is "not yet".
+        let attempt = !out[before..].iter().any(|node| {
+            matches!(
+                node,
+                Node::Event(Event {
+                    kind: EventKind::Acquire {
+                        how: AcquireHow::NonBlocking,
+                        ..
+                    } | EventKind::StateTest { .. },
+                    ..
+                })
+            )
+        });
         let arms = m.arms.len();
         for (index, arm) in m.arms.iter().enumerate() {
             let mut body = Vec::new();
@@ -343,6 +360,7 @@ impl<'a> Lowerer<'a> {
                     condition: Condition::default(),
                     exits: expr_exit(&arm.body),
                     acquire_test: None,
+                    handles_failure: attempt && any_error(&arm.pat),
                 }),
                 span: Span::new(pattern.start, end),
                 keyword: pattern,
@@ -449,4 +467,22 @@ impl<'a> Lowerer<'a> {
     }
 
     // -------------------------------------------------------------------------- macros
+}
+
+/// `Err(_)`, `Err(e)`, `Err(ref e)`, `Err(e @ _)`: a pattern that takes any error of a `Result`.
+fn any_error(pat: &syn::Pat) -> bool {
+    let syn::Pat::TupleStruct(tuple) = pat else {
+        return false;
+    };
+    if tuple.path.segments.last().is_none_or(|s| s.ident != "Err") || tuple.elems.len() != 1 {
+        return false;
+    }
+    match &tuple.elems[0] {
+        syn::Pat::Wild(_) => true,
+        syn::Pat::Ident(ident) => ident
+            .subpat
+            .as_ref()
+            .is_none_or(|(_, sub)| matches!(&**sub, syn::Pat::Wild(_))),
+        _ => false,
+    }
 }

@@ -60,6 +60,7 @@ impl<'a> Lowerer<'a> {
             span: self.expr_span(expr),
             name_span,
             env,
+            paused_clock: None,
         });
         Some(id)
     }
@@ -604,6 +605,7 @@ impl<'a> Lowerer<'a> {
                             condition: Condition::default(),
                             exits: expr_exit(&arm.handler),
                             acquire_test: None,
+                            handles_failure: false,
                         }),
                         span: Span::new(start, end),
                         keyword: Span::new(start, start),

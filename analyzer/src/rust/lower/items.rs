@@ -13,7 +13,7 @@ use crate::rust::macros::{Body as MacroBody, MacroArena};
 
 use super::guards::Binding;
 use super::resolve::type_name;
-use super::syntax::signature_start;
+use super::syntax::{signature_start, starts_paused};
 use super::values::Ty;
 use super::{Lowerer, MAX_DEPTH};
 
@@ -73,6 +73,8 @@ pub(super) struct FnInfo<'a> {
     pub(super) name_span: Span,
     /// The bindings a closure captures.
     pub(super) env: Vec<Binding>,
+    /// Where the test runtime's clock is paused from (`Function::paused_clock`).
+    pub(super) paused_clock: Option<u32>,
 }
 
 pub(super) struct Collector<'l, 'a> {
@@ -117,8 +119,17 @@ impl<'a> Collector<'_, 'a> {
             span,
             name_span,
             env: Vec::new(),
+            paused_clock: None,
         });
         id
+    }
+
+    /// A test whose runtime starts with its clock paused.
+    fn mark_paused(&mut self, id: FnId, attrs: &[syn::Attribute]) {
+        if starts_paused(attrs) {
+            let info = &mut self.lw.fns[id.0 as usize];
+            info.paused_clock = Some(info.span.start);
+        }
     }
 
     pub(super) fn add_static(&mut self, name: String, ty: &'a Type, span: Span) {
@@ -250,6 +261,7 @@ impl<'a> Visit<'a> for Collector<'_, 'a> {
 
     fn visit_item_fn(&mut self, item: &'a syn::ItemFn) {
         let id = self.register(&item.sig, &item.block, None, signature_start(&item.sig));
+        self.mark_paused(id, &item.attrs);
         self.lw.modules[self.module]
             .fns
             .entry(item.sig.ident.to_string())
@@ -270,6 +282,7 @@ impl<'a> Visit<'a> for Collector<'_, 'a> {
                     .defaultness
                     .map_or_else(|| signature_start(&method.sig), |t| t.span);
                 let id = self.register(&method.sig, &method.block, Some(class.clone()), first);
+                self.mark_paused(id, &method.attrs);
                 self.lw
                     .methods
                     .entry((class.clone(), method.sig.ident.to_string()))

@@ -171,6 +171,7 @@ impl<'a> Lowerer<'a> {
                             condition: Condition::default(),
                             exits,
                             acquire_test: None,
+                            handles_failure: false,
                         }),
                         span,
                         keyword,

@@ -248,3 +248,34 @@ pub(super) fn is_comparison(op: &BinOp) -> bool {
         BinOp::Lt(_) | BinOp::Le(_) | BinOp::Gt(_) | BinOp::Ge(_) | BinOp::Eq(_) | BinOp::Ne(_)
     )
 }
+
+/// `#[tokio::test(start_paused = true)]` (and any test attribute with that argument, as a
+/// runtime's test macros spell it): the test's clock stands still from its start.
+pub(super) fn starts_paused(attrs: &[syn::Attribute]) -> bool {
+    attrs.iter().any(|attr| {
+        let syn::Meta::List(list) = &attr.meta else {
+            return false;
+        };
+        if list.path.segments.last().is_none_or(|s| s.ident != "test") {
+            return false;
+        }
+        let mut paused = false;
+        // Arguments this does not understand are skipped, not errors.
+        let _ = attr.parse_nested_meta(|meta| {
+            if meta.path.is_ident("start_paused") {
+                let value: syn::Expr = meta.value()?.parse()?;
+                paused |= matches!(
+                    value,
+                    syn::Expr::Lit(syn::ExprLit {
+                        lit: syn::Lit::Bool(syn::LitBool { value: true, .. }),
+                        ..
+                    })
+                );
+            } else if meta.input.peek(syn::Token![=]) {
+                let _: syn::Expr = meta.value()?.parse()?;
+            }
+            Ok(())
+        });
+        paused
+    })
+}
