@@ -424,13 +424,19 @@ fn damaged_cache_entry_is_analysed_again_and_rewritten() {
     assert_run_went_on(&first);
     let entries: Vec<std::path::PathBuf> = walk_files(&dir.path().join(".threadlint_cache"))
         .into_iter()
-        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .filter(|p| p.extension().is_some_and(|e| e == "bin"))
+        .filter(|p| p.file_name().is_some_and(|n| n != "names.bin"))
         .collect();
     assert_eq!(entries.len(), 1, "{entries:?}");
-    let stored = std::fs::read_to_string(&entries[0]).unwrap();
-    // One bit flipped (`l` is 0x6c, `L` 0x4c) in the message: the entry still deserialises.
-    let at = stored.find("not inside a loop").unwrap() + "not inside a ".len();
-    let mut damaged = stored.clone().into_bytes();
+    let stored = std::fs::read(&entries[0]).unwrap();
+    // One bit flipped (`l` is 0x6c, `L` 0x4c) in the message: the entry still decodes.
+    let needle = b"not inside a loop";
+    let at = stored
+        .windows(needle.len())
+        .position(|w| w == needle)
+        .unwrap()
+        + "not inside a ".len();
+    let mut damaged = stored.clone();
     damaged[at] ^= 0x20;
     std::fs::write(&entries[0], &damaged).unwrap();
     let second = run();
@@ -440,7 +446,7 @@ fn damaged_cache_entry_is_analysed_again_and_rewritten() {
         "the damaged entry was served"
     );
     assert_eq!(
-        std::fs::read_to_string(&entries[0]).unwrap(),
+        std::fs::read(&entries[0]).unwrap(),
         stored,
         "the entry is rewritten"
     );
