@@ -215,6 +215,22 @@ fn copy_tree(from: &Path, to: &Path) {
     }
 }
 
+/// A run over `project` with default settings and `cache`.
+fn cached_run(
+    project: &Path,
+    cache: &threadlint_analyzer::cache::Cache,
+) -> threadlint_analyzer::engine::Report {
+    let options = RunOptions {
+        cache: Some(cache),
+        ..RunOptions::default()
+    };
+    check_with(
+        Input::Paths(vec![project.to_path_buf()]),
+        &Settings::default(),
+        &options,
+    )
+}
+
 /// A cached re-run of an unchanged project parses nothing, files analysed with the project
 /// index included; a change in a module that others import re-analyses that module and the
 /// files that use its objects, and the findings follow the change.
@@ -228,17 +244,7 @@ fn cached_runs_reanalyse_what_depends_on_a_changed_module() {
     );
     let cache = threadlint_analyzer::cache::Cache::open(&work.path().join("cache"))
         .expect("a cache folder");
-    let options = RunOptions {
-        cache: Some(&cache),
-        ..RunOptions::default()
-    };
-    let run = || {
-        check_with(
-            Input::Paths(vec![project.clone()]),
-            &Settings::default(),
-            &options,
-        )
-    };
+    let run = || cached_run(&project, &cache);
     let findings = |report: &threadlint_analyzer::engine::Report| -> Vec<String> {
         report
             .diagnostics()
@@ -300,17 +306,7 @@ fn a_skipped_file_edited_to_use_a_lock_is_searched_again() {
     );
     let cache = threadlint_analyzer::cache::Cache::open(&work.path().join("cache"))
         .expect("a cache folder");
-    let options = RunOptions {
-        cache: Some(&cache),
-        ..RunOptions::default()
-    };
-    let run = || {
-        check_with(
-            Input::Paths(vec![project.clone()]),
-            &Settings::default(),
-            &options,
-        )
-    };
+    let run = || cached_run(&project, &cache);
     let inversions = |report: &threadlint_analyzer::engine::Report| {
         report
             .diagnostics()
