@@ -83,19 +83,19 @@ impl ProjectIndex {
             for object in &summary.exports {
                 index
                     .objects
-                    .entry(format!("{}.{}", object.module, object.name))
+                    .entry(dotted(&object.module, &object.name))
                     .or_insert_with(|| object.clone());
             }
             for class in &summary.classes {
                 index
                     .classes
-                    .entry(format!("{module}.{}", class.name))
+                    .entry(dotted(module, &class.name))
                     .or_insert_with(|| class.clone());
             }
             for (local, target) in &summary.imports {
                 index
                     .aliases
-                    .entry(format!("{module}.{local}"))
+                    .entry(dotted(module, local))
                     .or_insert_with(|| target.clone());
             }
         }
@@ -187,7 +187,7 @@ impl ProjectIndex {
         let (owner, ()) = self.find_in_bases(class, &|_, summary| {
             summary.methods.iter().any(|m| m == method).then_some(())
         })?;
-        Some(format!("{owner}.{method}"))
+        Some(dotted(&owner, method))
     }
 
     /// The flags of the class `name` (as its module or a subclass names it), from its own
@@ -281,7 +281,10 @@ impl ProjectIndex {
                 let prefix = &current[..end];
                 if let Some(target) = self.aliases.get(prefix) {
                     if target != prefix {
-                        replaced = Some(format!("{target}{}", &current[end..]));
+                        let mut next = String::with_capacity(target.len() + current.len() - end);
+                        next.push_str(target);
+                        next.push_str(&current[end..]);
+                        replaced = Some(next);
                     }
                     break;
                 }
@@ -453,6 +456,16 @@ pub fn exports(model: &FileModel) -> Vec<ExportedObject> {
     }));
     exports.sort_by(|a, b| a.name.cmp(&b.name));
     exports
+}
+
+/// `module.name`, with one allocation (the index makes one such key per export, class and
+/// import of every file, several times a run).
+fn dotted(module: &str, name: &str) -> String {
+    let mut key = String::with_capacity(module.len() + 1 + name.len());
+    key.push_str(module);
+    key.push('.');
+    key.push_str(name);
+    key
 }
 
 #[cfg(test)]
