@@ -1,5 +1,5 @@
 use crate::declare_rule;
-use crate::diagnostic::{Applicability, Edit, Finding, Fix};
+use crate::diagnostic::{Applicability, Edit, Finding, Fix, FixAvailability, Violation};
 use std::collections::HashSet;
 
 use crate::model::{
@@ -63,13 +63,54 @@ declare_rule! {
     /// - [Python docs: Condition objects](https://docs.python.org/3/library/threading.html#condition-objects)
     /// - [Rust docs: `Condvar::wait`](https://doc.rust-lang.org/std/sync/struct.Condvar.html#method.wait)
     pub static RULE = {
-        code: "TL002",
+        violation: WaitNotInLoop,
         name: "wait-not-in-loop",
         severity: Warning,
         languages: [Python, Rust],
         summary: "A condition wait under `if` (or unguarded) instead of a `while` loop that re-checks the predicate.",
         check: Check::File(check),
     };
+}
+
+/// A condition wait that nothing re-checks.
+pub enum WaitNotInLoop {
+    /// The wait itself, guarded by an `if` arm or outside any loop.
+    Wait {
+        call: String,
+        guarded: bool,
+        language: Language,
+    },
+    /// A call of a wrapper that returns the wait's result, made where nothing re-checks.
+    Wrapper {
+        call: String,
+        wait: String,
+        guarded: bool,
+    },
+}
+
+impl Violation for WaitNotInLoop {
+    const FIX: FixAvailability = FixAvailability::Sometimes;
+
+    fn message(&self) -> String {
+        match self {
+            WaitNotInLoop::Wait { call, guarded: true, .. } => format!("`{call}` is guarded by `if`, not `while`: after a spurious or stolen wake-up the code goes on although the condition is still false"),
+            WaitNotInLoop::Wait { call, guarded: false, .. } => format!("`{call}` is not inside a loop that re-checks a predicate: a spurious or stolen wake-up returns while the awaited state is not there"),
+            WaitNotInLoop::Wrapper { call, wait, guarded: true } => format!("`{call}` returns the result of `{wait}` and is guarded by `if`, not `while`: after a spurious or stolen wake-up the code goes on although the condition is still false"),
+            WaitNotInLoop::Wrapper { call, wait, guarded: false } => format!("`{call}` returns the result of `{wait}` and is not inside a loop that re-checks a predicate: a spurious or stolen wake-up returns while the awaited state is not there"),
+        }
+    }
+
+    fn help(&self) -> String {
+        match self {
+            WaitNotInLoop::Wait { guarded: true, language: Language::Python, .. } => "Re-check the predicate in a loop: replace `if` with `while`, or use `wait_for(predicate)`",
+            WaitNotInLoop::Wait { guarded: true, language: Language::Rust, .. } => "Re-check the predicate in a loop: replace `if` with `while`, or use `Condvar::wait_while`",
+            WaitNotInLoop::Wait { guarded: false, language: Language::Python, .. } => "Wait in `while not <predicate>:` or use `wait_for(predicate)`",
+            WaitNotInLoop::Wait { guarded: false, language: Language::Rust, .. } => "Wait in `while !<predicate> { .. }` or use `Condvar::wait_while`",
+            WaitNotInLoop::Wrapper { guarded: true, .. } => "Call it in a loop that re-checks the predicate: replace `if` with `while`, or have the wrapper use `wait_for(predicate)`",
+            WaitNotInLoop::Wrapper { guarded: false, .. } => "Call it in `while not <predicate>:`, or have the wrapper use `wait_for(predicate)`",
+        }
+        .to_string()
+    }
 }
 
 fn check(cx: &Context) -> Vec<Finding> {
@@ -124,21 +165,10 @@ fn check(cx: &Context) -> Vec<Finding> {
             let guard = scopes
                 .last()
                 .filter(|scope| matches!(scope.kind, ScopeKind::Branch(_)));
-            let (message, help) = match guard {
-                Some(_) => (
-                    format!("`{call}` is guarded by `if`, not `while`: after a spurious or stolen wake-up the code goes on although the condition is still false"),
-                    match model.language {
-                        Language::Python => "Re-check the predicate in a loop: replace `if` with `while`, or use `wait_for(predicate)`".to_string(),
-                        Language::Rust => "Re-check the predicate in a loop: replace `if` with `while`, or use `Condvar::wait_while`".to_string(),
-                    },
-                ),
-                None => (
-                    format!("`{call}` is not inside a loop that re-checks a predicate: a spurious or stolen wake-up returns while the awaited state is not there"),
-                    match model.language {
-                        Language::Python => "Wait in `while not <predicate>:` or use `wait_for(predicate)`".to_string(),
-                        Language::Rust => "Wait in `while !<predicate> { .. }` or use `Condvar::wait_while`".to_string(),
-                    },
-                ),
+            let violation = WaitNotInLoop::Wait {
+                call,
+                guarded: guard.is_some(),
+                language: model.language,
             };
             let fix = guard.and_then(|scope| {
                 let ScopeKind::Branch(info) = &scope.kind else { return None };
@@ -160,7 +190,7 @@ fn check(cx: &Context) -> Vec<Finding> {
                     edits: vec![Edit { span: scope.keyword, content: "while".into() }],
                 })
             });
-            findings.push(Finding::new("TL002", event.span, message, help).with_fix(fix));
+            findings.push(violation.at_with_fix(event.span, fix));
         });
     }
     findings
@@ -259,18 +289,12 @@ fn caller_finding(cx: &Context, caller: &Event, guarded: bool, wait: &str) -> Fi
         Some((callee, _)) => format!("{callee}(..)"),
         None => written.to_string(),
     };
-    let (message, help) = if guarded {
-        (
-            format!("`{call}` returns the result of `{wait}` and is guarded by `if`, not `while`: after a spurious or stolen wake-up the code goes on although the condition is still false"),
-            "Call it in a loop that re-checks the predicate: replace `if` with `while`, or have the wrapper use `wait_for(predicate)`".to_string(),
-        )
-    } else {
-        (
-            format!("`{call}` returns the result of `{wait}` and is not inside a loop that re-checks a predicate: a spurious or stolen wake-up returns while the awaited state is not there"),
-            "Call it in `while not <predicate>:`, or have the wrapper use `wait_for(predicate)`".to_string(),
-        )
-    };
-    Finding::new("TL002", caller.span, message, help)
+    WaitNotInLoop::Wrapper {
+        call,
+        wait: wait.to_string(),
+        guarded,
+    }
+    .at(caller.span)
 }
 
 /// How safe `if` -> `while` is for a predicate that reads `reads`. Only state another thread

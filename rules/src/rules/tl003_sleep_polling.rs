@@ -1,7 +1,7 @@
 use std::collections::HashSet;
 
 use crate::declare_rule;
-use crate::diagnostic::Finding;
+use crate::diagnostic::{Finding, FixAvailability, Violation};
 use crate::model::{
     bodies, events, Condition, Event, EventKind, ExitKind, FileModel, Function, Language, LoopInfo,
     LoopKind, Node, ObjKind, Read, Scope, ScopeKind,
@@ -96,7 +96,7 @@ declare_rule! {
     /// - [Python docs: `asyncio.Event`](https://docs.python.org/3/library/asyncio-sync.html#asyncio.Event)
     /// - [flake8-async ASYNC110](https://flake8-async.readthedocs.io/en/latest/rules.html#async110)
     pub static RULE = {
-        code: "TL003",
+        violation: SleepPolling,
         name: "sleep-polling",
         severity: Warning,
         languages: [Python, Rust],
@@ -412,6 +412,39 @@ fn rechecks(condition: &Condition, own: &OwnState) -> bool {
     })
 }
 
+/// A loop that sleeps between re-checks of some state.
+pub struct SleepPolling {
+    /// The sleep as written.
+    pub call: String,
+    /// The state it re-checks.
+    pub checked: String,
+    /// Whether a task sleeps (async code) rather than a thread.
+    pub async_code: bool,
+    /// The wait that replaces the sleep, as the polled object offers it.
+    pub help: String,
+}
+
+impl Violation for SleepPolling {
+    const FIX: FixAvailability = FixAvailability::None;
+
+    fn message(&self) -> String {
+        let SleepPolling {
+            call,
+            checked,
+            async_code,
+            ..
+        } = self;
+        let waker = if *async_code { "task" } else { "thread" };
+        format!(
+            "`{call}` polls `{checked}` in a loop: the change is seen up to one sleep late, and the {waker} keeps waking up for nothing instead of being woken when it happens"
+        )
+    }
+
+    fn help(&self) -> String {
+        self.help.clone()
+    }
+}
+
 fn report(
     cx: &Context,
     sleep: &Event,
@@ -426,10 +459,6 @@ fn report(
     let first = &rechecks[0];
     let checked = polled(model, first.condition)
         .unwrap_or_else(|| short(first.condition.span.map_or("", |s| text(cx.source, s))));
-    let waker = if async_code { "task" } else { "thread" };
-    let message = format!(
-        "`{call}` polls `{checked}` in a loop: the change is seen up to one sleep late, and the {waker} keeps waking up for nothing instead of being woken when it happens"
-    );
     let only_loop_condition = first.place == Place::LoopCondition && directly_in_loop;
     let help = rechecks
         .iter()
@@ -457,7 +486,13 @@ fn report(
             Language::Rust if async_code => "Have the task that changes the state wake this one: `tokio::sync::Notify` (`notified().await`) or a `watch` channel (`changed().await`), with a `tokio::time::timeout` around it, instead of sleeping".to_string(),
             Language::Rust => "Have the thread that changes the state wake this one: wait on a `Condvar` (`cvar.wait_timeout_while(guard, timeout, |s| !s.ready)`, the writer calling `notify_all()`), block on a channel (`rx.recv_timeout(timeout)`), or `thread::park_timeout(timeout)` with the writer calling `unpark()`, instead of sleeping".to_string(),
         });
-    Finding::new("TL003", sleep.span, message, help)
+    SleepPolling {
+        call,
+        checked,
+        async_code,
+        help,
+    }
+    .at(sleep.span)
 }
 
 /// The state a re-check reads, as resolved: the queried object, the called predicate, the shared

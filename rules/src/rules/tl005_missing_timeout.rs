@@ -1,5 +1,5 @@
 use crate::declare_rule;
-use crate::diagnostic::Finding;
+use crate::diagnostic::{Finding, FixAvailability, Violation};
 use crate::model::{
     events, AcquireHow, BlockingKind, ClientTimeout, Event, EventKind, Flavor, Function, Language,
     ObjId, ObjKey, ObjKind, Span, WaitKind,
@@ -98,7 +98,7 @@ declare_rule! {
     /// - [Rust docs: `Condvar::wait_timeout`](https://doc.rust-lang.org/std/sync/struct.Condvar.html#method.wait_timeout)
     /// - [Rust docs: `Receiver::recv_timeout`](https://doc.rust-lang.org/std/sync/mpsc/struct.Receiver.html#method.recv_timeout)
     pub static RULE = {
-        code: "TL005",
+        violation: MissingTimeout,
         name: "missing-timeout",
         severity: Warning,
         languages: [Python, Rust],
@@ -107,9 +107,73 @@ declare_rule! {
     };
 }
 
+/// A blocking call, or a client, that can wait forever.
+pub enum MissingTimeout {
+    /// A call without a timeout: as written, what it resolved to (` (`requests.get`)`, or
+    /// empty), what it waits for, the kind of lock it acquires, and its receiver for the help.
+    Call {
+        call: String,
+        resolved: String,
+        unbounded: Unbounded,
+        kind_name: &'static str,
+        receiver: String,
+    },
+    /// Rust: a condition variable wait or a channel receive without a timeout.
+    RustCall {
+        call: String,
+        unbounded: Unbounded,
+        receiver: String,
+        flavor: Flavor,
+    },
+    /// `httpx.Client(timeout=None)`, as written.
+    DisabledClientTimeout { call: String },
+}
+
+impl Violation for MissingTimeout {
+    const FIX: FixAvailability = FixAvailability::None;
+
+    fn message(&self) -> String {
+        match self {
+            MissingTimeout::Call {
+                call,
+                resolved,
+                unbounded,
+                kind_name,
+                ..
+            } => format!("`{call}`{resolved} has no timeout: {}", unbounded.risk(kind_name)),
+            MissingTimeout::RustCall {
+                call,
+                unbounded: Unbounded::Recv,
+                ..
+            } => format!("`{call}` has no timeout: {}", Unbounded::Recv.risk("")),
+            MissingTimeout::RustCall { call, .. } => format!(
+                "`{call}` has no timeout: if no thread notifies the condition variable, this thread waits forever"
+            ),
+            MissingTimeout::DisabledClientTimeout { call } => format!("`{call}` turns off the HTTP client's default timeout: each of its requests that passes no `timeout=` waits forever for a server that never answers"),
+        }
+    }
+
+    fn help(&self) -> String {
+        match self {
+            MissingTimeout::Call {
+                unbounded,
+                receiver,
+                ..
+            } => unbounded.help(receiver),
+            MissingTimeout::RustCall {
+                unbounded,
+                receiver,
+                flavor,
+                ..
+            } => unbounded.rust_help(receiver, *flavor),
+            MissingTimeout::DisabledClientTimeout { .. } => "Keep the default timeout or pass a finite one (`timeout=10`, `httpx.Timeout(10, connect=5)`); pass `timeout=None` only to the single request that must wait without a bound".to_string(),
+        }
+    }
+}
+
 /// A blocking call that has a timed variant, by what it waits for.
 #[derive(Clone, Copy)]
-enum Unbounded {
+pub enum Unbounded {
     Acquire(ObjKind),
     EventWait,
     BarrierWait,
@@ -327,13 +391,14 @@ fn check(cx: &Context) -> Vec<Finding> {
                 Unbounded::Acquire(kind) => kind.describe(model.language),
                 _ => "",
             };
-            let message = format!("`{call}` has no timeout: {}", unbounded.risk(kind_name));
-            findings.push(Finding::new(
-                "TL005",
-                event.span,
-                message,
-                unbounded.help(&receiver),
-            ));
+            let violation = MissingTimeout::Call {
+                call,
+                resolved: String::new(),
+                unbounded,
+                kind_name,
+                receiver,
+            };
+            findings.push(violation.at(event.span));
         });
     }
     if model.language == Language::Python {
@@ -363,12 +428,7 @@ fn disabled_client_timeouts(cx: &Context) -> Vec<Finding> {
         }
         seen.push(def);
         let call = one_line(text(cx.source, def));
-        findings.push(Finding::new(
-            "TL005",
-            def,
-            format!("`{call}` turns off the HTTP client's default timeout: each of its requests that passes no `timeout=` waits forever for a server that never answers"),
-            "Keep the default timeout or pass a finite one (`timeout=10`, `httpx.Timeout(10, connect=5)`); pass `timeout=None` only to the single request that must wait without a bound".to_string(),
-        ));
+        findings.push(MissingTimeout::DisabledClientTimeout { call }.at(def));
     }
     findings
 }
@@ -438,12 +498,14 @@ fn io_finding(cx: &Context, event: &Event, unbounded: Unbounded, obj: Option<Obj
             },
         )
     };
-    Finding::new(
-        "TL005",
-        event.span,
-        format!("`{call}`{resolved} has no timeout: {}", unbounded.risk("")),
-        unbounded.help(&receiver),
-    )
+    MissingTimeout::Call {
+        call,
+        resolved,
+        unbounded,
+        kind_name: "",
+        receiver,
+    }
+    .at(event.span)
 }
 
 /// A snippet on one line, shortened for a message.
@@ -505,16 +567,13 @@ fn check_rust(cx: &Context, event: &Event, strict: bool) -> Option<Finding> {
         ObjKind::Condvar { flavor } => flavor,
         _ => Flavor::Std,
     };
-    let risk = match unbounded {
-        Unbounded::Recv => unbounded.risk(""),
-        _ => "if no thread notifies the condition variable, this thread waits forever".to_string(),
+    let violation = MissingTimeout::RustCall {
+        call,
+        unbounded,
+        receiver,
+        flavor,
     };
-    Some(Finding::new(
-        "TL005",
-        event.span,
-        format!("`{call}` has no timeout: {risk}"),
-        unbounded.rust_help(&receiver, flavor),
-    ))
+    Some(violation.at(event.span))
 }
 
 /// What an event waits for, if it can block forever and the settings check it.

@@ -1,5 +1,5 @@
 use crate::declare_rule;
-use crate::diagnostic::{Finding, Related};
+use crate::diagnostic::{Finding, FixAvailability, Related, Violation};
 use crate::model::{
     events, walk, AcquireHow, BlockingKind, Event, EventKind, ExitKind, FileModel, Language, Node,
     ObjId, Scope, ScopeKind, Span,
@@ -75,7 +75,7 @@ declare_rule! {
     /// - [Python docs: `Future.result`](https://docs.python.org/3/library/concurrent.futures.html#concurrent.futures.Future.result)
     /// - [Rust docs: `JoinHandle::join`](https://doc.rust-lang.org/std/thread/struct.JoinHandle.html#method.join)
     pub static RULE = {
-        code: "TL008",
+        violation: SleepSynchronization,
         name: "sleep-synchronization",
         severity: Warning,
         languages: [Python, Rust],
@@ -305,6 +305,34 @@ fn waits_for_thread(source: &str, steps: &[Step], start: usize, index: usize) ->
     true
 }
 
+/// A sleep that stands in for waiting on a thread or on submitted work.
+pub struct SleepSynchronization {
+    /// The sleep as written.
+    pub call: String,
+    /// What it waits for: "thread `t`", "the work submitted with `ex.submit`".
+    pub what: String,
+    pub language: Language,
+}
+
+impl Violation for SleepSynchronization {
+    const FIX: FixAvailability = FixAvailability::None;
+
+    fn message(&self) -> String {
+        let SleepSynchronization { call, what, .. } = self;
+        format!(
+            "`{call}` waits for {what} by guessing how long it takes: on a loaded machine it is not done yet, on a fast one the time is wasted"
+        )
+    }
+
+    fn help(&self) -> String {
+        match self.language {
+            Language::Python => "Wait for the thread itself: `join(timeout=...)` for it to finish, an `Event` it sets when ready (`ready.wait(timeout=...)`), `future.result(timeout=...)` for submitted work, or a `Barrier`",
+            Language::Rust => "Wait for the thread itself: `handle.join()` for it to finish, a channel it sends on when ready (`ready_rx.recv_timeout(..)`), or a `Barrier` both threads reach",
+        }
+        .to_string()
+    }
+}
+
 fn report(cx: &Context, model: &FileModel, start: &Step, sleep: &Step) -> Finding {
     let call = short(text(cx.source, sleep.event.span));
     let (what, started) = match &start.event.kind {
@@ -327,14 +355,12 @@ fn report(cx: &Context, model: &FileModel, start: &Step, sleep: &Step) -> Findin
             "the work is submitted here".to_string(),
         ),
     };
-    let message = format!(
-        "`{call}` waits for {what} by guessing how long it takes: on a loaded machine it is not done yet, on a fast one the time is wasted"
-    );
-    let help = match model.language {
-        Language::Python => "Wait for the thread itself: `join(timeout=...)` for it to finish, an `Event` it sets when ready (`ready.wait(timeout=...)`), `future.result(timeout=...)` for submitted work, or a `Barrier`",
-        Language::Rust => "Wait for the thread itself: `handle.join()` for it to finish, a channel it sends on when ready (`ready_rx.recv_timeout(..)`), or a `Barrier` both threads reach",
+    let violation = SleepSynchronization {
+        call,
+        what,
+        language: model.language,
     };
-    Finding::new("TL008", sleep.event.span, message, help).with_related(vec![Related {
+    violation.at(sleep.event.span).with_related(vec![Related {
         file: None,
         span: start.event.span,
         message: started,

@@ -1,5 +1,5 @@
 use crate::declare_rule;
-use crate::diagnostic::{Finding, Related};
+use crate::diagnostic::{Finding, FixAvailability, Related, Violation};
 use crate::model::{EventKind, FileModel, Node, ObjId, Span, ThreadAction};
 use crate::registry::{Check, Context};
 
@@ -38,7 +38,7 @@ declare_rule! {
     /// ## References
     /// - [Python docs: `Thread.daemon`](https://docs.python.org/3/library/threading.html#threading.Thread.daemon)
     pub static RULE = {
-        code: "TL013",
+        violation: DaemonAfterStart,
         name: "daemon-after-start",
         severity: Error,
         languages: [Python],
@@ -108,6 +108,37 @@ fn walk(
     rebound
 }
 
+/// A thread's daemon flag set after its start.
+pub struct DaemonAfterStart {
+    /// The thread as written.
+    pub thread: String,
+    /// Set with `setDaemon()` rather than the `daemon` attribute.
+    pub set_daemon_call: bool,
+}
+
+impl Violation for DaemonAfterStart {
+    const FIX: FixAvailability = FixAvailability::None;
+
+    fn message(&self) -> String {
+        let thread = &self.thread;
+        let setting = if self.set_daemon_call {
+            format!("`{thread}.setDaemon()`")
+        } else {
+            format!("`{thread}.daemon` is set")
+        };
+        format!(
+            "{setting} after `{thread}.start()`: a started thread's daemon status cannot change, so this raises `RuntimeError` (cannot set daemon status of active thread)"
+        )
+    }
+
+    fn help(&self) -> String {
+        let thread = &self.thread;
+        format!(
+            "Pass `daemon=True` (or `False`) where the thread is created (`Thread(..., daemon=True)`), or set `{thread}.daemon` before `{thread}.start()`"
+        )
+    }
+}
+
 fn finding(
     model: &FileModel,
     source: &str,
@@ -117,17 +148,11 @@ fn finding(
     start: Span,
 ) -> Finding {
     let thread = &model.object(obj).display;
-    let setting = match crate::source::text(source, name) {
-        "setDaemon" => format!("`{thread}.setDaemon()`"),
-        _ => format!("`{thread}.daemon` is set"),
+    let violation = DaemonAfterStart {
+        thread: thread.clone(),
+        set_daemon_call: crate::source::text(source, name) == "setDaemon",
     };
-    let message = format!(
-        "{setting} after `{thread}.start()`: a started thread's daemon status cannot change, so this raises `RuntimeError` (cannot set daemon status of active thread)"
-    );
-    let help = format!(
-        "Pass `daemon=True` (or `False`) where the thread is created (`Thread(..., daemon=True)`), or set `{thread}.daemon` before `{thread}.start()`"
-    );
-    Finding::new("TL013", site, message, help).with_related(vec![Related {
+    violation.at(site).with_related(vec![Related {
         file: None,
         span: start,
         message: format!("`{thread}` started here"),

@@ -1,5 +1,5 @@
 use crate::declare_rule;
-use crate::diagnostic::{Applicability, Edit, Finding, Fix};
+use crate::diagnostic::{Applicability, Edit, Finding, Fix, FixAvailability, Violation};
 use crate::model::{
     walk, AcquireHow, BlockingKind, Event, EventKind, FileModel, Flavor, Function, Language,
     LoopInfo, LoopKind, Node, ObjId, ObjKind, Read, ScopeKind, Span, WaitKind,
@@ -79,7 +79,7 @@ declare_rule! {
     /// - [flake8-async rules](https://flake8-async.readthedocs.io/en/latest/rules.html)
     /// - [Tokio docs: `spawn_blocking`](https://docs.rs/tokio/latest/tokio/task/fn.spawn_blocking.html)
     pub static RULE = {
-        code: "TL019",
+        violation: BlockingCallInAsync,
         name: "blocking-call-in-async",
         severity: Warning,
         languages: [Python, Rust],
@@ -237,6 +237,40 @@ fn stall(model: &FileModel, event: &Event, waited_from: Option<u32>) -> Option<S
     }
 }
 
+/// A call that blocks the thread inside async code.
+pub struct BlockingCallInAsync {
+    /// The call as written (or "This call"), what it does ("sleeps", "blocks (...)"), and the
+    /// async function it is in.
+    pub code: String,
+    pub what: String,
+    pub owner: String,
+    pub language: Language,
+    /// The async counterpart of what it blocks on.
+    pub help: String,
+}
+
+impl Violation for BlockingCallInAsync {
+    const FIX: FixAvailability = FixAvailability::Sometimes;
+
+    fn message(&self) -> String {
+        let BlockingCallInAsync {
+            code, what, owner, ..
+        } = self;
+        match self.language {
+            Language::Python => format!(
+                "{code} {what} on the event loop's thread inside `async def {owner}`: every other task of the loop stalls until it returns"
+            ),
+            Language::Rust => format!(
+                "{code} {what} on the async runtime's worker thread inside the async code of `{owner}`: the other tasks of that thread stall until it returns"
+            ),
+        }
+    }
+
+    fn help(&self) -> String {
+        self.help.clone()
+    }
+}
+
 fn finding(
     cx: &Context,
     function: &Function,
@@ -272,14 +306,6 @@ fn finding(
             None => format!("blocks ({})", kind.describe()),
         },
     };
-    let message = match cx.model.language {
-        Language::Python => format!(
-            "{code} {what} on the event loop's thread inside `async def {owner}`: every other task of the loop stalls until it returns"
-        ),
-        Language::Rust => format!(
-            "{code} {what} on the async runtime's worker thread inside the async code of `{owner}`: the other tasks of that thread stall until it returns"
-        ),
-    };
     let help = match stall {
         _ if cx.model.language == Language::Rust => rust_help(stall),
         Stall::Sleep => "Use `await asyncio.sleep(...)`".to_string(),
@@ -299,7 +325,14 @@ fn finding(
         Stall::Sleep => asyncio.and_then(|name| sleep_fix(cx.source, event, name)),
         _ => None,
     };
-    Finding::new("TL019", event.span, message, help).with_fix(fix)
+    let violation = BlockingCallInAsync {
+        code,
+        what,
+        owner,
+        language: cx.model.language,
+        help,
+    };
+    violation.at_with_fix(event.span, fix)
 }
 
 /// What to write instead in Rust async code.
