@@ -159,3 +159,51 @@ def handed_on(register):
 "
     ));
 }
+
+/// Each call with events as its call table entry gives it: `callee|arguments` (once per call).
+fn call_syntax(source: &str) -> Vec<String> {
+    let lowered = super::lower(source, None, None);
+    let model = &lowered.model;
+    let mut out = Vec::new();
+    for function in &model.functions {
+        threadlint_rules::model::events(&function.body, &mut |event, _| {
+            if let Some(call) = model.call(event.span) {
+                let arguments = call.arguments.map_or("", |a| &source[a.range()]);
+                out.push(format!("{}|{arguments}", &source[call.callee.range()]));
+            }
+        });
+    }
+    out.dedup();
+    out
+}
+
+#[test]
+fn call_events_carry_their_callee_and_arguments() {
+    let source = "import time
+import requests
+from concurrent.futures import ThreadPoolExecutor
+
+ex = ThreadPoolExecutor()
+
+def work(n):
+    pass
+
+def poll(done):
+    while not done():
+        time.sleep( 0.5 )
+    requests.get(
+        'https://example.com', *rest, timeout=None, **options)
+    ex.submit(work, 1)
+    ex.shutdown()
+    make()(later)
+";
+    assert_eq!(
+        call_syntax(source),
+        [
+            "time.sleep|0.5",
+            "requests.get|'https://example.com', *rest, timeout=None, **options",
+            "ex.submit|work, 1",
+            "ex.shutdown|",
+        ]
+    );
+}

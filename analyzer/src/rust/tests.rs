@@ -703,3 +703,45 @@ fn statics_are_keyed_by_the_module_that_defines_them() {
         "acq:scoped:super::M acq:scoped:b::M acq:scoped:super::M"
     );
 }
+
+/// Each call with events as its call table entry gives it: `callee|arguments` (once per call).
+fn call_syntax(source: &str) -> Vec<String> {
+    let model = model(source, Edition::E2021);
+    let mut out = Vec::new();
+    for function in &model.functions {
+        threadlint_rules::model::events(&function.body, &mut |event, _| {
+            if let Some(call) = model.call(event.span) {
+                let arguments = call.arguments.map_or("", |a| &source[a.range()]);
+                out.push(format!("{}|{arguments}", &source[call.callee.range()]));
+            }
+        });
+    }
+    out.dedup();
+    out
+}
+
+#[test]
+fn call_events_carry_their_callee_and_arguments() {
+    let source = "use std::sync::{mpsc, Condvar, Mutex};
+use std::time::Duration;
+
+fn wait(pair: &(Mutex<bool>, Condvar), rx: mpsc::Receiver<u8>) {
+    std::thread::sleep(Duration::from_millis( 10 ));
+    let guard = pair.0.lock().unwrap();
+    let _guard = pair
+        .1
+        .wait(guard)
+        .unwrap();
+    rx.recv::<>().unwrap();
+}
+";
+    assert_eq!(
+        call_syntax(source),
+        [
+            "std::thread::sleep|Duration::from_millis( 10 )",
+            "pair.0.lock|",
+            "pair\n        .1\n        .wait|guard",
+            "rx.recv::<>|",
+        ]
+    );
+}

@@ -7,8 +7,11 @@ use crate::model::{
 use crate::registry::{Check, Context};
 use crate::source::{
     indent_lines, indentation, line_end_inclusive, line_start, may_hold_multiline_string,
-    only_trivia_between, stands_alone, text,
+    only_trivia_between, short, stands_alone, text,
 };
+
+/// How wide a Rust lock or call may be quoted in a message.
+const ONE_LINE_WIDTH: usize = 50;
 
 declare_rule! {
     /// ## What it does
@@ -778,9 +781,9 @@ fn reaches_unlock(model: &FileModel, nodes: &[Node], lock: ObjId, exit: &mut Opt
 fn rust_finding(cx: &Context, event: &Event, lock: ObjId, leak: bool, unlock: Unlock) -> Finding {
     let model = cx.model;
     let object = model.object(lock);
-    let name = one_line(&object.display);
+    let name = short(&object.display, ONE_LINE_WIDTH);
     let kind = object.kind.describe(model.language);
-    let call = one_line(text(cx.source, event.span));
+    let call = short(text(cx.source, event.span), ONE_LINE_WIDTH);
     let unlocked_later = !matches!(unlock, Unlock::Never);
     let violation = if leak {
         BareAcquire::LeakedGuard {
@@ -806,14 +809,4 @@ fn rust_finding(cx: &Context, event: &Event, lock: ObjId, leak: bool, unlock: Un
         _ => Vec::new(),
     };
     violation.at(event.span).with_related(related)
-}
-
-fn one_line(name: &str) -> String {
-    let line = name.lines().next().unwrap_or("").trim();
-    if line.chars().count() > 50 || name.trim().contains('\n') {
-        let cut: String = line.chars().take(47).collect();
-        format!("{cut}...")
-    } else {
-        line.to_string()
-    }
 }

@@ -7,7 +7,7 @@ use crate::model::{
     LoopKind, Node, ObjKind, Read, Scope, ScopeKind,
 };
 use crate::registry::{Check, Context};
-use crate::source::text;
+use crate::source::{short, text, SNIPPET_WIDTH};
 
 declare_rule! {
     /// ## What it does
@@ -454,11 +454,18 @@ fn report(
     async_code: bool,
 ) -> Finding {
     let model = cx.model;
-    let call = short(text(cx.source, sleep.span));
-    let interval = sleep_argument(text(cx.source, sleep.span));
+    let call = short(text(cx.source, sleep.span), SNIPPET_WIDTH);
+    let interval = model
+        .call(sleep.span)
+        .and_then(|call| call.arguments)
+        .map_or("", |arguments| text(cx.source, arguments));
     let first = &rechecks[0];
-    let checked = polled(model, first.condition)
-        .unwrap_or_else(|| short(first.condition.span.map_or("", |s| text(cx.source, s))));
+    let checked = polled(model, first.condition).unwrap_or_else(|| {
+        short(
+            first.condition.span.map_or("", |s| text(cx.source, s)),
+            SNIPPET_WIDTH,
+        )
+    });
     let only_loop_condition = first.place == Place::LoopCondition && directly_in_loop;
     let help = rechecks
         .iter()
@@ -474,7 +481,7 @@ fn report(
                 let object = model.object(obj);
                 return Some(format!(
                     "`{}` is a `threading.{}` that another thread changes: its blocking wait would stall the event loop, so wait for it in a worker thread (`await asyncio.to_thread(...)`), or have that thread set an `asyncio.Event` through `loop.call_soon_threadsafe(event.set)` and await that instead of sleeping",
-                    short(&object.display),
+                    short(&object.display, SNIPPET_WIDTH),
                     object.kind.describe(model.language)
                 ));
             }
@@ -499,11 +506,12 @@ fn report(
 /// variable; not the deadline or the constant it is compared with.
 fn polled(model: &FileModel, condition: &Condition) -> Option<String> {
     condition.reads.iter().find_map(|read| match read {
-        Read::Query { obj, method } => {
-            Some(format!("{}.{method}()", short(&model.object(*obj).display)))
-        }
-        Read::Call(callee) => Some(format!("{}()", short(callee))),
-        Read::Shared(name) | Read::Local(name) => Some(short(name)),
+        Read::Query { obj, method } => Some(format!(
+            "{}.{method}()",
+            short(&model.object(*obj).display, SNIPPET_WIDTH)
+        )),
+        Read::Call(callee) => Some(format!("{}()", short(callee, SNIPPET_WIDTH))),
+        Read::Shared(name) | Read::Local(name) => Some(short(name, SNIPPET_WIDTH)),
         Read::Constant | Read::Clock => None,
     })
 }
@@ -552,25 +560,6 @@ fn object_help(
     })
 }
 
-/// `secs` in `time.sleep(secs)`, for showing in the help.
-fn sleep_argument(call: &str) -> &str {
-    match (call.find('('), call.rfind(')')) {
-        (Some(open), Some(close)) if open < close => call[open + 1..close].trim(),
-        _ => "",
-    }
-}
-
-/// The first line of a snippet, shortened for a one-line message.
-fn short(snippet: &str) -> String {
-    let line = snippet.lines().next().unwrap_or("").trim();
-    if line.chars().count() > 60 || snippet.trim().contains('\n') {
-        let cut: String = line.chars().take(57).collect();
-        format!("{cut}...")
-    } else {
-        line.to_string()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -582,6 +571,7 @@ mod tests {
             objects: Vec::new(),
             functions: Vec::new(),
             thread_entries: Vec::new(),
+            calls: rustc_hash::FxHashMap::default(),
         }
     }
 

@@ -5,7 +5,7 @@ use crate::model::{
     ObjId, ObjKey, ObjKind, Span, WaitKind,
 };
 use crate::registry::{Check, Context};
-use crate::source::text;
+use crate::source::{joined, text};
 
 declare_rule! {
     /// ## What it does
@@ -437,7 +437,7 @@ fn disabled_client_timeouts(cx: &Context) -> Vec<Finding> {
 /// the call resolved to.
 fn io_finding(cx: &Context, event: &Event, unbounded: Unbounded, obj: Option<ObjId>) -> Finding {
     let model = cx.model;
-    let (callee, has_arguments) = split_call(text(cx.source, event.span));
+    let (callee, has_arguments) = callee_of(cx, event);
     let readable = !callee.is_empty() && !callee.contains(['\n', '\r']) && callee.len() <= 80;
     let what = match &event.kind {
         EventKind::Blocking { what, .. } => what.as_str(),
@@ -546,8 +546,8 @@ fn check_rust(cx: &Context, event: &Event, strict: bool) -> Option<Finding> {
         _ => return None,
     };
     let object = model.object(obj);
-    let (callee, has_arguments) = split_call(text(cx.source, event.span));
-    let callee = short(callee);
+    let (callee, has_arguments) = callee_of(cx, event);
+    let callee = joined(callee);
     let readable = !callee.is_empty() && callee.len() <= 80;
     let call = if readable {
         format!("{callee}({})", if has_arguments { ".." } else { "" })
@@ -556,13 +556,13 @@ fn check_rust(cx: &Context, event: &Event, strict: bool) -> Option<Finding> {
             Unbounded::ConditionWaitFor => "wait_while",
             other => other.method(),
         };
-        format!("{}.{method}(..)", short(&object.display))
+        format!("{}.{method}(..)", joined(&object.display))
     };
     let receiver = callee
         .rsplit_once('.')
         .map(|(receiver, _)| receiver)
         .filter(|r| readable && !r.is_empty())
-        .map_or_else(|| short(&object.display), str::to_string);
+        .map_or_else(|| joined(&object.display), str::to_string);
     let flavor = match object.kind {
         ObjKind::Condvar { flavor } => flavor,
         _ => Flavor::Std,
@@ -670,6 +670,15 @@ fn just_created(
             .any(|span| span.start >= created.end && span.start < event.span.start)
 }
 
+/// The callee as the front-end parsed it (`a.b(c)` in `a.b(c)(d)`), and whether the call has
+/// arguments; for an event that is no call, its whole text.
+fn callee_of<'s>(cx: &Context<'s>, event: &Event) -> (&'s str, bool) {
+    match cx.model.call(event.span) {
+        Some(call) => (text(cx.source, call.callee), call.arguments.is_some()),
+        None => (text(cx.source, event.span).trim(), false),
+    }
+}
+
 /// The call as it reads in the source (`self._ready.wait()`, `futures.wait(...)`) and the
 /// receiver to show in the help (`self._ready`, `futures.wait`).
 fn call_names(
@@ -678,7 +687,7 @@ fn call_names(
     obj: Option<ObjId>,
     unbounded: Unbounded,
 ) -> (String, String) {
-    let (callee, has_arguments) = split_call(text(cx.source, event.span));
+    let (callee, has_arguments) = callee_of(cx, event);
     let arguments = if has_arguments { "(...)" } else { "()" };
     let readable = !callee.is_empty() && !callee.contains(['\n', '\r']) && callee.len() <= 80;
     let method = match &event.kind {
@@ -699,35 +708,4 @@ fn call_names(
         (None, _) => return (format!("{method}{arguments}"), method.to_string()),
     };
     (format!("{receiver}.{method}{arguments}"), receiver)
-}
-
-/// A name on one line, without comments (`pair // the pair\n    .1` -> `pair.1`).
-fn short(name: &str) -> String {
-    name.lines()
-        .map(|line| line.split("//").next().unwrap_or("").trim())
-        .collect()
-}
-
-/// `a.b(c)(d, e)` -> (`a.b(c)`, true): the called expression and whether the last call has
-/// arguments.
-fn split_call(call: &str) -> (&str, bool) {
-    let call = call.trim();
-    let Some(body) = call.strip_suffix(')') else {
-        return (call, false);
-    };
-    let mut depth = 0usize;
-    for (index, c) in body.char_indices().rev() {
-        match c {
-            ')' | ']' | '}' => depth += 1,
-            '(' | '[' | '{' if depth > 0 => depth -= 1,
-            '(' => {
-                return (
-                    body[..index].trim_end(),
-                    !body[index + 1..].trim().is_empty(),
-                )
-            }
-            _ => {}
-        }
-    }
-    (call, false)
 }

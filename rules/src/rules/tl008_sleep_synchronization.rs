@@ -6,7 +6,7 @@ use crate::model::{
 };
 use crate::registry::{Check, Context};
 use crate::rules::tl014_thread_leak::waiting_functions;
-use crate::source::{line_start, only_trivia_between, text};
+use crate::source::{line_start, only_trivia_between, short, text, NAME_WIDTH, SNIPPET_WIDTH};
 
 declare_rule! {
     /// ## What it does
@@ -334,10 +334,10 @@ impl Violation for SleepSynchronization {
 }
 
 fn report(cx: &Context, model: &FileModel, start: &Step, sleep: &Step) -> Finding {
-    let call = short(text(cx.source, sleep.event.span));
+    let call = short(text(cx.source, sleep.event.span), NAME_WIDTH);
     let (what, started) = match &start.event.kind {
         EventKind::ThreadStart { obj: Some(obj) } => {
-            let name = short(&model.object(*obj).display);
+            let name = short(&model.object(*obj).display, NAME_WIDTH);
             (
                 format!("thread `{name}`"),
                 format!("`{name}` is started here"),
@@ -350,7 +350,10 @@ fn report(cx: &Context, model: &FileModel, start: &Step, sleep: &Step) -> Findin
         _ => (
             format!(
                 "the work submitted with `{}`",
-                callee(text(cx.source, start.event.span))
+                model.call(start.event.span).map_or_else(
+                    || short(text(cx.source, start.event.span), SNIPPET_WIDTH),
+                    |call| text(cx.source, call.callee).to_string()
+                )
             ),
             "the work is submitted here".to_string(),
         ),
@@ -365,20 +368,4 @@ fn report(cx: &Context, model: &FileModel, start: &Step, sleep: &Step) -> Findin
         span: start.event.span,
         message: started,
     }])
-}
-
-/// The first line of a name, shortened for a one-line message.
-fn short(name: &str) -> String {
-    let line = name.lines().next().unwrap_or("").trim();
-    if line.chars().count() > 40 || name.trim().contains('\n') {
-        let cut: String = line.chars().take(37).collect();
-        format!("{cut}...")
-    } else {
-        line.to_string()
-    }
-}
-
-/// `ex.submit` in `ex.submit(task, 1)`.
-fn callee(call: &str) -> &str {
-    call.split('(').next().unwrap_or(call).trim()
 }

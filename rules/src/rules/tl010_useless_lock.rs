@@ -8,6 +8,7 @@ use crate::model::{
     ObjKind,
 };
 use crate::registry::{Check, Context};
+use crate::source::{short, NAME_WIDTH};
 
 declare_rule! {
     /// ## What it does
@@ -224,7 +225,7 @@ fn report(model: &FileModel, function: &Function, obj: ObjId, site: crate::model
     };
     let violation = UselessLock {
         name: match created_in {
-            None => short(&object.display),
+            None => short(&object.display, NAME_WIDTH),
             Some(_) => name_of(object),
         },
         kind,
@@ -245,19 +246,8 @@ fn article(kind: &str) -> &'static str {
 /// How the object is named in messages: a local by its variable, anything else as written.
 fn name_of(object: &crate::model::SyncObject) -> String {
     match &object.key {
-        ObjKey::Local { name, .. } => short(name),
-        _ => short(&object.display),
-    }
-}
-
-/// The first line of a name, shortened for a one-line message.
-fn short(name: &str) -> String {
-    let line = name.lines().next().unwrap_or("").trim();
-    if line.chars().count() > 40 || name.trim().contains('\n') {
-        let cut: String = line.chars().take(37).collect();
-        format!("{cut}...")
-    } else {
-        line.to_string()
+        ObjKey::Local { name, .. } => short(name, NAME_WIDTH),
+        _ => short(&object.display, NAME_WIDTH),
     }
 }
 
@@ -304,6 +294,7 @@ mod tests {
                 body: vec![Node::Event(acquire)],
             }],
             thread_entries: Vec::new(),
+            calls: rustc_hash::FxHashMap::default(),
         }
     }
 

@@ -2,7 +2,7 @@ use crate::declare_rule;
 use crate::diagnostic::{Applicability, Edit, Finding, Fix, FixAvailability, Violation};
 use crate::model::{events, EventKind, ThreadAction};
 use crate::registry::{Check, Context};
-use crate::source::text;
+use crate::source::{short, text, NAME_WIDTH};
 
 declare_rule! {
     /// ## What it does
@@ -92,7 +92,7 @@ fn check(cx: &Context) -> Vec<Finding> {
             let object = model.object(obj);
             let kind = object.kind.describe(model.language);
             let violation = ThreadRunCalled {
-                receiver: short(&object.display).to_string(),
+                receiver: short(&object.display, NAME_WIDTH),
                 kind,
             };
             let fix = (!arguments && text(cx.source, name) == "run").then(|| Fix {
@@ -107,14 +107,4 @@ fn check(cx: &Context) -> Vec<Finding> {
         });
     }
     findings
-}
-
-/// The receiver as written, or `...` for one too long to repeat in a sentence (a constructor
-/// call with its arguments).
-fn short(display: &str) -> &str {
-    if display.len() > 40 || display.contains('\n') {
-        "..."
-    } else {
-        display
-    }
 }

@@ -5,6 +5,7 @@ use crate::model::{
     Span,
 };
 use crate::registry::{Check, Context};
+use crate::source::{short, NAME_WIDTH};
 
 declare_rule! {
     /// ## What it does
@@ -279,7 +280,7 @@ fn thread_finding(model: &FileModel, function: &Function, obj: ObjId, site: Span
 
 fn executor_finding(function: &Function, display: &str, def: Span) -> Finding {
     ThreadLeak::Executor {
-        name: short(display),
+        name: short(display, NAME_WIDTH),
         owner: function.qualified_name(),
     }
     .at(def)
@@ -288,7 +289,7 @@ fn executor_finding(function: &Function, display: &str, def: Span) -> Finding {
 /// How the object is named in messages: a local by its variable, anything else as written.
 fn name_of(object: &crate::model::SyncObject) -> String {
     match &object.key {
-        ObjKey::Local { name, .. } => short(name),
+        ObjKey::Local { name, .. } => short(name, NAME_WIDTH),
         _ => call_summary(&object.display),
     }
 }
@@ -301,23 +302,12 @@ fn call_summary(call: &str) -> String {
         return call.to_string();
     }
     let Some(open) = call.find('(') else {
-        return short(call);
+        return short(call, NAME_WIDTH);
     };
-    let callee = short(call[..open].trim());
+    let callee = short(call[..open].trim(), NAME_WIDTH);
     match call[open..].rfind(".spawn") {
         Some(_) => format!("{callee}(..)...spawn(..)"),
         None => format!("{callee}(..)"),
-    }
-}
-
-/// The first line of a name, shortened for a one-line message.
-fn short(name: &str) -> String {
-    let line = name.lines().next().unwrap_or("").trim();
-    if line.chars().count() > 40 || name.trim().contains('\n') {
-        let cut: String = line.chars().take(37).collect();
-        format!("{cut}...")
-    } else {
-        line.to_string()
     }
 }
 

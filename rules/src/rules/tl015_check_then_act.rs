@@ -8,7 +8,7 @@ use crate::model::{
     ObjKey, ObjKind, Scope, ScopeKind, Span, StateTestKind,
 };
 use crate::registry::{Check, Context};
-use crate::source::text;
+use crate::source::{short, text, SNIPPET_WIDTH};
 
 declare_rule! {
     /// ## What it does
@@ -670,8 +670,8 @@ impl Violation for CheckThenAct {
 
 fn finding(cx: &Context, race: &Race) -> Finding {
     let model = cx.model;
-    let check = short(text(cx.source, race.test));
-    let act = short(text(cx.source, race.act));
+    let check = short(text(cx.source, race.test), SNIPPET_WIDTH);
+    let act = short(text(cx.source, race.act), SNIPPET_WIDTH);
     let act = if race.scoped && model.language == Language::Python {
         format!("with {act}:")
     } else {
@@ -706,15 +706,4 @@ fn finding(cx: &Context, race: &Race) -> Finding {
         span: race.act,
         message: related.to_string(),
     }])
-}
-
-/// Source text on one line, shortened for a message.
-fn short(text: &str) -> String {
-    let line = text.lines().next().unwrap_or("").trim();
-    if line.chars().count() > 60 || text.contains('\n') {
-        let cut: String = line.chars().take(57).collect();
-        format!("{cut}...")
-    } else {
-        line.to_string()
-    }
 }
