@@ -720,8 +720,14 @@ pub struct CallSyntax {
     /// The called expression: `time.sleep`, `ex.submit`, `a.b(c)` in `a.b(c)(d)`; in Rust the
     /// path, or the receiver and the method with its turbofish (`rx.recv`).
     pub callee: Span,
+    /// A method call's receiver (`self._cond` in `self._cond.wait()`, `rx` in `rx.recv()`).
+    pub receiver: Option<Span>,
+    /// A method call's method name (`wait`, `recv`).
+    pub method: Option<Span>,
     /// From the first argument's start to the last one's end; `None` without arguments.
     pub arguments: Option<Span>,
+    /// The first positional argument (`guard` in `cvar.wait(guard)`).
+    pub first_argument: Option<Span>,
 }
 
 /// Everything the rules know about one file.

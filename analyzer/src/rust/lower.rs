@@ -282,14 +282,14 @@ impl<'a> Lowerer<'a> {
 
     // -------------------------------------------------------------------------- events
 
-    /// Records how the call at `span` is written when the events pushed since `before` include
-    /// one of the call itself.
+    /// Records how the call at `span` is written (its callee, and a method call's receiver and
+    /// method name) when the events pushed since `before` include one of the call itself.
     fn record_call<'e>(
         &mut self,
         out: &[Node],
         before: usize,
         span: Span,
-        callee: Span,
+        (callee, method): (Span, Option<(Span, Span)>),
         args: impl IntoIterator<Item = &'e Expr>,
     ) {
         if !out[before.min(out.len())..]
@@ -304,7 +304,17 @@ impl<'a> Lowerer<'a> {
         let arguments = first
             .zip(last)
             .map(|(first, last)| self.join(spans::first(first), spans::last(last)));
-        self.calls.insert(span, CallSyntax { callee, arguments });
+        let first_argument = first.map(|first| self.expr_span(first));
+        self.calls.insert(
+            span,
+            CallSyntax {
+                callee,
+                receiver: method.map(|(receiver, _)| receiver),
+                method: method.map(|(_, method)| method),
+                arguments,
+                first_argument,
+            },
+        );
     }
 
     fn push(&self, out: &mut Vec<Node>, kind: EventKind, span: Span) {

@@ -704,15 +704,22 @@ fn statics_are_keyed_by_the_module_that_defines_them() {
     );
 }
 
-/// Each call with events as its call table entry gives it: `callee|arguments` (once per call).
+/// Each call with events as its call table entry gives it: `callee|arguments`, then
+/// `|receiver|method` for a method call (once per call).
 fn call_syntax(source: &str) -> Vec<String> {
     let model = model(source, Edition::E2021);
     let mut out = Vec::new();
     for function in &model.functions {
         threadlint_rules::model::events(&function.body, &mut |event, _| {
             if let Some(call) = model.call(event.span) {
-                let arguments = call.arguments.map_or("", |a| &source[a.range()]);
-                out.push(format!("{}|{arguments}", &source[call.callee.range()]));
+                let text = |span: Option<threadlint_rules::model::Span>| {
+                    span.map_or("", |s| &source[s.range()])
+                };
+                let mut entry = format!("{}|{}", text(Some(call.callee)), text(call.arguments));
+                if call.method.is_some() {
+                    entry += &format!("|{}|{}", text(call.receiver), text(call.method));
+                }
+                out.push(entry);
             }
         });
     }
@@ -739,9 +746,9 @@ fn wait(pair: &(Mutex<bool>, Condvar), rx: mpsc::Receiver<u8>) {
         call_syntax(source),
         [
             "std::thread::sleep|Duration::from_millis( 10 )",
-            "pair.0.lock|",
-            "pair\n        .1\n        .wait|guard",
-            "rx.recv::<>|",
+            "pair.0.lock||pair.0|lock",
+            "pair\n        .1\n        .wait|guard|pair\n        .1|wait",
+            "rx.recv::<>||rx|recv",
         ]
     );
 }

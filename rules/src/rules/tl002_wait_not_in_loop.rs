@@ -133,15 +133,15 @@ fn check(cx: &Context) -> Vec<Finding> {
             let object = model.object(*obj);
             // The method as written (`wait`, `wait_timeout`, `wait_for`), with the arguments
             // elided.
-            let written = text(cx.source, event.span);
-            let method = written
-                .split('(')
-                .next()
-                .and_then(|callee| callee.rsplit('.').next())
-                .filter(|m| !m.is_empty() && m.chars().all(|c| c.is_alphanumeric() || c == '_'))
-                .unwrap_or("wait");
+            let syntax = model.call(event.span);
+            let first_argument = syntax
+                .and_then(|call| call.first_argument)
+                .map_or("", |first| text(cx.source, first));
+            let method = syntax
+                .and_then(|call| call.method)
+                .map_or("wait", |method| text(cx.source, method));
             let call = match model.language {
-                Language::Python if written.ends_with("()") => {
+                Language::Python if syntax.is_some_and(|call| call.arguments.is_none()) => {
                     format!("{}.{method}()", object.display)
                 }
                 _ => format!("{}.{method}(..)", object.display),
@@ -183,7 +183,7 @@ fn check(cx: &Context) -> Vec<Finding> {
                 if !info.first || info.has_else || *timeout || !only_the_wait || text(cx.source, scope.keyword) != "if" {
                     return None;
                 }
-                let applicability = loop_applicability(&info.condition.reads, guard_passed(written))?;
+                let applicability = loop_applicability(&info.condition.reads, guard_passed(first_argument))?;
                 Some(Fix {
                     applicability,
                     message: "Replace `if` with `while`".into(),
@@ -283,11 +283,15 @@ fn callers_outside_loops<'a>(
 
 /// A call of a wrapper that returns a condition wait, made where nothing re-checks.
 fn caller_finding(cx: &Context, caller: &Event, guarded: bool, wait: &str) -> Finding {
-    let written = text(cx.source, caller.span);
-    let call = match written.split_once('(') {
-        Some((callee, "" | ")")) => format!("{callee}()"),
-        Some((callee, _)) => format!("{callee}(..)"),
-        None => written.to_string(),
+    let call = match cx.model.call(caller.span) {
+        Some(call) => {
+            let callee = text(cx.source, call.callee);
+            match call.arguments {
+                None => format!("{callee}()"),
+                Some(_) => format!("{callee}(..)"),
+            }
+        }
+        None => text(cx.source, caller.span).to_string(),
     };
     WaitNotInLoop::Wrapper {
         call,
@@ -327,9 +331,10 @@ fn loop_applicability(reads: &[Read], guard: Option<&str>) -> Option<Applicabili
 
 /// The variable a wait call is given as its first argument (`ready` in `cvar.wait(ready)`,
 /// `items` in `cv.wait(&mut items)`).
-fn guard_passed(call: &str) -> Option<&str> {
-    let (_, arguments) = call.split_once('(')?;
-    let first = arguments.split([',', ')']).next()?.trim();
-    let name = first.strip_prefix("&mut ").unwrap_or(first).trim();
+fn guard_passed(first_argument: &str) -> Option<&str> {
+    let name = first_argument
+        .strip_prefix("&mut ")
+        .unwrap_or(first_argument)
+        .trim();
     (!name.is_empty() && name.chars().all(|c| c.is_alphanumeric() || c == '_')).then_some(name)
 }

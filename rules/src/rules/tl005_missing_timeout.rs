@@ -190,7 +190,10 @@ pub enum Unbounded {
     /// An HTTP request (`requests.get`, `session.post`, `urlopen`).
     Http,
     /// `socket.create_connection`, `sock.connect`.
-    Connect,
+    /// A connection: a socket\'s `connect` (`socket`), or a function that connects.
+    Connect {
+        socket: bool,
+    },
     /// `subprocess.run`, `Popen.wait()`, `Popen.communicate()`.
     Process,
 }
@@ -233,7 +236,7 @@ impl Unbounded {
             Unbounded::Http => {
                 "if the server accepts the connection but never answers, the call waits forever".into()
             }
-            Unbounded::Connect => {
+            Unbounded::Connect { .. } => {
                 "a blocking socket waits for a peer that never answers as long as the operating system lets it (minutes)".into()
             }
             Unbounded::Process => {
@@ -306,10 +309,10 @@ impl Unbounded {
             Unbounded::Http => format!(
                 "Pass a timeout (`{receiver}(..., timeout=10)`; `requests` also takes a `(connect, read)` pair) and handle the error it raises when it expires (`requests.Timeout`, `httpx.TimeoutException`, `TimeoutError` from `urlopen`)"
             ),
-            Unbounded::Connect if receiver.ends_with("create_connection") => format!(
+            Unbounded::Connect { socket: false } => format!(
                 "Pass a timeout (`{receiver}(address, timeout=10)`) and handle `TimeoutError`"
             ),
-            Unbounded::Connect => format!(
+            Unbounded::Connect { socket: true } => format!(
                 "Call `{receiver}.settimeout(10)` before `connect()` and handle `TimeoutError`"
             ),
             Unbounded::Process => format!(
@@ -330,7 +333,7 @@ impl Unbounded {
             Unbounded::FuturesWait => "wait",
             Unbounded::AsCompleted => "as_completed",
             Unbounded::Recv => "recv",
-            Unbounded::Http | Unbounded::Connect | Unbounded::Process => "",
+            Unbounded::Http | Unbounded::Connect { .. } | Unbounded::Process => "",
         }
     }
 }
@@ -378,7 +381,7 @@ fn check(cx: &Context) -> Vec<Finding> {
             };
             if matches!(
                 unbounded,
-                Unbounded::Http | Unbounded::Connect | Unbounded::Process
+                Unbounded::Http | Unbounded::Connect { .. } | Unbounded::Process
             ) {
                 findings.push(io_finding(cx, event, unbounded, obj));
                 return;
@@ -437,7 +440,8 @@ fn disabled_client_timeouts(cx: &Context) -> Vec<Finding> {
 /// the call resolved to.
 fn io_finding(cx: &Context, event: &Event, unbounded: Unbounded, obj: Option<ObjId>) -> Finding {
     let model = cx.model;
-    let (callee, has_arguments) = callee_of(cx, event);
+    let written = callee_of(cx, event);
+    let (callee, has_arguments) = (written.callee, written.has_arguments);
     let readable = !callee.is_empty() && !callee.contains(['\n', '\r']) && callee.len() <= 80;
     let what = match &event.kind {
         EventKind::Blocking { what, .. } => what.as_str(),
@@ -450,9 +454,8 @@ fn io_finding(cx: &Context, event: &Event, unbounded: Unbounded, obj: Option<Obj
         what.to_string()
     };
     let (resolved, receiver) = if let Some(object) = obj.map(|obj| model.object(obj)) {
-        let receiver = callee
-            .rsplit_once('.')
-            .map(|(receiver, _)| receiver)
+        let receiver = written
+            .receiver
             .filter(|r| readable && !r.is_empty())
             .map_or_else(|| one_line(&object.display), str::to_string);
         let disabled = matches!(
@@ -546,8 +549,9 @@ fn check_rust(cx: &Context, event: &Event, strict: bool) -> Option<Finding> {
         _ => return None,
     };
     let object = model.object(obj);
-    let (callee, has_arguments) = callee_of(cx, event);
-    let callee = joined(callee);
+    let written = callee_of(cx, event);
+    let callee = joined(written.callee);
+    let has_arguments = written.has_arguments;
     let readable = !callee.is_empty() && callee.len() <= 80;
     let call = if readable {
         format!("{callee}({})", if has_arguments { ".." } else { "" })
@@ -558,11 +562,11 @@ fn check_rust(cx: &Context, event: &Event, strict: bool) -> Option<Finding> {
         };
         format!("{}.{method}(..)", joined(&object.display))
     };
-    let receiver = callee
-        .rsplit_once('.')
-        .map(|(receiver, _)| receiver)
+    let receiver = written
+        .receiver
+        .map(joined)
         .filter(|r| readable && !r.is_empty())
-        .map_or_else(|| joined(&object.display), str::to_string);
+        .unwrap_or_else(|| joined(&object.display));
     let flavor = match object.kind {
         ObjKind::Condvar { flavor } => flavor,
         _ => Flavor::Std,
@@ -637,7 +641,9 @@ fn classify(
                 BlockingKind::FuturesWait if strict => Unbounded::FuturesWait,
                 BlockingKind::AsCompleted if strict => Unbounded::AsCompleted,
                 BlockingKind::Network => Unbounded::Http,
-                BlockingKind::Connect if strict => Unbounded::Connect,
+                BlockingKind::Connect if strict => Unbounded::Connect {
+                    socket: obj.is_some(),
+                },
                 BlockingKind::Subprocess if strict => Unbounded::Process,
                 _ => return None,
             };
@@ -670,12 +676,31 @@ fn just_created(
             .any(|span| span.start >= created.end && span.start < event.span.start)
 }
 
-/// The callee as the front-end parsed it (`a.b(c)` in `a.b(c)(d)`), and whether the call has
-/// arguments; for an event that is no call, its whole text.
-fn callee_of<'s>(cx: &Context<'s>, event: &Event) -> (&'s str, bool) {
+/// A call as the front-end parsed it: the callee (`a.b(c)` in `a.b(c)(d)`), a method call's
+/// receiver and method name, and whether it has arguments. An event that is no call is all
+/// callee.
+struct Written<'s> {
+    callee: &'s str,
+    receiver: Option<&'s str>,
+    method: Option<&'s str>,
+    has_arguments: bool,
+}
+
+fn callee_of<'s>(cx: &Context<'s>, event: &Event) -> Written<'s> {
+    let quote = |span: Span| text(cx.source, span);
     match cx.model.call(event.span) {
-        Some(call) => (text(cx.source, call.callee), call.arguments.is_some()),
-        None => (text(cx.source, event.span).trim(), false),
+        Some(call) => Written {
+            callee: quote(call.callee),
+            receiver: call.receiver.map(quote),
+            method: call.method.map(quote),
+            has_arguments: call.arguments.is_some(),
+        },
+        None => Written {
+            callee: text(cx.source, event.span).trim(),
+            receiver: None,
+            method: None,
+            has_arguments: false,
+        },
     }
 }
 
@@ -687,8 +712,9 @@ fn call_names(
     obj: Option<ObjId>,
     unbounded: Unbounded,
 ) -> (String, String) {
-    let (callee, has_arguments) = callee_of(cx, event);
-    let arguments = if has_arguments { "(...)" } else { "()" };
+    let written = callee_of(cx, event);
+    let callee = written.callee;
+    let arguments = if written.has_arguments { "(...)" } else { "()" };
     let readable = !callee.is_empty() && !callee.contains(['\n', '\r']) && callee.len() <= 80;
     let method = match &event.kind {
         // `Future.exception()` is lowered like `result()`.
@@ -697,10 +723,7 @@ fn call_names(
     };
     let receiver = match (obj, &event.kind) {
         (_, EventKind::Acquire { receiver, .. }) => text(cx.source, *receiver).to_string(),
-        (Some(obj), _) => match callee
-            .strip_suffix(method)
-            .and_then(|c| c.strip_suffix('.'))
-        {
+        (Some(obj), _) => match written.receiver.filter(|_| written.method == Some(method)) {
             Some(receiver) if readable && !receiver.is_empty() => receiver.to_string(),
             _ => cx.model.object(obj).display.clone(),
         },

@@ -249,9 +249,10 @@ impl Violation for UnlockedNotifyOrWait {
 
 fn finding(cx: &Context, site: &Site) -> Finding {
     let model = cx.model;
-    let call = text(cx.source, site.span);
-    let callee = call.split('(').next().unwrap_or(call).trim();
-    let (receiver, method) = callee.rsplit_once('.').unwrap_or(("", callee));
+    let syntax = model.call(site.span);
+    let written = |span: Option<Span>| span.map_or("", |span| text(cx.source, span));
+    let receiver = written(syntax.and_then(|call| call.receiver));
+    let method = written(syntax.and_then(|call| call.method.or(Some(call.callee))));
     let cond = model.object(site.cond);
     let lock = model.lock_of(site.cond);
     let shown = if receiver.is_empty() || receiver.len() > 60 || receiver.contains('\n') {

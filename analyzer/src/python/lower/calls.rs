@@ -103,11 +103,18 @@ impl<'a> Lowerer<'a> {
                 .min_by_key(Ranged::start)
                 .zip(last.max_by_key(Ranged::end))
                 .map(|(first, last)| span(first.cover(last)));
+            let method = match &*call.func {
+                Expr::Attribute(attribute) => Some(attribute),
+                _ => None,
+            };
             self.calls.insert(
                 call_span,
                 CallSyntax {
                     callee: span(call.func.range()),
+                    receiver: method.map(|m| span(m.value.range())),
+                    method: method.map(|m| span(m.attr.range())),
                     arguments,
+                    first_argument: args.args.first().map(|first| span(first.range())),
                 },
             );
         }

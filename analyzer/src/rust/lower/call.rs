@@ -111,7 +111,7 @@ impl<'a> Lowerer<'a> {
         let value = self.call_events(call, out, depth);
         let span = self.join(spans::first(&call.func), call.paren_token.span.close());
         let callee = self.expr_span(&call.func);
-        self.record_call(out, before, span, callee, &call.args);
+        self.record_call(out, before, span, (callee, None), &call.args);
         value
     }
 

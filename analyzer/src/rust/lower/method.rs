@@ -55,7 +55,14 @@ impl<'a> Lowerer<'a> {
             .as_ref()
             .map_or_else(|| call.method.span(), |turbofish| turbofish.gt_token.span);
         let callee = self.join(spans::first(&call.receiver), callee_end);
-        self.record_call(out, before, span, callee, args);
+        let method = self.span(call.method.span());
+        self.record_call(
+            out,
+            before,
+            span,
+            (callee, Some((receiver_span, method))),
+            args,
+        );
         value
     }
 
