@@ -13,6 +13,7 @@ pub mod project;
 pub mod registry;
 pub mod rules;
 pub mod source;
+pub mod syntax;
 
 pub use diagnostic::{
     Applicability, Edit, Finding, Fix, FixAvailability, Related, Severity, Violation,

@@ -102,14 +102,26 @@ impl Violation for WaitNotInLoop {
 
     fn help(&self) -> String {
         match self {
-            WaitNotInLoop::Wait { guarded: true, language: Language::Python, .. } => "Re-check the predicate in a loop: replace `if` with `while`, or use `wait_for(predicate)`",
-            WaitNotInLoop::Wait { guarded: true, language: Language::Rust, .. } => "Re-check the predicate in a loop: replace `if` with `while`, or use `Condvar::wait_while`",
-            WaitNotInLoop::Wait { guarded: false, language: Language::Python, .. } => "Wait in `while not <predicate>:` or use `wait_for(predicate)`",
-            WaitNotInLoop::Wait { guarded: false, language: Language::Rust, .. } => "Wait in `while !<predicate> { .. }` or use `Condvar::wait_while`",
-            WaitNotInLoop::Wrapper { guarded: true, .. } => "Call it in a loop that re-checks the predicate: replace `if` with `while`, or have the wrapper use `wait_for(predicate)`",
-            WaitNotInLoop::Wrapper { guarded: false, .. } => "Call it in `while not <predicate>:`, or have the wrapper use `wait_for(predicate)`",
+            WaitNotInLoop::Wait {
+                guarded: true,
+                language,
+                ..
+            } => format!(
+                "Re-check the predicate in a loop: replace `if` with `while`, or use {}",
+                language.syntax().predicate_wait()
+            ),
+            WaitNotInLoop::Wait {
+                guarded: false,
+                language,
+                ..
+            } => format!(
+                "Wait in {} or use {}",
+                language.syntax().wait_loop(),
+                language.syntax().predicate_wait()
+            ),
+            WaitNotInLoop::Wrapper { guarded: true, .. } => "Call it in a loop that re-checks the predicate: replace `if` with `while`, or have the wrapper use `wait_for(predicate)`".to_string(),
+            WaitNotInLoop::Wrapper { guarded: false, .. } => "Call it in `while not <predicate>:`, or have the wrapper use `wait_for(predicate)`".to_string(),
         }
-        .to_string()
     }
 }
 
@@ -140,11 +152,10 @@ fn check(cx: &Context) -> Vec<Finding> {
             let method = syntax
                 .and_then(|call| call.method)
                 .map_or("wait", |method| text(cx.source, method));
-            let call = match model.language {
-                Language::Python if syntax.is_some_and(|call| call.arguments.is_none()) => {
-                    format!("{}.{method}()", object.display)
-                }
-                _ => format!("{}.{method}(..)", object.display),
+            let call = if syntax.is_some_and(|call| call.arguments.is_none()) {
+                format!("{}.{method}()", object.display)
+            } else {
+                format!("{}.{method}(..)", object.display)
             };
             // A wrapper that returns the wait's result (`def wait(self, timeout): return
             // self._cond.wait(timeout)`) leaves the re-check to its callers: judged where the
@@ -337,4 +348,38 @@ fn guard_passed(first_argument: &str) -> Option<&str> {
         .unwrap_or(first_argument)
         .trim();
     (!name.is_empty() && name.chars().all(|c| c.is_alphanumeric() || c == '_')).then_some(name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn help(guarded: bool, language: Language) -> String {
+        WaitNotInLoop::Wait {
+            call: "c.wait()".into(),
+            guarded,
+            language,
+        }
+        .help()
+    }
+
+    #[test]
+    fn help_names_each_languages_predicate_wait_and_loop() {
+        assert_eq!(
+            help(true, Language::Python),
+            "Re-check the predicate in a loop: replace `if` with `while`, or use `wait_for(predicate)`"
+        );
+        assert_eq!(
+            help(true, Language::Rust),
+            "Re-check the predicate in a loop: replace `if` with `while`, or use `Condvar::wait_while`"
+        );
+        assert_eq!(
+            help(false, Language::Python),
+            "Wait in `while not <predicate>:` or use `wait_for(predicate)`"
+        );
+        assert_eq!(
+            help(false, Language::Rust),
+            "Wait in `while !<predicate> { .. }` or use `Condvar::wait_while`"
+        );
+    }
 }

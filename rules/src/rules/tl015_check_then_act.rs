@@ -672,8 +672,8 @@ fn finding(cx: &Context, race: &Race) -> Finding {
     let model = cx.model;
     let check = short(text(cx.source, race.test), SNIPPET_WIDTH);
     let act = short(text(cx.source, race.act), SNIPPET_WIDTH);
-    let act = if race.scoped && model.language == Language::Python {
-        format!("with {act}:")
+    let act = if race.scoped {
+        model.language.syntax().scoped_acquire(&act)
     } else {
         act
     };
