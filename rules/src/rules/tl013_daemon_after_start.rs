@@ -52,13 +52,7 @@ fn check(cx: &Context) -> Vec<Finding> {
     let mut findings = Vec::new();
     for function in &model.functions {
         let mut started = Vec::new();
-        walk(
-            model,
-            cx.source,
-            &function.body,
-            &mut started,
-            &mut findings,
-        );
+        walk(model, &function.body, &mut started, &mut findings);
     }
     findings
 }
@@ -68,7 +62,6 @@ fn check(cx: &Context) -> Vec<Finding> {
 /// anywhere inside counts for what follows the block too. Returns the threads rebound.
 fn walk(
     model: &FileModel,
-    source: &str,
     body: &[Node],
     started: &mut Vec<(ObjId, Span)>,
     findings: &mut Vec<Finding>,
@@ -89,17 +82,17 @@ fn walk(
                 EventKind::ThreadControl {
                     obj,
                     action: ThreadAction::SetDaemon,
-                    name,
+                    ..
                 } => {
                     if let Some(&(_, start)) = started.iter().find(|(o, _)| *o == obj) {
-                        findings.push(finding(model, source, event.span, name, obj, start));
+                        findings.push(finding(model, event.span, obj, start));
                     }
                 }
                 _ => {}
             },
             Node::Scope(scope) => {
                 let mut inner = started.clone();
-                let gone = walk(model, source, &scope.body, &mut inner, findings);
+                let gone = walk(model, &scope.body, &mut inner, findings);
                 started.retain(|(o, _)| !gone.contains(o));
                 rebound.extend(gone);
             }
@@ -139,18 +132,12 @@ impl Violation for DaemonAfterStart {
     }
 }
 
-fn finding(
-    model: &FileModel,
-    source: &str,
-    site: Span,
-    name: Span,
-    obj: ObjId,
-    start: Span,
-) -> Finding {
+fn finding(model: &FileModel, site: Span, obj: ObjId, start: Span) -> Finding {
     let thread = &model.object(obj).display;
     let violation = DaemonAfterStart {
         thread: thread.clone(),
-        set_daemon_call: crate::source::text(source, name) == "setDaemon",
+        // `t.setDaemon(...)` is a call; `t.daemon = ...` an assignment.
+        set_daemon_call: model.call(site).is_some(),
     };
     violation.at(site).with_related(vec![Related {
         file: None,
