@@ -156,3 +156,50 @@ pub trait Violation: crate::codes::Code + Sized {
         finding
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::tl003_sleep_polling::SleepPolling;
+    use crate::rules::tl012_thread_run_called::ThreadRunCalled;
+
+    fn fix() -> Fix {
+        Fix {
+            applicability: Applicability::Unsafe,
+            message: "Replace".into(),
+            edits: vec![Edit {
+                span: Span::new(0, 1),
+                content: "x".into(),
+            }],
+        }
+    }
+
+    #[test]
+    fn a_violation_makes_its_rules_finding_with_its_message_and_help() {
+        let violation = ThreadRunCalled {
+            receiver: "worker".into(),
+            kind: "Thread",
+        };
+        let (message, help) = (violation.message(), violation.help());
+        let finding = violation.at_with_fix(Span::new(3, 7), Some(fix()));
+        assert_eq!(
+            finding.code,
+            crate::registry::find("thread-run-called").map_or("", |r| r.code)
+        );
+        assert_eq!((finding.message, finding.help), (message, help));
+        assert_eq!(finding.fix, Some(fix()));
+    }
+
+    #[test]
+    #[cfg(debug_assertions)]
+    #[should_panic(expected = "declares no fix but produced one")]
+    fn a_violation_declared_without_a_fix_cannot_carry_one() {
+        let violation = SleepPolling {
+            call: "time.sleep(1)".into(),
+            checked: "ready".into(),
+            async_code: false,
+            help: String::new(),
+        };
+        let _ = violation.at_with_fix(Span::new(0, 1), Some(fix()));
+    }
+}
