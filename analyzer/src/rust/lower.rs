@@ -283,20 +283,24 @@ impl<'a> Lowerer<'a> {
     // -------------------------------------------------------------------------- events
 
     /// Records how the call at `span` is written (its callee, and a method call's receiver and
-    /// method name) when the events pushed since `before` include one of the call itself.
+    /// method name) when the events pushed since `before` include one of the call itself, or
+    /// when `before` is `None`: a call whose event comes later (a sleep's future, at its
+    /// `.await`).
     fn record_call<'e>(
         &mut self,
         out: &[Node],
-        before: usize,
+        before: Option<usize>,
         span: Span,
         (callee, method): (Span, Option<(Span, Span)>),
         args: impl IntoIterator<Item = &'e Expr>,
     ) {
-        if !out[before.min(out.len())..]
-            .iter()
-            .any(|node| matches!(node, Node::Event(event) if event.span == span))
-        {
-            return;
+        if let Some(before) = before {
+            if !out[before.min(out.len())..]
+                .iter()
+                .any(|node| matches!(node, Node::Event(event) if event.span == span))
+            {
+                return;
+            }
         }
         let mut args = args.into_iter();
         let first = args.next();

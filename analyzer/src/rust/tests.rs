@@ -741,6 +741,10 @@ fn wait(pair: &(Mutex<bool>, Condvar), rx: mpsc::Receiver<u8>) {
         .unwrap();
     rx.recv::<>().unwrap();
 }
+
+async fn nap() {
+    tokio::time::sleep(Duration::from_millis(5)).await;
+}
 ";
     assert_eq!(
         call_syntax(source),
@@ -749,6 +753,7 @@ fn wait(pair: &(Mutex<bool>, Condvar), rx: mpsc::Receiver<u8>) {
             "pair.0.lock||pair.0|lock",
             "pair\n        .1\n        .wait|guard|pair\n        .1|wait",
             "rx.recv::<>||rx|recv",
+            "tokio::time::sleep|Duration::from_millis(5)",
         ]
     );
 }

@@ -70,6 +70,8 @@ struct Site {
     span: Span,
     statement: Option<Span>,
     held: bool,
+    /// A wait rather than a notify.
+    waits: bool,
 }
 
 fn check(cx: &Context) -> Vec<Finding> {
@@ -100,6 +102,7 @@ fn check(cx: &Context) -> Vec<Finding> {
                 span: event.span,
                 statement: event.statement,
                 held: held.iter().any(|h| h.lock == lock),
+                waits: matches!(event.kind, EventKind::Wait { .. }),
             });
         });
     }
@@ -252,7 +255,11 @@ fn finding(cx: &Context, site: &Site) -> Finding {
     let syntax = model.call(site.span);
     let written = |span: Option<Span>| span.map_or("", |span| text(cx.source, span));
     let receiver = written(syntax.and_then(|call| call.receiver));
-    let method = written(syntax.and_then(|call| call.method.or(Some(call.callee))));
+    let method = match syntax.and_then(|call| call.method.or(Some(call.callee))) {
+        Some(method) => text(cx.source, method),
+        None if site.waits => "wait",
+        None => "notify",
+    };
     let cond = model.object(site.cond);
     let lock = model.lock_of(site.cond);
     let shown = if receiver.is_empty() || receiver.len() > 60 || receiver.contains('\n') {

@@ -111,6 +111,8 @@ impl<'a> Lowerer<'a> {
         let value = self.call_events(call, out, depth);
         let span = self.join(spans::first(&call.func), call.paren_token.span.close());
         let callee = self.expr_span(&call.func);
+        let later = matches!(value.ty, Ty::SleepFuture(_));
+        let before = (!later).then_some(before);
         self.record_call(out, before, span, (callee, None), &call.args);
         value
     }

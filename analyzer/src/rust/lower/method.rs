@@ -58,7 +58,7 @@ impl<'a> Lowerer<'a> {
         let method = self.span(call.method.span());
         self.record_call(
             out,
-            before,
+            Some(before),
             span,
             (callee, Some((receiver_span, method))),
             args,
