@@ -474,7 +474,7 @@ fn io_finding(cx: &Context, event: &Event, unbounded: Unbounded, obj: Option<Obj
             } else {
                 format!(" (a request of `{receiver}`, an {kind} whose default timeout `timeout=None` turns off)")
             }
-        } else if receiver.ends_with(')') {
+        } else if matches!(object.key, ObjKey::Other(_)) {
             // A temporary: `Popen(args).wait()`.
             format!(" (of a `{kind}`)")
         } else {

@@ -322,7 +322,7 @@ fn finding(
         Stall::Call(_) => "Run it in a worker thread: `await asyncio.to_thread(...)`".into(),
     };
     let fix = match stall {
-        Stall::Sleep => asyncio.and_then(|name| sleep_fix(cx.source, event, name)),
+        Stall::Sleep => asyncio.and_then(|name| sleep_fix(cx.model, event, name)),
         _ => None,
     };
     let violation = BlockingCallInAsync {
@@ -381,17 +381,16 @@ fn resolved(cx: &Context, event: &Event) -> Option<String> {
 }
 
 /// `time.sleep(x)` on its own -> `await asyncio.sleep(x)`.
-fn sleep_fix(source: &str, event: &Event, asyncio: &str) -> Option<Fix> {
+fn sleep_fix(model: &FileModel, event: &Event, asyncio: &str) -> Option<Fix> {
     if event.statement != Some(event.span) {
         return None;
     }
-    let call = text(source, event.span);
-    let open = call.find('(')?;
+    let callee = model.call(event.span)?.callee;
     Some(Fix {
         applicability: Applicability::Unsafe,
         message: format!("Replace with `await {asyncio}.sleep(...)`"),
         edits: vec![Edit {
-            span: Span::new(event.span.start, event.span.start + open as u32),
+            span: Span::new(event.span.start, callee.end),
             content: format!("await {asyncio}.sleep"),
         }],
     })
