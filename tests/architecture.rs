@@ -95,3 +95,38 @@ fn the_code_literal_scan_finds_what_it_must() {
     let code = "let a = \"TL004\";\nlet b = \"e.g. [\\\"TL002\\\"]\";\nlet c = \"TL00\";\n";
     assert_eq!(rule_code_literals(code), [(1, "\"TL004\"".to_string())]);
 }
+
+/// Rules are typed: a rule's findings are made from its violation type, whose code is bound in
+/// `rules/src/codes.rs` alone. No other file of the rules crate, tests included, spells a code
+/// as a string (`"TL0...`).
+#[test]
+fn rule_codes_are_bound_in_codes_rs_only() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut files = Vec::new();
+    rust_files(&root.join("rules/src"), &mut files);
+    files.sort();
+    assert!(
+        files.iter().any(|f| f.ends_with("rules/src/codes.rs")),
+        "the code table moved: update this test"
+    );
+    let mut offenders = Vec::new();
+    for file in files.iter().filter(|f| !f.ends_with("rules/src/codes.rs")) {
+        let text =
+            std::fs::read_to_string(file).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+        for (number, line) in text.lines().enumerate() {
+            if line.contains("\"TL0") {
+                offenders.push(format!(
+                    "{}:{}: {}",
+                    file.strip_prefix(root).unwrap_or(file).display(),
+                    number + 1,
+                    line.trim()
+                ));
+            }
+        }
+    }
+    assert!(
+        offenders.is_empty(),
+        "rule code strings outside rules/src/codes.rs (make the finding from the rule's violation type; bind a new code in codes.rs):\n{}",
+        offenders.join("\n")
+    );
+}

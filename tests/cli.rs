@@ -206,3 +206,30 @@ fn python_and_rust_files_are_checked_in_one_run_with_one_sorted_report() {
         ["a_sync.rs:7:17", "b_queue.py:10:13", "c/z.py:10:13"]
     );
 }
+
+/// TL005's help for a connection follows what is called, a socket or the function that
+/// connects, whatever name the function is imported under.
+#[test]
+fn connection_help_follows_what_is_called_not_its_name() {
+    let dir = tree(&[
+        (
+            "pyproject.toml",
+            b"[tool.threadlint.missing-timeout]\nstrict = true\n",
+        ),
+        (
+            "a.py",
+            b"import socket\nfrom socket import create_connection as dial\n\n\ndef f(host):\n    dial((host, 80))\n\n\ndef g(address):\n    plain = socket.socket()\n    plain.connect(address)\n",
+        ),
+    ]);
+    let out = threadlint(dir.path(), &["check", "--select", "TL005", "a.py"]);
+    let shown = text(&out.stdout);
+    assert!(
+        shown.contains("help: Pass a timeout (`dial(address, timeout=10)`)"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("help: Call `plain.settimeout(10)` before `connect()`"),
+        "{shown}"
+    );
+    assert_eq!(shown.matches("help:").count(), 2, "{shown}");
+}

@@ -9,8 +9,8 @@
 //! per file, named by its path under `fixtures/`, so a failure names its file. Beside the markers, each has two
 //! snapshots (`tests/snapshots/fixtures__*`): the concise output and the diff of its fixes. The
 //! harness also fails on a finding reported twice on one line, on a fix whose edits do not
-//! apply or add a syntax error, on a fix from a rule whose documentation has no `## Fix`
-//! section, and on fixing that has not converged within the allowed rounds.
+//! apply or add a syntax error, on a fix from a rule whose violation type declares none
+//! (`FixAvailability::None`), and on fixing that has not converged within the allowed rounds.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -159,10 +159,10 @@ fn fix_problems(language: Language, source: &str, diagnostics: &[Diagnostic]) ->
         let declares_fix = diagnostic
             .code
             .and_then(threadlint_rules::registry::find)
-            .is_some_and(|rule| rule.documentation().contains("## Fix"));
+            .is_some_and(|rule| rule.fix != threadlint_rules::FixAvailability::None);
         if !declares_fix {
             problems.push(format!(
-                "{label} at offset {at}: the rule says it has no fix (no `## Fix` section) but produced one"
+                "{label} at offset {at}: the rule says it has no fix (its violation declares `FixAvailability::None`) but produced one"
             ));
         }
         match apply_edits(source, &fix.edits) {
@@ -418,11 +418,17 @@ mod harness {
     }
 
     pub(super) fn rejects_a_fix_from_a_rule_that_declares_none() {
-        // TL003's documentation has no `## Fix` section.
+        let unfixable = threadlint_rules::RULES
+            .iter()
+            .find(|rule| {
+                rule.fix == threadlint_rules::FixAvailability::None
+                    && rule.languages.contains(&Language::Python)
+            })
+            .expect("a Python rule without a fix");
         let problems = fix_problems(
             Language::Python,
             SOURCE,
-            &[with_fix("TL003", 0, 0, "# x\n")],
+            &[with_fix(unfixable.code, 0, 0, "# x\n")],
         );
         assert_eq!(problems.len(), 1, "{problems:?}");
         assert!(problems[0].contains("says it has no fix"), "{problems:?}");

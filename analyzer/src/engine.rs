@@ -1533,6 +1533,8 @@ mod tests {
 
     #[test]
     fn fixing_that_never_settles_is_not_converged() {
+        use threadlint_rules::rules::tl002_wait_not_in_loop::WaitNotInLoop;
+        use threadlint_rules::Violation;
         // A rule whose fix always finds something more to insert.
         let endless = |_: &Context| {
             let fix = Fix {
@@ -1543,7 +1545,12 @@ mod tests {
                     content: "# again\n".into(),
                 }],
             };
-            vec![Finding::new("TL002", Span::new(0, 0), String::new(), "").with_fix(Some(fix))]
+            let violation = WaitNotInLoop::Wait {
+                call: "cond.wait()".into(),
+                guarded: true,
+                language: threadlint_rules::model::Language::Python,
+            };
+            vec![violation.at_with_fix(Span::new(0, 0), Some(fix))]
         };
         let settings = Settings::default();
         let source = "import threading\n";

@@ -1,4 +1,5 @@
-//! What a rule reports: a [`Finding`] with its span, message, help, related locations and fix.
+//! What a rule reports: a [`Violation`] of its own type, made into a [`Finding`] with its span,
+//! message, help, related locations and fix.
 
 use crate::model::Span;
 use serde::{Deserialize, Serialize};
@@ -89,26 +90,116 @@ pub struct Finding {
 }
 
 impl Finding {
-    pub fn new(code: &'static str, span: Span, message: String, help: impl Into<String>) -> Self {
+    /// A finding of `code`, for the registry and its tests; rules make theirs from a
+    /// [`Violation`].
+    pub(crate) fn new(code: &'static str, span: Span, message: String, help: String) -> Self {
         Finding {
             code,
             span,
             message,
-            help: help.into(),
+            help,
             related: Vec::new(),
             fix: None,
         }
     }
 
     #[must_use]
-    pub fn with_fix(mut self, fix: Option<Fix>) -> Self {
-        self.fix = fix;
-        self
-    }
-
-    #[must_use]
     pub fn with_related(mut self, related: Vec<Related>) -> Self {
         self.related = related;
         self
+    }
+}
+
+/// Whether a rule's findings come with a fix.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum FixAvailability {
+    /// Never: its documentation page has no `## Fix` section.
+    None,
+    /// Where the code allows one (its page's `## Fix` section says where).
+    Sometimes,
+    /// On every finding.
+    Always,
+}
+
+/// What one rule reports, as its own type: the fields its message and help are made of. The
+/// code is bound to the type in one place, [`crate::codes`].
+///
+/// A rule has one violation type (an enum where it has several distinct messages), named in
+/// its `declare_rule!`, which takes the rule's code and fix availability from it.
+pub trait Violation: crate::codes::Code + Sized {
+    /// Whether findings of this kind can carry a fix.
+    const FIX: FixAvailability;
+
+    /// One sentence: the object, what is wrong, why.
+    fn message(&self) -> String;
+
+    /// What to write instead.
+    fn help(&self) -> String;
+
+    /// The finding of this violation at `span`, without a fix.
+    fn at(self, span: Span) -> Finding {
+        Finding::new(Self::CODE, span, self.message(), self.help())
+    }
+
+    /// The finding of this violation at `span` with `fix`, which a violation declared
+    /// without fixes ([`FixAvailability::None`]) never carries.
+    fn at_with_fix(self, span: Span, fix: Option<Fix>) -> Finding {
+        debug_assert!(
+            fix.is_none() || Self::FIX != FixAvailability::None,
+            "{} declares no fix but produced one",
+            Self::CODE
+        );
+        let mut finding = self.at(span);
+        if Self::FIX != FixAvailability::None {
+            finding.fix = fix;
+        }
+        finding
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::tl003_sleep_polling::SleepPolling;
+    use crate::rules::tl012_thread_run_called::ThreadRunCalled;
+
+    fn fix() -> Fix {
+        Fix {
+            applicability: Applicability::Unsafe,
+            message: "Replace".into(),
+            edits: vec![Edit {
+                span: Span::new(0, 1),
+                content: "x".into(),
+            }],
+        }
+    }
+
+    #[test]
+    fn a_violation_makes_its_rules_finding_with_its_message_and_help() {
+        let violation = ThreadRunCalled {
+            receiver: "worker".into(),
+            kind: "Thread",
+        };
+        let (message, help) = (violation.message(), violation.help());
+        let finding = violation.at_with_fix(Span::new(3, 7), Some(fix()));
+        assert_eq!(
+            finding.code,
+            crate::registry::find("thread-run-called").map_or("", |r| r.code)
+        );
+        assert_eq!((finding.message, finding.help), (message, help));
+        assert_eq!(finding.fix, Some(fix()));
+    }
+
+    #[test]
+    #[cfg(debug_assertions)]
+    #[should_panic(expected = "declares no fix but produced one")]
+    fn a_violation_declared_without_a_fix_cannot_carry_one() {
+        let violation = SleepPolling {
+            call: "time.sleep(1)".into(),
+            checked: "ready".into(),
+            async_code: false,
+            help: String::new(),
+        };
+        let _ = violation.at_with_fix(Span::new(0, 1), Some(fix()));
     }
 }

@@ -4,6 +4,7 @@
 //! rule in [`rules`] reads only that model (and the source text, to build fixes). Nothing here
 //! knows about a parser.
 
+pub mod codes;
 pub mod diagnostic;
 pub mod held;
 pub mod lock_order;
@@ -12,8 +13,11 @@ pub mod project;
 pub mod registry;
 pub mod rules;
 pub mod source;
+pub mod syntax;
 
-pub use diagnostic::{Applicability, Edit, Finding, Fix, Related, Severity};
+pub use diagnostic::{
+    Applicability, Edit, Finding, Fix, FixAvailability, Related, Severity, Violation,
+};
 pub const HOMEPAGE: &str = "https://github.com/threadlint/threadlint";
 
 pub use registry::{Context, Rule, RuleSettings, RULES};

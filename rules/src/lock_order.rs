@@ -12,11 +12,13 @@
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use std::collections::BTreeMap;
 
-use crate::diagnostic::{Finding, Related};
+use crate::diagnostic::{Finding, Related, Violation};
 use crate::held::walk_held;
 use crate::model::{EventKind, FileModel, FnId, ObjId, ObjKey, Span};
 use crate::project::{ExportedObject, ProjectIndex};
 use crate::registry::Context;
+use crate::rules::tl004_lock_order_inversion::LockOrderInversion;
+use crate::rules::tl007_nonreentrant_reacquire::NonreentrantReacquire;
 
 /// A lock's identity across the whole program.
 pub type LockName = String;
@@ -478,11 +480,6 @@ pub fn check(summaries: &[(usize, &str, &LockSummary)]) -> Vec<(usize, Finding)>
                     ),
                 });
             }
-            let through = if edge.callee_site.is_some() {
-                " (through this call)"
-            } else {
-                ""
-            };
             let reversed = sites
                 .iter()
                 .any(|(_, _, other)| other.outer == edge.inner && other.inner == edge.outer);
@@ -493,29 +490,17 @@ pub fn check(summaries: &[(usize, &str, &LockSummary)]) -> Vec<(usize, Finding)>
                 inner_display,
                 ..edge.clone()
             };
-            let message = match (reversed, cycle_back(sites, edge)) {
-                (false, Some(chain)) => format!(
-                    "`{inner}` is acquired{through} while holding `{outer}`, and elsewhere locks are taken in the order {chain}, which closes a cycle of {count} locks: threads following it deadlock",
-                    inner = edge.inner_display,
-                    outer = edge.outer_display,
-                    count = chain.matches(" -> ").count() + 1,
-                ),
-                _ => format!(
-                    "`{inner}` is acquired{through} while holding `{outer}`, but elsewhere `{outer}` is acquired while holding `{inner}`: two threads taking them in opposite orders deadlock",
-                    inner = edge.inner_display,
-                    outer = edge.outer_display,
-                ),
+            let violation = LockOrderInversion::Cycle {
+                inner: edge.inner_display.clone(),
+                outer: edge.outer_display.clone(),
+                through_call: edge.callee_site.is_some(),
+                chain: if reversed {
+                    None
+                } else {
+                    cycle_back(sites, edge)
+                },
             };
-            findings.push((
-                file,
-                Finding::new(
-                    "TL004",
-                    edge.site,
-                    message,
-                    "Take these locks in one global order everywhere (or replace them with a single coarser lock)",
-                )
-                .with_related(related),
-            ));
+            findings.push((file, violation.at(edge.site).with_related(related)));
         }
     }
     // Locks taken from parameters in argument order: `transfer(a, b)` and `transfer(b, a)`
@@ -526,18 +511,13 @@ pub fn check(summaries: &[(usize, &str, &LockSummary)]) -> Vec<(usize, Finding)>
             if component[a] == component[b] && sizes[&component[a]] > 1 {
                 continue;
             }
+            let violation = LockOrderInversion::ParameterOrder {
+                inner: edge.inner_display.clone(),
+                outer: edge.outer_display.clone(),
+            };
             findings.push((
                 *file,
-                Finding::new(
-                    "TL004",
-                    edge.site,
-                    format!(
-                        "`{}` is acquired while holding `{}`, both taken from parameters in argument order: two calls with the arguments swapped deadlock",
-                        edge.inner_display, edge.outer_display
-                    ),
-                    "Acquire the two locks in an order that does not depend on the arguments, e.g. sorted by `id()`",
-                )
-                .with_related(vec![Related {
+                violation.at(edge.site).with_related(vec![Related {
                     file: None,
                     span: edge.outer_site,
                     message: format!("`{}` acquired first here", edge.outer_display),
@@ -757,17 +737,13 @@ fn edges_through_calls<'a>(
 /// TL007 for a non-reentrant lock held at a call whose callee, in another file, takes it again.
 fn reacquired_through_call(call: &CallSite, outer: &LockUse, inner: &Reached) -> Finding {
     let short = call.callee.rsplit('.').next().unwrap_or(&call.callee);
-    Finding::new(
-        "TL007",
-        call.site,
-        format!(
-            "This call to `{short}` acquires `{inner}` (in {file}) while `{outer}` is already held by this thread: the lock is not reentrant, so the thread deadlocks on itself",
-            inner = inner.lock.display,
-            outer = outer.display,
-            file = inner.path,
-        ),
-        "Move the locked work into a helper that expects the lock held and call that here, or release the lock before the call; use `threading.RLock()` only if re-entry is by design",
-    )
+    NonreentrantReacquire::ThroughFile {
+        callee: short.to_string(),
+        inner: inner.lock.display.clone(),
+        outer: outer.display.clone(),
+        file: inner.path.to_string(),
+    }
+    .at(call.site)
     .with_related(vec![
         Related {
             file: None,

@@ -731,6 +731,23 @@ pub struct ClassSummary {
     pub methods: Vec<String>,
 }
 
+/// How a call that is an event is written, as the front-end parsed it: rules quote and
+/// shorten it from these spans instead of taking the call's text apart.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CallSyntax {
+    /// The called expression: `time.sleep`, `ex.submit`, `a.b(c)` in `a.b(c)(d)`; in Rust the
+    /// path, or the receiver and the method with its turbofish (`rx.recv`).
+    pub callee: Span,
+    /// A method call's receiver (`self._cond` in `self._cond.wait()`, `rx` in `rx.recv()`).
+    pub receiver: Option<Span>,
+    /// A method call's method name (`wait`, `recv`).
+    pub method: Option<Span>,
+    /// From the first argument's start to the last one's end; `None` without arguments.
+    pub arguments: Option<Span>,
+    /// The first positional argument (`guard` in `cvar.wait(guard)`).
+    pub first_argument: Option<Span>,
+}
+
 /// Everything the rules know about one file.
 #[derive(Clone, Debug)]
 pub struct FileModel {
@@ -742,9 +759,16 @@ pub struct FileModel {
     pub objects: Vec<SyncObject>,
     pub functions: Vec<Function>,
     pub thread_entries: Vec<ThreadEntry>,
+    /// How each call event is written, by the event's span ([`FileModel::call`]).
+    pub calls: rustc_hash::FxHashMap<Span, CallSyntax>,
 }
 
 impl FileModel {
+    /// How the call at `span` (an event's span) is written, when that event is a call.
+    pub fn call(&self, span: Span) -> Option<CallSyntax> {
+        self.calls.get(&span).copied()
+    }
+
     pub fn object(&self, id: ObjId) -> &SyncObject {
         &self.objects[id.0 as usize]
     }

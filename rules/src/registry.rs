@@ -1,6 +1,6 @@
 //! The rule catalogue: every rule's code, name, severity, documentation and checker.
 
-use crate::diagnostic::{Finding, Severity};
+use crate::diagnostic::{Finding, FixAvailability, Severity};
 use crate::model::{FileModel, Language};
 
 /// Options that change what rules report.
@@ -104,6 +104,9 @@ pub struct Rule {
     /// The rule's documentation page (Markdown), taken from its doc comment.
     pub doc: &'static str,
     pub check: Check,
+    /// Whether its findings can carry a fix: its violation type's [`crate::Violation::FIX`].
+    /// The page has a `## Fix` section exactly when this is not `None`.
+    pub fix: FixAvailability,
     /// Codes whose findings this rule's finding replaces when both report the same span: the
     /// fix of this one removes the other's cause too, so the site carries one finding (and
     /// `--add-noqa` writes one code).
@@ -134,7 +137,7 @@ impl Rule {
             file = self.file_stem(),
             severity = self.severity.as_str(),
             languages = languages.join(", "),
-            fix = if self.documentation().contains("## Fix") { "yes, see below" } else { "none" },
+            fix = if self.fix == FixAvailability::None { "none" } else { "yes, see below" },
             summary = self.summary,
             doc = self.documentation(),
         )
@@ -153,32 +156,35 @@ impl Rule {
     }
 }
 
-/// Declares a rule; its doc comment becomes its documentation page.
+/// Declares a rule; its doc comment becomes its documentation page. `violation` is the type
+/// its findings are made of: the rule's code (bound in [`crate::codes`]) and fix availability
+/// are that type's. `supersedes` names the violation types of the rules it supersedes.
 #[macro_export]
 macro_rules! declare_rule {
     (
         $(#[doc = $doc:literal])*
         pub static $ident:ident = {
-            code: $code:literal,
+            violation: $violation:ty,
             name: $name:literal,
             severity: $severity:ident,
             languages: [$($language:ident),* $(,)?],
             summary: $summary:literal,
-            $(supersedes: [$($superseded:literal),* $(,)?],)?
+            $(supersedes: [$($superseded:ty),* $(,)?],)?
             $(guards_fixes: $guards:literal,)?
             check: $check:expr $(,)?
         };
     ) => {
         $(#[doc = $doc])*
         pub static $ident: $crate::registry::Rule = $crate::registry::Rule {
-            code: $code,
+            code: <$violation as $crate::codes::Code>::CODE,
             name: $name,
             severity: $crate::diagnostic::Severity::$severity,
             languages: &[$($crate::model::Language::$language),*],
             summary: $summary,
             doc: concat!($($doc, "\n"),*),
             check: $check,
-            supersedes: &[$($($superseded),*)?],
+            fix: <$violation as $crate::diagnostic::Violation>::FIX,
+            supersedes: &[$($(<$superseded as $crate::codes::Code>::CODE),*)?],
             guards_fixes: $crate::registry::flag(&[$($guards)?]),
         };
     };
@@ -190,28 +196,7 @@ pub const fn flag(given: &[bool]) -> bool {
     matches!(given, [true])
 }
 
-/// Every rule, in code order.
-pub static RULES: &[&Rule] = &[
-    &crate::rules::tl001_bare_acquire::RULE,
-    &crate::rules::tl002_wait_not_in_loop::RULE,
-    &crate::rules::tl003_sleep_polling::RULE,
-    &crate::rules::tl004_lock_order_inversion::RULE,
-    &crate::rules::tl005_missing_timeout::RULE,
-    &crate::rules::tl006_unsynchronized_shared_update::RULE,
-    &crate::rules::tl007_nonreentrant_reacquire::RULE,
-    &crate::rules::tl008_sleep_synchronization::RULE,
-    &crate::rules::tl009_blocking_under_lock::RULE,
-    &crate::rules::tl010_useless_lock::RULE,
-    &crate::rules::tl011_unlocked_notify_or_wait::RULE,
-    &crate::rules::tl012_thread_run_called::RULE,
-    &crate::rules::tl013_daemon_after_start::RULE,
-    &crate::rules::tl014_thread_leak::RULE,
-    &crate::rules::tl015_check_then_act::RULE,
-    &crate::rules::tl016_lost_exception::RULE,
-    &crate::rules::tl017_guard_dropped_immediately::RULE,
-    &crate::rules::tl018_lock_across_await::RULE,
-    &crate::rules::tl019_blocking_call_in_async::RULE,
-];
+pub use crate::codes::RULES;
 
 /// Looks a rule up by code (`TL002`) or name (`wait-not-in-loop`).
 pub fn find(code_or_name: &str) -> Option<&'static Rule> {
@@ -284,12 +269,38 @@ mod tests {
         let span = crate::model::Span::new(10, 20);
         let elsewhere = crate::model::Span::new(30, 40);
         let mut findings = vec![
-            Finding::new(rule.code, span, String::new(), ""),
-            Finding::new(other, span, String::new(), ""),
-            Finding::new(other, elsewhere, String::new(), ""),
+            Finding::new(rule.code, span, String::new(), String::new()),
+            Finding::new(other, span, String::new(), String::new()),
+            Finding::new(other, elsewhere, String::new(), String::new()),
         ];
         drop_superseded(&mut findings);
         let left: Vec<_> = findings.iter().map(|f| (f.code, f.span)).collect();
         assert_eq!(left, [(rule.code, span), (other, elsewhere)]);
+    }
+
+    #[test]
+    fn codes_are_the_catalogue_in_order_once_each() {
+        let codes: Vec<&str> = RULES.iter().map(|rule| rule.code).collect();
+        let mut sorted = codes.clone();
+        sorted.sort_unstable();
+        sorted.dedup();
+        assert_eq!(codes, sorted, "RULES in code order, each code once");
+        assert!(
+            codes.iter().all(|code| is_catalogue_code(code)),
+            "{codes:?}"
+        );
+    }
+
+    #[test]
+    fn a_rule_has_a_fix_section_exactly_when_it_declares_a_fix() {
+        for rule in RULES {
+            assert_eq!(
+                rule.fix != FixAvailability::None,
+                rule.documentation().contains("## Fix"),
+                "{}: declared fix availability {:?} against its page's `## Fix` section",
+                rule.code,
+                rule.fix
+            );
+        }
     }
 }

@@ -1,5 +1,5 @@
 //! Source-text helpers for building fixes: lines, indentation, and the checks that keep an edit
-//! from changing more than the statement it rewrites.
+//! from changing more than the statement it rewrites; and how messages quote code ([`short`]).
 
 use crate::model::Span;
 
@@ -90,4 +90,49 @@ pub fn only_trivia_between(source: &str, from: u32, to: u32) -> bool {
         let line = line.trim();
         line.is_empty() || line.starts_with('#') || line.starts_with("//")
     })
+}
+
+/// How wide a quoted name may be in a message (an object, a variable): [`short`].
+pub const NAME_WIDTH: usize = 40;
+
+/// How wide a quoted snippet may be in a message (a call, a test): [`short`].
+pub const SNIPPET_WIDTH: usize = 60;
+
+/// Code as a one-line message quotes it: its first line, trimmed, cut to `width` characters
+/// (the last three `...`) when it is longer or spans lines.
+pub fn short(code: &str, width: usize) -> String {
+    let line = code.lines().next().unwrap_or("").trim();
+    if line.chars().count() > width || code.trim().contains('\n') {
+        let cut: String = line.chars().take(width.saturating_sub(3)).collect();
+        format!("{cut}...")
+    } else {
+        line.to_string()
+    }
+}
+
+/// A name written over several lines, joined without its line comments
+/// (`pair // the pair\n    .1` -> `pair.1`).
+pub fn joined(name: &str) -> String {
+    name.lines()
+        .map(|line| line.split("//").next().unwrap_or("").trim())
+        .collect()
+}
+
+#[cfg(test)]
+mod quoting_tests {
+    use super::*;
+
+    #[test]
+    fn short_keeps_a_short_line_and_cuts_a_long_or_multiline_one() {
+        assert_eq!(short("  self._lock  ", NAME_WIDTH), "self._lock");
+        assert_eq!(short("abcdef", 5), "ab...");
+        assert_eq!(short("call(\n    x)", NAME_WIDTH), "call(...");
+        assert_eq!(short("", NAME_WIDTH), "");
+    }
+
+    #[test]
+    fn joined_drops_line_breaks_and_comments() {
+        assert_eq!(joined("pair // the pair\n    .1"), "pair.1");
+        assert_eq!(joined("rx.recv"), "rx.recv");
+    }
 }

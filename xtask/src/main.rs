@@ -1,10 +1,11 @@
 //! Development tasks, run as `cargo xtask TASK` (the alias is in `.cargo/config.toml`).
 //!
 //! `cargo xtask new-rule NAME --languages python,rust [--code TLNNN] [--severity warning|error]
-//! [--summary TEXT]` starts a rule: the rule file with its documentation skeleton, its
-//! registration (`rules/src/rules/mod.rs`, `RULES` in `rules/src/registry.rs`, the catalogue
-//! size when the code is new), a fixture per language, and the README's rule table row. The
-//! code defaults to the next one after the catalogue.
+//! [--summary TEXT]` starts a rule: the rule file with its documentation skeleton and its
+//! violation type, its registration (`rules/src/rules/mod.rs`, the code bound to the violation
+//! type in `rules/src/codes.rs`, the catalogue size in `rules/src/registry.rs` when the code is
+//! new), a fixture per language, and the README's rule table row. The code defaults to the
+//! next one after the catalogue.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -37,7 +38,8 @@ fn main() -> ExitCode {
 }
 
 const NEXT_STEPS: &str = "next:
-  1. write the doc comment (it is the rule's page) and `check` in the rule file;
+  1. write the doc comment (it is the rule's page), the violation type's fields, message and
+     help, and `check` in the rule file;
   2. put positives (`# expect: CODE` / `// expect: CODE`) and look-alike negatives in the fixtures;
   3. UPDATE_DOCS=1 cargo test --test docs          # docs/rules/CODE.md and the index
   4. INSTA_UPDATE=always cargo test --test fixtures  # then read the new snapshots";
@@ -168,9 +170,11 @@ impl NewRule {
     /// returns the paths written.
     fn write(&self, root: &Path) -> Result<Vec<PathBuf>, String> {
         let registry_path = root.join("rules/src/registry.rs");
+        let codes_path = root.join("rules/src/codes.rs");
         let mod_path = root.join("rules/src/rules/mod.rs");
         let readme_path = root.join("README.md");
         let registry = read(&registry_path)?;
+        let codes = read(&codes_path)?;
         let modules = read(&mod_path)?;
         let readme = read(&readme_path)?;
 
@@ -193,7 +197,7 @@ impl NewRule {
 
         let mut written = Vec::new();
         let rule_path = root.join(format!("rules/src/rules/{module}.rs"));
-        write_new(&rule_path, &self.rule_file(&code))?;
+        write_new(&rule_path, &self.rule_file())?;
         written.push(rule_path);
         for &language in &self.languages {
             let path = root.join(format!(
@@ -211,19 +215,21 @@ impl NewRule {
         write(&mod_path, &modules)?;
         written.push(mod_path);
 
-        let mut registry = insert_sorted(
-            &registry,
-            "    &crate::rules::tl",
-            &format!("    &crate::rules::{module}::RULE,"),
+        let codes = insert_sorted(
+            &codes,
+            "    \"TL",
+            &format!("    \"{code}\" => {module}::{},", self.violation()),
         )?;
+        write(&codes_path, &codes)?;
+        written.push(codes_path);
         if code_number > catalogue {
-            registry = registry.replace(
+            let registry = registry.replace(
                 &format!("pub const CATALOGUE_SIZE: u32 = {catalogue};"),
                 &format!("pub const CATALOGUE_SIZE: u32 = {code_number};"),
             );
+            write(&registry_path, &registry)?;
+            written.push(registry_path);
         }
-        write(&registry_path, &registry)?;
-        written.push(registry_path);
 
         let languages: Vec<&str> = self.languages.iter().map(|l| l.variant()).collect();
         let row = format!("| {code} | {} | {} |", self.name, languages.join(", "));
@@ -241,11 +247,25 @@ impl NewRule {
         Ok(written)
     }
 
-    fn rule_file(&self, code: &str) -> String {
+    /// The violation type's name: the rule's name in `UpperCamelCase`.
+    fn violation(&self) -> String {
+        self.name
+            .split('-')
+            .map(|word| {
+                let mut chars = word.chars();
+                chars.next().map_or_else(String::new, |first| {
+                    first.to_ascii_uppercase().to_string() + chars.as_str()
+                })
+            })
+            .collect()
+    }
+
+    fn rule_file(&self) -> String {
         let languages: Vec<&str> = self.languages.iter().map(|l| l.variant()).collect();
+        let violation = self.violation();
         let mut file = String::new();
         file.push_str(
-            "use crate::declare_rule;\nuse crate::diagnostic::Finding;\nuse crate::registry::{Check, Context};\n\ndeclare_rule! {\n",
+            "use crate::declare_rule;\nuse crate::diagnostic::{Finding, FixAvailability, Violation};\nuse crate::registry::{Check, Context};\n\ndeclare_rule! {\n",
         );
         let doc = [
             "## What it does",
@@ -279,14 +299,15 @@ impl NewRule {
         }
         let _ = write!(
             file,
-            "    pub static RULE = {{\n        code: \"{code}\",\n        name: \"{name}\",\n        severity: {severity},\n        languages: [{languages}],\n        summary: {summary:?},\n        check: Check::File(check),\n    }};\n}}\n\n",
+            "    pub static RULE = {{\n        violation: {violation},\n        name: \"{name}\",\n        severity: {severity},\n        languages: [{languages}],\n        summary: {summary:?},\n        check: Check::File(check),\n    }};\n}}\n\n",
             name = self.name,
             severity = self.severity,
             languages = languages.join(", "),
             summary = self.summary,
         );
-        file.push_str(
-            "/// Walks each function of `cx.model` (`crate::model::events`, and\n/// `crate::held::walk_held` for the locks held at each event) and reports each site with\n/// `Finding::new(RULE.code, span, message, help)`: the message says what, why and how to fix,\n/// and names the resolved object.\nfn check(cx: &Context) -> Vec<Finding> {\n    let findings = Vec::new();\n    for _function in &cx.model.functions {}\n    findings\n}\n",
+        let _ = write!(
+            file,
+            "/// What one finding says: the fields its message and help are made of (an enum when the\n/// rule has several distinct messages). Its code is bound in `rules/src/codes.rs`.\npub struct {violation} {{\n    /// The object as the code writes it.\n    pub object: String,\n}}\n\nimpl Violation for {violation} {{\n    /// `Sometimes` once `check` offers a fix (and the page documents it).\n    const FIX: FixAvailability = FixAvailability::None;\n\n    fn message(&self) -> String {{\n        let object = &self.object;\n        format!(\"`{{object}}` ...: what is wrong, and why\")\n    }}\n\n    fn help(&self) -> String {{\n        \"What to write instead\".to_string()\n    }}\n}}\n\n/// Walks each function of `cx.model` (`crate::model::events`, and\n/// `crate::held::walk_held` for the locks held at each event) and reports each site with\n/// `{violation} {{ .. }}.at(span)` (`at_with_fix` for a fix), naming the resolved object.\nfn check(cx: &Context) -> Vec<Finding> {{\n    let findings = Vec::new();\n    for _function in &cx.model.functions {{}}\n    findings\n}}\n"
         );
         file
     }
@@ -404,6 +425,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("a temporary folder");
         for file in [
             "README.md",
+            "rules/src/codes.rs",
             "rules/src/registry.rs",
             "rules/src/rules/mod.rs",
         ] {
@@ -431,7 +453,7 @@ mod tests {
         let written = rule.write(root).unwrap();
         let code = format!("TL{:03}", catalogue + 1);
         let module = format!("{}_future_never_awaited", code.to_lowercase());
-        assert_eq!(written.len(), 6, "{written:?}");
+        assert_eq!(written.len(), 7, "{written:?}");
 
         let rule_file = read(&root.join(format!("rules/src/rules/{module}.rs"))).unwrap();
         syn::parse_file(&rule_file).expect("the rule file is Rust");
@@ -439,7 +461,10 @@ mod tests {
             "/// ## What it does",
             "/// ## Why is this bad?",
             "/// ## Example",
-            &format!("code: \"{code}\""),
+            "violation: FutureNeverAwaited,",
+            "pub struct FutureNeverAwaited {",
+            "impl Violation for FutureNeverAwaited {",
+            "const FIX: FixAvailability = FixAvailability::None;",
             "name: \"future-never-awaited\"",
             "languages: [Python, Rust]",
             "summary: \"A future that nobody awaits.\"",
@@ -450,8 +475,9 @@ mod tests {
                 "{part} missing from:\n{rule_file}"
             );
         }
-        // The skeleton declares no fix: a fix needs its `## Fix` section.
+        // The skeleton declares no fix: a fix needs its `## Fix` section. No code in the file.
         assert!(!rule_file.contains("## Fix"));
+        assert!(!rule_file.contains(&format!("\"{code}\"")), "{rule_file}");
 
         let modules = read(&root.join("rules/src/rules/mod.rs")).unwrap();
         let listed: Vec<&str> = modules
@@ -461,8 +487,11 @@ mod tests {
         assert!(listed.contains(&format!("pub mod {module};").as_str()));
         assert!(listed.windows(2).all(|w| w[0] < w[1]), "{listed:?}");
 
+        let codes = read(&root.join("rules/src/codes.rs")).unwrap();
+        assert!(codes.contains(&format!(
+            "    \"{code}\" => {module}::FutureNeverAwaited,\n}}"
+        )));
         let registry = read(&root.join("rules/src/registry.rs")).unwrap();
-        assert!(registry.contains(&format!("    &crate::rules::{module}::RULE,\n];")));
         assert_eq!(catalogue_size(&registry).unwrap(), catalogue + 1);
 
         let readme = read(&root.join("README.md")).unwrap();
@@ -520,10 +549,12 @@ mod tests {
         .unwrap();
         let registry = read(&root.join("rules/src/registry.rs")).unwrap();
         assert_eq!(catalogue_size(&registry).unwrap(), catalogue);
-        let entries: Vec<&str> = registry
+        let codes = read(&root.join("rules/src/codes.rs")).unwrap();
+        let entries: Vec<&str> = codes
             .lines()
-            .filter(|l| l.starts_with("    &crate::rules::tl"))
+            .filter(|l| l.starts_with("    \"TL"))
             .collect();
+        assert!(entries.iter().any(|l| l.contains(&code)), "{entries:?}");
         assert!(entries.windows(2).all(|w| w[0] < w[1]), "{entries:?}");
         let readme = read(&root.join("README.md")).unwrap();
         let table: Vec<&str> = readme.lines().filter(|l| l.starts_with("| TL")).collect();

@@ -23,7 +23,7 @@ use threadlint_rules::model::{
 
 use super::modules::{self, ModulePath};
 use super::names;
-use threadlint_rules::model::{ClassSummary, ModuleInfo};
+use threadlint_rules::model::{CallSyntax, ClassSummary, ModuleInfo};
 use threadlint_rules::project::ProjectIndex;
 
 mod calls;
@@ -99,6 +99,8 @@ pub struct Lowerer<'a> {
     /// project index they may resolve (the file is then lowered again with it).
     lookups: std::cell::RefCell<std::collections::BTreeSet<String>>,
     thread_entries: Vec<ThreadEntry>,
+    /// How each call event is written ([`FileModel::calls`]).
+    calls: HashMap<Span, CallSyntax>,
     /// Futures known to be finished (`for f in as_completed(...)`).
     done_futures: HashSet<ObjId>,
     /// Executors whose tasks run in other processes (`ProcessPoolExecutor`): what they run is
@@ -169,6 +171,7 @@ impl<'a> Lowerer<'a> {
             instance_types: HashMap::default(),
             lookups: std::cell::RefCell::default(),
             thread_entries: Vec::new(),
+            calls: HashMap::default(),
             done_futures: HashSet::default(),
             process_pools: HashSet::default(),
             repeats: 0,
@@ -279,6 +282,7 @@ impl<'a> Lowerer<'a> {
             objects: self.objects,
             functions,
             thread_entries: self.thread_entries,
+            calls: self.calls,
         };
         (model, self.depth_exceeded)
     }

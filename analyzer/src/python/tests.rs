@@ -159,3 +159,62 @@ def handed_on(register):
 "
     ));
 }
+
+/// Each call with events as its call table entry gives it: `callee|arguments`, then
+/// `|receiver|method` for a method call (once per call).
+fn call_syntax(source: &str) -> Vec<String> {
+    let lowered = super::lower(source, None, None);
+    let model = &lowered.model;
+    let mut out = Vec::new();
+    for function in &model.functions {
+        threadlint_rules::model::events(&function.body, &mut |event, _| {
+            if let Some(call) = model.call(event.span) {
+                let text = |span: Option<threadlint_rules::model::Span>| {
+                    span.map_or("", |s| &source[s.range()])
+                };
+                let mut entry = format!("{}|{}", text(Some(call.callee)), text(call.arguments));
+                if call.method.is_some() {
+                    entry += &format!("|{}|{}", text(call.receiver), text(call.method));
+                }
+                out.push(entry);
+            }
+        });
+    }
+    out.dedup();
+    out
+}
+
+#[test]
+fn call_events_carry_their_callee_and_arguments() {
+    let source = "import time
+import requests
+from concurrent.futures import ThreadPoolExecutor
+
+ex = ThreadPoolExecutor()
+
+def work(n):
+    pass
+
+from time import sleep
+
+def poll(done):
+    while not done():
+        time.sleep( 0.5 )
+    requests.get(
+        'https://example.com', *rest, timeout=None, **options)
+    ex.submit(work, 1)
+    ex.shutdown()
+    make()(later)
+    sleep(1)
+";
+    assert_eq!(
+        call_syntax(source),
+        [
+            "time.sleep|0.5|time|sleep",
+            "requests.get|'https://example.com', *rest, timeout=None, **options|requests|get",
+            "ex.submit|work, 1|ex|submit",
+            "ex.shutdown||ex|shutdown",
+            "sleep|1",
+        ]
+    );
+}

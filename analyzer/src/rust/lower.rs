@@ -26,7 +26,7 @@ use super::macros::MacroArena;
 use super::positions::Positions;
 use super::spans;
 use super::Edition;
-use threadlint_rules::model::ModuleInfo;
+use threadlint_rules::model::{CallSyntax, ModuleInfo};
 use threadlint_rules::project::ProjectIndex;
 
 mod call;
@@ -64,6 +64,8 @@ pub struct Lowerer<'a> {
     objects: Vec<SyncObject>,
     object_by_key: HashMap<ObjKey, ObjId>,
     thread_entries: Vec<ThreadEntry>,
+    /// How each call event is written ([`FileModel::calls`]).
+    calls: HashMap<Span, CallSyntax>,
     depth_exceeded: bool,
     // Per function being lowered.
     current: FnId,
@@ -127,6 +129,7 @@ impl<'a> Lowerer<'a> {
             objects: Vec::new(),
             object_by_key: HashMap::default(),
             thread_entries: Vec::new(),
+            calls: HashMap::default(),
             depth_exceeded: false,
             current: FnId(0),
             frames: Vec::new(),
@@ -212,6 +215,7 @@ impl<'a> Lowerer<'a> {
             objects: self.objects,
             functions,
             thread_entries: self.thread_entries,
+            calls: self.calls,
         };
         (model, self.depth_exceeded)
     }
@@ -279,6 +283,45 @@ impl<'a> Lowerer<'a> {
     }
 
     // -------------------------------------------------------------------------- events
+
+    /// Records how the call at `span` is written (its callee, and a method call's receiver and
+    /// method name) when the events pushed since `before` include one of the call itself, or
+    /// when `before` is `None`: a call whose event comes later (a sleep's future, at its
+    /// `.await`).
+    fn record_call<'e>(
+        &mut self,
+        out: &[Node],
+        before: Option<usize>,
+        span: Span,
+        (callee, method): (Span, Option<(Span, Span)>),
+        args: impl IntoIterator<Item = &'e Expr>,
+    ) {
+        if let Some(before) = before {
+            if !out[before.min(out.len())..]
+                .iter()
+                .any(|node| matches!(node, Node::Event(event) if event.span == span))
+            {
+                return;
+            }
+        }
+        let mut args = args.into_iter();
+        let first = args.next();
+        let last = args.last().or(first);
+        let arguments = first
+            .zip(last)
+            .map(|(first, last)| self.join(spans::first(first), spans::last(last)));
+        let first_argument = first.map(|first| self.expr_span(first));
+        self.calls.insert(
+            span,
+            CallSyntax {
+                callee,
+                receiver: method.map(|(receiver, _)| receiver),
+                method: method.map(|(_, method)| method),
+                arguments,
+                first_argument,
+            },
+        );
+    }
 
     fn push(&self, out: &mut Vec<Node>, kind: EventKind, span: Span) {
         out.push(Node::Event(Event {

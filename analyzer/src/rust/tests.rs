@@ -703,3 +703,57 @@ fn statics_are_keyed_by_the_module_that_defines_them() {
         "acq:scoped:super::M acq:scoped:b::M acq:scoped:super::M"
     );
 }
+
+/// Each call with events as its call table entry gives it: `callee|arguments`, then
+/// `|receiver|method` for a method call (once per call).
+fn call_syntax(source: &str) -> Vec<String> {
+    let model = model(source, Edition::E2021);
+    let mut out = Vec::new();
+    for function in &model.functions {
+        threadlint_rules::model::events(&function.body, &mut |event, _| {
+            if let Some(call) = model.call(event.span) {
+                let text = |span: Option<threadlint_rules::model::Span>| {
+                    span.map_or("", |s| &source[s.range()])
+                };
+                let mut entry = format!("{}|{}", text(Some(call.callee)), text(call.arguments));
+                if call.method.is_some() {
+                    entry += &format!("|{}|{}", text(call.receiver), text(call.method));
+                }
+                out.push(entry);
+            }
+        });
+    }
+    out.dedup();
+    out
+}
+
+#[test]
+fn call_events_carry_their_callee_and_arguments() {
+    let source = "use std::sync::{mpsc, Condvar, Mutex};
+use std::time::Duration;
+
+fn wait(pair: &(Mutex<bool>, Condvar), rx: mpsc::Receiver<u8>) {
+    std::thread::sleep(Duration::from_millis( 10 ));
+    let guard = pair.0.lock().unwrap();
+    let _guard = pair
+        .1
+        .wait(guard)
+        .unwrap();
+    rx.recv::<>().unwrap();
+}
+
+async fn nap() {
+    tokio::time::sleep(Duration::from_millis(5)).await;
+}
+";
+    assert_eq!(
+        call_syntax(source),
+        [
+            "std::thread::sleep|Duration::from_millis( 10 )",
+            "pair.0.lock||pair.0|lock",
+            "pair\n        .1\n        .wait|guard|pair\n        .1|wait",
+            "rx.recv::<>||rx|recv",
+            "tokio::time::sleep|Duration::from_millis(5)",
+        ]
+    );
+}

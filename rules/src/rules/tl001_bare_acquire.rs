@@ -1,5 +1,5 @@
 use crate::declare_rule;
-use crate::diagnostic::{Applicability, Edit, Finding, Fix};
+use crate::diagnostic::{Applicability, Edit, Finding, Fix, FixAvailability, Violation};
 use crate::model::{
     bodies, AcquireHow, Event, EventKind, ExitKind, FileModel, FnId, Language, Node, ObjId, Scope,
     ScopeKind, Span,
@@ -7,8 +7,11 @@ use crate::model::{
 use crate::registry::{Check, Context};
 use crate::source::{
     indent_lines, indentation, line_end_inclusive, line_start, may_hold_multiline_string,
-    only_trivia_between, stands_alone, text,
+    only_trivia_between, short, stands_alone, text,
 };
+
+/// How wide a Rust lock or call may be quoted in a message.
+const ONE_LINE_WIDTH: usize = 50;
 
 declare_rule! {
     /// ## What it does
@@ -92,14 +95,60 @@ declare_rule! {
     /// - [Rust docs: `std::mem::forget`](https://doc.rust-lang.org/std/mem/fn.forget.html)
     /// - [lock_api docs: `Mutex::force_unlock`](https://docs.rs/lock_api/latest/lock_api/struct.Mutex.html#method.force_unlock)
     pub static RULE = {
-        code: "TL001",
+        violation: BareAcquire,
         name: "bare-acquire",
         severity: Warning,
         languages: [Python, Rust],
         summary: "`acquire()` without `with` or `try`/`finally`: an exception leaves the lock held.",
-        supersedes: ["TL005"],
+        supersedes: [crate::rules::tl005_missing_timeout::MissingTimeout],
         check: Check::File(check),
     };
+}
+
+/// A lock taken where it is not released on every path.
+pub enum BareAcquire {
+    /// Python: `acquire()` without `with` or `try`/`finally`.
+    Acquire { name: String, kind: &'static str },
+    /// Rust: a guard leaked (`mem::forget`), unlocked later by hand or never.
+    LeakedGuard {
+        call: String,
+        name: String,
+        kind: &'static str,
+        unlocked_later: bool,
+    },
+    /// Rust: a raw lock (`raw().lock()`) not unlocked on every path, or never.
+    RawLock {
+        call: String,
+        name: String,
+        kind: &'static str,
+        unlocked_later: bool,
+    },
+}
+
+impl Violation for BareAcquire {
+    const FIX: FixAvailability = FixAvailability::Sometimes;
+
+    fn message(&self) -> String {
+        match self {
+            BareAcquire::Acquire { name, kind } => format!(
+                "`{name}.acquire()` is not released on every path: if the code after it raises, the {kind} stays held and other threads block forever"
+            ),
+            BareAcquire::LeakedGuard { call, name, kind, unlocked_later: false } => format!("`{call}` leaks the guard of `{name}`: the {kind} stays locked, no drop will unlock it, and every later attempt to lock it blocks forever"),
+            BareAcquire::LeakedGuard { call, name, kind, unlocked_later: true } => format!("`{call}` leaks the guard of `{name}` and unlocks it later by hand: a panic or an early return in between leaves the {kind} locked forever"),
+            BareAcquire::RawLock { call, name, kind, unlocked_later: false } => format!("raw `{call}` locks `{name}` and this function never unlocks it: the {kind} stays locked and every later attempt to lock it blocks forever"),
+            BareAcquire::RawLock { call, name, unlocked_later: true, .. } => format!("raw `{call}` is not unlocked on every path: a panic, an early return or a branch that skips the `unlock()` leaves `{name}` locked forever"),
+        }
+    }
+
+    fn help(&self) -> String {
+        match self {
+            BareAcquire::Acquire { name, .. } => format!("Use `with {name}:`, or follow the acquisition at once with `try:` ... `finally: {name}.release()`"),
+            BareAcquire::LeakedGuard { name, unlocked_later: false, .. } => format!("Let the guard go out of scope (or `drop(guard)`) to unlock `{name}`; to hold it across calls, keep the guard in a struct field instead of forgetting it"),
+            BareAcquire::LeakedGuard { name, unlocked_later: true, .. } => format!("Keep the guard alive until the work is done and let its drop unlock `{name}` on every path, panics included, instead of `mem::forget` and `force_unlock`"),
+            BareAcquire::RawLock { name, unlocked_later: false, .. } => format!("Use `{name}.lock()` and its guard, which unlocks on every path; or call `unlock()` before every return"),
+            BareAcquire::RawLock { name, unlocked_later: true, .. } => format!("Use `{name}.lock()` and its guard, which unlocks on every path, panics included"),
+        }
+    }
 }
 
 fn check(cx: &Context) -> Vec<Finding> {
@@ -154,24 +203,17 @@ fn check(cx: &Context) -> Vec<Finding> {
                 }
                 let name = text(cx.source, *receiver);
                 let kind = model.object(*obj).kind.describe(model.language);
-                let message = format!(
-                    "`{name}.acquire()` is not released on every path: if the code after it raises, the {kind} stays held and other threads block forever"
-                );
                 // `with` blocks without a timeout: only an acquisition that does the same can
                 // become one (`acquire(timeout=5)` or `acquire(False)` would then wait forever).
                 let fix = event
                     .statement
                     .filter(|_| *how == AcquireHow::Manual)
                     .and_then(|_| build_fix(cx, body, position, lock, name));
-                findings.push(
-                    Finding::new(
-                        "TL001",
-                        event.span,
-                        message,
-                        format!("Use `with {name}:`, or follow the acquisition at once with `try:` ... `finally: {name}.release()`"),
-                    )
-                    .with_fix(fix),
-                );
+                let violation = BareAcquire::Acquire {
+                    name: name.to_string(),
+                    kind,
+                };
+                findings.push(violation.at_with_fix(event.span, fix));
             }
         });
     }
@@ -739,26 +781,24 @@ fn reaches_unlock(model: &FileModel, nodes: &[Node], lock: ObjId, exit: &mut Opt
 fn rust_finding(cx: &Context, event: &Event, lock: ObjId, leak: bool, unlock: Unlock) -> Finding {
     let model = cx.model;
     let object = model.object(lock);
-    let name = one_line(&object.display);
+    let name = short(&object.display, ONE_LINE_WIDTH);
     let kind = object.kind.describe(model.language);
-    let call = one_line(text(cx.source, event.span));
-    let (message, help) = match (leak, unlock) {
-        (true, Unlock::Never) => (
-            format!("`{call}` leaks the guard of `{name}`: the {kind} stays locked, no drop will unlock it, and every later attempt to lock it blocks forever"),
-            format!("Let the guard go out of scope (or `drop(guard)`) to unlock `{name}`; to hold it across calls, keep the guard in a struct field instead of forgetting it"),
-        ),
-        (true, _) => (
-            format!("`{call}` leaks the guard of `{name}` and unlocks it later by hand: a panic or an early return in between leaves the {kind} locked forever"),
-            format!("Keep the guard alive until the work is done and let its drop unlock `{name}` on every path, panics included, instead of `mem::forget` and `force_unlock`"),
-        ),
-        (false, Unlock::Never) => (
-            format!("raw `{call}` locks `{name}` and this function never unlocks it: the {kind} stays locked and every later attempt to lock it blocks forever"),
-            format!("Use `{name}.lock()` and its guard, which unlocks on every path; or call `unlock()` before every return"),
-        ),
-        (false, _) => (
-            format!("raw `{call}` is not unlocked on every path: a panic, an early return or a branch that skips the `unlock()` leaves `{name}` locked forever"),
-            format!("Use `{name}.lock()` and its guard, which unlocks on every path, panics included"),
-        ),
+    let call = short(text(cx.source, event.span), ONE_LINE_WIDTH);
+    let unlocked_later = !matches!(unlock, Unlock::Never);
+    let violation = if leak {
+        BareAcquire::LeakedGuard {
+            call,
+            name: name.clone(),
+            kind,
+            unlocked_later,
+        }
+    } else {
+        BareAcquire::RawLock {
+            call,
+            name: name.clone(),
+            kind,
+            unlocked_later,
+        }
     };
     let related = match unlock {
         Unlock::SomePaths(Some(exit)) => vec![crate::diagnostic::Related {
@@ -768,15 +808,5 @@ fn rust_finding(cx: &Context, event: &Event, lock: ObjId, leak: bool, unlock: Un
         }],
         _ => Vec::new(),
     };
-    Finding::new("TL001", event.span, message, help).with_related(related)
-}
-
-fn one_line(name: &str) -> String {
-    let line = name.lines().next().unwrap_or("").trim();
-    if line.chars().count() > 50 || name.trim().contains('\n') {
-        let cut: String = line.chars().take(47).collect();
-        format!("{cut}...")
-    } else {
-        line.to_string()
-    }
+    violation.at(event.span).with_related(related)
 }

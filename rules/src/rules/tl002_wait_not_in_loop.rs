@@ -1,5 +1,5 @@
 use crate::declare_rule;
-use crate::diagnostic::{Applicability, Edit, Finding, Fix};
+use crate::diagnostic::{Applicability, Edit, Finding, Fix, FixAvailability, Violation};
 use std::collections::HashSet;
 
 use crate::model::{
@@ -63,13 +63,66 @@ declare_rule! {
     /// - [Python docs: Condition objects](https://docs.python.org/3/library/threading.html#condition-objects)
     /// - [Rust docs: `Condvar::wait`](https://doc.rust-lang.org/std/sync/struct.Condvar.html#method.wait)
     pub static RULE = {
-        code: "TL002",
+        violation: WaitNotInLoop,
         name: "wait-not-in-loop",
         severity: Warning,
         languages: [Python, Rust],
         summary: "A condition wait under `if` (or unguarded) instead of a `while` loop that re-checks the predicate.",
         check: Check::File(check),
     };
+}
+
+/// A condition wait that nothing re-checks.
+pub enum WaitNotInLoop {
+    /// The wait itself, guarded by an `if` arm or outside any loop.
+    Wait {
+        call: String,
+        guarded: bool,
+        language: Language,
+    },
+    /// A call of a wrapper that returns the wait's result, made where nothing re-checks.
+    Wrapper {
+        call: String,
+        wait: String,
+        guarded: bool,
+    },
+}
+
+impl Violation for WaitNotInLoop {
+    const FIX: FixAvailability = FixAvailability::Sometimes;
+
+    fn message(&self) -> String {
+        match self {
+            WaitNotInLoop::Wait { call, guarded: true, .. } => format!("`{call}` is guarded by `if`, not `while`: after a spurious or stolen wake-up the code goes on although the condition is still false"),
+            WaitNotInLoop::Wait { call, guarded: false, .. } => format!("`{call}` is not inside a loop that re-checks a predicate: a spurious or stolen wake-up returns while the awaited state is not there"),
+            WaitNotInLoop::Wrapper { call, wait, guarded: true } => format!("`{call}` returns the result of `{wait}` and is guarded by `if`, not `while`: after a spurious or stolen wake-up the code goes on although the condition is still false"),
+            WaitNotInLoop::Wrapper { call, wait, guarded: false } => format!("`{call}` returns the result of `{wait}` and is not inside a loop that re-checks a predicate: a spurious or stolen wake-up returns while the awaited state is not there"),
+        }
+    }
+
+    fn help(&self) -> String {
+        match self {
+            WaitNotInLoop::Wait {
+                guarded: true,
+                language,
+                ..
+            } => format!(
+                "Re-check the predicate in a loop: replace `if` with `while`, or use {}",
+                language.syntax().predicate_wait()
+            ),
+            WaitNotInLoop::Wait {
+                guarded: false,
+                language,
+                ..
+            } => format!(
+                "Wait in {} or use {}",
+                language.syntax().wait_loop(),
+                language.syntax().predicate_wait()
+            ),
+            WaitNotInLoop::Wrapper { guarded: true, .. } => "Call it in a loop that re-checks the predicate: replace `if` with `while`, or have the wrapper use `wait_for(predicate)`".to_string(),
+            WaitNotInLoop::Wrapper { guarded: false, .. } => "Call it in `while not <predicate>:`, or have the wrapper use `wait_for(predicate)`".to_string(),
+        }
+    }
 }
 
 fn check(cx: &Context) -> Vec<Finding> {
@@ -92,18 +145,17 @@ fn check(cx: &Context) -> Vec<Finding> {
             let object = model.object(*obj);
             // The method as written (`wait`, `wait_timeout`, `wait_for`), with the arguments
             // elided.
-            let written = text(cx.source, event.span);
-            let method = written
-                .split('(')
-                .next()
-                .and_then(|callee| callee.rsplit('.').next())
-                .filter(|m| !m.is_empty() && m.chars().all(|c| c.is_alphanumeric() || c == '_'))
-                .unwrap_or("wait");
-            let call = match model.language {
-                Language::Python if written.ends_with("()") => {
-                    format!("{}.{method}()", object.display)
-                }
-                _ => format!("{}.{method}(..)", object.display),
+            let syntax = model.call(event.span);
+            let first_argument = syntax
+                .and_then(|call| call.first_argument)
+                .map_or("", |first| text(cx.source, first));
+            let method = syntax
+                .and_then(|call| call.method)
+                .map_or("wait", |method| text(cx.source, method));
+            let call = if syntax.is_some_and(|call| call.arguments.is_none()) {
+                format!("{}.{method}()", object.display)
+            } else {
+                format!("{}.{method}(..)", object.display)
             };
             // A wrapper that returns the wait's result (`def wait(self, timeout): return
             // self._cond.wait(timeout)`) leaves the re-check to its callers: judged where the
@@ -124,21 +176,10 @@ fn check(cx: &Context) -> Vec<Finding> {
             let guard = scopes
                 .last()
                 .filter(|scope| matches!(scope.kind, ScopeKind::Branch(_)));
-            let (message, help) = match guard {
-                Some(_) => (
-                    format!("`{call}` is guarded by `if`, not `while`: after a spurious or stolen wake-up the code goes on although the condition is still false"),
-                    match model.language {
-                        Language::Python => "Re-check the predicate in a loop: replace `if` with `while`, or use `wait_for(predicate)`".to_string(),
-                        Language::Rust => "Re-check the predicate in a loop: replace `if` with `while`, or use `Condvar::wait_while`".to_string(),
-                    },
-                ),
-                None => (
-                    format!("`{call}` is not inside a loop that re-checks a predicate: a spurious or stolen wake-up returns while the awaited state is not there"),
-                    match model.language {
-                        Language::Python => "Wait in `while not <predicate>:` or use `wait_for(predicate)`".to_string(),
-                        Language::Rust => "Wait in `while !<predicate> { .. }` or use `Condvar::wait_while`".to_string(),
-                    },
-                ),
+            let violation = WaitNotInLoop::Wait {
+                call,
+                guarded: guard.is_some(),
+                language: model.language,
             };
             let fix = guard.and_then(|scope| {
                 let ScopeKind::Branch(info) = &scope.kind else { return None };
@@ -153,14 +194,14 @@ fn check(cx: &Context) -> Vec<Finding> {
                 if !info.first || info.has_else || *timeout || !only_the_wait || text(cx.source, scope.keyword) != "if" {
                     return None;
                 }
-                let applicability = loop_applicability(&info.condition.reads, guard_passed(written))?;
+                let applicability = loop_applicability(&info.condition.reads, guard_passed(first_argument))?;
                 Some(Fix {
                     applicability,
                     message: "Replace `if` with `while`".into(),
                     edits: vec![Edit { span: scope.keyword, content: "while".into() }],
                 })
             });
-            findings.push(Finding::new("TL002", event.span, message, help).with_fix(fix));
+            findings.push(violation.at_with_fix(event.span, fix));
         });
     }
     findings
@@ -253,24 +294,22 @@ fn callers_outside_loops<'a>(
 
 /// A call of a wrapper that returns a condition wait, made where nothing re-checks.
 fn caller_finding(cx: &Context, caller: &Event, guarded: bool, wait: &str) -> Finding {
-    let written = text(cx.source, caller.span);
-    let call = match written.split_once('(') {
-        Some((callee, "" | ")")) => format!("{callee}()"),
-        Some((callee, _)) => format!("{callee}(..)"),
-        None => written.to_string(),
+    let call = match cx.model.call(caller.span) {
+        Some(call) => {
+            let callee = text(cx.source, call.callee);
+            match call.arguments {
+                None => format!("{callee}()"),
+                Some(_) => format!("{callee}(..)"),
+            }
+        }
+        None => text(cx.source, caller.span).to_string(),
     };
-    let (message, help) = if guarded {
-        (
-            format!("`{call}` returns the result of `{wait}` and is guarded by `if`, not `while`: after a spurious or stolen wake-up the code goes on although the condition is still false"),
-            "Call it in a loop that re-checks the predicate: replace `if` with `while`, or have the wrapper use `wait_for(predicate)`".to_string(),
-        )
-    } else {
-        (
-            format!("`{call}` returns the result of `{wait}` and is not inside a loop that re-checks a predicate: a spurious or stolen wake-up returns while the awaited state is not there"),
-            "Call it in `while not <predicate>:`, or have the wrapper use `wait_for(predicate)`".to_string(),
-        )
-    };
-    Finding::new("TL002", caller.span, message, help)
+    WaitNotInLoop::Wrapper {
+        call,
+        wait: wait.to_string(),
+        guarded,
+    }
+    .at(caller.span)
 }
 
 /// How safe `if` -> `while` is for a predicate that reads `reads`. Only state another thread
@@ -303,9 +342,44 @@ fn loop_applicability(reads: &[Read], guard: Option<&str>) -> Option<Applicabili
 
 /// The variable a wait call is given as its first argument (`ready` in `cvar.wait(ready)`,
 /// `items` in `cv.wait(&mut items)`).
-fn guard_passed(call: &str) -> Option<&str> {
-    let (_, arguments) = call.split_once('(')?;
-    let first = arguments.split([',', ')']).next()?.trim();
-    let name = first.strip_prefix("&mut ").unwrap_or(first).trim();
+fn guard_passed(first_argument: &str) -> Option<&str> {
+    let name = first_argument
+        .strip_prefix("&mut ")
+        .unwrap_or(first_argument)
+        .trim();
     (!name.is_empty() && name.chars().all(|c| c.is_alphanumeric() || c == '_')).then_some(name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn help(guarded: bool, language: Language) -> String {
+        WaitNotInLoop::Wait {
+            call: "c.wait()".into(),
+            guarded,
+            language,
+        }
+        .help()
+    }
+
+    #[test]
+    fn help_names_each_languages_predicate_wait_and_loop() {
+        assert_eq!(
+            help(true, Language::Python),
+            "Re-check the predicate in a loop: replace `if` with `while`, or use `wait_for(predicate)`"
+        );
+        assert_eq!(
+            help(true, Language::Rust),
+            "Re-check the predicate in a loop: replace `if` with `while`, or use `Condvar::wait_while`"
+        );
+        assert_eq!(
+            help(false, Language::Python),
+            "Wait in `while not <predicate>:` or use `wait_for(predicate)`"
+        );
+        assert_eq!(
+            help(false, Language::Rust),
+            "Wait in `while !<predicate> { .. }` or use `Condvar::wait_while`"
+        );
+    }
 }

@@ -1,13 +1,13 @@
 use std::collections::HashSet;
 
 use crate::declare_rule;
-use crate::diagnostic::Finding;
+use crate::diagnostic::{Finding, FixAvailability, Violation};
 use crate::model::{
     bodies, events, Condition, Event, EventKind, ExitKind, FileModel, Function, Language, LoopInfo,
     LoopKind, Node, ObjKind, Read, Scope, ScopeKind,
 };
 use crate::registry::{Check, Context};
-use crate::source::text;
+use crate::source::{short, text, SNIPPET_WIDTH};
 
 declare_rule! {
     /// ## What it does
@@ -98,7 +98,7 @@ declare_rule! {
     /// - [Python docs: `asyncio.Event`](https://docs.python.org/3/library/asyncio-sync.html#asyncio.Event)
     /// - [flake8-async ASYNC110](https://flake8-async.readthedocs.io/en/latest/rules.html#async110)
     pub static RULE = {
-        code: "TL003",
+        violation: SleepPolling,
         name: "sleep-polling",
         severity: Warning,
         languages: [Python, Rust],
@@ -415,6 +415,39 @@ fn rechecks(condition: &Condition, own: &OwnState) -> bool {
     })
 }
 
+/// A loop that sleeps between re-checks of some state.
+pub struct SleepPolling {
+    /// The sleep as written.
+    pub call: String,
+    /// The state it re-checks.
+    pub checked: String,
+    /// Whether a task sleeps (async code) rather than a thread.
+    pub async_code: bool,
+    /// The wait that replaces the sleep, as the polled object offers it.
+    pub help: String,
+}
+
+impl Violation for SleepPolling {
+    const FIX: FixAvailability = FixAvailability::None;
+
+    fn message(&self) -> String {
+        let SleepPolling {
+            call,
+            checked,
+            async_code,
+            ..
+        } = self;
+        let waker = if *async_code { "task" } else { "thread" };
+        format!(
+            "`{call}` polls `{checked}` in a loop: the change is seen up to one sleep late, and the {waker} keeps waking up for nothing instead of being woken when it happens"
+        )
+    }
+
+    fn help(&self) -> String {
+        self.help.clone()
+    }
+}
+
 fn report(
     cx: &Context,
     sleep: &Event,
@@ -424,15 +457,18 @@ fn report(
     async_code: bool,
 ) -> Finding {
     let model = cx.model;
-    let call = short(text(cx.source, sleep.span));
-    let interval = sleep_argument(text(cx.source, sleep.span));
+    let call = short(text(cx.source, sleep.span), SNIPPET_WIDTH);
+    let interval = model
+        .call(sleep.span)
+        .and_then(|call| call.arguments)
+        .map_or("", |arguments| text(cx.source, arguments));
     let first = &rechecks[0];
-    let checked = polled(model, first.condition)
-        .unwrap_or_else(|| short(first.condition.span.map_or("", |s| text(cx.source, s))));
-    let waker = if async_code { "task" } else { "thread" };
-    let message = format!(
-        "`{call}` polls `{checked}` in a loop: the change is seen up to one sleep late, and the {waker} keeps waking up for nothing instead of being woken when it happens"
-    );
+    let checked = polled(model, first.condition).unwrap_or_else(|| {
+        short(
+            first.condition.span.map_or("", |s| text(cx.source, s)),
+            SNIPPET_WIDTH,
+        )
+    });
     let only_loop_condition = first.place == Place::LoopCondition && directly_in_loop;
     let help = rechecks
         .iter()
@@ -448,7 +484,7 @@ fn report(
                 let object = model.object(obj);
                 return Some(format!(
                     "`{}` is a `threading.{}` that another thread changes: its blocking wait would stall the event loop, so wait for it in a worker thread (`await asyncio.to_thread(...)`), or have that thread set an `asyncio.Event` through `loop.call_soon_threadsafe(event.set)` and await that instead of sleeping",
-                    short(&object.display),
+                    short(&object.display, SNIPPET_WIDTH),
                     object.kind.describe(model.language)
                 ));
             }
@@ -460,21 +496,28 @@ fn report(
             Language::Rust if async_code => "Have the task that changes the state wake this one: `tokio::sync::Notify` (`notified().await`) or a `watch` channel (`changed().await`), with a `tokio::time::timeout` around it, instead of sleeping".to_string(),
             Language::Rust => "Have the thread that changes the state wake this one: wait on a `Condvar` (`cvar.wait_timeout_while(guard, timeout, |s| !s.ready)`, the writer calling `notify_all()`), block on a channel (`rx.recv_timeout(timeout)`), or `thread::park_timeout(timeout)` with the writer calling `unpark()`, instead of sleeping".to_string(),
         });
-    Finding::new("TL003", sleep.span, message, help)
+    SleepPolling {
+        call,
+        checked,
+        async_code,
+        help,
+    }
+    .at(sleep.span)
 }
 
 /// The state a re-check reads, as resolved: the queried object, the called predicate, the shared
 /// variable; not the deadline or the constant it is compared with.
 fn polled(model: &FileModel, condition: &Condition) -> Option<String> {
     condition.reads.iter().find_map(|read| match read {
-        Read::Query { obj, method } => {
-            Some(format!("{}.{method}()", short(&model.object(*obj).display)))
-        }
+        Read::Query { obj, method } => Some(format!(
+            "{}.{method}()",
+            short(&model.object(*obj).display, SNIPPET_WIDTH)
+        )),
         // The callee (`handler.done`), or a whole call with the arguments that hold the state
         // (`len(self.lines)`).
-        Read::Call(call) if call.ends_with(')') => Some(short(call)),
-        Read::Call(callee) => Some(format!("{}()", short(callee))),
-        Read::Shared(name) | Read::Local(name) => Some(short(name)),
+        Read::Call(call) if call.ends_with(')') => Some(short(call, SNIPPET_WIDTH)),
+        Read::Call(callee) => Some(format!("{}()", short(callee, SNIPPET_WIDTH))),
+        Read::Shared(name) | Read::Local(name) => Some(short(name, SNIPPET_WIDTH)),
         Read::Constant | Read::Clock => None,
     })
 }
@@ -523,25 +566,6 @@ fn object_help(
     })
 }
 
-/// `secs` in `time.sleep(secs)`, for showing in the help.
-fn sleep_argument(call: &str) -> &str {
-    match (call.find('('), call.rfind(')')) {
-        (Some(open), Some(close)) if open < close => call[open + 1..close].trim(),
-        _ => "",
-    }
-}
-
-/// The first line of a snippet, shortened for a one-line message.
-fn short(snippet: &str) -> String {
-    let line = snippet.lines().next().unwrap_or("").trim();
-    if line.chars().count() > 60 || snippet.trim().contains('\n') {
-        let cut: String = line.chars().take(57).collect();
-        format!("{cut}...")
-    } else {
-        line.to_string()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -553,6 +577,7 @@ mod tests {
             objects: Vec::new(),
             functions: Vec::new(),
             thread_entries: Vec::new(),
+            calls: rustc_hash::FxHashMap::default(),
         }
     }
 

@@ -1,4 +1,5 @@
 use crate::declare_rule;
+use crate::diagnostic::{FixAvailability, Violation};
 use crate::registry::Check;
 
 declare_rule! {
@@ -53,7 +54,7 @@ declare_rule! {
     /// - [Coffman et al., System Deadlocks (1971)](https://doi.org/10.1145/356586.356588)
     /// - [Python docs: Lock objects](https://docs.python.org/3/library/threading.html#lock-objects)
     pub static RULE = {
-        code: "TL004",
+        violation: LockOrderInversion,
         name: "lock-order-inversion",
         severity: Error,
         languages: [Python, Rust],
@@ -62,4 +63,60 @@ declare_rule! {
         // The lock-order graph spans files: see `crate::lock_order`.
         check: Check::Program,
     };
+}
+
+/// Locks acquired nested in an order that another site reverses.
+pub enum LockOrderInversion {
+    /// `inner` acquired while holding `outer` (`through_call`: in a function this call
+    /// reaches), where elsewhere the order is reversed, or closes a cycle of three or more
+    /// locks taken in the order `chain`.
+    Cycle {
+        inner: String,
+        outer: String,
+        through_call: bool,
+        chain: Option<String>,
+    },
+    /// Both locks taken from parameters, in argument order.
+    ParameterOrder { inner: String, outer: String },
+}
+
+impl Violation for LockOrderInversion {
+    const FIX: FixAvailability = FixAvailability::None;
+
+    fn message(&self) -> String {
+        match self {
+            LockOrderInversion::Cycle {
+                inner,
+                outer,
+                through_call,
+                chain,
+            } => {
+                let through = if *through_call {
+                    " (through this call)"
+                } else {
+                    ""
+                };
+                match chain {
+                    Some(chain) => format!(
+                        "`{inner}` is acquired{through} while holding `{outer}`, and elsewhere locks are taken in the order {chain}, which closes a cycle of {count} locks: threads following it deadlock",
+                        count = chain.matches(" -> ").count() + 1,
+                    ),
+                    None => format!(
+                        "`{inner}` is acquired{through} while holding `{outer}`, but elsewhere `{outer}` is acquired while holding `{inner}`: two threads taking them in opposite orders deadlock"
+                    ),
+                }
+            }
+            LockOrderInversion::ParameterOrder { inner, outer } => format!(
+                "`{inner}` is acquired while holding `{outer}`, both taken from parameters in argument order: two calls with the arguments swapped deadlock"
+            ),
+        }
+    }
+
+    fn help(&self) -> String {
+        match self {
+            LockOrderInversion::Cycle { .. } => "Take these locks in one global order everywhere (or replace them with a single coarser lock)",
+            LockOrderInversion::ParameterOrder { .. } => "Acquire the two locks in an order that does not depend on the arguments, e.g. sorted by `id()`",
+        }
+        .to_string()
+    }
 }

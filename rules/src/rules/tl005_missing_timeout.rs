@@ -1,11 +1,11 @@
 use crate::declare_rule;
-use crate::diagnostic::Finding;
+use crate::diagnostic::{Finding, FixAvailability, Violation};
 use crate::model::{
     events, AcquireHow, BlockingKind, ClientTimeout, Event, EventKind, Flavor, Function, Language,
     ObjId, ObjKey, ObjKind, Span, WaitKind,
 };
 use crate::registry::{Check, Context};
-use crate::source::text;
+use crate::source::{joined, text};
 
 declare_rule! {
     /// ## What it does
@@ -98,7 +98,7 @@ declare_rule! {
     /// - [Rust docs: `Condvar::wait_timeout`](https://doc.rust-lang.org/std/sync/struct.Condvar.html#method.wait_timeout)
     /// - [Rust docs: `Receiver::recv_timeout`](https://doc.rust-lang.org/std/sync/mpsc/struct.Receiver.html#method.recv_timeout)
     pub static RULE = {
-        code: "TL005",
+        violation: MissingTimeout,
         name: "missing-timeout",
         severity: Warning,
         languages: [Python, Rust],
@@ -107,9 +107,73 @@ declare_rule! {
     };
 }
 
+/// A blocking call, or a client, that can wait forever.
+pub enum MissingTimeout {
+    /// A call without a timeout: as written, what it resolved to (` (`requests.get`)`, or
+    /// empty), what it waits for, the kind of lock it acquires, and its receiver for the help.
+    Call {
+        call: String,
+        resolved: String,
+        unbounded: Unbounded,
+        kind_name: &'static str,
+        receiver: String,
+    },
+    /// Rust: a condition variable wait or a channel receive without a timeout.
+    RustCall {
+        call: String,
+        unbounded: Unbounded,
+        receiver: String,
+        flavor: Flavor,
+    },
+    /// `httpx.Client(timeout=None)`, as written.
+    DisabledClientTimeout { call: String },
+}
+
+impl Violation for MissingTimeout {
+    const FIX: FixAvailability = FixAvailability::None;
+
+    fn message(&self) -> String {
+        match self {
+            MissingTimeout::Call {
+                call,
+                resolved,
+                unbounded,
+                kind_name,
+                ..
+            } => format!("`{call}`{resolved} has no timeout: {}", unbounded.risk(kind_name)),
+            MissingTimeout::RustCall {
+                call,
+                unbounded: Unbounded::Recv,
+                ..
+            } => format!("`{call}` has no timeout: {}", Unbounded::Recv.risk("")),
+            MissingTimeout::RustCall { call, .. } => format!(
+                "`{call}` has no timeout: if no thread notifies the condition variable, this thread waits forever"
+            ),
+            MissingTimeout::DisabledClientTimeout { call } => format!("`{call}` turns off the HTTP client's default timeout: each of its requests that passes no `timeout=` waits forever for a server that never answers"),
+        }
+    }
+
+    fn help(&self) -> String {
+        match self {
+            MissingTimeout::Call {
+                unbounded,
+                receiver,
+                ..
+            } => unbounded.help(receiver),
+            MissingTimeout::RustCall {
+                unbounded,
+                receiver,
+                flavor,
+                ..
+            } => unbounded.rust_help(receiver, *flavor),
+            MissingTimeout::DisabledClientTimeout { .. } => "Keep the default timeout or pass a finite one (`timeout=10`, `httpx.Timeout(10, connect=5)`); pass `timeout=None` only to the single request that must wait without a bound".to_string(),
+        }
+    }
+}
+
 /// A blocking call that has a timed variant, by what it waits for.
 #[derive(Clone, Copy)]
-enum Unbounded {
+pub enum Unbounded {
     Acquire(ObjKind),
     EventWait,
     BarrierWait,
@@ -126,7 +190,10 @@ enum Unbounded {
     /// An HTTP request (`requests.get`, `session.post`, `urlopen`).
     Http,
     /// `socket.create_connection`, `sock.connect`.
-    Connect,
+    /// A connection: a socket\'s `connect` (`socket`), or a function that connects.
+    Connect {
+        socket: bool,
+    },
     /// `subprocess.run`, `Popen.wait()`, `Popen.communicate()`.
     Process,
 }
@@ -169,7 +236,7 @@ impl Unbounded {
             Unbounded::Http => {
                 "if the server accepts the connection but never answers, the call waits forever".into()
             }
-            Unbounded::Connect => {
+            Unbounded::Connect { .. } => {
                 "a blocking socket waits for a peer that never answers as long as the operating system lets it (minutes)".into()
             }
             Unbounded::Process => {
@@ -242,10 +309,10 @@ impl Unbounded {
             Unbounded::Http => format!(
                 "Pass a timeout (`{receiver}(..., timeout=10)`; `requests` also takes a `(connect, read)` pair) and handle the error it raises when it expires (`requests.Timeout`, `httpx.TimeoutException`, `TimeoutError` from `urlopen`)"
             ),
-            Unbounded::Connect if receiver.ends_with("create_connection") => format!(
+            Unbounded::Connect { socket: false } => format!(
                 "Pass a timeout (`{receiver}(address, timeout=10)`) and handle `TimeoutError`"
             ),
-            Unbounded::Connect => format!(
+            Unbounded::Connect { socket: true } => format!(
                 "Call `{receiver}.settimeout(10)` before `connect()` and handle `TimeoutError`"
             ),
             Unbounded::Process => format!(
@@ -266,7 +333,7 @@ impl Unbounded {
             Unbounded::FuturesWait => "wait",
             Unbounded::AsCompleted => "as_completed",
             Unbounded::Recv => "recv",
-            Unbounded::Http | Unbounded::Connect | Unbounded::Process => "",
+            Unbounded::Http | Unbounded::Connect { .. } | Unbounded::Process => "",
         }
     }
 }
@@ -314,7 +381,7 @@ fn check(cx: &Context) -> Vec<Finding> {
             };
             if matches!(
                 unbounded,
-                Unbounded::Http | Unbounded::Connect | Unbounded::Process
+                Unbounded::Http | Unbounded::Connect { .. } | Unbounded::Process
             ) {
                 findings.push(io_finding(cx, event, unbounded, obj));
                 return;
@@ -327,13 +394,14 @@ fn check(cx: &Context) -> Vec<Finding> {
                 Unbounded::Acquire(kind) => kind.describe(model.language),
                 _ => "",
             };
-            let message = format!("`{call}` has no timeout: {}", unbounded.risk(kind_name));
-            findings.push(Finding::new(
-                "TL005",
-                event.span,
-                message,
-                unbounded.help(&receiver),
-            ));
+            let violation = MissingTimeout::Call {
+                call,
+                resolved: String::new(),
+                unbounded,
+                kind_name,
+                receiver,
+            };
+            findings.push(violation.at(event.span));
         });
     }
     if model.language == Language::Python {
@@ -363,12 +431,7 @@ fn disabled_client_timeouts(cx: &Context) -> Vec<Finding> {
         }
         seen.push(def);
         let call = one_line(text(cx.source, def));
-        findings.push(Finding::new(
-            "TL005",
-            def,
-            format!("`{call}` turns off the HTTP client's default timeout: each of its requests that passes no `timeout=` waits forever for a server that never answers"),
-            "Keep the default timeout or pass a finite one (`timeout=10`, `httpx.Timeout(10, connect=5)`); pass `timeout=None` only to the single request that must wait without a bound".to_string(),
-        ));
+        findings.push(MissingTimeout::DisabledClientTimeout { call }.at(def));
     }
     findings
 }
@@ -377,7 +440,8 @@ fn disabled_client_timeouts(cx: &Context) -> Vec<Finding> {
 /// the call resolved to.
 fn io_finding(cx: &Context, event: &Event, unbounded: Unbounded, obj: Option<ObjId>) -> Finding {
     let model = cx.model;
-    let (callee, has_arguments) = split_call(text(cx.source, event.span));
+    let written = callee_of(cx, event);
+    let (callee, has_arguments) = (written.callee, written.has_arguments);
     let readable = !callee.is_empty() && !callee.contains(['\n', '\r']) && callee.len() <= 80;
     let what = match &event.kind {
         EventKind::Blocking { what, .. } => what.as_str(),
@@ -390,9 +454,8 @@ fn io_finding(cx: &Context, event: &Event, unbounded: Unbounded, obj: Option<Obj
         what.to_string()
     };
     let (resolved, receiver) = if let Some(object) = obj.map(|obj| model.object(obj)) {
-        let receiver = callee
-            .rsplit_once('.')
-            .map(|(receiver, _)| receiver)
+        let receiver = written
+            .receiver
             .filter(|r| readable && !r.is_empty())
             .map_or_else(|| one_line(&object.display), str::to_string);
         let disabled = matches!(
@@ -411,7 +474,7 @@ fn io_finding(cx: &Context, event: &Event, unbounded: Unbounded, obj: Option<Obj
             } else {
                 format!(" (a request of `{receiver}`, an {kind} whose default timeout `timeout=None` turns off)")
             }
-        } else if receiver.ends_with(')') {
+        } else if matches!(object.key, ObjKey::Other(_)) {
             // A temporary: `Popen(args).wait()`.
             format!(" (of a `{kind}`)")
         } else {
@@ -438,12 +501,14 @@ fn io_finding(cx: &Context, event: &Event, unbounded: Unbounded, obj: Option<Obj
             },
         )
     };
-    Finding::new(
-        "TL005",
-        event.span,
-        format!("`{call}`{resolved} has no timeout: {}", unbounded.risk("")),
-        unbounded.help(&receiver),
-    )
+    MissingTimeout::Call {
+        call,
+        resolved,
+        unbounded,
+        kind_name: "",
+        receiver,
+    }
+    .at(event.span)
 }
 
 /// A snippet on one line, shortened for a message.
@@ -484,8 +549,9 @@ fn check_rust(cx: &Context, event: &Event, strict: bool) -> Option<Finding> {
         _ => return None,
     };
     let object = model.object(obj);
-    let (callee, has_arguments) = split_call(text(cx.source, event.span));
-    let callee = short(callee);
+    let written = callee_of(cx, event);
+    let callee = joined(written.callee);
+    let has_arguments = written.has_arguments;
     let readable = !callee.is_empty() && callee.len() <= 80;
     let call = if readable {
         format!("{callee}({})", if has_arguments { ".." } else { "" })
@@ -494,27 +560,24 @@ fn check_rust(cx: &Context, event: &Event, strict: bool) -> Option<Finding> {
             Unbounded::ConditionWaitFor => "wait_while",
             other => other.method(),
         };
-        format!("{}.{method}(..)", short(&object.display))
+        format!("{}.{method}(..)", joined(&object.display))
     };
-    let receiver = callee
-        .rsplit_once('.')
-        .map(|(receiver, _)| receiver)
+    let receiver = written
+        .receiver
+        .map(joined)
         .filter(|r| readable && !r.is_empty())
-        .map_or_else(|| short(&object.display), str::to_string);
+        .unwrap_or_else(|| joined(&object.display));
     let flavor = match object.kind {
         ObjKind::Condvar { flavor } => flavor,
         _ => Flavor::Std,
     };
-    let risk = match unbounded {
-        Unbounded::Recv => unbounded.risk(""),
-        _ => "if no thread notifies the condition variable, this thread waits forever".to_string(),
+    let violation = MissingTimeout::RustCall {
+        call,
+        unbounded,
+        receiver,
+        flavor,
     };
-    Some(Finding::new(
-        "TL005",
-        event.span,
-        format!("`{call}` has no timeout: {risk}"),
-        unbounded.rust_help(&receiver, flavor),
-    ))
+    Some(violation.at(event.span))
 }
 
 /// What an event waits for, if it can block forever and the settings check it.
@@ -578,7 +641,9 @@ fn classify(
                 BlockingKind::FuturesWait if strict => Unbounded::FuturesWait,
                 BlockingKind::AsCompleted if strict => Unbounded::AsCompleted,
                 BlockingKind::Network => Unbounded::Http,
-                BlockingKind::Connect if strict => Unbounded::Connect,
+                BlockingKind::Connect if strict => Unbounded::Connect {
+                    socket: obj.is_some(),
+                },
                 BlockingKind::Subprocess if strict => Unbounded::Process,
                 _ => return None,
             };
@@ -611,6 +676,34 @@ fn just_created(
             .any(|span| span.start >= created.end && span.start < event.span.start)
 }
 
+/// A call as the front-end parsed it: the callee (`a.b(c)` in `a.b(c)(d)`), a method call's
+/// receiver and method name, and whether it has arguments. An event that is no call is all
+/// callee.
+struct Written<'s> {
+    callee: &'s str,
+    receiver: Option<&'s str>,
+    method: Option<&'s str>,
+    has_arguments: bool,
+}
+
+fn callee_of<'s>(cx: &Context<'s>, event: &Event) -> Written<'s> {
+    let quote = |span: Span| text(cx.source, span);
+    match cx.model.call(event.span) {
+        Some(call) => Written {
+            callee: quote(call.callee),
+            receiver: call.receiver.map(quote),
+            method: call.method.map(quote),
+            has_arguments: call.arguments.is_some(),
+        },
+        None => Written {
+            callee: text(cx.source, event.span).trim(),
+            receiver: None,
+            method: None,
+            has_arguments: false,
+        },
+    }
+}
+
 /// The call as it reads in the source (`self._ready.wait()`, `futures.wait(...)`) and the
 /// receiver to show in the help (`self._ready`, `futures.wait`).
 fn call_names(
@@ -619,8 +712,9 @@ fn call_names(
     obj: Option<ObjId>,
     unbounded: Unbounded,
 ) -> (String, String) {
-    let (callee, has_arguments) = split_call(text(cx.source, event.span));
-    let arguments = if has_arguments { "(...)" } else { "()" };
+    let written = callee_of(cx, event);
+    let callee = written.callee;
+    let arguments = if written.has_arguments { "(...)" } else { "()" };
     let readable = !callee.is_empty() && !callee.contains(['\n', '\r']) && callee.len() <= 80;
     let method = match &event.kind {
         // `Future.exception()` is lowered like `result()`.
@@ -629,10 +723,7 @@ fn call_names(
     };
     let receiver = match (obj, &event.kind) {
         (_, EventKind::Acquire { receiver, .. }) => text(cx.source, *receiver).to_string(),
-        (Some(obj), _) => match callee
-            .strip_suffix(method)
-            .and_then(|c| c.strip_suffix('.'))
-        {
+        (Some(obj), _) => match written.receiver.filter(|_| written.method == Some(method)) {
             Some(receiver) if readable && !receiver.is_empty() => receiver.to_string(),
             _ => cx.model.object(obj).display.clone(),
         },
@@ -640,35 +731,4 @@ fn call_names(
         (None, _) => return (format!("{method}{arguments}"), method.to_string()),
     };
     (format!("{receiver}.{method}{arguments}"), receiver)
-}
-
-/// A name on one line, without comments (`pair // the pair\n    .1` -> `pair.1`).
-fn short(name: &str) -> String {
-    name.lines()
-        .map(|line| line.split("//").next().unwrap_or("").trim())
-        .collect()
-}
-
-/// `a.b(c)(d, e)` -> (`a.b(c)`, true): the called expression and whether the last call has
-/// arguments.
-fn split_call(call: &str) -> (&str, bool) {
-    let call = call.trim();
-    let Some(body) = call.strip_suffix(')') else {
-        return (call, false);
-    };
-    let mut depth = 0usize;
-    for (index, c) in body.char_indices().rev() {
-        match c {
-            ')' | ']' | '}' => depth += 1,
-            '(' | '[' | '{' if depth > 0 => depth -= 1,
-            '(' => {
-                return (
-                    body[..index].trim_end(),
-                    !body[index + 1..].trim().is_empty(),
-                )
-            }
-            _ => {}
-        }
-    }
-    (call, false)
 }

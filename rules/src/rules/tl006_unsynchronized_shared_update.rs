@@ -1,7 +1,7 @@
 use std::collections::HashMap;
 
 use crate::declare_rule;
-use crate::diagnostic::{Finding, Related};
+use crate::diagnostic::{Finding, FixAvailability, Related, Violation};
 use crate::held::walk_held;
 use crate::model::{
     EventKind, FileModel, FnId, Language, ObjId, ObjKey, ObjKind, Span, ThreadEntry,
@@ -76,13 +76,73 @@ declare_rule! {
     /// - [Python docs: What kinds of global value mutation are thread-safe?](https://docs.python.org/3/faq/library.html#what-kinds-of-global-value-mutation-are-thread-safe)
     /// - [Python docs: Lock objects](https://docs.python.org/3/library/threading.html#lock-objects)
     pub static RULE = {
-        code: "TL006",
+        violation: UnsynchronizedSharedUpdate,
         name: "unsynchronized-shared-update",
         severity: Warning,
         languages: [Python, Rust],
         summary: "A read-modify-write (`x += 1`) of shared state in code that runs on several threads, with no lock held; Rust: an atomic updated by a `load` then a `store`.",
         check: Check::File(check),
     };
+}
+
+/// A read-modify-write of shared state that another thread's update can interleave.
+pub enum UnsynchronizedSharedUpdate {
+    /// With no lock held, in code that runs on several threads (`runs`), or on one thread while
+    /// another function (`writer`) also writes the state.
+    Update {
+        /// The statement as written, or "The update of `x`".
+        shown: String,
+        /// "an attribute" or "shared state".
+        place: &'static str,
+        /// The function that runs it, and the thread entry that calls it.
+        runs: String,
+        writer: Option<String>,
+        /// The lock to suggest.
+        lock: String,
+    },
+    /// Rust: an atomic loaded, then stored back with a separate `store`.
+    SplitAtomic { target: String, atomic: String },
+}
+
+impl Violation for UnsynchronizedSharedUpdate {
+    const FIX: FixAvailability = FixAvailability::None;
+
+    fn message(&self) -> String {
+        match self {
+            UnsynchronizedSharedUpdate::Update {
+                shown,
+                place,
+                runs,
+                writer: None,
+                ..
+            } => format!(
+                "{shown} reads and writes {place} with no lock held, and {runs} runs on several threads at once: two threads can read the same old value and one of the updates is lost"
+            ),
+            UnsynchronizedSharedUpdate::Update {
+                shown,
+                place,
+                runs,
+                writer: Some(writer_name),
+                ..
+            } => format!(
+                "{shown} reads and writes {place} with no lock held in {runs}, which runs on another thread while `{writer_name}` also writes it: a write between the read and the write back is lost"
+            ),
+            UnsynchronizedSharedUpdate::SplitAtomic { target, atomic } => format!(
+                "`{target}` is loaded, then a value computed from it is stored back with a separate `store`: another thread's update of the atomic `{atomic}` between the two is overwritten and lost"
+            ),
+        }
+    }
+
+    fn help(&self) -> String {
+        match self {
+            UnsynchronizedSharedUpdate::Update { lock, .. } => format!(
+                "Hold one lock shared by every thread that updates it: `with {lock}:` above the statement, the statement indented under it (the GIL does not make `+=` atomic)"
+            ),
+            UnsynchronizedSharedUpdate::SplitAtomic { target, .. } => format!(
+                "Make the update one atomic operation: `{target}.fetch_add(..)` (or `fetch_sub`, `fetch_or`, ...), or `{target}.fetch_update(set, fetch, |v| Some(f(v)))` for any other function of the old value"
+            ),
+        }
+    }
 }
 
 /// One read-modify-write with no lock held in its own function.
@@ -308,23 +368,19 @@ fn finding(cx: &Context, function: FnId, update: &Update, race: Race) -> Finding
     } else {
         format!("`{name}` (called from `{entry_name}`)")
     };
-    let (message, mut related) = match race {
-        Race::Concurrent(_) => (
-            format!(
-                "{shown} reads and writes {place} with no lock held, and {runs} runs on several threads at once: two threads can read the same old value and one of the updates is lost"
-            ),
-            Vec::new(),
-        ),
+    let (writer, mut related) = match race {
+        Race::Concurrent(_) => (None, Vec::new()),
         Race::OtherWriter { writer, site, .. } => {
             let writer_name = model.function(writer).qualified_name();
             (
-                format!(
-                    "{shown} reads and writes {place} with no lock held in {runs}, which runs on another thread while `{writer_name}` also writes it: a write between the read and the write back is lost"
-                ),
+                Some(writer_name),
                 vec![Related {
                     file: None,
                     span: site,
-                    message: format!("`{}` is also written here, outside that thread", update.target),
+                    message: format!(
+                        "`{}` is also written here, outside that thread",
+                        update.target
+                    ),
                 }],
             )
         }
@@ -338,10 +394,14 @@ fn finding(cx: &Context, function: FnId, update: &Update, race: Race) -> Finding
         },
     );
     let lock = suggested_lock(model, update.obj);
-    let help = format!(
-        "Hold one lock shared by every thread that updates it: `with {lock}:` above the statement, the statement indented under it (the GIL does not make `+=` atomic)"
-    );
-    Finding::new("TL006", update.span, message, help).with_related(related)
+    let violation = UnsynchronizedSharedUpdate::Update {
+        shown,
+        place,
+        runs,
+        writer,
+        lock,
+    };
+    violation.at(update.span).with_related(related)
 }
 /// A lock that already guards state of the same owner (`self._lock` of the same class, a
 /// module-level lock), to name in the help; a generic name otherwise.
@@ -387,14 +447,11 @@ fn split_atomic_updates(cx: &Context) -> Vec<Finding> {
             if object.kind != ObjKind::Atomic || !object.escapes || locked {
                 return;
             }
-            let message = format!(
-                "`{target}` is loaded, then a value computed from it is stored back with a separate `store`: another thread's update of the atomic `{}` between the two is overwritten and lost",
-                object.display
-            );
-            let help = format!(
-                "Make the update one atomic operation: `{target}.fetch_add(..)` (or `fetch_sub`, `fetch_or`, ...), or `{target}.fetch_update(set, fetch, |v| Some(f(v)))` for any other function of the old value"
-            );
-            findings.push(Finding::new("TL006", event.span, message, help));
+            let violation = UnsynchronizedSharedUpdate::SplitAtomic {
+                target: target.clone(),
+                atomic: object.display.clone(),
+            };
+            findings.push(violation.at(event.span));
         });
     }
     findings

@@ -1,5 +1,5 @@
 use crate::declare_rule;
-use crate::diagnostic::{Finding, Related};
+use crate::diagnostic::{Finding, FixAvailability, Related, Violation};
 use crate::model::{AcquireHow, Language, ObjKey};
 use crate::registry::{Check, Context};
 
@@ -69,7 +69,7 @@ declare_rule! {
     /// - [Python docs: RLock objects](https://docs.python.org/3/library/threading.html#rlock-objects)
     /// - [Rust docs: `Mutex::lock`](https://doc.rust-lang.org/std/sync/struct.Mutex.html#method.lock)
     pub static RULE = {
-        code: "TL007",
+        violation: NonreentrantReacquire,
         name: "nonreentrant-reacquire",
         severity: Error,
         languages: [Python, Rust],
@@ -77,6 +77,51 @@ declare_rule! {
         guards_fixes: true,
         check: Check::File(check),
     };
+}
+
+/// A non-reentrant lock acquired again by the thread that holds it.
+pub enum NonreentrantReacquire {
+    /// In this file: nested, or through a call (`through_call`) of a function of the file.
+    /// `shared` names the lock two objects share (a `Condition` over a `Lock`), or is empty.
+    Local {
+        inner: String,
+        outer: String,
+        shared: String,
+        kind: &'static str,
+        through_call: bool,
+        language: Language,
+    },
+    /// Through a call into another file (`file`), whose callee is named `callee`.
+    ThroughFile {
+        callee: String,
+        inner: String,
+        outer: String,
+        file: String,
+    },
+}
+
+impl Violation for NonreentrantReacquire {
+    const FIX: FixAvailability = FixAvailability::None;
+
+    fn message(&self) -> String {
+        match self {
+            NonreentrantReacquire::Local { inner, outer, shared, kind, through_call: true, .. } => format!("This call acquires `{inner}` while `{outer}` is already held by this thread{shared}: `{kind}` is not reentrant, so the thread deadlocks on itself"),
+            NonreentrantReacquire::Local { inner, outer, shared, kind, language: Language::Python, .. } => format!("`{inner}` is acquired while `{outer}` is already held by this thread{shared}: `{kind}` is not reentrant, so the thread deadlocks on itself"),
+            NonreentrantReacquire::Local { inner, outer, shared, kind, language: Language::Rust, .. } => format!("`{inner}` is locked again while a guard of `{outer}` is alive{shared}: `{kind}` is not reentrant, so the thread deadlocks (or panics)"),
+            NonreentrantReacquire::ThroughFile { callee, inner, outer, file } => format!("This call to `{callee}` acquires `{inner}` (in {file}) while `{outer}` is already held by this thread: the lock is not reentrant, so the thread deadlocks on itself"),
+        }
+    }
+
+    fn help(&self) -> String {
+        match self {
+            NonreentrantReacquire::Local { through_call: true, language: Language::Python, .. } => "Move the locked work into a helper that expects the lock held, call that here; or use `threading.RLock()` if re-entry is by design",
+            NonreentrantReacquire::Local { through_call: true, language: Language::Rust, .. } => "Pass the guard (or `&mut` to the data) to the helper instead of locking again, or drop the guard before the call",
+            NonreentrantReacquire::Local { language: Language::Python, .. } => "Remove the inner acquisition, or use `threading.RLock()` if re-entry is by design",
+            NonreentrantReacquire::Local { language: Language::Rust, .. } => "Use the guard you already hold, or drop it before locking again",
+            NonreentrantReacquire::ThroughFile { .. } => "Move the locked work into a helper that expects the lock held and call that here, or release the lock before the call; use `threading.RLock()` only if re-entry is by design",
+        }
+        .to_string()
+    }
 }
 
 /// `lock.acquire()` twice in a row on a lock local to the function: a local lock is only of use
@@ -122,22 +167,13 @@ fn check(cx: &Context) -> Vec<Finding> {
             } else {
                 String::new()
             };
-        let (message, help) = match (&nested.through, model.language) {
-            (Some(_), _) => (
-                format!("This call acquires `{inner}` while `{outer}` is already held by this thread{shared}: `{kind}` is not reentrant, so the thread deadlocks on itself"),
-                match model.language {
-                    Language::Python => "Move the locked work into a helper that expects the lock held, call that here; or use `threading.RLock()` if re-entry is by design",
-                    Language::Rust => "Pass the guard (or `&mut` to the data) to the helper instead of locking again, or drop the guard before the call",
-                },
-            ),
-            (None, Language::Python) => (
-                format!("`{inner}` is acquired while `{outer}` is already held by this thread{shared}: `{kind}` is not reentrant, so the thread deadlocks on itself"),
-                "Remove the inner acquisition, or use `threading.RLock()` if re-entry is by design",
-            ),
-            (None, Language::Rust) => (
-                format!("`{inner}` is locked again while a guard of `{outer}` is alive{shared}: `{kind}` is not reentrant, so the thread deadlocks (or panics)"),
-                "Use the guard you already hold, or drop it before locking again",
-            ),
+        let violation = NonreentrantReacquire::Local {
+            inner: inner.clone(),
+            outer: outer.clone(),
+            shared,
+            kind,
+            through_call: nested.through.is_some(),
+            language: model.language,
         };
         let mut related = vec![Related {
             file: None,
@@ -154,7 +190,7 @@ fn check(cx: &Context) -> Vec<Finding> {
                 ),
             });
         }
-        findings.push(Finding::new("TL007", nested.site, message, help).with_related(related));
+        findings.push(violation.at(nested.site).with_related(related));
     }
     findings.sort_by_key(|f| (f.span.start, f.span.end));
     findings.dedup_by(|a, b| a.span == b.span);

@@ -1,12 +1,12 @@
 use crate::declare_rule;
-use crate::diagnostic::{Finding, Related};
+use crate::diagnostic::{Finding, FixAvailability, Related, Violation};
 use crate::model::{
     events, walk, AcquireHow, BlockingKind, Event, EventKind, ExitKind, FileModel, Language, Node,
     ObjId, Scope, ScopeKind, Span,
 };
 use crate::registry::{Check, Context};
 use crate::rules::tl014_thread_leak::waiting_functions;
-use crate::source::{line_start, only_trivia_between, text};
+use crate::source::{line_start, only_trivia_between, short, text, NAME_WIDTH, SNIPPET_WIDTH};
 
 declare_rule! {
     /// ## What it does
@@ -84,7 +84,7 @@ declare_rule! {
     /// - [Python docs: `Future.result`](https://docs.python.org/3/library/concurrent.futures.html#concurrent.futures.Future.result)
     /// - [Rust docs: `JoinHandle::join`](https://doc.rust-lang.org/std/thread/struct.JoinHandle.html#method.join)
     pub static RULE = {
-        code: "TL008",
+        violation: SleepSynchronization,
         name: "sleep-synchronization",
         severity: Warning,
         languages: [Python, Rust],
@@ -345,6 +345,43 @@ fn waits_for_thread(source: &str, steps: &[Step], start: usize, index: usize) ->
     true
 }
 
+/// A sleep that stands in for waiting on a thread or on submitted work.
+pub struct SleepSynchronization {
+    /// The sleep as written.
+    pub call: String,
+    /// What it waits for: "thread `t`", "the work submitted with `ex.submit`".
+    pub what: String,
+    /// The signal it waits for the thread to act on, when it woke one (`cond.notify()`).
+    pub woken: Option<String>,
+    pub language: Language,
+}
+
+impl Violation for SleepSynchronization {
+    const FIX: FixAvailability = FixAvailability::None;
+
+    fn message(&self) -> String {
+        let SleepSynchronization {
+            call, what, woken, ..
+        } = self;
+        match woken {
+            Some(signal) => format!(
+                "`{call}` waits for {what} to act on `{signal}` by guessing how long it takes: on a loaded machine it has not yet, on a fast one the time is wasted"
+            ),
+            None => format!(
+                "`{call}` waits for {what} by guessing how long it takes: on a loaded machine it is not done yet, on a fast one the time is wasted"
+            ),
+        }
+    }
+
+    fn help(&self) -> String {
+        match self.language {
+            Language::Python => "Wait for the thread itself: `join(timeout=...)` for it to finish, an `Event` it sets when ready (`ready.wait(timeout=...)`), `future.result(timeout=...)` for submitted work, or a `Barrier`",
+            Language::Rust => "Wait for the thread itself: `handle.join()` for it to finish, a channel it sends on when ready (`ready_rx.recv_timeout(..)`), or a `Barrier` both threads reach",
+        }
+        .to_string()
+    }
+}
+
 fn report(
     cx: &Context,
     model: &FileModel,
@@ -352,10 +389,10 @@ fn report(
     sleep: &Step,
     woken: Option<&Event>,
 ) -> Finding {
-    let call = short(text(cx.source, sleep.event.span));
+    let call = short(text(cx.source, sleep.event.span), NAME_WIDTH);
     let (what, started) = match &start.event.kind {
         EventKind::ThreadStart { obj: Some(obj) } => {
-            let name = short(&model.object(*obj).display);
+            let name = short(&model.object(*obj).display, NAME_WIDTH);
             (
                 format!("thread `{name}`"),
                 format!("`{name}` is started here"),
@@ -368,23 +405,19 @@ fn report(
         _ => (
             format!(
                 "the work submitted with `{}`",
-                callee(text(cx.source, start.event.span))
+                model.call(start.event.span).map_or_else(
+                    || short(text(cx.source, start.event.span), SNIPPET_WIDTH),
+                    |call| text(cx.source, call.callee).to_string()
+                )
             ),
             "the work is submitted here".to_string(),
         ),
     };
-    let message = match woken {
-        Some(signal) => format!(
-            "`{call}` waits for {what} to act on `{}` by guessing how long it takes: on a loaded machine it has not yet, on a fast one the time is wasted",
-            short(text(cx.source, signal.span))
-        ),
-        None => format!(
-            "`{call}` waits for {what} by guessing how long it takes: on a loaded machine it is not done yet, on a fast one the time is wasted"
-        ),
-    };
-    let help = match model.language {
-        Language::Python => "Wait for the thread itself: `join(timeout=...)` for it to finish, an `Event` it sets when ready (`ready.wait(timeout=...)`), `future.result(timeout=...)` for submitted work, or a `Barrier`",
-        Language::Rust => "Wait for the thread itself: `handle.join()` for it to finish, a channel it sends on when ready (`ready_rx.recv_timeout(..)`), or a `Barrier` both threads reach",
+    let violation = SleepSynchronization {
+        call,
+        what,
+        woken: woken.map(|signal| short(text(cx.source, signal.span), NAME_WIDTH)),
+        language: model.language,
     };
     let mut related = vec![Related {
         file: None,
@@ -398,21 +431,5 @@ fn report(
             message: "it is woken here".to_string(),
         });
     }
-    Finding::new("TL008", sleep.event.span, message, help).with_related(related)
-}
-
-/// The first line of a name, shortened for a one-line message.
-fn short(name: &str) -> String {
-    let line = name.lines().next().unwrap_or("").trim();
-    if line.chars().count() > 40 || name.trim().contains('\n') {
-        let cut: String = line.chars().take(37).collect();
-        format!("{cut}...")
-    } else {
-        line.to_string()
-    }
-}
-
-/// `ex.submit` in `ex.submit(task, 1)`.
-fn callee(call: &str) -> &str {
-    call.split('(').next().unwrap_or(call).trim()
+    violation.at(sleep.event.span).with_related(related)
 }

@@ -1,5 +1,5 @@
 use crate::declare_rule;
-use crate::diagnostic::{Finding, Related};
+use crate::diagnostic::{Finding, FixAvailability, Related, Violation};
 use crate::held::{walk_held, Held};
 use crate::model::{
     events, AcquireHow, BlockingKind, Event, EventKind, FileModel, FnId, Language, ObjId, ObjKey,
@@ -79,7 +79,7 @@ declare_rule! {
     /// - [Rust docs: `Mutex`](https://doc.rust-lang.org/std/sync/struct.Mutex.html)
     /// - [CERT LCK09-J: Do not perform operations that can block while holding a lock](https://wiki.sei.cmu.edu/confluence/display/java/LCK09-J.+Do+not+perform+operations+that+can+block+while+holding+a+lock)
     pub static RULE = {
-        code: "TL009",
+        violation: BlockingUnderLock,
         name: "blocking-under-lock",
         severity: Warning,
         languages: [Python, Rust],
@@ -342,6 +342,53 @@ impl Marks {
     }
 }
 
+/// A blocking call made while a lock is held.
+pub struct BlockingUnderLock {
+    /// The call as written (or "This call"), and the call it makes when it blocks in a callee.
+    pub subject: String,
+    /// What it does: "waits for a thread to finish".
+    pub what: String,
+    pub lock: String,
+    /// " (it releases `cond`, not `lock`)", or empty.
+    pub releases: String,
+    /// Whether the blocking call has a timeout.
+    pub timeout: bool,
+    /// How it can deadlock, when it waits for another thread; or empty.
+    pub deadlock: String,
+    pub language: Language,
+}
+
+impl Violation for BlockingUnderLock {
+    const FIX: FixAvailability = FixAvailability::None;
+
+    fn message(&self) -> String {
+        let BlockingUnderLock {
+            subject,
+            what,
+            lock,
+            releases,
+            deadlock,
+            ..
+        } = self;
+        let how_long = if self.timeout {
+            "up to its timeout"
+        } else {
+            "as long"
+        };
+        format!(
+            "{subject} {what} while `{lock}` is held{releases}: every other thread that needs `{lock}` waits {how_long}{deadlock}"
+        )
+    }
+
+    fn help(&self) -> String {
+        let lock = &self.lock;
+        match self.language {
+            Language::Python => format!("Move the blocking call out of the critical section: copy what it needs while holding `{lock}`, release the lock, then block"),
+            Language::Rust => "Drop the guard before blocking (end its block, or call `drop(guard)`), copying out what the blocking call needs".to_string(),
+        }
+    }
+}
+
 fn finding(cx: &Context, at: &Event, site: &Site, kept: &[&Held], through: bool) -> Finding {
     let model = cx.model;
     let blocking = &site.blocking;
@@ -358,11 +405,6 @@ fn finding(cx: &Context, at: &Event, site: &Site, kept: &[&Held], through: bool)
     } else {
         call
     };
-    let how_long = if blocking.timeout {
-        "up to its timeout"
-    } else {
-        "as long"
-    };
     let releases = match blocking.releases {
         Some(released) => format!(
             " (it releases `{}`, not `{lock}`)",
@@ -375,13 +417,14 @@ fn finding(cx: &Context, at: &Event, site: &Site, kept: &[&Held], through: bool)
     } else {
         String::new()
     };
-    let message = format!(
-        "{subject} {what} while `{lock}` is held{releases}: every other thread that needs `{lock}` waits {how_long}{deadlock}",
-        what = blocking.what,
-    );
-    let help = match model.language {
-        Language::Python => format!("Move the blocking call out of the critical section: copy what it needs while holding `{lock}`, release the lock, then block"),
-        Language::Rust => "Drop the guard before blocking (end its block, or call `drop(guard)`), copying out what the blocking call needs".to_string(),
+    let violation = BlockingUnderLock {
+        subject,
+        what: blocking.what.clone(),
+        lock: lock.clone(),
+        releases,
+        timeout: blocking.timeout,
+        deadlock,
+        language: model.language,
     };
     let mut related: Vec<Related> = kept
         .iter()
@@ -401,7 +444,7 @@ fn finding(cx: &Context, at: &Event, site: &Site, kept: &[&Held], through: bool)
             ),
         });
     }
-    Finding::new("TL009", at.span, message, help).with_related(related)
+    violation.at(at.span).with_related(related)
 }
 
 /// The code in `span` between backquotes, or `fallback` when it is too long to quote.

@@ -1,13 +1,14 @@
 use std::collections::HashSet;
 
 use crate::declare_rule;
-use crate::diagnostic::{Finding, Related};
+use crate::diagnostic::{Finding, FixAvailability, Related, Violation};
 use crate::held::walk_held;
 use crate::model::{
     events, AcquireHow, EventKind, FileModel, Flavor, FnId, Function, Language, ObjId, ObjKey,
     ObjKind,
 };
 use crate::registry::{Check, Context};
+use crate::source::{short, NAME_WIDTH};
 
 declare_rule! {
     /// ## What it does
@@ -71,7 +72,7 @@ declare_rule! {
     /// - [Python docs: Lock objects](https://docs.python.org/3/library/threading.html#lock-objects)
     /// - [Rust docs: `std::sync::Mutex`](https://doc.rust-lang.org/std/sync/struct.Mutex.html)
     pub static RULE = {
-        code: "TL010",
+        violation: UselessLock,
         name: "useless-lock",
         severity: Warning,
         languages: [Python, Rust],
@@ -162,26 +163,54 @@ fn kind_name(kind: ObjKind, language: Language) -> &'static str {
     }
 }
 
+/// A lock no other thread can acquire.
+pub struct UselessLock {
+    /// The lock as written (a local by its variable).
+    pub name: String,
+    pub kind: &'static str,
+    /// The function that creates it for each call; `None` for a temporary acquired at once.
+    pub created_in: Option<String>,
+    pub language: Language,
+}
+
+impl Violation for UselessLock {
+    const FIX: FixAvailability = FixAvailability::None;
+
+    fn message(&self) -> String {
+        let UselessLock { name, kind, .. } = self;
+        match &self.created_in {
+            None => format!(
+                "`{name}` creates a new {kind} and acquires it at once: no other thread can ever acquire the same {kind}, so it protects nothing"
+            ),
+            Some(function) => format!(
+                "`{name}` is {} {kind} created in `{function}` that never leaves it: every call makes its own {kind}, which no other thread can acquire, so it protects nothing",
+                article(kind),
+            ),
+        }
+    }
+
+    fn help(&self) -> String {
+        let kind = self.kind;
+        // The type as written in code (`Arc<Mutex<_>>`), without the async qualifier.
+        let type_name = kind.trim_start_matches("async ");
+        match self.language {
+            Language::Python => format!(
+                "Create the {kind} once where every thread can reach it (a module-level `threading.{kind}()`, or an attribute set in `__init__`) and acquire that one; if nothing is shared, remove the lock"
+            ),
+            Language::Rust => format!(
+                "Share one {kind} between the threads (a `static`, a struct field, or an `Arc<{type_name}<_>>` cloned into each thread) and lock that one; if nothing is shared, remove the lock"
+            ),
+        }
+    }
+}
+
 fn report(model: &FileModel, function: &Function, obj: ObjId, site: crate::model::Span) -> Finding {
     let object = model.object(obj);
     let kind = kind_name(object.kind, model.language);
-    // The type as written in code (`Arc<Mutex<_>>`), without the async qualifier.
-    let type_name = kind.trim_start_matches("async ");
-    let (message, related) = match &object.key {
-        ObjKey::Other(_) => (
-            format!(
-                "`{}` creates a new {kind} and acquires it at once: no other thread can ever acquire the same {kind}, so it protects nothing",
-                short(&object.display)
-            ),
-            Vec::new(),
-        ),
+    let (created_in, related) = match &object.key {
+        ObjKey::Other(_) => (None, Vec::new()),
         _ => (
-            format!(
-                "`{}` is {} {kind} created in `{}` that never leaves it: every call makes its own {kind}, which no other thread can acquire, so it protects nothing",
-                name_of(object),
-                article(kind),
-                function.qualified_name()
-            ),
+            Some(function.qualified_name()),
             object
                 .def
                 .filter(|def| *def != site)
@@ -194,15 +223,16 @@ fn report(model: &FileModel, function: &Function, obj: ObjId, site: crate::model
                 .collect(),
         ),
     };
-    let help = match model.language {
-        Language::Python => format!(
-            "Create the {kind} once where every thread can reach it (a module-level `threading.{kind}()`, or an attribute set in `__init__`) and acquire that one; if nothing is shared, remove the lock"
-        ),
-        Language::Rust => format!(
-            "Share one {kind} between the threads (a `static`, a struct field, or an `Arc<{type_name}<_>>` cloned into each thread) and lock that one; if nothing is shared, remove the lock"
-        ),
+    let violation = UselessLock {
+        name: match created_in {
+            None => short(&object.display, NAME_WIDTH),
+            Some(_) => name_of(object),
+        },
+        kind,
+        created_in,
+        language: model.language,
     };
-    Finding::new("TL010", site, message, help).with_related(related)
+    violation.at(site).with_related(related)
 }
 
 /// `a Lock`, `an RLock`.
@@ -216,19 +246,8 @@ fn article(kind: &str) -> &'static str {
 /// How the object is named in messages: a local by its variable, anything else as written.
 fn name_of(object: &crate::model::SyncObject) -> String {
     match &object.key {
-        ObjKey::Local { name, .. } => short(name),
-        _ => short(&object.display),
-    }
-}
-
-/// The first line of a name, shortened for a one-line message.
-fn short(name: &str) -> String {
-    let line = name.lines().next().unwrap_or("").trim();
-    if line.chars().count() > 40 || name.trim().contains('\n') {
-        let cut: String = line.chars().take(37).collect();
-        format!("{cut}...")
-    } else {
-        line.to_string()
+        ObjKey::Local { name, .. } => short(name, NAME_WIDTH),
+        _ => short(&object.display, NAME_WIDTH),
     }
 }
 
@@ -276,6 +295,7 @@ mod tests {
                 paused_clock: None,
             }],
             thread_entries: Vec::new(),
+            calls: rustc_hash::FxHashMap::default(),
         }
     }
 

@@ -1,7 +1,7 @@
 use std::collections::{BTreeSet, HashMap};
 
 use crate::declare_rule;
-use crate::diagnostic::{Applicability, Edit, Finding, Fix};
+use crate::diagnostic::{Applicability, Edit, Finding, Fix, FixAvailability, Violation};
 use crate::held::walk_held;
 use crate::model::{EventKind, FileModel, FnId, ObjId, ObjKey, ObjKind, Span};
 use crate::registry::{Check, Context};
@@ -54,7 +54,7 @@ declare_rule! {
     /// ## References
     /// - [Python docs: Condition objects](https://docs.python.org/3/library/threading.html#condition-objects)
     pub static RULE = {
-        code: "TL011",
+        violation: UnlockedNotifyOrWait,
         name: "unlocked-notify-or-wait",
         severity: Error,
         languages: [Python],
@@ -70,6 +70,8 @@ struct Site {
     span: Span,
     statement: Option<Span>,
     held: bool,
+    /// A wait rather than a notify.
+    waits: bool,
 }
 
 fn check(cx: &Context) -> Vec<Finding> {
@@ -100,6 +102,7 @@ fn check(cx: &Context) -> Vec<Finding> {
                 span: event.span,
                 statement: event.statement,
                 held: held.iter().any(|h| h.lock == lock),
+                waits: matches!(event.kind, EventKind::Wait { .. }),
             });
         });
     }
@@ -206,11 +209,57 @@ fn travels(key: &ObjKey) -> bool {
     )
 }
 
+/// `notify()` or `wait()` on a `Condition` whose lock is not held.
+pub struct UnlockedNotifyOrWait {
+    /// The condition as written.
+    pub shown: String,
+    /// The method called: `notify`, `notify_all`, `wait`, `wait_for`.
+    pub method: String,
+    /// "`cond`'s lock", or "its lock `lock`" for a condition over another lock.
+    pub lock_name: String,
+}
+
+impl Violation for UnlockedNotifyOrWait {
+    const FIX: FixAvailability = FixAvailability::Sometimes;
+
+    fn message(&self) -> String {
+        let UnlockedNotifyOrWait {
+            shown,
+            method,
+            lock_name,
+        } = self;
+        let waits = method.starts_with("wait");
+        let error = if waits {
+            "cannot wait on un-acquired lock"
+        } else {
+            "cannot notify on un-acquired lock"
+        };
+        format!(
+            "`{shown}.{method}()` is called without holding {lock_name}: a `Condition` must be held to {what}, so this raises `RuntimeError` ({error})",
+            what = if waits { "wait on it" } else { "notify it" },
+        )
+    }
+
+    fn help(&self) -> String {
+        let shown = &self.shown;
+        if self.method.starts_with("wait") {
+            format!("Wait inside `with {shown}:`, around the loop that checks the predicate (`with {shown}: while not ready(): {shown}.wait()`), or use `{shown}.wait_for(predicate)` there")
+        } else {
+            format!("Notify inside `with {shown}:`, in the same block that changes the state the waiters check")
+        }
+    }
+}
+
 fn finding(cx: &Context, site: &Site) -> Finding {
     let model = cx.model;
-    let call = text(cx.source, site.span);
-    let callee = call.split('(').next().unwrap_or(call).trim();
-    let (receiver, method) = callee.rsplit_once('.').unwrap_or(("", callee));
+    let syntax = model.call(site.span);
+    let written = |span: Option<Span>| span.map_or("", |span| text(cx.source, span));
+    let receiver = written(syntax.and_then(|call| call.receiver));
+    let method = match syntax.and_then(|call| call.method.or(Some(call.callee))) {
+        Some(method) => text(cx.source, method),
+        None if site.waits => "wait",
+        None => "notify",
+    };
     let cond = model.object(site.cond);
     let lock = model.lock_of(site.cond);
     let shown = if receiver.is_empty() || receiver.len() > 60 || receiver.contains('\n') {
@@ -218,28 +267,18 @@ fn finding(cx: &Context, site: &Site) -> Finding {
     } else {
         receiver
     };
-    let waits = method.starts_with("wait");
-    let error = if waits {
-        "cannot wait on un-acquired lock"
-    } else {
-        "cannot notify on un-acquired lock"
-    };
     let lock_name = if lock == site.cond {
         format!("`{shown}`'s lock")
     } else {
         format!("its lock `{}`", model.object(lock).display)
     };
-    let message = format!(
-        "`{shown}.{method}()` is called without holding {lock_name}: a `Condition` must be held to {what}, so this raises `RuntimeError` ({error})",
-        what = if waits { "wait on it" } else { "notify it" },
-    );
-    let help = if waits {
-        format!("Wait inside `with {shown}:`, around the loop that checks the predicate (`with {shown}: while not ready(): {shown}.wait()`), or use `{shown}.wait_for(predicate)` there")
-    } else {
-        format!("Notify inside `with {shown}:`, in the same block that changes the state the waiters check")
+    let violation = UnlockedNotifyOrWait {
+        shown: shown.to_string(),
+        method: method.to_string(),
+        lock_name,
     };
     let fix = wrap_fix(cx, site, receiver);
-    Finding::new("TL011", site.span, message, help).with_fix(fix)
+    violation.at_with_fix(site.span, fix)
 }
 
 /// `cond.notify()` alone on its line -> `with cond:` around it.

@@ -1,8 +1,8 @@
 use crate::declare_rule;
-use crate::diagnostic::{Applicability, Edit, Finding, Fix};
+use crate::diagnostic::{Applicability, Edit, Finding, Fix, FixAvailability, Violation};
 use crate::model::{events, EventKind, ThreadAction};
 use crate::registry::{Check, Context};
-use crate::source::text;
+use crate::source::{short, text, NAME_WIDTH};
 
 declare_rule! {
     /// ## What it does
@@ -41,13 +41,39 @@ declare_rule! {
     /// ## References
     /// - [Python docs: Thread objects](https://docs.python.org/3/library/threading.html#thread-objects)
     pub static RULE = {
-        code: "TL012",
+        violation: ThreadRunCalled,
         name: "thread-run-called",
         severity: Error,
         languages: [Python],
         summary: "`run()` called on a thread object instead of `start()`: the code runs in the calling thread.",
         check: Check::File(check),
     };
+}
+
+/// `run()` called on a thread object.
+pub struct ThreadRunCalled {
+    /// The thread as written.
+    pub receiver: String,
+    /// What kind of thread object it is.
+    pub kind: &'static str,
+}
+
+impl Violation for ThreadRunCalled {
+    const FIX: FixAvailability = FixAvailability::Sometimes;
+
+    fn message(&self) -> String {
+        let ThreadRunCalled { receiver, kind } = self;
+        format!(
+            "`{receiver}.run()` runs the {kind}'s code in the calling thread, not in a new one: `run()` is what `start()` calls on the new thread, so nothing runs concurrently and the caller waits for all of it"
+        )
+    }
+
+    fn help(&self) -> String {
+        let receiver = &self.receiver;
+        format!(
+            "Call `{receiver}.start()` to run it on its own thread (and `{receiver}.join()` where the result is needed), or call the target function directly if it should run here"
+        )
+    }
 }
 
 fn check(cx: &Context) -> Vec<Finding> {
@@ -65,13 +91,10 @@ fn check(cx: &Context) -> Vec<Finding> {
             };
             let object = model.object(obj);
             let kind = object.kind.describe(model.language);
-            let receiver = short(&object.display);
-            let message = format!(
-                "`{receiver}.run()` runs the {kind}'s code in the calling thread, not in a new one: `run()` is what `start()` calls on the new thread, so nothing runs concurrently and the caller waits for all of it"
-            );
-            let help = format!(
-                "Call `{receiver}.start()` to run it on its own thread (and `{receiver}.join()` where the result is needed), or call the target function directly if it should run here"
-            );
+            let violation = ThreadRunCalled {
+                receiver: short(&object.display, NAME_WIDTH),
+                kind,
+            };
             let fix = (!arguments && text(cx.source, name) == "run").then(|| Fix {
                 applicability: Applicability::Unsafe,
                 message: "Replace `run()` with `start()`".into(),
@@ -80,18 +103,8 @@ fn check(cx: &Context) -> Vec<Finding> {
                     content: "start".into(),
                 }],
             });
-            findings.push(Finding::new("TL012", event.span, message, help).with_fix(fix));
+            findings.push(violation.at_with_fix(event.span, fix));
         });
     }
     findings
-}
-
-/// The receiver as written, or `...` for one too long to repeat in a sentence (a constructor
-/// call with its arguments).
-fn short(display: &str) -> &str {
-    if display.len() > 40 || display.contains('\n') {
-        "..."
-    } else {
-        display
-    }
 }

@@ -1,5 +1,5 @@
 use crate::declare_rule;
-use crate::diagnostic::{Finding, Related};
+use crate::diagnostic::{Finding, FixAvailability, Related, Violation};
 use crate::model::{EventKind, FileModel, Node, ObjId, Span, ThreadAction};
 use crate::registry::{Check, Context};
 
@@ -38,7 +38,7 @@ declare_rule! {
     /// ## References
     /// - [Python docs: `Thread.daemon`](https://docs.python.org/3/library/threading.html#threading.Thread.daemon)
     pub static RULE = {
-        code: "TL013",
+        violation: DaemonAfterStart,
         name: "daemon-after-start",
         severity: Error,
         languages: [Python],
@@ -52,13 +52,7 @@ fn check(cx: &Context) -> Vec<Finding> {
     let mut findings = Vec::new();
     for function in &model.functions {
         let mut started = Vec::new();
-        walk(
-            model,
-            cx.source,
-            &function.body,
-            &mut started,
-            &mut findings,
-        );
+        walk(model, &function.body, &mut started, &mut findings);
     }
     findings
 }
@@ -68,7 +62,6 @@ fn check(cx: &Context) -> Vec<Finding> {
 /// anywhere inside counts for what follows the block too. Returns the threads rebound.
 fn walk(
     model: &FileModel,
-    source: &str,
     body: &[Node],
     started: &mut Vec<(ObjId, Span)>,
     findings: &mut Vec<Finding>,
@@ -89,17 +82,17 @@ fn walk(
                 EventKind::ThreadControl {
                     obj,
                     action: ThreadAction::SetDaemon,
-                    name,
+                    ..
                 } => {
                     if let Some(&(_, start)) = started.iter().find(|(o, _)| *o == obj) {
-                        findings.push(finding(model, source, event.span, name, obj, start));
+                        findings.push(finding(model, event.span, obj, start));
                     }
                 }
                 _ => {}
             },
             Node::Scope(scope) => {
                 let mut inner = started.clone();
-                let gone = walk(model, source, &scope.body, &mut inner, findings);
+                let gone = walk(model, &scope.body, &mut inner, findings);
                 started.retain(|(o, _)| !gone.contains(o));
                 rebound.extend(gone);
             }
@@ -108,26 +101,45 @@ fn walk(
     rebound
 }
 
-fn finding(
-    model: &FileModel,
-    source: &str,
-    site: Span,
-    name: Span,
-    obj: ObjId,
-    start: Span,
-) -> Finding {
+/// A thread's daemon flag set after its start.
+pub struct DaemonAfterStart {
+    /// The thread as written.
+    pub thread: String,
+    /// Set with `setDaemon()` rather than the `daemon` attribute.
+    pub set_daemon_call: bool,
+}
+
+impl Violation for DaemonAfterStart {
+    const FIX: FixAvailability = FixAvailability::None;
+
+    fn message(&self) -> String {
+        let thread = &self.thread;
+        let setting = if self.set_daemon_call {
+            format!("`{thread}.setDaemon()`")
+        } else {
+            format!("`{thread}.daemon` is set")
+        };
+        format!(
+            "{setting} after `{thread}.start()`: a started thread's daemon status cannot change, so this raises `RuntimeError` (cannot set daemon status of active thread)"
+        )
+    }
+
+    fn help(&self) -> String {
+        let thread = &self.thread;
+        format!(
+            "Pass `daemon=True` (or `False`) where the thread is created (`Thread(..., daemon=True)`), or set `{thread}.daemon` before `{thread}.start()`"
+        )
+    }
+}
+
+fn finding(model: &FileModel, site: Span, obj: ObjId, start: Span) -> Finding {
     let thread = &model.object(obj).display;
-    let setting = match crate::source::text(source, name) {
-        "setDaemon" => format!("`{thread}.setDaemon()`"),
-        _ => format!("`{thread}.daemon` is set"),
+    let violation = DaemonAfterStart {
+        thread: thread.clone(),
+        // `t.setDaemon(...)` is a call; `t.daemon = ...` an assignment.
+        set_daemon_call: model.call(site).is_some(),
     };
-    let message = format!(
-        "{setting} after `{thread}.start()`: a started thread's daemon status cannot change, so this raises `RuntimeError` (cannot set daemon status of active thread)"
-    );
-    let help = format!(
-        "Pass `daemon=True` (or `False`) where the thread is created (`Thread(..., daemon=True)`), or set `{thread}.daemon` before `{thread}.start()`"
-    );
-    Finding::new("TL013", site, message, help).with_related(vec![Related {
+    violation.at(site).with_related(vec![Related {
         file: None,
         span: start,
         message: format!("`{thread}` started here"),

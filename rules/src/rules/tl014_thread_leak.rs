@@ -1,10 +1,11 @@
 use crate::declare_rule;
-use crate::diagnostic::Finding;
+use crate::diagnostic::{Finding, FixAvailability, Violation};
 use crate::model::{
     events, BlockingKind, EventKind, FileModel, FnId, Function, Language, ObjId, ObjKey, ObjKind,
     Span,
 };
 use crate::registry::{Check, Context};
+use crate::source::{short, NAME_WIDTH};
 
 declare_rule! {
     /// ## What it does
@@ -71,7 +72,7 @@ declare_rule! {
     /// - [Rust docs: `std::thread::JoinHandle`](https://doc.rust-lang.org/std/thread/struct.JoinHandle.html)
     /// - [Rust docs: `std::thread::scope`](https://doc.rust-lang.org/std/thread/fn.scope.html)
     pub static RULE = {
-        code: "TL014",
+        violation: ThreadLeak,
         name: "thread-leak",
         severity: Warning,
         languages: [Python, Rust],
@@ -226,46 +227,69 @@ fn is_private(model: &FileModel, function: FnId, obj: ObjId) -> bool {
     created_here && !object.escapes
 }
 
+/// A thread nothing waits for, or an executor never shut down.
+pub enum ThreadLeak {
+    /// A thread started in `owner` and never joined, stored or returned; `temporary` when it
+    /// was never bound to a name (`Thread(...).start()`, a dropped `JoinHandle`).
+    Thread {
+        name: String,
+        owner: String,
+        temporary: bool,
+        language: Language,
+    },
+    /// An executor created outside `with` that `owner` never shuts down.
+    Executor { name: String, owner: String },
+}
+
+impl Violation for ThreadLeak {
+    const FIX: FixAvailability = FixAvailability::None;
+
+    fn message(&self) -> String {
+        match self {
+            ThreadLeak::Thread { name, owner, temporary: true, language: Language::Python } => format!("`{name}` is started without keeping the thread: nothing can join it, so it may still run when `{owner}` returns and its errors go unnoticed"),
+            ThreadLeak::Thread { name, owner, temporary: false, language: Language::Python } => format!("thread `{name}` is started but `{owner}` never joins, stores or returns it: it may still run when `{owner}` returns and its errors go unnoticed"),
+            ThreadLeak::Thread { name, owner, temporary: true, language: Language::Rust } => format!("the `JoinHandle` of `{name}` is dropped at once: the thread is detached, may still run when `{owner}` returns, and its panic is never seen"),
+            ThreadLeak::Thread { name, owner, temporary: false, language: Language::Rust } => format!("the `JoinHandle` `{name}` is never joined, returned or stored: it is dropped at the end of `{owner}`, which detaches the thread while it may still run"),
+            ThreadLeak::Executor { name, owner } => format!("executor `{name}` is created outside `with` and `{owner}` never shuts it down, stores or returns it: its workers outlive the function"),
+        }
+    }
+
+    fn help(&self) -> String {
+        match self {
+            ThreadLeak::Thread { temporary: true, language: Language::Python, .. } => "Keep the thread and `join(timeout=...)` it before returning, or store it where the code that shuts down can join it; pass `daemon=True` if it may be stopped at exit".to_string(),
+            ThreadLeak::Thread { name, temporary: false, language: Language::Python, .. } => format!("Call `{name}.join(timeout=...)` before returning, or store the thread where the code that shuts down can join it; pass `daemon=True` if it may be stopped at exit"),
+            ThreadLeak::Thread { temporary: true, language: Language::Rust, .. } => "Keep the handle and `join()` it before returning (or return or store it for the caller), or spawn inside `std::thread::scope`, which joins its threads".to_string(),
+            ThreadLeak::Thread { name, temporary: false, language: Language::Rust, .. } => format!("Call `{name}.join()` before returning (or return or store the handle for the caller), or spawn inside `std::thread::scope`, which joins its threads"),
+            ThreadLeak::Executor { .. } => "Create it in a `with` block (`with ThreadPoolExecutor(...) as executor:`), which shuts it down at the end of the block, or shut it down in a `finally:` (`executor.shutdown(wait=True, cancel_futures=True)`; for a process pool such as `multiprocessing.Pool`, `close()` then `join()`)".to_string(),
+        }
+    }
+}
+
 fn thread_finding(model: &FileModel, function: &Function, obj: ObjId, site: Span) -> Finding {
     let object = model.object(obj);
     let name = name_of(object);
     let owner = function.qualified_name();
-    let (message, help) = match (model.language, &object.key) {
-        (Language::Python, ObjKey::Other(_)) => (
-            format!("`{name}` is started without keeping the thread: nothing can join it, so it may still run when `{owner}` returns and its errors go unnoticed"),
-            "Keep the thread and `join(timeout=...)` it before returning, or store it where the code that shuts down can join it; pass `daemon=True` if it may be stopped at exit".to_string(),
-        ),
-        (Language::Python, _) => (
-            format!("thread `{name}` is started but `{owner}` never joins, stores or returns it: it may still run when `{owner}` returns and its errors go unnoticed"),
-            format!("Call `{name}.join(timeout=...)` before returning, or store the thread where the code that shuts down can join it; pass `daemon=True` if it may be stopped at exit"),
-        ),
-        (Language::Rust, ObjKey::Other(_)) => (
-            format!("the `JoinHandle` of `{name}` is dropped at once: the thread is detached, may still run when `{owner}` returns, and its panic is never seen"),
-            "Keep the handle and `join()` it before returning (or return or store it for the caller), or spawn inside `std::thread::scope`, which joins its threads".to_string(),
-        ),
-        (Language::Rust, _) => (
-            format!("the `JoinHandle` `{name}` is never joined, returned or stored: it is dropped at the end of `{owner}`, which detaches the thread while it may still run"),
-            format!("Call `{name}.join()` before returning (or return or store the handle for the caller), or spawn inside `std::thread::scope`, which joins its threads"),
-        ),
+    let violation = ThreadLeak::Thread {
+        name,
+        owner,
+        temporary: matches!(object.key, ObjKey::Other(_)),
+        language: model.language,
     };
-    Finding::new("TL014", site, message, help)
+    violation.at(site)
 }
 
 fn executor_finding(function: &Function, display: &str, def: Span) -> Finding {
-    let name = short(display);
-    let owner = function.qualified_name();
-    Finding::new(
-        "TL014",
-        def,
-        format!("executor `{name}` is created outside `with` and `{owner}` never shuts it down, stores or returns it: its workers outlive the function"),
-        "Create it in a `with` block (`with ThreadPoolExecutor(...) as executor:`), which shuts it down at the end of the block, or shut it down in a `finally:` (`executor.shutdown(wait=True, cancel_futures=True)`; for a process pool such as `multiprocessing.Pool`, `close()` then `join()`)",
-    )
+    ThreadLeak::Executor {
+        name: short(display, NAME_WIDTH),
+        owner: function.qualified_name(),
+    }
+    .at(def)
 }
 
 /// How the object is named in messages: a local by its variable, anything else as written.
 fn name_of(object: &crate::model::SyncObject) -> String {
     match &object.key {
-        ObjKey::Local { name, .. } => short(name),
+        ObjKey::Local { name, .. } => short(name, NAME_WIDTH),
         _ => call_summary(&object.display),
     }
 }
@@ -278,23 +302,12 @@ fn call_summary(call: &str) -> String {
         return call.to_string();
     }
     let Some(open) = call.find('(') else {
-        return short(call);
+        return short(call, NAME_WIDTH);
     };
-    let callee = short(call[..open].trim());
+    let callee = short(call[..open].trim(), NAME_WIDTH);
     match call[open..].rfind(".spawn") {
         Some(_) => format!("{callee}(..)...spawn(..)"),
         None => format!("{callee}(..)"),
-    }
-}
-
-/// The first line of a name, shortened for a one-line message.
-fn short(name: &str) -> String {
-    let line = name.lines().next().unwrap_or("").trim();
-    if line.chars().count() > 40 || name.trim().contains('\n') {
-        let cut: String = line.chars().take(37).collect();
-        format!("{cut}...")
-    } else {
-        line.to_string()
     }
 }
 

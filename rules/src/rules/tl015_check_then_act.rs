@@ -1,14 +1,14 @@
 use std::collections::{HashMap, HashSet};
 
 use crate::declare_rule;
-use crate::diagnostic::{Finding, Related};
+use crate::diagnostic::{Finding, FixAvailability, Related, Violation};
 use crate::held::{walk_held, Held};
 use crate::model::{
     AcquireHow, AtomicWrite, BlockingKind, EventKind, FileModel, Flavor, FnId, Language, ObjId,
     ObjKey, ObjKind, Scope, ScopeKind, Span, StateTestKind,
 };
 use crate::registry::{Check, Context};
-use crate::source::text;
+use crate::source::{short, text, SNIPPET_WIDTH};
 
 declare_rule! {
     /// ## What it does
@@ -96,7 +96,7 @@ declare_rule! {
     /// - [Rust docs: `AtomicBool::compare_exchange`](https://doc.rust-lang.org/std/sync/atomic/struct.AtomicBool.html#method.compare_exchange)
     /// - [Rust reference: temporary scopes](https://doc.rust-lang.org/reference/destructors.html#temporary-scopes)
     pub static RULE = {
-        code: "TL015",
+        violation: CheckThenAct,
         name: "check-then-act",
         severity: Warning,
         languages: [Python, Rust],
@@ -593,76 +593,117 @@ fn is_constructor(model: &FileModel, function: FnId) -> bool {
     )
 }
 
+/// A shared object's state tested, then acted on in a separate step.
+pub struct CheckThenAct {
+    /// The test and the act as written.
+    pub check: String,
+    pub act: String,
+    /// The object tested, as written, and its kind.
+    pub name: String,
+    pub kind: &'static str,
+    pub step: Step,
+}
+
+/// What is tested and then done.
+pub enum Step {
+    /// A queue's size, then a put.
+    QueuePut,
+    /// A queue's size, then a get.
+    QueueGet,
+    /// Whether a lock is free, then taking it.
+    Locked,
+    /// Whether a mapping holds the key, then writing it.
+    Contains(String),
+    /// An atomic loaded, then written.
+    AtomicLoad,
+    /// Rust: a guard's data tested in a condition, then locked again.
+    Guard,
+}
+
+impl CheckThenAct {
+    /// What the act's site is, for its related location.
+    fn act_site(&self) -> &'static str {
+        match self.step {
+            Step::QueuePut => "the put that relies on the test",
+            Step::QueueGet => "the get that relies on the test",
+            Step::Locked => "the lock is taken here",
+            Step::Contains(_) => "the item is written here",
+            Step::AtomicLoad => "the atomic is written here",
+            Step::Guard => "locked again here, after the test's guard was dropped",
+        }
+    }
+}
+
+impl Violation for CheckThenAct {
+    const FIX: FixAvailability = FixAvailability::None;
+
+    fn message(&self) -> String {
+        let CheckThenAct {
+            check,
+            act,
+            name,
+            kind,
+            ..
+        } = self;
+        match &self.step {
+            Step::QueuePut => format!("`{check}` tests the {kind} `{name}`, then `{act}` acts on the answer: another thread can fill the queue in between, and `{act}` then blocks until a consumer makes room, possibly for ever"),
+            Step::QueueGet => format!("`{check}` tests the {kind} `{name}`, then `{act}` acts on the answer: another thread can take the last item in between, and `{act}` then blocks until a producer adds one, possibly for ever"),
+            Step::Locked => format!("`{check}` tests whether the {kind} `{name}` is free, then `{act}` takes it: another thread can take it in between, and this thread then blocks although the test said it would not"),
+            Step::Contains(key) => format!("`{check}` tests whether `{name}` holds `{key}`, then `{act}` writes it, with no lock held over both, in code that runs on several threads: another thread can insert the same key in between, and one of the two values is overwritten"),
+            Step::AtomicLoad => format!("`{check}` tests the atomic `{name}`, then `{act}` writes it in a separate operation: another thread can change it in between, and both threads act on the same stale value"),
+            Step::Guard => format!("The {kind} `{name}` is locked in this condition to test its data, the guard is dropped when the condition ends, and `{act}` locks it again to act on the answer: another thread can change the data between the two guards"),
+        }
+    }
+
+    fn help(&self) -> String {
+        let name = &self.name;
+        match &self.step {
+            Step::QueuePut => format!("Drop the test and let the call say whether it could: `try: {name}.put_nowait(item)` with `except queue.Full:` (or `{name}.put(item, timeout=...)`)"),
+            Step::QueueGet => format!("Drop the test and let the call say whether it could: `try: item = {name}.get_nowait()` with `except queue.Empty:` (or `{name}.get(timeout=...)`)"),
+            Step::Locked => format!("Test and take in one call: `if {name}.acquire(blocking=False):` and release it in a `finally:`"),
+            Step::Contains(key) => format!("Insert only if absent, in one step: `{name}.setdefault({key}, value)`, or hold one lock over the test and the write (`with lock:` around the whole `if`)"),
+            Step::AtomicLoad => format!("Make the test and the write one atomic operation: `{name}.compare_exchange(expected, new, Ordering::AcqRel, Ordering::Acquire)` and act only on `Ok`, `{name}.swap(new, ..)` for a flag (act on the old value it returns), or `{name}.fetch_update(..)`"),
+            Step::Guard => format!("Take one guard and use it for the test and the act (`let mut data = {name}.lock().unwrap();` before the `if`, or the `entry` API), or for a `RwLock`, test again under the write guard"),
+        }
+    }
+}
+
 fn finding(cx: &Context, race: &Race) -> Finding {
     let model = cx.model;
-    let check = short(text(cx.source, race.test));
-    let act = short(text(cx.source, race.act));
-    let act = if race.scoped && model.language == Language::Python {
-        format!("with {act}:")
+    let check = short(text(cx.source, race.test), SNIPPET_WIDTH);
+    let act = short(text(cx.source, race.act), SNIPPET_WIDTH);
+    let act = if race.scoped {
+        model.language.syntax().scoped_acquire(&act)
     } else {
         act
     };
-    let (message, help, related) = match &race.subject {
-        Subject::State(obj, test, key) => {
-            let object = model.object(*obj);
-            let name = &object.display;
-            let kind = object.kind.describe(model.language);
+    let (obj, step) = match &race.subject {
+        Subject::State(obj, test, key) => (
+            *obj,
             match test {
-                StateTestKind::QueueSize if race.put => (
-                    format!("`{check}` tests the {kind} `{name}`, then `{act}` acts on the answer: another thread can fill the queue in between, and `{act}` then blocks until a consumer makes room, possibly for ever"),
-                    format!("Drop the test and let the call say whether it could: `try: {name}.put_nowait(item)` with `except queue.Full:` (or `{name}.put(item, timeout=...)`)"),
-                    "the put that relies on the test",
-                ),
-                StateTestKind::QueueSize => (
-                    format!("`{check}` tests the {kind} `{name}`, then `{act}` acts on the answer: another thread can take the last item in between, and `{act}` then blocks until a producer adds one, possibly for ever"),
-                    format!("Drop the test and let the call say whether it could: `try: item = {name}.get_nowait()` with `except queue.Empty:` (or `{name}.get(timeout=...)`)"),
-                    "the get that relies on the test",
-                ),
-                StateTestKind::Locked => (
-                    format!("`{check}` tests whether the {kind} `{name}` is free, then `{act}` takes it: another thread can take it in between, and this thread then blocks although the test said it would not"),
-                    format!("Test and take in one call: `if {name}.acquire(blocking=False):` and release it in a `finally:`"),
-                    "the lock is taken here",
-                ),
+                StateTestKind::QueueSize if race.put => Step::QueuePut,
+                StateTestKind::QueueSize => Step::QueueGet,
+                StateTestKind::Locked => Step::Locked,
                 StateTestKind::Contains => {
-                    let key = key.as_deref().unwrap_or("key");
-                    (
-                        format!("`{check}` tests whether `{name}` holds `{key}`, then `{act}` writes it, with no lock held over both, in code that runs on several threads: another thread can insert the same key in between, and one of the two values is overwritten"),
-                        format!("Insert only if absent, in one step: `{name}.setdefault({key}, value)`, or hold one lock over the test and the write (`with lock:` around the whole `if`)"),
-                        "the item is written here",
-                    )
+                    Step::Contains(key.as_deref().unwrap_or("key").to_string())
                 }
-                StateTestKind::AtomicLoad => (
-                    format!("`{check}` tests the atomic `{name}`, then `{act}` writes it in a separate operation: another thread can change it in between, and both threads act on the same stale value"),
-                    format!("Make the test and the write one atomic operation: `{name}.compare_exchange(expected, new, Ordering::AcqRel, Ordering::Acquire)` and act only on `Ok`, `{name}.swap(new, ..)` for a flag (act on the old value it returns), or `{name}.fetch_update(..)`"),
-                    "the atomic is written here",
-                ),
-            }
-        }
-        Subject::Guard(lock) => {
-            let object = model.object(*lock);
-            let name = &object.display;
-            let kind = object.kind.describe(model.language);
-            (
-                format!("The {kind} `{name}` is locked in this condition to test its data, the guard is dropped when the condition ends, and `{act}` locks it again to act on the answer: another thread can change the data between the two guards"),
-                format!("Take one guard and use it for the test and the act (`let mut data = {name}.lock().unwrap();` before the `if`, or the `entry` API), or for a `RwLock`, test again under the write guard"),
-                "locked again here, after the test's guard was dropped",
-            )
-        }
+                StateTestKind::AtomicLoad => Step::AtomicLoad,
+            },
+        ),
+        Subject::Guard(lock) => (*lock, Step::Guard),
     };
-    Finding::new("TL015", race.test, message, help).with_related(vec![Related {
+    let object = model.object(obj);
+    let violation = CheckThenAct {
+        check,
+        act,
+        name: object.display.clone(),
+        kind: object.kind.describe(model.language),
+        step,
+    };
+    let related = violation.act_site();
+    violation.at(race.test).with_related(vec![Related {
         file: None,
         span: race.act,
         message: related.to_string(),
     }])
-}
-
-/// Source text on one line, shortened for a message.
-fn short(text: &str) -> String {
-    let line = text.lines().next().unwrap_or("").trim();
-    if line.chars().count() > 60 || text.contains('\n') {
-        let cut: String = line.chars().take(57).collect();
-        format!("{cut}...")
-    } else {
-        line.to_string()
-    }
 }

@@ -1,5 +1,5 @@
 use crate::declare_rule;
-use crate::diagnostic::Finding;
+use crate::diagnostic::{Finding, FixAvailability, Violation};
 use crate::model::{events, Event, EventKind, ExitKind, FileModel, Node, ObjId, Span};
 use crate::registry::{Check, Context};
 
@@ -74,13 +74,57 @@ declare_rule! {
     /// - [Python docs: `Executor.submit`](https://docs.python.org/3/library/concurrent.futures.html#concurrent.futures.Executor.submit)
     /// - [Python docs: `Future.result`](https://docs.python.org/3/library/concurrent.futures.html#concurrent.futures.Future.result)
     pub static RULE = {
-        code: "TL016",
+        violation: LostException,
         name: "lost-exception",
         severity: Warning,
         languages: [Python, Rust],
         summary: "A submitted task's future discarded or never asked for its result, or a Rust thread's `join()` result thrown away: an exception or panic in the task is lost silently.",
         check: Check::File(check),
     };
+}
+
+/// A task whose exception or panic nobody sees.
+pub enum LostException {
+    /// `executor.submit(task)` as a statement of its own.
+    DiscardedFuture { executor: String },
+    /// An `as_completed` loop that never asks its `future` for the result.
+    UncheckedLoop { future: String },
+    /// Rust: a thread's `join()` result thrown away; the handle as written, unless it is too
+    /// long to quote (a handle joined where it is spawned).
+    DiscardedJoin { handle: Option<String> },
+}
+
+impl Violation for LostException {
+    const FIX: FixAvailability = FixAvailability::None;
+
+    fn message(&self) -> String {
+        match self {
+            LostException::DiscardedFuture { executor } => format!("The future returned by `{executor}.submit(...)` is discarded: an exception the task raises is stored in that future and never raised or logged, so the failure goes unnoticed"),
+            LostException::UncheckedLoop { future: name } => format!("This `as_completed(...)` loop never calls `{name}.result()` or `{name}.exception()`: an exception a task raised stays stored in its future and is never seen"),
+            LostException::DiscardedJoin { handle } => {
+                let joined = handle.as_ref().map_or_else(
+                    || "this thread's `join()`".to_string(),
+                    |handle| format!("`{handle}.join()`"),
+                );
+                format!(
+                    "The result of {joined} is thrown away: it is `Err` with the panic payload when the thread panicked, so the failure is swallowed and the program goes on as though the thread's work was done"
+                )
+            }
+        }
+    }
+
+    fn help(&self) -> String {
+        match self {
+            LostException::DiscardedFuture { .. } => "Keep the future and call `result()` on it inside `try`/`except` (collect the futures and loop over `as_completed(futures)`), or attach `add_done_callback` with a callback that logs `future.exception()`".to_string(),
+            LostException::UncheckedLoop { future: name } => format!("Call `{name}.result()` in the loop body, inside `try`/`except` where a failed task should not stop the others"),
+            LostException::DiscardedJoin { handle } => {
+                let handle = handle.as_deref().unwrap_or("handle");
+                format!(
+                    "Handle the `Err`: `{handle}.join().expect(\"worker thread panicked\")` to pass the panic on, or `if let Err(panic) = {handle}.join() {{ ... }}` to log it (or `std::panic::resume_unwind(panic)` to re-raise it)"
+                )
+            }
+        }
+    }
 }
 
 fn check(cx: &Context) -> Vec<Finding> {
@@ -97,23 +141,17 @@ fn check(cx: &Context) -> Vec<Finding> {
             let EventKind::UncheckedFuture { executor, future } = event.kind else {
                 return;
             };
-            let (message, help) = match (executor, future) {
-                (Some(executor), _) => {
-                    let executor = &model.object(executor).display;
-                    (
-                        format!("The future returned by `{executor}.submit(...)` is discarded: an exception the task raises is stored in that future and never raised or logged, so the failure goes unnoticed"),
-                        "Keep the future and call `result()` on it inside `try`/`except` (collect the futures and loop over `as_completed(futures)`), or attach `add_done_callback` with a callback that logs `future.exception()`".to_string(),
-                    )
-                }
-                (None, future) => {
-                    let name = future.map_or("future", |f| model.object(f).display.as_str());
-                    (
-                        format!("This `as_completed(...)` loop never calls `{name}.result()` or `{name}.exception()`: an exception a task raised stays stored in its future and is never seen"),
-                        format!("Call `{name}.result()` in the loop body, inside `try`/`except` where a failed task should not stop the others"),
-                    )
-                }
+            let violation = match (executor, future) {
+                (Some(executor), _) => LostException::DiscardedFuture {
+                    executor: model.object(executor).display.clone(),
+                },
+                (None, future) => LostException::UncheckedLoop {
+                    future: future
+                        .map_or("future", |f| model.object(f).display.as_str())
+                        .to_string(),
+                },
             };
-            findings.push(Finding::new("TL016", event.span, message, help));
+            findings.push(violation.at(event.span));
         });
     }
     findings
@@ -154,16 +192,6 @@ fn panics_on_purpose(model: &FileModel, handle: ObjId) -> bool {
 fn discarded_join(cx: &Context, obj: ObjId, span: Span) -> Finding {
     let display = &cx.model.object(obj).display;
     // A handle joined where it is spawned is shown by its spawn call: too long to quote.
-    let (joined, handle) = if display.contains('\n') || display.len() > 40 {
-        ("this thread's `join()`".to_string(), "handle")
-    } else {
-        (format!("`{display}.join()`"), display.as_str())
-    };
-    let message = format!(
-        "The result of {joined} is thrown away: it is `Err` with the panic payload when the thread panicked, so the failure is swallowed and the program goes on as though the thread's work was done"
-    );
-    let help = format!(
-        "Handle the `Err`: `{handle}.join().expect(\"worker thread panicked\")` to pass the panic on, or `if let Err(panic) = {handle}.join() {{ ... }}` to log it (or `std::panic::resume_unwind(panic)` to re-raise it)"
-    );
-    Finding::new("TL016", span, message, help)
+    let handle = (!display.contains('\n') && display.len() <= 40).then(|| display.clone());
+    LostException::DiscardedJoin { handle }.at(span)
 }

@@ -1,5 +1,5 @@
 use crate::declare_rule;
-use crate::diagnostic::{Applicability, Edit, Finding, Fix};
+use crate::diagnostic::{Applicability, Edit, Finding, Fix, FixAvailability, Violation};
 use crate::model::{
     bodies, events, AcquireHow, Event, EventKind, FileModel, Flavor, Node, ObjId, ObjKind, Span,
 };
@@ -78,13 +78,40 @@ declare_rule! {
     /// - [Rust reference: temporary scopes](https://doc.rust-lang.org/reference/destructors.html#temporary-scopes)
     /// - [Rust docs: `MutexGuard`](https://doc.rust-lang.org/std/sync/struct.MutexGuard.html)
     pub static RULE = {
-        code: "TL017",
+        violation: GuardDroppedImmediately,
         name: "guard-dropped-immediately",
         severity: Error,
         languages: [Rust],
         summary: "A lock guard bound to `_` or discarded as a statement: the lock is released at once and protects nothing.",
         check: Check::File(check),
     };
+}
+
+/// A lock guard bound to `_` or discarded as a statement.
+pub struct GuardDroppedImmediately {
+    /// The locking call as written, and the lock.
+    pub call: String,
+    pub object: String,
+    /// Bound to `_` (`let _ = m.lock();`) rather than discarded as a statement.
+    pub bound_to_underscore: bool,
+}
+
+impl Violation for GuardDroppedImmediately {
+    const FIX: FixAvailability = FixAvailability::Sometimes;
+
+    fn message(&self) -> String {
+        let GuardDroppedImmediately { call, object, .. } = self;
+        if self.bound_to_underscore {
+            format!("The guard of `{call}` is bound to `_`, which does not keep it: `{object}` is unlocked again before the next statement, so nothing after it is protected")
+        } else {
+            format!("The guard of `{call}` is discarded at the end of this statement: `{object}` is unlocked again at once, so nothing after it is protected")
+        }
+    }
+
+    fn help(&self) -> String {
+        let GuardDroppedImmediately { call, object, .. } = self;
+        format!("Bind the guard to a name (`let _guard = ...`) so `{object}` stays locked to the end of the block; to wait for the current holder only, write `drop({call})`")
+    }
 }
 
 fn check(cx: &Context) -> Vec<Finding> {
@@ -116,12 +143,6 @@ fn check(cx: &Context) -> Vec<Finding> {
                 let object = &model.object(obj).display;
                 let call = shown(cx.source, event.span, object);
                 let bound_to_underscore = statement.start < event.span.start;
-                let message = if bound_to_underscore {
-                    format!("The guard of `{call}` is bound to `_`, which does not keep it: `{object}` is unlocked again before the next statement, so nothing after it is protected")
-                } else {
-                    format!("The guard of `{call}` is discarded at the end of this statement: `{object}` is unlocked again at once, so nothing after it is protected")
-                };
-                let help = format!("Bind the guard to a name (`let _guard = ...`) so `{object}` stays locked to the end of the block; to wait for the current holder only, write `drop({call})`");
                 // A guard kept to the end of the block while the block locks the same mutex again
                 // would deadlock: no fix then.
                 let lock = model.lock_of(obj);
@@ -130,7 +151,12 @@ fn check(cx: &Context) -> Vec<Finding> {
                 } else {
                     fix(cx.source, event, statement, bound_to_underscore)
                 };
-                findings.push(Finding::new("TL017", event.span, message, help).with_fix(fix));
+                let violation = GuardDroppedImmediately {
+                    call,
+                    object: object.clone(),
+                    bound_to_underscore,
+                };
+                findings.push(violation.at_with_fix(event.span, fix));
             }
         });
     }

@@ -1,5 +1,5 @@
 use crate::declare_rule;
-use crate::diagnostic::{Finding, Related};
+use crate::diagnostic::{Finding, FixAvailability, Related, Violation};
 use crate::held::walk_held;
 use crate::model::{EventKind, FileModel, Flavor, FnId, Language, ObjKind, Span};
 use crate::registry::{Check, Context};
@@ -61,7 +61,7 @@ declare_rule! {
     /// - [Clippy lint `await_holding_lock`](https://rust-lang.github.io/rust-clippy/master/index.html#await_holding_lock)
     /// - [Tokio docs: which kind of mutex should you use?](https://docs.rs/tokio/latest/tokio/sync/struct.Mutex.html#which-kind-of-mutex-should-you-use)
     pub static RULE = {
-        code: "TL018",
+        violation: LockAcrossAwait,
         name: "lock-across-await",
         severity: Error,
         languages: [Python, Rust],
@@ -155,27 +155,46 @@ fn blocks_thread(kind: ObjKind) -> bool {
         )
 }
 
+/// A thread lock held across an `await`.
+pub struct LockAcrossAwait {
+    /// The lock as written, and its kind.
+    pub object: String,
+    pub kind: &'static str,
+    pub reentrant: bool,
+    pub language: Language,
+}
+
+impl Violation for LockAcrossAwait {
+    const FIX: FixAvailability = FixAvailability::None;
+
+    fn message(&self) -> String {
+        let LockAcrossAwait { object, kind, .. } = self;
+        match self.language {
+            Language::Python if self.reentrant => format!("The threading `{kind}` `{object}` is held across this `await`: it belongs to the thread, not the coroutine, so other coroutines on the event loop's thread take it too while this one is suspended, and it excludes nothing between them"),
+            Language::Python => format!("The threading `{kind}` `{object}` is held across this `await`: another coroutine that takes it while this one is suspended blocks the event loop's thread, and this one can never resume to release it"),
+            Language::Rust if self.reentrant => format!("A guard of `{object}` (a thread-owned `{kind}`) is alive across this `.await`: other tasks on the same thread take it too while this one is suspended, so it excludes nothing between them, and tasks on other threads block"),
+            Language::Rust => format!("A guard of `{object}` (a blocking `{kind}`) is alive across this `.await`: while the task is suspended the lock stays held, so another task that locks it on the same thread blocks that thread and deadlocks"),
+        }
+    }
+
+    fn help(&self) -> String {
+        let object = &self.object;
+        match self.language {
+            Language::Python => format!("Use an `asyncio.Lock` (`async with`) for a lock held across `await`, or release `{object}` before awaiting (take it only around the code that does not await)"),
+            Language::Rust => "Drop the guard before the `.await` (end its block, or call `drop(guard)`), or use `tokio::sync::Mutex`, whose guard may be held across `.await`".to_string(),
+        }
+    }
+}
+
 fn finding(model: &FileModel, crossing: &Crossing) -> Finding {
     let object = &model.object(crossing.obj).display;
     let kind = model.object(crossing.lock).kind.describe(model.language);
     let reentrant = model.is_reentrant(crossing.lock);
-    let (message, help) = match model.language {
-        Language::Python if reentrant => (
-            format!("The threading `{kind}` `{object}` is held across this `await`: it belongs to the thread, not the coroutine, so other coroutines on the event loop's thread take it too while this one is suspended, and it excludes nothing between them"),
-            format!("Use an `asyncio.Lock` (`async with`) for a lock held across `await`, or release `{object}` before awaiting (take it only around the code that does not await)"),
-        ),
-        Language::Python => (
-            format!("The threading `{kind}` `{object}` is held across this `await`: another coroutine that takes it while this one is suspended blocks the event loop's thread, and this one can never resume to release it"),
-            format!("Use an `asyncio.Lock` (`async with`) for a lock held across `await`, or release `{object}` before awaiting (take it only around the code that does not await)"),
-        ),
-        Language::Rust if reentrant => (
-            format!("A guard of `{object}` (a thread-owned `{kind}`) is alive across this `.await`: other tasks on the same thread take it too while this one is suspended, so it excludes nothing between them, and tasks on other threads block"),
-            "Drop the guard before the `.await` (end its block, or call `drop(guard)`), or use `tokio::sync::Mutex`, whose guard may be held across `.await`".to_string(),
-        ),
-        Language::Rust => (
-            format!("A guard of `{object}` (a blocking `{kind}`) is alive across this `.await`: while the task is suspended the lock stays held, so another task that locks it on the same thread blocks that thread and deadlocks"),
-            "Drop the guard before the `.await` (end its block, or call `drop(guard)`), or use `tokio::sync::Mutex`, whose guard may be held across `.await`".to_string(),
-        ),
+    let violation = LockAcrossAwait {
+        object: object.clone(),
+        kind,
+        reentrant,
+        language: model.language,
     };
     let mut related = vec![Related {
         file: None,
@@ -189,5 +208,5 @@ fn finding(model: &FileModel, crossing: &Crossing) -> Finding {
             message: format!("`{object}` is still held at this `await`"),
         });
     }
-    Finding::new("TL018", crossing.awaits[0], message, help).with_related(related)
+    violation.at(crossing.awaits[0]).with_related(related)
 }

@@ -1,5 +1,5 @@
 use crate::declare_rule;
-use crate::diagnostic::{Applicability, Edit, Finding, Fix};
+use crate::diagnostic::{Applicability, Edit, Finding, Fix, FixAvailability, Violation};
 use crate::model::{
     walk, AcquireHow, BlockingKind, Event, EventKind, FileModel, Flavor, Function, Language,
     LoopInfo, LoopKind, Node, ObjId, ObjKind, Read, ScopeKind, Span, WaitKind,
@@ -81,7 +81,7 @@ declare_rule! {
     /// - [flake8-async rules](https://flake8-async.readthedocs.io/en/latest/rules.html)
     /// - [Tokio docs: `spawn_blocking`](https://docs.rs/tokio/latest/tokio/task/fn.spawn_blocking.html)
     pub static RULE = {
-        code: "TL019",
+        violation: BlockingCallInAsync,
         name: "blocking-call-in-async",
         severity: Warning,
         languages: [Python, Rust],
@@ -239,6 +239,40 @@ fn stall(model: &FileModel, event: &Event, waited_from: Option<u32>) -> Option<S
     }
 }
 
+/// A call that blocks the thread inside async code.
+pub struct BlockingCallInAsync {
+    /// The call as written (or "This call"), what it does ("sleeps", "blocks (...)"), and the
+    /// async function it is in.
+    pub code: String,
+    pub what: String,
+    pub owner: String,
+    pub language: Language,
+    /// The async counterpart of what it blocks on.
+    pub help: String,
+}
+
+impl Violation for BlockingCallInAsync {
+    const FIX: FixAvailability = FixAvailability::Sometimes;
+
+    fn message(&self) -> String {
+        let BlockingCallInAsync {
+            code, what, owner, ..
+        } = self;
+        match self.language {
+            Language::Python => format!(
+                "{code} {what} on the event loop's thread inside `async def {owner}`: every other task of the loop stalls until it returns"
+            ),
+            Language::Rust => format!(
+                "{code} {what} on the async runtime's worker thread inside the async code of `{owner}`: the other tasks of that thread stall until it returns"
+            ),
+        }
+    }
+
+    fn help(&self) -> String {
+        self.help.clone()
+    }
+}
+
 fn finding(
     cx: &Context,
     function: &Function,
@@ -274,14 +308,6 @@ fn finding(
             None => format!("blocks ({})", kind.describe()),
         },
     };
-    let message = match cx.model.language {
-        Language::Python => format!(
-            "{code} {what} on the event loop's thread inside `async def {owner}`: every other task of the loop stalls until it returns"
-        ),
-        Language::Rust => format!(
-            "{code} {what} on the async runtime's worker thread inside the async code of `{owner}`: the other tasks of that thread stall until it returns"
-        ),
-    };
     let help = match stall {
         _ if cx.model.language == Language::Rust => rust_help(stall),
         Stall::Sleep => "Use `await asyncio.sleep(...)`".to_string(),
@@ -298,10 +324,17 @@ fn finding(
         Stall::Call(_) => "Run it in a worker thread: `await asyncio.to_thread(...)`".into(),
     };
     let fix = match stall {
-        Stall::Sleep => asyncio.and_then(|name| sleep_fix(cx.source, event, name)),
+        Stall::Sleep => asyncio.and_then(|name| sleep_fix(cx.model, event, name)),
         _ => None,
     };
-    Finding::new("TL019", event.span, message, help).with_fix(fix)
+    let violation = BlockingCallInAsync {
+        code,
+        what,
+        owner,
+        language: cx.model.language,
+        help,
+    };
+    violation.at_with_fix(event.span, fix)
 }
 
 /// What to write instead in Rust async code.
@@ -351,17 +384,16 @@ fn resolved(cx: &Context, event: &Event) -> Option<String> {
 }
 
 /// `time.sleep(x)` on its own -> `await asyncio.sleep(x)`.
-fn sleep_fix(source: &str, event: &Event, asyncio: &str) -> Option<Fix> {
+fn sleep_fix(model: &FileModel, event: &Event, asyncio: &str) -> Option<Fix> {
     if event.statement != Some(event.span) {
         return None;
     }
-    let call = text(source, event.span);
-    let open = call.find('(')?;
+    let callee = model.call(event.span)?.callee;
     Some(Fix {
         applicability: Applicability::Unsafe,
         message: format!("Replace with `await {asyncio}.sleep(...)`"),
         edits: vec![Edit {
-            span: Span::new(event.span.start, event.span.start + open as u32),
+            span: Span::new(event.span.start, callee.end),
             content: format!("await {asyncio}.sleep"),
         }],
     })

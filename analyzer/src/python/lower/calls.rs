@@ -75,7 +75,52 @@ impl<'a> Lowerer<'a> {
         }
     }
 
+    /// The events of one call; a call that is an event itself gets its [`CallSyntax`].
     pub(super) fn lower_call(
+        &mut self,
+        function: FnId,
+        call: &'a ast::ExprCall,
+        statement: Option<Span>,
+        out: &mut Vec<Node>,
+    ) {
+        let before = out.len();
+        self.call_events(function, call, statement, out);
+        let call_span = span(call.range());
+        if out[before..]
+            .iter()
+            .any(|node| matches!(node, Node::Event(event) if event.span == call_span))
+        {
+            let args = &call.arguments;
+            let first = args.args.first().map(Ranged::range);
+            let first = first
+                .into_iter()
+                .chain(args.keywords.first().map(Ranged::range));
+            let last = args.args.last().map(Ranged::range);
+            let last = last
+                .into_iter()
+                .chain(args.keywords.last().map(Ranged::range));
+            let arguments = first
+                .min_by_key(Ranged::start)
+                .zip(last.max_by_key(Ranged::end))
+                .map(|(first, last)| span(first.cover(last)));
+            let method = match &*call.func {
+                Expr::Attribute(attribute) => Some(attribute),
+                _ => None,
+            };
+            self.calls.insert(
+                call_span,
+                CallSyntax {
+                    callee: span(call.func.range()),
+                    receiver: method.map(|m| span(m.value.range())),
+                    method: method.map(|m| span(m.attr.range())),
+                    arguments,
+                    first_argument: args.args.first().map(|first| span(first.range())),
+                },
+            );
+        }
+    }
+
+    fn call_events(
         &mut self,
         function: FnId,
         call: &'a ast::ExprCall,

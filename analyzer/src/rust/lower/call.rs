@@ -100,12 +100,24 @@ impl<'a> Lowerer<'a> {
             .collect()
     }
 
+    /// A call of a path or a closure; a call that is an event itself gets its `CallSyntax`.
     pub(super) fn call(
         &mut self,
         call: &'a syn::ExprCall,
         out: &mut Vec<Node>,
         depth: usize,
     ) -> Value {
+        let before = out.len();
+        let value = self.call_events(call, out, depth);
+        let span = self.join(spans::first(&call.func), call.paren_token.span.close());
+        let callee = self.expr_span(&call.func);
+        let later = matches!(value.ty, Ty::SleepFuture(_));
+        let before = (!later).then_some(before);
+        self.record_call(out, before, span, (callee, None), &call.args);
+        value
+    }
+
+    fn call_events(&mut self, call: &'a syn::ExprCall, out: &mut Vec<Node>, depth: usize) -> Value {
         let span = self.join(spans::first(&call.func), call.paren_token.span.close());
         let Expr::Path(path) = &*call.func else {
             self.expr(&call.func, out, depth + 1);

@@ -39,7 +39,8 @@ impl<'a> Lowerer<'a> {
         let span = self.join(spans::first(&call.receiver), call.paren_token.span.close());
         let receiver_span = self.expr_span(&call.receiver);
         let args: Vec<&'a Expr> = call.args.iter().collect();
-        self.method_semantics(
+        let before = out.len();
+        let value = self.method_semantics(
             receiver,
             &name,
             &args,
@@ -48,7 +49,21 @@ impl<'a> Lowerer<'a> {
             hint,
             out,
             depth,
-        )
+        );
+        let callee_end = call
+            .turbofish
+            .as_ref()
+            .map_or_else(|| call.method.span(), |turbofish| turbofish.gt_token.span);
+        let callee = self.join(spans::first(&call.receiver), callee_end);
+        let method = self.span(call.method.span());
+        self.record_call(
+            out,
+            Some(before),
+            span,
+            (callee, Some((receiver_span, method))),
+            args,
+        );
+        value
     }
 
     #[allow(clippy::too_many_arguments)]
