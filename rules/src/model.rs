@@ -761,9 +761,21 @@ pub struct FileModel {
     pub thread_entries: Vec<ThreadEntry>,
     /// How each call event is written, by the event's span ([`FileModel::call`]).
     pub calls: rustc_hash::FxHashMap<Span, CallSyntax>,
+    /// Python: the names the file's top level binds to whole modules (`import asyncio` binds
+    /// `("asyncio", "asyncio")`, `import asyncio as aio` `("aio", "asyncio")`), in order.
+    pub module_imports: Vec<(String, String)>,
 }
 
 impl FileModel {
+    /// The name under which the file's top level imports `module`, if it does
+    /// ([`FileModel::module_imports`]).
+    pub fn module_bound_as(&self, module: &str) -> Option<&str> {
+        self.module_imports
+            .iter()
+            .find(|(_, imported)| imported == module)
+            .map(|(local, _)| local.as_str())
+    }
+
     /// How the call at `span` (an event's span) is written, when that event is a call.
     pub fn call(&self, span: Span) -> Option<CallSyntax> {
         self.calls.get(&span).copied()

@@ -80,6 +80,8 @@ pub struct Lowerer<'a> {
     imports: HashMap<String, String>,
     /// The same, in source order (for the model's [`ModuleInfo`]).
     import_list: Vec<(String, String)>,
+    /// `import m` / `import m as n` at the top level: (bound name, module).
+    module_imports: Vec<(String, String)>,
     functions: Vec<FnInfo<'a>>,
     classes: Vec<ClassInfo>,
     class_by_name: HashMap<String, usize>,
@@ -160,6 +162,7 @@ impl<'a> Lowerer<'a> {
             index: index.filter(|index| !index.is_empty()),
             imports: HashMap::default(),
             import_list: Vec::new(),
+            module_imports: Vec::new(),
             functions: Vec::new(),
             classes: Vec::new(),
             class_by_name: HashMap::default(),
@@ -283,6 +286,7 @@ impl<'a> Lowerer<'a> {
             functions,
             thread_entries: self.thread_entries,
             calls: self.calls,
+            module_imports: self.module_imports,
         };
         (model, self.depth_exceeded)
     }

@@ -218,3 +218,19 @@ def poll(done):
         ]
     );
 }
+
+#[test]
+fn module_imports_are_the_top_levels_import_statements() {
+    let source = "import asyncio as aio\nimport os.path\ntry:\n    import uvloop\nexcept ImportError:\n    pass\nfrom time import sleep\n\ndef f():\n    import json\n\nclass C:\n    import re\n";
+    let model = super::lower(source, None, None).model;
+    assert_eq!(
+        model.module_imports,
+        [
+            ("aio".to_string(), "asyncio".to_string()),
+            ("os".to_string(), "os".to_string()),
+            ("uvloop".to_string(), "uvloop".to_string()),
+        ]
+    );
+    assert_eq!(model.module_bound_as("asyncio"), Some("aio"));
+    assert_eq!(model.module_bound_as("json"), None);
+}

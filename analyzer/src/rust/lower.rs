@@ -216,6 +216,7 @@ impl<'a> Lowerer<'a> {
             functions,
             thread_entries: self.thread_entries,
             calls: self.calls,
+            module_imports: Vec::new(),
         };
         (model, self.depth_exceeded)
     }

@@ -578,6 +578,7 @@ mod tests {
             functions: Vec::new(),
             thread_entries: Vec::new(),
             calls: rustc_hash::FxHashMap::default(),
+            module_imports: Vec::new(),
         }
     }
 

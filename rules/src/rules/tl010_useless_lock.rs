@@ -296,6 +296,7 @@ mod tests {
             }],
             thread_entries: Vec::new(),
             calls: rustc_hash::FxHashMap::default(),
+            module_imports: Vec::new(),
         }
     }
 

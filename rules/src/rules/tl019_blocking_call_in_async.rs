@@ -104,7 +104,7 @@ enum Stall {
 fn check(cx: &Context) -> Vec<Finding> {
     let model = cx.model;
     let rust = model.language == Language::Rust;
-    let asyncio = if rust { None } else { asyncio_name(cx.source) };
+    let asyncio = model.module_bound_as("asyncio").map(str::to_string);
     let mut findings = Vec::new();
     for function in model.functions.iter().filter(|f| f.is_async) {
         // `concurrent.futures.wait(...)`: the futures it waited for are done afterwards.
@@ -396,20 +396,6 @@ fn sleep_fix(model: &FileModel, event: &Event, asyncio: &str) -> Option<Fix> {
             span: Span::new(event.span.start, callee.end),
             content: format!("await {asyncio}.sleep"),
         }],
-    })
-}
-
-/// The name a top-level `import asyncio` (or `import asyncio as name`) binds, if any.
-fn asyncio_name(source: &str) -> Option<String> {
-    source.lines().find_map(|line| {
-        let rest = line.strip_prefix("import asyncio")?;
-        let rest = rest.split('#').next().unwrap_or("").trim();
-        if rest.is_empty() {
-            return Some("asyncio".to_string());
-        }
-        let alias = rest.strip_prefix("as ")?.trim();
-        (!alias.is_empty() && alias.chars().all(|c| c.is_alphanumeric() || c == '_'))
-            .then(|| alias.to_string())
     })
 }
 

@@ -25,6 +25,9 @@ impl<'a> Lowerer<'a> {
                             let first = full.split('.').next().unwrap_or(full);
                             (first.to_string(), first.to_string())
                         };
+                        if class.is_none() && parent == FnId(0) {
+                            self.module_imports.push((local.clone(), target.clone()));
+                        }
                         self.import_list.push((local.clone(), target.clone()));
                         self.imports.insert(local, target);
                     }
