@@ -8,6 +8,7 @@ pub mod baseline;
 pub mod cache;
 pub mod config;
 pub mod discover;
+mod display;
 pub mod engine;
 pub mod fingerprint;
 pub mod fix;

@@ -290,24 +290,8 @@ fn executor_finding(function: &Function, display: &str, def: Span) -> Finding {
 fn name_of(object: &crate::model::SyncObject) -> String {
     match &object.key {
         ObjKey::Local { name, .. } => short(name, NAME_WIDTH),
-        _ => call_summary(&object.display),
-    }
-}
-
-/// A call as it reads, cut to its callee when it spans lines or is long
-/// (`thread::spawn(..)`, `thread::Builder::new(..)...spawn(..)`).
-fn call_summary(call: &str) -> String {
-    let call = call.trim();
-    if call.chars().count() <= 40 && !call.contains('\n') {
-        return call.to_string();
-    }
-    let Some(open) = call.find('(') else {
-        return short(call, NAME_WIDTH);
-    };
-    let callee = short(call[..open].trim(), NAME_WIDTH);
-    match call[open..].rfind(".spawn") {
-        Some(_) => format!("{callee}(..)...spawn(..)"),
-        None => format!("{callee}(..)"),
+        // The front-end names a temporary by its call, already cut to its callee when long.
+        _ => short(&object.display, NAME_WIDTH),
     }
 }
 

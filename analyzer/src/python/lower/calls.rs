@@ -338,7 +338,7 @@ impl<'a> Lowerer<'a> {
                 self.constructed_kind(function, &qualified, args)
             {
                 let key = ObjKey::Other(format!("{qualified}@{}", call_span.start));
-                let id = self.intern(key, self.text(call.range()).to_string());
+                let id = self.intern(key, crate::display::temporary(self.text(call.range())));
                 self.set_kind(id, kind, call_span);
                 return;
             }

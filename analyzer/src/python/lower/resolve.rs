@@ -214,7 +214,7 @@ impl<'a> Lowerer<'a> {
                 let qualified = self.qualified_name(&call.func)?;
                 let kind = self.constructed_kind(function, &qualified, &call.arguments)?;
                 let key = ObjKey::Other(format!("{}@{}", qualified, call.range().start().to_u32()));
-                let id = self.intern(key, self.text(call.range()).to_string());
+                let id = self.intern(key, crate::display::temporary(self.text(call.range())));
                 self.set_kind(id, kind, span(call.range()));
                 self.fresh.insert(id);
                 self.fresh_in.insert(function);

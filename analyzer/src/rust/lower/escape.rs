@@ -68,7 +68,7 @@ impl Lowerer<'_> {
         if value.place.is_some() {
             return;
         }
-        let display = self.text(site).to_string();
+        let display = crate::display::temporary(self.text(site));
         let key = ObjKey::Other(format!("{display}@{}", site.start));
         let kind = ObjKind::Thread { daemon: false };
         let id = self.intern(key, display, kind, Some(site));
