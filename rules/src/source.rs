@@ -110,6 +110,29 @@ pub fn short(code: &str, width: usize) -> String {
     }
 }
 
+/// The code in `span` between backquotes, or "This call" when it is empty, spans lines or is
+/// longer than [`SNIPPET_WIDTH`] (a message starts with it).
+pub fn quoted_call(source: &str, span: Span) -> String {
+    let code = text(source, span);
+    if code.is_empty() || code.contains('\n') || code.len() > SNIPPET_WIDTH {
+        "This call".to_string()
+    } else {
+        format!("`{code}`")
+    }
+}
+
+/// Code over several lines as one line (runs of whitespace become one space), cut to `width`
+/// characters (the last three `...`) when longer.
+pub fn one_line(code: &str, width: usize) -> String {
+    let line = code.split_whitespace().collect::<Vec<_>>().join(" ");
+    if line.chars().count() > width {
+        let cut: String = line.chars().take(width.saturating_sub(3)).collect();
+        format!("{cut}...")
+    } else {
+        line
+    }
+}
+
 /// A name written over several lines, joined without its line comments
 /// (`pair // the pair\n    .1` -> `pair.1`).
 pub fn joined(name: &str) -> String {

@@ -5,7 +5,7 @@ use crate::model::{
     ObjId, ObjKey, ObjKind, Span, WaitKind,
 };
 use crate::registry::{Check, Context};
-use crate::source::{joined, text};
+use crate::source::{joined, one_line, text};
 
 declare_rule! {
     /// ## What it does
@@ -430,7 +430,7 @@ fn disabled_client_timeouts(cx: &Context) -> Vec<Finding> {
             continue;
         }
         seen.push(def);
-        let call = one_line(text(cx.source, def));
+        let call = one_line(text(cx.source, def), 80);
         findings.push(MissingTimeout::DisabledClientTimeout { call }.at(def));
     }
     findings
@@ -457,7 +457,7 @@ fn io_finding(cx: &Context, event: &Event, unbounded: Unbounded, obj: Option<Obj
         let receiver = written
             .receiver
             .filter(|r| readable && !r.is_empty())
-            .map_or_else(|| one_line(&object.display), str::to_string);
+            .map_or_else(|| one_line(&object.display, 80), str::to_string);
         let disabled = matches!(
             object.kind,
             ObjKind::HttpClient {
@@ -509,17 +509,6 @@ fn io_finding(cx: &Context, event: &Event, unbounded: Unbounded, obj: Option<Obj
         receiver,
     }
     .at(event.span)
-}
-
-/// A snippet on one line, shortened for a message.
-fn one_line(snippet: &str) -> String {
-    let line: String = snippet.split_whitespace().collect::<Vec<_>>().join(" ");
-    if line.chars().count() > 80 {
-        let cut: String = line.chars().take(77).collect();
-        format!("{cut}...")
-    } else {
-        line
-    }
 }
 
 /// Rust: the strict set only. A guard (`lock()`) is like `with lock:`; `JoinHandle::join` and

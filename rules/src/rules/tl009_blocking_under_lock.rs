@@ -6,7 +6,7 @@ use crate::model::{
     ObjKind, Span, WaitKind,
 };
 use crate::registry::{Check, Context};
-use crate::source::text;
+use crate::source::quoted_call;
 
 declare_rule! {
     /// ## What it does
@@ -394,12 +394,12 @@ fn finding(cx: &Context, at: &Event, site: &Site, kept: &[&Held], through: bool)
     let blocking = &site.blocking;
     let innermost = kept[kept.len() - 1];
     let lock = &model.object(innermost.obj).display;
-    let call = quoted(cx.source, site.event.span, "This call");
+    let call = quoted_call(cx.source, site.event.span);
     let subject = if through {
         let callee = model.function(site.function).qualified_name();
         format!(
             "{} calls `{callee}`, where {}",
-            quoted(cx.source, at.span, "This call"),
+            quoted_call(cx.source, at.span),
             call.replace("This call", "a call")
         )
     } else {
@@ -445,14 +445,4 @@ fn finding(cx: &Context, at: &Event, site: &Site, kept: &[&Held], through: bool)
         });
     }
     violation.at(at.span).with_related(related)
-}
-
-/// The code in `span` between backquotes, or `fallback` when it is too long to quote.
-fn quoted(source: &str, span: Span, fallback: &str) -> String {
-    let code = text(source, span);
-    if code.is_empty() || code.contains('\n') || code.len() > 60 {
-        fallback.to_string()
-    } else {
-        format!("`{code}`")
-    }
 }

@@ -5,7 +5,7 @@ use crate::model::{
     LoopInfo, LoopKind, Node, ObjId, ObjKind, Read, ScopeKind, Span, WaitKind,
 };
 use crate::registry::{Check, Context};
-use crate::source::text;
+use crate::source::{quoted_call, text};
 
 declare_rule! {
     /// ## What it does
@@ -281,11 +281,13 @@ fn finding(
     asyncio: Option<&str>,
 ) -> Finding {
     let code = match stall {
-        Stall::Lock { scoped: true } => match quoted(cx.source, event.span).strip_prefix('`') {
-            Some(lock) => format!("`with {lock}"),
-            None => "This `with`".to_string(),
-        },
-        _ => quoted(cx.source, event.span),
+        Stall::Lock { scoped: true } => {
+            match quoted_call(cx.source, event.span).strip_prefix('`') {
+                Some(lock) => format!("`with {lock}"),
+                None => "This `with`".to_string(),
+            }
+        }
+        _ => quoted_call(cx.source, event.span),
     };
     let owner = function.qualified_name();
     let what = match stall {
@@ -397,14 +399,4 @@ fn sleep_fix(model: &FileModel, event: &Event, asyncio: &str) -> Option<Fix> {
             content: format!("await {asyncio}.sleep"),
         }],
     })
-}
-
-/// The call between backquotes, or "this call" when it is too long to quote.
-fn quoted(source: &str, span: Span) -> String {
-    let code = text(source, span);
-    if code.is_empty() || code.contains('\n') || code.len() > 60 {
-        "This call".to_string()
-    } else {
-        format!("`{code}`")
-    }
 }
