@@ -756,7 +756,12 @@ fn edges_through_calls<'a>(
 
 /// TL007 for a non-reentrant lock held at a call whose callee, in another file, takes it again.
 fn reacquired_through_call(call: &CallSite, outer: &LockUse, inner: &Reached) -> Finding {
-    let short = call.callee.rsplit('.').next().unwrap_or(&call.callee);
+    // The callee's own name, written with dots (Python) or `::` (Rust).
+    let short = call
+        .callee
+        .rsplit(['.', ':'])
+        .next()
+        .unwrap_or(&call.callee);
     Finding::new(
         "TL007",
         call.site,
@@ -766,7 +771,7 @@ fn reacquired_through_call(call: &CallSite, outer: &LockUse, inner: &Reached) ->
             outer = outer.display,
             file = inner.path,
         ),
-        "Move the locked work into a helper that expects the lock held and call that here, or release the lock before the call; use `threading.RLock()` only if re-entry is by design",
+        "Move the locked work into a helper that expects the lock held and call that here, or release the lock before the call; use a reentrant lock (`threading.RLock()`, `parking_lot::ReentrantMutex`) only if re-entry is by design",
     )
     .with_related(vec![
         Related {

@@ -51,6 +51,9 @@ pub struct ProjectIndex {
     relevant_classes: std::collections::HashSet<String>,
     /// Classes (absolute) whose instances hold a lock-like object, in the class or a base.
     lock_holding_classes: std::collections::HashSet<String>,
+    /// Every module a summary names: what a path written with `::` (`my_crate::a::Pool::take`)
+    /// is split at into its module and the item inside it (`my_crate::a.Pool.take`).
+    modules: std::collections::HashSet<String>,
 }
 
 /// What a class and its bases hold and do.
@@ -80,6 +83,7 @@ impl ProjectIndex {
             if ambiguous.contains(module.as_str()) {
                 continue;
             }
+            index.modules.insert(module.clone());
             for object in &summary.exports {
                 index
                     .objects
@@ -270,6 +274,7 @@ impl ProjectIndex {
     pub fn canonical(&self, qualified: &str) -> String {
         let mut current = qualified.to_string();
         for _ in 0..MAX_REEXPORTS {
+            current = self.item_path(&current);
             if self.objects.contains_key(&current) {
                 return current;
             }
@@ -296,6 +301,25 @@ impl ProjectIndex {
             }
         }
         current
+    }
+
+    /// A path whose module part is written with `::` (Rust: `my_crate::a::Pool::take`), as the
+    /// index names items: the longest prefix that is a module of the project, then the item
+    /// inside it (`my_crate::a.Pool.take`). A name already split (`my_crate::a.LOCK`), or of a
+    /// language that writes modules with dots, is returned as it is.
+    fn item_path(&self, path: &str) -> String {
+        let (head, tail) = path.split_at(path.find('.').unwrap_or(path.len()));
+        if !head.contains("::") || self.modules.contains(head) {
+            return path.to_string();
+        }
+        let segments: Vec<&str> = head.split("::").collect();
+        for end in (1..segments.len()).rev() {
+            let module = segments[..end].join("::");
+            if self.modules.contains(&module) {
+                return format!("{module}.{}{tail}", segments[end..].join("."));
+            }
+        }
+        path.to_string()
     }
 
     /// Whether a file that imports `module` (or a name from it) may reach a project object
@@ -559,6 +583,46 @@ mod tests {
         assert!(index.exports_through("shop"));
         assert!(index.exports_through("shop.jobs"));
         assert!(index.object("shop.other").is_none());
+    }
+
+    #[test]
+    fn rust_paths_split_at_the_longest_module_and_follow_reexports() {
+        let lock = ObjKind::Lock {
+            flavor: Flavor::Std,
+        };
+        let summaries = [
+            summary(
+                "app",
+                &[],
+                &[
+                    ("Pool", "app::pool::Pool"),
+                    ("jobs", "app::work::jobs"),
+                    ("LOCK", "app::work::jobs::LOCK"),
+                ],
+            ),
+            summary("app::pool", &[], &[]),
+            summary("app::work", &[], &[]),
+            summary("app::work::jobs", &[("LOCK", lock)], &[]),
+        ];
+        let index = ProjectIndex::new(&summaries);
+        assert_eq!(
+            index.canonical("app::pool::Pool::take"),
+            "app::pool.Pool.take"
+        );
+        assert_eq!(index.canonical("app::Pool::take"), "app::pool.Pool.take");
+        assert_eq!(
+            index.canonical("app::work::jobs::run"),
+            "app::work::jobs.run"
+        );
+        assert_eq!(index.canonical("app::jobs::run"), "app::work::jobs.run");
+        assert_eq!(index.canonical("app::LOCK"), "app::work::jobs.LOCK");
+        assert_eq!(index.object("app::LOCK").map(|o| o.kind), Some(lock));
+        // Already split, or outside every module of the project: as written.
+        assert_eq!(
+            index.canonical("app::pool.Pool.take"),
+            "app::pool.Pool.take"
+        );
+        assert_eq!(index.canonical("other::x::f"), "other::x::f");
     }
 
     #[test]

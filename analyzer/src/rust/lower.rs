@@ -83,6 +83,9 @@ pub struct Lowerer<'a> {
     /// The crate (name) and module path (`my_crate::a::b`) of the file, when known.
     crate_name: Option<String>,
     module_path: Option<String>,
+    /// The package's library crate, for a file of another target of the package (a test, an
+    /// example, a binary), which names it by the package name.
+    library: Option<String>,
     /// What other files of the project define.
     index: Option<&'a ProjectIndex>,
     /// Items of other files of the crate the file uses (`my_crate::locks.LOCK`): what a
@@ -102,6 +105,7 @@ impl<'a> Lowerer<'a> {
     ) -> Self {
         if let Some(place) = place {
             self.crate_name = Some(place.crate_name.clone());
+            self.library = (!place.in_library).then(|| place.package.clone());
             self.module_path = Some(place.module.join("::"));
             self.index = index.filter(|index| !index.is_empty());
         }
@@ -139,6 +143,7 @@ impl<'a> Lowerer<'a> {
             closure_floors: Vec::new(),
             crate_name: None,
             module_path: None,
+            library: None,
             index: None,
             lookups: std::cell::RefCell::default(),
             atomic_loads: Vec::new(),
@@ -200,6 +205,8 @@ impl<'a> Lowerer<'a> {
             self.intern_statics();
             ModuleInfo {
                 path,
+                imports: self.reexports(),
+                classes: self.class_summaries(),
                 lookups: self.lookups.take().into_iter().collect(),
                 ..ModuleInfo::default()
             }

@@ -23,6 +23,10 @@ pub(super) struct Module<'a> {
     /// The names of the inline modules from the file's top level to this one.
     pub(super) path: Vec<String>,
     pub(super) children: HashMap<String, usize>,
+    /// `mod name;`: the module's items are in another file.
+    pub(super) out_of_line: bool,
+    /// Names bound by a `pub use` (re-exports other modules may name).
+    pub(super) public: HashSet<String>,
     pub(super) imports: HashMap<String, Vec<String>>,
     pub(super) globs: Vec<Vec<String>>,
     pub(super) structs: HashSet<String>,
@@ -179,6 +183,7 @@ impl<'a> Visit<'a> for Collector<'_, 'a> {
         self.lw.modules.push(Module {
             parent: Some(self.module),
             path,
+            out_of_line: item.content.is_none(),
             ..Module::default()
         });
         self.lw.modules[self.module]
@@ -201,7 +206,17 @@ impl<'a> Visit<'a> for Collector<'_, 'a> {
             // `use ::std::..`: an external crate.
         }
         let module = &mut self.lw.modules[self.module];
+        let before: HashSet<String> = module.imports.keys().cloned().collect();
         flatten_use(&item.tree, &mut prefix, module);
+        if !matches!(item.vis, syn::Visibility::Inherited) {
+            let added: Vec<String> = module
+                .imports
+                .keys()
+                .filter(|name| !before.contains(*name))
+                .cloned()
+                .collect();
+            module.public.extend(added);
+        }
     }
 
     fn visit_item_struct(&mut self, item: &'a syn::ItemStruct) {
