@@ -204,6 +204,7 @@ mod tests {
             help: Some("h".into()),
             span: threadlint_rules::model::Span::new(3, 9),
             related: Vec::new(),
+            traces: Vec::new(),
             fix: None,
         }
     }

@@ -12,7 +12,7 @@ use threadlint_rules::lock_order::{self, LockSummary};
 use threadlint_rules::model::{FileModel, Language, Span};
 use threadlint_rules::project::ProjectIndex;
 use threadlint_rules::registry::{is_catalogue_code, Check};
-use threadlint_rules::{Context, Finding, Fix, Related, RuleSettings, Severity, RULES};
+use threadlint_rules::{Context, Finding, Fix, Related, RuleSettings, Severity, Trace, RULES};
 
 use crate::cache::Cache;
 use crate::config::PerFileIgnore;
@@ -117,6 +117,9 @@ pub struct Diagnostic {
     pub help: Option<String>,
     pub span: Span,
     pub related: Vec<Related>,
+    /// How threads get to the finding, step by step (lock-order cycles).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub traces: Vec<Trace>,
     pub fix: Option<Fix>,
 }
 
@@ -136,6 +139,7 @@ impl Diagnostic {
             help: Some(finding.help).filter(|h| !h.is_empty()),
             span: finding.span,
             related: finding.related,
+            traces: finding.traces,
             fix: finding.fix,
         }
     }
@@ -150,6 +154,7 @@ impl Diagnostic {
             help: None,
             span,
             related: Vec::new(),
+            traces: Vec::new(),
             fix: None,
         }
     }

@@ -13,7 +13,9 @@ pub mod registry;
 pub mod rules;
 pub mod source;
 
-pub use diagnostic::{Applicability, Edit, Finding, Fix, Related, Severity};
+pub use diagnostic::{
+    Applicability, Edit, Finding, Fix, Related, Severity, StepKind, Trace, TraceStep,
+};
 pub const HOMEPAGE: &str = "https://github.com/threadlint/threadlint";
 
 pub use registry::{Context, Rule, RuleSettings, RULES};

@@ -12,7 +12,7 @@
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use std::collections::BTreeMap;
 
-use crate::diagnostic::{Finding, Related};
+use crate::diagnostic::{Finding, Related, StepKind, Trace, TraceStep};
 use crate::held::walk_held;
 use crate::model::{EventKind, FileModel, FnId, ObjId, ObjKey, Span};
 use crate::project::{ExportedObject, ProjectIndex};
@@ -40,6 +40,23 @@ pub struct LockEdge {
     /// Both locks come from parameters of the holding function, by the same attribute path
     /// (`a.lock`, `b.lock`): their order depends on the arguments.
     pub parameter_order: bool,
+    /// For an acquisition through calls: the function called at `site`.
+    #[serde(default)]
+    pub callee: Option<String>,
+    /// For an acquisition through calls across files: the calls after the one at `site`, in
+    /// order, that lead to `callee_site`.
+    #[serde(default)]
+    pub chain: Vec<ChainStep>,
+}
+
+/// A call on the way from a holding function to the acquisition it leads to.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ChainStep {
+    /// The file of the call, when not the edge's file.
+    pub file: Option<String>,
+    pub site: Span,
+    /// The function called there.
+    pub callee: String,
 }
 
 /// A lock as one function of the summary uses it.
@@ -102,12 +119,17 @@ pub struct LockSummary {
 }
 
 impl LockSummary {
-    /// Whether the whole-program pass can report anything in this file: it nests locks, takes
-    /// a lock another file can name, or calls out while holding one.
+    /// Whether the whole-program pass can report anything in this file or point into it: it
+    /// nests locks, takes a lock another file can name, calls out while holding one, or calls
+    /// into another module (a step of a call chain that another file's finding shows).
     pub fn takes_locks(&self) -> bool {
         !self.edges.is_empty()
             || self.functions.iter().any(|function| {
-                !function.acquires.is_empty() || function.calls.iter().any(|c| !c.held.is_empty())
+                !function.acquires.is_empty()
+                    || function
+                        .calls
+                        .iter()
+                        .any(|c| !c.held.is_empty() || c.external)
             })
     }
 }
@@ -189,6 +211,11 @@ pub fn summarize(cx: &Context, file: &str) -> LockSummary {
             callee_site: nested.through.as_ref().map(|t| t.site),
             callee_file: None,
             parameter_order,
+            callee: nested
+                .through
+                .as_ref()
+                .map(|t| model.functions[t.function.0 as usize].qualified_name()),
+            chain: Vec::new(),
         });
     }
     let Some(info) = &model.module else {
@@ -448,7 +475,7 @@ pub fn check(summaries: &[(usize, &str, &LockSummary)]) -> Vec<(usize, Finding)>
         }
     }
     for sites in cycles.values() {
-        for (index, &(file, _, edge)) in sites.iter().enumerate() {
+        for (index, &(file, path, edge)) in sites.iter().enumerate() {
             let mut related = Vec::new();
             related.push(Related {
                 file: None,
@@ -514,7 +541,8 @@ pub fn check(summaries: &[(usize, &str, &LockSummary)]) -> Vec<(usize, Finding)>
                     message,
                     "Take these locks in one global order everywhere (or replace them with a single coarser lock)",
                 )
-                .with_related(related),
+                .with_related(related)
+                .with_traces(cycle_traces(sites, index, edge, path)),
             ));
         }
     }
@@ -551,6 +579,33 @@ pub fn check(summaries: &[(usize, &str, &LockSummary)]) -> Vec<(usize, Finding)>
     findings.dedup_by(|(fa, a), (fb, b)| fa == fb && a.span == b.span && a.message == b.message);
     findings
 }
+
+/// How threads take the locks of a cycle: the side of the reported edge first, then the other
+/// edges of the cycle (at most [`MAX_TRACES`] in all), each with its calls.
+fn cycle_traces(
+    sites: &[(usize, &str, &LockEdge)],
+    index: usize,
+    edge: &LockEdge,
+    path: &str,
+) -> Vec<Trace> {
+    let mut traces = vec![side(edge, path, path)];
+    for (other_index, &(_, other_path, other)) in sites.iter().enumerate() {
+        if other_index == index || traces.len() >= MAX_TRACES {
+            continue;
+        }
+        let (inner_display, outer_display) = distinct_names(other);
+        let other = LockEdge {
+            outer_display,
+            inner_display,
+            ..other.clone()
+        };
+        traces.push(side(&other, other_path, path));
+    }
+    traces
+}
+
+/// Sides of a cycle written out as traces for one finding.
+const MAX_TRACES: usize = 8;
 
 /// The displays of an edge's two locks, told apart when the code writes two different locks
 /// alike (`self._lock` of two classes): then each is named by the end of its identity
@@ -621,6 +676,8 @@ struct Reached<'a> {
     file: usize,
     path: &'a str,
     lock: &'a LockUse,
+    /// The callee it is reached through (`None`: the function takes it itself).
+    via: Option<usize>,
 }
 
 /// Edges (and TL007 re-acquisitions) that go through calls into other files: a lock held at a
@@ -669,7 +726,12 @@ fn edges_through_calls<'a>(
             effects
                 .acquires
                 .iter()
-                .map(|lock| Reached { file, path, lock })
+                .map(|lock| Reached {
+                    file,
+                    path,
+                    lock,
+                    via: None,
+                })
                 .collect()
         })
         .collect();
@@ -699,7 +761,10 @@ fn edges_through_calls<'a>(
                     .iter()
                     .any(|r| r.lock.lock == item.lock.lock)
                 {
-                    reached[caller].push(item);
+                    reached[caller].push(Reached {
+                        via: Some(callee),
+                        ..item
+                    });
                     grew = true;
                 }
             }
@@ -723,10 +788,24 @@ fn edges_through_calls<'a>(
                     continue;
                 }
                 let callee_file = (inner.file != file).then(|| inner.path.to_string());
+                let chain = || {
+                    let steps = chain_to(&functions, &callees, &reached, callee, inner.lock);
+                    steps
+                        .into_iter()
+                        .map(|(at, site, callee)| ChainStep {
+                            file: (at != path).then(|| at.to_string()),
+                            site,
+                            callee: callee.to_string(),
+                        })
+                        .collect::<Vec<_>>()
+                };
                 if let Some(outer) = call.held.iter().find(|h| h.lock == inner.lock.lock) {
                     let waits = !(outer.reentrant || outer.shared && inner.lock.shared);
                     if waits && reported.insert((file, call.site, outer.lock.as_str())) {
-                        findings.push((file, reacquired_through_call(call, outer, inner)));
+                        findings.push((
+                            file,
+                            reacquired_through_call(call, outer, inner, path, &chain()),
+                        ));
                     }
                     // Already held: re-taking it orders nothing after the other held locks.
                     continue;
@@ -745,6 +824,8 @@ fn edges_through_calls<'a>(
                             callee_site: Some(inner.lock.site),
                             callee_file: callee_file.clone(),
                             parameter_order: false,
+                            callee: Some(functions[callee].2.name.clone()),
+                            chain: chain(),
                         },
                     ));
                 }
@@ -755,13 +836,14 @@ fn edges_through_calls<'a>(
 }
 
 /// TL007 for a non-reentrant lock held at a call whose callee, in another file, takes it again.
-fn reacquired_through_call(call: &CallSite, outer: &LockUse, inner: &Reached) -> Finding {
-    // The callee's own name, written with dots (Python) or `::` (Rust).
-    let short = call
-        .callee
-        .rsplit(['.', ':'])
-        .next()
-        .unwrap_or(&call.callee);
+fn reacquired_through_call(
+    call: &CallSite,
+    outer: &LockUse,
+    inner: &Reached,
+    path: &str,
+    chain: &[ChainStep],
+) -> Finding {
+    let short = short_name(&call.callee);
     Finding::new(
         "TL007",
         call.site,
@@ -785,6 +867,144 @@ fn reacquired_through_call(call: &CallSite, outer: &LockUse, inner: &Reached) ->
             message: format!("`{}` acquired again here", inner.lock.display),
         },
     ])
+    .with_traces(vec![Trace {
+        message: format!(
+            "`{}` is taken, then taken again through calls",
+            outer.display
+        ),
+        ..side(
+        &LockEdge {
+            outer: outer.lock.clone(),
+            inner: inner.lock.lock.clone(),
+            outer_display: outer.display.clone(),
+            inner_display: inner.lock.display.clone(),
+            site: call.site,
+            outer_site: outer.site,
+            callee_site: Some(inner.lock.site),
+            callee_file: (inner.path != path).then(|| inner.path.to_string()),
+            parameter_order: false,
+            callee: Some(call.callee.clone()),
+            chain: chain.to_vec(),
+        },
+        path,
+        path,
+    )
+    }])
+}
+
+/// The calls inside `callee` (and on) through which it reaches `lock`: `(path of the calling
+/// file, call site, function called)`, in order, up to the function that takes it.
+fn chain_to<'a>(
+    functions: &[(usize, &'a str, &'a FunctionEffects)],
+    callees: &[Vec<Option<usize>>],
+    reached: &[Vec<Reached<'a>>],
+    callee: usize,
+    lock: &LockUse,
+) -> Vec<(&'a str, Span, &'a str)> {
+    let mut steps = Vec::new();
+    let mut current = callee;
+    // Each function's entry for a lock points to a callee that had it first: the walk ends.
+    while steps.len() < MAX_CHAIN {
+        let Some(next) = reached[current]
+            .iter()
+            .find(|r| r.lock.lock == lock.lock)
+            .and_then(|r| r.via)
+        else {
+            break;
+        };
+        let (_, path, effects) = functions[current];
+        let Some(call) = effects
+            .calls
+            .iter()
+            .zip(&callees[current])
+            .find_map(|(call, to)| (*to == Some(next)).then_some(call))
+        else {
+            break;
+        };
+        steps.push((path, call.site, functions[next].2.name.as_str()));
+        current = next;
+    }
+    steps
+}
+
+/// Calls followed at most when a chain is written out.
+const MAX_CHAIN: usize = 32;
+
+/// The last component of a function's absolute name (`pkg.jobs.run`, `my_crate::jobs.run`).
+fn short_name(name: &str) -> &str {
+    name.rsplit(['.', ':']).next().unwrap_or(name)
+}
+
+/// How a thread takes the two locks of `edge` (in the file `edge_path`), as a trace seen from
+/// a finding in `finding_path`: where it takes the outer lock, the calls it makes holding it,
+/// and where it takes the inner one.
+fn side(edge: &LockEdge, edge_path: &str, finding_path: &str) -> Trace {
+    let step = |at: Option<&str>, span, message, kind, depth| TraceStep {
+        file: Some(at.unwrap_or(edge_path))
+            .filter(|at| *at != finding_path)
+            .map(str::to_string),
+        span,
+        message,
+        kind,
+        depth,
+    };
+    let mut steps = vec![step(
+        None,
+        edge.outer_site,
+        format!("`{}` acquired", edge.outer_display),
+        StepKind::Acquire,
+        0,
+    )];
+    match edge.callee_site {
+        Some(callee_site) => {
+            let called = edge.callee.as_deref().map_or_else(
+                || "the function".to_string(),
+                |name| format!("`{}`", short_name(name)),
+            );
+            steps.push(step(
+                None,
+                edge.site,
+                format!("calls {called} holding `{}`", edge.outer_display),
+                StepKind::Call,
+                0,
+            ));
+            let mut depth = 1;
+            for call in &edge.chain {
+                steps.push(step(
+                    call.file.as_deref(),
+                    call.site,
+                    format!("calls `{}`", short_name(&call.callee)),
+                    StepKind::Call,
+                    depth,
+                ));
+                depth += 1;
+            }
+            steps.push(step(
+                edge.callee_file.as_deref(),
+                callee_site,
+                format!("`{}` acquired", edge.inner_display),
+                StepKind::Acquire,
+                depth,
+            ));
+        }
+        None => steps.push(step(
+            None,
+            edge.site,
+            format!(
+                "`{}` acquired while holding `{}`",
+                edge.inner_display, edge.outer_display
+            ),
+            StepKind::Acquire,
+            0,
+        )),
+    }
+    Trace {
+        message: format!(
+            "`{}` is taken, then `{}`",
+            edge.outer_display, edge.inner_display
+        ),
+        steps,
+    }
 }
 
 /// Module paths that more than one file of the run claims (two scripts named `worker.py` in
