@@ -1092,6 +1092,26 @@ fn finish_with(mut analyses: Vec<Analysis>, others: &[(&str, &LockSummary)]) -> 
             let diagnostic = Diagnostic::from_finding(finding, &analysis.settings);
             analysis.report.diagnostics.push(diagnostic);
         }
+        // A file that a trace passes through (a call on the way to a lock) may have had its
+        // text dropped: it is read again so that the step can be located.
+        let stepped: std::collections::HashSet<&str> = analyses
+            .iter()
+            .flat_map(|a| &a.report.diagnostics)
+            .flat_map(|d| &d.traces)
+            .flat_map(|t| &t.steps)
+            .filter_map(|step| step.file.as_deref())
+            .collect();
+        let reread: Vec<usize> = (0..analysed)
+            .filter(|&i| analyses[i].text_dropped && stepped.contains(paths[i].as_str()))
+            .collect();
+        for i in reread {
+            if let Ok(text) = read_source(&analyses[i].report.path) {
+                let analysis = &mut analyses[i];
+                analysis.report.lines = Arc::new(LineIndex::new(&text));
+                analysis.report.source = Arc::from(text);
+                analysis.text_dropped = false;
+            }
+        }
     }
     analyses.retain(|analysis| !analysis.context);
     // Files that could be read (the others carry the diagnostic that says why not).

@@ -119,17 +119,12 @@ pub struct LockSummary {
 }
 
 impl LockSummary {
-    /// Whether the whole-program pass can report anything in this file or point into it: it
-    /// nests locks, takes a lock another file can name, calls out while holding one, or calls
-    /// into another module (a step of a call chain that another file's finding shows).
+    /// Whether the whole-program pass can report anything in this file: it nests locks, takes
+    /// a lock another file can name, or calls out while holding one.
     pub fn takes_locks(&self) -> bool {
         !self.edges.is_empty()
             || self.functions.iter().any(|function| {
-                !function.acquires.is_empty()
-                    || function
-                        .calls
-                        .iter()
-                        .any(|c| !c.held.is_empty() || c.external)
+                !function.acquires.is_empty() || function.calls.iter().any(|c| !c.held.is_empty())
             })
     }
 }
