@@ -458,16 +458,11 @@ impl Lowerer<'_> {
     }
 
     /// A static of another file of the crate (`crate::locks::LOCK`, or a name bound to it by
-    /// `use`), through the project index: that file's object, with its kind.
+    /// `use`; from a test, an example or a binary, `my_crate::locks::LOCK` of the package's
+    /// library), through the project index: that file's object, with its kind.
     pub(super) fn imported_static(&self, path: &str, display: &str) -> Option<(ObjKey, Ty)> {
-        let crate_name = self.crate_name.as_deref()?;
-        let rest = path.strip_prefix("crate::")?;
-        let (module, name) = rest.rsplit_once("::").unwrap_or(("", rest));
-        let module = if module.is_empty() {
-            crate_name.to_string()
-        } else {
-            format!("{crate_name}::{module}")
-        };
+        let absolute = self.project_path(path)?;
+        let (module, name) = absolute.rsplit_once("::")?;
         let dotted = format!("{module}.{name}");
         self.lookups.borrow_mut().insert(dotted.clone());
         let export = self.index?.object(&dotted).filter(|e| !e.factory)?;
