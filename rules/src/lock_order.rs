@@ -231,8 +231,15 @@ pub fn summarize(cx: &Context, file: &str) -> LockSummary {
 }
 
 /// The absolute name of each function other modules can call: module functions and methods
-/// (not functions nested in another, nor the module's own top-level code).
+/// (not functions nested in another, nor the module's own top-level code). A method of a class
+/// that another module declares is named after that module.
 fn function_names(model: &FileModel, module: &str) -> Vec<Option<String>> {
+    let owners: HashMap<&str, &str> = model
+        .module
+        .iter()
+        .flat_map(|info| &info.method_owners)
+        .map(|(class, owner)| (class.as_str(), owner.as_str()))
+        .collect();
     let mut order: Vec<usize> = (1..model.functions.len()).collect();
     order.sort_by_key(|&i| {
         let span = model.functions[i].span;
@@ -249,6 +256,12 @@ fn function_names(model: &FileModel, module: &str) -> Vec<Option<String>> {
             open.pop();
         }
         if open.is_empty() {
+            let module = function
+                .class
+                .as_deref()
+                .and_then(|class| owners.get(class))
+                .copied()
+                .unwrap_or(module);
             names[index] = Some(format!("{module}.{}", function.qualified_name()));
         }
         open.push(function.span);

@@ -697,6 +697,10 @@ pub struct ModuleInfo {
     /// Absolute names of other modules' objects, classes and factories the file uses (`pkg.
     /// locks.LOCK`, `pkg.pool.Pool`): what a project index may resolve for it.
     pub lookups: Vec<String>,
+    /// Classes whose methods this file defines but another module declares (Rust: an `impl`
+    /// of a type of another file): `(class, defining module)`. Their methods are named after
+    /// that module.
+    pub method_owners: Vec<(String, String)>,
 }
 
 /// A class as other modules see it: what its instances hold and which methods it defines.

@@ -260,6 +260,7 @@ impl<'a> Lowerer<'a> {
             factories,
             classes,
             lookups,
+            method_owners: Vec::new(),
         });
         let model = FileModel {
             language: Language::Python,

@@ -88,6 +88,11 @@ pub struct Lowerer<'a> {
     library: Option<String>,
     /// What other files of the project define.
     index: Option<&'a ProjectIndex>,
+    /// The type of each `impl` block, where it is written (`impl Pool`, `impl<T> Pool<T>`).
+    impls: Vec<(String, &'a syn::Type, usize)>,
+    /// `impl` blocks of types that another file of the crate defines: the type's short name
+    /// and its absolute path (`Pool` -> `my_crate::pool::Pool`).
+    foreign_impls: HashMap<String, String>,
     /// Items of other files of the crate the file uses (`my_crate::locks.LOCK`): what a
     /// project index may resolve for it.
     lookups: std::cell::RefCell<std::collections::BTreeSet<String>>,
@@ -145,6 +150,8 @@ impl<'a> Lowerer<'a> {
             module_path: None,
             library: None,
             index: None,
+            impls: Vec::new(),
+            foreign_impls: HashMap::default(),
             lookups: std::cell::RefCell::default(),
             atomic_loads: Vec::new(),
         }
@@ -172,6 +179,7 @@ impl<'a> Lowerer<'a> {
         };
         collector.visit_file(file);
         self.resolve_item_types();
+        self.resolve_impls();
         let mut bodies = Vec::new();
         let mut index = 0;
         while index < self.fns.len() {
@@ -205,6 +213,7 @@ impl<'a> Lowerer<'a> {
             self.intern_statics();
             ModuleInfo {
                 path,
+                method_owners: self.method_owners(),
                 imports: self.reexports(),
                 classes: self.class_summaries(),
                 lookups: self.lookups.take().into_iter().collect(),

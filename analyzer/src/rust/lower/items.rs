@@ -278,6 +278,9 @@ impl<'a> Visit<'a> for Collector<'_, 'a> {
         let Some(class) = type_name(&item.self_ty) else {
             return;
         };
+        self.lw
+            .impls
+            .push((class.clone(), &*item.self_ty, self.module));
         let saved = self.class.replace(class.clone());
         for impl_item in &item.items {
             if let syn::ImplItem::Fn(method) = impl_item {

@@ -365,8 +365,10 @@ impl<'a> Lowerer<'a> {
                 self.atomic_loads.push((span, obj));
                 return Value::default();
             }
-            Ty::Struct(class) => {
-                if let Some(callee) = self.method_of(&class, name) {
+            Ty::Struct(class) | Ty::Project(class) => {
+                // A method of an `impl` in this file (of another file's type too).
+                let short = class.rsplit("::").next().unwrap_or(&class).to_string();
+                if let Some(callee) = self.method_of(&short, name) {
                     let values = lower_args(self, out);
                     self.escape_all(&values);
                     self.hand_over(args.iter().copied(), &values, out);

@@ -500,6 +500,36 @@ impl Lowerer<'_> {
         found
     }
 
+    /// Finds the `impl` blocks whose type another file of the crate defines (not a struct
+    /// of this file): their methods are that type's, `self` is an instance of it.
+    pub(super) fn resolve_impls(&mut self) {
+        let impls = std::mem::take(&mut self.impls);
+        for (class, ty, module) in &impls {
+            if self.structs.contains_key(class) || self.foreign_impls.contains_key(class) {
+                continue;
+            }
+            if let Ty::Project(owner) = self.ty_of(ty, *module, None, 0) {
+                self.foreign_impls.insert(class.clone(), owner);
+            }
+        }
+        self.impls = impls;
+    }
+
+    /// The modules (absolute, `my_crate::pool`) that define the types of this file's `impl`
+    /// blocks of another file's types: their methods are named after those modules.
+    pub(super) fn method_owners(&self) -> Vec<(String, String)> {
+        let mut owners: Vec<(String, String)> = self
+            .foreign_impls
+            .iter()
+            .filter_map(|(class, owner)| {
+                let (module, _) = owner.rsplit_once("::")?;
+                Some((class.clone(), module.to_string()))
+            })
+            .collect();
+        owners.sort();
+        owners
+    }
+
     /// The structs at the file's top level as other files see them: their fields that hold
     /// synchronisation objects, and the methods of their `impl` blocks here.
     pub(super) fn class_summaries(&self) -> Vec<ClassSummary> {
