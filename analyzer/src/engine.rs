@@ -452,13 +452,23 @@ fn analyse(
         )
     {
         // Nothing can be reported, so none of the text is kept: only, for a Python file, the
-        // modules it imports, through which it might still use another file's lock.
+        // modules it imports, through which it might still use another file's lock; for a
+        // Rust file, its crate (and its package's library), whose functions that take locks
+        // it may call.
         let imports = match language {
             Language::Python => {
                 let module = python::modules::module_path(&path);
                 python::modules::imported_modules(&source, module.as_ref())
             }
-            Language::Rust => Vec::new(),
+            Language::Rust => rust::modules::locate(&path)
+                .map(|place| {
+                    let mut crates = vec![place.crate_name];
+                    if !place.in_library {
+                        crates.push(place.package);
+                    }
+                    crates
+                })
+                .unwrap_or_default(),
         };
         let mut analysis = Analysis::without_text(path, diagnostics, settings);
         analysis.prefiltered = Some(imports);

@@ -116,6 +116,9 @@ pub struct LockSummary {
     /// Names of other modules it uses objects, classes or factories of.
     #[serde(default)]
     pub lookups: Vec<String>,
+    /// The language of the file, when its module is known.
+    #[serde(default)]
+    pub language: Option<crate::model::Language>,
 }
 
 impl LockSummary {
@@ -227,6 +230,7 @@ pub fn summarize(cx: &Context, file: &str) -> LockSummary {
         functions: function_effects(model, file, &info.path, handoff),
         classes: info.classes.clone(),
         lookups: info.lookups.clone(),
+        language: Some(model.language),
     }
 }
 

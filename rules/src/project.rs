@@ -54,6 +54,11 @@ pub struct ProjectIndex {
     /// Every module a summary names: what a path written with `::` (`my_crate::a::Pool::take`)
     /// is split at into its module and the item inside it (`my_crate::a.Pool.take`).
     modules: std::collections::HashSet<String>,
+    /// Rust crates (their root modules) with functions that take a lock, themselves or through
+    /// their calls, and those functions' own names: a file of such a crate that the prefilter
+    /// skipped may call one, a step of a chain to a lock.
+    acquiring_crates: std::collections::HashSet<String>,
+    acquiring_names: Vec<String>,
 }
 
 /// What a class and its bases hold and do.
@@ -115,6 +120,24 @@ impl ProjectIndex {
             .collect();
         // What each class's hierarchy holds and does, worked out once.
         let acquiring = acquiring_functions(&summaries);
+        let rust_modules: std::collections::HashSet<&str> = summaries
+            .iter()
+            .filter(|s| s.language == Some(crate::model::Language::Rust))
+            .filter_map(|s| s.module.as_deref())
+            .collect();
+        for function in &acquiring {
+            let Some((module, name)) = function.split_once('.') else {
+                continue;
+            };
+            if rust_modules.contains(module) {
+                let root = module.split("::").next().unwrap_or(module);
+                index.acquiring_crates.insert(root.to_string());
+                let short = name.rsplit('.').next().unwrap_or(name);
+                index.acquiring_names.push(short.to_string());
+            }
+        }
+        index.acquiring_names.sort_unstable();
+        index.acquiring_names.dedup();
         let taking: std::collections::HashSet<&str> = acquiring
             .iter()
             .filter_map(|function| function.rsplit_once('.').map(|(owner, _)| owner))
@@ -341,8 +364,8 @@ impl ProjectIndex {
     }
 
     /// The last component of every name through which a file can use another file's lock:
-    /// public module-level locks and lock factories, and classes that hold locks (themselves or
-    /// through their bases). A file that names no concurrency API and mentions none of them is
+    /// public module-level locks and lock factories, classes that hold locks (themselves or
+    /// through their bases), and Rust functions that take locks (themselves or through calls). A file that names no concurrency API and mentions none of them is
     /// left unparsed (a thread, an event or a queue of another file used in such a file is not
     /// seen).
     pub fn used_names(&self) -> Vec<&str> {
@@ -357,6 +380,7 @@ impl ProjectIndex {
                 .iter()
                 .map(|name| name.rsplit('.').next().unwrap_or(name)),
         );
+        names.extend(self.acquiring_names.iter().map(String::as_str));
         names.sort_unstable();
         names.dedup();
         names
@@ -398,7 +422,8 @@ impl ProjectIndex {
     /// Whether importing the absolute name `imported` (an object, or a module or package) can
     /// lead to a project object: the object itself, or a module on the way to one.
     pub fn reaches(&self, imported: &str) -> bool {
-        self.object(imported).is_some()
+        self.acquiring_crates.contains(imported)
+            || self.object(imported).is_some()
             || self.class(imported).is_some()
             || self.exporting_prefixes.contains(imported)
             || self.exports_through(&self.canonical(imported))
