@@ -236,13 +236,20 @@ pub fn summarize(cx: &Context, file: &str) -> LockSummary {
 
 /// The absolute name of each function other modules can call: module functions and methods
 /// (not functions nested in another, nor the module's own top-level code). A method of a class
-/// that another module declares is named after that module.
+/// that another module declares is named after that module; a function of a module written
+/// inside the file, after that module (`pkg::a.inner.f`).
 fn function_names(model: &FileModel, module: &str) -> Vec<Option<String>> {
     let owners: HashMap<&str, &str> = model
         .module
         .iter()
         .flat_map(|info| &info.method_owners)
         .map(|(class, owner)| (class.as_str(), owner.as_str()))
+        .collect();
+    let inline: HashMap<usize, &str> = model
+        .module
+        .iter()
+        .flat_map(|info| &info.inline_modules)
+        .map(|(index, path)| (*index as usize, path.as_str()))
         .collect();
     let mut order: Vec<usize> = (1..model.functions.len()).collect();
     order.sort_by_key(|&i| {
@@ -266,7 +273,14 @@ fn function_names(model: &FileModel, module: &str) -> Vec<Option<String>> {
                 .and_then(|class| owners.get(class))
                 .copied()
                 .unwrap_or(module);
-            names[index] = Some(format!("{module}.{}", function.qualified_name()));
+            let owned = function
+                .class
+                .as_deref()
+                .is_some_and(|class| owners.contains_key(class));
+            names[index] = Some(match inline.get(&index).filter(|_| !owned) {
+                Some(path) => format!("{module}.{path}.{}", function.qualified_name()),
+                None => format!("{module}.{}", function.qualified_name()),
+            });
         }
         open.push(function.span);
     }

@@ -704,6 +704,9 @@ pub struct ModuleInfo {
     /// of a type of another file): `(class, defining module)`. Their methods are named after
     /// that module.
     pub method_owners: Vec<(String, String)>,
+    /// Functions written inside a module of the file (Rust: `mod inner { fn f() }`), by index,
+    /// with that module's path below the file's (`inner`, `inner.deeper`).
+    pub inline_modules: Vec<(u32, String)>,
 }
 
 /// A class as other modules see it: what its instances hold and which methods it defines.

@@ -261,6 +261,7 @@ impl<'a> Lowerer<'a> {
             classes,
             lookups,
             method_owners: Vec::new(),
+            inline_modules: Vec::new(),
         });
         let model = FileModel {
             language: Language::Python,

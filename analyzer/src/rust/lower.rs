@@ -214,6 +214,13 @@ impl<'a> Lowerer<'a> {
             ModuleInfo {
                 path,
                 method_owners: self.method_owners(),
+                inline_modules: self
+                    .fns
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, info)| info.module != 0)
+                    .map(|(index, info)| (index as u32, self.modules[info.module].path.join(".")))
+                    .collect(),
                 imports: self.reexports(),
                 classes: self.class_summaries(),
                 lookups: self.lookups.take().into_iter().collect(),
