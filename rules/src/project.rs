@@ -32,6 +32,8 @@ pub struct ExportedObject {
 
 /// How many re-exports are followed before a name is taken as unresolved.
 const MAX_REEXPORTS: usize = 16;
+/// How many glob re-exports deep a name is looked for.
+const MAX_GLOBS: usize = 4;
 
 /// The module-level objects and re-exports of every analysed file of a run.
 #[derive(Debug, Default)]
@@ -39,6 +41,8 @@ pub struct ProjectIndex {
     objects: HashMap<String, ExportedObject>,
     /// `module.local` -> the absolute name it was imported from.
     aliases: HashMap<String, String>,
+    /// Module -> the modules it re-exports whole.
+    globs: HashMap<String, Vec<String>>,
     /// Modules through which at least one object can be reached (its own or re-exported).
     exporting: std::collections::HashSet<String>,
     /// Classes by absolute name (`pkg.pool.Pool`).
@@ -59,6 +63,8 @@ pub struct ProjectIndex {
     /// skipped may call one, a step of a chain to a lock.
     acquiring_crates: std::collections::HashSet<String>,
     acquiring_names: Vec<String>,
+    /// Every function of the summaries (absolute), for names found through glob re-exports.
+    functions: std::collections::HashSet<String>,
 }
 
 /// What a class and its bases hold and do.
@@ -89,6 +95,9 @@ impl ProjectIndex {
                 continue;
             }
             index.modules.insert(module.clone());
+            index
+                .functions
+                .extend(summary.functions.iter().map(|f| f.name.clone()));
             for object in &summary.exports {
                 index
                     .objects
@@ -102,6 +111,14 @@ impl ProjectIndex {
                     .or_insert_with(|| class.clone());
             }
             for (local, target) in &summary.imports {
+                if local == "*" {
+                    index
+                        .globs
+                        .entry(module.clone())
+                        .or_default()
+                        .push(target.clone());
+                    continue;
+                }
                 index
                     .aliases
                     .entry(format!("{module}.{local}"))
@@ -295,6 +312,11 @@ impl ProjectIndex {
     /// `qualified` with every re-export on its way replaced by what it re-exports: the name
     /// under which the defining module knows it (or `qualified` itself when nothing applies).
     pub fn canonical(&self, qualified: &str) -> String {
+        self.canonical_at(qualified, 0)
+    }
+
+    /// [`Self::canonical`], `globs` glob re-exports deep.
+    fn canonical_at(&self, qualified: &str, globs: usize) -> String {
         let mut current = qualified.to_string();
         for _ in 0..MAX_REEXPORTS {
             current = self.item_path(&current);
@@ -318,12 +340,45 @@ impl ProjectIndex {
                     None => break,
                 }
             }
+            let replaced = replaced.or_else(|| self.through_glob(&current, globs));
             match replaced {
                 Some(next) if next != current => current = next,
                 _ => return current,
             }
         }
         current
+    }
+
+    /// `name` found in a module that re-exports another one whole (Rust: `pub use a::*;`,
+    /// `("*", "my_crate::a")` among its imports): the first glob under which it names
+    /// something the index knows.
+    fn through_glob(&self, name: &str, globs: usize) -> Option<String> {
+        if globs >= MAX_GLOBS {
+            return None;
+        }
+        let mut end = name.len();
+        while let Some(dot) = name[..end].rfind('.') {
+            end = dot;
+            let Some(targets) = self.globs.get(&name[..end]) else {
+                continue;
+            };
+            for target in targets {
+                let candidate = self.item_path(&format!("{target}{}", &name[end..]));
+                let found = self.canonical_at(&candidate, globs + 1);
+                if self.knows(&found) {
+                    return Some(found);
+                }
+            }
+        }
+        None
+    }
+
+    /// Whether `name` (absolute, canonical) is an object, a class, a function or a method of
+    /// a class of the project.
+    fn knows(&self, name: &str) -> bool {
+        self.objects.contains_key(name)
+            || self.classes.contains_key(name)
+            || self.functions.contains(name)
     }
 
     /// A path whose module part is written with `::` (Rust: `my_crate::a::Pool::take`), as the
@@ -629,7 +684,22 @@ mod tests {
             summary("app::work", &[], &[]),
             summary("app::work::jobs", &[("LOCK", lock)], &[]),
         ];
+        let mut summaries = summaries;
+        summaries[3]
+            .functions
+            .push(crate::lock_order::FunctionEffects {
+                name: "app::work::jobs.run".to_string(),
+                acquires: Vec::new(),
+                calls: Vec::new(),
+            });
+        summaries[2]
+            .imports
+            .push(("*".to_string(), "app::work::jobs".to_string()));
         let index = ProjectIndex::new(&summaries);
+        // Through `pub use jobs::*;` in `app::work`.
+        assert_eq!(index.canonical("app::work::run"), "app::work::jobs.run");
+        assert_eq!(index.canonical("app::work::LOCK"), "app::work::jobs.LOCK");
+        assert_eq!(index.canonical("app::work::missing"), "app::work.missing");
         assert_eq!(
             index.canonical("app::pool::Pool::take"),
             "app::pool.Pool.take"

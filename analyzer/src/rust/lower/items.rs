@@ -27,6 +27,8 @@ pub(super) struct Module<'a> {
     pub(super) out_of_line: bool,
     /// Names bound by a `pub use` (re-exports other modules may name).
     pub(super) public: HashSet<String>,
+    /// `pub use a::*;`: every public name of `a` is re-exported.
+    pub(super) public_globs: Vec<Vec<String>>,
     pub(super) imports: HashMap<String, Vec<String>>,
     pub(super) globs: Vec<Vec<String>>,
     pub(super) structs: HashSet<String>,
@@ -207,8 +209,11 @@ impl<'a> Visit<'a> for Collector<'_, 'a> {
         }
         let module = &mut self.lw.modules[self.module];
         let before: HashSet<String> = module.imports.keys().cloned().collect();
+        let globs_before = module.globs.len();
         flatten_use(&item.tree, &mut prefix, module);
         if !matches!(item.vis, syn::Visibility::Inherited) {
+            let added = module.globs[globs_before..].to_vec();
+            module.public_globs.extend(added);
             let added: Vec<String> = module
                 .imports
                 .keys()

@@ -484,7 +484,8 @@ impl Lowerer<'_> {
 
 impl Lowerer<'_> {
     /// The items of other files of the crate that the file's top level re-exports with
-    /// `pub use`: `(name here, absolute path)`, followed by the project index.
+    /// `pub use`: `(name here, absolute path)`, and `("*", module)` for `pub use module::*`,
+    /// followed by the project index.
     pub(super) fn reexports(&self) -> Vec<(String, String)> {
         let mut found: Vec<(String, String)> = self.modules[0]
             .public
@@ -496,6 +497,12 @@ impl Lowerer<'_> {
                 },
             )
             .collect();
+        found.extend(self.modules[0].public_globs.iter().filter_map(|glob| {
+            match self.resolve(0, glob, 0) {
+                Res::External(full) => Some(("*".to_string(), self.project_path(&full)?)),
+                _ => None,
+            }
+        }));
         found.sort();
         found
     }
