@@ -199,9 +199,18 @@ pub fn summarize(cx: &Context, file: &str) -> LockSummary {
             ) => f1 == f2 && i1 != i2 && p1 == p2,
             _ => false,
         };
+        let (outer_name, inner_name) = (
+            lock_name(file, module, outer.project_key()),
+            lock_name(file, module, inner.project_key()),
+        );
+        // Two paths of this file to one lock of another file's struct (two instances): no
+        // order between locks.
+        if outer_name == inner_name {
+            continue;
+        }
         edges.push(LockEdge {
-            outer: lock_name(file, module, &outer.key),
-            inner: lock_name(file, module, &inner.key),
+            outer: outer_name,
+            inner: inner_name,
             outer_display: model.object(nested.outer.obj).display.clone(),
             inner_display: model.object(nested.inner_obj).display.clone(),
             site: nested.site,
@@ -298,7 +307,7 @@ fn function_effects(
         let lock = model.lock_of(obj);
         let object = model.object(lock);
         (object.kind.is_mutex() && !handoff.contains(&lock)).then(|| LockUse {
-            lock: lock_name(file, Some(module), &object.key),
+            lock: lock_name(file, Some(module), object.project_key()),
             display: model.object(obj).display.clone(),
             site,
             reentrant: model.is_reentrant(lock),
@@ -319,7 +328,7 @@ fn function_effects(
             match &event.kind {
                 EventKind::Acquire { obj, shared, .. } => {
                     let travels = matches!(
-                        model.object(model.lock_of(*obj)).key,
+                        model.object(model.lock_of(*obj)).project_key(),
                         ObjKey::Global(_) | ObjKey::Imported { .. } | ObjKey::Member { .. }
                     );
                     if let Some(used) = lock_use(*obj, event.span, *shared).filter(|_| travels) {

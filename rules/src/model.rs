@@ -253,6 +253,11 @@ pub struct SyncObject {
     /// whose type is not known), not read from a type or a constructor: it may be something
     /// else with a method of that name (`std::fs::File::lock`).
     pub inferred: bool,
+    /// The identity other files know this object by, when this file reaches it by a path of
+    /// its own (Rust: `self.from.state` where `from` holds a struct of another file is that
+    /// struct's `state`, `Imported{module, "Shared.state"}`). The key stays the path, so that
+    /// two fields holding two instances are two objects here.
+    pub project_key: Option<ObjKey>,
 }
 
 impl SyncObject {
@@ -267,7 +272,13 @@ impl SyncObject {
             escapes: true,
             guarded_by: None,
             inferred: false,
+            project_key: None,
         }
+    }
+
+    /// The identity the whole-program pass joins files by.
+    pub fn project_key(&self) -> &ObjKey {
+        self.project_key.as_ref().unwrap_or(&self.key)
     }
 }
 

@@ -96,6 +96,9 @@ pub struct Lowerer<'a> {
     /// Items of other files of the crate the file uses (`my_crate::locks.LOCK`): what a
     /// project index may resolve for it.
     lookups: std::cell::RefCell<std::collections::BTreeSet<String>>,
+    /// Paths of this file to fields of other files' structs, with the identity those files
+    /// give them (`SyncObject::project_key`).
+    project_keys: std::cell::RefCell<HashMap<ObjKey, ObjKey>>,
     /// Every atomic `load` lowered, by the span of its call, with the atomic it reads: what a
     /// condition tests (TL015) and what a `store` computes its value from (TL006).
     atomic_loads: Vec<(Span, ObjId)>,
@@ -153,6 +156,7 @@ impl<'a> Lowerer<'a> {
             impls: Vec::new(),
             foreign_impls: HashMap::default(),
             lookups: std::cell::RefCell::default(),
+            project_keys: std::cell::RefCell::default(),
             atomic_loads: Vec::new(),
         }
     }
@@ -209,6 +213,10 @@ impl<'a> Lowerer<'a> {
             })
             .collect();
         self.finish_escapes();
+        let project_keys = self.project_keys.take();
+        for object in &mut self.objects {
+            object.project_key = project_keys.get(&object.key).cloned();
+        }
         let module = self.module_path.take().map(|path| {
             self.intern_statics();
             ModuleInfo {

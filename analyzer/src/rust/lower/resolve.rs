@@ -426,23 +426,30 @@ impl Lowerer<'_> {
                 ..Value::default()
             };
         };
-        let shared = matches!(
-            base.place,
+        let (module, name) = owner.rsplit_once('.').unwrap_or(("", owner.as_str()));
+        let shared = ObjKey::Imported {
+            module: module.to_string(),
+            name: format!("{name}.{member}"),
+        };
+        let place = match &base.place {
+            // `self` in an `impl` of the other file's type: its own field.
+            Some(Place::SelfValue(_)) => Some(Place::Key(shared)),
+            // A field of `self`, a static or another field: one path of this file to the
+            // struct's lock (two fields are two instances), which other files know as the
+            // struct's own.
             Some(
-                Place::SelfValue(_)
-                    | Place::Key(
-                        ObjKey::Member { .. } | ObjKey::Global(_) | ObjKey::Imported { .. }
-                    )
-            )
-        );
-        let place = if shared {
-            let (module, name) = owner.rsplit_once('.').unwrap_or(("", owner.as_str()));
-            Some(Place::Key(ObjKey::Imported {
-                module: module.to_string(),
-                name: format!("{name}.{member}"),
-            }))
-        } else {
-            base.place.as_ref().map(|p| project(p, member))
+                place @ Place::Key(
+                    ObjKey::Member { .. } | ObjKey::Global(_) | ObjKey::Imported { .. },
+                ),
+            ) => {
+                let place = project(place, member);
+                if let Place::Key(key) = &place {
+                    self.project_keys.borrow_mut().insert(key.clone(), shared);
+                }
+                Some(place)
+            }
+            // Through a parameter or a local: that value's.
+            other => other.as_ref().map(|p| project(p, member)),
         };
         let ty = if kind.is_mutex() {
             Ty::Lock(kind, Box::new(Ty::Unknown))
