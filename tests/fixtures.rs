@@ -379,6 +379,7 @@ mod harness {
             help: None,
             span: Span::new(start, end),
             related: Vec::new(),
+            traces: Vec::new(),
             fix: Some(Fix {
                 applicability: Applicability::Safe,
                 message: String::new(),

@@ -235,3 +235,60 @@ fn json_lines_is_one_object_per_line() {
     }
     assert_eq!(output.lines().count(), 24);
 }
+
+/// SARIF's shape for a code flow (2.1.0, §3.36-3.38): a code flow holds one or more thread
+/// flows, a thread flow one or more locations, each a `location` with a physical location.
+#[test]
+fn sarif_code_flows_give_each_side_of_a_cycle_with_its_calls() {
+    let project = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/projects/rust_pool");
+    let output = run(
+        &project,
+        &["check", "--output-format", "sarif", "--no-cache", "."],
+        &[("GITHUB_WORKSPACE", project.to_str().unwrap())],
+    );
+    let sarif: serde_json::Value = serde_json::from_str(&output).unwrap();
+    let mut flows = Vec::new();
+    for result in sarif["runs"][0]["results"].as_array().unwrap() {
+        let location = &result["locations"][0]["physicalLocation"];
+        flows.push(format!(
+            "{} {}:{}",
+            result["ruleId"].as_str().unwrap(),
+            location["artifactLocation"]["uri"].as_str().unwrap(),
+            location["region"]["startLine"]
+        ));
+        let code_flows = result["codeFlows"]
+            .as_array()
+            .expect("every finding here has one");
+        for code_flow in code_flows {
+            flows.push(format!(
+                "  {}",
+                code_flow["message"]["text"].as_str().unwrap()
+            ));
+            let threads = code_flow["threadFlows"].as_array().unwrap();
+            assert!(!threads.is_empty());
+            for thread in threads {
+                flows.push(format!(
+                    "    {}",
+                    thread["message"]["text"].as_str().unwrap()
+                ));
+                let locations = thread["locations"].as_array().unwrap();
+                assert!(!locations.is_empty());
+                for step in locations {
+                    let kinds = step["kinds"].as_array().unwrap();
+                    assert!(kinds.iter().all(|k| k == "acquire" || k == "call"));
+                    let place = &step["location"]["physicalLocation"];
+                    assert_eq!(place["artifactLocation"]["uriBaseId"], "%SRCROOT%");
+                    flows.push(format!(
+                        "      {}{} {}:{} {}",
+                        "  ".repeat(step["nestingLevel"].as_u64().unwrap() as usize),
+                        kinds[0].as_str().unwrap(),
+                        place["artifactLocation"]["uri"].as_str().unwrap(),
+                        place["region"]["startLine"],
+                        step["location"]["message"]["text"].as_str().unwrap()
+                    ));
+                }
+            }
+        }
+    }
+    insta::assert_snapshot!(flows.join("\n"));
+}

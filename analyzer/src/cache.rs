@@ -250,6 +250,7 @@ mod tests {
             help: Some("h".into()),
             span: threadlint_rules::model::Span::new(3, 9),
             related: Vec::new(),
+            traces: Vec::new(),
             fix: None,
         }
     }
@@ -257,8 +258,18 @@ mod tests {
     #[test]
     fn diagnostics_round_trip_and_unknown_names_fail_to_load() {
         let rule = threadlint_rules::RULES[0];
+        // A fix after the (empty) traces: a field left out of the encoding would shift it.
+        let mut with_fix = diagnostic(Some(rule.code), rule.name);
+        with_fix.fix = Some(threadlint_rules::Fix {
+            applicability: threadlint_rules::Applicability::Safe,
+            message: "fix".into(),
+            edits: vec![threadlint_rules::Edit {
+                span: threadlint_rules::model::Span::new(3, 4),
+                content: "x".into(),
+            }],
+        });
         let stored = vec![
-            diagnostic(Some(rule.code), rule.name),
+            with_fix,
             Diagnostic::problem(
                 crate::Problem::InvalidSyntax,
                 threadlint_rules::Severity::Error,

@@ -12,7 +12,7 @@ use threadlint_rules::lock_order::{self, LockSummary};
 use threadlint_rules::model::{FileModel, Language, Span};
 use threadlint_rules::project::ProjectIndex;
 use threadlint_rules::registry::{is_catalogue_code, Check};
-use threadlint_rules::{Context, Finding, Fix, Related, RuleSettings, Severity, RULES};
+use threadlint_rules::{Context, Finding, Fix, Related, RuleSettings, Severity, Trace, RULES};
 
 use crate::cache::Cache;
 use crate::config::PerFileIgnore;
@@ -105,6 +105,8 @@ fn known_name<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Inter
 
 /// One diagnostic: a rule's finding, or a problem with the file itself (`code` is `None`).
 /// Serialised as the cache stores it; a code or name this build does not know fails to load.
+/// The cache's encoding is not self-describing: every field is always written (no
+/// `skip_serializing_if`), or the fields after it are read from the wrong bytes.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Diagnostic {
     #[serde(deserialize_with = "known_code")]
@@ -117,6 +119,8 @@ pub struct Diagnostic {
     pub help: Option<String>,
     pub span: Span,
     pub related: Vec<Related>,
+    /// How threads get to the finding, step by step (lock-order cycles).
+    pub traces: Vec<Trace>,
     pub fix: Option<Fix>,
 }
 
@@ -136,6 +140,7 @@ impl Diagnostic {
             help: Some(finding.help).filter(|h| !h.is_empty()),
             span: finding.span,
             related: finding.related,
+            traces: finding.traces,
             fix: finding.fix,
         }
     }
@@ -150,6 +155,7 @@ impl Diagnostic {
             help: None,
             span,
             related: Vec::new(),
+            traces: Vec::new(),
             fix: None,
         }
     }
@@ -456,13 +462,23 @@ fn analyse(
         )
     {
         // Nothing can be reported, so none of the text is kept: only, for a Python file, the
-        // modules it imports, through which it might still use another file's lock.
+        // modules it imports, through which it might still use another file's lock; for a
+        // Rust file, its crate (and its package's library), whose functions that take locks
+        // it may call.
         let imports = match language {
             Language::Python => {
                 let module = python::modules::module_path(&path);
                 python::modules::imported_modules(&source, module.as_ref())
             }
-            Language::Rust => Vec::new(),
+            Language::Rust => rust::modules::locate(&path)
+                .map(|place| {
+                    let mut crates = vec![place.crate_name];
+                    if !place.in_library {
+                        crates.push(place.package);
+                    }
+                    crates
+                })
+                .unwrap_or_default(),
         };
         let text_hash = xxhash_rust::xxh3::xxh3_64(source.as_bytes());
         let mut analysis = Analysis::without_text(path, diagnostics, settings);
@@ -1120,6 +1136,26 @@ fn finish_with(mut analyses: Vec<Analysis>, others: &[(&str, &LockSummary)]) -> 
             }
             let diagnostic = Diagnostic::from_finding(finding, &analysis.settings);
             analysis.report.diagnostics.push(diagnostic);
+        }
+        // A file that a trace passes through (a call on the way to a lock) may have had its
+        // text dropped: it is read again so that the step can be located.
+        let stepped: std::collections::HashSet<&str> = analyses
+            .iter()
+            .flat_map(|a| &a.report.diagnostics)
+            .flat_map(|d| &d.traces)
+            .flat_map(|t| &t.steps)
+            .filter_map(|step| step.file.as_deref())
+            .collect();
+        let reread: Vec<usize> = (0..analysed)
+            .filter(|&i| analyses[i].text_dropped && stepped.contains(paths[i].as_str()))
+            .collect();
+        for i in reread {
+            if let Ok(text) = read_source(&analyses[i].report.path) {
+                let analysis = &mut analyses[i];
+                analysis.report.lines = Arc::new(LineIndex::new(&text));
+                analysis.report.source = Arc::from(text);
+                analysis.text_dropped = false;
+            }
         }
     }
     analyses.retain(|analysis| !analysis.context);

@@ -76,6 +76,47 @@ pub struct Related {
     pub message: String,
 }
 
+/// The path one thread takes to a finding, step by step (a lock-order cycle has one for each
+/// of its sides: where the outer lock is taken, the calls made while holding it, and where the
+/// inner one is taken). SARIF writes them as a result's `codeFlows`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Trace {
+    pub message: String,
+    pub steps: Vec<TraceStep>,
+}
+
+/// One place a [`Trace`] passes, in order.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TraceStep {
+    /// `None` when it is in the same file as the finding.
+    pub file: Option<String>,
+    pub span: Span,
+    pub message: String,
+    pub kind: StepKind,
+    /// How many calls deep from the function where the trace starts.
+    pub depth: u32,
+}
+
+/// What happens at a [`TraceStep`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum StepKind {
+    /// A lock is acquired.
+    Acquire,
+    /// A function is called.
+    Call,
+}
+
+impl StepKind {
+    /// The SARIF `threadFlowLocation.kinds` word.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StepKind::Acquire => "acquire",
+            StepKind::Call => "call",
+        }
+    }
+}
+
 /// One finding of one rule in one file.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Finding {
@@ -86,6 +127,8 @@ pub struct Finding {
     /// What to write instead.
     pub help: String,
     pub related: Vec<Related>,
+    /// How threads get there, for the rules whose findings take several steps.
+    pub traces: Vec<Trace>,
     pub fix: Option<Fix>,
 }
 
@@ -99,6 +142,7 @@ impl Finding {
             message,
             help,
             related: Vec::new(),
+            traces: Vec::new(),
             fix: None,
         }
     }
@@ -106,6 +150,12 @@ impl Finding {
     #[must_use]
     pub fn with_related(mut self, related: Vec<Related>) -> Self {
         self.related = related;
+        self
+    }
+
+    #[must_use]
+    pub fn with_traces(mut self, traces: Vec<Trace>) -> Self {
+        self.traces = traces;
         self
     }
 }

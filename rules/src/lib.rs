@@ -16,7 +16,8 @@ pub mod source;
 pub mod syntax;
 
 pub use diagnostic::{
-    Applicability, Edit, Finding, Fix, FixAvailability, Related, Severity, Violation,
+    Applicability, Edit, Finding, Fix, FixAvailability, Related, Severity, StepKind, Trace,
+    TraceStep, Violation,
 };
 pub const HOMEPAGE: &str = "https://github.com/threadlint/threadlint";
 

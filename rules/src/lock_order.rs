@@ -12,7 +12,7 @@
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use std::collections::BTreeMap;
 
-use crate::diagnostic::{Finding, Related, Violation};
+use crate::diagnostic::{Finding, Related, StepKind, Trace, TraceStep, Violation};
 use crate::held::walk_held;
 use crate::model::{EventKind, FileModel, FnId, ObjId, ObjKey, Span};
 use crate::project::{ExportedObject, ProjectIndex};
@@ -42,6 +42,23 @@ pub struct LockEdge {
     /// Both locks come from parameters of the holding function, by the same attribute path
     /// (`a.lock`, `b.lock`): their order depends on the arguments.
     pub parameter_order: bool,
+    /// For an acquisition through calls: the function called at `site`.
+    #[serde(default)]
+    pub callee: Option<String>,
+    /// For an acquisition through calls across files: the calls after the one at `site`, in
+    /// order, that lead to `callee_site`.
+    #[serde(default)]
+    pub chain: Vec<ChainStep>,
+}
+
+/// A call on the way from a holding function to the acquisition it leads to.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ChainStep {
+    /// The file of the call, when not the edge's file.
+    pub file: Option<String>,
+    pub site: Span,
+    /// The function called there.
+    pub callee: String,
 }
 
 /// A lock as one function of the summary uses it.
@@ -101,6 +118,9 @@ pub struct LockSummary {
     /// Names of other modules it uses objects, classes or factories of.
     #[serde(default)]
     pub lookups: Vec<String>,
+    /// The language of the file, when its module is known.
+    #[serde(default)]
+    pub language: Option<crate::model::Language>,
 }
 
 impl LockSummary {
@@ -181,9 +201,18 @@ pub fn summarize(cx: &Context, file: &str) -> LockSummary {
             ) => f1 == f2 && i1 != i2 && p1 == p2,
             _ => false,
         };
+        let (outer_name, inner_name) = (
+            lock_name(file, module, outer.project_key()),
+            lock_name(file, module, inner.project_key()),
+        );
+        // Two paths of this file to one lock of another file's struct (two instances): no
+        // order between locks.
+        if outer_name == inner_name {
+            continue;
+        }
         edges.push(LockEdge {
-            outer: lock_name(file, module, &outer.key),
-            inner: lock_name(file, module, &inner.key),
+            outer: outer_name,
+            inner: inner_name,
             outer_display: model.object(nested.outer.obj).display.clone(),
             inner_display: model.object(nested.inner_obj).display.clone(),
             site: nested.site,
@@ -191,6 +220,11 @@ pub fn summarize(cx: &Context, file: &str) -> LockSummary {
             callee_site: nested.through.as_ref().map(|t| t.site),
             callee_file: None,
             parameter_order,
+            callee: nested
+                .through
+                .as_ref()
+                .map(|t| model.functions[t.function.0 as usize].qualified_name()),
+            chain: Vec::new(),
         });
     }
     let Some(info) = &model.module else {
@@ -207,12 +241,27 @@ pub fn summarize(cx: &Context, file: &str) -> LockSummary {
         functions: function_effects(model, file, &info.path, handoff),
         classes: info.classes.clone(),
         lookups: info.lookups.clone(),
+        language: Some(model.language),
     }
 }
 
 /// The absolute name of each function other modules can call: module functions and methods
-/// (not functions nested in another, nor the module's own top-level code).
+/// (not functions nested in another, nor the module's own top-level code). A method of a class
+/// that another module declares is named after that module; a function of a module written
+/// inside the file, after that module (`pkg::a.inner.f`).
 fn function_names(model: &FileModel, module: &str) -> Vec<Option<String>> {
+    let owners: HashMap<&str, &str> = model
+        .module
+        .iter()
+        .flat_map(|info| &info.method_owners)
+        .map(|(class, owner)| (class.as_str(), owner.as_str()))
+        .collect();
+    let inline: HashMap<usize, &str> = model
+        .module
+        .iter()
+        .flat_map(|info| &info.inline_modules)
+        .map(|(index, path)| (*index as usize, path.as_str()))
+        .collect();
     let mut order: Vec<usize> = (1..model.functions.len()).collect();
     order.sort_by_key(|&i| {
         let span = model.functions[i].span;
@@ -229,7 +278,20 @@ fn function_names(model: &FileModel, module: &str) -> Vec<Option<String>> {
             open.pop();
         }
         if open.is_empty() {
-            names[index] = Some(format!("{module}.{}", function.qualified_name()));
+            let module = function
+                .class
+                .as_deref()
+                .and_then(|class| owners.get(class))
+                .copied()
+                .unwrap_or(module);
+            let owned = function
+                .class
+                .as_deref()
+                .is_some_and(|class| owners.contains_key(class));
+            names[index] = Some(match inline.get(&index).filter(|_| !owned) {
+                Some(path) => format!("{module}.{path}.{}", function.qualified_name()),
+                None => format!("{module}.{}", function.qualified_name()),
+            });
         }
         open.push(function.span);
     }
@@ -247,7 +309,7 @@ fn function_effects(
         let lock = model.lock_of(obj);
         let object = model.object(lock);
         (object.kind.is_mutex() && !handoff.contains(&lock)).then(|| LockUse {
-            lock: lock_name(file, Some(module), &object.key),
+            lock: lock_name(file, Some(module), object.project_key()),
             display: model.object(obj).display.clone(),
             site,
             reentrant: model.is_reentrant(lock),
@@ -268,7 +330,7 @@ fn function_effects(
             match &event.kind {
                 EventKind::Acquire { obj, shared, .. } => {
                     let travels = matches!(
-                        model.object(model.lock_of(*obj)).key,
+                        model.object(model.lock_of(*obj)).project_key(),
                         ObjKey::Global(_) | ObjKey::Imported { .. } | ObjKey::Member { .. }
                     );
                     if let Some(used) = lock_use(*obj, event.span, *shared).filter(|_| travels) {
@@ -450,7 +512,7 @@ pub fn check(summaries: &[(usize, &str, &LockSummary)]) -> Vec<(usize, Finding)>
         }
     }
     for sites in cycles.values() {
-        for (index, &(file, _, edge)) in sites.iter().enumerate() {
+        for (index, &(file, path, edge)) in sites.iter().enumerate() {
             let mut related = Vec::new();
             related.push(Related {
                 file: None,
@@ -500,7 +562,13 @@ pub fn check(summaries: &[(usize, &str, &LockSummary)]) -> Vec<(usize, Finding)>
                     cycle_back(sites, edge)
                 },
             };
-            findings.push((file, violation.at(edge.site).with_related(related)));
+            findings.push((
+                file,
+                violation
+                    .at(edge.site)
+                    .with_related(related)
+                    .with_traces(cycle_traces(sites, index, edge, path)),
+            ));
         }
     }
     // Locks taken from parameters in argument order: `transfer(a, b)` and `transfer(b, a)`
@@ -531,6 +599,33 @@ pub fn check(summaries: &[(usize, &str, &LockSummary)]) -> Vec<(usize, Finding)>
     findings.dedup_by(|(fa, a), (fb, b)| fa == fb && a.span == b.span && a.message == b.message);
     findings
 }
+
+/// How threads take the locks of a cycle: the side of the reported edge first, then the other
+/// edges of the cycle (at most [`MAX_TRACES`] in all), each with its calls.
+fn cycle_traces(
+    sites: &[(usize, &str, &LockEdge)],
+    index: usize,
+    edge: &LockEdge,
+    path: &str,
+) -> Vec<Trace> {
+    let mut traces = vec![side(edge, path, path)];
+    for (other_index, &(_, other_path, other)) in sites.iter().enumerate() {
+        if other_index == index || traces.len() >= MAX_TRACES {
+            continue;
+        }
+        let (inner_display, outer_display) = distinct_names(other);
+        let other = LockEdge {
+            outer_display,
+            inner_display,
+            ..other.clone()
+        };
+        traces.push(side(&other, other_path, path));
+    }
+    traces
+}
+
+/// Sides of a cycle written out as traces for one finding.
+const MAX_TRACES: usize = 8;
 
 /// The displays of an edge's two locks, told apart when the code writes two different locks
 /// alike (`self._lock` of two classes): then each is named by the end of its identity
@@ -601,6 +696,8 @@ struct Reached<'a> {
     file: usize,
     path: &'a str,
     lock: &'a LockUse,
+    /// The callee it is reached through (`None`: the function takes it itself).
+    via: Option<usize>,
 }
 
 /// Edges (and TL007 re-acquisitions) that go through calls into other files: a lock held at a
@@ -649,7 +746,12 @@ fn edges_through_calls<'a>(
             effects
                 .acquires
                 .iter()
-                .map(|lock| Reached { file, path, lock })
+                .map(|lock| Reached {
+                    file,
+                    path,
+                    lock,
+                    via: None,
+                })
                 .collect()
         })
         .collect();
@@ -679,7 +781,10 @@ fn edges_through_calls<'a>(
                     .iter()
                     .any(|r| r.lock.lock == item.lock.lock)
                 {
-                    reached[caller].push(item);
+                    reached[caller].push(Reached {
+                        via: Some(callee),
+                        ..item
+                    });
                     grew = true;
                 }
             }
@@ -703,10 +808,24 @@ fn edges_through_calls<'a>(
                     continue;
                 }
                 let callee_file = (inner.file != file).then(|| inner.path.to_string());
+                let chain = || {
+                    let steps = chain_to(&functions, &callees, &reached, callee, inner.lock);
+                    steps
+                        .into_iter()
+                        .map(|(at, site, callee)| ChainStep {
+                            file: (at != path).then(|| at.to_string()),
+                            site,
+                            callee: callee.to_string(),
+                        })
+                        .collect::<Vec<_>>()
+                };
                 if let Some(outer) = call.held.iter().find(|h| h.lock == inner.lock.lock) {
                     let waits = !(outer.reentrant || outer.shared && inner.lock.shared);
                     if waits && reported.insert((file, call.site, outer.lock.as_str())) {
-                        findings.push((file, reacquired_through_call(call, outer, inner)));
+                        findings.push((
+                            file,
+                            reacquired_through_call(call, outer, inner, path, &chain()),
+                        ));
                     }
                     // Already held: re-taking it orders nothing after the other held locks.
                     continue;
@@ -725,6 +844,8 @@ fn edges_through_calls<'a>(
                             callee_site: Some(inner.lock.site),
                             callee_file: callee_file.clone(),
                             parameter_order: false,
+                            callee: Some(functions[callee].2.name.clone()),
+                            chain: chain(),
                         },
                     ));
                 }
@@ -735,10 +856,15 @@ fn edges_through_calls<'a>(
 }
 
 /// TL007 for a non-reentrant lock held at a call whose callee, in another file, takes it again.
-fn reacquired_through_call(call: &CallSite, outer: &LockUse, inner: &Reached) -> Finding {
-    let short = call.callee.rsplit('.').next().unwrap_or(&call.callee);
+fn reacquired_through_call(
+    call: &CallSite,
+    outer: &LockUse,
+    inner: &Reached,
+    path: &str,
+    chain: &[ChainStep],
+) -> Finding {
     NonreentrantReacquire::ThroughFile {
-        callee: short.to_string(),
+        callee: short_name(&call.callee).to_string(),
         inner: inner.lock.display.clone(),
         outer: outer.display.clone(),
         file: inner.path.to_string(),
@@ -756,6 +882,144 @@ fn reacquired_through_call(call: &CallSite, outer: &LockUse, inner: &Reached) ->
             message: format!("`{}` acquired again here", inner.lock.display),
         },
     ])
+    .with_traces(vec![Trace {
+        message: format!(
+            "`{}` is taken, then taken again through calls",
+            outer.display
+        ),
+        ..side(
+            &LockEdge {
+                outer: outer.lock.clone(),
+                inner: inner.lock.lock.clone(),
+                outer_display: outer.display.clone(),
+                inner_display: inner.lock.display.clone(),
+                site: call.site,
+                outer_site: outer.site,
+                callee_site: Some(inner.lock.site),
+                callee_file: (inner.path != path).then(|| inner.path.to_string()),
+                parameter_order: false,
+                callee: Some(call.callee.clone()),
+                chain: chain.to_vec(),
+            },
+            path,
+            path,
+        )
+    }])
+}
+
+/// The calls inside `callee` (and on) through which it reaches `lock`: `(path of the calling
+/// file, call site, function called)`, in order, up to the function that takes it.
+fn chain_to<'a>(
+    functions: &[(usize, &'a str, &'a FunctionEffects)],
+    callees: &[Vec<Option<usize>>],
+    reached: &[Vec<Reached<'a>>],
+    callee: usize,
+    lock: &LockUse,
+) -> Vec<(&'a str, Span, &'a str)> {
+    let mut steps = Vec::new();
+    let mut current = callee;
+    // Each function's entry for a lock points to a callee that had it first: the walk ends.
+    while steps.len() < MAX_CHAIN {
+        let Some(next) = reached[current]
+            .iter()
+            .find(|r| r.lock.lock == lock.lock)
+            .and_then(|r| r.via)
+        else {
+            break;
+        };
+        let (_, path, effects) = functions[current];
+        let Some(call) = effects
+            .calls
+            .iter()
+            .zip(&callees[current])
+            .find_map(|(call, to)| (*to == Some(next)).then_some(call))
+        else {
+            break;
+        };
+        steps.push((path, call.site, functions[next].2.name.as_str()));
+        current = next;
+    }
+    steps
+}
+
+/// Calls followed at most when a chain is written out.
+const MAX_CHAIN: usize = 32;
+
+/// The last component of a function's absolute name (`pkg.jobs.run`, `my_crate::jobs.run`).
+fn short_name(name: &str) -> &str {
+    name.rsplit(['.', ':']).next().unwrap_or(name)
+}
+
+/// How a thread takes the two locks of `edge` (in the file `edge_path`), as a trace seen from
+/// a finding in `finding_path`: where it takes the outer lock, the calls it makes holding it,
+/// and where it takes the inner one.
+fn side(edge: &LockEdge, edge_path: &str, finding_path: &str) -> Trace {
+    let step = |at: Option<&str>, span, message, kind, depth| TraceStep {
+        file: Some(at.unwrap_or(edge_path))
+            .filter(|at| *at != finding_path)
+            .map(str::to_string),
+        span,
+        message,
+        kind,
+        depth,
+    };
+    let mut steps = vec![step(
+        None,
+        edge.outer_site,
+        format!("`{}` acquired", edge.outer_display),
+        StepKind::Acquire,
+        0,
+    )];
+    match edge.callee_site {
+        Some(callee_site) => {
+            let called = edge.callee.as_deref().map_or_else(
+                || "the function".to_string(),
+                |name| format!("`{}`", short_name(name)),
+            );
+            steps.push(step(
+                None,
+                edge.site,
+                format!("calls {called} holding `{}`", edge.outer_display),
+                StepKind::Call,
+                0,
+            ));
+            let mut depth = 1;
+            for call in &edge.chain {
+                steps.push(step(
+                    call.file.as_deref(),
+                    call.site,
+                    format!("calls `{}`", short_name(&call.callee)),
+                    StepKind::Call,
+                    depth,
+                ));
+                depth += 1;
+            }
+            steps.push(step(
+                edge.callee_file.as_deref(),
+                callee_site,
+                format!("`{}` acquired", edge.inner_display),
+                StepKind::Acquire,
+                depth,
+            ));
+        }
+        None => steps.push(step(
+            None,
+            edge.site,
+            format!(
+                "`{}` acquired while holding `{}`",
+                edge.inner_display, edge.outer_display
+            ),
+            StepKind::Acquire,
+            0,
+        )),
+    }
+    Trace {
+        message: format!(
+            "`{}` is taken, then `{}`",
+            edge.outer_display, edge.inner_display
+        ),
+        steps,
+    }
 }
 
 /// Module paths that more than one file of the run claims (two scripts named `worker.py` in

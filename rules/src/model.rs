@@ -39,7 +39,10 @@ impl Span {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
 pub enum Language {
     Python,
     Rust,
@@ -254,6 +257,11 @@ pub struct SyncObject {
     /// whose type is not known), not read from a type or a constructor: it may be something
     /// else with a method of that name (`std::fs::File::lock`).
     pub inferred: bool,
+    /// The identity other files know this object by, when this file reaches it by a path of
+    /// its own (Rust: `self.from.state` where `from` holds a struct of another file is that
+    /// struct's `state`, `Imported{module, "Shared.state"}`). The key stays the path, so that
+    /// two fields holding two instances are two objects here.
+    pub project_key: Option<ObjKey>,
 }
 
 impl SyncObject {
@@ -268,7 +276,13 @@ impl SyncObject {
             escapes: true,
             guarded_by: None,
             inferred: false,
+            project_key: None,
         }
+    }
+
+    /// The identity the whole-program pass joins files by.
+    pub fn project_key(&self) -> &ObjKey {
+        self.project_key.as_ref().unwrap_or(&self.key)
     }
 }
 
@@ -715,6 +729,13 @@ pub struct ModuleInfo {
     /// Absolute names of other modules' objects, classes and factories the file uses (`pkg.
     /// locks.LOCK`, `pkg.pool.Pool`): what a project index may resolve for it.
     pub lookups: Vec<String>,
+    /// Classes whose methods this file defines but another module declares (Rust: an `impl`
+    /// of a type of another file): `(class, defining module)`. Their methods are named after
+    /// that module.
+    pub method_owners: Vec<(String, String)>,
+    /// Functions written inside a module of the file (Rust: `mod inner { fn f() }`), by index,
+    /// with that module's path below the file's (`inner`, `inner.deeper`).
+    pub inline_modules: Vec<(u32, String)>,
 }
 
 /// A class as other modules see it: what its instances hold and which methods it defines.

@@ -32,6 +32,8 @@ pub struct ExportedObject {
 
 /// How many re-exports are followed before a name is taken as unresolved.
 const MAX_REEXPORTS: usize = 16;
+/// How many glob re-exports deep a name is looked for.
+const MAX_GLOBS: usize = 4;
 
 /// The module-level objects and re-exports of every analysed file of a run.
 #[derive(Debug, Default)]
@@ -39,6 +41,8 @@ pub struct ProjectIndex {
     objects: HashMap<String, ExportedObject>,
     /// `module.local` -> the absolute name it was imported from.
     aliases: HashMap<String, String>,
+    /// Module -> the modules it re-exports whole.
+    globs: HashMap<String, Vec<String>>,
     /// Modules through which at least one object can be reached (its own or re-exported).
     exporting: std::collections::HashSet<String>,
     /// Classes by absolute name (`pkg.pool.Pool`).
@@ -51,6 +55,16 @@ pub struct ProjectIndex {
     relevant_classes: std::collections::HashSet<String>,
     /// Classes (absolute) whose instances hold a lock-like object, in the class or a base.
     lock_holding_classes: std::collections::HashSet<String>,
+    /// Every module a summary names: what a path written with `::` (`my_crate::a::Pool::take`)
+    /// is split at into its module and the item inside it (`my_crate::a.Pool.take`).
+    modules: std::collections::HashSet<String>,
+    /// Rust crates (their root modules) with functions that take a lock, themselves or through
+    /// their calls, and those functions' own names: a file of such a crate that the prefilter
+    /// skipped may call one, a step of a chain to a lock.
+    acquiring_crates: std::collections::HashSet<String>,
+    acquiring_names: Vec<String>,
+    /// Every function of the summaries (absolute), for names found through glob re-exports.
+    functions: std::collections::HashSet<String>,
 }
 
 /// What a class and its bases hold and do.
@@ -80,6 +94,10 @@ impl ProjectIndex {
             if ambiguous.contains(module.as_str()) {
                 continue;
             }
+            index.modules.insert(module.clone());
+            index
+                .functions
+                .extend(summary.functions.iter().map(|f| f.name.clone()));
             for object in &summary.exports {
                 index
                     .objects
@@ -93,6 +111,14 @@ impl ProjectIndex {
                     .or_insert_with(|| class.clone());
             }
             for (local, target) in &summary.imports {
+                if local == "*" {
+                    index
+                        .globs
+                        .entry(module.clone())
+                        .or_default()
+                        .push(target.clone());
+                    continue;
+                }
                 index
                     .aliases
                     .entry(dotted(module, local))
@@ -111,6 +137,24 @@ impl ProjectIndex {
             .collect();
         // What each class's hierarchy holds and does, worked out once.
         let acquiring = acquiring_functions(&summaries);
+        let rust_modules: std::collections::HashSet<&str> = summaries
+            .iter()
+            .filter(|s| s.language == Some(crate::model::Language::Rust))
+            .filter_map(|s| s.module.as_deref())
+            .collect();
+        for function in &acquiring {
+            let Some((module, name)) = function.split_once('.') else {
+                continue;
+            };
+            if rust_modules.contains(module) {
+                let root = module.split("::").next().unwrap_or(module);
+                index.acquiring_crates.insert(root.to_string());
+                let short = name.rsplit('.').next().unwrap_or(name);
+                index.acquiring_names.push(short.to_string());
+            }
+        }
+        index.acquiring_names.sort_unstable();
+        index.acquiring_names.dedup();
         let taking: std::collections::HashSet<&str> = acquiring
             .iter()
             .filter_map(|function| function.rsplit_once('.').map(|(owner, _)| owner))
@@ -268,8 +312,14 @@ impl ProjectIndex {
     /// `qualified` with every re-export on its way replaced by what it re-exports: the name
     /// under which the defining module knows it (or `qualified` itself when nothing applies).
     pub fn canonical(&self, qualified: &str) -> String {
+        self.canonical_at(qualified, 0)
+    }
+
+    /// [`Self::canonical`], `globs` glob re-exports deep.
+    fn canonical_at(&self, qualified: &str, globs: usize) -> String {
         let mut current = qualified.to_string();
         for _ in 0..MAX_REEXPORTS {
+            current = self.item_path(&current);
             if self.objects.contains_key(&current) {
                 return current;
             }
@@ -293,12 +343,64 @@ impl ProjectIndex {
                     None => break,
                 }
             }
+            let replaced = replaced.or_else(|| self.through_glob(&current, globs));
             match replaced {
                 Some(next) if next != current => current = next,
                 _ => return current,
             }
         }
         current
+    }
+
+    /// `name` found in a module that re-exports another one whole (Rust: `pub use a::*;`,
+    /// `("*", "my_crate::a")` among its imports): the first glob under which it names
+    /// something the index knows.
+    fn through_glob(&self, name: &str, globs: usize) -> Option<String> {
+        if globs >= MAX_GLOBS {
+            return None;
+        }
+        let mut end = name.len();
+        while let Some(dot) = name[..end].rfind('.') {
+            end = dot;
+            let Some(targets) = self.globs.get(&name[..end]) else {
+                continue;
+            };
+            for target in targets {
+                let candidate = self.item_path(&format!("{target}{}", &name[end..]));
+                let found = self.canonical_at(&candidate, globs + 1);
+                if self.knows(&found) {
+                    return Some(found);
+                }
+            }
+        }
+        None
+    }
+
+    /// Whether `name` (absolute, canonical) is an object, a class, a function or a method of
+    /// a class of the project.
+    fn knows(&self, name: &str) -> bool {
+        self.objects.contains_key(name)
+            || self.classes.contains_key(name)
+            || self.functions.contains(name)
+    }
+
+    /// A path whose module part is written with `::` (Rust: `my_crate::a::Pool::take`), as the
+    /// index names items: the longest prefix that is a module of the project, then the item
+    /// inside it (`my_crate::a.Pool.take`). A name already split (`my_crate::a.LOCK`), or of a
+    /// language that writes modules with dots, is returned as it is.
+    fn item_path(&self, path: &str) -> String {
+        let (head, tail) = path.split_at(path.find('.').unwrap_or(path.len()));
+        if !head.contains("::") || self.modules.contains(head) {
+            return path.to_string();
+        }
+        let segments: Vec<&str> = head.split("::").collect();
+        for end in (1..segments.len()).rev() {
+            let module = segments[..end].join("::");
+            if self.modules.contains(&module) {
+                return format!("{module}.{}{tail}", segments[end..].join("."));
+            }
+        }
+        path.to_string()
     }
 
     /// Whether a file that imports `module` (or a name from it) may reach a project object
@@ -320,8 +422,8 @@ impl ProjectIndex {
     }
 
     /// The last component of every name through which a file can use another file's lock:
-    /// public module-level locks and lock factories, and classes that hold locks (themselves or
-    /// through their bases). A file that names no concurrency API and mentions none of them is
+    /// public module-level locks and lock factories, classes that hold locks (themselves or
+    /// through their bases), and Rust functions that take locks (themselves or through calls). A file that names no concurrency API and mentions none of them is
     /// left unparsed (a thread, an event or a queue of another file used in such a file is not
     /// seen).
     pub fn used_names(&self) -> Vec<&str> {
@@ -336,6 +438,7 @@ impl ProjectIndex {
                 .iter()
                 .map(|name| name.rsplit('.').next().unwrap_or(name)),
         );
+        names.extend(self.acquiring_names.iter().map(String::as_str));
         names.sort_unstable();
         names.dedup();
         names
@@ -377,7 +480,8 @@ impl ProjectIndex {
     /// Whether importing the absolute name `imported` (an object, or a module or package) can
     /// lead to a project object: the object itself, or a module on the way to one.
     pub fn reaches(&self, imported: &str) -> bool {
-        self.object(imported).is_some()
+        self.acquiring_crates.contains(imported)
+            || self.object(imported).is_some()
             || self.class(imported).is_some()
             || self.exporting_prefixes.contains(imported)
             || self.exports_through(&self.canonical(imported))
@@ -572,6 +676,61 @@ mod tests {
         assert!(index.exports_through("shop"));
         assert!(index.exports_through("shop.jobs"));
         assert!(index.object("shop.other").is_none());
+    }
+
+    #[test]
+    fn rust_paths_split_at_the_longest_module_and_follow_reexports() {
+        let lock = ObjKind::Lock {
+            flavor: Flavor::Std,
+        };
+        let summaries = [
+            summary(
+                "app",
+                &[],
+                &[
+                    ("Pool", "app::pool::Pool"),
+                    ("jobs", "app::work::jobs"),
+                    ("LOCK", "app::work::jobs::LOCK"),
+                ],
+            ),
+            summary("app::pool", &[], &[]),
+            summary("app::work", &[], &[]),
+            summary("app::work::jobs", &[("LOCK", lock)], &[]),
+        ];
+        let mut summaries = summaries;
+        summaries[3]
+            .functions
+            .push(crate::lock_order::FunctionEffects {
+                name: "app::work::jobs.run".to_string(),
+                acquires: Vec::new(),
+                calls: Vec::new(),
+            });
+        summaries[2]
+            .imports
+            .push(("*".to_string(), "app::work::jobs".to_string()));
+        let index = ProjectIndex::new(&summaries);
+        // Through `pub use jobs::*;` in `app::work`.
+        assert_eq!(index.canonical("app::work::run"), "app::work::jobs.run");
+        assert_eq!(index.canonical("app::work::LOCK"), "app::work::jobs.LOCK");
+        assert_eq!(index.canonical("app::work::missing"), "app::work.missing");
+        assert_eq!(
+            index.canonical("app::pool::Pool::take"),
+            "app::pool.Pool.take"
+        );
+        assert_eq!(index.canonical("app::Pool::take"), "app::pool.Pool.take");
+        assert_eq!(
+            index.canonical("app::work::jobs::run"),
+            "app::work::jobs.run"
+        );
+        assert_eq!(index.canonical("app::jobs::run"), "app::work::jobs.run");
+        assert_eq!(index.canonical("app::LOCK"), "app::work::jobs.LOCK");
+        assert_eq!(index.object("app::LOCK").map(|o| o.kind), Some(lock));
+        // Already split, or outside every module of the project: as written.
+        assert_eq!(
+            index.canonical("app::pool.Pool.take"),
+            "app::pool.Pool.take"
+        );
+        assert_eq!(index.canonical("other::x::f"), "other::x::f");
     }
 
     #[test]

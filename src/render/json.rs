@@ -47,6 +47,25 @@ struct JsonRelated {
     message: String,
 }
 
+/// One thread's way to a finding (a lock-order cycle has one per side).
+#[derive(Serialize)]
+struct JsonTrace {
+    message: String,
+    steps: Vec<JsonStep>,
+}
+
+#[derive(Serialize)]
+struct JsonStep {
+    filename: String,
+    location: JsonLocation,
+    end_location: JsonLocation,
+    message: String,
+    /// `acquire` or `call`.
+    kind: &'static str,
+    /// Calls deep from where the trace starts.
+    depth: u32,
+}
+
 #[derive(Serialize)]
 struct JsonDiagnostic {
     code: Option<&'static str>,
@@ -58,6 +77,8 @@ struct JsonDiagnostic {
     end_location: JsonLocation,
     fix: Option<JsonFix>,
     related: Vec<JsonRelated>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    traces: Vec<JsonTrace>,
     url: Option<String>,
     noqa_row: usize,
 }
@@ -97,6 +118,25 @@ fn convert(item: &Item) -> JsonDiagnostic {
                 location: related.start.into(),
                 end_location: related.end.into(),
                 message: related.message.clone(),
+            })
+            .collect(),
+        traces: item
+            .traces
+            .iter()
+            .map(|trace| JsonTrace {
+                message: trace.message.clone(),
+                steps: trace
+                    .steps
+                    .iter()
+                    .map(|(step, kind, depth)| JsonStep {
+                        filename: display_path(&step.path),
+                        location: step.start.into(),
+                        end_location: step.end.into(),
+                        message: step.message.clone(),
+                        kind: kind.as_str(),
+                        depth: *depth,
+                    })
+                    .collect(),
             })
             .collect(),
         url: diagnostic

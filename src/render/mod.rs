@@ -79,6 +79,9 @@ pub struct Item<'a> {
     pub start: Location,
     pub end: Location,
     pub related: Vec<RelatedItem>,
+    /// How threads get to the finding, each step located (steps in files the report does not
+    /// hold are left out).
+    pub traces: Vec<TraceItem>,
 }
 
 pub struct RelatedItem {
@@ -88,27 +91,50 @@ pub struct RelatedItem {
     pub message: String,
 }
 
+pub struct TraceItem {
+    pub message: String,
+    /// Each step with what happens there and how many calls deep.
+    pub steps: Vec<(RelatedItem, threadlint_rules::StepKind, u32)>,
+}
+
 pub fn items(report: &Report) -> Vec<Item<'_>> {
     report
         .diagnostics()
         .map(|(file, diagnostic)| {
             let (start, end) = file.lines.span_locations(&file.source, diagnostic.span);
+            let locate = |at: Option<&String>, span, message: &str| {
+                let other = match at {
+                    None => file,
+                    Some(path) => report.files.iter().find(|f| f.display_path() == *path)?,
+                };
+                let (start, end) = other.lines.span_locations(&other.source, span);
+                Some(RelatedItem {
+                    path: other.path.clone(),
+                    start,
+                    end,
+                    message: message.to_string(),
+                })
+            };
             let related = diagnostic
                 .related
                 .iter()
-                .filter_map(|related| {
-                    let other = match &related.file {
-                        None => file,
-                        Some(path) => report.files.iter().find(|f| f.display_path() == *path)?,
-                    };
-                    let (start, end) = other.lines.span_locations(&other.source, related.span);
-                    Some(RelatedItem {
-                        path: other.path.clone(),
-                        start,
-                        end,
-                        message: related.message.clone(),
-                    })
+                .filter_map(|related| locate(related.file.as_ref(), related.span, &related.message))
+                .collect();
+            let traces = diagnostic
+                .traces
+                .iter()
+                .map(|trace| TraceItem {
+                    message: trace.message.clone(),
+                    steps: trace
+                        .steps
+                        .iter()
+                        .filter_map(|step| {
+                            let located = locate(step.file.as_ref(), step.span, &step.message)?;
+                            Some((located, step.kind, step.depth))
+                        })
+                        .collect(),
                 })
+                .filter(|trace| !trace.steps.is_empty())
                 .collect();
             Item {
                 file,
@@ -116,6 +142,7 @@ pub fn items(report: &Report) -> Vec<Item<'_>> {
                 start,
                 end,
                 related,
+                traces,
             }
         })
         .collect()

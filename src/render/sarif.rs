@@ -1,15 +1,17 @@
 //! SARIF 2.1.0 through `serde-sarif`'s types: one run; the driver lists every rule; results
 //! carry a region (columns in Unicode code points), related locations linked from the message,
-//! a `primaryLocationLineHash` and fixes.
+//! code flows (a lock-order cycle: one thread flow per side, with the calls made holding the
+//! first lock), a `primaryLocationLineHash` and fixes.
 
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::Path;
 
 use serde_sarif::sarif::{
-    ArtifactChange, ArtifactContent, ArtifactLocation, Fix, Location, Message,
+    ArtifactChange, ArtifactContent, ArtifactLocation, CodeFlow, Fix, Location, Message,
     MultiformatMessageString, PhysicalLocation, Region, Replacement, ReportingConfiguration,
-    ReportingDescriptor, Result as SarifResult, ResultLevel, Run, Sarif, Tool, ToolComponent,
+    ReportingDescriptor, Result as SarifResult, ResultLevel, Run, Sarif, ThreadFlow,
+    ThreadFlowLocation, Tool, ToolComponent,
 };
 use threadlint_analyzer::fingerprint::{self, Disambiguator};
 use threadlint_analyzer::lines::Location as Position;
@@ -98,6 +100,51 @@ fn rules() -> Vec<ReportingDescriptor> {
                 .build()
         })
         .collect()
+}
+
+/// The threads that lead to a finding, as one code flow: a thread flow each, its locations in
+/// the order they are reached, a call's callee one nesting level deeper.
+fn code_flow(traces: &[super::TraceItem], root: &Path) -> CodeFlow {
+    let threads = traces
+        .iter()
+        .map(|trace| {
+            let locations = trace
+                .steps
+                .iter()
+                .map(|(step, kind, depth)| {
+                    let location = Location::builder()
+                        .message(plain(step.message.clone()))
+                        .physical_location(
+                            PhysicalLocation::builder()
+                                .artifact_location(artifact(&step.path, root))
+                                .region(region(step.start, step.end))
+                                .build(),
+                        )
+                        .build();
+                    ThreadFlowLocation::builder()
+                        .location(location)
+                        .kinds(vec![kind.as_str().to_string()])
+                        .nesting_level(i64::from(*depth))
+                        .build()
+                })
+                .collect::<Vec<_>>();
+            ThreadFlow::builder()
+                .message(plain(trace.message.clone()))
+                .locations(locations)
+                .build()
+        })
+        .collect::<Vec<_>>();
+    let message = match traces {
+        [one] => one.message.clone(),
+        _ => format!(
+            "{} threads, each taking the locks in its own order",
+            traces.len()
+        ),
+    };
+    CodeFlow::builder()
+        .message(plain(message))
+        .thread_flows(threads)
+        .build()
 }
 
 pub fn write(report: &Report, root: &Path, out: &mut dyn Write) -> std::io::Result<()> {
@@ -193,6 +240,9 @@ pub fn write(report: &Report, root: &Path, out: &mut dyn Write) -> std::io::Resu
             .build();
         if !related.is_empty() {
             result.related_locations = Some(related);
+        }
+        if !item.traces.is_empty() {
+            result.code_flows = Some(vec![code_flow(&item.traces, root)]);
         }
         if let Some(index) = RULES.iter().position(|r| Some(r.code) == diagnostic.code) {
             result.rule_index = Some(index as i64);

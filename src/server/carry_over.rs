@@ -39,6 +39,7 @@ pub fn carry_over(last_good: &FileReport, broken: FileReport, text: &str) -> Fil
         let mut kept = diagnostic.clone();
         kept.span = span;
         kept.fix = None;
+        kept.traces.clear();
         kept.related.retain_mut(|related| {
             related.file.is_some() || moved(related.span).map(|s| related.span = s).is_some()
         });
@@ -79,6 +80,7 @@ mod tests {
             help: None,
             span,
             related: Vec::new(),
+            traces: Vec::new(),
             fix: Some(Fix {
                 message: "fix it".into(),
                 applicability: Applicability::Safe,
@@ -99,6 +101,7 @@ mod tests {
             help: None,
             span: Span::new(0, text.len() as u32),
             related: Vec::new(),
+            traces: Vec::new(),
             fix: None,
         }
     }

@@ -278,6 +278,8 @@ impl<'a> Lowerer<'a> {
             factories,
             classes,
             lookups,
+            method_owners: Vec::new(),
+            inline_modules: Vec::new(),
         });
         let model = FileModel {
             language: Language::Python,

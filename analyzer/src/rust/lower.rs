@@ -85,11 +85,22 @@ pub struct Lowerer<'a> {
     /// The crate (name) and module path (`my_crate::a::b`) of the file, when known.
     crate_name: Option<String>,
     module_path: Option<String>,
+    /// The package's library crate, for a file of another target of the package (a test, an
+    /// example, a binary), which names it by the package name.
+    library: Option<String>,
     /// What other files of the project define.
     index: Option<&'a ProjectIndex>,
+    /// The type of each `impl` block, where it is written (`impl Pool`, `impl<T> Pool<T>`).
+    impls: Vec<(String, &'a syn::Type, usize)>,
+    /// `impl` blocks of types that another file of the crate defines: the type's short name
+    /// and its absolute path (`Pool` -> `my_crate::pool::Pool`).
+    foreign_impls: HashMap<String, String>,
     /// Items of other files of the crate the file uses (`my_crate::locks.LOCK`): what a
     /// project index may resolve for it.
     lookups: std::cell::RefCell<std::collections::BTreeSet<String>>,
+    /// Paths of this file to fields of other files' structs, with the identity those files
+    /// give them (`SyncObject::project_key`).
+    project_keys: std::cell::RefCell<HashMap<ObjKey, ObjKey>>,
     /// Every atomic `load` lowered, by the span of its call, with the atomic it reads: what a
     /// condition tests (TL015) and what a `store` computes its value from (TL006).
     atomic_loads: Vec<(Span, ObjId)>,
@@ -104,6 +115,7 @@ impl<'a> Lowerer<'a> {
     ) -> Self {
         if let Some(place) = place {
             self.crate_name = Some(place.crate_name.clone());
+            self.library = (!place.in_library).then(|| place.package.clone());
             self.module_path = Some(place.module.join("::"));
             self.index = index.filter(|index| !index.is_empty());
         }
@@ -142,8 +154,12 @@ impl<'a> Lowerer<'a> {
             closure_floors: Vec::new(),
             crate_name: None,
             module_path: None,
+            library: None,
             index: None,
+            impls: Vec::new(),
+            foreign_impls: HashMap::default(),
             lookups: std::cell::RefCell::default(),
+            project_keys: std::cell::RefCell::default(),
             atomic_loads: Vec::new(),
         }
     }
@@ -171,6 +187,7 @@ impl<'a> Lowerer<'a> {
         };
         collector.visit_file(file);
         self.resolve_item_types();
+        self.resolve_impls();
         let mut bodies = Vec::new();
         let mut index = 0;
         while index < self.fns.len() {
@@ -201,10 +218,24 @@ impl<'a> Lowerer<'a> {
             })
             .collect();
         self.finish_escapes();
+        let project_keys = self.project_keys.take();
+        for object in &mut self.objects {
+            object.project_key = project_keys.get(&object.key).cloned();
+        }
         let module = self.module_path.take().map(|path| {
             self.intern_statics();
             ModuleInfo {
                 path,
+                method_owners: self.method_owners(),
+                inline_modules: self
+                    .fns
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, info)| info.module != 0)
+                    .map(|(index, info)| (index as u32, self.modules[info.module].path.join(".")))
+                    .collect(),
+                imports: self.reexports(),
+                classes: self.class_summaries(),
                 lookups: self.lookups.take().into_iter().collect(),
                 ..ModuleInfo::default()
             }

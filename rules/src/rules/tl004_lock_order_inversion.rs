@@ -13,7 +13,10 @@ declare_rule! {
     ///
     /// Every site of the cycle is reported, each with the other sites as related locations.
     /// When the inner lock is taken inside a callee, the finding is on the call in the function
-    /// that holds the outer lock, and the callee's acquisition is a related location.
+    /// that holds the outer lock, and the callee's acquisition is a related location. Each side
+    /// of the cycle is also given as a trace (SARIF `codeFlows`, JSON `traces`): where it takes
+    /// the outer lock, each call it makes holding it, in whatever file, and where it takes the
+    /// inner one.
     ///
     /// ## Why is this bad?
     /// Thread 1 holds `a` and waits for `b`; thread 2 holds `b` and waits for `a`. Neither can

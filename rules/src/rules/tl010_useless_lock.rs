@@ -281,6 +281,7 @@ mod tests {
                 display: "m".into(),
                 def: Some(Span::new(20, 30)),
                 escapes: false,
+                project_key: None,
                 guarded_by: None,
                 inferred: false,
             }],

@@ -338,6 +338,17 @@ impl<'a> Lowerer<'a> {
         };
         let Some(owner) = names::known_type(owner) else {
             self.args(&call.args, out, depth);
+            if let Some(callee) = self.project_path(full) {
+                // A function or an associated function of another file of the crate: resolved
+                // in the whole-program pass, which knows what it acquires.
+                let owner = self.project_path(owner);
+                self.push(out, EventKind::ExternalCall { callee }, span);
+                if names::is_constructor(name) {
+                    if let Some(owner) = owner {
+                        return Value::of(Ty::Project(owner));
+                    }
+                }
+            }
             return Value::default();
         };
         match owner {

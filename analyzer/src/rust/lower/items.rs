@@ -23,6 +23,12 @@ pub(super) struct Module<'a> {
     /// The names of the inline modules from the file's top level to this one.
     pub(super) path: Vec<String>,
     pub(super) children: HashMap<String, usize>,
+    /// `mod name;`: the module's items are in another file.
+    pub(super) out_of_line: bool,
+    /// Names bound by a `pub use` (re-exports other modules may name).
+    pub(super) public: HashSet<String>,
+    /// `pub use a::*;`: every public name of `a` is re-exported.
+    pub(super) public_globs: Vec<Vec<String>>,
     pub(super) imports: HashMap<String, Vec<String>>,
     pub(super) globs: Vec<Vec<String>>,
     pub(super) structs: HashSet<String>,
@@ -190,6 +196,7 @@ impl<'a> Visit<'a> for Collector<'_, 'a> {
         self.lw.modules.push(Module {
             parent: Some(self.module),
             path,
+            out_of_line: item.content.is_none(),
             ..Module::default()
         });
         self.lw.modules[self.module]
@@ -212,7 +219,20 @@ impl<'a> Visit<'a> for Collector<'_, 'a> {
             // `use ::std::..`: an external crate.
         }
         let module = &mut self.lw.modules[self.module];
+        let before: HashSet<String> = module.imports.keys().cloned().collect();
+        let globs_before = module.globs.len();
         flatten_use(&item.tree, &mut prefix, module);
+        if !matches!(item.vis, syn::Visibility::Inherited) {
+            let added = module.globs[globs_before..].to_vec();
+            module.public_globs.extend(added);
+            let added: Vec<String> = module
+                .imports
+                .keys()
+                .filter(|name| !before.contains(*name))
+                .cloned()
+                .collect();
+            module.public.extend(added);
+        }
     }
 
     fn visit_item_struct(&mut self, item: &'a syn::ItemStruct) {
@@ -275,6 +295,9 @@ impl<'a> Visit<'a> for Collector<'_, 'a> {
         let Some(class) = type_name(&item.self_ty) else {
             return;
         };
+        self.lw
+            .impls
+            .push((class.clone(), &*item.self_ty, self.module));
         let saved = self.class.replace(class.clone());
         for impl_item in &item.items {
             if let syn::ImplItem::Fn(method) = impl_item {

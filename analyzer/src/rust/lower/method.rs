@@ -86,7 +86,8 @@ impl<'a> Lowerer<'a> {
         let mut receiver = receiver;
         // A receiver of unknown type used the way only a lock is.
         let mut guessed = false;
-        if receiver.ty == Ty::Unknown && args.is_empty() {
+        // A type of another file of the crate may be its own lock (a wrapper with `lock()`).
+        if matches!(receiver.ty, Ty::Unknown | Ty::Project(_)) && args.is_empty() {
             if let Some(hint) = hint {
                 let flavor = match hint {
                     Hint::LockResult => Flavor::Std,
@@ -397,8 +398,10 @@ impl<'a> Lowerer<'a> {
                 self.atomic_loads.push((span, obj));
                 return Value::default();
             }
-            Ty::Struct(class) => {
-                if let Some(callee) = self.method_of(&class, name) {
+            Ty::Struct(class) | Ty::Project(class) => {
+                // A method of an `impl` in this file (of another file's type too).
+                let short = class.rsplit("::").next().unwrap_or(&class).to_string();
+                if let Some(callee) = self.method_of(&short, name) {
                     let values = lower_args(self, out);
                     self.escape_all(&values);
                     self.hand_over(args.iter().copied(), &values, out);
@@ -465,6 +468,11 @@ impl<'a> Lowerer<'a> {
         if name == "block_on" {
             // `runtime.block_on(fut)`, like `futures::executor::block_on(fut)`.
             self.push(out, EventKind::Synchronize, span);
+        } else if let Ty::Project(class) = &receiver.ty {
+            // A method of a type of another file of the crate: resolved in the whole-program
+            // pass, which knows what it acquires.
+            let callee = format!("{class}::{name}");
+            self.push(out, EventKind::ExternalCall { callee }, span);
         }
         transform(&receiver, name)
     }
@@ -568,7 +576,13 @@ pub(super) fn transform(receiver: &Value, name: &str) -> Value {
         ) => Value::of(Ty::Opt(inner.clone())),
         (Ty::Seq(inner), "remove" | "swap_remove") => Value::of((**inner).clone()),
         (
-            Ty::Lock(..) | Ty::Sync(_) | Ty::Struct(_) | Ty::Tuple(_) | Ty::Seq(_) | Ty::Once(_),
+            Ty::Lock(..)
+            | Ty::Sync(_)
+            | Ty::Struct(_)
+            | Ty::Project(_)
+            | Ty::Tuple(_)
+            | Ty::Seq(_)
+            | Ty::Once(_),
             "clone" | "as_ref" | "borrow" | "deref" | "to_owned" | "as_deref" | "by_ref",
         ) => Value {
             temp: None,

@@ -3,11 +3,11 @@
 //! imports), and what a written type means to the lowering.
 
 use syn::Type;
-use threadlint_rules::model::{FnId, ObjKey, ObjKind, Span};
+use threadlint_rules::model::{ClassSummary, FnId, ObjKey, ObjKind, Span};
 
 use crate::rust::names::{self, KnownType};
 
-use super::values::{project, TempRef, Ty, Value};
+use super::values::{project, Place, TempRef, Ty, Value};
 use super::{Lowerer, GLOB_HOPS};
 
 pub(super) enum Res {
@@ -87,9 +87,7 @@ impl Lowerer<'_> {
         // A path into the crate that this file does not define lives in another file of it;
         // a `sync` module there re-exports `std::sync` (or loom's copy) by convention.
         let crate_local = |res: Res| match res {
-            Res::External(path) => {
-                Res::External(names::crate_shim(&path).unwrap_or_else(|| format!("crate::{path}")))
-            }
+            Res::External(path) if !path.starts_with("crate::") => crate_item(&path),
             other => other,
         };
         // In a file that is not its crate's root, `crate::` names this file's items only below
@@ -145,6 +143,13 @@ impl Lowerer<'_> {
         let rest = &segments[1..];
         let m = &self.modules[module];
         if let Some(&child) = m.children.get(first) {
+            if self.modules[child].out_of_line {
+                // `mod pool;`: the module is another file of the crate.
+                let mut path = self.file_module_below_crate();
+                path.extend(self.modules[child].path.iter().cloned());
+                path.extend(rest.iter().cloned());
+                return crate_item(&path.join("::"));
+            }
             return self.resolve_in(child, rest, depth + 1, globs);
         }
         if rest.is_empty() {
@@ -238,7 +243,7 @@ impl Lowerer<'_> {
                         Some(KnownType::Seq) => Ty::Seq(Box::new(inner())),
                         Some(KnownType::Guard) => Ty::Guard(None, Box::new(inner())),
                         Some(KnownType::ThreadBuilder) => Ty::ThreadBuilder,
-                        None => Ty::Unknown,
+                        None => self.project_path(&full).map_or(Ty::Unknown, Ty::Project),
                     },
                     _ => Ty::Unknown,
                 }
@@ -313,6 +318,7 @@ impl Lowerer<'_> {
                     .unwrap_or_default(),
                 None,
             ),
+            Ty::Project(class) => return self.project_field(base, class, member),
             Ty::Guard(_, inner) => {
                 // Data inside a lock: no identity of its own.
                 let data = Value {
@@ -335,6 +341,12 @@ impl Lowerer<'_> {
     }
 
     // -------------------------------------------------------------------------- expressions
+}
+
+/// A path below the crate root (`pool::Pool`) that names an item of another file of the
+/// crate: `crate::pool::Pool`, or the standard item that a crate's own `sync` module stands for.
+fn crate_item(path: &str) -> Res {
+    Res::External(names::crate_shim(path).unwrap_or_else(|| format!("crate::{path}")))
 }
 
 pub(super) fn path_segments(path: &syn::Path) -> Vec<String> {
@@ -384,17 +396,80 @@ impl Lowerer<'_> {
         }
     }
 
-    /// A static of another file of the crate (`crate::locks::LOCK`, or a name bound to it by
-    /// `use`), through the project index: that file's object, with its kind.
-    pub(super) fn imported_static(&self, path: &str, display: &str) -> Option<(ObjKey, Ty)> {
-        let crate_name = self.crate_name.as_deref()?;
-        let rest = path.strip_prefix("crate::")?;
-        let (module, name) = rest.rsplit_once("::").unwrap_or(("", rest));
-        let module = if module.is_empty() {
-            crate_name.to_string()
-        } else {
-            format!("{crate_name}::{module}")
+    /// The absolute path (`my_crate::pool::Pool`) of an item that `full`, as resolution gives
+    /// it, names in another file of the project: `crate::pool::Pool`, or from a test, an
+    /// example or a binary, `my_crate::pool::Pool` through the package's library.
+    pub(super) fn project_path(&self, full: &str) -> Option<String> {
+        if let Some(rest) = full.strip_prefix("crate::") {
+            return Some(format!("{}::{rest}", self.crate_name.as_deref()?));
+        }
+        let library = self.library.as_deref()?;
+        full.strip_prefix(library)
+            .is_some_and(|rest| rest.starts_with("::"))
+            .then(|| full.to_string())
+    }
+
+    /// `base.member` where `base` is an instance of `class`, a struct of another file: the
+    /// field's kind from the project index. A field reached through `self`, a static or another
+    /// struct's field is the lock of every instance of `class` (named as that struct's own
+    /// methods name it: `my_crate::shared.Shared.a`), as a field of this file's structs is;
+    /// through a parameter or a local, it stays that value's.
+    fn project_field(&self, base: &Value, class: &str, member: &str) -> Value {
+        self.lookups.borrow_mut().insert(class.to_string());
+        let found = self
+            .index
+            .and_then(|index| index.class_attribute(class, member));
+        let Some((owner, kind)) = found else {
+            return Value {
+                place: base.place.as_ref().map(|p| project(p, member)),
+                temp: base.temp.map(|t| TempRef { direct: false, ..t }),
+                ..Value::default()
+            };
         };
+        let (module, name) = owner.rsplit_once('.').unwrap_or(("", owner.as_str()));
+        let shared = ObjKey::Imported {
+            module: module.to_string(),
+            name: format!("{name}.{member}"),
+        };
+        let place = match &base.place {
+            // `self` in an `impl` of the other file's type: its own field.
+            Some(Place::SelfValue(_)) => Some(Place::Key(shared)),
+            // A field of `self`, a static or another field: one path of this file to the
+            // struct's lock (two fields are two instances), which other files know as the
+            // struct's own.
+            Some(
+                place @ Place::Key(
+                    ObjKey::Member { .. } | ObjKey::Global(_) | ObjKey::Imported { .. },
+                ),
+            ) => {
+                let place = project(place, member);
+                if let Place::Key(key) = &place {
+                    self.project_keys.borrow_mut().insert(key.clone(), shared);
+                }
+                Some(place)
+            }
+            // Through a parameter or a local: that value's.
+            other => other.as_ref().map(|p| project(p, member)),
+        };
+        let ty = if kind.is_mutex() {
+            Ty::Lock(kind, Box::new(Ty::Unknown))
+        } else {
+            Ty::Sync(kind)
+        };
+        Value {
+            place,
+            ty,
+            temp: base.temp.map(|t| TempRef { direct: false, ..t }),
+            ..Value::default()
+        }
+    }
+
+    /// A static of another file of the crate (`crate::locks::LOCK`, or a name bound to it by
+    /// `use`; from a test, an example or a binary, `my_crate::locks::LOCK` of the package's
+    /// library), through the project index: that file's object, with its kind.
+    pub(super) fn imported_static(&self, path: &str, display: &str) -> Option<(ObjKey, Ty)> {
+        let absolute = self.project_path(path)?;
+        let (module, name) = absolute.rsplit_once("::")?;
         let dotted = format!("{module}.{name}");
         self.lookups.borrow_mut().insert(dotted.clone());
         let export = self.index?.object(&dotted).filter(|e| !e.factory)?;
@@ -411,6 +486,96 @@ impl Lowerer<'_> {
             },
             ty,
         ))
+    }
+}
+
+impl Lowerer<'_> {
+    /// The items of other files of the crate that the file's top level re-exports with
+    /// `pub use`: `(name here, absolute path)`, and `("*", module)` for `pub use module::*`,
+    /// followed by the project index.
+    pub(super) fn reexports(&self) -> Vec<(String, String)> {
+        let mut found: Vec<(String, String)> = self.modules[0]
+            .public
+            .iter()
+            .filter_map(
+                |name| match self.resolve(0, std::slice::from_ref(name), 0) {
+                    Res::External(full) => Some((name.clone(), self.project_path(&full)?)),
+                    _ => None,
+                },
+            )
+            .collect();
+        found.extend(self.modules[0].public_globs.iter().filter_map(|glob| {
+            match self.resolve(0, glob, 0) {
+                Res::External(full) => Some(("*".to_string(), self.project_path(&full)?)),
+                _ => None,
+            }
+        }));
+        found.sort();
+        found
+    }
+
+    /// Finds the `impl` blocks whose type another file of the crate defines (not a struct
+    /// of this file): their methods are that type's, `self` is an instance of it.
+    pub(super) fn resolve_impls(&mut self) {
+        let impls = std::mem::take(&mut self.impls);
+        for (class, ty, module) in &impls {
+            if self.structs.contains_key(class) || self.foreign_impls.contains_key(class) {
+                continue;
+            }
+            if let Ty::Project(owner) = self.ty_of(ty, *module, None, 0) {
+                self.foreign_impls.insert(class.clone(), owner);
+            }
+        }
+        self.impls = impls;
+    }
+
+    /// The modules (absolute, `my_crate::pool`) that define the types of this file's `impl`
+    /// blocks of another file's types: their methods are named after those modules.
+    pub(super) fn method_owners(&self) -> Vec<(String, String)> {
+        let mut owners: Vec<(String, String)> = self
+            .foreign_impls
+            .iter()
+            .filter_map(|(class, owner)| {
+                let (module, _) = owner.rsplit_once("::")?;
+                Some((class.clone(), module.to_string()))
+            })
+            .collect();
+        owners.sort();
+        owners
+    }
+
+    /// The structs at the file's top level as other files see them: their fields that hold
+    /// synchronisation objects, and the methods of their `impl` blocks here.
+    pub(super) fn class_summaries(&self) -> Vec<ClassSummary> {
+        let mut classes: Vec<ClassSummary> = self
+            .structs
+            .iter()
+            .filter(|(_, info)| info.module == 0)
+            .map(|(name, info)| {
+                let mut attributes: Vec<(String, ObjKind)> = info
+                    .types
+                    .iter()
+                    .filter_map(|(field, (ty, _))| Some((field.clone(), static_kind(ty)?)))
+                    .collect();
+                attributes.sort_by(|a, b| a.0.cmp(&b.0));
+                let mut methods: Vec<String> = self
+                    .methods
+                    .keys()
+                    .filter(|(class, _)| class == name)
+                    .map(|(_, method)| method.clone())
+                    .collect();
+                methods.sort();
+                ClassSummary {
+                    name: name.clone(),
+                    bases: Vec::new(),
+                    attributes,
+                    methods,
+                }
+            })
+            .filter(|class| !class.attributes.is_empty() || !class.methods.is_empty())
+            .collect();
+        classes.sort_by(|a, b| a.name.cmp(&b.name));
+        classes
     }
 }
 

@@ -39,7 +39,11 @@ impl<'a> Lowerer<'a> {
                             name: "self".into(),
                             value: Value {
                                 place: Some(Place::SelfValue(class.clone())),
-                                ty: Ty::Struct(class.clone()),
+                                // An `impl` of a type defined in another file of the crate.
+                                ty: self.foreign_impls.get(class).map_or_else(
+                                    || Ty::Struct(class.clone()),
+                                    |owner| Ty::Project(owner.clone()),
+                                ),
                                 ..Value::default()
                             },
                             guard: None,

@@ -15,6 +15,9 @@ pub(super) enum Ty {
     Sync(ObjKind),
     /// A struct of this file, by name.
     Struct(String),
+    /// An item of another file of the project, by its absolute path (`my_crate::pool::Pool`):
+    /// its fields and methods are known only through the project index.
+    Project(String),
     Tuple(Vec<Ty>),
     Seq(Box<Ty>),
     Opt(Box<Ty>),

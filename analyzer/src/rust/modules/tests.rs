@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use super::{locate, ModuleScope, Resolver};
+use super::locate;
 
 /// A fresh directory holding `files` (path, text).
 fn crate_dir(files: &[(&str, &str)]) -> PathBuf {
@@ -111,97 +111,4 @@ fn a_file_without_a_package_manifest_has_no_crate() {
     let dir = crate_dir(&[("Cargo.toml", "[workspace]\n"), ("src/lib.rs", "")]);
     assert_eq!(locate(&dir.join("src/lib.rs")), None);
     let _ = std::fs::remove_dir_all(&dir);
-}
-
-fn scope(source: &str) -> ModuleScope {
-    ModuleScope::of_items(&syn::parse_file(source).expect("parses").items)
-}
-
-fn path(text: &str) -> Vec<String> {
-    text.split("::").map(str::to_string).collect()
-}
-
-fn resolver(modules: &[(&str, &str)]) -> Resolver {
-    let mut resolver = Resolver::default();
-    for (module, source) in modules {
-        resolver.scopes.insert(path(module), scope(source));
-    }
-    resolver
-}
-
-fn resolve(resolver: &Resolver, from: &str, written: &str) -> String {
-    let leading = written.starts_with("::");
-    let written = written.trim_start_matches("::");
-    resolver
-        .resolve(&path(from), &path(written), leading)
-        .join("::")
-}
-
-#[test]
-fn use_paths_resolve_to_where_items_are_defined() {
-    let resolver = resolver(&[
-        (
-            "app",
-            "pub mod state; pub mod api; mod prelude; pub use state::LOCK as ROOT_LOCK;",
-        ),
-        (
-            "app::state",
-            "pub static LOCK: Mutex<u8> = Mutex::new(0); pub mod inner;",
-        ),
-        (
-            "app::state::inner",
-            "use super::LOCK; use super::super::state as st; use crate::state::LOCK as L;",
-        ),
-        (
-            "app::api",
-            "pub use crate::state::LOCK; use self::LOCK as AGAIN; use parking_lot;",
-        ),
-        ("app::prelude", "pub use crate::api::*;"),
-        (
-            "app::user",
-            "use crate::prelude::*; use ::std::sync::Mutex;",
-        ),
-    ]);
-    let lock = "app::state::LOCK";
-    assert_eq!(resolve(&resolver, "app::state", "LOCK"), lock);
-    assert_eq!(resolve(&resolver, "app::state::inner", "LOCK"), lock);
-    assert_eq!(resolve(&resolver, "app::state::inner", "super::LOCK"), lock);
-    assert_eq!(resolve(&resolver, "app::state::inner", "st::LOCK"), lock);
-    assert_eq!(resolve(&resolver, "app::state::inner", "L"), lock);
-    assert_eq!(
-        resolve(&resolver, "app::state::inner", "crate::state::LOCK"),
-        lock
-    );
-    assert_eq!(resolve(&resolver, "app::state", "self::LOCK"), lock);
-    // Re-exports, renamed re-exports and a glob of a module of re-exports.
-    assert_eq!(resolve(&resolver, "app::api", "LOCK"), lock);
-    assert_eq!(resolve(&resolver, "app::api", "AGAIN"), lock);
-    assert_eq!(resolve(&resolver, "app", "ROOT_LOCK"), lock);
-    assert_eq!(resolve(&resolver, "app::user", "LOCK"), lock);
-    assert_eq!(resolve(&resolver, "app::user", "crate::api::LOCK"), lock);
-    // A test or an example names the library by its crate name.
-    assert_eq!(resolve(&resolver, "api_test", "app::ROOT_LOCK"), lock);
-    assert_eq!(resolve(&resolver, "api_test", "app::api::LOCK"), lock);
-    // External paths stay as written, through a bare `use parking_lot;` too.
-    assert_eq!(
-        resolve(&resolver, "app::api", "parking_lot::Mutex::new"),
-        "parking_lot::Mutex::new"
-    );
-    assert_eq!(resolve(&resolver, "app::user", "Mutex"), "std::sync::Mutex");
-    assert_eq!(
-        resolve(&resolver, "app::user", "::std::thread::spawn"),
-        "std::thread::spawn"
-    );
-}
-
-#[test]
-fn cyclic_imports_end() {
-    let resolver = resolver(&[
-        ("c", "pub mod a; pub mod b;"),
-        ("c::a", "pub use crate::b::X;"),
-        ("c::b", "pub use crate::a::X; pub use super::a::*;"),
-    ]);
-    // Nothing defines `X`: the answer is some path to it, and it comes.
-    assert!(resolve(&resolver, "c::a", "X").ends_with("::X"));
-    assert_eq!(resolve(&resolver, "c::b", "Y"), "Y");
 }
