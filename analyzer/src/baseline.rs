@@ -9,7 +9,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use crate::engine::Report;
+use crate::diagnostic::Report;
 use crate::fingerprint;
 
 #[derive(Serialize, Deserialize)]
@@ -28,8 +28,8 @@ struct BaselineFile {
 
 fn key(
     report_path: &str,
-    file: &crate::engine::FileReport,
-    diagnostic: &crate::engine::Diagnostic,
+    file: &crate::diagnostic::FileReport,
+    diagnostic: &crate::diagnostic::Diagnostic,
 ) -> String {
     format!("{:016x}", fingerprint::base(report_path, file, diagnostic))
 }

@@ -10,8 +10,9 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use threadlint_rules::lock_order::LockSummary;
 
-use crate::engine::{Diagnostic, Settings};
+use crate::diagnostic::Diagnostic;
 use crate::fingerprint::fnv1a;
+use crate::settings::Settings;
 use crate::suppression::Suppressions;
 
 const VERSION: &str = env!("CARGO_PKG_VERSION");

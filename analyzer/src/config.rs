@@ -8,13 +8,14 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use globset::{Glob, GlobMatcher};
+use globset::Glob;
 use serde::de::Error as _;
 use serde::{Deserialize, Deserializer};
 use threadlint_rules::{RuleSettings, Severity};
 
-use crate::engine::Settings;
 use crate::selection::{RuleSelection, Selector};
+use crate::settings::Settings;
+pub use crate::settings::{PerFileIgnore, DEFAULT_EXCLUDES};
 
 /// The file names looked for in each folder, in order of preference.
 pub const CONFIG_FILES: &[&str] = &[".threadlint.toml", "threadlint.toml", "pyproject.toml"];
@@ -40,35 +41,6 @@ impl fmt::Display for ConfigError {
                 self.message
             )
         }
-    }
-}
-
-/// A per-file-ignores entry: files matching `pattern` ignore `rules`.
-#[derive(Clone, Debug)]
-pub struct PerFileIgnore {
-    pub pattern: String,
-    matcher: GlobMatcher,
-    /// The pattern has no `/`: it matches the file name anywhere below the root.
-    basename_only: bool,
-    pub rules: Vec<Selector>,
-}
-
-/// The matcher is compiled from the pattern: the pattern stands for it.
-impl std::hash::Hash for PerFileIgnore {
-    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        self.pattern.hash(state);
-        self.basename_only.hash(state);
-        self.rules.hash(state);
-    }
-}
-
-impl PerFileIgnore {
-    fn matches(&self, relative: &Path) -> bool {
-        self.matcher.is_match(relative)
-            || (self.basename_only
-                && relative
-                    .file_name()
-                    .is_some_and(|name| self.matcher.is_match(name)))
     }
 }
 
@@ -425,30 +397,6 @@ pub struct ResolvedConfig {
     pub output_format: Option<String>,
 }
 
-/// Folders never descended into unless named on the command line.
-pub const DEFAULT_EXCLUDES: &[&str] = &[
-    ".bzr",
-    ".direnv",
-    ".eggs",
-    ".git",
-    ".hg",
-    ".mypy_cache",
-    ".nox",
-    ".pytype",
-    ".ruff_cache",
-    ".svn",
-    ".tox",
-    ".venv",
-    ".threadlint_cache",
-    "__pycache__",
-    "__pypackages__",
-    "_build",
-    "buck-out",
-    "node_modules",
-    "site-packages",
-    "venv",
-];
-
 impl Resolver {
     pub fn new(source: Source, overrides: Overrides) -> Self {
         Resolver {
@@ -702,6 +650,18 @@ impl Settings {
             entry.matches(&relative)
                 && RuleSelection::resolve(Some(&entry.rules), &[], &[]).is_enabled(code)
         })
+    }
+}
+
+impl crate::settings::SettingsSource for Resolver {
+    fn settings_for(&self, path: &Path) -> Arc<Settings> {
+        self.resolved_for(path).settings.clone()
+    }
+    fn is_excluded(&self, path: &Path) -> bool {
+        Resolver::is_excluded(self, path)
+    }
+    fn respect_gitignore(&self, path: &Path) -> bool {
+        self.resolved_for(path).respect_gitignore
     }
 }
 

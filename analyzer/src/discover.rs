@@ -4,7 +4,9 @@
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-use crate::engine::{language_of, SettingsSource};
+use threadlint_rules::model::Language;
+
+use crate::settings::SettingsSource;
 
 /// The files to check under `paths`, sorted and without duplicates. A path that does not exist
 /// is kept, so that reading it reports the error. Files named explicitly are checked even when
@@ -122,4 +124,13 @@ fn excluded_with_ancestors(path: &Path, settings: &dyn SettingsSource) -> bool {
     path.ancestors()
         .take_while(|p| !p.as_os_str().is_empty())
         .any(|p| settings.is_excluded(p))
+}
+
+/// The language of a source file, by its extension; `None` for files threadlint does not read.
+pub fn language_of(path: &Path) -> Option<Language> {
+    match path.extension()?.to_str()? {
+        "py" | "pyw" => Some(Language::Python),
+        "rs" => Some(Language::Rust),
+        _ => None,
+    }
 }

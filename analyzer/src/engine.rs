@@ -7,209 +7,25 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use rayon::prelude::*;
-use serde::{Deserialize, Serialize};
 use threadlint_rules::lock_order::{self, LockSummary};
 use threadlint_rules::model::{FileModel, Language, Span};
 use threadlint_rules::project::ProjectIndex;
 use threadlint_rules::registry::{is_catalogue_code, Check};
-use threadlint_rules::{Context, Finding, Fix, Related, RuleSettings, Severity, Trace, RULES};
+use threadlint_rules::{Context, Finding, Fix, Severity, RULES};
 
 use crate::cache::Cache;
-use crate::config::PerFileIgnore;
 use crate::discover;
 use crate::fix::apply_fixes;
 use crate::lines::LineIndex;
 use crate::problem::Problem;
 use crate::python;
 use crate::rust;
-use crate::selection::RuleSelection;
 use crate::suppression::{Codes, Suppressions};
 
-/// Files larger than this are reported and skipped.
-pub const MAX_FILE_BYTES: u64 = 64 * 1024 * 1024;
-
-/// Everything that decides what a run reports for one file; its `Hash` is part of the cache
-/// key, so a field added here is in the key too.
-#[derive(Clone, Debug, Default, Hash)]
-pub struct Settings {
-    pub selection: RuleSelection,
-    pub rules: RuleSettings,
-    /// Severity overrides per rule code.
-    pub severity: BTreeMap<&'static str, Severity>,
-    pub per_file_ignores: Vec<PerFileIgnore>,
-    /// The folder of the configuration file (globs are relative to it).
-    pub root: Option<PathBuf>,
-}
-
-/// Where each file's settings come from: one [`Settings`] for everything, or a
-/// [`Resolver`](crate::config::Resolver) reading configuration files.
-pub trait SettingsSource: Sync {
-    fn settings_for(&self, path: &Path) -> Arc<Settings>;
-    /// Excluded by configuration (`exclude`, `extend-exclude`).
-    fn is_excluded(&self, _path: &Path) -> bool {
-        false
-    }
-    fn respect_gitignore(&self, _path: &Path) -> bool {
-        true
-    }
-}
-
-impl SettingsSource for Settings {
-    fn settings_for(&self, _path: &Path) -> Arc<Settings> {
-        Arc::new(self.clone())
-    }
-    fn is_excluded(&self, path: &Path) -> bool {
-        path.file_name()
-            .is_some_and(|name| crate::config::DEFAULT_EXCLUDES.iter().any(|e| name == *e))
-    }
-}
-
-impl SettingsSource for crate::config::Resolver {
-    fn settings_for(&self, path: &Path) -> Arc<Settings> {
-        self.resolved_for(path).settings.clone()
-    }
-    fn is_excluded(&self, path: &Path) -> bool {
-        crate::config::Resolver::is_excluded(self, path)
-    }
-    fn respect_gitignore(&self, path: &Path) -> bool {
-        self.resolved_for(path).respect_gitignore
-    }
-}
-
-/// A code or name of the registry or of a [`Problem`]: `'static`, looked up again when a
-/// stored diagnostic is loaded (`known_code`, `known_name`). An alias, so that serde does not
-/// take a `&str` field for one borrowed from its input.
-pub type Interned = &'static str;
-
-/// A stored rule code, as the registry's `'static` code.
-fn known_code<'de, D: serde::Deserializer<'de>>(
-    deserializer: D,
-) -> Result<Option<Interned>, D::Error> {
-    let code: Option<String> = Option::deserialize(deserializer)?;
-    code.map(|code| {
-        threadlint_rules::registry::find(&code)
-            .map(|rule| rule.code)
-            .ok_or_else(|| serde::de::Error::custom(format!("unknown rule code `{code}`")))
-    })
-    .transpose()
-}
-
-/// A stored diagnostic name (a rule's or a problem's), as a `'static` name.
-fn known_name<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Interned, D::Error> {
-    let name = String::deserialize(deserializer)?;
-    threadlint_rules::registry::find(&name)
-        .map(|rule| rule.name)
-        .or_else(|| Problem::from_name(&name).map(Problem::name))
-        .ok_or_else(|| serde::de::Error::custom(format!("unknown diagnostic `{name}`")))
-}
-
-/// One diagnostic: a rule's finding, or a problem with the file itself (`code` is `None`).
-/// Serialised as the cache stores it; a code or name this build does not know fails to load.
-/// The cache's encoding is not self-describing: every field is always written (no
-/// `skip_serializing_if`), or the fields after it are read from the wrong bytes.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Diagnostic {
-    #[serde(deserialize_with = "known_code")]
-    pub code: Option<Interned>,
-    /// The rule's name, or the kind of problem (`invalid-syntax`, `io-error`: [`Problem`]).
-    #[serde(deserialize_with = "known_name")]
-    pub name: Interned,
-    pub severity: Severity,
-    pub message: String,
-    pub help: Option<String>,
-    pub span: Span,
-    pub related: Vec<Related>,
-    /// How threads get to the finding, step by step (lock-order cycles).
-    pub traces: Vec<Trace>,
-    pub fix: Option<Fix>,
-}
-
-impl Diagnostic {
-    fn from_finding(finding: Finding, settings: &Settings) -> Self {
-        let rule = threadlint_rules::registry::find(finding.code);
-        let default = rule.map_or(Severity::Warning, |r| r.severity);
-        Diagnostic {
-            code: Some(finding.code),
-            name: rule.map_or("", |r| r.name),
-            severity: settings
-                .severity
-                .get(finding.code)
-                .copied()
-                .unwrap_or(default),
-            message: finding.message,
-            help: Some(finding.help).filter(|h| !h.is_empty()),
-            span: finding.span,
-            related: finding.related,
-            traces: finding.traces,
-            fix: finding.fix,
-        }
-    }
-
-    /// A problem with the file itself.
-    pub fn problem(kind: Problem, severity: Severity, span: Span, message: String) -> Self {
-        Diagnostic {
-            code: None,
-            name: kind.name(),
-            severity,
-            message,
-            help: None,
-            span,
-            related: Vec::new(),
-            traces: Vec::new(),
-            fix: None,
-        }
-    }
-
-    /// The kind of problem, for a diagnostic about the file itself.
-    pub fn problem_kind(&self) -> Option<Problem> {
-        self.code
-            .is_none()
-            .then(|| Problem::from_name(self.name))
-            .flatten()
-    }
-}
-
-/// The results for one file.
-#[derive(Clone, Debug)]
-pub struct FileReport {
-    pub path: PathBuf,
-    /// The source as read (empty when it could not be read).
-    pub source: Arc<str>,
-    pub lines: Arc<LineIndex>,
-    pub diagnostics: Vec<Diagnostic>,
-}
-
-impl FileReport {
-    pub fn display_path(&self) -> String {
-        display_path(&self.path)
-    }
-}
-
-/// A path as the user wrote it, without a leading `./`.
-pub fn display_path(path: &Path) -> String {
-    let text = path.to_string_lossy();
-    text.strip_prefix("./").unwrap_or(&text).to_string()
-}
-
-/// The results of a run.
-#[derive(Clone, Debug, Default)]
-pub struct Report {
-    pub files: Vec<FileReport>,
-    /// Files whose source was read and checked.
-    pub checked: usize,
-    /// Files that were parsed.
-    pub parsed: usize,
-    /// Files whose results came from the cache.
-    pub cached: usize,
-}
-
-impl Report {
-    pub fn diagnostics(&self) -> impl Iterator<Item = (&FileReport, &Diagnostic)> {
-        self.files
-            .iter()
-            .flat_map(|file| file.diagnostics.iter().map(move |d| (file, d)))
-    }
-}
+pub use crate::diagnostic::{display_path, Diagnostic, FileReport, Interned, Report};
+pub use crate::discover::language_of;
+pub use crate::read::{read_source, ReadError, MAX_FILE_BYTES};
+pub use crate::settings::{Settings, SettingsSource};
 
 impl Analysis {
     /// A file whose text is not analysed (unreadable, or nothing in it to check).
@@ -292,14 +108,6 @@ struct Analysis {
     /// Its text was dropped after analysis (`drop_text_if_done`): read it again to analyse it
     /// again.
     text_dropped: bool,
-}
-
-pub fn language_of(path: &Path) -> Option<Language> {
-    match path.extension()?.to_str()? {
-        "py" | "pyw" => Some(Language::Python),
-        "rs" => Some(Language::Rust),
-        _ => None,
-    }
 }
 
 /// A file's model and the problems found while building it.
@@ -625,86 +433,6 @@ pub(crate) fn run_isolated<T: Send>(work: impl FnOnce() -> T + Send) -> Result<T
                 .or_else(|| payload.downcast_ref::<String>().cloned())
                 .unwrap_or_else(|| "an unexpected panic".to_string())
         })
-}
-
-/// Why a file could not be checked.
-#[derive(Clone, Debug)]
-pub struct ReadError {
-    /// `IoError` (could not be read: exit status 2), `UnsupportedEncoding` (not UTF-8),
-    /// `FileTooLarge`.
-    pub kind: Problem,
-    pub message: String,
-}
-
-impl std::fmt::Display for ReadError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.message)
-    }
-}
-
-/// Reads a file as UTF-8, with an error message naming the file.
-pub fn read_source(path: &Path) -> Result<String, ReadError> {
-    let shown = display_path(path);
-    let io = |e: std::io::Error| ReadError {
-        kind: Problem::IoError,
-        message: format!("Failed to read {shown}: {e}"),
-    };
-    let metadata = std::fs::metadata(path).map_err(io)?;
-    // Reading a FIFO blocks until a writer comes, a device may never end: only regular files
-    // are read.
-    if !metadata.is_file() {
-        return Err(ReadError {
-            kind: Problem::IoError,
-            message: format!(
-                "Skipped {shown}: {}, not a regular file",
-                file_kind(metadata.file_type())
-            ),
-        });
-    }
-    if metadata.len() > MAX_FILE_BYTES {
-        return Err(ReadError {
-            kind: Problem::FileTooLarge,
-            message: format!(
-                "Skipped {shown}: {} MB is larger than the {} MB limit",
-                metadata.len() / (1024 * 1024),
-                MAX_FILE_BYTES / (1024 * 1024)
-            ),
-        });
-    }
-    let bytes = std::fs::read(path).map_err(|e| ReadError {
-        kind: Problem::IoError,
-        message: format!("Failed to read {}: {e}", display_path(path)),
-    })?;
-    String::from_utf8(bytes).map_err(|e| ReadError {
-        kind: Problem::UnsupportedEncoding,
-        message: format!(
-            "Skipped {}: not valid UTF-8 (invalid byte at offset {}); only UTF-8 sources are analysed",
-            display_path(path),
-            e.utf8_error().valid_up_to()
-        ),
-    })
-}
-
-/// What a path that is not a regular file is, in words.
-fn file_kind(kind: std::fs::FileType) -> &'static str {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::FileTypeExt;
-        if kind.is_fifo() {
-            return "a named pipe (FIFO)";
-        }
-        if kind.is_socket() {
-            return "a socket";
-        }
-        if kind.is_char_device() || kind.is_block_device() {
-            return "a device";
-        }
-    }
-    if kind.is_dir() {
-        "a folder"
-    } else {
-        "a special file"
-    }
 }
 
 /// Inputs of a run: paths found on disk, or one source given directly (stdin, an editor buffer).

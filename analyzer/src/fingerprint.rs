@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use crate::engine::{Diagnostic, FileReport};
+use crate::diagnostic::{Diagnostic, FileReport};
 
 /// 64-bit FNV-1a: small, stable across platforms and versions.
 pub(crate) fn fnv1a(parts: &[&str]) -> u64 {

@@ -7,6 +7,7 @@
 pub mod baseline;
 pub mod cache;
 pub mod config;
+pub mod diagnostic;
 pub mod discover;
 mod display;
 pub mod engine;
@@ -19,8 +20,10 @@ pub mod noqa;
 pub(crate) mod prefilter;
 mod problem;
 pub(crate) mod python;
+pub mod read;
 pub(crate) mod rust;
 pub mod selection;
+pub mod settings;
 pub(crate) mod suppression;
 
 pub use engine::{check, Diagnostic, FileReport, Input, Report, Settings};

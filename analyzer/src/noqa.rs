@@ -5,7 +5,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use threadlint_rules::model::Language;
 
-use crate::engine::{language_of, FileReport};
+use crate::diagnostic::FileReport;
+use crate::discover::language_of;
 
 /// The source of `file` with suppression comments added for its findings, and how many lines
 /// changed. Lines that may end inside a multi-line string are left alone.
