@@ -77,7 +77,8 @@ fn stdin_fix_on_a_very_long_expression_does_not_overflow_the_stack() {
 mod never_a_wrong_fix {
     use std::path::{Path, PathBuf};
 
-    use threadlint_analyzer::engine::{check, fix_source, FixResult, Input, Settings};
+    use threadlint_analyzer::engine::{check, Input, Settings};
+    use threadlint_analyzer::fixing::{fix_source, FixResult};
     use threadlint_analyzer::selection::{RuleSelection, Selector};
     use threadlint_analyzer::Diagnostic;
 

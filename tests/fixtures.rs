@@ -16,10 +16,9 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use threadlint_analyzer::engine::{
-    check, fix_source, parse, FixResult, Input, Settings, FIX_ROUNDS,
-};
+use threadlint_analyzer::engine::{check, parse, Input, Settings};
 use threadlint_analyzer::fix::apply_edits;
+use threadlint_analyzer::fixing::{fix_source, FixResult, FIX_ROUNDS};
 use threadlint_analyzer::selection::{RuleSelection, Selector};
 use threadlint_analyzer::Diagnostic;
 use threadlint_rules::model::Language;

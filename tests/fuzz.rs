@@ -267,8 +267,8 @@ fn examine(path: &Path, text: &str) -> Result<usize, String> {
         return Err(format!("two checks differ:\n{first:#?}\n{second:#?}"));
     }
     let settings = Settings::default();
-    let fixed = engine::fix_source(path, text, &settings, true);
-    let again = engine::fix_source(path, text, &settings, true);
+    let fixed = threadlint_analyzer::fixing::fix_source(path, text, &settings, true);
+    let again = threadlint_analyzer::fixing::fix_source(path, text, &settings, true);
     if fixed.source != again.source {
         return Err("two fixes differ".into());
     }

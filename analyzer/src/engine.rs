@@ -1,7 +1,6 @@
 //! The pipeline: discover files, analyse each in parallel, join the lock-order summaries in the
 //! whole-program pass, apply suppressions, sort.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -11,11 +10,10 @@ use threadlint_rules::lock_order::{self, LockSummary};
 use threadlint_rules::model::{FileModel, Language, Span};
 use threadlint_rules::project::ProjectIndex;
 use threadlint_rules::registry::{is_catalogue_code, Check};
-use threadlint_rules::{Context, Finding, Fix, Severity, RULES};
+use threadlint_rules::{Context, Finding, Severity, RULES};
 
 use crate::cache::Cache;
 use crate::discover;
-use crate::fix::apply_fixes;
 use crate::lines::LineIndex;
 use crate::problem::Problem;
 use crate::python;
@@ -29,7 +27,11 @@ pub use crate::settings::{Settings, SettingsSource};
 
 impl Analysis {
     /// A file whose text is not analysed (unreadable, or nothing in it to check).
-    fn without_text(path: PathBuf, diagnostics: Vec<Diagnostic>, settings: Arc<Settings>) -> Self {
+    pub(crate) fn without_text(
+        path: PathBuf,
+        diagnostics: Vec<Diagnostic>,
+        settings: Arc<Settings>,
+    ) -> Self {
         Analysis {
             report: FileReport::without_text(path, diagnostics),
             suppressions: Suppressions::default(),
@@ -65,7 +67,7 @@ impl Analysis {
 }
 
 impl FileReport {
-    fn without_text(path: PathBuf, diagnostics: Vec<Diagnostic>) -> Self {
+    pub(crate) fn without_text(path: PathBuf, diagnostics: Vec<Diagnostic>) -> Self {
         FileReport {
             path,
             source: Arc::from(""),
@@ -77,7 +79,7 @@ impl FileReport {
 
 /// How many files were parsed, and how many came from the cache.
 #[derive(Default)]
-struct Counters {
+pub(crate) struct Counters {
     parsed: AtomicUsize,
     cached: AtomicUsize,
 }
@@ -93,10 +95,10 @@ struct Prefiltered {
 }
 
 /// What analysing one file yields before the whole-program pass.
-struct Analysis {
-    report: FileReport,
+pub(crate) struct Analysis {
+    pub(crate) report: FileReport,
     suppressions: Suppressions,
-    summary: Option<LockSummary>,
+    pub(crate) summary: Option<LockSummary>,
     settings: Arc<Settings>,
     /// The prefilter found nothing to analyse in it (no concurrency API named).
     prefiltered: Option<Prefiltered>,
@@ -235,7 +237,7 @@ pub(crate) fn run_rules(context: &Context, path: &Path, settings: &Settings) -> 
     findings
 }
 
-fn analyse(
+pub(crate) fn analyse(
     path: PathBuf,
     source: Option<String>,
     settings: Arc<Settings>,
@@ -785,7 +787,7 @@ fn link(
 
 /// Which look at a file [`analyse`] takes.
 #[derive(Clone, Copy)]
-enum Pass<'a> {
+pub(crate) enum Pass<'a> {
     /// On its own, skipped when the prefilter finds nothing to analyse.
     First,
     /// On its own, parsed whatever the prefilter says.
@@ -831,14 +833,14 @@ fn summaries_of<'a>(
 }
 
 /// The whole-program pass, suppressions and ordering.
-fn finish(analyses: Vec<Analysis>) -> Report {
+pub(crate) fn finish(analyses: Vec<Analysis>) -> Report {
     finish_with(analyses, &[])
 }
 
 /// [`finish`], with the lock-order summaries of files that are not analysed in this run
 /// (`(display path, summary)`): their locks take part in the whole-program pass, their
 /// findings are not reported.
-fn finish_with(mut analyses: Vec<Analysis>, others: &[(&str, &LockSummary)]) -> Report {
+pub(crate) fn finish_with(mut analyses: Vec<Analysis>, others: &[(&str, &LockSummary)]) -> Report {
     analyses.sort_by(|a, b| a.report.path.cmp(&b.report.path));
     {
         let paths: Vec<String> = analyses.iter().map(|a| a.report.display_path()).collect();
@@ -954,312 +956,6 @@ fn unknown_noqa_codes(suppressions: &Suppressions) -> Vec<Diagnostic> {
     problems
 }
 
-/// The outcome of fixing one source.
-pub struct FixResult {
-    pub source: String,
-    pub fixed: usize,
-    /// The code of each fix applied.
-    pub codes: Vec<&'static str>,
-    /// Fixes left out because the fixed code would be worse: a new error (or a new finding of
-    /// a rule that guards fixes, `Rule::guards_fixes`), or a path through a function that
-    /// releases a lock differently.
-    pub withheld: usize,
-    /// A round found nothing more to apply; `false` when the round limit cut fixing short.
-    pub converged: bool,
-    /// threadlint failed on the file (the source is returned unchanged).
-    pub error: Option<String>,
-}
-
-/// How many rounds of fixes [`fix_source`] applies at most.
-pub const FIX_ROUNDS: usize = 10;
-
-/// Applies every applicable fix to `source`, re-analysing after each round until nothing more
-/// applies (at most [`FIX_ROUNDS`] rounds). Each fix must keep the file parsing, and the fixed
-/// file is linted again: fixes that add an error-severity finding (or one of a rule that
-/// guards fixes, `Rule::guards_fixes`),
-/// or change what a path releases, are dropped and the rest retried. Runs with the large
-/// stacks of the analysis pool; a panic leaves the source unchanged and is returned as
-/// `error`.
-pub fn fix_source(path: &Path, source: &str, settings: &Settings, unsafe_fixes: bool) -> FixResult {
-    run_isolated(|| fix_rounds(path, source, settings, unsafe_fixes, &every_rule)).unwrap_or_else(
-        |message| FixResult {
-            source: source.to_string(),
-            fixed: 0,
-            codes: Vec::new(),
-            withheld: 0,
-            converged: true,
-            error: Some(message),
-        },
-    )
-}
-
-/// [`fix_source`] with the rules given as `lint` (every rule, except in tests).
-fn fix_rounds(
-    path: &Path,
-    source: &str,
-    settings: &Settings,
-    unsafe_fixes: bool,
-    lint: &dyn Fn(&Context) -> Vec<Finding>,
-) -> FixResult {
-    let language = language_of(path).unwrap_or(Language::Python);
-    let errors = |text: &str| parse_at(language, text, Some(path)).syntax_errors;
-    let mut current = source.to_string();
-    let mut fixed = 0;
-    let mut withheld = 0;
-    let mut codes = Vec::new();
-    let mut converged = false;
-    for _ in 0..FIX_ROUNDS {
-        withheld = 0;
-        let parsed = parse_at(language, &current, Some(path));
-        let Some(model) = parsed.model else {
-            converged = true;
-            break;
-        };
-        let lines = LineIndex::new(&current);
-        let suppressions = Suppressions::from_comments(&current, &lines, &parsed.comments);
-        let context = Context::new(&model, &current, &settings.rules);
-        let findings = lint(&context);
-        let fixable: Vec<&Finding> = findings
-            .iter()
-            .filter(|f| settings.is_enabled_for(f.code, path))
-            .filter(|f| !suppressions.suppresses(lines.line_of(f.span.start), Some(f.code)))
-            .filter(|f| {
-                f.fix
-                    .as_ref()
-                    .is_some_and(|fix| fix.applicability.is_applied(unsafe_fixes))
-            })
-            .collect();
-        let fixes: Vec<&Fix> = fixable.iter().filter_map(|f| f.fix.as_ref()).collect();
-        if fixes.is_empty() {
-            converged = true;
-            break;
-        }
-        let before = Hazards::of(&context, &findings, path, settings);
-        let is_worse = |text: &str| {
-            let parsed = parse_at(language, text, Some(path));
-            parsed.model.is_some_and(|model| {
-                let context = Context::new(&model, text, &settings.rules);
-                let findings = lint(&context);
-                Hazards::of(&context, &findings, path, settings).worse_than(&before)
-            })
-        };
-        let mut applied = apply_fixes(&current, &fixes, &errors);
-        if applied.count > 0 && is_worse(&applied.source) {
-            // Keep the fixes that do no harm, one at a time, in source order.
-            let mut kept: Vec<usize> = Vec::new();
-            for &index in &applied.chosen {
-                let mut trial: Vec<&Fix> = kept.iter().map(|&k| fixes[k]).collect();
-                trial.push(fixes[index]);
-                let attempt = apply_fixes(&current, &trial, &errors);
-                if attempt.count == trial.len() && !is_worse(&attempt.source) {
-                    kept.push(index);
-                }
-            }
-            // Refused fixes are offered again each round: the last round's count is theirs.
-            withheld = applied.chosen.len() - kept.len();
-            let chosen: Vec<&Fix> = kept.iter().map(|&k| fixes[k]).collect();
-            applied = apply_fixes(&current, &chosen, &errors);
-            applied.chosen = kept;
-        }
-        if applied.count == 0 {
-            converged = true;
-            break;
-        }
-        fixed += applied.count;
-        codes.extend(applied.chosen.iter().map(|&index| fixable[index].code));
-        current = applied.source;
-    }
-    FixResult {
-        source: current,
-        fixed,
-        codes,
-        withheld,
-        converged,
-        error: None,
-    }
-}
-
-/// Every per-file rule for the model's language, whatever the selection: a fix is judged by
-/// everything it could break.
-fn every_rule(context: &Context) -> Vec<Finding> {
-    let mut findings = Vec::new();
-    for rule in RULES {
-        if let (Check::File(check), true) =
-            (rule.check, rule.languages.contains(&context.model.language))
-        {
-            findings.extend(check(context));
-        }
-    }
-    threadlint_rules::registry::drop_superseded(&mut findings);
-    findings
-}
-
-/// What a fix must not make worse in a file: how many findings of each code that deadlock or
-/// raise (error severity, or a rule that guards fixes), and what each
-/// path through each function leaves locked.
-struct Hazards {
-    counts: BTreeMap<&'static str, usize>,
-    releases: Vec<(
-        String,
-        Option<std::collections::BTreeSet<crate::fix::Balance>>,
-    )>,
-}
-
-impl Hazards {
-    fn of(context: &Context, findings: &[Finding], path: &Path, settings: &Settings) -> Self {
-        let shown = display_path(path);
-        let summary = lock_order::summarize(context, &shown);
-        let cycles = lock_order::check(&[(0, shown.as_str(), &summary)]);
-        let mut counts: BTreeMap<&'static str, usize> = BTreeMap::new();
-        let all = findings.iter().chain(cycles.iter().map(|(_, f)| f));
-        for finding in all {
-            let severity = settings
-                .severity
-                .get(finding.code)
-                .copied()
-                .unwrap_or_else(|| {
-                    threadlint_rules::registry::find(finding.code)
-                        .map_or(Severity::Warning, |r| r.severity)
-                });
-            if severity == Severity::Error || threadlint_rules::registry::guards_fixes(finding.code)
-            {
-                *counts.entry(finding.code).or_default() += 1;
-            }
-        }
-        Hazards {
-            counts,
-            releases: crate::fix::release_paths(context.model),
-        }
-    }
-
-    fn worse_than(&self, before: &Hazards) -> bool {
-        self.counts
-            .iter()
-            .any(|(code, &n)| n > before.counts.get(code).copied().unwrap_or(0))
-            || crate::fix::release_paths_differ(&before.releases, &self.releases)
-    }
-}
-
-/// The lock-order summary of a file on disk, for a workspace index (the language server keeps
-/// one for files that are not open).
-pub fn index_file(path: &Path, settings: &dyn SettingsSource) -> Option<LockSummary> {
-    summarize_file(path, settings, None)
-}
-
-fn summarize_file(
-    path: &Path,
-    settings: &dyn SettingsSource,
-    index: Option<&ProjectIndex>,
-) -> Option<LockSummary> {
-    let file_settings = settings.settings_for(path);
-    let source = read_source(path).ok()?;
-    let language = language_of(path)?;
-    run_isolated(|| {
-        let parsed = parse_linked(language, &source, Some(path), index);
-        parsed.model.as_ref().map(|model| {
-            let context = Context::new(model, &source, &file_settings.rules);
-            lock_order::summarize(&context, &display_path(path))
-        })
-    })
-    .ok()
-    .flatten()
-}
-
-/// Brings a workspace index of per-file summaries (from [`index_file`]) up to the project-wide
-/// view: the files that use another file's objects, classes or factories are summarised again
-/// with the project index, as a `check` run does.
-pub fn link_summaries(
-    summaries: &mut std::collections::HashMap<PathBuf, LockSummary>,
-    settings: &dyn SettingsSource,
-) {
-    let index = ProjectIndex::new(summaries.values());
-    if index.is_empty() {
-        return;
-    }
-    let relink: Vec<PathBuf> = summaries
-        .iter()
-        .filter(|(_, summary)| index.resolves_any(&summary.lookups))
-        .map(|(path, _)| path.clone())
-        .collect();
-    for path in relink {
-        if let Some(summary) = summarize_file(&path, settings, Some(&index)) {
-            summaries.insert(path, summary);
-        }
-    }
-}
-
-/// The other files of a workspace as the analyses of one document take them: their lock-order
-/// summaries and the project index over them. Made once and shared by every analysis of that
-/// document until the workspace changes, so an edit costs the document's own analysis.
-pub struct DocumentContext {
-    /// `(path, display path, summary)` of every other file, by path.
-    others: Vec<(PathBuf, String, LockSummary)>,
-    index: ProjectIndex,
-}
-
-impl DocumentContext {
-    /// The context of the document at `path` among the workspace files `summaries`.
-    pub fn new<'a>(
-        path: &Path,
-        summaries: impl IntoIterator<Item = (&'a PathBuf, &'a LockSummary)>,
-    ) -> Self {
-        let mut others: Vec<(PathBuf, String, LockSummary)> = summaries
-            .into_iter()
-            .filter(|(other, _)| other.as_path() != path)
-            .map(|(other, summary)| (other.clone(), display_path(other), summary.clone()))
-            .collect();
-        others.sort_by(|a, b| a.0.cmp(&b.0));
-        let index = ProjectIndex::new(others.iter().map(|(_, _, summary)| summary));
-        DocumentContext { others, index }
-    }
-}
-
-/// Checks one in-memory document (an editor buffer) together with the lock-order summaries of
-/// other files, so that whole-program findings stay right while only this file changes.
-pub fn check_document(
-    path: &Path,
-    text: String,
-    settings: &dyn SettingsSource,
-    context: &DocumentContext,
-) -> FileReport {
-    let mut document = analyse(
-        path.to_path_buf(),
-        Some(text),
-        settings.settings_for(path),
-        None,
-        &Counters::default(),
-        // One document: cheap to parse, and it may use another file's locks without naming
-        // any concurrency API.
-        Pass::Unfiltered,
-    );
-    let index = &context.index;
-    let imports_project = document
-        .summary
-        .as_ref()
-        .is_some_and(|summary| index.resolves_any(&summary.lookups));
-    if imports_project {
-        document = analyse(
-            path.to_path_buf(),
-            Some(document.report.source.to_string()),
-            settings.settings_for(path),
-            None,
-            &Counters::default(),
-            Pass::Linked(index, 0),
-        );
-    }
-    let others: Vec<(&str, &LockSummary)> = context
-        .others
-        .iter()
-        .map(|(_, display, summary)| (display.as_str(), summary))
-        .collect();
-    let report = finish_with(vec![document], &others);
-    report
-        .files
-        .into_iter()
-        .find(|file| file.path == path)
-        .unwrap_or_else(|| FileReport::without_text(path.to_path_buf(), Vec::new()))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1286,42 +982,14 @@ mod tests {
         // A thread with a small stack, as a caller of the library may have.
         let fixed = std::thread::Builder::new()
             .stack_size(1024 * 1024)
-            .spawn(move || fix_source(Path::new("long.py"), &source, &settings, true))
+            .spawn(move || {
+                crate::fixing::fix_source(Path::new("long.py"), &source, &settings, true)
+            })
             .expect("a thread")
             .join()
             .expect("no crash");
         assert_eq!(fixed.error, None);
         assert_eq!(fixed.codes, vec!["TL001"]);
         assert!(fixed.source.contains("    with lock:\n        x = y + y"));
-    }
-
-    #[test]
-    fn fixing_that_never_settles_is_not_converged() {
-        use threadlint_rules::rules::tl002_wait_not_in_loop::WaitNotInLoop;
-        use threadlint_rules::Violation;
-        // A rule whose fix always finds something more to insert.
-        let endless = |_: &Context| {
-            let fix = Fix {
-                applicability: threadlint_rules::Applicability::Safe,
-                message: String::new(),
-                edits: vec![threadlint_rules::Edit {
-                    span: Span::new(0, 0),
-                    content: "# again\n".into(),
-                }],
-            };
-            let violation = WaitNotInLoop::Wait {
-                call: "cond.wait()".into(),
-                guarded: true,
-                language: threadlint_rules::model::Language::Python,
-            };
-            vec![violation.at_with_fix(Span::new(0, 0), Some(fix))]
-        };
-        let settings = Settings::default();
-        let source = "import threading\n";
-        let result = fix_rounds(Path::new("a.py"), source, &settings, false, &endless);
-        assert!(!result.converged);
-        assert_eq!(result.fixed, FIX_ROUNDS);
-        let settled = fix_rounds(Path::new("a.py"), source, &settings, false, &every_rule);
-        assert!(settled.converged);
     }
 }

@@ -10,9 +10,11 @@ pub mod config;
 pub mod diagnostic;
 pub mod discover;
 mod display;
+pub mod document;
 pub mod engine;
 pub mod fingerprint;
 pub mod fix;
+pub mod fixing;
 pub mod lines;
 #[cfg(test)]
 mod model_dump;

@@ -194,7 +194,12 @@ impl FixAll {
     /// The edit of `source.fixAll.threadlint`: every applicable fix, as one edit over the
     /// part of the text that changes (not the whole document).
     pub fn edit(&self) -> Option<WorkspaceEdit> {
-        let fixed = engine::fix_source(&self.path, &self.text, &self.settings, self.unsafe_fixes);
+        let fixed = threadlint_analyzer::fixing::fix_source(
+            &self.path,
+            &self.text,
+            &self.settings,
+            self.unsafe_fixes,
+        );
         if fixed.fixed == 0 {
             return None;
         }

@@ -948,18 +948,25 @@ struct WorkspaceIndex {
     version: u64,
     /// The context made for `(version, document)`: an edit of the same document while the
     /// workspace stays as it is reuses it.
-    prepared: Option<(u64, PathBuf, Arc<engine::DocumentContext>)>,
+    prepared: Option<(
+        u64,
+        PathBuf,
+        Arc<threadlint_analyzer::document::DocumentContext>,
+    )>,
 }
 
 impl WorkspaceIndex {
     /// The other files of the workspace as the document at `path` sees them now.
-    fn context_for(&mut self, path: &Path) -> Arc<engine::DocumentContext> {
+    fn context_for(&mut self, path: &Path) -> Arc<threadlint_analyzer::document::DocumentContext> {
         if let Some((version, prepared_path, context)) = &self.prepared {
             if *version == self.version && prepared_path == path {
                 return context.clone();
             }
         }
-        let context = Arc::new(engine::DocumentContext::new(path, &self.summaries));
+        let context = Arc::new(threadlint_analyzer::document::DocumentContext::new(
+            path,
+            &self.summaries,
+        ));
         self.prepared = Some((self.version, path.to_path_buf(), context.clone()));
         context
     }
@@ -988,7 +995,8 @@ fn analyse(
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
         .context_for(path);
-    let report = engine::check_document(path, text.to_string(), resolver, &context);
+    let report =
+        threadlint_analyzer::document::check_document(path, text.to_string(), resolver, &context);
     if engine::language_of(path) != Some(threadlint_rules::model::Language::Rust) {
         return (report, None);
     }
@@ -1026,7 +1034,7 @@ fn reindex(paths: &[PathBuf], resolver: &Resolver, index: &Mutex<WorkspaceIndex>
             continue;
         }
         let summary = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            engine::index_file(path, resolver)
+            threadlint_analyzer::document::index_file(path, resolver)
         }))
         .ok()
         .flatten();
@@ -1044,7 +1052,7 @@ fn reindex(paths: &[PathBuf], resolver: &Resolver, index: &Mutex<WorkspaceIndex>
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
     let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        engine::link_summaries(&mut index.summaries, resolver);
+        threadlint_analyzer::document::link_summaries(&mut index.summaries, resolver);
     }));
     index.changed();
 }
@@ -1164,11 +1172,12 @@ mod tests {
             .map(|p| {
                 (
                     p.clone(),
-                    engine::index_file(p, resolver.as_ref()).expect("a summary"),
+                    threadlint_analyzer::document::index_file(p, resolver.as_ref())
+                        .expect("a summary"),
                 )
             })
             .collect();
-        engine::link_summaries(&mut summaries, resolver.as_ref());
+        threadlint_analyzer::document::link_summaries(&mut summaries, resolver.as_ref());
         let summary = summaries.remove(&other).expect("the other file's summary");
         assert!(!summary.edges.is_empty());
         let mut index = server
