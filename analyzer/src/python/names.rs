@@ -76,6 +76,17 @@ pub fn constructor_kind(qualified: &str) -> Option<ObjKind> {
     Some(kind)
 }
 
+/// The kind an annotation with an abstract base names (`service: Executor`): nothing
+/// constructs one, but every object it types is one.
+pub fn abstract_kind(qualified: &str) -> Option<ObjKind> {
+    match qualified {
+        "concurrent.futures.Executor" | "concurrent.futures._base.Executor" => {
+            Some(ObjKind::Executor)
+        }
+        _ => None,
+    }
+}
+
 /// Executors that run their tasks in other processes, not on threads of this one.
 pub fn is_process_pool(qualified: &str) -> bool {
     matches!(

@@ -1,8 +1,9 @@
 use crate::declare_rule;
 use crate::diagnostic::{Applicability, Edit, Finding, Fix, FixAvailability, Violation};
-use crate::model::{events, EventKind, ThreadAction};
+use crate::model::{events, EventKind, Node, ObjId, ThreadAction};
 use crate::registry::{Check, Context};
 use crate::source::{short, text, NAME_WIDTH};
+use rustc_hash::FxHashMap;
 
 declare_rule! {
     /// ## What it does
@@ -34,7 +35,9 @@ declare_rule! {
     /// ```
     ///
     /// ## Fix
-    /// `run` becomes `start` when the call passes no arguments. The fix is unsafe: it changes
+    /// `run` becomes `start` when the call passes no arguments and is the function's only
+    /// `run()` or `start()` of that thread (a thread starts once: a second `start()` raises
+    /// `RuntimeError`, so `t.run(); t.run()` is reported but not fixed). The fix is unsafe: it changes
     /// which thread runs the code, and the caller no longer waits for it to finish (add a
     /// `join()` where the caller needs the result).
     ///
@@ -80,6 +83,7 @@ fn check(cx: &Context) -> Vec<Finding> {
     let model = cx.model;
     let mut findings = Vec::new();
     for function in &model.functions {
+        let started = starts_per_thread(&function.body);
         events(&function.body, &mut |event, _| {
             let EventKind::ThreadControl {
                 obj,
@@ -95,7 +99,8 @@ fn check(cx: &Context) -> Vec<Finding> {
                 receiver: short(&object.display, NAME_WIDTH),
                 kind,
             };
-            let fix = (!arguments && text(cx.source, name) == "run").then(|| Fix {
+            let once = started.get(&obj).is_some_and(|count| *count == 1);
+            let fix = (!arguments && once && text(cx.source, name) == "run").then(|| Fix {
                 applicability: Applicability::Unsafe,
                 message: "Replace `run()` with `start()`".into(),
                 edits: vec![Edit {
@@ -107,4 +112,23 @@ fn check(cx: &Context) -> Vec<Finding> {
         });
     }
     findings
+}
+
+/// How many times the function runs or starts each thread object: the fix turns every `run()`
+/// into a `start()`, and a thread can start only once.
+fn starts_per_thread(body: &[Node]) -> FxHashMap<ObjId, usize> {
+    let mut counts = FxHashMap::default();
+    events(body, &mut |event, _| {
+        let obj = match event.kind {
+            EventKind::ThreadControl {
+                obj,
+                action: ThreadAction::Run { .. },
+                ..
+            } => obj,
+            EventKind::ThreadStart { obj: Some(obj) } => obj,
+            _ => return,
+        };
+        *counts.entry(obj).or_insert(0) += 1;
+    });
+    counts
 }

@@ -339,14 +339,16 @@ impl<'a> Lowerer<'a> {
             Expr::StringLiteral(s) => s.value.to_str().to_string(),
             other => self.qualified_name(other)?,
         };
-        names::constructor_kind(&qualified).or_else(|| {
-            let class = *self.class_by_name.get(&qualified)?;
-            if self.is_thread_class(class, 0) {
-                Some(ObjKind::Thread { daemon: false })
-            } else {
-                self.inherited_kind(class, 0)
-            }
-        })
+        names::constructor_kind(&qualified)
+            .or_else(|| names::abstract_kind(&qualified))
+            .or_else(|| {
+                let class = *self.class_by_name.get(&qualified)?;
+                if self.is_thread_class(class, 0) {
+                    Some(ObjKind::Thread { daemon: false })
+                } else {
+                    self.inherited_kind(class, 0)
+                }
+            })
     }
 
     /// `field(default_factory=threading.Lock)` (dataclasses, attrs and pydantic spell it
