@@ -767,6 +767,9 @@ pub struct CallSyntax {
     pub arguments: Option<Span>,
     /// The first positional argument (`guard` in `cvar.wait(guard)`).
     pub first_argument: Option<Span>,
+    /// The variable the first argument is, through a reference (`guard` in `cvar.wait(guard)`
+    /// and in `cv.wait(&mut guard)`); `None` when it is anything else.
+    pub first_variable: Option<Span>,
 }
 
 /// Everything the rules know about one file.

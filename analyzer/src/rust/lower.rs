@@ -343,6 +343,16 @@ impl<'a> Lowerer<'a> {
             .zip(last)
             .map(|(first, last)| self.join(spans::first(first), spans::last(last)));
         let first_argument = first.map(|first| self.expr_span(first));
+        let variable = |expr: &Expr| match expr {
+            Expr::Path(path) if path.qself.is_none() && path.path.get_ident().is_some() => {
+                Some(self.expr_span(expr))
+            }
+            _ => None,
+        };
+        let first_variable = first.and_then(|first| match first {
+            Expr::Reference(reference) => variable(&reference.expr),
+            other => variable(other),
+        });
         self.calls.insert(
             span,
             CallSyntax {
@@ -351,6 +361,7 @@ impl<'a> Lowerer<'a> {
                 method: method.map(|(_, method)| method),
                 arguments,
                 first_argument,
+                first_variable,
             },
         );
     }

@@ -757,3 +757,34 @@ async fn nap() {
         ]
     );
 }
+
+#[test]
+fn a_call_records_the_variable_its_first_argument_is() {
+    let source = "use std::sync::{Condvar, Mutex};
+
+fn waits(m: &Mutex<Vec<u8>>, cv: &Condvar, other: &parking_lot::Condvar, pm: &parking_lot::Mutex<u8>) {
+    let guard = m.lock().unwrap();
+    let _guard = cv.wait(guard).unwrap();
+    let mut items = pm.lock();
+    other.wait(&mut items);
+    let _again = cv.wait(m.lock().unwrap());
+}
+";
+    let model = model(source, Edition::E2021);
+    let mut variables = Vec::new();
+    let function = model
+        .functions
+        .iter()
+        .find(|f| f.name == "waits")
+        .expect("waits");
+    threadlint_rules::model::events(&function.body, &mut |event, _| {
+        if let Some(call) = model
+            .call(event.span)
+            .filter(|c| c.first_argument.is_some())
+        {
+            variables.push(call.first_variable.map_or("-", |s| &source[s.range()]));
+        }
+    });
+    variables.dedup();
+    assert_eq!(variables, ["guard", "items", "-"]);
+}

@@ -146,9 +146,11 @@ fn check(cx: &Context) -> Vec<Finding> {
             // The method as written (`wait`, `wait_timeout`, `wait_for`), with the arguments
             // elided.
             let syntax = model.call(event.span);
-            let first_argument = syntax
-                .and_then(|call| call.first_argument)
-                .map_or("", |first| text(cx.source, first));
+            // The guard passed to a `Condvar` wait (`cv.wait(&mut items)`), as the front-end
+            // resolved the argument.
+            let passed_guard = syntax
+                .and_then(|call| call.first_variable)
+                .map(|variable| text(cx.source, variable));
             let method = syntax
                 .and_then(|call| call.method)
                 .map_or("wait", |method| text(cx.source, method));
@@ -194,7 +196,7 @@ fn check(cx: &Context) -> Vec<Finding> {
                 if !info.first || info.has_else || *timeout || !only_the_wait || text(cx.source, scope.keyword) != "if" {
                     return None;
                 }
-                let applicability = loop_applicability(&info.condition.reads, guard_passed(first_argument))?;
+                let applicability = loop_applicability(&info.condition.reads, passed_guard)?;
                 Some(Fix {
                     applicability,
                     message: "Replace `if` with `while`".into(),
@@ -338,16 +340,6 @@ fn loop_applicability(reads: &[Read], guard: Option<&str>) -> Option<Applicabili
     } else {
         Applicability::Unsafe
     })
-}
-
-/// The variable a wait call is given as its first argument (`ready` in `cvar.wait(ready)`,
-/// `items` in `cv.wait(&mut items)`).
-fn guard_passed(first_argument: &str) -> Option<&str> {
-    let name = first_argument
-        .strip_prefix("&mut ")
-        .unwrap_or(first_argument)
-        .trim();
-    (!name.is_empty() && name.chars().all(|c| c.is_alphanumeric() || c == '_')).then_some(name)
 }
 
 #[cfg(test)]

@@ -115,6 +115,10 @@ impl<'a> Lowerer<'a> {
                     method: method.map(|m| span(m.attr.range())),
                     arguments,
                     first_argument: args.args.first().map(|first| span(first.range())),
+                    first_variable: match args.args.first() {
+                        Some(Expr::Name(name)) => Some(span(name.range())),
+                        _ => None,
+                    },
                 },
             );
         }
