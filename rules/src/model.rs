@@ -436,6 +436,10 @@ pub struct BranchInfo {
     /// that value is an attempt, not a non-blocking test of another thread's state (a
     /// `try_lock`): the arm handles the attempt's failure, as an `except` handler does.
     pub handles_failure: bool,
+    /// An arm of an `if` statement (`if`, `elif`, `else`; Rust `if`, `if let`, `else`), whose
+    /// first arm a `while` can replace; not a `match` arm, a `let ... else` or a `select!`
+    /// branch.
+    pub if_statement: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -175,9 +175,9 @@ fn check(cx: &Context) -> Vec<Finding> {
                 }
             }
             // The innermost enclosing scope, if it is an `if` arm.
-            let guard = scopes
-                .last()
-                .filter(|scope| matches!(scope.kind, ScopeKind::Branch(_)));
+            let guard = scopes.last().filter(
+                |scope| matches!(&scope.kind, ScopeKind::Branch(info) if info.if_statement),
+            );
             let violation = WaitNotInLoop::Wait {
                 call,
                 guarded: guard.is_some(),
@@ -193,7 +193,7 @@ fn check(cx: &Context) -> Vec<Finding> {
                         .filter(|n| matches!(n, Node::Event(e) if !matches!(e.kind, EventKind::Call { .. } | EventKind::ExternalCall { .. })))
                         .count()
                         == 1;
-                if !info.first || info.has_else || *timeout || !only_the_wait || text(cx.source, scope.keyword) != "if" {
+                if !info.first || info.has_else || *timeout || !only_the_wait || !info.if_statement {
                     return None;
                 }
                 let applicability = loop_applicability(&info.condition.reads, passed_guard)?;

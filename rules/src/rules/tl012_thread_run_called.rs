@@ -2,7 +2,7 @@ use crate::declare_rule;
 use crate::diagnostic::{Applicability, Edit, Finding, Fix, FixAvailability, Violation};
 use crate::model::{events, EventKind, Node, ObjId, ThreadAction};
 use crate::registry::{Check, Context};
-use crate::source::{short, text, NAME_WIDTH};
+use crate::source::{short, NAME_WIDTH};
 use rustc_hash::FxHashMap;
 
 declare_rule! {
@@ -100,7 +100,8 @@ fn check(cx: &Context) -> Vec<Finding> {
                 kind,
             };
             let once = started.get(&obj).is_some_and(|count| *count == 1);
-            let fix = (!arguments && once && text(cx.source, name) == "run").then(|| Fix {
+            // The front-end makes a `Run` event of a `run()` call only: `name` is `run`.
+            let fix = (!arguments && once).then(|| Fix {
                 applicability: Applicability::Unsafe,
                 message: "Replace `run()` with `start()`".into(),
                 edits: vec![Edit {

@@ -256,6 +256,7 @@ impl<'a> Lowerer<'a> {
                         exits: self.body_exits(&case.body),
                         acquire_test: None,
                         handles_failure: false,
+                        if_statement: false,
                     };
                     let keyword = self.keyword_span(case.range, "case");
                     let node = self.scope(
@@ -312,6 +313,7 @@ impl<'a> Lowerer<'a> {
             exits: self.body_exits(&if_stmt.body),
             acquire_test,
             handles_failure: false,
+            if_statement: true,
         };
         let keyword = self.keyword_span(if_stmt.range, "if");
         let node = self.scope(
@@ -340,6 +342,7 @@ impl<'a> Lowerer<'a> {
                 exits: self.body_exits(&clause.body),
                 acquire_test: None,
                 handles_failure: false,
+                if_statement: true,
             };
             let word = if clause.test.is_some() {
                 "elif"

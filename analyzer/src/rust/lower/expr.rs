@@ -606,6 +606,7 @@ impl<'a> Lowerer<'a> {
                             exits: expr_exit(&arm.handler),
                             acquire_test: None,
                             handles_failure: false,
+                            if_statement: false,
                         }),
                         span: Span::new(start, end),
                         keyword: Span::new(start, start),

@@ -176,6 +176,7 @@ impl<'a> Lowerer<'a> {
                             exits,
                             acquire_test: None,
                             handles_failure: false,
+                            if_statement: false,
                         }),
                         span,
                         keyword,
