@@ -7,7 +7,7 @@ use crate::model::{
     EventKind, FileModel, FnId, Language, ObjId, ObjKey, ObjKind, Span, ThreadEntry,
 };
 use crate::registry::{Check, Context};
-use crate::source::text;
+use crate::source::{short, text, SNIPPET_WIDTH};
 
 declare_rule! {
     /// ## What it does
@@ -33,9 +33,13 @@ declare_rule! {
     /// `load` of the same atomic (`x.store(x.load(o) + 1, o)`), with no lock held. An atomic is
     /// made to be shared, so no thread entry is needed; a local atomic that never leaves its
     /// function is not reported, nor is a value loaded into a variable first (often the one
-    /// writer of a single-writer structure), nor a store of another atomic's value. A store
-    /// that a test of the same atomic guards (`if x.load(o) == 0 { x.store(1, o) }`) is a
-    /// check-then-act, TL015's.
+    /// writer of a single-writer structure), nor a store of another atomic's value. An atomic's
+    /// `load` tested, then the atomic written by a separate `store`, `swap` or `fetch_*` in the
+    /// arm the test opens (`if x.load(o) == 0 { x.store(1, o) }`) is the same split: another
+    /// thread can write between the test and the write. Not that: a flag tested for an early
+    /// return and set later (a one-way latch, where every thread stores the same value), an
+    /// atomic stored from state a lock guards, a `compare_exchange`, `swap` or `fetch_update`
+    /// that tests and writes in one operation.
     ///
     /// ## Why is this bad?
     /// `counter += 1` is several bytecodes: load the value, add, store it back. The GIL can
@@ -102,6 +106,13 @@ pub enum UnsynchronizedSharedUpdate {
     },
     /// Rust: an atomic loaded, then stored back with a separate `store`.
     SplitAtomic { target: String, atomic: String },
+    /// Rust: an atomic's `load` tested, then the atomic written by a separate operation in the
+    /// arm the test opens.
+    TestedAtomic {
+        check: String,
+        act: String,
+        atomic: String,
+    },
 }
 
 impl Violation for UnsynchronizedSharedUpdate {
@@ -130,6 +141,9 @@ impl Violation for UnsynchronizedSharedUpdate {
             UnsynchronizedSharedUpdate::SplitAtomic { target, atomic } => format!(
                 "`{target}` is loaded, then a value computed from it is stored back with a separate `store`: another thread's update of the atomic `{atomic}` between the two is overwritten and lost"
             ),
+            UnsynchronizedSharedUpdate::TestedAtomic { check, act, atomic } => format!(
+                "`{check}` tests the atomic `{atomic}`, then `{act}` writes it in a separate operation: another thread can change it in between, and both threads act on the same stale value"
+            ),
         }
     }
 
@@ -140,6 +154,9 @@ impl Violation for UnsynchronizedSharedUpdate {
             ),
             UnsynchronizedSharedUpdate::SplitAtomic { target, .. } => format!(
                 "Make the update one atomic operation: `{target}.fetch_add(..)` (or `fetch_sub`, `fetch_or`, ...), or `{target}.fetch_update(set, fetch, |v| Some(f(v)))` for any other function of the old value"
+            ),
+            UnsynchronizedSharedUpdate::TestedAtomic { atomic, .. } => format!(
+                "Make the test and the write one atomic operation: `{atomic}.compare_exchange(expected, new, Ordering::AcqRel, Ordering::Acquire)` and act only on `Ok`, `{atomic}.swap(new, ..)` for a flag (act on the old value it returns), or `{atomic}.fetch_update(..)`"
             ),
         }
     }
@@ -177,7 +194,9 @@ enum Race {
 fn check(cx: &Context) -> Vec<Finding> {
     let model = cx.model;
     if model.language == Language::Rust {
-        return split_atomic_updates(cx);
+        let mut findings = split_atomic_updates(cx);
+        findings.extend(tested_atomics(cx));
+        return findings;
     }
     if model.thread_entries.is_empty() {
         return Vec::new();
@@ -422,6 +441,28 @@ fn suggested_lock(model: &FileModel, written: ObjId) -> String {
         (None, ObjKey::Member { .. }) => "self._lock".to_string(),
         (None, _) => "_lock".to_string(),
     }
+}
+
+/// Rust: `if !x.load(o) { x.store(true, o); .. }`: the test and the write are one
+/// read-modify-write split in two, found by check-then-act's search for a test and the act on
+/// its answer (which leaves atomics to this rule, as the catalogue does).
+fn tested_atomics(cx: &Context) -> Vec<Finding> {
+    crate::rules::tl015_check_then_act::tested_atomics(cx)
+        .into_iter()
+        .map(|(test, act, atomic)| {
+            UnsynchronizedSharedUpdate::TestedAtomic {
+                check: short(text(cx.source, test), SNIPPET_WIDTH),
+                act: short(text(cx.source, act), SNIPPET_WIDTH),
+                atomic: cx.model.object(atomic).display.clone(),
+            }
+            .at(test)
+            .with_related(vec![Related {
+                file: None,
+                span: act,
+                message: "the atomic is written here".to_string(),
+            }])
+        })
+        .collect()
 }
 
 /// Rust: `x.store(f(x.load(o)), o)` on an atomic other code can reach, with no lock held. An

@@ -30,22 +30,19 @@ declare_rule! {
     /// - Rust: a lock taken in an `if` or `while` condition to test its data (the guard is
     ///   dropped when the condition ends), then taken again in the body to act on it
     ///   (`if map.lock().unwrap().contains_key(&k) { map.lock().unwrap().remove(&k); }`, a
-    ///   `read()` guard then a `write()` guard);
-    /// - Rust: an atomic's `load` tested, then the atomic written by a separate `store`,
-    ///   `swap` or `fetch_*` (`if !flag.load(o) { flag.store(true, o); .. }`).
+    ///   `read()` guard then a `write()` guard).
+    ///
+    /// An atomic tested, then written by a separate operation (`if !flag.load(o) {
+    /// flag.store(true, o); .. }`) is a read-modify-write split in two: TL006 reports it.
     ///
     /// The check is the condition of an `if`, `elif` or `while`; the act is in its body, in a
     /// later `elif`/`else` arm, or after the `if` when its arm leaves the block (`if key in
-    /// cache: return cache[key]` then `cache[key] = value`). An atomic's act must be in the
-    /// arm its test opens: a flag tested for an early return and set later is a one-way latch
-    /// or a fast path, where every thread stores the same value. Not
-    /// reported: a lock held over both the check and the act (acquired before the
+    /// cache: return cache[key]` then `cache[key] = value`). Not reported: a lock held over both the check and the act (acquired before the
     /// condition); an act that cannot block or cannot act on a stale answer
-    /// (`q.get(timeout=...)`, `get_nowait()`, `lock.acquire(blocking=False)`, an atomic
-    /// `compare_exchange` or `fetch_update`); a test repeated under the act's own lock (the
+    /// (`q.get(timeout=...)`, `get_nowait()`, `lock.acquire(blocking=False)`); a test repeated under the act's own lock (the
     /// act is judged against the innermost test that covers it, and in Rust a body that tests
     /// again after taking the second guard is left alone); objects that do not leave their
-    /// function (a local queue or atomic never handed to another thread); a different key,
+    /// function (a local queue never handed to another thread); a different key,
     /// a different lock, or a method of that name on an object that is not a queue or a lock.
     /// A Rust guard bound once (`let g = m.lock().unwrap();`) and used for the test and the act
     /// is one critical section and is not reported. A `load` whose stored value is computed
@@ -86,21 +83,19 @@ declare_rule! {
     ///
     /// In Rust, take one guard and use it for the test and the act
     /// (`let mut map = cache.lock().unwrap(); map.entry(key).or_insert(value);`), or test
-    /// again under the write guard; for an atomic, make the test and the write one operation:
-    /// `flag.compare_exchange(false, true, AcqRel, Acquire).is_ok()` or `!flag.swap(true, o)`.
+    /// again under the write guard.
     ///
     /// ## References
     /// - [Python docs: `Queue.qsize`, `empty` and `full`](https://docs.python.org/3/library/queue.html#queue.Queue.qsize) ("a subsequent get() is not guaranteed to not block")
     /// - [Python docs: `Lock.acquire`](https://docs.python.org/3/library/threading.html#threading.Lock.acquire)
     /// - [Python docs: `dict.setdefault`](https://docs.python.org/3/library/stdtypes.html#dict.setdefault)
-    /// - [Rust docs: `AtomicBool::compare_exchange`](https://doc.rust-lang.org/std/sync/atomic/struct.AtomicBool.html#method.compare_exchange)
     /// - [Rust reference: temporary scopes](https://doc.rust-lang.org/reference/destructors.html#temporary-scopes)
     pub static RULE = {
         violation: CheckThenAct,
         name: "check-then-act",
         severity: Warning,
         languages: [Python, Rust],
-        summary: "A shared object's state tested (`q.empty()`, `lock.locked()`, `key in d`, a Rust guard or atomic `load`), then acted on in a separate step another thread can come between.",
+        summary: "A shared object's state tested (`q.empty()`, `lock.locked()`, `key in d`, a Rust guard), then acted on in a separate step another thread can come between.",
         check: Check::File(check),
     };
 }
@@ -271,7 +266,7 @@ fn regions(function: &crate::model::Function) -> Vec<Region> {
 }
 
 /// One report: a test and the first act on its answer.
-struct Race {
+pub(crate) struct Race {
     test: Span,
     act: Span,
     subject: Subject,
@@ -281,6 +276,30 @@ struct Race {
 }
 
 fn check(cx: &Context) -> Vec<Finding> {
+    races(cx)
+        .iter()
+        .filter_map(|race| finding(cx, race))
+        .collect()
+}
+
+/// Rust: an atomic whose `load` is tested, then written by a separate `store`, `swap` or
+/// `fetch_*` in the arm the test opens, found the way every check-then-act is: `(test, act,
+/// atomic)`.
+pub(crate) fn tested_atomics(cx: &Context) -> Vec<(Span, Span, ObjId)> {
+    races(cx)
+        .into_iter()
+        .filter_map(|race| match race.subject {
+            Subject::State(atomic, StateTestKind::AtomicLoad, _) => {
+                Some((race.test, race.act, atomic))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+/// Every test of the file and the first act on its answer that another thread can come
+/// between.
+fn races(cx: &Context) -> Vec<Race> {
     let model = cx.model;
     let threads = ThreadCode::new(model);
     let mut findings = Vec::new();
@@ -422,7 +441,7 @@ fn check(cx: &Context) -> Vec<Finding> {
                 });
             }
         });
-        findings.extend(races.iter().map(|race| finding(cx, race)));
+        findings.extend(races);
     }
     findings
 }
@@ -614,8 +633,6 @@ pub enum Step {
     Locked,
     /// Whether a mapping holds the key, then writing it.
     Contains(String),
-    /// An atomic loaded, then written.
-    AtomicLoad,
     /// Rust: a guard's data tested in a condition, then locked again.
     Guard,
 }
@@ -628,7 +645,6 @@ impl CheckThenAct {
             Step::QueueGet => "the get that relies on the test",
             Step::Locked => "the lock is taken here",
             Step::Contains(_) => "the item is written here",
-            Step::AtomicLoad => "the atomic is written here",
             Step::Guard => "locked again here, after the test's guard was dropped",
         }
     }
@@ -650,7 +666,6 @@ impl Violation for CheckThenAct {
             Step::QueueGet => format!("`{check}` tests the {kind} `{name}`, then `{act}` acts on the answer: another thread can take the last item in between, and `{act}` then blocks until a producer adds one, possibly for ever"),
             Step::Locked => format!("`{check}` tests whether the {kind} `{name}` is free, then `{act}` takes it: another thread can take it in between, and this thread then blocks although the test said it would not"),
             Step::Contains(key) => format!("`{check}` tests whether `{name}` holds `{key}`, then `{act}` writes it, with no lock held over both, in code that runs on several threads: another thread can insert the same key in between, and one of the two values is overwritten"),
-            Step::AtomicLoad => format!("`{check}` tests the atomic `{name}`, then `{act}` writes it in a separate operation: another thread can change it in between, and both threads act on the same stale value"),
             Step::Guard => format!("The {kind} `{name}` is locked in this condition to test its data, the guard is dropped when the condition ends, and `{act}` locks it again to act on the answer: another thread can change the data between the two guards"),
         }
     }
@@ -662,13 +677,14 @@ impl Violation for CheckThenAct {
             Step::QueueGet => format!("Drop the test and let the call say whether it could: `try: item = {name}.get_nowait()` with `except queue.Empty:` (or `{name}.get(timeout=...)`)"),
             Step::Locked => format!("Test and take in one call: `if {name}.acquire(blocking=False):` and release it in a `finally:`"),
             Step::Contains(key) => format!("Insert only if absent, in one step: `{name}.setdefault({key}, value)`, or hold one lock over the test and the write (`with lock:` around the whole `if`)"),
-            Step::AtomicLoad => format!("Make the test and the write one atomic operation: `{name}.compare_exchange(expected, new, Ordering::AcqRel, Ordering::Acquire)` and act only on `Ok`, `{name}.swap(new, ..)` for a flag (act on the old value it returns), or `{name}.fetch_update(..)`"),
             Step::Guard => format!("Take one guard and use it for the test and the act (`let mut data = {name}.lock().unwrap();` before the `if`, or the `entry` API), or for a `RwLock`, test again under the write guard"),
         }
     }
 }
 
-fn finding(cx: &Context, race: &Race) -> Finding {
+/// The finding of a race; none for an atomic tested then written, which the catalogue makes a
+/// split read-modify-write, TL006's ([`tested_atomics`]).
+fn finding(cx: &Context, race: &Race) -> Option<Finding> {
     let model = cx.model;
     let check = short(text(cx.source, race.test), SNIPPET_WIDTH);
     let act = short(text(cx.source, race.act), SNIPPET_WIDTH);
@@ -687,7 +703,7 @@ fn finding(cx: &Context, race: &Race) -> Finding {
                 StateTestKind::Contains => {
                     Step::Contains(key.as_deref().unwrap_or("key").to_string())
                 }
-                StateTestKind::AtomicLoad => Step::AtomicLoad,
+                StateTestKind::AtomicLoad => return None,
             },
         ),
         Subject::Guard(lock) => (*lock, Step::Guard),
@@ -701,9 +717,9 @@ fn finding(cx: &Context, race: &Race) -> Finding {
         step,
     };
     let related = violation.act_site();
-    violation.at(race.test).with_related(vec![Related {
+    Some(violation.at(race.test).with_related(vec![Related {
         file: None,
         span: race.act,
         message: related.to_string(),
-    }])
+    }]))
 }
