@@ -217,6 +217,8 @@ pub struct UnlockedNotifyOrWait {
     pub method: String,
     /// "`cond`'s lock", or "its lock `lock`" for a condition over another lock.
     pub lock_name: String,
+    /// A wait (`wait`, `wait_for`) rather than a notify.
+    pub waits: bool,
 }
 
 impl Violation for UnlockedNotifyOrWait {
@@ -227,8 +229,9 @@ impl Violation for UnlockedNotifyOrWait {
             shown,
             method,
             lock_name,
+            waits,
         } = self;
-        let waits = method.starts_with("wait");
+        let waits = *waits;
         let error = if waits {
             "cannot wait on un-acquired lock"
         } else {
@@ -242,7 +245,7 @@ impl Violation for UnlockedNotifyOrWait {
 
     fn help(&self) -> String {
         let shown = &self.shown;
-        if self.method.starts_with("wait") {
+        if self.waits {
             format!("Wait inside `with {shown}:`, around the loop that checks the predicate (`with {shown}: while not ready(): {shown}.wait()`), or use `{shown}.wait_for(predicate)` there")
         } else {
             format!("Notify inside `with {shown}:`, in the same block that changes the state the waiters check")
@@ -276,6 +279,7 @@ fn finding(cx: &Context, site: &Site) -> Finding {
         shown: shown.to_string(),
         method: method.to_string(),
         lock_name,
+        waits: site.waits,
     };
     let fix = wrap_fix(cx, site, receiver);
     violation.at_with_fix(site.span, fix)
