@@ -369,79 +369,6 @@ fn function_effects(
     effects
 }
 
-/// One lock of the project's lock-order graph.
-#[derive(Clone, Debug)]
-pub struct GraphLock {
-    /// Its identity (`pkg.locks.ORDERS_LOCK`, `pkg.pool.Pool._lock`).
-    pub name: LockName,
-    /// How the code names it where it is first taken.
-    pub display: String,
-}
-
-/// "`inner` is taken while `outer` is held", at one or more sites.
-#[derive(Clone, Debug)]
-pub struct GraphEdge {
-    pub outer: usize,
-    pub inner: usize,
-    /// `(file index, site)` of each place it happens.
-    pub sites: Vec<(usize, Span)>,
-    /// Part of a cycle: a potential deadlock.
-    pub in_cycle: bool,
-}
-
-/// The order in which the code takes its locks, joined over every file.
-#[derive(Clone, Debug, Default)]
-pub struct LockGraph {
-    pub locks: Vec<GraphLock>,
-    pub edges: Vec<GraphEdge>,
-}
-
-/// The lock-order graph of the summaries of every file (as for [`check`]).
-pub fn graph(summaries: &[(usize, &str, &LockSummary)]) -> LockGraph {
-    let (all, _) = joined_edges(summaries);
-    let mut names: BTreeMap<&str, &str> = BTreeMap::new();
-    for (_, _, edge) in &all {
-        names.entry(&edge.outer).or_insert(&edge.outer_display);
-        names.entry(&edge.inner).or_insert(&edge.inner_display);
-    }
-    let number: HashMap<&str, usize> = names.keys().enumerate().map(|(i, n)| (*n, i)).collect();
-    let mut adjacency: Vec<Vec<usize>> = vec![Vec::new(); names.len()];
-    let mut edges: BTreeMap<(usize, usize), Vec<(usize, Span)>> = BTreeMap::new();
-    for (file, _, edge) in &all {
-        let (a, b) = (number[edge.outer.as_str()], number[edge.inner.as_str()]);
-        if !adjacency[a].contains(&b) {
-            adjacency[a].push(b);
-        }
-        let sites = edges.entry((a, b)).or_default();
-        if !sites.contains(&(*file, edge.site)) {
-            sites.push((*file, edge.site));
-        }
-    }
-    let component = strongly_connected_components(&adjacency);
-    let mut sizes: HashMap<usize, usize> = HashMap::default();
-    for &c in &component {
-        *sizes.entry(c).or_default() += 1;
-    }
-    LockGraph {
-        locks: names
-            .iter()
-            .map(|(name, display)| GraphLock {
-                name: name.to_string(),
-                display: display.to_string(),
-            })
-            .collect(),
-        edges: edges
-            .into_iter()
-            .map(|((outer, inner), sites)| GraphEdge {
-                outer,
-                inner,
-                sites,
-                in_cycle: component[outer] == component[inner] && sizes[&component[outer]] > 1,
-            })
-            .collect(),
-    }
-}
-
 /// An edge with the index and path of the file it is in.
 type FileEdge<'a> = (usize, &'a str, LockEdge);
 
@@ -599,33 +526,6 @@ pub fn check(summaries: &[(usize, &str, &LockSummary)]) -> Vec<(usize, Finding)>
     findings.dedup_by(|(fa, a), (fb, b)| fa == fb && a.span == b.span && a.message == b.message);
     findings
 }
-
-/// How threads take the locks of a cycle: the side of the reported edge first, then the other
-/// edges of the cycle (at most [`MAX_TRACES`] in all), each with its calls.
-fn cycle_traces(
-    sites: &[(usize, &str, &LockEdge)],
-    index: usize,
-    edge: &LockEdge,
-    path: &str,
-) -> Vec<Trace> {
-    let mut traces = vec![side(edge, path, path)];
-    for (other_index, &(_, other_path, other)) in sites.iter().enumerate() {
-        if other_index == index || traces.len() >= MAX_TRACES {
-            continue;
-        }
-        let (inner_display, outer_display) = distinct_names(other);
-        let other = LockEdge {
-            outer_display,
-            inner_display,
-            ..other.clone()
-        };
-        traces.push(side(&other, other_path, path));
-    }
-    traces
-}
-
-/// Sides of a cycle written out as traces for one finding.
-const MAX_TRACES: usize = 8;
 
 /// The displays of an edge's two locks, told apart when the code writes two different locks
 /// alike (`self._lock` of two classes): then each is named by the end of its identity
@@ -950,78 +850,6 @@ fn short_name(name: &str) -> &str {
     name.rsplit(['.', ':']).next().unwrap_or(name)
 }
 
-/// How a thread takes the two locks of `edge` (in the file `edge_path`), as a trace seen from
-/// a finding in `finding_path`: where it takes the outer lock, the calls it makes holding it,
-/// and where it takes the inner one.
-fn side(edge: &LockEdge, edge_path: &str, finding_path: &str) -> Trace {
-    let step = |at: Option<&str>, span, message, kind, depth| TraceStep {
-        file: Some(at.unwrap_or(edge_path))
-            .filter(|at| *at != finding_path)
-            .map(str::to_string),
-        span,
-        message,
-        kind,
-        depth,
-    };
-    let mut steps = vec![step(
-        None,
-        edge.outer_site,
-        format!("`{}` acquired", edge.outer_display),
-        StepKind::Acquire,
-        0,
-    )];
-    match edge.callee_site {
-        Some(callee_site) => {
-            let called = edge.callee.as_deref().map_or_else(
-                || "the function".to_string(),
-                |name| format!("`{}`", short_name(name)),
-            );
-            steps.push(step(
-                None,
-                edge.site,
-                format!("calls {called} holding `{}`", edge.outer_display),
-                StepKind::Call,
-                0,
-            ));
-            let mut depth = 1;
-            for call in &edge.chain {
-                steps.push(step(
-                    call.file.as_deref(),
-                    call.site,
-                    format!("calls `{}`", short_name(&call.callee)),
-                    StepKind::Call,
-                    depth,
-                ));
-                depth += 1;
-            }
-            steps.push(step(
-                edge.callee_file.as_deref(),
-                callee_site,
-                format!("`{}` acquired", edge.inner_display),
-                StepKind::Acquire,
-                depth,
-            ));
-        }
-        None => steps.push(step(
-            None,
-            edge.site,
-            format!(
-                "`{}` acquired while holding `{}`",
-                edge.inner_display, edge.outer_display
-            ),
-            StepKind::Acquire,
-            0,
-        )),
-    }
-    Trace {
-        message: format!(
-            "`{}` is taken, then `{}`",
-            edge.outer_display, edge.inner_display
-        ),
-        steps,
-    }
-}
-
 /// Module paths that more than one file of the run claims (two scripts named `worker.py` in
 /// different folders): their objects are not one object.
 pub fn ambiguous_modules<'a>(
@@ -1090,6 +918,12 @@ fn strongly_connected_components(graph: &[Vec<usize>]) -> Vec<usize> {
     }
     component
 }
+
+mod graph;
+mod traces;
+
+pub use graph::{graph, GraphEdge, GraphLock, LockGraph};
+use traces::{cycle_traces, side};
 
 #[cfg(test)]
 mod tests {
