@@ -306,6 +306,10 @@ impl ProjectIndex {
 
     /// The object an absolute dotted name denotes, following re-exports.
     pub fn object(&self, qualified: &str) -> Option<&ExportedObject> {
+        // A name that is already an object's is its own canonical name (no allocation).
+        if let Some(object) = self.objects.get(qualified) {
+            return Some(object);
+        }
         self.objects.get(&self.canonical(qualified))
     }
 
@@ -319,7 +323,9 @@ impl ProjectIndex {
     fn canonical_at(&self, qualified: &str, globs: usize) -> String {
         let mut current = qualified.to_string();
         for _ in 0..MAX_REEXPORTS {
-            current = self.item_path(&current);
+            if let std::borrow::Cow::Owned(path) = self.item_path(&current) {
+                current = path;
+            }
             if self.objects.contains_key(&current) {
                 return current;
             }
@@ -366,7 +372,8 @@ impl ProjectIndex {
                 continue;
             };
             for target in targets {
-                let candidate = self.item_path(&format!("{target}{}", &name[end..]));
+                let joined = format!("{target}{}", &name[end..]);
+                let candidate = self.item_path(&joined);
                 let found = self.canonical_at(&candidate, globs + 1);
                 if self.knows(&found) {
                     return Some(found);
@@ -388,19 +395,19 @@ impl ProjectIndex {
     /// index names items: the longest prefix that is a module of the project, then the item
     /// inside it (`my_crate::a.Pool.take`). A name already split (`my_crate::a.LOCK`), or of a
     /// language that writes modules with dots, is returned as it is.
-    fn item_path(&self, path: &str) -> String {
+    fn item_path<'p>(&self, path: &'p str) -> std::borrow::Cow<'p, str> {
         let (head, tail) = path.split_at(path.find('.').unwrap_or(path.len()));
         if !head.contains("::") || self.modules.contains(head) {
-            return path.to_string();
+            return std::borrow::Cow::Borrowed(path);
         }
         let segments: Vec<&str> = head.split("::").collect();
         for end in (1..segments.len()).rev() {
             let module = segments[..end].join("::");
             if self.modules.contains(&module) {
-                return format!("{module}.{}{tail}", segments[end..].join("."));
+                return format!("{module}.{}{tail}", segments[end..].join(".")).into();
             }
         }
-        path.to_string()
+        std::borrow::Cow::Borrowed(path)
     }
 
     /// Whether a file that imports `module` (or a name from it) may reach a project object
