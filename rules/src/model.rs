@@ -158,6 +158,11 @@ pub enum ObjKind {
     Process,
     /// A socket: `socket.socket(...)`.
     Socket,
+    /// An object of a class the front-end cannot type that the code uses as only a lock is
+    /// used: `acquire()` with a lock's arguments and `release()` with none on the same object in
+    /// one function, or the result of a call whose other results are used so. Whether it is
+    /// reentrant is not known, so re-taking it is not reported as a self-deadlock.
+    UntypedLock,
     /// Unknown kind: still has an identity (used for shared-state writes and lock order of
     /// parameters whose type is not known).
     Unknown,
@@ -185,6 +190,7 @@ impl ObjKind {
                 | ObjKind::RwLock { .. }
                 | ObjKind::Condition { .. }
                 | ObjKind::Semaphore { .. }
+                | ObjKind::UntypedLock
         )
     }
 
@@ -230,6 +236,7 @@ impl ObjKind {
             (ObjKind::HttpClient { .. }, _) => "async HTTP client",
             (ObjKind::Process, _) => "Popen",
             (ObjKind::Socket, _) => "socket",
+            (ObjKind::UntypedLock, _) => "lock",
             (ObjKind::Unknown, _) => "object",
         }
     }

@@ -33,6 +33,7 @@ mod define;
 mod escape;
 mod futures;
 mod handshake;
+mod protocol;
 mod resolve;
 mod state_tests;
 mod stmt;
@@ -225,6 +226,7 @@ impl<'a> Lowerer<'a> {
             }
         }
         self.find_thread_classes();
+        self.find_untyped_locks();
         self.find_handshakes();
         let mut functions = Vec::with_capacity(self.functions.len());
         for index in 0..self.functions.len() {

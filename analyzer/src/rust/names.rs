@@ -44,7 +44,7 @@ pub enum KnownFn {
     Drop,
     Forget,
     /// A channel constructor returning `(Sender, Receiver)`; `receiver` tells whether the
-    /// receiver blocks the thread on `recv()` (std, crossbeam, flume; not tokio), `bounded`
+    /// receiver blocks the thread on `recv()` (std, crossbeam, flume, kanal; not tokio), `bounded`
     /// whether the sender blocks on `send()` when the channel is full (`sync_channel`,
     /// `bounded`).
     Channel {
@@ -147,7 +147,8 @@ pub fn known_type(path: &str) -> Option<KnownType> {
         "std::sync::mpsc::Receiver"
         | "std::sync::mpmc::Receiver"
         | "crossbeam_channel::Receiver"
-        | "flume::Receiver" => Sync(ObjKind::Receiver),
+        | "flume::Receiver"
+        | "kanal::Receiver" => Sync(ObjKind::Receiver),
         "std::sync::mpsc::SyncSender" => Sync(ObjKind::BoundedSender),
         "std::thread::JoinHandle"
         | "std::thread::ScopedJoinHandle"
@@ -261,14 +262,16 @@ pub fn known_fn(path: &str) -> Option<KnownFn> {
         "std::sync::mpsc::channel"
         | "std::sync::mpmc::channel"
         | "crossbeam_channel::unbounded"
-        | "flume::unbounded" => Channel {
+        | "flume::unbounded"
+        | "kanal::unbounded" => Channel {
             receiver: true,
             bounded: false,
         },
         "std::sync::mpsc::sync_channel"
         | "std::sync::mpmc::sync_channel"
         | "crossbeam_channel::bounded"
-        | "flume::bounded" => Channel {
+        | "flume::bounded"
+        | "kanal::bounded" => Channel {
             receiver: true,
             bounded: true,
         },

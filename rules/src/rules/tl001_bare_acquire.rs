@@ -30,7 +30,15 @@ declare_rule! {
     /// back what another took: a release after its own acquisition of the lock ends its own
     /// critical section, and does not make a protocol of an acquisition elsewhere that is
     /// never released. (A lock a plain or nested function releases is often a signal handed
-    /// between threads, and is left alone.)
+    /// between threads, and is left alone.) Nor are `try: lock.acquire()` / `except ...:` /
+    /// `else: lock.release()`, where the handlers run only if the acquisition itself failed,
+    /// and an acquisition in a function that first released the same lock (a condition's
+    /// `wait()` gives the caller's hold back, then takes it again).
+    ///
+    /// The lock may be of a class threadlint cannot resolve (made by a factory, a mixin's
+    /// `self.Lock()`, another library's reader-writer lock): an object on which one function
+    /// calls `acquire()` with a lock's arguments and `release()` with none is used as only a
+    /// lock is, and so is every other result of the call that made it.
     ///
     /// ## Example
     /// ```python

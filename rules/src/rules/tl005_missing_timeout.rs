@@ -584,13 +584,14 @@ fn classify(
             ..
         } => {
             let kind = model.object(*obj).kind;
-            // `asyncio.Lock.acquire()` has no timeout parameter.
+            // `asyncio.Lock.acquire()` has no timeout parameter; a lock known only by its use
+            // is of a class whose `acquire` may take none, or bound the wait itself.
             let timed = kind.is_lock_like()
                 && !matches!(
                     kind,
                     ObjKind::Lock {
                         flavor: Flavor::Async
-                    }
+                    } | ObjKind::UntypedLock
                 );
             timed.then_some((Unbounded::Acquire(kind), Some(*obj)))
         }

@@ -24,13 +24,16 @@ declare_rule! {
     /// Not reported, because the sleep does not stand in for a wait there:
     /// - a thread already waited for since it started: `join()`, `result()`, `Queue.get()`,
     ///   any `wait()` on an event, condition or barrier, a blocking `acquire()` of a lock or
-    ///   semaphore the thread releases (a hand-shake), a channel's `recv()`, a call to a
+    ///   semaphore the thread releases (a hand-shake; not one this function releases itself,
+    ///   which is a critical section), a channel's `recv()`, a call to a
     ///   function of the same file that does one of these (a crate's own latch), or a loop
     ///   that waits for some state (TL003 reports it when it polls); joining one thread is no
     ///   wait for another started before it, which the finding then names;
-    /// - a timed run: the statement right after the sleep signals the thread (`stop.set()`,
-    ///   `cond.notify()`, `lock.release()`, `self.running = False`): the sleep is how long
-    ///   the thread may run, or stay blocked, before it is told to go on or stop;
+    /// - a timed run: the statement right after the sleep signals or stops the thread
+    ///   (`stop.set()`, `cond.notify()`, `lock.release()`, `self.running = False`,
+    ///   `timer.cancel()`, a loop that calls `abort()` on each task handle, `close()` on the
+    ///   channel the threads block in): the sleep is how long the thread may run, or stay
+    ///   blocked, before it is told to go on or stop;
     /// - a sleep whose next statement waits for the thread anyway (`time.sleep(1)` then
     ///   `t.join()`): pointless, but the join is what makes the result ready;
     /// - in Rust, a sleep while a test runtime's clock is paused (`#[tokio::test(start_paused =
@@ -119,6 +122,19 @@ fn check(cx: &Context) -> Vec<Finding> {
             });
         });
         let loops = wait_loops(&function.body);
+        // Locks this function releases itself: taking one is a critical section, not a wait
+        // for the thread to release it (a hand-shake).
+        let released: Vec<ObjId> = steps
+            .iter()
+            .filter_map(|step| match step.event.kind {
+                EventKind::Release { obj } => Some(obj),
+                _ => None,
+            })
+            .collect();
+        let synchronizes = |kind: &EventKind| {
+            synchronizes(kind)
+                && !matches!(kind, EventKind::Acquire { obj, .. } if released.contains(obj))
+        };
         // The thread starts and submissions not yet followed by a synchronisation.
         let mut pending: Vec<usize> = Vec::new();
         // Starts waited for by a hand-shake (a wait, an acquire, a message) while the thread
@@ -177,7 +193,7 @@ fn check(cx: &Context) -> Vec<Finding> {
                         .any(|l| l.start >= start_span.end && l.end <= step.event.span.start);
                     if !waited
                         && !exclusive(&function.body, &steps[start], step)
-                        && waits_for_thread(cx.source, &steps, start, index)
+                        && waits_for_thread(cx.source, &steps, start, index, &synchronizes)
                     {
                         let woken = woken.filter(|w| w.span.start > start_span.end);
                         findings.push(report(cx, model, &steps[start], step, woken));
@@ -287,7 +303,13 @@ fn wait_loops(body: &[Node]) -> Vec<Span> {
 }
 
 /// Whether the sleep at `index`, after the start at `start`, stands in for waiting on it.
-fn waits_for_thread(source: &str, steps: &[Step], start: usize, index: usize) -> bool {
+fn waits_for_thread(
+    source: &str,
+    steps: &[Step],
+    start: usize,
+    index: usize,
+    synchronizes: &dyn Fn(&EventKind) -> bool,
+) -> bool {
     let sleep = &steps[index];
     // A back-off before retrying.
     if sleep.scopes.iter().any(|s| s.handles_failure()) {
@@ -323,18 +345,40 @@ fn waits_for_thread(source: &str, steps: &[Step], start: usize, index: usize) ->
         let line = line_start(source, step.event.span.start);
         (line >= sleep_end && only_trivia_between(source, sleep_end, line)).then_some(line)
     };
-    let Some(line) = after.and_then(next_line) else {
-        return true;
-    };
-    let next_statement = steps[next.unwrap_or(steps.len())..].iter().take_while(|s| {
-        s.event.span.start >= line && line_start(source, s.event.span.start) == line
+    // The next statement is a loop that starts right after the sleep (`for h in handles {
+    // h.abort() }`): its body is what the statement does.
+    let next_loop = after.and_then(|a| {
+        a.scopes
+            .iter()
+            .skip(sleep.scopes.len())
+            .find(|s| matches!(s.kind, ScopeKind::Loop(_)))
+            .filter(|l| {
+                let line = line_start(source, l.span.start);
+                line >= sleep_end && only_trivia_between(source, sleep_end, line)
+            })
     });
+    let rest = &steps[next.unwrap_or(steps.len())..];
+    let next_statement: Vec<&Step> = match (next_loop, after.and_then(next_line)) {
+        (Some(the_loop), _) => rest
+            .iter()
+            .take_while(|s| the_loop.span.contains(s.event.span))
+            .collect(),
+        (None, Some(line)) => rest
+            .iter()
+            .take_while(|s| {
+                s.event.span.start >= line && line_start(source, s.event.span.start) == line
+            })
+            .collect(),
+        (None, None) => return true,
+    };
     for step in next_statement {
         match step.event.kind {
             // A signal: the sleep let the thread run (or block) for a while before stopping
-            // or releasing it (`time.sleep(2); stop.set()`).
+            // or releasing it (`time.sleep(2); stop.set()`), or it cancels the work
+            // (`timer.cancel()`, `handle.abort()`).
             EventKind::Notify { .. }
             | EventKind::Release { .. }
+            | EventKind::Shutdown { .. }
             | EventKind::SharedWrite { .. } => return false,
             // The next statement waits for the thread anyway: the sleep is not what makes the
             // result ready.

@@ -2,7 +2,7 @@ use crate::declare_rule;
 use crate::diagnostic::{Finding, FixAvailability, Violation};
 use crate::model::{
     events, BlockingKind, EventKind, FileModel, FnId, Function, Language, ObjId, ObjKey, ObjKind,
-    Span,
+    ScopeKind, Span,
 };
 use crate::registry::{Check, Context};
 use crate::source::{short, NAME_WIDTH};
@@ -30,7 +30,10 @@ declare_rule! {
     /// `join()` of another thread, a future's `result()`; in Rust `block_on` and an awaited
     /// future other than a sleep), itself or through a function of the same file it calls (a
     /// crate's own latch or wait group), waits for the thread's last act (a hand-shake) and is
-    /// not reported either.
+    /// not reported either; nor is a thread whose last act is a wait on a barrier, or a signal
+    /// on a condition or event, that another function of the file waits on (a `run()` or
+    /// `wait()` method that waits for the threads to reach their end). A signal sent on each
+    /// round of a loop is no last act.
     ///
     /// ## Why is this bad?
     /// A thread nobody joins runs on after the function that started it returns: its errors
@@ -141,7 +144,8 @@ fn check(cx: &Context) -> Vec<Finding> {
             // barrier or a future after the start (itself, or in a function of the file it
             // calls: a crate's own primitive) waits for the thread's signal, its last act: the
             // thread is done with its work when the function goes on.
-            let waited = last_wait.is_some_and(|wait| wait > position);
+            let waited = last_wait.is_some_and(|wait| wait > position)
+                || awaited_elsewhere(model, obj, site);
             let leaks = matches!(object.kind, ObjKind::Thread { daemon: false })
                 && is_private(model, id, obj)
                 && !joined.contains(&obj)
@@ -172,6 +176,54 @@ fn waits_for_other_thread(language: Language, kind: &EventKind) -> bool {
         EventKind::Blocking { kind, .. } => !kind.waits_outside(),
         _ => false,
     }
+}
+
+/// The thread's last act is a hand-shake that another function of the file waits for: it
+/// waits on a barrier that function waits on too, or signals a condition or event that
+/// function waits on (`end.wait()` as the thread's last statement, `self.end.wait()` in the
+/// struct's `run()`). Whoever waits there waits for the thread to be done.
+fn awaited_elsewhere(model: &FileModel, thread: ObjId, start: Span) -> bool {
+    let object = model.object(thread);
+    let made = object.def.unwrap_or(start);
+    let Some(entry) = model
+        .thread_entries
+        .iter()
+        .find(|entry| made.contains(entry.site) || entry.site.contains(made))
+    else {
+        return false;
+    };
+    let mut last = None;
+    events(
+        &model.function(entry.function).body,
+        &mut |event, scopes| {
+            // A signal repeated in a loop is no last act.
+            let once = !scopes.iter().any(|s| matches!(s.kind, ScopeKind::Loop(_)));
+            match event.kind {
+                EventKind::Wait { obj, .. } | EventKind::Notify { obj } => {
+                    last = once.then_some(obj);
+                }
+                EventKind::Call { .. }
+                | EventKind::ExternalCall { .. }
+                | EventKind::Blocking { .. }
+                | EventKind::Sleep
+                | EventKind::SharedWrite { .. } => last = None,
+                _ => {}
+            }
+        },
+    );
+    let Some(signal) = last else {
+        return false;
+    };
+    model.functions.iter().enumerate().any(|(index, other)| {
+        if index == entry.function.0 as usize {
+            return false;
+        }
+        let mut waits = false;
+        events(&other.body, &mut |event, _| {
+            waits |= matches!(event.kind, EventKind::Wait { obj, .. } if obj == signal);
+        });
+        waits
+    })
 }
 
 /// For each function of the file, whether it blocks until another thread does something,

@@ -217,7 +217,7 @@ fn stall(model: &FileModel, event: &Event, waited_from: Option<u32>) -> Option<S
                         flavor: Flavor::Async
                     } | ObjKind::RwLock {
                         flavor: Flavor::Async
-                    }
+                    } | ObjKind::UntypedLock
                 );
             (threading && *how != AcquireHow::NonBlocking).then_some(Stall::Lock {
                 scoped: *how == AcquireHow::Scoped,

@@ -215,7 +215,7 @@ impl<'a> Lowerer<'a> {
         if !signal
             || self
                 .resolve(function, &method.value)
-                .is_some_and(|obj| self.objects[obj.0 as usize].kind != ObjKind::Unknown)
+                .is_some_and(|obj| !self.untyped(obj))
         {
             return None;
         }
@@ -247,7 +247,7 @@ impl<'a> Lowerer<'a> {
         }
         if self
             .resolve(function, &method.value)
-            .is_some_and(|obj| self.objects[obj.0 as usize].kind != ObjKind::Unknown)
+            .is_some_and(|obj| !self.untyped(obj))
         {
             return false;
         }
@@ -257,5 +257,14 @@ impl<'a> Lowerer<'a> {
                 .find_argument_value("blocking", 0)
                 .or_else(|| args.find_keyword("block").map(|k| &k.value))
                 .is_some_and(is_false_literal))
+    }
+
+    /// The model does not know the object's class: its kind is unknown, or known only as a lock
+    /// by its use (which may as well be a condition or a semaphore).
+    fn untyped(&self, obj: ObjId) -> bool {
+        matches!(
+            self.objects[obj.0 as usize].kind,
+            ObjKind::Unknown | ObjKind::UntypedLock
+        )
     }
 }

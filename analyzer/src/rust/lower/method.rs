@@ -305,6 +305,19 @@ impl<'a> Lowerer<'a> {
                 );
                 return Value::default();
             }
+            // Closing a channel wakes every thread blocked on it (a `send` into a full channel,
+            // a `recv` on an empty one) with an error: a signal to them.
+            Ty::Sync(kind @ (ObjKind::Receiver | ObjKind::BoundedSender)) if name == "close" => {
+                let obj = self.object(&receiver, receiver_span, kind);
+                self.push(out, EventKind::Notify { obj }, span);
+                return Value::default();
+            }
+            // `handle.abort()`: the spawned task is cancelled at its next `.await`.
+            Ty::Sync(ObjKind::Future) if name == "abort" && args.is_empty() => {
+                let obj = self.object(&receiver, receiver_span, ObjKind::Future);
+                self.push(out, EventKind::Shutdown { obj }, span);
+                return Value::default();
+            }
             Ty::Sync(kind @ ObjKind::Thread { .. }) if name == "join" => {
                 let obj = self.object(&receiver, receiver_span, kind);
                 if let Some(site) = receiver.spawn {
@@ -459,6 +472,9 @@ impl<'a> Lowerer<'a> {
             }
         }
         self.escape_all(&values);
+        if name == "push" {
+            self.note_item(&receiver, receiver_span, &values);
+        }
         if matches!(
             name,
             "elapsed" | "duration_since" | "saturating_duration_since"
@@ -475,6 +491,23 @@ impl<'a> Lowerer<'a> {
             self.push(out, EventKind::ExternalCall { callee }, span);
         }
         transform(&receiver, name)
+    }
+
+    /// `handles.push(handle)` into a local collection whose items were not known: from here
+    /// on its items are handles (`for h in handles { h.join() }`).
+    fn note_item(&mut self, collection: &Value, span: Span, values: &[Value]) {
+        let [item] = values else { return };
+        if !matches!(collection.ty, Ty::Unknown | Ty::Seq(_))
+            || !matches!(item.ty, Ty::Sync(ObjKind::Thread { .. } | ObjKind::Future))
+        {
+            return;
+        }
+        let local = self.text(span).to_string();
+        if let Some(binding) = self.lookup_mut(&local) {
+            if matches!(binding.value.ty, Ty::Unknown | Ty::Seq(_)) {
+                binding.value.ty = Ty::Seq(Box::new(item.ty.clone()));
+            }
+        }
     }
 
     // -------------------------------------------------------------------------- control flow

@@ -47,6 +47,9 @@ pub(super) fn check(cx: &Context) -> Vec<Finding> {
                     || (!released_here.contains(&lock)
                         && !released_only_by_acquirers(model, &returned, lock, index))
                     || handoff.contains(&lock)
+                    // It released the caller's hold first and takes the lock again (a
+                    // condition's `wait`): the caller's protocol, restored.
+                    || returned[index].contains(&lock)
                     || returns_holding(model, &body[position + 1..], lock)
                 {
                     continue;
@@ -242,6 +245,22 @@ fn is_protected(
     });
     if inside_protected_try {
         return true;
+    }
+    // `try: lock.acquire()` / `except ...:` / `else: lock.release()`: the handlers run only
+    // when the acquisition itself raised (nothing else is in the `try`), and the `else:`
+    // releases at once.
+    if position + 1 == body.len() {
+        if let [.., statement, try_body] = scopes {
+            let released_in_else = statement
+                .part(|k| matches!(k, ScopeKind::TryElse))
+                .is_some_and(|e| releases_first(&e.body));
+            if matches!(statement.kind, ScopeKind::TryStatement)
+                && matches!(try_body.kind, ScopeKind::Try)
+                && released_in_else
+            {
+                return true;
+            }
+        }
     }
     // A result that is stored or tested elsewhere (`ok = lock.acquire(timeout=1)`): we cannot
     // see how it is used, so stay quiet rather than guess.
