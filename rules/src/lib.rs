@@ -14,6 +14,7 @@ pub mod registry;
 pub mod rules;
 pub mod source;
 pub mod syntax;
+pub mod waits;
 
 pub use diagnostic::{
     Applicability, Edit, Finding, Fix, FixAvailability, Related, Severity, StepKind, Trace,

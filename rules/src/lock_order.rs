@@ -239,10 +239,36 @@ pub fn summarize(cx: &Context, file: &str) -> LockSummary {
         exports: crate::project::exports(model),
         imports: info.imports.clone(),
         functions: function_effects(model, file, &info.path, handoff),
-        classes: info.classes.clone(),
+        classes: with_waiting_methods(model, &info.classes),
         lookups: info.lookups.clone(),
         language: Some(model.language),
     }
+}
+
+/// The file's classes, each with the methods that wait for another thread.
+fn with_waiting_methods(
+    model: &FileModel,
+    classes: &[crate::model::ClassSummary],
+) -> Vec<crate::model::ClassSummary> {
+    let waiting = crate::waits::waiting_functions(model);
+    classes
+        .iter()
+        .map(|class| {
+            let mut class = class.clone();
+            class.waiting = model
+                .functions
+                .iter()
+                .zip(&waiting)
+                .filter(|(function, &waits)| {
+                    waits && function.class.as_deref() == Some(class.name.as_str())
+                })
+                .map(|(function, _)| function.name.clone())
+                .collect();
+            class.waiting.sort();
+            class.waiting.dedup();
+            class
+        })
+        .collect()
 }
 
 /// The absolute name of each function other modules can call: module functions and methods

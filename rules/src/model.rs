@@ -761,6 +761,12 @@ pub struct ClassSummary {
     pub attributes: Vec<(String, ObjKind)>,
     /// The methods it defines itself.
     pub methods: Vec<String>,
+    /// Those of its methods that block until another thread acts (a wait on a condition, an
+    /// event or a barrier, a join, a message), themselves or through the functions of their
+    /// file they call: a call of one from another module waits for a thread too (a project
+    /// queue's `join()`, a latch's `wait()`).
+    #[serde(default)]
+    pub waiting: Vec<String>,
 }
 
 /// How a call that is an event is written, as the front-end parsed it: rules quote and

@@ -179,6 +179,15 @@ impl ProjectIndex {
                 index.lock_holding_classes.insert(name.clone());
             }
         }
+        // A class with a method that waits for another thread matters to the files that call
+        // it (a thread's end awaited through it).
+        let waiting: Vec<String> = index
+            .classes
+            .iter()
+            .filter(|(_, class)| !class.waiting.is_empty())
+            .map(|(name, _)| name.clone())
+            .collect();
+        index.relevant_classes.extend(waiting);
         for alias in index.aliases.keys() {
             if index.object(alias).is_some() {
                 if let Some((module, _)) = alias.rsplit_once('.') {
@@ -232,6 +241,19 @@ impl ProjectIndex {
             summary.methods.iter().any(|m| m == method).then_some(())
         })?;
         Some(dotted(&owner, method))
+    }
+
+    /// Whether the method `method` of the class `class` (its own, or the first base's that
+    /// defines it) waits for another thread.
+    pub fn class_method_waits(&self, class: &str, method: &str) -> bool {
+        self.find_in_bases(class, &|_, summary| {
+            summary
+                .methods
+                .iter()
+                .any(|m| m == method)
+                .then(|| summary.waiting.iter().any(|m| m == method))
+        })
+        .is_some_and(|(_, waits)| waits)
     }
 
     /// The flags of the class `name` (as its module or a subclass names it), from its own
@@ -617,6 +639,7 @@ mod tests {
             bases: bases.iter().map(ToString::to_string).collect(),
             attributes,
             methods: methods.iter().map(ToString::to_string).collect(),
+            waiting: Vec::new(),
         };
         let function = |name: &str, acquires: bool, calls: &[&str]| FunctionEffects {
             name: name.to_string(),

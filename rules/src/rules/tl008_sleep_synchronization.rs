@@ -5,8 +5,8 @@ use crate::model::{
     ObjId, Scope, ScopeKind, Span,
 };
 use crate::registry::{Check, Context};
-use crate::rules::tl014_thread_leak::waiting_functions;
 use crate::source::{line_start, only_trivia_between, short, text, NAME_WIDTH, SNIPPET_WIDTH};
+use crate::waits::waiting_functions;
 
 declare_rule! {
     /// ## What it does

@@ -6,6 +6,7 @@ use crate::model::{
 };
 use crate::registry::{Check, Context};
 use crate::source::{short, NAME_WIDTH};
+use crate::waits::{waiting_functions, waits_for_other_thread};
 
 declare_rule! {
     /// ## What it does
@@ -166,18 +167,6 @@ fn check(cx: &Context) -> Vec<Finding> {
     findings
 }
 
-/// The event blocks until another thread does something: a join, a message, a wait on a
-/// condition variable, an event or a barrier, a future's result; in Rust an awaited future. Not
-/// a subprocess, the network or input, which wait for the world outside.
-fn waits_for_other_thread(language: Language, kind: &EventKind) -> bool {
-    match kind {
-        EventKind::Synchronize | EventKind::Wait { .. } => true,
-        EventKind::Await => language == Language::Rust,
-        EventKind::Blocking { kind, .. } => !kind.waits_outside(),
-        _ => false,
-    }
-}
-
 /// The thread's last act is a hand-shake that another function of the file waits for: it
 /// waits on a barrier that function waits on too, or signals a condition or event that
 /// function waits on (`end.wait()` as the thread's last statement, `self.end.wait()` in the
@@ -224,46 +213,6 @@ fn awaited_elsewhere(model: &FileModel, thread: ObjId, start: Span) -> bool {
         });
         waits
     })
-}
-
-/// For each function of the file, whether it blocks until another thread does something,
-/// directly or through the functions of the file it calls (a crate's own synchronisation
-/// primitive: `latch.wait()` whose method waits on a `Condvar`).
-pub(crate) fn waiting_functions(model: &FileModel) -> Vec<bool> {
-    let count = model.functions.len();
-    let mut waits = vec![false; count];
-    let mut calls: Vec<Vec<FnId>> = vec![Vec::new(); count];
-    for (index, function) in model.functions.iter().enumerate() {
-        let mut sleeps: Vec<Span> = Vec::new();
-        events(&function.body, &mut |event, _| {
-            if matches!(event.kind, EventKind::Sleep) {
-                sleeps.push(event.statement.unwrap_or(event.span));
-            }
-            let sleeping = matches!(event.kind, EventKind::Await)
-                && sleeps.iter().any(|s| s.contains(event.span));
-            match event.kind {
-                EventKind::Call { callee } => calls[index].push(callee),
-                ref kind if waits_for_other_thread(model.language, kind) && !sleeping => {
-                    waits[index] = true;
-                }
-                _ => {}
-            }
-        });
-    }
-    // Fixed point over the call graph: values only turn true, so this terminates.
-    loop {
-        let mut changed = false;
-        for index in 0..count {
-            if !waits[index] && calls[index].iter().any(|c| waits[c.0 as usize]) {
-                waits[index] = true;
-                changed = true;
-            }
-        }
-        if !changed {
-            break;
-        }
-    }
-    waits
 }
 
 /// Created in this call of `function` and never handed out.

@@ -302,8 +302,11 @@ impl<'a> Lowerer<'a> {
                 return;
             }
             // A method of a class of another module: inherited, or of a held instance.
-            if let Some(callee) = self.project_method(function, method) {
+            if let Some((callee, waits)) = self.project_method(function, method) {
                 push(out, EventKind::ExternalCall { callee });
+                if waits {
+                    push(out, EventKind::Synchronize);
+                }
                 return;
             }
         }

@@ -496,6 +496,7 @@ impl<'a> Lowerer<'a> {
                     methods.sort();
                     methods
                 },
+                waiting: Vec::new(),
             })
             .collect();
         let position: HashMap<&str, usize> = self
@@ -627,14 +628,20 @@ impl<'a> Lowerer<'a> {
 
     /// The method a call `receiver.method()` runs in another module: a method inherited by this
     /// file's class from a base elsewhere (`self.close()`), or one of a project class whose
-    /// instance the receiver holds (`self.pool.close()`).
+    /// instance the receiver holds (`self.pool.close()`); with whether it waits for another
+    /// thread (a project queue's `join()`).
     pub(super) fn project_method(
         &mut self,
         function: FnId,
         method: &ast::ExprAttribute,
-    ) -> Option<String> {
+    ) -> Option<(String, bool)> {
         let index = self.index?;
         let name = method.attr.id.as_str();
+        let found = |class: &str| {
+            index
+                .class_method(class, name)
+                .map(|callee| (callee, index.class_method_waits(class, name)))
+        };
         if let Expr::Name(receiver) = &*method.value {
             let receiver = receiver.id.as_str();
             if Some(receiver) == self.self_name(function) || receiver == "cls" {
@@ -642,15 +649,12 @@ impl<'a> Lowerer<'a> {
                 if self.method_of(class, name).is_some() {
                     return None;
                 }
-                return self
-                    .external_bases(class)
-                    .iter()
-                    .find_map(|base| index.class_method(base, name));
+                return self.external_bases(class).iter().find_map(|b| found(b));
             }
         }
         let key = self.receiver_key(function, &method.value)?;
         let class = self.instance_class(&key)?;
-        index.class_method(class, name)
+        found(class)
     }
 
     /// The identity of a receiver expression without creating an object for it.

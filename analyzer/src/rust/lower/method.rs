@@ -489,6 +489,14 @@ impl<'a> Lowerer<'a> {
             // pass, which knows what it acquires.
             let callee = format!("{class}::{name}");
             self.push(out, EventKind::ExternalCall { callee }, span);
+            // One that waits for another thread (the crate's own latch or queue).
+            self.lookups.borrow_mut().insert(class.clone());
+            if self
+                .index
+                .is_some_and(|index| index.class_method_waits(class, name))
+            {
+                self.push(out, EventKind::Synchronize, span);
+            }
         }
         transform(&receiver, name)
     }

@@ -570,6 +570,7 @@ impl Lowerer<'_> {
                     bases: Vec::new(),
                     attributes,
                     methods,
+                    waiting: Vec::new(),
                 }
             })
             .filter(|class| !class.attributes.is_empty() || !class.methods.is_empty())
