@@ -26,7 +26,8 @@ declare_rule! {
     ///   any `wait()` on an event, condition or barrier, a blocking `acquire()` of a lock or
     ///   semaphore the thread releases (a hand-shake; not one this function releases itself,
     ///   which is a critical section), a channel's `recv()`, a call to a
-    ///   function of the same file that does one of these (a crate's own latch), or a loop
+    ///   function of the same file, or to a method of a class of another module, that does
+    ///   one of these (a crate's own latch, a project queue's `join()`), or a loop
     ///   that waits for some state (TL003 reports it when it polls); joining one thread is no
     ///   wait for another started before it, which the finding then names;
     /// - a timed run: the statement right after the sleep signals or stops the thread

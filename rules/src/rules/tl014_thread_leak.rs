@@ -29,8 +29,9 @@ declare_rule! {
     /// function that, after the start, blocks until another thread signals it (a channel's
     /// `recv()`, `Queue.get()`, a wait on a `Condvar`, `Condition`, `Event` or `Barrier`,
     /// `join()` of another thread, a future's `result()`; in Rust `block_on` and an awaited
-    /// future other than a sleep), itself or through a function of the same file it calls (a
-    /// crate's own latch or wait group), waits for the thread's last act (a hand-shake) and is
+    /// future other than a sleep), itself or through a function of the same file it calls, or
+    /// a method of a class of another module (a crate's own latch or wait group, a project
+    /// queue's `join()`), waits for the thread's last act (a hand-shake) and is
     /// not reported either; nor is a thread whose last act is a wait on a barrier, or a signal
     /// on a condition or event, that another function of the file waits on (a `run()` or
     /// `wait()` method that waits for the threads to reach their end). A signal sent on each
