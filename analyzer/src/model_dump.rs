@@ -119,3 +119,26 @@ pub(crate) fn render_model(model: &FileModel, source: &str) -> String {
     }
     out
 }
+
+/// Each call with events as its call table entry gives it: `callee|arguments`, then
+/// `|receiver|method` for a method call (once per call).
+#[cfg(test)]
+pub(crate) fn render_calls(model: &FileModel, source: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for function in &model.functions {
+        threadlint_rules::model::events(&function.body, &mut |event, _| {
+            if let Some(call) = model.call(event.span) {
+                let text = |span: Option<threadlint_rules::model::Span>| {
+                    span.map_or("", |s| &source[s.range()])
+                };
+                let mut entry = format!("{}|{}", text(Some(call.callee)), text(call.arguments));
+                if call.method.is_some() {
+                    entry += &format!("|{}|{}", text(call.receiver), text(call.method));
+                }
+                out.push(entry);
+            }
+        });
+    }
+    out.dedup();
+    out
+}

@@ -757,21 +757,14 @@ fn edges_through_calls<'a>(
                     continue;
                 }
                 for outer in &call.held {
+                    let callee = functions[callee].2.name.clone();
+                    let edge = edge_through_call(call, outer, inner, callee_file.clone(), callee);
                     edges.push((
                         file,
                         path,
                         LockEdge {
-                            outer: outer.lock.clone(),
-                            inner: inner.lock.lock.clone(),
-                            outer_display: outer.display.clone(),
-                            inner_display: inner.lock.display.clone(),
-                            site: call.site,
-                            outer_site: outer.site,
-                            callee_site: Some(inner.lock.site),
-                            callee_file: callee_file.clone(),
-                            parameter_order: false,
-                            callee: Some(functions[callee].2.name.clone()),
                             chain: chain(),
+                            ..edge
                         },
                     ));
                 }
@@ -815,22 +808,43 @@ fn reacquired_through_call(
         ),
         ..side(
             &LockEdge {
-                outer: outer.lock.clone(),
-                inner: inner.lock.lock.clone(),
-                outer_display: outer.display.clone(),
-                inner_display: inner.lock.display.clone(),
-                site: call.site,
-                outer_site: outer.site,
-                callee_site: Some(inner.lock.site),
-                callee_file: (inner.path != path).then(|| inner.path.to_string()),
-                parameter_order: false,
-                callee: Some(call.callee.clone()),
                 chain: chain.to_vec(),
+                ..edge_through_call(
+                    call,
+                    outer,
+                    inner,
+                    (inner.path != path).then(|| inner.path.to_string()),
+                    call.callee.clone(),
+                )
             },
             path,
             path,
         )
     }])
+}
+
+/// The edge from `outer`, held at `call`, to `inner`, which the callee reaches (its chain of
+/// calls left to the caller).
+fn edge_through_call(
+    call: &CallSite,
+    outer: &LockUse,
+    inner: &Reached,
+    callee_file: Option<String>,
+    callee: String,
+) -> LockEdge {
+    LockEdge {
+        outer: outer.lock.clone(),
+        inner: inner.lock.lock.clone(),
+        outer_display: outer.display.clone(),
+        inner_display: inner.lock.display.clone(),
+        site: call.site,
+        outer_site: outer.site,
+        callee_site: Some(inner.lock.site),
+        callee_file,
+        parameter_order: false,
+        callee: Some(callee),
+        chain: Vec::new(),
+    }
 }
 
 /// The calls inside `callee` (and on) through which it reaches `lock`: `(path of the calling

@@ -707,24 +707,7 @@ fn statics_are_keyed_by_the_module_that_defines_them() {
 /// Each call with events as its call table entry gives it: `callee|arguments`, then
 /// `|receiver|method` for a method call (once per call).
 fn call_syntax(source: &str) -> Vec<String> {
-    let model = model(source, Edition::E2021);
-    let mut out = Vec::new();
-    for function in &model.functions {
-        threadlint_rules::model::events(&function.body, &mut |event, _| {
-            if let Some(call) = model.call(event.span) {
-                let text = |span: Option<threadlint_rules::model::Span>| {
-                    span.map_or("", |s| &source[s.range()])
-                };
-                let mut entry = format!("{}|{}", text(Some(call.callee)), text(call.arguments));
-                if call.method.is_some() {
-                    entry += &format!("|{}|{}", text(call.receiver), text(call.method));
-                }
-                out.push(entry);
-            }
-        });
-    }
-    out.dedup();
-    out
+    crate::model_dump::render_calls(&model(source, Edition::E2021), source)
 }
 
 #[test]

@@ -32,8 +32,7 @@ fn is_signal(method: &str) -> bool {
 
 impl<'a> Visitor<'a> for Uses<'a> {
     fn visit_stmt(&mut self, stmt: &'a Stmt) {
-        // A nested function or class is another function of the model.
-        if self.depth > MAX_DEPTH || matches!(stmt, Stmt::FunctionDef(_) | Stmt::ClassDef(_)) {
+        if !own_statement(stmt, self.depth) {
             return;
         }
         self.depth += 1;

@@ -26,8 +26,7 @@ struct LockUses<'a> {
 
 impl<'a> Visitor<'a> for LockUses<'a> {
     fn visit_stmt(&mut self, stmt: &'a Stmt) {
-        // A nested function or class is another function of the model.
-        if self.depth > MAX_DEPTH || matches!(stmt, Stmt::FunctionDef(_) | Stmt::ClassDef(_)) {
+        if !own_statement(stmt, self.depth) {
             return;
         }
         let assigned = match stmt {
@@ -102,6 +101,10 @@ impl<'a> Lowerer<'a> {
     /// Gives the [`ObjKind::UntypedLock`] kind to the objects used as locks whose class is not
     /// known (see the module comment).
     pub(super) fn find_untyped_locks(&mut self) {
+        // No `acquire` anywhere: nothing to find, and no body worth walking again.
+        if !self.source.contains("acquire") {
+            return;
+        }
         let uses: Vec<LockUses<'a>> = (0..self.functions.len())
             .map(|index| {
                 let mut uses = LockUses::default();

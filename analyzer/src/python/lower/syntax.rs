@@ -189,3 +189,9 @@ pub(super) fn reads_expression(value: &Expr, target: &Expr) -> bool {
     finder.visit_expr(value);
     finder.found
 }
+
+/// Whether a visitor of one function's body goes into `stmt`: not past the depth limit, and not
+/// into a nested function or class, which is another function of the model.
+pub(super) fn own_statement(stmt: &Stmt, depth: usize) -> bool {
+    depth <= MAX_DEPTH && !matches!(stmt, Stmt::FunctionDef(_) | Stmt::ClassDef(_))
+}
