@@ -33,6 +33,7 @@ mod define;
 mod escape;
 mod futures;
 mod handshake;
+mod params;
 mod protocol;
 mod resolve;
 mod state_tests;
@@ -227,6 +228,7 @@ impl<'a> Lowerer<'a> {
         }
         self.find_thread_classes();
         self.find_untyped_locks();
+        self.type_parameters_from_callers();
         self.find_handshakes();
         let mut functions = Vec::with_capacity(self.functions.len());
         for index in 0..self.functions.len() {

@@ -170,10 +170,7 @@ impl<'a> Lowerer<'a> {
             }
         }
         // `self.worker` passes the instance as the first parameter.
-        let bound = matches!(target_expr, Expr::Attribute(a)
-            if !matches!(&*a.value, Expr::Name(n) if self.class_by_name.contains_key(n.id.as_str())))
-            && self.self_name(target).is_some();
-        let offset = usize::from(bound);
+        let offset = self.bound_offset(target, target_expr);
         let params: Vec<String> = info.params.iter().map(|(n, _)| n.clone()).collect();
         if let Some(
             Expr::Tuple(ast::ExprTuple { elts, .. }) | Expr::List(ast::ExprList { elts, .. }),
