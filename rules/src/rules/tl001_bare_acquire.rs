@@ -38,7 +38,9 @@ declare_rule! {
     /// The lock may be of a class threadlint cannot resolve (made by a factory, a mixin's
     /// `self.Lock()`, another library's reader-writer lock): an object on which one function
     /// calls `acquire()` with a lock's arguments and `release()` with none is used as only a
-    /// lock is, and so is every other result of the call that made it.
+    /// lock is, and so is every other result of the call that made it. On such an object a
+    /// non-blocking `acquire(False)` whose result is dropped is not reported: it is as likely
+    /// a semaphore's token taken on purpose.
     ///
     /// ## Example
     /// ```python

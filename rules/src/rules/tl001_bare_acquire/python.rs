@@ -31,6 +31,14 @@ pub(super) fn check(cx: &Context) -> Vec<Finding> {
                 if matches!(how, AcquireHow::Scoped | AcquireHow::Temporary) {
                     continue;
                 }
+                // `x.acquire(False)` on an object known to be a lock only by its use: as likely
+                // a semaphore whose token is taken on purpose (`_flag.acquire(False)` clearing
+                // an event made of one) as a lock.
+                if *how == AcquireHow::NonBlocking
+                    && model.object(*obj).kind == crate::model::ObjKind::UntypedLock
+                {
+                    continue;
+                }
                 let lock = model.lock_of(*obj);
                 if !model.object(*obj).kind.is_lock_like()
                     || is_protected(cx.source, model, body, position, lock, event, scopes)
