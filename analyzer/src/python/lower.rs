@@ -99,6 +99,9 @@ pub struct Lowerer<'a> {
     /// Variables and attributes bound to an instance of a class of another module of the
     /// project (`self.pool = Pool()`): the class's absolute name.
     instance_types: HashMap<ObjKey, String>,
+    /// Variables and attributes bound to an instance of a class of this file (`self._parent =
+    /// parent` with `parent: Queue`, `q = Queue()`, `parent = self._parent`): the class.
+    file_instances: HashMap<ObjKey, usize>,
     /// Absolute names of other modules' objects, classes and factories the file uses: with a
     /// project index they may resolve (the file is then lowered again with it).
     lookups: std::cell::RefCell<std::collections::BTreeSet<String>>,
@@ -174,6 +177,7 @@ impl<'a> Lowerer<'a> {
             object_by_key: HashMap::default(),
             attribute_kinds: HashMap::default(),
             instance_types: HashMap::default(),
+            file_instances: HashMap::default(),
             lookups: std::cell::RefCell::default(),
             thread_entries: Vec::new(),
             calls: HashMap::default(),

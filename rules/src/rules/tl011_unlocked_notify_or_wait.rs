@@ -48,7 +48,8 @@ declare_rule! {
     /// name or attribute (`self._cond`), is wrapped in `with <condition>:`. The fix is safe
     /// when the condition's lock is reentrant (a default `Condition()` wraps an `RLock`): a
     /// caller in another file that already holds it cannot deadlock on it. Over a plain `Lock`
-    /// it is unsafe. Widening the block to cover the state change the call announces is left
+    /// it is unsafe, and so it is wherever another lock is held at the call (the condition may
+    /// be built over that lock). Widening the block to cover the state change the call announces is left
     /// to the author.
     ///
     /// ## References
@@ -70,6 +71,8 @@ struct Site {
     span: Span,
     statement: Option<Span>,
     held: bool,
+    /// Some other lock is held at the call.
+    holding_other: bool,
     /// A wait rather than a notify.
     waits: bool,
 }
@@ -102,6 +105,7 @@ fn check(cx: &Context) -> Vec<Finding> {
                 span: event.span,
                 statement: event.statement,
                 held: held.iter().any(|h| h.lock == lock),
+                holding_other: !held.is_empty(),
                 waits: matches!(event.kind, EventKind::Wait { .. }),
             });
         });
@@ -303,7 +307,9 @@ fn wrap_fix(cx: &Context, site: &Site, receiver: &str) -> Option<Fix> {
     }
     let indent = indentation(source, statement.start);
     let unit = indent_unit(source, indent);
-    let applicability = if cx.model.is_reentrant(site.cond) {
+    // With another lock held, the condition may be built over that one, in a way the model
+    // did not resolve: taking it again would then deadlock on a plain `Lock`.
+    let applicability = if cx.model.is_reentrant(site.cond) && !site.holding_other {
         Applicability::Safe
     } else {
         Applicability::Unsafe

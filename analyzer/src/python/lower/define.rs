@@ -142,6 +142,14 @@ impl<'a> Lowerer<'a> {
                         return;
                     }
                 }
+                // `q = Queue()` with `Queue` a class of this file.
+                if let Some(&class) = self
+                    .qualified_name(&call.func)
+                    .and_then(|q| self.class_by_name.get(&q))
+                {
+                    self.file_instances.insert(key, class);
+                    return;
+                }
                 // `self.pool = Pool()` with `Pool` a class of another module of the project.
                 let imported = self.qualified_name(&call.func).filter(|q| {
                     !self.class_by_name.contains_key(q) && !names::is_standard_library(q)
@@ -169,6 +177,16 @@ impl<'a> Lowerer<'a> {
                             }
                         }
                     }
+                }
+            }
+            Expr::Name(_) if self.instance_of(function, value).is_some() => {
+                if let Some(class) = self.instance_of(function, value) {
+                    self.file_instances.insert(key, class);
+                }
+            }
+            Expr::Attribute(_) if self.instance_of(function, value).is_some() => {
+                if let Some(class) = self.instance_of(function, value) {
+                    self.file_instances.insert(key, class);
                 }
             }
             Expr::Name(name) => {

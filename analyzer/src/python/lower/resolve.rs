@@ -162,6 +162,17 @@ impl<'a> Lowerer<'a> {
             Expr::Attribute(attr) => {
                 let attr_name = attr.attr.id.as_str();
                 let display = self.text(expr.range()).to_string();
+                // `parent._not_empty` with `parent` an instance of a class of this file: that
+                // class's member, the object its own methods reach through `self`.
+                if let Some(class) = self.instance_of(function, &attr.value) {
+                    let key = ObjKey::Member {
+                        class: self.defining_class(class, attr_name),
+                        attr: attr_name.to_string(),
+                    };
+                    let id = self.intern(key, display);
+                    self.fill_from_attribute_index(id, attr_name);
+                    return Some(id);
+                }
                 if let Some((key, _)) = self.target_key(function, expr) {
                     if let Some(id) = self.project_member(&key, &display) {
                         return Some(id);
@@ -655,6 +666,56 @@ impl<'a> Lowerer<'a> {
         let key = self.receiver_key(function, &method.value)?;
         let class = self.instance_class(&key)?;
         found(class)
+    }
+
+    /// The class of this file that `expr` is an instance of: a parameter annotated with it
+    /// (`parent: Queue`, `parent: "Queue[T]"`), or a name or attribute bound to one.
+    pub(super) fn instance_of(&self, function: FnId, expr: &Expr) -> Option<usize> {
+        match expr {
+            Expr::Name(name) => {
+                let name = name.id.as_str();
+                let mut current = Some(function);
+                while let Some(f) = current {
+                    let info = &self.functions[f.0 as usize];
+                    if let Some((_, annotation)) = info.params.iter().find(|(n, _)| n == name) {
+                        return annotation.and_then(|a| self.file_class_annotation(a));
+                    }
+                    let key = ObjKey::Local {
+                        function: f,
+                        name: name.to_string(),
+                    };
+                    if let Some(&class) = self.file_instances.get(&key) {
+                        return Some(class);
+                    }
+                    current = info.parent;
+                }
+                self.file_instances
+                    .get(&ObjKey::Global(name.to_string()))
+                    .copied()
+            }
+            Expr::Attribute(_) => {
+                let (key, _) = self.target_key(function, expr)?;
+                self.file_instances.get(&key).copied()
+            }
+            _ => None,
+        }
+    }
+
+    /// The class of this file an annotation names: `Queue`, `Queue[T]`, `"Queue[T]"`.
+    fn file_class_annotation(&self, annotation: &Expr) -> Option<usize> {
+        let name = match annotation {
+            Expr::Name(name) => name.id.as_str(),
+            Expr::Subscript(subscript) => match &*subscript.value {
+                Expr::Name(name) => name.id.as_str(),
+                _ => return None,
+            },
+            Expr::StringLiteral(text) => {
+                let text = text.value.to_str();
+                text.split('[').next().unwrap_or(text).trim()
+            }
+            _ => return None,
+        };
+        self.class_by_name.get(name).copied()
     }
 
     /// The identity of a receiver expression without creating an object for it.
