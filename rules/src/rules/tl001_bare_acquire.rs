@@ -33,7 +33,8 @@ declare_rule! {
     /// between threads, and is left alone.) Nor are `try: lock.acquire()` / `except ...:` /
     /// `else: lock.release()`, where the handlers run only if the acquisition itself failed,
     /// and an acquisition in a function that first released the same lock (a condition's
-    /// `wait()` gives the caller's hold back, then takes it again).
+    /// `wait()` gives the caller's hold back, then takes it again), or inside a `with` block of
+    /// the same lock that let it go for a while (around an `await`): the block's end releases it.
     ///
     /// The lock may be of a class threadlint cannot resolve (made by a factory, a mixin's
     /// `self.Lock()`, another library's reader-writer lock): an object on which one function

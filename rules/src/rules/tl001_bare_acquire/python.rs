@@ -58,6 +58,9 @@ pub(super) fn check(cx: &Context) -> Vec<Finding> {
                     // It released the caller's hold first and takes the lock again (a
                     // condition's `wait`): the caller's protocol, restored.
                     || returned[index].contains(&lock)
+                    // Taken back inside a `with` block of the same lock, which released it
+                    // for a while (around an `await`): the block's end releases it.
+                    || inside_with_of(model, scopes, lock)
                     || returns_holding(model, &body[position + 1..], lock)
                 {
                     continue;
@@ -79,6 +82,18 @@ pub(super) fn check(cx: &Context) -> Vec<Finding> {
         });
     }
     findings
+}
+
+/// One of the scopes around an event is a `with` block that holds `lock` (its acquisitions are
+/// the block's first events).
+fn inside_with_of(model: &FileModel, scopes: &[&Scope], lock: ObjId) -> bool {
+    scopes.iter().any(|scope| {
+        matches!(scope.kind, ScopeKind::With)
+            && scope.has_direct_event(|kind| {
+                matches!(kind, EventKind::Acquire { obj, how: AcquireHow::Scoped, .. }
+                    if model.lock_of(*obj) == lock)
+            })
+    })
 }
 
 /// For each function, the locks it releases without having acquired them first itself: it
