@@ -56,7 +56,9 @@ impl Lowerer<'_> {
 
     /// The fresh object a plain name denotes in `function`: a local of it or of an enclosing
     /// function (a closure variable), unless a nearer scope rebinds the name.
-    fn fresh_object(&self, function: FnId, name: &str) -> Option<ObjId> {
+    /// `any_path`: also when the name is bound to another object on some path (a read of
+    /// the name may read the new one).
+    fn fresh_object(&self, function: FnId, name: &str, any_path: bool) -> Option<ObjId> {
         let mut current = Some(function);
         while let Some(f) = current {
             if f.0 == 0 {
@@ -70,6 +72,13 @@ impl Lowerer<'_> {
                 function: f,
                 name: name.to_string(),
             };
+            // A name bound to a new object on one path (and to some other object on another)
+            // hands that object on wherever it escapes.
+            if let (true, Some(&id)) = (any_path, self.object_by_key.get(&key)) {
+                if self.fresh.contains(&id) {
+                    return Some(id);
+                }
+            }
             if let Some(&id) = info
                 .locals
                 .get(name)
@@ -266,12 +275,17 @@ impl Walker<'_, '_> {
     fn target(&mut self, target: &Expr, value: Option<&Expr>) {
         match target {
             Expr::Name(name) => {
-                let Some(id) = self.lowerer.fresh_object(self.function, name.id.as_str()) else {
+                let Some(id) = self
+                    .lowerer
+                    .fresh_object(self.function, name.id.as_str(), false)
+                else {
                     return;
                 };
                 let same = match value {
                     Some(Expr::Name(source)) => {
-                        self.lowerer.fresh_object(self.function, source.id.as_str()) == Some(id)
+                        self.lowerer
+                            .fresh_object(self.function, source.id.as_str(), false)
+                            == Some(id)
                     }
                     Some(value) => self.lowerer.is_constructor_call(value),
                     None => false,
@@ -296,7 +310,10 @@ impl Walker<'_, '_> {
         self.depth += 1;
         match expr {
             Expr::Name(name) => {
-                if let Some(id) = self.lowerer.fresh_object(self.function, name.id.as_str()) {
+                if let Some(id) = self
+                    .lowerer
+                    .fresh_object(self.function, name.id.as_str(), true)
+                {
                     let owner = match &self.lowerer.objects[id.0 as usize].key {
                         ObjKey::Local { function, .. } => Some(*function),
                         _ => None,
