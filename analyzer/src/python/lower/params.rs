@@ -59,6 +59,10 @@ fn handed_kind(kind: ObjKind) -> bool {
 impl<'a> Lowerer<'a> {
     /// Gives unannotated parameters the kind every caller in the file passes them.
     pub(super) fn type_parameters_from_callers(&mut self) {
+        // Nothing to hand on: no body worth walking again.
+        if !self.objects.iter().any(|object| handed_kind(object.kind)) {
+            return;
+        }
         let calls: Vec<(FnId, &'a ast::ExprCall)> = (0..self.functions.len())
             .flat_map(|index| {
                 let mut found = Calls::default();
