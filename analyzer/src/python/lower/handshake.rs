@@ -7,8 +7,6 @@
 //! the thread waits on (`acquire()`, `wait()`) and the function signals is a wake-up of the
 //! thread: its `notify()`/`set()` becomes a `Notify` event.
 
-use ruff_python_ast::visitor::walk_stmt;
-
 use super::*;
 
 /// What a body does with plain names: the names it signals on, and the threads it constructs.
@@ -20,7 +18,6 @@ struct Uses<'a> {
     waited: HashSet<String>,
     /// `Thread(...)` constructions (their qualified callee resolves later).
     calls: Vec<&'a ast::ExprCall>,
-    depth: usize,
 }
 
 fn is_signal(method: &str) -> bool {
@@ -28,41 +25,6 @@ fn is_signal(method: &str) -> bool {
         method,
         "release" | "set" | "notify" | "notify_all" | "notifyAll"
     )
-}
-
-impl<'a> Visitor<'a> for Uses<'a> {
-    fn visit_stmt(&mut self, stmt: &'a Stmt) {
-        if !own_statement(stmt, self.depth) {
-            return;
-        }
-        self.depth += 1;
-        walk_stmt(self, stmt);
-        self.depth -= 1;
-    }
-
-    fn visit_expr(&mut self, expr: &'a Expr) {
-        if self.depth > MAX_DEPTH {
-            return;
-        }
-        if let Expr::Call(call) = expr {
-            if let Expr::Attribute(method) = &*call.func {
-                if let Expr::Name(receiver) = &*method.value {
-                    let name = method.attr.id.as_str();
-                    if is_signal(name) {
-                        self.signalled.insert(receiver.id.to_string());
-                    } else if matches!(name, "acquire" | "wait") {
-                        self.waited.insert(receiver.id.to_string());
-                    }
-                }
-            }
-            if call.arguments.find_argument_value("target", 1).is_some() {
-                self.calls.push(call);
-            }
-        }
-        self.depth += 1;
-        walk_expr(self, expr);
-        self.depth -= 1;
-    }
 }
 
 /// What a thread's function does with a value it receives.
@@ -73,9 +35,24 @@ struct ParamUse {
 
 fn uses(body: &[Stmt]) -> Uses<'_> {
     let mut uses = Uses::default();
-    for stmt in body {
-        uses.visit_stmt(stmt);
-    }
+    walk_own_body(body, |visited| {
+        let Visited::Expr(Expr::Call(call)) = visited else {
+            return;
+        };
+        if let Expr::Attribute(method) = &*call.func {
+            if let Expr::Name(receiver) = &*method.value {
+                let name = method.attr.id.as_str();
+                if is_signal(name) {
+                    uses.signalled.insert(receiver.id.to_string());
+                } else if matches!(name, "acquire" | "wait") {
+                    uses.waited.insert(receiver.id.to_string());
+                }
+            }
+        }
+        if call.arguments.find_argument_value("target", 1).is_some() {
+            uses.calls.push(call);
+        }
+    });
     uses
 }
 

@@ -4,39 +4,7 @@
 //! threading.Lock()` holds a lock in its `with`. Calls are direct (`f(lock)`, `self.m(lock)`),
 //! thread targets (`args=`, `kwargs=`) and executor submissions (`pool.submit(f, lock)`).
 
-use ruff_python_ast::visitor::walk_stmt;
-
 use super::*;
-
-/// Every call of one function body, nested functions and classes left out.
-#[derive(Default)]
-struct Calls<'a> {
-    calls: Vec<&'a ast::ExprCall>,
-    depth: usize,
-}
-
-impl<'a> Visitor<'a> for Calls<'a> {
-    fn visit_stmt(&mut self, stmt: &'a Stmt) {
-        if !own_statement(stmt, self.depth) {
-            return;
-        }
-        self.depth += 1;
-        walk_stmt(self, stmt);
-        self.depth -= 1;
-    }
-
-    fn visit_expr(&mut self, expr: &'a Expr) {
-        if self.depth > MAX_DEPTH {
-            return;
-        }
-        if let Expr::Call(call) = expr {
-            self.calls.push(call);
-        }
-        self.depth += 1;
-        walk_expr(self, expr);
-        self.depth -= 1;
-    }
-}
 
 /// What one parameter receives across the calls seen so far.
 #[derive(Clone, Copy, PartialEq)]
@@ -65,12 +33,14 @@ impl<'a> Lowerer<'a> {
         }
         let calls: Vec<(FnId, &'a ast::ExprCall)> = (0..self.functions.len())
             .flat_map(|index| {
-                let mut found = Calls::default();
-                for stmt in self.functions[index].body {
-                    found.visit_stmt(stmt);
-                }
+                let mut found = Vec::new();
+                walk_own_body(self.functions[index].body, |visited| {
+                    if let Visited::Expr(Expr::Call(call)) = visited {
+                        found.push(call);
+                    }
+                });
                 let function = FnId(index as u32);
-                found.calls.into_iter().map(move |call| (function, call))
+                found.into_iter().map(move |call| (function, call))
             })
             .collect();
         let mut received: HashMap<(FnId, usize), Received> = HashMap::default();

@@ -6,8 +6,6 @@
 //! (`w = rw.gen_wlock()` in each of several thread functions, one of which acquires and releases
 //! its `w`, the others entering it with `with w:`): one callee, one kind of result.
 
-use ruff_python_ast::visitor::walk_stmt;
-
 use super::*;
 
 /// What one function body does with the lock protocol.
@@ -21,14 +19,19 @@ struct LockUses<'a> {
     produced: Vec<(&'a str, &'a Expr)>,
     /// Calls that are awaited.
     awaited: Vec<TextRange>,
-    depth: usize,
 }
 
-impl<'a> Visitor<'a> for LockUses<'a> {
-    fn visit_stmt(&mut self, stmt: &'a Stmt) {
-        if !own_statement(stmt, self.depth) {
-            return;
-        }
+impl<'a> LockUses<'a> {
+    fn of(body: &'a [Stmt]) -> Self {
+        let mut uses = LockUses::default();
+        walk_own_body(body, |visited| match visited {
+            Visited::Stmt(stmt) => uses.statement(stmt),
+            Visited::Expr(expr) => uses.expression(expr),
+        });
+        uses
+    }
+
+    fn statement(&mut self, stmt: &'a Stmt) {
         let assigned = match stmt {
             Stmt::Assign(assign) if assign.targets.len() == 1 => {
                 Some((&assign.targets[0], &*assign.value))
@@ -39,40 +42,30 @@ impl<'a> Visitor<'a> for LockUses<'a> {
         if let Some((Expr::Name(name), Expr::Call(call))) = assigned {
             self.produced.push((name.id.as_str(), &call.func));
         }
-        self.depth += 1;
-        walk_stmt(self, stmt);
-        self.depth -= 1;
     }
 
-    fn visit_expr(&mut self, expr: &'a Expr) {
-        if self.depth > MAX_DEPTH {
-            return;
-        }
+    fn expression(&mut self, expr: &'a Expr) {
         // `await lock.acquire()`: an asyncio primitive, whose class is known but not modelled.
         if let Expr::Await(awaited) = expr {
             if let Expr::Call(call) = &*awaited.value {
                 self.awaited.push(call.range());
             }
         }
-        if let Expr::Call(call) = expr {
-            if let (Expr::Attribute(method), false) =
-                (&*call.func, self.awaited.contains(&call.range()))
-            {
-                let receiver = &*method.value;
-                if matches!(receiver, Expr::Name(_) | Expr::Attribute(_)) {
-                    match method.attr.id.as_str() {
-                        "acquire" if lock_acquire_arguments(&call.arguments) => {
-                            self.acquired.push(receiver);
-                        }
-                        "release" if call.arguments.is_empty() => self.released.push(receiver),
-                        _ => {}
-                    }
-                }
-            }
+        let Expr::Call(call) = expr else { return };
+        let Expr::Attribute(method) = &*call.func else {
+            return;
+        };
+        let receiver = &*method.value;
+        if self.awaited.contains(&call.range())
+            || !matches!(receiver, Expr::Name(_) | Expr::Attribute(_))
+        {
+            return;
         }
-        self.depth += 1;
-        walk_expr(self, expr);
-        self.depth -= 1;
+        match method.attr.id.as_str() {
+            "acquire" if lock_acquire_arguments(&call.arguments) => self.acquired.push(receiver),
+            "release" if call.arguments.is_empty() => self.released.push(receiver),
+            _ => {}
+        }
     }
 }
 
@@ -106,13 +99,7 @@ impl<'a> Lowerer<'a> {
             return;
         }
         let uses: Vec<LockUses<'a>> = (0..self.functions.len())
-            .map(|index| {
-                let mut uses = LockUses::default();
-                for stmt in self.functions[index].body {
-                    uses.visit_stmt(stmt);
-                }
-                uses
-            })
+            .map(|index| LockUses::of(self.functions[index].body))
             .collect();
         // The receivers used with the whole protocol in one function, and the callees that
         // made them.

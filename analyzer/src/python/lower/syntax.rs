@@ -190,8 +190,42 @@ pub(super) fn reads_expression(value: &Expr, target: &Expr) -> bool {
     finder.found
 }
 
-/// Whether a visitor of one function's body goes into `stmt`: not past the depth limit, and not
-/// into a nested function or class, which is another function of the model.
-pub(super) fn own_statement(stmt: &Stmt, depth: usize) -> bool {
-    depth <= MAX_DEPTH && !matches!(stmt, Stmt::FunctionDef(_) | Stmt::ClassDef(_))
+/// A statement or an expression of one function's own body, as [`walk_own_body`] meets it.
+pub(super) enum Visited<'a> {
+    Stmt(&'a Stmt),
+    Expr(&'a Expr),
+}
+
+/// Calls `visit` on every statement and expression of a function's own body, in order, down to
+/// the depth limit: nested functions and classes are other functions of the model, left out.
+pub(super) fn walk_own_body<'a>(body: &'a [Stmt], visit: impl FnMut(Visited<'a>)) {
+    struct Walker<F> {
+        visit: F,
+        depth: usize,
+    }
+    impl<'a, F: FnMut(Visited<'a>)> Visitor<'a> for Walker<F> {
+        fn visit_stmt(&mut self, stmt: &'a Stmt) {
+            if self.depth > MAX_DEPTH || matches!(stmt, Stmt::FunctionDef(_) | Stmt::ClassDef(_)) {
+                return;
+            }
+            (self.visit)(Visited::Stmt(stmt));
+            self.depth += 1;
+            ruff_python_ast::visitor::walk_stmt(self, stmt);
+            self.depth -= 1;
+        }
+
+        fn visit_expr(&mut self, expr: &'a Expr) {
+            if self.depth > MAX_DEPTH {
+                return;
+            }
+            (self.visit)(Visited::Expr(expr));
+            self.depth += 1;
+            walk_expr(self, expr);
+            self.depth -= 1;
+        }
+    }
+    let mut walker = Walker { visit, depth: 0 };
+    for stmt in body {
+        walker.visit_stmt(stmt);
+    }
 }
