@@ -197,7 +197,15 @@ fn check(cx: &Context) -> Vec<Finding> {
                         && waits_for_thread(cx.source, &steps, start, index, &synchronizes)
                     {
                         let woken = woken.filter(|w| w.span.start > start_span.end);
-                        findings.push(report(cx, model, &steps[start], step, woken));
+                        // Other named threads started before and not waited for either.
+                        let earlier: Vec<&Step> = pending[..pending.len() - 1]
+                            .iter()
+                            .map(|&i| &steps[i])
+                            .filter(|s| {
+                                matches!(s.event.kind, EventKind::ThreadStart { obj: Some(_) })
+                            })
+                            .collect();
+                        findings.push(report(cx, model, &steps[start], &earlier, step, woken));
                     }
                 }
                 _ => {}
@@ -431,17 +439,41 @@ fn report(
     cx: &Context,
     model: &FileModel,
     start: &Step,
+    earlier: &[&Step],
     sleep: &Step,
     woken: Option<&Event>,
 ) -> Finding {
     let call = short(text(cx.source, sleep.event.span), NAME_WIDTH);
+    let thread_name = |step: &Step| match step.event.kind {
+        EventKind::ThreadStart { obj: Some(obj) } => {
+            Some(short(&model.object(obj).display, NAME_WIDTH))
+        }
+        _ => None,
+    };
+    let mut others: Vec<(String, Span)> = Vec::new();
     let (what, started) = match &start.event.kind {
         EventKind::ThreadStart { obj: Some(obj) } => {
             let name = short(&model.object(*obj).display, NAME_WIDTH);
-            (
-                format!("thread `{name}`"),
-                format!("`{name}` is started here"),
-            )
+            for step in earlier {
+                if let Some(other) = thread_name(step).filter(|n| *n != name) {
+                    if !others.iter().any(|(n, _)| *n == other) {
+                        others.push((other, step.event.span));
+                    }
+                }
+            }
+            if others.is_empty() {
+                (
+                    format!("thread `{name}`"),
+                    format!("`{name}` is started here"),
+                )
+            } else {
+                let names: Vec<String> = others.iter().map(|(n, _)| format!("`{n}`")).collect();
+                let all_but_last = names.join(", ");
+                (
+                    format!("threads {all_but_last} and `{name}`"),
+                    format!("`{name}` is started here"),
+                )
+            }
         }
         EventKind::ThreadStart { obj: None } => (
             "the thread started before it".to_string(),
@@ -464,11 +496,19 @@ fn report(
         woken: woken.map(|signal| short(text(cx.source, signal.span), NAME_WIDTH)),
         language: model.language,
     };
-    let mut related = vec![Related {
+    let mut related: Vec<Related> = others
+        .into_iter()
+        .map(|(name, span)| Related {
+            file: None,
+            span,
+            message: format!("`{name}` is started here"),
+        })
+        .collect();
+    related.push(Related {
         file: None,
         span: start.event.span,
         message: started,
-    }];
+    });
     if let Some(signal) = woken {
         related.push(Related {
             file: None,
