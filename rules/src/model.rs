@@ -853,13 +853,26 @@ impl FileModel {
     }
 }
 
+/// A local's name as written. A binding that shadows another of the same name in its function
+/// is another object, keyed `name@offset` (the offset of the binding).
+pub fn written_name(name: &str) -> &str {
+    match name.rsplit_once('@') {
+        Some((written, offset))
+            if !offset.is_empty() && offset.bytes().all(|b| b.is_ascii_digit()) =>
+        {
+            written
+        }
+        _ => name,
+    }
+}
+
 impl fmt::Display for ObjKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             ObjKey::Global(name) => write!(f, "{name}"),
             ObjKey::Imported { module, name } => write!(f, "{module}.{name}"),
             ObjKey::Member { class, attr } => write!(f, "{class}.{attr}"),
-            ObjKey::Local { name, .. } => write!(f, "{name}"),
+            ObjKey::Local { name, .. } => write!(f, "{}", written_name(name)),
             ObjKey::Param { index, path, .. } => {
                 write!(f, "param#{index}")?;
                 for p in path {

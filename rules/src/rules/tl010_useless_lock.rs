@@ -246,7 +246,7 @@ fn article(kind: &str) -> &'static str {
 /// How the object is named in messages: a local by its variable, anything else as written.
 fn name_of(object: &crate::model::SyncObject) -> String {
     match &object.key {
-        ObjKey::Local { name, .. } => short(name, NAME_WIDTH),
+        ObjKey::Local { name, .. } => short(crate::model::written_name(name), NAME_WIDTH),
         _ => short(&object.display, NAME_WIDTH),
     }
 }

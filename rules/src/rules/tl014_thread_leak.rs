@@ -291,7 +291,7 @@ fn executor_finding(function: &Function, display: &str, def: Span) -> Finding {
 /// How the object is named in messages: a local by its variable, anything else as written.
 fn name_of(object: &crate::model::SyncObject) -> String {
     match &object.key {
-        ObjKey::Local { name, .. } => short(name, NAME_WIDTH),
+        ObjKey::Local { name, .. } => short(crate::model::written_name(name), NAME_WIDTH),
         // The front-end names a temporary by its call, already cut to its callee when long.
         _ => short(&object.display, NAME_WIDTH),
     }

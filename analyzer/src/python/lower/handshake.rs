@@ -5,16 +5,18 @@
 //! (`s = self.Semaphore(0)` from a test mixin's factory, then `s.acquire()` while the thread
 //! calls `s.release()`): the lowering makes it a synchronisation. The other way round, a local
 //! the thread waits on (`acquire()`, `wait()`) and the function signals is a wake-up of the
-//! thread: its `notify()`/`set()` becomes a `Notify` event.
+//! thread: its `notify()`/`set()` becomes a `Notify` event. A queue's join protocol is the same
+//! hand-shake: the thread's `q.task_done()` signals, and the function's `q.join()` waits for it.
 
 use super::*;
 
 /// What a body does with plain names: the names it signals on, and the threads it constructs.
 #[derive(Default)]
 struct Uses<'a> {
-    /// Names `n` of `n.release()`, `n.set()`, `n.notify()`, `n.notify_all()`.
+    /// Names `n` of `n.release()`, `n.set()`, `n.notify()`, `n.notify_all()`,
+    /// `n.task_done()`.
     signalled: HashSet<String>,
-    /// Names `n` of `n.acquire()`, `n.wait()`.
+    /// Names `n` of `n.acquire()`, `n.wait()`, `n.join()`.
     waited: HashSet<String>,
     /// `Thread(...)` constructions (their qualified callee resolves later).
     calls: Vec<&'a ast::ExprCall>,
@@ -23,8 +25,12 @@ struct Uses<'a> {
 fn is_signal(method: &str) -> bool {
     matches!(
         method,
-        "release" | "set" | "notify" | "notify_all" | "notifyAll"
+        "release" | "set" | "notify" | "notify_all" | "notifyAll" | "task_done"
     )
+}
+
+fn is_wait(method: &str) -> bool {
+    matches!(method, "acquire" | "wait" | "join")
 }
 
 /// What a thread's function does with a value it receives.
@@ -44,7 +50,7 @@ fn uses(body: &[Stmt]) -> Uses<'_> {
                 let name = method.attr.id.as_str();
                 if is_signal(name) {
                     uses.signalled.insert(receiver.id.to_string());
-                } else if matches!(name, "acquire" | "wait") {
+                } else if is_wait(name) {
                     uses.waited.insert(receiver.id.to_string());
                 }
             }
@@ -199,7 +205,7 @@ impl<'a> Lowerer<'a> {
         Some(self.intern(key, name.to_string()))
     }
 
-    /// `n.acquire()` / `n.wait()` on a hand-shake name whose object the model does not type: a
+    /// `n.acquire()` / `n.wait()` / `n.join()` on a hand-shake name whose object the model does not type: a
     /// wait for the thread that signals it.
     pub(super) fn handshake_wait(
         &mut self,
@@ -211,7 +217,7 @@ impl<'a> Lowerer<'a> {
             return false;
         };
         let name = method.attr.id.as_str();
-        if !matches!(name, "acquire" | "wait")
+        if !is_wait(name)
             || !self
                 .handshakes
                 .contains(&(function, receiver.id.to_string()))

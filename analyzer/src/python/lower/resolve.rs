@@ -108,6 +108,29 @@ impl<'a> Lowerer<'a> {
         self.classes[class].name.clone()
     }
 
+    /// One class derives from the other, or they are the same: an instance of either may be
+    /// `self` in the other's methods.
+    fn related_classes(&self, a: usize, b: usize) -> bool {
+        let derives = |from: usize, to: usize| {
+            let mut current = from;
+            for _ in 0..20 {
+                if current == to {
+                    return true;
+                }
+                match self.classes[current]
+                    .bases
+                    .iter()
+                    .find_map(|b| self.class_by_name.get(b).copied())
+                {
+                    Some(base) if base != current => current = base,
+                    _ => return false,
+                }
+            }
+            false
+        };
+        derives(a, b) || derives(b, a)
+    }
+
     /// Where an assignment target lives, in the context of `function`.
     pub(super) fn target_key(&self, function: FnId, target: &Expr) -> Option<(ObjKey, String)> {
         match target {
@@ -165,9 +188,18 @@ impl<'a> Lowerer<'a> {
                 // `parent._not_empty` with `parent` an instance of a class of this file: that
                 // class's member, the object its own methods reach through `self`.
                 if let Some(class) = self.instance_of(function, &attr.value) {
+                    // Another instance of the method's own class (`other` in `def
+                    // transfer(self, other: "Account")`) has members of its own: `other._lock`
+                    // is not `self._lock`.
+                    let attr_key = match self.functions[function.0 as usize].class {
+                        Some(own) if self.related_classes(own, class) => {
+                            format!("{attr_name}#{}", self.text(attr.value.range()))
+                        }
+                        _ => attr_name.to_string(),
+                    };
                     let key = ObjKey::Member {
                         class: self.defining_class(class, attr_name),
-                        attr: attr_name.to_string(),
+                        attr: attr_key,
                     };
                     let id = self.intern(key, display);
                     self.fill_from_attribute_index(id, attr_name);

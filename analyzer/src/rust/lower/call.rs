@@ -312,6 +312,20 @@ impl<'a> Lowerer<'a> {
             self.push(out, EventKind::Synchronize, span);
             return Value::default();
         }
+        // `Default::default()` makes a new value, of the type the binding's annotation names
+        // (`let m: Arc<Mutex<S>> = Default::default();`): private to the function until it
+        // escapes, as `Mutex::new(..)` is.
+        if matches!(
+            full,
+            "Default::default" | "default::Default::default" | "std::default::Default::default"
+        ) && call.args.is_empty()
+        {
+            return Value {
+                def: Some(span),
+                fresh: true,
+                ..Value::default()
+            };
+        }
         // `Some(x)`
         if full == "Some" {
             let inner = self

@@ -346,9 +346,24 @@ impl<'a> Lowerer<'a> {
                     });
                 }
                 if value.place.is_none() {
+                    // A binding that shadows one of the same name is another object
+                    // (`let m = m.lock()..; let m = Arc::new(Mutex::new(..));`).
+                    let current = self.current;
+                    let shadows = self.frames.iter().any(|frame| {
+                        frame.bindings.iter().any(|b| {
+                            b.name == name
+                                && matches!(&b.value.place,
+                                    Some(Place::Key(ObjKey::Local { function, .. })) if *function == current)
+                        })
+                    });
+                    let key_name = if shadows {
+                        format!("{name}@{}", self.span(ident.ident.span()).start)
+                    } else {
+                        name.clone()
+                    };
                     value.place = Some(Place::Key(ObjKey::Local {
-                        function: self.current,
-                        name: name.clone(),
+                        function: current,
+                        name: key_name,
                     }));
                 }
                 if let Some(site) = value.spawn {
