@@ -370,6 +370,9 @@ pub struct LoopInfo {
     pub condition: Condition,
     /// Local names the loop body assigns (counters, retry state).
     pub assigned: Vec<String>,
+    /// Where the statement that assigns each name of `assigned` starts, in the same order;
+    /// empty when the front-end does not record it.
+    pub assigned_at: Vec<u32>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -41,7 +41,10 @@ declare_rule! {
     ///   failure just caught (`if e.errno != 22: raise`). The loop's own state includes what
     ///   the methods of its class that it calls write (`self._close()` setting `self._exit`),
     ///   and the locals a called test is given (`while not all(j.done for j in jobs):` with
-    ///   `jobs` fetched again in the loop);
+    ///   `jobs` fetched again in the loop). A loop over the work left still polls when the
+    ///   sleep is in a "not yet" arm that `continue`s before the pass changes any of it
+    ///   (`while received < size: if not self.frames: sleep(0.01); continue` in Python): on
+    ///   that path nothing but the tested state can end the wait;
     /// - `while True: work(); time.sleep(n)` with nothing to re-check (a periodic task);
     /// - comparisons with the clock (`while time.monotonic() < deadline`,
     ///   `if time.monotonic() < self.next_run:`): a deadline passes by itself, not through
@@ -188,9 +191,17 @@ fn polling_loop<'a>(
     // A condition over the loop's own state (an attempt counter, the result of the last try,
     // the work left) is a retry or a work loop, not a wait for another thread.
     let own = OwnState::of(model, owner, the_loop, info);
-    if info.condition.reads.iter().any(|r| own.contains(r)) {
-        return None;
-    }
+    // A work loop (`while body_len < body_size`) still polls when the sleep is in an arm that
+    // goes round again before the pass changes the work left (`if not self._inbound: sleep();
+    // continue`): waiting there, the loop makes no progress; it waits for what the arm tests.
+    let stalled = if info.condition.reads.iter().any(|r| own.contains(r)) {
+        match stalled_arm(the_loop, info, &own, inner) {
+            Some(arm) => Some(arm),
+            None => return None,
+        }
+    } else {
+        None
+    };
     let mut found = Vec::new();
     if rechecks(&info.condition, &own) {
         found.push(Recheck {
@@ -222,6 +233,9 @@ fn polling_loop<'a>(
             continue;
         };
         if arm.exits != Some(ExitKind::Continue) && !arm.has_else {
+            continue;
+        }
+        if stalled.is_some_and(|stalled| !std::ptr::eq(stalled, *scope)) {
             continue;
         }
         for condition in arm_conditions(&parent.body, position) {
@@ -282,6 +296,51 @@ fn polling_loop<'a>(
         .iter()
         .all(|s| !matches!(s.kind, ScopeKind::Branch(_)));
     Some((info, found, directly))
+}
+
+/// In a loop whose condition is its own state, the arm around the sleep that goes on with the
+/// next pass (`continue`) when no statement before it, or in it, assigns a name the condition
+/// reads: on that path the pass changes nothing of its own. `None` when there is none, or when
+/// the front-end does not say where the loop assigns its names.
+fn stalled_arm<'a>(
+    the_loop: &Scope,
+    info: &LoopInfo,
+    own: &OwnState,
+    inner: &[&'a Scope],
+) -> Option<&'a Scope> {
+    if info.assigned_at.len() != info.assigned.len() || info.assigned_at.is_empty() {
+        return None;
+    }
+    let names: Vec<&str> = info
+        .condition
+        .reads
+        .iter()
+        .filter(|read| own.contains(read))
+        .filter_map(|read| match read {
+            Read::Local(name) | Read::Shared(name) => Some(name.as_str()),
+            _ => None,
+        })
+        .collect();
+    // State the loop changes by writing it (an attribute) rather than assigning a local:
+    // where it does so is not known here.
+    let writes_elsewhere = names
+        .iter()
+        .any(|name| !info.assigned.iter().any(|a| a == name));
+    if writes_elsewhere {
+        return None;
+    }
+    let first_change = info
+        .assigned
+        .iter()
+        .zip(&info.assigned_at)
+        .filter(|(name, _)| names.contains(&name.as_str()))
+        .map(|(_, &at)| at)
+        .min()?;
+    inner.iter().copied().find(|scope| {
+        matches!(&scope.kind, ScopeKind::Branch(arm) if arm.exits == Some(ExitKind::Continue))
+            && the_loop.span.contains(scope.span)
+            && first_change >= scope.span.end
+    })
 }
 
 /// The sleep is followed, in its own block or in an enclosing one inside the loop, by a

@@ -124,6 +124,7 @@ impl<'a> Lowerer<'a> {
                     self.condition(function, &while_stmt.test)
                 };
                 self.while_assigned.pop();
+                let assigned = assignments(&while_stmt.body);
                 let info = LoopInfo {
                     kind: if infinite {
                         LoopKind::Infinite
@@ -131,7 +132,8 @@ impl<'a> Lowerer<'a> {
                         LoopKind::While
                     },
                     condition,
-                    assigned: assigned_names(&while_stmt.body),
+                    assigned: assigned.iter().map(|(name, _)| name.clone()).collect(),
+                    assigned_at: assigned.iter().map(|&(_, at)| at).collect(),
                 };
                 let keyword = self.keyword_span(while_stmt.range, "while");
                 let node = self.scope(
@@ -154,6 +156,7 @@ impl<'a> Lowerer<'a> {
                     kind: LoopKind::For,
                     condition: Condition::default(),
                     assigned: assigned_names(&for_stmt.body),
+                    assigned_at: Vec::new(),
                 };
                 let keyword = self.keyword_span(
                     for_stmt.range,

@@ -120,30 +120,39 @@ pub(super) fn suite_range(suite: &[Stmt], fallback: TextRange) -> TextRange {
 
 /// Local names a body assigns (not descending into nested functions or classes).
 pub(super) fn assigned_names(body: &[Stmt]) -> Vec<String> {
-    pub(super) fn target_names(target: &Expr, out: &mut Vec<String>) {
+    assignments(body)
+        .into_iter()
+        .map(|(name, _)| name)
+        .collect()
+}
+
+/// The names a body assigns, each with where the assigning statement starts, in source order.
+pub(super) fn assignments(body: &[Stmt]) -> Vec<(String, u32)> {
+    fn target_names(target: &Expr, at: u32, out: &mut Vec<(String, u32)>) {
         match target {
-            Expr::Name(name) => out.push(name.id.to_string()),
-            Expr::Tuple(t) => t.elts.iter().for_each(|e| target_names(e, out)),
-            Expr::List(l) => l.elts.iter().for_each(|e| target_names(e, out)),
-            Expr::Starred(s) => target_names(&s.value, out),
+            Expr::Name(name) => out.push((name.id.to_string(), at)),
+            Expr::Tuple(t) => t.elts.iter().for_each(|e| target_names(e, at, out)),
+            Expr::List(l) => l.elts.iter().for_each(|e| target_names(e, at, out)),
+            Expr::Starred(s) => target_names(&s.value, at, out),
             _ => {}
         }
     }
-    pub(super) fn go(body: &[Stmt], out: &mut Vec<String>, depth: usize) {
+    fn go(body: &[Stmt], out: &mut Vec<(String, u32)>, depth: usize) {
         if depth > MAX_DEPTH {
             return;
         }
         for stmt in body {
+            let at = stmt.range().start().to_u32();
             match stmt {
-                Stmt::Assign(a) => a.targets.iter().for_each(|t| target_names(t, out)),
-                Stmt::AugAssign(a) => target_names(&a.target, out),
-                Stmt::AnnAssign(a) if a.value.is_some() => target_names(&a.target, out),
-                Stmt::For(f) => target_names(&f.target, out),
+                Stmt::Assign(a) => a.targets.iter().for_each(|t| target_names(t, at, out)),
+                Stmt::AugAssign(a) => target_names(&a.target, at, out),
+                Stmt::AnnAssign(a) if a.value.is_some() => target_names(&a.target, at, out),
+                Stmt::For(f) => target_names(&f.target, at, out),
                 Stmt::With(w) => w
                     .items
                     .iter()
                     .filter_map(|i| i.optional_vars.as_deref())
-                    .for_each(|t| target_names(t, out)),
+                    .for_each(|t| target_names(t, at, out)),
                 _ => {}
             }
             for child in child_bodies(stmt) {

@@ -414,6 +414,7 @@ impl<'a> Lowerer<'a> {
                 self.condition(&w.cond)
             },
             assigned: assigned_names(&w.body),
+            assigned_at: Vec::new(),
         };
         out.push(Node::Scope(Scope {
             kind: ScopeKind::Loop(info),
@@ -461,6 +462,7 @@ impl<'a> Lowerer<'a> {
                 kind: LoopKind::For,
                 condition: Condition::default(),
                 assigned: assigned_names(&f.body),
+                assigned_at: Vec::new(),
             }),
             span: whole,
             keyword: self.span(f.for_token.span),

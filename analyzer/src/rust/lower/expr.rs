@@ -226,6 +226,7 @@ impl<'a> Lowerer<'a> {
                         kind: LoopKind::Infinite,
                         condition: Condition::default(),
                         assigned: assigned_names(&loop_expr.body),
+                        assigned_at: Vec::new(),
                     }),
                     span: self.expr_span(expr),
                     keyword: self.span(loop_expr.loop_token.span),
