@@ -466,6 +466,8 @@ pub fn check(summaries: &[(usize, &str, &LockSummary)]) -> Vec<(usize, Finding)>
     }
     for sites in cycles.values() {
         for (index, &(file, path, edge)) in sites.iter().enumerate() {
+            // Two locks written alike (`self._lock` of two classes) are named by their owner.
+            let (inner_display, outer_display) = distinct_names(edge);
             let mut related = Vec::new();
             related.push(Related {
                 file: None,
@@ -476,30 +478,23 @@ pub fn check(summaries: &[(usize, &str, &LockSummary)]) -> Vec<(usize, Finding)>
                 related.push(Related {
                     file: edge.callee_file.clone(),
                     span: callee_site,
-                    message: format!(
-                        "`{}` acquired inside the called function here",
-                        edge.inner_display
-                    ),
+                    message: format!("`{inner_display}` acquired inside the called function here"),
                 });
             }
             for (other_index, &(other_file, other_path, other)) in sites.iter().enumerate() {
                 if other_index == index {
                     continue;
                 }
+                let (other_inner, other_outer) = distinct_names(other);
                 related.push(Related {
                     file: (other_file != file).then(|| other_path.to_string()),
                     span: other.site,
-                    message: format!(
-                        "`{}` acquired while holding `{}` here",
-                        other.inner_display, other.outer_display
-                    ),
+                    message: format!("`{other_inner}` acquired while holding `{other_outer}` here"),
                 });
             }
             let reversed = sites
                 .iter()
                 .any(|(_, _, other)| other.outer == edge.inner && other.inner == edge.outer);
-            // Two locks written alike (`self._lock` of two classes) are named by their owner.
-            let (inner_display, outer_display) = distinct_names(edge);
             let edge = &LockEdge {
                 outer_display,
                 inner_display,

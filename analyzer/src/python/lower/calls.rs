@@ -609,15 +609,29 @@ impl<'a> Lowerer<'a> {
         function: FnId,
         method: &ast::ExprAttribute,
     ) -> Option<FnId> {
-        let Expr::Name(receiver) = &*method.value else {
-            return None;
-        };
-        let receiver = receiver.id.as_str();
         let name = method.attr.id.as_str();
-        let class = if Some(receiver) == self.self_name(function) || receiver == "cls" {
-            self.functions[function.0 as usize].class?
-        } else {
-            *self.class_by_name.get(receiver)?
+        let own = self.functions[function.0 as usize].class;
+        let class = match &*method.value {
+            Expr::Name(receiver)
+                if Some(receiver.id.as_str()) == self.self_name(function)
+                    || receiver.id.as_str() == "cls" =>
+            {
+                own?
+            }
+            Expr::Name(receiver) if self.class_by_name.contains_key(receiver.id.as_str()) => {
+                self.class_by_name[receiver.id.as_str()]
+            }
+            // `self.store.put(x)`, `store.put(x)`: a method of an instance of a class of the
+            // file. Not for another instance of the method's own class (or a related one):
+            // its methods take that instance's locks, which the callee's `self` would confuse
+            // with this one's.
+            receiver => {
+                let class = self.instance_of(function, receiver)?;
+                if own.is_some_and(|own| self.related_classes(own, class)) {
+                    return None;
+                }
+                class
+            }
         };
         self.method_of(class, name)
     }

@@ -110,7 +110,7 @@ impl<'a> Lowerer<'a> {
 
     /// One class derives from the other, or they are the same: an instance of either may be
     /// `self` in the other's methods.
-    fn related_classes(&self, a: usize, b: usize) -> bool {
+    pub(super) fn related_classes(&self, a: usize, b: usize) -> bool {
         let derives = |from: usize, to: usize| {
             let mut current = from;
             for _ in 0..20 {
