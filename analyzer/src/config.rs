@@ -425,7 +425,7 @@ impl Resolver {
                 let absolute = if path.is_absolute() {
                     path.to_path_buf()
                 } else {
-                    std::env::current_dir().unwrap_or_default().join(path)
+                    working_dir().join(path)
                 };
                 let start = if absolute.is_dir() {
                     absolute.as_path()
@@ -609,9 +609,16 @@ impl Resolver {
     }
 }
 
+/// The folder the process runs in, read once: a run asks for it for every file, and nothing
+/// in threadlint changes it.
+pub fn working_dir() -> &'static Path {
+    static DIR: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    DIR.get_or_init(|| std::env::current_dir().unwrap_or_default())
+}
+
 /// `path` relative to `root`, comparing absolute forms.
 pub fn relative(path: &Path, root: &Path) -> Option<PathBuf> {
-    let cwd = std::env::current_dir().unwrap_or_default();
+    let cwd = working_dir();
     let path = if path.is_absolute() {
         path.to_path_buf()
     } else {

@@ -161,7 +161,7 @@ fn absolute(path: &Path) -> PathBuf {
     let joined = if path.is_absolute() {
         path.to_path_buf()
     } else {
-        std::env::current_dir().unwrap_or_default().join(path)
+        threadlint_analyzer::config::working_dir().join(path)
     };
     // Lexical normalisation: `a/./b/../c` -> `a/c`.
     let mut out = PathBuf::new();
