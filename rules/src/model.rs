@@ -278,7 +278,7 @@ impl SyncObject {
         SyncObject {
             key,
             kind: ObjKind::Unknown,
-            display,
+            display: one_line_display(display),
             def: None,
             escapes: true,
             guarded_by: None,
@@ -854,6 +854,25 @@ impl FileModel {
             _ => true,
         }
     }
+}
+
+/// An expression written over several lines (`self\n    .set`) as one line (`self.set`), for
+/// messages.
+fn one_line_display(display: String) -> String {
+    if !display.contains('\n') {
+        return display;
+    }
+    let mut out = String::with_capacity(display.len());
+    for word in display.split_whitespace() {
+        let joins = out.is_empty()
+            || out.ends_with(['.', '(', '[', ':'])
+            || word.starts_with(['.', ')', ']', ',', ':', '?']);
+        if !joins {
+            out.push(' ');
+        }
+        out.push_str(word);
+    }
+    out
 }
 
 /// A local's name as written. A binding that shadows another of the same name in its function

@@ -516,7 +516,18 @@ impl<'a> Lowerer<'a> {
         match body {
             MacroBody::Exprs(list) => {
                 let mut callables = Vec::new();
+                // `assert!(cond, "..", args)` is `if !cond { panic!(.., args) }`: the
+                // temporaries of the condition (a guard) are dropped before the message's
+                // arguments are evaluated.
+                let condition_first = matches!(name.as_str(), "assert" | "debug_assert");
                 for (i, item) in list.iter().enumerate() {
+                    if i == 0 && condition_first {
+                        self.temp_scopes.push(Vec::new());
+                        let v = self.expr(item, out, depth + 1);
+                        self.escape(&v);
+                        self.end_temps(out, self.expr_span(item).end);
+                        continue;
+                    }
                     let v = self.expr(item, out, depth + 1);
                     self.escape(&v);
                     match v.ty {
