@@ -481,7 +481,14 @@ impl<'a> Lowerer<'a> {
         ) {
             return Value::of(Ty::Clock);
         }
-        if name == "block_on" {
+        // `rx.recv()` on a receiver whose type the model does not know (a generic
+        // `S::Receiver`, a crate's own channel, a wrapper of one): a channel's receive, which
+        // waits for another thread's send. A socket's `recv` takes a buffer.
+        let receives = matches!(
+            (name, values.len()),
+            ("recv" | "blocking_recv", 0) | ("recv_timeout", 1)
+        ) && matches!(receiver.ty, Ty::Unknown | Ty::Project(_));
+        if name == "block_on" || receives {
             // `runtime.block_on(fut)`, like `futures::executor::block_on(fut)`.
             self.push(out, EventKind::Synchronize, span);
         } else if let Ty::Project(class) = &receiver.ty {
