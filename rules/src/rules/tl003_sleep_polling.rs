@@ -27,9 +27,11 @@ declare_rule! {
     /// `continue`s, or another arm does the work), when it reads shared state (a global, an
     /// attribute, a local filled by another thread), queries a synchronisation object
     /// (`stop.is_set()`, `q.empty()`, `t.is_alive()`) or calls a function. A local set from
-    /// shared state alone before the test (`done = self.flag.is_set(); if done: break`) is a
-    /// test of that state; a call through a local bound to `time.sleep` (`pause = time.sleep`)
-    /// is a sleep. Not reported:
+    /// shared state alone before the test (`done = self.flag.is_set(); if done: break`; in
+    /// Rust `let ready = READY.load(o);`, or a guard bound in the loop) is a test of that
+    /// state, while one set from any other call in the loop is the result of the pass's own
+    /// attempt (`let inserted = cache.insert(v); if !inserted { sleep(..); continue; }`); a
+    /// call through a local bound to `time.sleep` (`pause = time.sleep`) is a sleep. Not reported:
     /// - a sleep that paces a `for` loop (work items, or a fixed number of attempts);
     /// - a bounded retry: a sleep in an `except` handler (in Rust, in the arm of a `match` on
     ///   the pass's attempt that takes any error, `Err(_)` or `Err(e)`), or a loop whose

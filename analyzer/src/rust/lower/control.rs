@@ -3,7 +3,7 @@
 
 use proc_macro2::Span as TokenSpan;
 use syn::spanned::Spanned;
-use syn::Expr;
+use syn::{Expr, Pat};
 use threadlint_rules::model::{
     AcquireHow, BranchInfo, Condition, Event, EventKind, LoopInfo, LoopKind, Node, ObjId, Read,
     Scope, ScopeKind, Span, StateTestKind,
@@ -36,6 +36,11 @@ impl<'a> Lowerer<'a> {
                 let text = self.expr_text(expr);
                 if path.path.segments.len() == 1 {
                     if let Some(binding) = self.lookup(&text) {
+                        // `let ready = READY.load(o);` then `if !ready`: a test of `READY`.
+                        if let Some(tests) = &binding.tests {
+                            reads.extend(tests.iter().cloned());
+                            return;
+                        }
                         // `let now = Instant::now();` then `if now >= deadline`.
                         reads.push(match binding.value.ty {
                             Ty::Clock => Read::Clock,
@@ -116,6 +121,79 @@ impl<'a> Lowerer<'a> {
             Expr::Let(let_expr) => self.condition_reads(&let_expr.expr, reads, depth + 1),
             Expr::Lit(_) => reads.push(Read::Constant),
             _ => reads.push(Read::Shared(self.expr_text(expr))),
+        }
+    }
+
+    /// `let name = init;` where `init` reads shared state alone (an atomic `load`, a field, a
+    /// static, a query of a synchronisation object, constants, the clock): a condition that
+    /// tests `name` tests that state, as though `init` were written there. Any other `let` in
+    /// a loop (`let inserted = cache.insert(..)`) is the result of the pass's own attempt.
+    pub(super) fn note_let_test(&mut self, pat: &Pat, init: &Expr, loads_before: usize) {
+        let pat = match pat {
+            Pat::Type(typed) => &*typed.pat,
+            other => other,
+        };
+        let Pat::Ident(ident) = pat else { return };
+        let name = ident.ident.to_string();
+        // `let guard = m.lock().unwrap();`: what the guard reads is the data under the lock,
+        // which other threads write.
+        let guarded = self.frames.last().and_then(|frame| {
+            frame
+                .bindings
+                .iter()
+                .rev()
+                .find(|b| b.name == name)
+                .and_then(|b| match (&b.value.ty, &b.guard) {
+                    (Ty::Guard(Some(obj), _), _) => Some(*obj),
+                    (_, Some(guard)) => Some(guard.obj),
+                    _ => None,
+                })
+        });
+        if let Some(obj) = guarded {
+            let lock = self.objects[obj.0 as usize].display.clone();
+            if let Some(binding) = self
+                .frames
+                .last_mut()
+                .and_then(|frame| frame.bindings.iter_mut().rev().find(|b| b.name == name))
+            {
+                binding.tests = Some(vec![Read::Shared(lock)]);
+            }
+            return;
+        }
+        let span = self.expr_span(init);
+        let loads = self.atomic_loads[loads_before.min(self.atomic_loads.len())..]
+            .iter()
+            .filter(|(load, _)| span.contains(*load))
+            .count();
+        let reads = self.condition(init).reads;
+        let calls = reads
+            .iter()
+            .filter(|read| matches!(read, Read::Call(_)))
+            .count();
+        let state = reads
+            .iter()
+            .any(|read| matches!(read, Read::Shared(_) | Read::Query { .. }))
+            || loads > 0;
+        let only_state = calls <= loads
+            && reads.iter().all(|read| {
+                matches!(
+                    read,
+                    Read::Shared(_)
+                        | Read::Query { .. }
+                        | Read::Constant
+                        | Read::Clock
+                        | Read::Call(_)
+                )
+            });
+        if !(state && only_state) {
+            return;
+        }
+        if let Some(binding) = self
+            .frames
+            .last_mut()
+            .and_then(|frame| frame.bindings.iter_mut().rev().find(|b| b.name == name))
+        {
+            binding.tests = Some(reads);
         }
     }
 

@@ -28,6 +28,9 @@ pub(super) struct Binding {
     pub(super) name: String,
     pub(super) value: Value,
     pub(super) guard: Option<GuardState>,
+    /// A `let` of shared state alone (`let ready = READY.load(o);`): what a condition that
+    /// tests the name reads.
+    pub(super) tests: Option<Vec<threadlint_rules::model::Read>>,
 }
 
 #[derive(Default)]
@@ -166,6 +169,7 @@ impl Lowerer<'_> {
                 name: binding.name.clone(),
                 value: binding.value.settled(),
                 guard: None,
+                tests: binding.tests.clone(),
             })
             .collect()
     }

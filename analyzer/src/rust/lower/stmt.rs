@@ -47,6 +47,7 @@ impl<'a> Lowerer<'a> {
                                 ..Value::default()
                             },
                             guard: None,
+                            tests: None,
                         });
                     }
                 }
@@ -136,6 +137,7 @@ impl<'a> Lowerer<'a> {
         self.temp_scopes.push(Vec::new());
         match stmt {
             Stmt::Local(local) => {
+                let loads_before = self.atomic_loads.len();
                 let value = match &local.init {
                     Some(init) => match &*init.expr {
                         // A closure bound to a name runs when called, maybe on another thread.
@@ -150,6 +152,9 @@ impl<'a> Lowerer<'a> {
                     None => Value::default(),
                 };
                 self.bind_pattern(&local.pat, value, out, false, depth);
+                if let Some(init) = &local.init {
+                    self.note_let_test(&local.pat, &init.expr, loads_before);
+                }
                 if let Some((else_token, diverge)) =
                     local.init.as_ref().and_then(|i| i.diverge.as_ref())
                 {
@@ -392,7 +397,12 @@ impl<'a> Lowerer<'a> {
                     ..value
                 };
                 if let Some(frame) = self.frames.last_mut() {
-                    frame.bindings.push(Binding { name, value, guard });
+                    frame.bindings.push(Binding {
+                        name,
+                        value,
+                        guard,
+                        tests: None,
+                    });
                 }
             }
             Pat::Type(typed) => {

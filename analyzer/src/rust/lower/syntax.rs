@@ -215,6 +215,32 @@ pub(super) fn assigned_names(block: &Block) -> Vec<String> {
             self.depth -= 1;
         }
         fn visit_item(&mut self, _: &'ast syn::Item) {}
+        // A `let` in the body binds a new value on every pass: the loop's own (the result of
+        // the pass's attempt), unless it only reads shared state, which the condition then
+        // reads through it (see `note_let_test`).
+        fn visit_local(&mut self, local: &'ast syn::Local) {
+            pattern_names(&local.pat, &mut self.names, 0);
+            syn::visit::visit_local(self, local);
+        }
+    }
+    fn pattern_names(pat: &Pat, names: &mut Vec<String>, depth: usize) {
+        if depth > MAX_DEPTH {
+            return;
+        }
+        match pat {
+            Pat::Ident(ident) => names.push(ident.ident.to_string()),
+            Pat::Type(typed) => pattern_names(&typed.pat, names, depth + 1),
+            Pat::Tuple(tuple) => tuple
+                .elems
+                .iter()
+                .for_each(|p| pattern_names(p, names, depth + 1)),
+            Pat::TupleStruct(tuple) => tuple
+                .elems
+                .iter()
+                .for_each(|p| pattern_names(p, names, depth + 1)),
+            Pat::Reference(reference) => pattern_names(&reference.pat, names, depth + 1),
+            _ => {}
+        }
     }
     let mut finder = Finder {
         names: Vec::new(),
