@@ -24,7 +24,9 @@ declare_rule! {
     /// after `join()` is not a race.
     ///
     /// Not reported: an update with a lock held around it, in the same function or at every call
-    /// that leads to it from thread code; an update in `__init__` (the object is not shared yet);
+    /// that leads to it from thread code; an update in `__init__` (the object is not shared yet),
+    /// or in a test case's `setUp` (or pytest's `setup_method`), which runs before the test
+    /// starts its threads;
     /// an update of a `Thread` subclass's own attributes from its `run()`, since that object
     /// belongs to one thread (unless another method writes the same attribute); tasks of a
     /// process pool, which do not share memory.
@@ -208,7 +210,7 @@ fn check(cx: &Context) -> Vec<Finding> {
     let mut writers: HashMap<ObjId, Vec<(FnId, Span)>> = HashMap::new();
     for index in 0..count {
         let function = FnId(index as u32);
-        let constructor = is_constructor(&model.function(function).name);
+        let constructor = is_constructor(model.function(function));
         walk_held(model, function, &mut |event, held, _| {
             let locked = held
                 .iter()
@@ -330,9 +332,16 @@ fn sequential(model: &FileModel, function: FnId, handoff: Span, write: Span) -> 
     joined_before_write
 }
 
-/// A new object is not shared while it is being built.
-fn is_constructor(name: &str) -> bool {
-    matches!(name, "__init__" | "__new__")
+/// A new object is not shared while it is being built; a test case's fixture methods
+/// (unittest's `setUp`, pytest's `setup_method`) build it again before each test, which starts
+/// its threads after them.
+fn is_constructor(function: &crate::model::Function) -> bool {
+    matches!(function.name.as_str(), "__init__" | "__new__")
+        || function.class.is_some()
+            && matches!(
+                function.name.as_str(),
+                "setUp" | "asyncSetUp" | "setUpClass" | "setup_method" | "setup_class"
+            )
 }
 
 /// What one thread entry runs.
@@ -354,7 +363,7 @@ fn reach(model: &FileModel, entry: &ThreadEntry, calls: &[Vec<(FnId, bool)>]) ->
             continue;
         }
         for &(callee, locked) in &calls[function.0 as usize] {
-            if !locked && !is_constructor(&model.function(callee).name) {
+            if !locked && !is_constructor(model.function(callee)) {
                 // A method called from the thread's own methods runs on the same `self`.
                 let callee_own = own_self && model.function(callee).class.is_some();
                 stack.push((callee, callee_own));
