@@ -42,7 +42,9 @@ declare_rule! {
     /// `File::open`, ...), `std::net::TcpStream::connect` and `reqwest::blocking::get`. Not
     /// reported: a closure or block handed to `spawn_blocking` or `blocking::unblock` (it runs
     /// on a thread pool) or to `tokio::task::block_in_place` (which moves the other tasks away),
-    /// awaited futures (`tokio::time::sleep(d).await`, `rx.recv().await`), and a
+    /// an `async` block passed to a `block_on` function (`futures::executor::block_on`,
+    /// `futures_lite::future::block_on`, `async_std::task::block_on`), which runs it on the
+    /// calling thread with nothing else to stall, awaited futures (`tokio::time::sleep(d).await`, `rx.recv().await`), and a
     /// `std::sync::Mutex::lock()` (tokio's advice for short critical sections; one held
     /// across an await is TL018).
     ///

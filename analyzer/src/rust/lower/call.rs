@@ -308,7 +308,17 @@ impl<'a> Lowerer<'a> {
         // `futures::executor::block_on(fut)`: runs the future to completion on this thread,
         // waiting for whatever it waits for (a message, another thread's signal).
         if full.rsplit("::").next() == Some("block_on") {
-            self.args(&call.args, out, depth);
+            let values = self.args(&call.args, out, depth);
+            // `block_on(async { .. })` (futures, futures-lite, async-std, pollster): the block
+            // runs on this thread, driven by nothing else; a blocking call in it blocks only
+            // this thread, as it would outside the block.
+            for value in values {
+                if let Ty::Callable(id) = value.ty {
+                    if matches!(self.fns[id.0 as usize].body, super::items::FnBody::Async(_)) {
+                        self.fns[id.0 as usize].is_async = false;
+                    }
+                }
+            }
             self.push(out, EventKind::Synchronize, span);
             return Value::default();
         }
