@@ -29,6 +29,9 @@ declare_rule! {
     ///   it tries to acquire it without blocking or with a timeout (`try_lock()`,
     ///   `acquire(blocking=False)`), leaks a guard of it, or acquires it while already holding
     ///   it;
+    /// - in Rust, a lock whose guard the function hands on by value
+    ///   (`ReadView::new(lock.read().unwrap())`): the code that takes the guard holds the lock,
+    ///   which leaves the function with it (a guard lent as `&mut guard` does not);
     /// - an object that is not one of the known lock types, even if it has a `lock()` method
     ///   (a crate's own lock type, `std::fs::File`).
     ///

@@ -6,7 +6,7 @@
 
 use threadlint_rules::model::{Event, EventKind, Node, ObjKey, ObjKind, Span};
 
-use super::values::{Place, Value};
+use super::values::{Place, Ty, Value};
 use super::Lowerer;
 
 impl Lowerer<'_> {
@@ -14,6 +14,22 @@ impl Lowerer<'_> {
     pub(super) fn escape(&mut self, value: &Value) {
         if let Some(Place::Key(key @ (ObjKey::Local { .. } | ObjKey::Other(_)))) = &value.place {
             self.escaped.insert(key.clone());
+        }
+    }
+
+    /// A guard handed to a call by value (`ValueRef::new(guard, v)`, not `f(&mut guard)`): the
+    /// code that now holds it holds the lock, which leaves the function with it.
+    pub(super) fn escape_moved_guards(&mut self, args: &[&syn::Expr], values: &[Value]) {
+        for (arg, value) in args.iter().zip(values) {
+            if matches!(arg, syn::Expr::Reference(_)) {
+                continue;
+            }
+            if let Ty::Guard(Some(lock), _) = &value.ty {
+                let key = self.objects[lock.0 as usize].key.clone();
+                if matches!(key, ObjKey::Local { .. } | ObjKey::Other(_)) {
+                    self.escaped.insert(key);
+                }
+            }
         }
     }
 

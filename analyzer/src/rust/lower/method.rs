@@ -472,6 +472,7 @@ impl<'a> Lowerer<'a> {
             }
         }
         self.escape_all(&values);
+        self.escape_moved_guards(args, &values);
         if name == "push" {
             self.note_item(&receiver, receiver_span, &values);
         }
