@@ -570,15 +570,25 @@ impl<'a> Lowerer<'a> {
                 }));
             }
             MacroBody::Select(arms) => {
+                // A sleep raced against another future is that wait's timeout
+                // (`select! { _ = rx.recv() => .., _ = sleep(d) => .. }`), not a sleep.
+                let mut sleeps = Vec::new();
+                let mut waits = false;
                 for arm in arms {
                     if let Some(future) = &arm.future {
                         match self.expr(future, out, depth + 1).ty {
                             Ty::Callable(callee) => {
+                                waits = true;
                                 self.push(out, EventKind::Call { callee }, span);
                             }
-                            Ty::SleepFuture(call) => self.push(out, EventKind::Sleep, call),
-                            _ => {}
+                            Ty::SleepFuture(call) => sleeps.push(call),
+                            _ => waits = true,
                         }
+                    }
+                }
+                if !waits {
+                    for call in sleeps {
+                        self.push(out, EventKind::Sleep, call);
                     }
                 }
                 self.push(out, EventKind::Await, span);
