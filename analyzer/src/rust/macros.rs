@@ -109,6 +109,67 @@ impl Parse for SelectArms {
     }
 }
 
+/// crossbeam's `select!`: `recv(rx) -> msg => handler`, `send(tx, value) -> res => handler`,
+/// `default => handler` (a try: nothing blocks) or `default(timeout) => handler`.
+pub struct ChannelSelect {
+    pub arms: Vec<SelectArm>,
+    /// The channels and values the operations name, in order.
+    pub operands: Vec<Expr>,
+    /// No bare `default` arm: the macro waits until an operation is ready.
+    pub blocking: bool,
+}
+
+impl Parse for ChannelSelect {
+    fn parse(input: ParseStream) -> syn::Result<Self> {
+        let mut arms = Vec::new();
+        let mut operands = Vec::new();
+        let mut blocking = true;
+        while !input.is_empty() {
+            let operation: Ident = input.parse()?;
+            let pat = match operation.to_string().as_str() {
+                "recv" | "send" => {
+                    let content;
+                    syn::parenthesized!(content in input);
+                    let parser = Punctuated::<Expr, Token![,]>::parse_terminated;
+                    operands.extend(parser(&content)?);
+                    input.parse::<Token![->]>()?;
+                    Some(Pat::parse_multi_with_leading_vert(input)?)
+                }
+                "default" => {
+                    if input.peek(syn::token::Paren) {
+                        let content;
+                        syn::parenthesized!(content in input);
+                        operands.push(content.parse::<Expr>()?);
+                    } else {
+                        blocking = false;
+                    }
+                    None
+                }
+                _ => return Err(syn::Error::new(operation.span(), "not a channel operation")),
+            };
+            input.parse::<Token![=>]>()?;
+            let handler: Expr = input.parse()?;
+            let needs_comma = !matches!(handler, Expr::Block(_));
+            if input.peek(Token![,]) {
+                input.parse::<Token![,]>()?;
+            } else if needs_comma && !input.is_empty() {
+                return Err(input.error("expected `,`"));
+            }
+            arms.push(SelectArm {
+                pat,
+                future: None,
+                guard: None,
+                handler,
+            });
+        }
+        Ok(ChannelSelect {
+            arms,
+            operands,
+            blocking,
+        })
+    }
+}
+
 /// What a macro's tokens hold, when they parse as ordinary Rust.
 pub enum Body {
     Exprs(Vec<Expr>),
@@ -118,6 +179,12 @@ pub enum Body {
     /// `matches!(value, pattern)`: only the value is code.
     First(Box<Expr>),
     Select(Vec<SelectArm>),
+    /// crossbeam's `select!`.
+    ChannelSelect {
+        arms: Vec<SelectArm>,
+        operands: Vec<Expr>,
+        blocking: bool,
+    },
     Nothing,
 }
 
@@ -154,7 +221,14 @@ pub fn body(name: &str, tokens: &TokenStream) -> Body {
     match name {
         "select" | "select_biased" => match syn::parse2::<SelectArms>(tokens.clone()) {
             Ok(arms) => Body::Select(arms.0),
-            Err(_) => Body::Nothing,
+            Err(_) => match syn::parse2::<ChannelSelect>(tokens.clone()) {
+                Ok(select) => Body::ChannelSelect {
+                    arms: select.arms,
+                    operands: select.operands,
+                    blocking: select.blocking,
+                },
+                Err(_) => Body::Nothing,
+            },
         },
         "matches" | "assert_matches" | "debug_assert_matches" => {
             first_expr(tokens.clone()).map_or(Body::Nothing, |e| Body::First(Box::new(e)))
@@ -262,6 +336,14 @@ impl MacroArena {
                             if let Some(g) = &arm.guard {
                                 finder.visit_expr(g);
                             }
+                            finder.visit_expr(&arm.handler);
+                        }
+                    }
+                    Body::ChannelSelect { arms, operands, .. } => {
+                        for operand in operands {
+                            finder.visit_expr(operand);
+                        }
+                        for arm in arms {
                             finder.visit_expr(&arm.handler);
                         }
                     }

@@ -592,50 +592,23 @@ impl<'a> Lowerer<'a> {
                     }
                 }
                 self.push(out, EventKind::Await, span);
-                let count = arms.len();
-                for (index, arm) in arms.iter().enumerate() {
-                    let mut body = Vec::new();
-                    self.push_frame();
-                    if let Some(pat) = &arm.pat {
-                        self.bind_pattern(pat, Value::default(), &mut body, false, depth + 1);
-                    }
-                    if let Some(guard) = &arm.guard {
-                        self.expr(guard, &mut body, depth + 1);
-                    }
-                    let end = self.expr_span(&arm.handler).end;
-                    self.temp_scopes.push(Vec::new());
-                    let statements = match &arm.handler {
-                        Expr::Block(block) if block.label.is_none() => {
-                            self.block_stmts(&block.block.stmts, &mut body, depth + 1);
-                            block.block.stmts.len()
-                        }
-                        other => {
-                            self.expr(other, &mut body, depth + 1);
-                            1
-                        }
-                    };
-                    self.end_temps(&mut body, end);
-                    self.pop_frame(&mut body, end);
-                    let start = match &arm.pat {
-                        Some(pat) => self.span_of(pat).start,
-                        None => self.expr_span(&arm.handler).start,
-                    };
-                    out.push(Node::Scope(Scope {
-                        kind: ScopeKind::Branch(BranchInfo {
-                            first: index == 0,
-                            has_else: count > 1,
-                            condition: Condition::default(),
-                            exits: expr_exit(&arm.handler),
-                            acquire_test: None,
-                            handles_failure: false,
-                            if_statement: false,
-                        }),
-                        span: Span::new(start, end),
-                        keyword: Span::new(start, start),
-                        statements: statements as u32,
-                        body,
-                    }));
+                self.lower_select_arms(arms, out, depth);
+            }
+            // crossbeam's `select! { recv(rx) -> msg => .., default(d) => .. }`: blocks until
+            // an operation is ready, unless a bare `default` arm makes it a try.
+            MacroBody::ChannelSelect {
+                arms,
+                operands,
+                blocking,
+            } => {
+                for operand in operands {
+                    let value = self.expr(operand, out, depth + 1);
+                    self.escape(&value);
                 }
+                if *blocking {
+                    self.push(out, EventKind::Synchronize, span);
+                }
+                self.lower_select_arms(arms, out, depth);
             }
             MacroBody::Nothing => {}
         }
@@ -643,5 +616,58 @@ impl<'a> Lowerer<'a> {
             out.push(exit_node(ExitKind::Raise, span));
         }
         value
+    }
+
+    /// The arms of a `select!`, each a branch of its own (one of them runs).
+    fn lower_select_arms(
+        &mut self,
+        arms: &'a [crate::rust::macros::SelectArm],
+        out: &mut Vec<Node>,
+        depth: usize,
+    ) {
+        let count = arms.len();
+        for (index, arm) in arms.iter().enumerate() {
+            let mut body = Vec::new();
+            self.push_frame();
+            if let Some(pat) = &arm.pat {
+                self.bind_pattern(pat, Value::default(), &mut body, false, depth + 1);
+            }
+            if let Some(guard) = &arm.guard {
+                self.expr(guard, &mut body, depth + 1);
+            }
+            let end = self.expr_span(&arm.handler).end;
+            self.temp_scopes.push(Vec::new());
+            let statements = match &arm.handler {
+                Expr::Block(block) if block.label.is_none() => {
+                    self.block_stmts(&block.block.stmts, &mut body, depth + 1);
+                    block.block.stmts.len()
+                }
+                other => {
+                    self.expr(other, &mut body, depth + 1);
+                    1
+                }
+            };
+            self.end_temps(&mut body, end);
+            self.pop_frame(&mut body, end);
+            let start = match &arm.pat {
+                Some(pat) => self.span_of(pat).start,
+                None => self.expr_span(&arm.handler).start,
+            };
+            out.push(Node::Scope(Scope {
+                kind: ScopeKind::Branch(BranchInfo {
+                    first: index == 0,
+                    has_else: count > 1,
+                    condition: Condition::default(),
+                    exits: expr_exit(&arm.handler),
+                    acquire_test: None,
+                    handles_failure: false,
+                    if_statement: false,
+                }),
+                span: Span::new(start, end),
+                keyword: Span::new(start, start),
+                statements: statements as u32,
+                body,
+            }));
+        }
     }
 }
