@@ -19,6 +19,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender};
 use lsp_server::{Connection, ErrorCode, Message, Notification, Request, RequestId, Response};
@@ -144,6 +145,8 @@ impl ClientSettings {
 
 pub struct Server {
     connection: Connection,
+    /// The method of the last notification handled (empty after a request or a response).
+    last_message: String,
     encoding: Encoding,
     roots: Vec<PathBuf>,
     documents: HashMap<String, Document>,
@@ -349,6 +352,7 @@ fn serve(connection: Connection) -> Result<bool, String> {
     let resolver = Arc::new(build_resolver(&client));
     let mut server = Server {
         connection,
+        last_message: String::new(),
         encoding,
         roots,
         documents: HashMap::new(),
@@ -380,6 +384,15 @@ mod ext {
         type Result = ();
         const METHOD: &'static str = "threadlint/testPanic";
     }
+}
+
+/// How long after an edit the next one still joins its burst.
+const BURST_GAP: Duration = Duration::from_millis(3);
+/// How long a burst of edits can hold back their analysis.
+const BURST_LIMIT: Duration = Duration::from_millis(20);
+
+fn is_edit(method: &str) -> bool {
+    method == <lsp_types::notification::DidChangeTextDocument as lsp_types::notification::Notification>::METHOD
 }
 
 /// In debug builds, a document containing this text panics while it is analysed, which
@@ -419,8 +432,21 @@ impl Server {
                 }
             }
             // Messages that arrived together (a burst of edits) are taken in before analysing,
-            // so the burst is analysed once, as its last version.
-            while let Ok(message) = self.connection.receiver.try_recv() {
+            // so the burst is analysed once, as its last version. An edit that follows an
+            // edit within a few milliseconds (the client still writing the burst, or this
+            // thread reading it on a busy machine) joins it.
+            let burst_ends = Instant::now() + BURST_LIMIT;
+            loop {
+                let message = match self.connection.receiver.try_recv() {
+                    Ok(message) => message,
+                    Err(_) if !is_edit(&self.last_message) || Instant::now() >= burst_ends => {
+                        break;
+                    }
+                    Err(_) => match self.connection.receiver.recv_timeout(BURST_GAP) {
+                        Ok(message) => message,
+                        Err(_) => break,
+                    },
+                };
                 if let Some(code) = self.handle_message(message) {
                     return Ok(code);
                 }
@@ -431,6 +457,10 @@ impl Server {
 
     /// Handles one message; `Some(status)` when it was `exit`.
     fn handle_message(&mut self, message: Message) -> Option<bool> {
+        self.last_message = match &message {
+            Message::Notification(notification) => notification.method.clone(),
+            _ => String::new(),
+        };
         match message {
             Message::Request(request) => self.handle_request(request),
             Message::Notification(notification) => {
@@ -1070,6 +1100,7 @@ mod tests {
         let client = ClientSettings::default();
         let server = Server {
             connection: server_side,
+            last_message: String::new(),
             encoding: Encoding::Utf16,
             roots: vec![dir.to_path_buf()],
             documents: HashMap::new(),
