@@ -35,6 +35,10 @@ const MAX_REEXPORTS: usize = 16;
 /// How many glob re-exports deep a name is looked for.
 const MAX_GLOBS: usize = 4;
 
+/// The prefix of a lookup that asks only whether a name is a class of the project, whatever it
+/// holds (`class:pkg.timing.Deadline`): a file whose answer changes is analysed again.
+pub const ANY_CLASS: &str = "class:";
+
 /// The module-level objects and re-exports of every analysed file of a run.
 #[derive(Debug, Default)]
 pub struct ProjectIndex {
@@ -443,6 +447,9 @@ impl ProjectIndex {
     /// again with the index changes what it sees.
     pub fn resolves_any(&self, lookups: &[String]) -> bool {
         lookups.iter().any(|name| {
+            if let Some(class) = name.strip_prefix(ANY_CLASS) {
+                return self.class(class).is_some();
+            }
             self.object(name).is_some()
                 || self
                     .class(name)
@@ -491,7 +498,8 @@ impl ProjectIndex {
                     .hash(&mut hasher);
                 format!("{:?}", object.kind).hash(&mut hasher);
             }
-            let mut stack = vec![(name.clone(), 0)];
+            let class = name.strip_prefix(ANY_CLASS).unwrap_or(name);
+            let mut stack = vec![(class.to_string(), 0)];
             while let Some((class, depth)) = stack.pop() {
                 if depth > MAX_BASES {
                     continue;

@@ -50,7 +50,9 @@ declare_rule! {
     /// - `while True: work(); time.sleep(n)` with nothing to re-check (a periodic task);
     /// - comparisons with the clock (`while time.monotonic() < deadline`,
     ///   `if time.monotonic() < self.next_run:`): a deadline passes by itself, not through
-    ///   another thread. A loop that also re-checks state (`while not ready and
+    ///   another thread. So does a query of an object of a project class that the function
+    ///   makes and keeps to itself (`deadline = Deadline(t)`, then `while not
+    ///   deadline.expired():`, in Python): no other thread can reach it. A loop that also re-checks state (`while not ready and
     ///   time.monotonic() < deadline`) is still polling.
     ///
     /// The message names the state polled as resolved (`handler.done()`, `self.ready`), not

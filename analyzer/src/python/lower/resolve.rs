@@ -108,6 +108,119 @@ impl<'a> Lowerer<'a> {
         self.classes[class].name.clone()
     }
 
+    /// `name` is bound once in `function`, to a new instance of a class of the project
+    /// (`timer = Timeout(t)`), and used only to call its methods (`timer.expired()`): not
+    /// passed, stored, returned or captured, so no other thread can reach it.
+    pub(super) fn private_instance(&self, function: FnId, name: &str) -> bool {
+        struct Uses<'n> {
+            name: &'n str,
+            /// Every `Name` node of the name, and those that are a method call's receiver.
+            all: usize,
+            receivers: usize,
+            bindings: Vec<&'n Expr>,
+            depth: usize,
+            /// Inside a nested function, class or lambda: a use there is a capture.
+            nested: usize,
+            captured: bool,
+        }
+        impl<'n> Visitor<'n> for Uses<'n> {
+            fn visit_stmt(&mut self, stmt: &'n Stmt) {
+                if self.depth > MAX_DEPTH {
+                    return;
+                }
+                let nests = matches!(stmt, Stmt::FunctionDef(_) | Stmt::ClassDef(_));
+                if nests {
+                    self.nested += 1;
+                    self.depth += 1;
+                    ruff_python_ast::visitor::walk_stmt(self, stmt);
+                    self.depth -= 1;
+                    self.nested -= 1;
+                    return;
+                }
+                if let Stmt::Assign(assign) = stmt {
+                    if let [Expr::Name(target)] = assign.targets.as_slice() {
+                        if target.id.as_str() == self.name {
+                            self.bindings.push(&assign.value);
+                        }
+                    }
+                }
+                self.depth += 1;
+                ruff_python_ast::visitor::walk_stmt(self, stmt);
+                self.depth -= 1;
+            }
+            fn visit_expr(&mut self, expr: &'n Expr) {
+                if self.depth > MAX_DEPTH {
+                    return;
+                }
+                match expr {
+                    Expr::Name(n) if n.id.as_str() == self.name => {
+                        self.all += 1;
+                        self.captured |= self.nested > 0;
+                    }
+                    Expr::Lambda(_) => {
+                        self.nested += 1;
+                        self.depth += 1;
+                        walk_expr(self, expr);
+                        self.depth -= 1;
+                        self.nested -= 1;
+                        return;
+                    }
+                    Expr::Call(call) => {
+                        if let Expr::Attribute(method) = &*call.func {
+                            if matches!(&*method.value, Expr::Name(n) if n.id.as_str() == self.name)
+                            {
+                                self.receivers += 1;
+                            }
+                        }
+                    }
+                    _ => {}
+                }
+                self.depth += 1;
+                walk_expr(self, expr);
+                self.depth -= 1;
+            }
+        }
+        let info = &self.functions[function.0 as usize];
+        if function.0 == 0 || info.params.iter().any(|(p, _)| p == name) {
+            return false;
+        }
+        let mut uses = Uses {
+            name,
+            all: 0,
+            receivers: 0,
+            bindings: Vec::new(),
+            depth: 0,
+            nested: 0,
+            captured: false,
+        };
+        for stmt in info.body {
+            uses.visit_stmt(stmt);
+        }
+        if uses.captured {
+            return false;
+        }
+        // The binding's target is one `Name` node; every other one calls a method.
+        let [Expr::Call(made)] = uses.bindings.as_slice() else {
+            return false;
+        };
+        if uses.all != uses.receivers + 1 || info.globals.contains(name) {
+            return false;
+        }
+        let Some(class) = self.qualified_name(&made.func) else {
+            return false;
+        };
+        if self.class_by_name.contains_key(&class) {
+            return true;
+        }
+        if names::is_standard_library(&class) {
+            return false;
+        }
+        self.lookups
+            .borrow_mut()
+            .insert(format!("{}{class}", threadlint_rules::project::ANY_CLASS));
+        self.index.and_then(|index| index.class(&class)).is_some()
+    }
+
     /// One class derives from the other, or they are the same: an instance of either may be
     /// `self` in the other's methods.
     pub(super) fn related_classes(&self, a: usize, b: usize) -> bool {

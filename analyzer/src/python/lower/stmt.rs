@@ -483,6 +483,18 @@ impl<'a> Lowerer<'a> {
                 self.condition_reads(function, &sub.slice, reads, depth + 1);
             }
             Expr::Call(call) => {
+                // A query of an object the function made itself and keeps to itself (`timer =
+                // Timeout(t)`, then `while not timer.expired()`): no other thread can change
+                // it; it changes with time or through this function's own calls, a deadline
+                // or the loop's own state.
+                if let Expr::Attribute(method) = &*call.func {
+                    if let Expr::Name(receiver) = &*method.value {
+                        if self.private_instance(function, receiver.id.as_str()) {
+                            reads.push(Read::Clock);
+                            return;
+                        }
+                    }
+                }
                 // A query of a known object's state (`stop.is_set()`), the clock, or any call.
                 if let Expr::Attribute(method) = &*call.func {
                     if let Some(obj) = self.resolve(function, &method.value) {
