@@ -437,9 +437,11 @@ fn select_arms_are_branches() {
                 _ = tokio::time::sleep(std::time::Duration::from_secs(1)) => {}
             }
         }";
+    // The sleep raced against the receive is its timeout, not a sleep; the receive waits for
+    // another task's send.
     assert_eq!(
         body21(src, "f"),
-        "sleep await branch{acq:temp:m rel:m} branch{}"
+        "sync await branch{acq:temp:m rel:m} branch{}"
     );
 }
 
