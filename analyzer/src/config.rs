@@ -418,6 +418,12 @@ impl Resolver {
 
     /// The configuration file that applies to `path`.
     pub fn config_for(&self, path: &Path) -> Option<Arc<ConfigFile>> {
+        self.config_for_entry(path, None)
+    }
+
+    /// [`Self::config_for`], told whether `path` is a folder when the caller knows (a walk
+    /// does), which saves asking the file system.
+    fn config_for_entry(&self, path: &Path, is_dir: Option<bool>) -> Option<Arc<ConfigFile>> {
         match &self.source {
             Source::Isolated => None,
             Source::File(file) => Some(file.clone()),
@@ -427,7 +433,7 @@ impl Resolver {
                 } else {
                     working_dir().join(path)
                 };
-                let start = if absolute.is_dir() {
+                let start = if is_dir.unwrap_or_else(|| absolute.is_dir()) {
                     absolute.as_path()
                 } else {
                     absolute.parent()?
@@ -491,7 +497,11 @@ impl Resolver {
 
     /// The resolved configuration that applies to `path`.
     pub fn resolved_for(&self, path: &Path) -> Arc<ResolvedConfig> {
-        let file = self.config_for(path);
+        self.resolved_for_entry(path, None)
+    }
+
+    fn resolved_for_entry(&self, path: &Path, is_dir: Option<bool>) -> Arc<ResolvedConfig> {
+        let file = self.config_for_entry(path, is_dir);
         let key = file.as_ref().map(|f| f.path.clone());
         if let Some(resolved) = self
             .settings
@@ -595,7 +605,11 @@ impl Resolver {
     /// Whether `path` is excluded by the configuration that applies to it: a pattern matches
     /// its name, or its path relative to the configuration's folder.
     pub fn is_excluded(&self, path: &Path) -> bool {
-        let resolved = self.resolved_for(path);
+        self.is_excluded_entry(path, None)
+    }
+
+    fn is_excluded_entry(&self, path: &Path, is_dir: Option<bool>) -> bool {
+        let resolved = self.resolved_for_entry(path, is_dir);
         if let Some(name) = path.file_name() {
             if resolved.excludes.is_match(name) {
                 return true;
@@ -666,6 +680,9 @@ impl crate::settings::SettingsSource for Resolver {
     }
     fn is_excluded(&self, path: &Path) -> bool {
         Resolver::is_excluded(self, path)
+    }
+    fn is_excluded_entry(&self, path: &Path, is_dir: bool) -> bool {
+        Resolver::is_excluded_entry(self, path, Some(is_dir))
     }
     fn respect_gitignore(&self, path: &Path) -> bool {
         self.resolved_for(path).respect_gitignore

@@ -68,10 +68,16 @@ pub fn walk(paths: &[PathBuf], settings: &dyn SettingsSource, force_exclude: boo
                     }
                 };
                 {
-                    if entry.depth() > 0 && settings.is_excluded(entry.path()) {
+                    let is_file = entry.file_type().is_some_and(|t| t.is_file());
+                    // Files of other languages are passed over before any configuration is
+                    // looked up for them.
+                    if is_file && !is_checked(entry.path()) {
+                        return ignore::WalkState::Continue;
+                    }
+                    if entry.depth() > 0 && settings.is_excluded_entry(entry.path(), !is_file) {
                         return ignore::WalkState::Skip;
                     }
-                    if entry.file_type().is_some_and(|t| t.is_file()) && is_checked(entry.path()) {
+                    if is_file {
                         found
                             .lock()
                             .unwrap_or_else(std::sync::PoisonError::into_inner)

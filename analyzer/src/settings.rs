@@ -32,6 +32,10 @@ pub trait SettingsSource: Sync {
     fn is_excluded(&self, _path: &Path) -> bool {
         false
     }
+    /// [`Self::is_excluded`] for an entry of a walk, which knows whether it is a folder.
+    fn is_excluded_entry(&self, path: &Path, _is_dir: bool) -> bool {
+        self.is_excluded(path)
+    }
     fn respect_gitignore(&self, _path: &Path) -> bool {
         true
     }
