@@ -60,6 +60,19 @@ pub struct SelectArm {
 
 pub struct SelectArms(pub Vec<SelectArm>);
 
+/// `=> handler`, and the comma after it (optional after a block, and after the last arm).
+fn arm_handler(input: ParseStream) -> syn::Result<Expr> {
+    input.parse::<Token![=>]>()?;
+    let handler: Expr = input.parse()?;
+    let needs_comma = !matches!(handler, Expr::Block(_));
+    if input.peek(Token![,]) {
+        input.parse::<Token![,]>()?;
+    } else if needs_comma && !input.is_empty() {
+        return Err(input.error("expected `,`"));
+    }
+    Ok(handler)
+}
+
 impl Parse for SelectArms {
     fn parse(input: ParseStream) -> syn::Result<Self> {
         let mut arms = Vec::new();
@@ -90,14 +103,7 @@ impl Parse for SelectArms {
                 };
                 (Some(pat), Some(future), guard)
             };
-            input.parse::<Token![=>]>()?;
-            let handler: Expr = input.parse()?;
-            let needs_comma = !matches!(handler, Expr::Block(_));
-            if input.peek(Token![,]) {
-                input.parse::<Token![,]>()?;
-            } else if needs_comma && !input.is_empty() {
-                return Err(input.error("expected `,`"));
-            }
+            let handler = arm_handler(input)?;
             arms.push(SelectArm {
                 pat,
                 future,
@@ -147,14 +153,7 @@ impl Parse for ChannelSelect {
                 }
                 _ => return Err(syn::Error::new(operation.span(), "not a channel operation")),
             };
-            input.parse::<Token![=>]>()?;
-            let handler: Expr = input.parse()?;
-            let needs_comma = !matches!(handler, Expr::Block(_));
-            if input.peek(Token![,]) {
-                input.parse::<Token![,]>()?;
-            } else if needs_comma && !input.is_empty() {
-                return Err(input.error("expected `,`"));
-            }
+            let handler = arm_handler(input)?;
             arms.push(SelectArm {
                 pat,
                 future: None,

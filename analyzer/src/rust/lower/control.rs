@@ -124,6 +124,31 @@ impl<'a> Lowerer<'a> {
         }
     }
 
+    /// The body of a `match` or `select!` arm, in the frame the caller pushed (which this
+    /// pops): its temporaries end with it. How many statements it holds, and where it ends.
+    pub(super) fn arm_body(
+        &mut self,
+        handler: &'a Expr,
+        body: &mut Vec<Node>,
+        depth: usize,
+    ) -> (usize, u32) {
+        let end = self.expr_span(handler).end;
+        self.temp_scopes.push(Vec::new());
+        let statements = match handler {
+            Expr::Block(block) if block.label.is_none() => {
+                self.block_stmts(&block.block.stmts, body, depth + 1);
+                block.block.stmts.len()
+            }
+            other => {
+                self.expr(other, body, depth + 1);
+                1
+            }
+        };
+        self.end_temps(body, end);
+        self.pop_frame(body, end);
+        (statements, end)
+    }
+
     /// `let name = init;` where `init` reads shared state alone (an atomic `load`, a field, a
     /// static, a query of a synchronisation object, constants, the clock): a condition that
     /// tests `name` tests that state, as though `init` were written there. Any other `let` in
@@ -418,20 +443,7 @@ impl<'a> Lowerer<'a> {
                 let end = self.expr_span(guard).end;
                 self.end_temps(&mut body, end);
             }
-            let end = self.expr_span(&arm.body).end;
-            self.temp_scopes.push(Vec::new());
-            let statements = match &*arm.body {
-                Expr::Block(block) if block.label.is_none() => {
-                    self.block_stmts(&block.block.stmts, &mut body, depth + 1);
-                    block.block.stmts.len()
-                }
-                other => {
-                    self.expr(other, &mut body, depth + 1);
-                    1
-                }
-            };
-            self.end_temps(&mut body, end);
-            self.pop_frame(&mut body, end);
+            let (statements, end) = self.arm_body(&arm.body, &mut body, depth);
             let pattern = self.span_of(&arm.pat);
             out.push(Node::Scope(Scope {
                 kind: ScopeKind::Branch(BranchInfo {

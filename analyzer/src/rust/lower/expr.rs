@@ -635,20 +635,7 @@ impl<'a> Lowerer<'a> {
             if let Some(guard) = &arm.guard {
                 self.expr(guard, &mut body, depth + 1);
             }
-            let end = self.expr_span(&arm.handler).end;
-            self.temp_scopes.push(Vec::new());
-            let statements = match &arm.handler {
-                Expr::Block(block) if block.label.is_none() => {
-                    self.block_stmts(&block.block.stmts, &mut body, depth + 1);
-                    block.block.stmts.len()
-                }
-                other => {
-                    self.expr(other, &mut body, depth + 1);
-                    1
-                }
-            };
-            self.end_temps(&mut body, end);
-            self.pop_frame(&mut body, end);
+            let (statements, end) = self.arm_body(&arm.handler, &mut body, depth);
             let start = match &arm.pat {
                 Some(pat) => self.span_of(pat).start,
                 None => self.expr_span(&arm.handler).start,
