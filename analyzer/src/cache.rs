@@ -22,6 +22,63 @@ pub const DEFAULT_DIR: &str = ".threadlint_cache";
 
 pub struct Cache {
     dir: PathBuf,
+    /// The last run's first looks at files, by path (loaded on first use).
+    seen: std::sync::OnceLock<rustc_hash::FxHashMap<String, Seen>>,
+    /// This run's first looks, stored at its end.
+    observed: std::sync::Mutex<rustc_hash::FxHashMap<String, Seen>>,
+}
+
+/// What the first look at a file found, with the size and modification time it had then: a
+/// file whose size and time are unchanged is not read again to find it (as ruff's cache and
+/// git's index do). A file modified within [`RACY_SECONDS`] of being looked at is not
+/// recorded: a second write in the same tick of the file system's clock would go unseen.
+#[derive(Clone, Serialize, Deserialize)]
+pub struct Seen {
+    pub len: u64,
+    pub modified: u64,
+    /// [`Cache::settings_key`] of the file's settings.
+    pub settings: u64,
+    pub first: FirstLook,
+}
+
+#[derive(Clone, Serialize, Deserialize)]
+pub enum FirstLook {
+    /// The prefilter skipped it: what the link step needs of it.
+    Skipped {
+        imports: Vec<String>,
+        text_hash: u64,
+    },
+    /// It was analysed and stored under this key.
+    Analysed { key: String },
+}
+
+/// How recent a modification makes a file's size and time no proof that its text is the one
+/// recorded.
+pub const RACY_SECONDS: u64 = 2;
+
+/// The store of [`Seen`]s: by path, written by one build of threadlint.
+#[derive(Default, Serialize, Deserialize)]
+struct Manifest {
+    build: String,
+    files: rustc_hash::FxHashMap<String, Seen>,
+}
+
+/// A file's size and modification time (nanoseconds since the epoch), unless it was modified
+/// too recently for them to prove anything ([`RACY_SECONDS`]).
+pub fn stamp(path: &Path) -> Option<(u64, u64)> {
+    let metadata = std::fs::metadata(path).ok()?;
+    let modified = metadata
+        .modified()
+        .ok()?
+        .duration_since(std::time::UNIX_EPOCH)
+        .ok()?;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .ok()?;
+    if now.saturating_sub(modified).as_secs() < RACY_SECONDS {
+        return None;
+    }
+    Some((metadata.len(), u64::try_from(modified.as_nanos()).ok()?))
 }
 
 /// Identifies the running executable: its modification time.
@@ -99,16 +156,86 @@ impl Cache {
         if !tag.exists() {
             let _ = std::fs::write(&tag, "Signature: 8a477f597d28d172789f06886806bc55\n# This file is a cache directory tag created by threadlint.\n");
         }
-        Some(Cache { dir: versioned })
+        Some(Cache {
+            dir: versioned,
+            seen: std::sync::OnceLock::new(),
+            observed: std::sync::Mutex::new(rustc_hash::FxHashMap::default()),
+        })
+    }
+
+    /// The hash of a file's settings, part of its key.
+    pub fn settings_key(settings: &Settings) -> u64 {
+        let mut hasher = crate::fingerprint::Fnv1a::default();
+        std::hash::Hash::hash(settings, &mut hasher);
+        std::hash::Hasher::finish(&hasher)
+    }
+
+    /// What the last run's first look at `path` found, if its size, modification time and
+    /// settings are still those of `stamp` and `settings`.
+    pub fn seen(&self, path: &Path, stamp: (u64, u64), settings: u64) -> Option<FirstLook> {
+        let seen = self.seen.get_or_init(|| {
+            std::fs::read(self.dir.join("seen.bin"))
+                .ok()
+                .and_then(|stored| postcard::from_bytes::<Manifest>(verified(&stored)?).ok())
+                .filter(|manifest| manifest.build == build_id())
+                .map(|manifest| manifest.files)
+                .unwrap_or_default()
+        });
+        let found = seen.get(path.to_string_lossy().as_ref())?;
+        (found.len == stamp.0 && found.modified == stamp.1 && found.settings == settings)
+            .then(|| found.first.clone())
+    }
+
+    /// Records this run's first look at `path`.
+    pub fn observe(&self, path: &Path, stamp: (u64, u64), settings: u64, first: FirstLook) {
+        let seen = Seen {
+            len: stamp.0,
+            modified: stamp.1,
+            settings,
+            first,
+        };
+        self.observed
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(path.to_string_lossy().into_owned(), seen);
+    }
+
+    /// Stores the first looks of the last run and this one (this one's where both have a
+    /// file), when this run looked at a file anew.
+    pub fn store_seen(&self) {
+        let observed = std::mem::take(
+            &mut *self
+                .observed
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        );
+        let previous = self.seen.get();
+        let changed = observed.iter().any(|(path, seen)| {
+            previous.and_then(|p| p.get(path)).is_none_or(|old| {
+                old.len != seen.len
+                    || old.modified != seen.modified
+                    || old.settings != seen.settings
+            })
+        });
+        if !changed {
+            return;
+        }
+        let mut files = previous.cloned().unwrap_or_default();
+        files.extend(observed);
+        let manifest = Manifest {
+            build: build_id().to_string(),
+            files,
+        };
+        if let Ok(encoded) = postcard::to_stdvec(&manifest) {
+            self.write(&self.dir.join("seen.bin"), &with_checksum(&encoded));
+        }
     }
 
     /// The key of a file's results: its path, text and settings, and this build of threadlint
     /// (the version, and the executable's modification time, so that a rebuilt binary with
     /// changed rules never reads results of the old one).
     pub fn key(path: &Path, source: &str, settings: &Settings) -> String {
-        let mut hasher = crate::fingerprint::Fnv1a::default();
-        std::hash::Hash::hash(settings, &mut hasher);
-        let settings_key = format!("{:016x}", std::hash::Hasher::finish(&hasher));
+        let settings_key = format!("{:016x}", Cache::settings_key(settings));
         // xxh3: the text of every file is hashed on every run, cached or not, and FNV-1a's
         // byte-at-a-time loop was a tenth of a cached run.
         let mut hasher = xxhash_rust::xxh3::Xxh3::new();

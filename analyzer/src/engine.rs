@@ -247,6 +247,22 @@ pub(crate) fn analyse(
 ) -> Analysis {
     let index = pass.index();
     let mut diagnostics = Vec::new();
+    // A file read from disk for a first look: unchanged since the last run's (same size and
+    // modification time), what that look found is served without reading it.
+    let first_look = match (cache, &source, pass) {
+        (Some(cache), None, Pass::First) => {
+            crate::cache::stamp(&path).map(|stamp| (cache, stamp, Cache::settings_key(&settings)))
+        }
+        _ => None,
+    };
+    if let Some((cache, stamp, settings_key)) = first_look {
+        if let Some(seen) = cache.seen(&path, stamp, settings_key) {
+            if let Some(analysis) = unchanged(&path, &seen, cache, &settings, counters) {
+                cache.observe(&path, stamp, settings_key, seen);
+                return analysis;
+            }
+        }
+    }
     let text = match source {
         Some(text) => Ok(text),
         None => read_source(&path),
@@ -291,6 +307,13 @@ pub(crate) fn analyse(
                 .unwrap_or_default(),
         };
         let text_hash = xxhash_rust::xxh3::xxh3_64(source.as_bytes());
+        if let Some((cache, stamp, settings_key)) = first_look {
+            let first = crate::cache::FirstLook::Skipped {
+                imports: imports.clone(),
+                text_hash,
+            };
+            cache.observe(&path, stamp, settings_key, first);
+        }
         let mut analysis = Analysis::without_text(path, diagnostics, settings);
         analysis.prefiltered = Some(Prefiltered { imports, text_hash });
         return analysis;
@@ -306,6 +329,10 @@ pub(crate) fn analyse(
             _ => key,
         }
     });
+    if let (Some((cache, stamp, settings_key)), Some(key)) = (first_look, &key) {
+        let first = crate::cache::FirstLook::Analysed { key: key.clone() };
+        cache.observe(&path, stamp, settings_key, first);
+    }
     if let (Some(cache), Some(key)) = (cache, &key) {
         let linked = matches!(pass, Pass::Linked(..));
         let entry = cache.get_matching(&path, |stored| {
@@ -369,6 +396,55 @@ pub(crate) fn analyse(
         context: false,
         linked: None,
         text_dropped: false,
+    }
+}
+
+/// The first look at an unchanged file, as the last run found it, when that needs none of its
+/// text: skipped by the prefilter, or analysed with a stored entry that holds nothing a report
+/// would show (what [`Analysis::drop_text_if_done`] would keep of it). `None` sends the file
+/// the usual way.
+fn unchanged(
+    path: &Path,
+    seen: &crate::cache::FirstLook,
+    cache: &Cache,
+    settings: &Arc<Settings>,
+    counters: &Counters,
+) -> Option<Analysis> {
+    match seen {
+        crate::cache::FirstLook::Skipped { imports, text_hash } => {
+            let mut analysis =
+                Analysis::without_text(path.to_path_buf(), Vec::new(), settings.clone());
+            analysis.prefiltered = Some(Prefiltered {
+                imports: imports.clone(),
+                text_hash: *text_hash,
+            });
+            Some(analysis)
+        }
+        crate::cache::FirstLook::Analysed { key } => {
+            let entry = cache.get_matching(path, |stored| {
+                stored == key || Cache::linked_fingerprint(stored, key).is_some()
+            })?;
+            let needs_text = !entry.diagnostics.is_empty()
+                || entry
+                    .summary
+                    .as_ref()
+                    .is_some_and(lock_order::LockSummary::takes_locks)
+                || !unknown_noqa_codes(&entry.suppressions).is_empty();
+            if needs_text {
+                return None;
+            }
+            counters.cached.fetch_add(1, Ordering::Relaxed);
+            Some(Analysis {
+                linked: Cache::linked_fingerprint(entry.key(), key),
+                text_dropped: true,
+                report: FileReport::without_text(path.to_path_buf(), entry.diagnostics),
+                suppressions: entry.suppressions,
+                summary: entry.summary,
+                settings: settings.clone(),
+                prefiltered: None,
+                context: false,
+            })
+        }
     }
 }
 
@@ -523,6 +599,9 @@ fn project_root(file: &Path) -> Option<PathBuf> {
 pub fn check_with(input: Input, settings: &dyn SettingsSource, options: &RunOptions) -> Report {
     let counters = Counters::default();
     let analyses = analyse_all(input, settings, options, &counters);
+    if let Some(cache) = options.cache {
+        cache.store_seen();
+    }
     let mut report = finish(analyses);
     report.parsed = counters.parsed.into_inner();
     report.cached = counters.cached.into_inner();
