@@ -43,10 +43,12 @@ pub struct Seen {
 
 #[derive(Clone, Serialize, Deserialize)]
 pub enum FirstLook {
-    /// The prefilter skipped it: what the link step needs of it.
+    /// The prefilter skipped it: what the link step needs of it, and where in its project it
+    /// was (its imports depend on that too: a package's `__init__.py` added, a crate renamed).
     Skipped {
         imports: Vec<String>,
         text_hash: u64,
+        place: String,
     },
     /// It was analysed and stored under this key.
     Analysed { key: String },

@@ -311,6 +311,7 @@ pub(crate) fn analyse(
             let first = crate::cache::FirstLook::Skipped {
                 imports: imports.clone(),
                 text_hash,
+                place: place_in_project(language, &path),
             };
             cache.observe(&path, stamp, settings_key, first);
         }
@@ -411,7 +412,15 @@ fn unchanged(
     counters: &Counters,
 ) -> Option<Analysis> {
     match seen {
-        crate::cache::FirstLook::Skipped { imports, text_hash } => {
+        crate::cache::FirstLook::Skipped {
+            imports,
+            text_hash,
+            place,
+        } => {
+            let language = language_of(path).unwrap_or(Language::Python);
+            if *place != place_in_project(language, path) {
+                return None;
+            }
             let mut analysis =
                 Analysis::without_text(path.to_path_buf(), Vec::new(), settings.clone());
             analysis.prefiltered = Some(Prefiltered {
@@ -445,6 +454,30 @@ fn unchanged(
                 context: false,
             })
         }
+    }
+}
+
+/// Where a file is in its project, as far as a skipped file's imports depend on it: its Python
+/// module path, or its Rust crate, package and target.
+fn place_in_project(language: Language, path: &Path) -> String {
+    match language {
+        Language::Python => python::modules::module_path(path)
+            .map(|module| {
+                format!(
+                    "{}{}",
+                    module.name,
+                    if module.is_package { "/" } else { "" }
+                )
+            })
+            .unwrap_or_default(),
+        Language::Rust => rust::modules::locate(path)
+            .map(|place| {
+                format!(
+                    "{} {} {}",
+                    place.crate_name, place.package, place.in_library
+                )
+            })
+            .unwrap_or_default(),
     }
 }
 
