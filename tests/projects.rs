@@ -283,6 +283,26 @@ fn cached_runs_reanalyse_what_depends_on_a_changed_module() {
     );
 }
 
+/// A two-module package for the cache tests: `locks.py` takes `ACCOUNTS` then `LEDGER`;
+/// `audit.py` names no concurrency API, or takes them in the other order, or in the same one.
+const BANK_LOCKS: &str = "import threading\n\nACCOUNTS = threading.Lock()\nLEDGER = threading.Lock()\n\n\ndef post():\n    with ACCOUNTS:\n        with LEDGER:\n            pass\n";
+const AUDIT_SKIPPED: &str = "from bank import locks\n\n\ndef audit():\n    return locks\n";
+const AUDIT_INVERTED: &str = "from bank.locks import ACCOUNTS, LEDGER\n\n\ndef audit():\n    with LEDGER:\n        with ACCOUNTS:\n            pass\n";
+const AUDIT_ORDERED: &str = "from bank.locks import ACCOUNTS, LEDGER\n\n\ndef audit():\n    with ACCOUNTS:\n        with LEDGER:\n            pass\n";
+
+/// How many findings of the rule named `name` a report holds.
+fn count_named(report: &threadlint_analyzer::engine::Report, name: &str) -> usize {
+    report.diagnostics().filter(|(_, d)| d.name == name).count()
+}
+
+fn set_modified(path: &Path, time: std::time::SystemTime) {
+    std::fs::File::options()
+        .write(true)
+        .open(path)
+        .and_then(|file| file.set_modified(time))
+        .expect("modification time set");
+}
+
 /// The link step's stored answers ("this skipped file names none of the project's locks") are
 /// keyed by the file's text: a file edited to use another file's locks is searched again, on a
 /// cached run too.
@@ -295,30 +315,17 @@ fn a_skipped_file_edited_to_use_a_lock_is_searched_again() {
         std::fs::write(project.join("bank").join(name), text).expect("written");
     };
     write("__init__.py", "");
-    write(
-        "locks.py",
-        "import threading\n\nACCOUNTS = threading.Lock()\nLEDGER = threading.Lock()\n\n\ndef post():\n    with ACCOUNTS:\n        with LEDGER:\n            pass\n",
-    );
+    write("locks.py", BANK_LOCKS);
     // Names no concurrency API: the prefilter skips it.
-    write(
-        "audit.py",
-        "from bank import locks\n\n\ndef audit():\n    return locks\n",
-    );
+    write("audit.py", AUDIT_SKIPPED);
     let cache = threadlint_analyzer::cache::Cache::open(&work.path().join("cache"))
         .expect("a cache folder");
     let run = || cached_run(&project, &cache);
-    let inversions = |report: &threadlint_analyzer::engine::Report| {
-        report
-            .diagnostics()
-            .filter(|(_, d)| d.name == "lock-order-inversion")
-            .count()
-    };
+    let inversions =
+        |report: &threadlint_analyzer::engine::Report| count_named(report, "lock-order-inversion");
     assert_eq!(inversions(&run()), 0);
     assert_eq!(inversions(&run()), 0, "cached: the same");
-    write(
-        "audit.py",
-        "from bank.locks import ACCOUNTS, LEDGER\n\n\ndef audit():\n    with LEDGER:\n        with ACCOUNTS:\n            pass\n",
-    );
+    write("audit.py", AUDIT_INVERTED);
     let edited = run();
     assert_eq!(inversions(&edited), 2, "both sites of the cycle");
     let fresh = check(Input::Paths(vec![project.clone()]), &Settings::default());
@@ -376,36 +383,22 @@ fn unchanged_files_are_served_by_size_and_time_and_edited_ones_are_read() {
     let write = |name: &str, text: &str, age_seconds: u64| {
         let path = project.join("bank").join(name);
         std::fs::write(&path, text).expect("written");
-        let time = std::time::SystemTime::now() - std::time::Duration::from_secs(age_seconds);
-        std::fs::File::options()
-            .write(true)
-            .open(&path)
-            .and_then(|file| file.set_modified(time))
-            .expect("modification time set");
+        set_modified(
+            &path,
+            std::time::SystemTime::now() - std::time::Duration::from_secs(age_seconds),
+        );
     };
     write("__init__.py", "", 3600);
-    write(
-        "locks.py",
-        "import threading\n\nACCOUNTS = threading.Lock()\nLEDGER = threading.Lock()\n\n\ndef post():\n    with ACCOUNTS:\n        with LEDGER:\n            pass\n",
-        3600,
-    );
-    write(
-        "audit.py",
-        "from bank import locks\n\n\ndef audit():\n    return locks\n",
-        3600,
-    );
+    write("locks.py", BANK_LOCKS, 3600);
+    write("audit.py", AUDIT_SKIPPED, 3600);
     let cache_dir = work.path().join("cache");
     // A new cache for each run, as each run of the command opens it.
     let run = || {
         let cache = threadlint_analyzer::cache::Cache::open(&cache_dir).expect("a cache folder");
         cached_run(&project, &cache)
     };
-    let inversions = |report: &threadlint_analyzer::engine::Report| {
-        report
-            .diagnostics()
-            .filter(|(_, d)| d.name == "lock-order-inversion")
-            .count()
-    };
+    let inversions =
+        |report: &threadlint_analyzer::engine::Report| count_named(report, "lock-order-inversion");
     assert_eq!(inversions(&run()), 0);
     assert!(
         std::fs::read_dir(&cache_dir)
@@ -419,19 +412,11 @@ fn unchanged_files_are_served_by_size_and_time_and_edited_ones_are_read() {
     assert_eq!(inversions(&second), 0);
     // The skipped file is edited to take the locks in the other order (an older time than
     // now, but another one).
-    write(
-        "audit.py",
-        "from bank.locks import ACCOUNTS, LEDGER\n\n\ndef audit():\n    with LEDGER:\n        with ACCOUNTS:\n            pass\n",
-        1800,
-    );
+    write("audit.py", AUDIT_INVERTED, 1800);
     assert_eq!(inversions(&run()), 2, "the edited file is read");
     assert_eq!(inversions(&run()), 2, "and served unchanged afterwards");
     // Edited back to the same order, same size as before the edit is not needed: its time moved.
-    write(
-        "audit.py",
-        "from bank.locks import ACCOUNTS, LEDGER\n\n\ndef audit():\n    with ACCOUNTS:\n        with LEDGER:\n            pass\n",
-        900,
-    );
+    write("audit.py", AUDIT_ORDERED, 900);
     assert_eq!(inversions(&run()), 0, "the analysed file is read again");
     let fresh = check(Input::Paths(vec![project.clone()]), &Settings::default());
     assert_eq!(inversions(&fresh), 0);
@@ -440,23 +425,15 @@ fn unchanged_files_are_served_by_size_and_time_and_edited_ones_are_read() {
     let edited = "import threading\nL = threading.Lock()\n\n\ndef f():\n    L.acquire()\n";
     let blank = format!("{}\n", "#".repeat(edited.len() - 1));
     write("note.py", &blank, 600);
-    let waits = |report: &threadlint_analyzer::engine::Report| {
-        report
-            .diagnostics()
-            .filter(|(_, d)| d.name == "missing-timeout")
-            .count()
-    };
+    let waits =
+        |report: &threadlint_analyzer::engine::Report| count_named(report, "missing-timeout");
     assert_eq!(waits(&run()), 0);
     let note = project.join("bank/note.py");
     let time = std::fs::metadata(&note)
         .and_then(|m| m.modified())
         .expect("a modification time");
     std::fs::write(&note, edited).expect("written");
-    std::fs::File::options()
-        .write(true)
-        .open(&note)
-        .and_then(|file| file.set_modified(time))
-        .expect("modification time set");
+    set_modified(&note, time);
     assert_eq!(waits(&run()), 0, "served from the last run's look");
     let fresh = check(Input::Paths(vec![project.clone()]), &Settings::default());
     assert_eq!(waits(&fresh), 1, "the text did change");

@@ -237,7 +237,12 @@ impl Cache {
     /// (the version, and the executable's modification time, so that a rebuilt binary with
     /// changed rules never reads results of the old one).
     pub fn key(path: &Path, source: &str, settings: &Settings) -> String {
-        let settings_key = format!("{:016x}", Cache::settings_key(settings));
+        Cache::key_with(path, source, Cache::settings_key(settings))
+    }
+
+    /// [`Cache::key`] with the settings already hashed ([`Cache::settings_key`]).
+    pub fn key_with(path: &Path, source: &str, settings: u64) -> String {
+        let settings_key = format!("{settings:016x}");
         // xxh3: the text of every file is hashed on every run, cached or not, and FNV-1a's
         // byte-at-a-time loop was a tenth of a cached run.
         let mut hasher = xxhash_rust::xxh3::Xxh3::new();

@@ -324,7 +324,10 @@ pub(crate) fn analyse(
     // what the index answered it; a first look takes such an entry provisionally, and the link
     // step keeps it only if the index still answers the same.
     let key = cache.map(|_| {
-        let key = Cache::key(&path, &source, &settings);
+        let key = match first_look {
+            Some((_, _, settings_key)) => Cache::key_with(&path, &source, settings_key),
+            None => Cache::key(&path, &source, &settings),
+        };
         match pass {
             Pass::Linked(_, fingerprint) => Cache::linked_key(&key, fingerprint),
             _ => key,

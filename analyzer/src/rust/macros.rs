@@ -179,11 +179,7 @@ pub enum Body {
     First(Box<Expr>),
     Select(Vec<SelectArm>),
     /// crossbeam's `select!`.
-    ChannelSelect {
-        arms: Vec<SelectArm>,
-        operands: Vec<Expr>,
-        blocking: bool,
-    },
+    ChannelSelect(ChannelSelect),
     Nothing,
 }
 
@@ -220,14 +216,8 @@ pub fn body(name: &str, tokens: &TokenStream) -> Body {
     match name {
         "select" | "select_biased" => match syn::parse2::<SelectArms>(tokens.clone()) {
             Ok(arms) => Body::Select(arms.0),
-            Err(_) => match syn::parse2::<ChannelSelect>(tokens.clone()) {
-                Ok(select) => Body::ChannelSelect {
-                    arms: select.arms,
-                    operands: select.operands,
-                    blocking: select.blocking,
-                },
-                Err(_) => Body::Nothing,
-            },
+            Err(_) => syn::parse2::<ChannelSelect>(tokens.clone())
+                .map_or(Body::Nothing, Body::ChannelSelect),
         },
         "matches" | "assert_matches" | "debug_assert_matches" => {
             first_expr(tokens.clone()).map_or(Body::Nothing, |e| Body::First(Box::new(e)))
@@ -338,11 +328,11 @@ impl MacroArena {
                             finder.visit_expr(&arm.handler);
                         }
                     }
-                    Body::ChannelSelect { arms, operands, .. } => {
-                        for operand in operands {
+                    Body::ChannelSelect(select) => {
+                        for operand in &select.operands {
                             finder.visit_expr(operand);
                         }
-                        for arm in arms {
+                        for arm in &select.arms {
                             finder.visit_expr(&arm.handler);
                         }
                     }

@@ -638,18 +638,8 @@ impl<'a> Lowerer<'a> {
 
     /// The method `name` of `class`: its own, or the first of its bases of this file that has it.
     pub(super) fn method_of(&self, class: usize, name: &str) -> Option<FnId> {
-        let mut current = class;
-        for _ in 0..20 {
-            if let Some(&id) = self.classes[current].methods.get(name) {
-                return Some(id);
-            }
-            current = self.classes[current]
-                .bases
-                .iter()
-                .find_map(|b| self.class_by_name.get(b).copied())
-                .filter(|&b| b != current)?;
-        }
-        None
+        self.ancestry(class)
+            .find_map(|c| self.classes[c].methods.get(name).copied())
     }
 }
 

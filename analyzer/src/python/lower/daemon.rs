@@ -29,24 +29,13 @@ impl Lowerer<'_> {
     /// A `Thread` subclass of this file (or one of its bases of this file) that makes its
     /// instances daemons.
     pub(super) fn is_daemon_class(&self, class: usize) -> bool {
-        let mut current = Some(class);
-        for _ in 0..20 {
-            let Some(c) = current else { return false };
-            let daemon = self.classes[c].methods.values().any(|method| {
+        self.ancestry(class).any(|c| {
+            self.classes[c].methods.values().any(|method| {
                 let info = &self.functions[method.0 as usize];
                 let self_name = info.params.first().map(|(n, _)| n.as_str());
                 makes_daemon(info.body, self_name, 0)
-            });
-            if daemon {
-                return true;
-            }
-            current = self.classes[c]
-                .bases
-                .iter()
-                .find_map(|b| self.class_by_name.get(b).copied())
-                .filter(|&b| b != c);
-        }
-        false
+            })
+        })
     }
 }
 

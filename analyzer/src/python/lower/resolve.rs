@@ -86,26 +86,16 @@ impl<'a> Lowerer<'a> {
     /// The class that defines `attr` for instances of `class`: the class itself or the first
     /// base class of this file that has it.
     pub(super) fn defining_class(&self, class: usize, attr: &str) -> String {
-        let mut current = class;
-        for _ in 0..20 {
-            let name = &self.classes[current].name;
-            let key = ObjKey::Member {
-                class: name.clone(),
-                attr: attr.to_string(),
-            };
-            if self.object_by_key.contains_key(&key) {
-                return name.clone();
-            }
-            match self.classes[current]
-                .bases
-                .iter()
-                .find_map(|b| self.class_by_name.get(b).copied())
-            {
-                Some(base) if base != current => current = base,
-                _ => break,
-            }
-        }
-        self.classes[class].name.clone()
+        self.ancestry(class)
+            .map(|c| &self.classes[c].name)
+            .find(|name| {
+                self.object_by_key.contains_key(&ObjKey::Member {
+                    class: (*name).clone(),
+                    attr: attr.to_string(),
+                })
+            })
+            .unwrap_or(&self.classes[class].name)
+            .clone()
     }
 
     /// `name` is bound once in `function`, to a new instance of a class of the project
@@ -180,8 +170,13 @@ impl<'a> Lowerer<'a> {
                 self.depth -= 1;
             }
         }
+        // Only a name the function assigns can be one (the set is cached): the body is walked
+        // for the rest, once per condition that calls a method on the name.
+        if function.0 == 0 || !self.assigned_in(function).contains(name) {
+            return false;
+        }
         let info = &self.functions[function.0 as usize];
-        if function.0 == 0 || info.params.iter().any(|(p, _)| p == name) {
+        if info.params.iter().any(|(p, _)| p == name) {
             return false;
         }
         let mut uses = Uses {
@@ -224,24 +219,20 @@ impl<'a> Lowerer<'a> {
     /// One class derives from the other, or they are the same: an instance of either may be
     /// `self` in the other's methods.
     pub(super) fn related_classes(&self, a: usize, b: usize) -> bool {
-        let derives = |from: usize, to: usize| {
-            let mut current = from;
-            for _ in 0..20 {
-                if current == to {
-                    return true;
-                }
-                match self.classes[current]
-                    .bases
-                    .iter()
-                    .find_map(|b| self.class_by_name.get(b).copied())
-                {
-                    Some(base) if base != current => current = base,
-                    _ => return false,
-                }
-            }
-            false
-        };
-        derives(a, b) || derives(b, a)
+        self.ancestry(a).any(|c| c == b) || self.ancestry(b).any(|c| c == a)
+    }
+
+    /// `class`, then its first base that is a class of this file, and so on (a bounded walk: a
+    /// base cycle in broken code ends it).
+    pub(super) fn ancestry(&self, class: usize) -> impl Iterator<Item = usize> + '_ {
+        std::iter::successors(Some(class), move |&current| {
+            self.classes[current]
+                .bases
+                .iter()
+                .find_map(|b| self.class_by_name.get(b).copied())
+                .filter(|&base| base != current)
+        })
+        .take(20)
     }
 
     /// Where an assignment target lives, in the context of `function`.

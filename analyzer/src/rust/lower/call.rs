@@ -73,8 +73,7 @@ impl<'a> Lowerer<'a> {
     ) -> Vec<Value> {
         let values = self.args_in_place(args, out, depth);
         self.escape_all(&values);
-        let exprs: Vec<&Expr> = args.iter().collect();
-        self.escape_moved_guards(&exprs, &values);
+        self.escape_moved_guards(args, &values);
         values
     }
 

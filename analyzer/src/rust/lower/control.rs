@@ -160,65 +160,44 @@ impl<'a> Lowerer<'a> {
         };
         let Pat::Ident(ident) = pat else { return };
         let name = ident.ident.to_string();
-        // `let guard = m.lock().unwrap();`: what the guard reads is the data under the lock,
-        // which other threads write.
-        let guarded = self.frames.last().and_then(|frame| {
-            frame
-                .bindings
+        // The binding just made: the innermost of its name.
+        let Some(binding) = self.lookup(&name) else {
+            return;
+        };
+        let guarded = match (&binding.value.ty, &binding.guard) {
+            (Ty::Guard(Some(obj), _), _) => Some(*obj),
+            (_, Some(guard)) => Some(guard.obj),
+            _ => None,
+        };
+        let tests = if let Some(obj) = guarded {
+            // `let guard = m.lock().unwrap();`: what the guard reads is the data under the
+            // lock, which other threads write.
+            vec![Read::Shared(self.objects[obj.0 as usize].display.clone())]
+        } else {
+            let span = self.expr_span(init);
+            let loads = self.atomic_loads[loads_before.min(self.atomic_loads.len())..]
                 .iter()
-                .rev()
-                .find(|b| b.name == name)
-                .and_then(|b| match (&b.value.ty, &b.guard) {
-                    (Ty::Guard(Some(obj), _), _) => Some(*obj),
-                    (_, Some(guard)) => Some(guard.obj),
-                    _ => None,
-                })
-        });
-        if let Some(obj) = guarded {
-            let lock = self.objects[obj.0 as usize].display.clone();
-            if let Some(binding) = self
-                .frames
-                .last_mut()
-                .and_then(|frame| frame.bindings.iter_mut().rev().find(|b| b.name == name))
-            {
-                binding.tests = Some(vec![Read::Shared(lock)]);
+                .filter(|(load, _)| span.contains(*load))
+                .count();
+            let reads = self.condition(init).reads;
+            let calls = reads
+                .iter()
+                .filter(|read| matches!(read, Read::Call(_)))
+                .count();
+            let state = loads > 0
+                || reads
+                    .iter()
+                    .any(|read| matches!(read, Read::Shared(_) | Read::Query { .. }));
+            // Every call it makes is one of its atomic loads, and it reads no local.
+            let only_state =
+                calls <= loads && !reads.iter().any(|read| matches!(read, Read::Local(_)));
+            if !(state && only_state) {
+                return;
             }
-            return;
-        }
-        let span = self.expr_span(init);
-        let loads = self.atomic_loads[loads_before.min(self.atomic_loads.len())..]
-            .iter()
-            .filter(|(load, _)| span.contains(*load))
-            .count();
-        let reads = self.condition(init).reads;
-        let calls = reads
-            .iter()
-            .filter(|read| matches!(read, Read::Call(_)))
-            .count();
-        let state = reads
-            .iter()
-            .any(|read| matches!(read, Read::Shared(_) | Read::Query { .. }))
-            || loads > 0;
-        let only_state = calls <= loads
-            && reads.iter().all(|read| {
-                matches!(
-                    read,
-                    Read::Shared(_)
-                        | Read::Query { .. }
-                        | Read::Constant
-                        | Read::Clock
-                        | Read::Call(_)
-                )
-            });
-        if !(state && only_state) {
-            return;
-        }
-        if let Some(binding) = self
-            .frames
-            .last_mut()
-            .and_then(|frame| frame.bindings.iter_mut().rev().find(|b| b.name == name))
-        {
-            binding.tests = Some(reads);
+            reads
+        };
+        if let Some(binding) = self.lookup_mut(&name) {
+            binding.tests = Some(tests);
         }
     }
 

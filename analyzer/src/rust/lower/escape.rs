@@ -19,8 +19,12 @@ impl Lowerer<'_> {
 
     /// A guard handed to a call by value (`ValueRef::new(guard, v)`, not `f(&mut guard)`): the
     /// code that now holds it holds the lock, which leaves the function with it.
-    pub(super) fn escape_moved_guards(&mut self, args: &[&syn::Expr], values: &[Value]) {
-        for (arg, value) in args.iter().zip(values) {
+    pub(super) fn escape_moved_guards<'e>(
+        &mut self,
+        args: impl IntoIterator<Item = &'e syn::Expr>,
+        values: &[Value],
+    ) {
+        for (arg, value) in args.into_iter().zip(values) {
             if matches!(arg, syn::Expr::Reference(_)) {
                 continue;
             }

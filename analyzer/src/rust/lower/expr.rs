@@ -596,19 +596,15 @@ impl<'a> Lowerer<'a> {
             }
             // crossbeam's `select! { recv(rx) -> msg => .., default(d) => .. }`: blocks until
             // an operation is ready, unless a bare `default` arm makes it a try.
-            MacroBody::ChannelSelect {
-                arms,
-                operands,
-                blocking,
-            } => {
-                for operand in operands {
+            MacroBody::ChannelSelect(select) => {
+                for operand in &select.operands {
                     let value = self.expr(operand, out, depth + 1);
                     self.escape(&value);
                 }
-                if *blocking {
+                if select.blocking {
                     self.push(out, EventKind::Synchronize, span);
                 }
-                self.lower_select_arms(arms, out, depth);
+                self.lower_select_arms(&select.arms, out, depth);
             }
             MacroBody::Nothing => {}
         }

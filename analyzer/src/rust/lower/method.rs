@@ -472,7 +472,7 @@ impl<'a> Lowerer<'a> {
             }
         }
         self.escape_all(&values);
-        self.escape_moved_guards(args, &values);
+        self.escape_moved_guards(args.iter().copied(), &values);
         if name == "push" {
             self.note_item(&receiver, receiver_span, &values);
         }

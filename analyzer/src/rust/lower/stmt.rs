@@ -354,12 +354,9 @@ impl<'a> Lowerer<'a> {
                     // A binding that shadows one of the same name is another object
                     // (`let m = m.lock()..; let m = Arc::new(Mutex::new(..));`).
                     let current = self.current;
-                    let shadows = self.frames.iter().any(|frame| {
-                        frame.bindings.iter().any(|b| {
-                            b.name == name
-                                && matches!(&b.value.place,
-                                    Some(Place::Key(ObjKey::Local { function, .. })) if *function == current)
-                        })
+                    let shadows = self.lookup(&name).is_some_and(|b| {
+                        matches!(&b.value.place,
+                            Some(Place::Key(ObjKey::Local { function, .. })) if *function == current)
                     });
                     let key_name = if shadows {
                         format!("{name}@{}", self.span(ident.ident.span()).start)
