@@ -201,10 +201,19 @@ pub fn summarize(cx: &Context, file: &str) -> LockSummary {
             ) => f1 == f2 && i1 != i2 && p1 == p2,
             _ => false,
         };
-        let (outer_name, inner_name) = (
-            lock_name(file, module, outer.project_key()),
-            lock_name(file, module, inner.project_key()),
-        );
+        // Two parameters in argument order are told apart by position, whatever lock of the
+        // project each stands for elsewhere.
+        let (outer_name, inner_name) = if parameter_order {
+            (
+                lock_name(file, module, &outer.key),
+                lock_name(file, module, &inner.key),
+            )
+        } else {
+            (
+                lock_name(file, module, outer.project_key()),
+                lock_name(file, module, inner.project_key()),
+            )
+        };
         // Two paths of this file to one lock of another file's struct (two instances): no
         // order between locks.
         if outer_name == inner_name {

@@ -294,18 +294,30 @@ impl<'a> Lowerer<'a> {
                 if let Some(class) = self.instance_of(function, &attr.value) {
                     // Another instance of the method's own class (`other` in `def
                     // transfer(self, other: "Account")`) has members of its own: `other._lock`
-                    // is not `self._lock`.
-                    let attr_key = match self.functions[function.0 as usize].class {
-                        Some(own) if self.related_classes(own, class) => {
-                            format!("{attr_name}#{}", self.text(attr.value.range()))
-                        }
-                        _ => attr_name.to_string(),
+                    // is not `self._lock`. So do two instances of one class that a function
+                    // reaches by two names (`def transfer(a: Account, b: Account)`), though
+                    // across functions each one's lock is the class's.
+                    let own = self.functions[function.0 as usize]
+                        .class
+                        .is_some_and(|own| self.related_classes(own, class));
+                    let several = !own && self.several_instances(function, class);
+                    let defining = self.defining_class(class, attr_name);
+                    let attr_key = if own || several {
+                        format!("{attr_name}#{}", self.text(attr.value.range()))
+                    } else {
+                        attr_name.to_string()
                     };
                     let key = ObjKey::Member {
-                        class: self.defining_class(class, attr_name),
+                        class: defining.clone(),
                         attr: attr_key,
                     };
                     let id = self.intern(key, display);
+                    if several {
+                        self.objects[id.0 as usize].project_key = Some(ObjKey::Member {
+                            class: defining,
+                            attr: attr_name.to_string(),
+                        });
+                    }
                     self.fill_from_attribute_index(id, attr_name);
                     return Some(id);
                 }
@@ -835,6 +847,23 @@ impl<'a> Lowerer<'a> {
             }
             _ => None,
         }
+    }
+
+    /// Whether `function` has two or more names, parameters or locals, for instances of
+    /// `class` (or of a class related to it): each may be another object.
+    fn several_instances(&self, function: FnId, class: usize) -> bool {
+        let info = &self.functions[function.0 as usize];
+        let params = info.params.iter().filter(|(_, annotation)| {
+            annotation
+                .and_then(|a| self.file_class_annotation(a))
+                .is_some_and(|c| self.related_classes(c, class))
+        });
+        let locals = self.file_instances.iter().filter(|(key, &c)| {
+            matches!(key, ObjKey::Local { function: f, name } if *f == function
+                && !name.contains('.'))
+                && self.related_classes(c, class)
+        });
+        params.count() + locals.count() > 1
     }
 
     /// The class of this file an annotation names: `Queue`, `Queue[T]`, `"Queue[T]"`.

@@ -330,13 +330,39 @@ impl Lowerer<'_> {
             }
             _ => (Ty::Unknown, None),
         };
+        let place = base.place.as_ref().map(|p| project(p, member));
+        if let (Ty::Struct(class), Some(Place::Key(key)), Ty::Lock(..) | Ty::Sync(_)) =
+            (&base.ty, &place, &ty)
+        {
+            self.note_member_of_any_instance(key, class, member);
+        }
         Value {
-            place: base.place.as_ref().map(|p| project(p, member)),
+            place,
             ty,
             temp: base.temp.map(|t| TempRef { direct: false, ..t }),
             spawn: None,
             def,
             fresh: false,
+        }
+    }
+
+    /// `pool.a` with `pool` a parameter, a static or a field of type `Pool` (a struct of this
+    /// file): the path stays that value's own (two parameters of one type are two instances,
+    /// and a call site says which lock a parameter's is), and across functions it is the lock
+    /// that `Pool`'s own methods take as `self.a`, so that an order taken through a parameter
+    /// meets the order of the methods. A local is left alone: a value made in the function is
+    /// not the one other threads lock unless it leaves it.
+    fn note_member_of_any_instance(&self, key: &ObjKey, class: &str, member: &str) {
+        if matches!(
+            key,
+            ObjKey::Param { .. } | ObjKey::Global(_) | ObjKey::Imported { .. }
+        ) || matches!(key, ObjKey::Member { class: owner, .. } if owner != class)
+        {
+            let shared = ObjKey::Member {
+                class: class.to_string(),
+                attr: member.to_string(),
+            };
+            self.project_keys.borrow_mut().insert(key.clone(), shared);
         }
     }
 
@@ -410,10 +436,10 @@ impl Lowerer<'_> {
     }
 
     /// `base.member` where `base` is an instance of `class`, a struct of another file: the
-    /// field's kind from the project index. A field reached through `self`, a static or another
-    /// struct's field is the lock of every instance of `class` (named as that struct's own
-    /// methods name it: `my_crate::shared.Shared.a`), as a field of this file's structs is;
-    /// through a parameter or a local, it stays that value's.
+    /// field's kind from the project index. A field reached through `self`, a static, another
+    /// struct's field or a parameter is the lock of every instance of `class` (named as that
+    /// struct's own methods name it: `my_crate::shared.Shared.a`) across functions, as a field
+    /// of this file's structs is; through a local, it stays that value's.
     fn project_field(&self, base: &Value, class: &str, member: &str) -> Value {
         self.lookups.borrow_mut().insert(class.to_string());
         let found = self
@@ -434,12 +460,15 @@ impl Lowerer<'_> {
         let place = match &base.place {
             // `self` in an `impl` of the other file's type: its own field.
             Some(Place::SelfValue(_)) => Some(Place::Key(shared)),
-            // A field of `self`, a static or another field: one path of this file to the
-            // struct's lock (two fields are two instances), which other files know as the
-            // struct's own.
+            // A field of `self`, a static, another field or a parameter: one path of this
+            // file to the struct's lock (two fields are two instances), which other files know
+            // as the struct's own.
             Some(
                 place @ Place::Key(
-                    ObjKey::Member { .. } | ObjKey::Global(_) | ObjKey::Imported { .. },
+                    ObjKey::Member { .. }
+                    | ObjKey::Global(_)
+                    | ObjKey::Imported { .. }
+                    | ObjKey::Param { .. },
                 ),
             ) => {
                 let place = project(place, member);
@@ -448,7 +477,7 @@ impl Lowerer<'_> {
                 }
                 Some(place)
             }
-            // Through a parameter or a local: that value's.
+            // Through a local: that value's.
             other => other.as_ref().map(|p| project(p, member)),
         };
         let ty = if kind.is_mutex() {
