@@ -225,6 +225,7 @@ impl<'a> Lowerer<'a> {
         let module = self.module_path.take().map(|path| {
             self.intern_statics();
             ModuleInfo {
+                imports: self.reexports(&path),
                 path,
                 method_owners: self.method_owners(),
                 inline_modules: self
@@ -234,7 +235,6 @@ impl<'a> Lowerer<'a> {
                     .filter(|(_, info)| info.module != 0)
                     .map(|(index, info)| (index as u32, self.modules[info.module].path.join(".")))
                     .collect(),
-                imports: self.reexports(),
                 classes: self.class_summaries(),
                 lookups: self.lookups.take().into_iter().collect(),
                 ..ModuleInfo::default()

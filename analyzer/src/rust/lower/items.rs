@@ -25,7 +25,8 @@ pub(super) struct Module<'a> {
     pub(super) children: HashMap<String, usize>,
     /// `mod name;`: the module's items are in another file.
     pub(super) out_of_line: bool,
-    /// Names bound by a `pub use` (re-exports other modules may name).
+    /// Names bound by a `pub use` or declared by a `pub type` (what other modules may name
+    /// through this one).
     pub(super) public: HashSet<String>,
     /// `pub use a::*;`: every public name of `a` is re-exported.
     pub(super) public_globs: Vec<Vec<String>>,
@@ -274,9 +275,11 @@ impl<'a> Visit<'a> for Collector<'_, 'a> {
     }
 
     fn visit_item_type(&mut self, item: &'a syn::ItemType) {
-        self.lw.modules[self.module]
-            .aliases
-            .insert(item.ident.to_string(), &item.ty);
+        let module = &mut self.lw.modules[self.module];
+        module.aliases.insert(item.ident.to_string(), &item.ty);
+        if !matches!(item.vis, syn::Visibility::Inherited) {
+            module.public.insert(item.ident.to_string());
+        }
     }
 
     fn visit_item_fn(&mut self, item: &'a syn::ItemFn) {

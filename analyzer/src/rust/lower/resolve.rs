@@ -521,8 +521,8 @@ impl Lowerer<'_> {
 impl Lowerer<'_> {
     /// The items of other files of the crate that the file's top level re-exports with
     /// `pub use`: `(name here, absolute path)`, and `("*", module)` for `pub use module::*`,
-    /// followed by the project index.
-    pub(super) fn reexports(&self) -> Vec<(String, String)> {
+    /// followed by the project index; a public type alias of a struct is one too.
+    pub(super) fn reexports(&self, module: &str) -> Vec<(String, String)> {
         let mut found: Vec<(String, String)> = self.modules[0]
             .public
             .iter()
@@ -533,6 +533,18 @@ impl Lowerer<'_> {
                 },
             )
             .collect();
+        // `pub type Handle = Arc<Inner>;`: the struct other files reach through the alias.
+        found.extend(
+            self.modules[0]
+                .aliases
+                .iter()
+                .filter(|(name, _)| self.modules[0].public.contains(*name))
+                .filter_map(|(name, ty)| match self.ty_of(ty, 0, None, 0) {
+                    Ty::Struct(class) => Some((name.clone(), format!("{module}::{class}"))),
+                    Ty::Project(path) => Some((name.clone(), path)),
+                    _ => None,
+                }),
+        );
         found.extend(self.modules[0].public_globs.iter().filter_map(|glob| {
             match self.resolve(0, glob, 0) {
                 Res::External(full) => Some(("*".to_string(), self.project_path(&full)?)),
