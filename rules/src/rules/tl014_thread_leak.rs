@@ -27,7 +27,8 @@ declare_rule! {
     /// nor are scoped threads (`thread::scope`), which are joined at the end of the scope, nor
     /// a `threading.Timer` the function cancels (`timer.cancel()` ends its thread). A
     /// function that, after the start, blocks until another thread signals it (a channel's
-    /// `recv()`, `Queue.get()`, a wait on a `Condvar`, `Condition`, `Event` or `Barrier`,
+    /// `recv()`, or its receiver iterated to the end, which waits until every sender is dropped:
+    /// `for msg in &rx`, `rx.iter().sum()`; not `rx.iter().take(n)`; `Queue.get()`, a wait on a `Condvar`, `Condition`, `Event` or `Barrier`,
     /// `join()` of another thread, a future's `result()`; in Rust `block_on` and an awaited
     /// future other than a sleep), itself or through a function of the same file it calls, or
     /// a method of a class of another module (a crate's own latch or wait group, a project

@@ -5,8 +5,8 @@ use proc_macro2::Span as TokenSpan;
 use syn::spanned::Spanned;
 use syn::{Expr, Pat};
 use threadlint_rules::model::{
-    AcquireHow, BranchInfo, Condition, Event, EventKind, LoopInfo, LoopKind, Node, ObjId, Read,
-    Scope, ScopeKind, Span, StateTestKind,
+    AcquireHow, BlockingKind, BranchInfo, Condition, Event, EventKind, LoopInfo, LoopKind, Node,
+    ObjId, ObjKind, Read, Scope, ScopeKind, Span, StateTestKind,
 };
 
 use crate::rust::names;
@@ -510,6 +510,17 @@ impl<'a> Lowerer<'a> {
         // The iterator's temporaries live for the whole loop (they stay pending in the
         // enclosing statement).
         let iterable = self.expr(&f.expr, out, depth + 1);
+        // `for msg in &rx`, `for msg in rx.iter()`: each pass receives, until every sender is
+        // dropped.
+        let at = self.expr_span(&f.expr);
+        match iterable.ty {
+            Ty::Sync(ObjKind::Receiver) => {
+                let obj = self.object(&iterable, at, ObjKind::Receiver);
+                self.receive_all(obj, at, out);
+            }
+            Ty::Drain(obj) => self.receive_all(obj, at, out),
+            _ => {}
+        }
         let element = match iterable.ty {
             Ty::Seq(t) | Ty::Iter(t) | Ty::Opt(t) => *t,
             _ => Ty::Unknown,
@@ -538,6 +549,23 @@ impl<'a> Lowerer<'a> {
             statements: f.body.stmts.len() as u32,
             body,
         }));
+    }
+
+    /// Every message received from `obj` at `at`: the receiving goes on until every sender is
+    /// dropped, which waits for the threads that hold them.
+    pub(super) fn receive_all(&self, obj: ObjId, at: Span, out: &mut Vec<Node>) {
+        let what = "iter()".to_string();
+        self.push(
+            out,
+            EventKind::Blocking {
+                kind: BlockingKind::Recv,
+                obj: Some(obj),
+                timeout: false,
+                what,
+            },
+            at,
+        );
+        self.push(out, EventKind::Synchronize, at);
     }
 
     // -------------------------------------------------------------------------- macros

@@ -267,6 +267,31 @@ impl<'a> Lowerer<'a> {
                 );
                 return Value::default();
             }
+            // `rx.iter()`: the messages, received as the iterator is consumed.
+            Ty::Sync(ObjKind::Receiver) if matches!(name, "iter" | "into_iter") => {
+                lower_args(self, out);
+                let obj = self.object(&receiver, receiver_span, ObjKind::Receiver);
+                return Value::of(Ty::Drain(obj));
+            }
+            Ty::Drain(obj) => {
+                lower_args(self, out);
+                return match name {
+                    // Adapters that pass every message on.
+                    "map" | "filter" | "filter_map" | "enumerate" | "inspect" | "cloned"
+                    | "copied" | "flatten" | "flat_map" | "peekable" | "by_ref" | "skip"
+                    | "step_by" | "zip" | "chain" => Value::of(Ty::Drain(obj)),
+                    // Consumed to the end: every sender has been dropped.
+                    "sum" | "product" | "count" | "collect" | "for_each" | "try_for_each"
+                    | "last" | "max" | "min" | "max_by" | "max_by_key" | "min_by"
+                    | "min_by_key" | "fold" | "try_fold" | "reduce" | "partition" | "unzip" => {
+                        self.receive_all(obj, span, out);
+                        Value::default()
+                    }
+                    // `take(n)`, `next()`, `find(..)`: some messages, then the function goes
+                    // on while the senders may still run; not a hand-shake with them.
+                    _ => Value::default(),
+                };
+            }
             Ty::Sync(ObjKind::Receiver)
                 if matches!(name, "recv" | "recv_timeout" | "recv_deadline") =>
             {

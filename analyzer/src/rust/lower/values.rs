@@ -48,6 +48,9 @@ pub(super) enum Ty {
     ThreadBuilder,
     /// A closure, an async block, or a function item of this file (callable, spawnable).
     Callable(FnId),
+    /// The messages of a channel's receiver, as `rx.iter()` yields them: consumed to the end,
+    /// they wait until every sender is dropped.
+    Drain(ObjId),
 }
 
 /// Where a value lives: what makes two expressions the same object.
