@@ -373,6 +373,9 @@ pub struct LoopInfo {
     /// Where the statement that assigns each name of `assigned` starts, in the same order;
     /// empty when the front-end does not record it.
     pub assigned_at: Vec<u32>,
+    /// The names of `assigned` that the body only counts up or down (`left -= step`: every
+    /// assignment of them is a compound one).
+    pub counted: Vec<String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

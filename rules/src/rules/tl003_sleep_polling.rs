@@ -46,7 +46,10 @@ declare_rule! {
     ///   `jobs` fetched again in the loop). A loop over the work left still polls when the
     ///   sleep is in a "not yet" arm that `continue`s before the pass changes any of it
     ///   (`while received < size: if not self.frames: sleep(0.01); continue` in Python): on
-    ///   that path nothing but the tested state can end the wait;
+    ///   that path nothing but the tested state can end the wait. A count is a deadline, not
+    ///   an attempt counter, when the pass does nothing but sleep and count it (`while
+    ///   time_left > 0 and not self._cancelled: sleep(0.5); time_left -= 0.5`): the loop
+    ///   still polls what else its condition tests;
     /// - `while True: work(); time.sleep(n)` with nothing to re-check (a periodic task);
     /// - comparisons with the clock (`while time.monotonic() < deadline`,
     ///   `if time.monotonic() < self.next_run:`): a deadline passes by itself, not through
@@ -195,10 +198,20 @@ fn polling_loop<'a>(
     // A condition over the loop's own state (an attempt counter, the result of the last try,
     // the work left) is a retry or a work loop, not a wait for another thread.
     let own = OwnState::of(model, owner, the_loop, info);
+    // A pass that does nothing but sleep and count (its statements are the sleep and the
+    // counts) makes its count a measure of the time
+    // waited (`while time_left > 0 and not self._cancelled: sleep(0.5); time_left -= 0.5`): a
+    // deadline, and what else the condition tests is what the loop waits for.
+    let counts_time = only_sleeps(&the_loop.body)
+        && the_loop.statements as usize <= 1 + info.counted.len()
+        && info.condition.reads.iter().all(|read| match read {
+            Read::Local(name) if info.assigned.contains(name) => info.counted.contains(name),
+            read => !own.contains(read),
+        });
     // A work loop (`while body_len < body_size`) still polls when the sleep is in an arm that
     // goes round again before the pass changes the work left (`if not self._inbound: sleep();
     // continue`): waiting there, the loop makes no progress; it waits for what the arm tests.
-    let stalled = if info.condition.reads.iter().any(|r| own.contains(r)) {
+    let stalled = if !counts_time && info.condition.reads.iter().any(|r| own.contains(r)) {
         match stalled_arm(the_loop, info, &own, inner) {
             Some(arm) => Some(arm),
             None => return None,
@@ -207,7 +220,7 @@ fn polling_loop<'a>(
         None
     };
     let mut found = Vec::new();
-    if rechecks(&info.condition, &own) {
+    if rechecks(&info.condition, &own) || counts_time && waits_besides(&info.condition, &own) {
         found.push(Recheck {
             place: Place::LoopCondition,
             condition: &info.condition,
@@ -462,6 +475,29 @@ fn counts_passes(condition: &Condition, own: &OwnState) -> bool {
     condition.reads.iter().any(|r| own.contains(r))
 }
 
+/// Every event of the loop's body is a sleep or a test of state: each pass only waits.
+fn only_sleeps(body: &[Node]) -> bool {
+    let mut sleeps = false;
+    let mut other = false;
+    events(body, &mut |event, _| match event.kind {
+        EventKind::Sleep => sleeps = true,
+        EventKind::StateTest { .. } => {}
+        _ => other = true,
+    });
+    sleeps && !other
+}
+
+/// Besides the loop's own state, the condition reads something another thread can change.
+fn waits_besides(condition: &Condition, own: &OwnState) -> bool {
+    condition.reads.iter().any(|read| {
+        !own.contains(read)
+            && matches!(
+                read,
+                Read::Shared(_) | Read::Local(_) | Read::Call(_) | Read::Query { .. }
+            )
+    })
+}
+
 /// The condition reads something another thread can change, or a predicate re-evaluated on
 /// every pass; not the loop's own state, constants, or a deadline (a comparison with the
 /// clock, which the front-end reduces to [`Read::Clock`]).
@@ -571,7 +607,12 @@ fn report(
 /// The state a re-check reads, as resolved: the queried object, the called predicate, the shared
 /// variable; not the deadline or the constant it is compared with.
 fn polled(model: &FileModel, condition: &Condition) -> Option<String> {
-    condition.reads.iter().find_map(|read| match read {
+    // Shared state first: a local beside it is the loop's own count.
+    let (shared, local): (Vec<&Read>, Vec<&Read>) = condition
+        .reads
+        .iter()
+        .partition(|read| !matches!(read, Read::Local(_)));
+    shared.into_iter().chain(local).find_map(|read| match read {
         Read::Query { obj, method } => Some(format!(
             "{}.{method}()",
             short(&model.object(*obj).display, SNIPPET_WIDTH)

@@ -89,6 +89,11 @@ impl<'a> Lowerer<'a> {
             }
             Stmt::AugAssign(assign) => {
                 self.lower_expr(function, &assign.value, None, out);
+                // `time_left -= 0.5`: the local no longer holds what it was set from (a
+                // countdown started from `self._timeout` is the loop's own count).
+                if let Expr::Name(name) = &*assign.target {
+                    self.local_values.remove(&(function, name.id.to_string()));
+                }
                 self.lower_write(function, &assign.target, None, span(assign.range), out);
             }
             Stmt::Return(ret) => {
@@ -134,6 +139,7 @@ impl<'a> Lowerer<'a> {
                     condition,
                     assigned: assigned.iter().map(|(name, _)| name.clone()).collect(),
                     assigned_at: assigned.iter().map(|&(_, at)| at).collect(),
+                    counted: counted_names(&while_stmt.body),
                 };
                 let keyword = self.keyword_span(while_stmt.range, "while");
                 let node = self.scope(
@@ -157,6 +163,7 @@ impl<'a> Lowerer<'a> {
                     condition: Condition::default(),
                     assigned: assigned_names(&for_stmt.body),
                     assigned_at: Vec::new(),
+                    counted: Vec::new(),
                 };
                 let keyword = self.keyword_span(
                     for_stmt.range,

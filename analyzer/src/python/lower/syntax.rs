@@ -126,6 +126,28 @@ pub(super) fn assigned_names(body: &[Stmt]) -> Vec<String> {
         .collect()
 }
 
+/// The names a body assigns that it only counts up or down (`time_left -= 0.5`: every
+/// assignment of them is an augmented one).
+pub(super) fn counted_names(body: &[Stmt]) -> Vec<String> {
+    let all = assignments(body);
+    let mut counted: Vec<String> = Vec::new();
+    walk_own_body(body, |visited| {
+        if let Visited::Stmt(Stmt::AugAssign(a)) = visited {
+            if let Expr::Name(name) = &*a.target {
+                let at = a.range.start().to_u32();
+                let name = name.id.to_string();
+                // Assigned by this statement alone, everywhere it is assigned.
+                if all.iter().all(|(n, start)| *n != name || *start == at) {
+                    counted.push(name);
+                }
+            }
+        }
+    });
+    counted.sort();
+    counted.dedup();
+    counted
+}
+
 /// The names a body assigns, each with where the assigning statement starts, in source order.
 pub(super) fn assignments(body: &[Stmt]) -> Vec<(String, u32)> {
     fn target_names(target: &Expr, at: u32, out: &mut Vec<(String, u32)>) {

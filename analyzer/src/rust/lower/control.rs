@@ -13,7 +13,9 @@ use crate::rust::names;
 use crate::rust::Edition;
 
 use super::resolve::Res;
-use super::syntax::{assigned_names, block_exit, contains_let, expr_exit, is_comparison};
+use super::syntax::{
+    assigned_names, block_exit, contains_let, expr_exit, is_comparison, loop_assignments,
+};
 use super::values::{Ty, Value};
 use super::{Lowerer, MAX_DEPTH};
 
@@ -471,6 +473,7 @@ impl<'a> Lowerer<'a> {
         self.pop_frame(&mut body, end);
         // A `while let` scrutinee's temporaries live through each iteration's body.
         self.end_temps(&mut body, end);
+        let (assigned, counted) = loop_assignments(&w.body);
         let info = LoopInfo {
             kind: if infinite {
                 LoopKind::Infinite
@@ -482,8 +485,9 @@ impl<'a> Lowerer<'a> {
             } else {
                 self.condition(&w.cond)
             },
-            assigned: assigned_names(&w.body),
+            assigned,
             assigned_at: Vec::new(),
+            counted,
         };
         out.push(Node::Scope(Scope {
             kind: ScopeKind::Loop(info),
@@ -543,6 +547,7 @@ impl<'a> Lowerer<'a> {
                 condition: Condition::default(),
                 assigned: assigned_names(&f.body),
                 assigned_at: Vec::new(),
+                counted: Vec::new(),
             }),
             span: whole,
             keyword: self.span(f.for_token.span),

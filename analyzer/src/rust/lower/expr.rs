@@ -227,6 +227,7 @@ impl<'a> Lowerer<'a> {
                         condition: Condition::default(),
                         assigned: assigned_names(&loop_expr.body),
                         assigned_at: Vec::new(),
+                        counted: Vec::new(),
                     }),
                     span: self.expr_span(expr),
                     keyword: self.span(loop_expr.loop_token.span),

@@ -187,8 +187,16 @@ pub(super) fn exit_node(kind: ExitKind, span: Span) -> Node {
 
 /// Local names a loop body assigns (`i += 1`, `done = true`).
 pub(super) fn assigned_names(block: &Block) -> Vec<String> {
+    loop_assignments(block).0
+}
+
+/// Local names a loop body assigns, and those of them it only counts (`left -= step`: every
+/// assignment a compound one), each sorted.
+pub(super) fn loop_assignments(block: &Block) -> (Vec<String>, Vec<String>) {
     struct Finder {
         names: Vec<String>,
+        /// Names assigned other than by a compound assignment.
+        set: Vec<String>,
         depth: usize,
     }
     impl<'ast> Visit<'ast> for Finder {
@@ -199,6 +207,7 @@ pub(super) fn assigned_names(block: &Block) -> Vec<String> {
             match expr {
                 Expr::Assign(assign) => {
                     if let Some(name) = single_ident(&assign.left) {
+                        self.set.push(name.clone());
                         self.names.push(name);
                     }
                 }
@@ -220,6 +229,7 @@ pub(super) fn assigned_names(block: &Block) -> Vec<String> {
         // reads through it (see `note_let_test`).
         fn visit_local(&mut self, local: &'ast syn::Local) {
             pattern_names(&local.pat, &mut self.names, 0);
+            pattern_names(&local.pat, &mut self.set, 0);
             syn::visit::visit_local(self, local);
         }
     }
@@ -244,12 +254,19 @@ pub(super) fn assigned_names(block: &Block) -> Vec<String> {
     }
     let mut finder = Finder {
         names: Vec::new(),
+        set: Vec::new(),
         depth: 0,
     };
     finder.visit_block(block);
     finder.names.sort();
     finder.names.dedup();
-    finder.names
+    let counted = finder
+        .names
+        .iter()
+        .filter(|name| !finder.set.contains(name))
+        .cloned()
+        .collect();
+    (finder.names, counted)
 }
 
 pub(super) fn is_compound_assignment(op: &BinOp) -> bool {
