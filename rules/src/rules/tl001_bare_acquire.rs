@@ -99,7 +99,9 @@ declare_rule! {
     /// There is no fix when the acquisition has a timeout or does not block (`acquire(timeout=5)`,
     /// `acquire(False)`: a `with` block would wait forever), nor when the lock is released
     /// early on another path in between (`if done: lock.release(); return`), which the `with`
-    /// block would release a second time.
+    /// block would release a second time, nor when the object is known only by its
+    /// `acquire()`/`release()` calls (a `multiprocessing` manager's proxy of a lock has no
+    /// `__enter__`: `with` would raise `TypeError`).
     ///
     /// ## References
     /// - [Python docs: Using locks, conditions, and semaphores in the `with` statement](https://docs.python.org/3/library/threading.html#with-locks)
@@ -118,8 +120,13 @@ declare_rule! {
 
 /// A lock taken where it is not released on every path.
 pub enum BareAcquire {
-    /// Python: `acquire()` without `with` or `try`/`finally`.
-    Acquire { name: String, kind: &'static str },
+    /// Python: `acquire()` without `with` or `try`/`finally`; `with_statement` when the
+    /// object is known to be a context manager.
+    Acquire {
+        name: String,
+        kind: &'static str,
+        with_statement: bool,
+    },
     /// Rust: a guard leaked (`mem::forget`), unlocked later by hand or never.
     LeakedGuard {
         call: String,
@@ -141,7 +148,7 @@ impl Violation for BareAcquire {
 
     fn message(&self) -> String {
         match self {
-            BareAcquire::Acquire { name, kind } => format!(
+            BareAcquire::Acquire { name, kind, .. } => format!(
                 "`{name}.acquire()` is not released on every path: if the code after it raises, the {kind} stays held and other threads block forever"
             ),
             BareAcquire::LeakedGuard { call, name, kind, unlocked_later: false } => format!("`{call}` leaks the guard of `{name}`: the {kind} stays locked, no drop will unlock it, and every later attempt to lock it blocks forever"),
@@ -153,7 +160,8 @@ impl Violation for BareAcquire {
 
     fn help(&self) -> String {
         match self {
-            BareAcquire::Acquire { name, .. } => format!("Use `with {name}:`, or follow the acquisition at once with `try:` ... `finally: {name}.release()`"),
+            BareAcquire::Acquire { name, with_statement: true, .. } => format!("Use `with {name}:`, or follow the acquisition at once with `try:` ... `finally: {name}.release()`"),
+            BareAcquire::Acquire { name, with_statement: false, .. } => format!("Follow the acquisition at once with `try:` ... `finally: {name}.release()` (`{name}` is known only by its `acquire()`/`release()`, and may not support `with`: a manager's proxy does not)"),
             BareAcquire::LeakedGuard { name, unlocked_later: false, .. } => format!("Let the guard go out of scope (or `drop(guard)`) to unlock `{name}`; to hold it across calls, keep the guard in a struct field instead of forgetting it"),
             BareAcquire::LeakedGuard { name, unlocked_later: true, .. } => format!("Keep the guard alive until the work is done and let its drop unlock `{name}` on every path, panics included, instead of `mem::forget` and `force_unlock`"),
             BareAcquire::RawLock { name, unlocked_later: false, .. } => format!("Use `{name}.lock()` and its guard, which unlocks on every path; or call `unlock()` before every return"),

@@ -69,13 +69,17 @@ pub(super) fn check(cx: &Context) -> Vec<Finding> {
                 let kind = model.object(*obj).kind.describe(model.language);
                 // `with` blocks without a timeout: only an acquisition that does the same can
                 // become one (`acquire(timeout=5)` or `acquire(False)` would then wait forever).
+                // An object known only by its `acquire()`/`release()` (a manager's proxy, a
+                // project's own lock) may not be a context manager: `with` could raise.
+                let with_statement = model.object(lock).kind != crate::model::ObjKind::UntypedLock;
                 let fix = event
                     .statement
-                    .filter(|_| *how == AcquireHow::Manual)
+                    .filter(|_| *how == AcquireHow::Manual && with_statement)
                     .and_then(|_| build_fix(cx, body, position, lock, name));
                 let violation = BareAcquire::Acquire {
                     name: name.to_string(),
                     kind,
+                    with_statement,
                 };
                 findings.push(violation.at_with_fix(event.span, fix));
             }
