@@ -13,7 +13,9 @@ declare_rule! {
     /// ## What it does
     /// Checks for condition waits (`Condition.wait()`, Rust `Condvar::wait` and
     /// `wait_timeout`) that are not inside a loop re-checking the predicate they wait for:
-    /// waits guarded by `if`, or not guarded at all.
+    /// waits guarded by `if`, or not guarded at all. A loop re-checks only when it comes round
+    /// after the wait: a wait followed by a `break`, `return` or `raise` out of the loop
+    /// (`while True: ... if not done: cond.wait()` then `break`) runs once and is reported.
     ///
     /// ## Why is this bad?
     /// A wait can return while the predicate is still false. Wake-ups can be spurious, and
@@ -139,7 +141,7 @@ fn check(cx: &Context) -> Vec<Finding> {
             else {
                 return;
             };
-            if in_predicate_loop(scopes) {
+            if in_predicate_loop(scopes, event) {
                 return;
             }
             let object = model.object(*obj);
@@ -209,11 +211,40 @@ fn check(cx: &Context) -> Vec<Finding> {
     findings
 }
 
-/// The wait runs inside a loop that is not a `for` over items: the loop re-checks.
-fn in_predicate_loop(scopes: &[&Scope]) -> bool {
-    scopes
-        .iter()
-        .any(|scope| matches!(&scope.kind, ScopeKind::Loop(info) if info.kind != LoopKind::For))
+/// The wait runs inside a loop that is not a `for` over items, and after the wait the loop
+/// comes round again: the loop re-checks. A wait followed, on every path, by a `break`, a
+/// `return` or a `raise` out of that loop (`while True: with c: if not ready: c.wait()` then
+/// `break`) runs once: the loop does not re-check.
+fn in_predicate_loop(scopes: &[&Scope], event: &Event) -> bool {
+    let Some(at) = scopes.iter().rposition(
+        |scope| matches!(&scope.kind, ScopeKind::Loop(info) if info.kind != LoopKind::For),
+    ) else {
+        return false;
+    };
+    // From the wait outwards to the loop's body: the statements that follow at each level.
+    let mut inner: Option<&Scope> = None;
+    for (level, scope) in scopes[at..].iter().enumerate().rev() {
+        let position = scope.body.iter().position(|node| match (node, inner) {
+            (Node::Scope(s), Some(child)) => std::ptr::eq(s, child),
+            (Node::Event(e), None) => std::ptr::eq(e, event),
+            _ => false,
+        });
+        let Some(position) = position else {
+            return true;
+        };
+        // A `break` inside an inner `for` loop ends that loop only.
+        let inner_loop = level > 0 && matches!(scope.kind, ScopeKind::Loop(_));
+        let leaves = scope.body[position + 1..].iter().any(|node| {
+            matches!(node, Node::Event(Event { kind: EventKind::Exit(exit), .. })
+                if matches!(exit, ExitKind::Return | ExitKind::Raise)
+                    || *exit == ExitKind::Break && !inner_loop)
+        });
+        if leaves {
+            return false;
+        }
+        inner = Some(scope);
+    }
+    true
 }
 
 /// The event is the value of a `return` of `function` (`return self._cond.wait(timeout)`).
@@ -274,7 +305,7 @@ fn callers_outside_loops<'a>(
                 if !matches!(event.kind, EventKind::Call { callee: c } if c == callee) {
                     return;
                 }
-                if in_predicate_loop(scopes) {
+                if in_predicate_loop(scopes, event) {
                     return;
                 }
                 if returns_result(function, event) {
