@@ -290,7 +290,7 @@ fn polling_loop<'a>(
             }
             // A way out on the loop's own count (`if attempt >= retries: raise`): the loop
             // runs a bounded number of passes, a retry rather than a wait.
-            if branch.first && counts_passes(&branch.condition, &own) {
+            if branch.first && bounds_passes(&branch.condition, &own, info) {
                 bounded = true;
             }
             if in_handler {
@@ -422,6 +422,10 @@ const MAX_CALLEES: usize = 64;
 struct OwnState<'a> {
     assigned: &'a [String],
     written: Vec<&'a str>,
+    /// A Python local the loop does not assign can change through a callback (a list it
+    /// appends to, a `nonlocal` flag); a Rust one cannot: what others change is shared (an
+    /// atomic, a guard's data) and read through a call or a field.
+    locals_change: bool,
 }
 
 impl<'a> OwnState<'a> {
@@ -455,6 +459,7 @@ impl<'a> OwnState<'a> {
         OwnState {
             assigned: &info.assigned,
             written,
+            locals_change: model.language == Language::Python,
         }
     }
 
@@ -469,10 +474,14 @@ impl<'a> OwnState<'a> {
     }
 }
 
-/// The condition reads the loop's own state (`attempt >= retries`), as a test of the passes made
-/// or the time spent does.
-fn counts_passes(condition: &Condition, own: &OwnState) -> bool {
-    condition.reads.iter().any(|r| own.contains(r))
+/// A way out of the loop on a count it keeps (`if attempt >= retries: raise`, the attempt
+/// counted up each pass) or on its own attribute: the passes are bounded. A local the pass sets
+/// from what it finds (`died = not w.is_alive(); if died: return`) bounds nothing.
+fn bounds_passes(condition: &Condition, own: &OwnState, info: &LoopInfo) -> bool {
+    condition.reads.iter().any(|read| match read {
+        Read::Local(name) => own.contains(read) && info.counted.contains(name),
+        read => own.contains(read),
+    })
 }
 
 /// Every event of the loop's body is a sleep or a test of state: each pass only waits.
@@ -491,10 +500,11 @@ fn only_sleeps(body: &[Node]) -> bool {
 fn waits_besides(condition: &Condition, own: &OwnState) -> bool {
     condition.reads.iter().any(|read| {
         !own.contains(read)
-            && matches!(
-                read,
-                Read::Shared(_) | Read::Local(_) | Read::Call(_) | Read::Query { .. }
-            )
+            && match read {
+                Read::Shared(_) | Read::Call(_) | Read::Query { .. } => true,
+                Read::Local(_) => own.locals_change,
+                Read::Constant | Read::Clock => false,
+            }
     })
 }
 
@@ -507,9 +517,10 @@ fn rechecks(condition: &Condition, own: &OwnState) -> bool {
         return false;
     }
     // A local the loop does not assign changes only through another thread or a callback (a
-    // list it appends to, a `nonlocal` flag).
+    // list it appends to, a `nonlocal` flag), in Python.
     condition.reads.iter().any(|read| match read {
-        Read::Shared(_) | Read::Local(_) | Read::Call(_) | Read::Query { .. } => true,
+        Read::Shared(_) | Read::Call(_) | Read::Query { .. } => true,
+        Read::Local(_) => own.locals_change,
         Read::Constant | Read::Clock => false,
     })
 }

@@ -14,7 +14,7 @@ use super::items::{FnBody, FnInfo, Input};
 use super::method::{lock_hint, Hint};
 use super::resolve::Res;
 use super::syntax::{
-    assigned_names, exit_node, expr_exit, is_panic_macro, member_name, single_ident,
+    exit_node, expr_exit, is_panic_macro, loop_assignments, member_name, single_ident,
 };
 use super::values::{project, Place, TempRef, Ty, Value};
 use super::{Lowerer, MAX_DEPTH};
@@ -221,13 +221,14 @@ impl<'a> Lowerer<'a> {
                 self.repetition -= 1;
                 let end = self.span(loop_expr.body.brace_token.span.close()).start;
                 self.pop_frame(&mut body, end);
+                let (assigned, counted) = loop_assignments(&loop_expr.body);
                 out.push(Node::Scope(Scope {
                     kind: ScopeKind::Loop(LoopInfo {
                         kind: LoopKind::Infinite,
                         condition: Condition::default(),
-                        assigned: assigned_names(&loop_expr.body),
+                        assigned,
                         assigned_at: Vec::new(),
-                        counted: Vec::new(),
+                        counted,
                     }),
                     span: self.expr_span(expr),
                     keyword: self.span(loop_expr.loop_token.span),
