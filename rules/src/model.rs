@@ -311,6 +311,11 @@ pub struct Function {
     /// after it, here or in a closure or task defined here, advances virtual time, which the
     /// runtime moves on only once every task is idle; it guesses no duration.
     pub paused_clock: Option<u32>,
+    /// Rust: an async body that runs alone on its thread (a test body that
+    /// `#[tokio::test(flavor = "multi_thread")]` or `#[async_std::test]` drives with `block_on`,
+    /// or `#[tokio::test]` when the body spawns no task): a blocking call there stalls no other
+    /// task.
+    pub runs_alone: bool,
 }
 
 impl Function {

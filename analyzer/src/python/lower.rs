@@ -257,6 +257,7 @@ impl<'a> Lowerer<'a> {
                 name_span,
                 body: nodes,
                 paused_clock: None,
+                runs_alone: false,
             });
         }
         self.mark_repeated_thread_classes();

@@ -26,6 +26,7 @@ use super::macros::MacroArena;
 use super::positions::Positions;
 use super::spans;
 use super::Edition;
+use syntax::TestRuntime;
 use threadlint_rules::model::{CallSyntax, ModuleInfo};
 use threadlint_rules::project::ProjectIndex;
 
@@ -178,6 +179,8 @@ impl<'a> Lowerer<'a> {
             name_span: Span::new(0, 0),
             env: Vec::new(),
             paused_clock: None,
+            test_runtime: None,
+            spawns_tasks: false,
         });
         let mut collector = Collector {
             lw: &mut self,
@@ -215,6 +218,11 @@ impl<'a> Lowerer<'a> {
                 name_span: info.name_span,
                 body,
                 paused_clock: info.paused_clock,
+                runs_alone: match info.test_runtime {
+                    Some(TestRuntime::OwnThread) => true,
+                    Some(TestRuntime::CurrentThread) => !info.spawns_tasks,
+                    None => false,
+                },
             })
             .collect();
         self.finish_escapes();

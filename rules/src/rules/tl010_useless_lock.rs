@@ -297,6 +297,7 @@ mod tests {
                 name_span: Span::new(9, 15),
                 body: vec![Node::Event(acquire)],
                 paused_clock: None,
+                runs_alone: false,
             }],
             thread_entries: Vec::new(),
             calls: rustc_hash::FxHashMap::default(),

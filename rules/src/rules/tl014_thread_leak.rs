@@ -313,6 +313,7 @@ mod tests {
             name_span: Span::new(4, 7),
             body: Vec::new(),
             paused_clock: None,
+            runs_alone: false,
         };
         let finding = executor_finding(&function, "pool", Span::new(0, 4));
         assert!(

@@ -44,7 +44,10 @@ declare_rule! {
     /// on a thread pool) or to `tokio::task::block_in_place` (which moves the other tasks away),
     /// an `async` block passed to a `block_on` function (`futures::executor::block_on`,
     /// `futures_lite::future::block_on`, `async_std::task::block_on`), which runs it on the
-    /// calling thread with nothing else to stall, awaited futures (`tokio::time::sleep(d).await`, `rx.recv().await`), and a
+    /// calling thread with nothing else to stall, the body of an async test that runs alone on
+    /// the test's thread (`#[async_std::test]` and `#[tokio::test(flavor = "multi_thread")]`,
+    /// which drive it with `block_on` while their tasks run on other threads, and
+    /// `#[tokio::test]` when the body spawns no task onto its current-thread runtime), awaited futures (`tokio::time::sleep(d).await`, `rx.recv().await`), and a
     /// `std::sync::Mutex::lock()` (tokio's advice for short critical sections; one held
     /// across an await is TL018).
     ///
@@ -108,7 +111,11 @@ fn check(cx: &Context) -> Vec<Finding> {
     let rust = model.language == Language::Rust;
     let asyncio = model.module_bound_as("asyncio").map(str::to_string);
     let mut findings = Vec::new();
-    for function in model.functions.iter().filter(|f| f.is_async) {
+    for function in model
+        .functions
+        .iter()
+        .filter(|f| f.is_async && !f.runs_alone)
+    {
         // `concurrent.futures.wait(...)`: the futures it waited for are done afterwards.
         let mut waited_from: Option<u32> = None;
         // Threads and futures a polling loop waited out (`while t.is_alive(): await ...`), and
@@ -118,16 +125,21 @@ fn check(cx: &Context) -> Vec<Finding> {
         // blocking function of the same name (`await asyncio.sleep(1)`).
         let mut awaits: Vec<Span> = Vec::new();
         // Rust: a sleep future awaited away from its call (`let s = Box::pin(sleep(d));
-        // s.await`) is lowered as its sleep right before that await.
+        // s.await`) is lowered as its sleep right before that await, with the await as its
+        // statement (a thread's sleep before an await is not one).
         let mut awaited_sleeps: Vec<Span> = Vec::new();
-        let mut last_sleep: Option<Span> = None;
+        let mut last_sleep: Option<(Span, Option<Span>)> = None;
         crate::model::events(&function.body, &mut |event, _| {
             if matches!(event.kind, EventKind::Await) {
                 awaits.push(event.span);
-                awaited_sleeps.extend(last_sleep);
+                awaited_sleeps.extend(
+                    last_sleep
+                        .filter(|(_, statement)| *statement == Some(event.span))
+                        .map(|(sleep, _)| sleep),
+                );
             }
             last_sleep = match event.kind {
-                EventKind::Sleep => Some(event.span),
+                EventKind::Sleep => Some((event.span, event.statement)),
                 _ => None,
             };
         });

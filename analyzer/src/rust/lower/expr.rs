@@ -61,6 +61,8 @@ impl<'a> Lowerer<'a> {
             name_span,
             env,
             paused_clock: None,
+            test_runtime: None,
+            spawns_tasks: false,
         });
         Some(id)
     }
@@ -89,8 +91,14 @@ impl<'a> Lowerer<'a> {
                     _ => self.expr(&awaited.base, out, depth + 1),
                 };
                 let span = self.expr_span(expr);
+                // A sleep future made earlier (`let s = sleep(d); s.await`) sleeps here; its
+                // statement is this await, which tells it from a thread's sleep before it.
                 if let Ty::SleepFuture(call) = value.ty {
-                    self.push(out, EventKind::Sleep, call);
+                    out.push(Node::Event(threadlint_rules::model::Event {
+                        kind: EventKind::Sleep,
+                        span: call,
+                        statement: Some(span),
+                    }));
                 }
                 if let Ty::Callable(callee) = value.ty {
                     self.push(out, EventKind::Call { callee }, span);

@@ -13,7 +13,7 @@ use crate::rust::macros::{Body as MacroBody, MacroArena};
 
 use super::guards::Binding;
 use super::resolve::type_name;
-use super::syntax::{signature_start, starts_paused};
+use super::syntax::{signature_start, starts_paused, test_runtime, TestRuntime};
 use super::values::Ty;
 use super::{Lowerer, MAX_DEPTH};
 
@@ -82,6 +82,10 @@ pub(super) struct FnInfo<'a> {
     pub(super) env: Vec<Binding>,
     /// Where the test runtime's clock is paused from (`Function::paused_clock`).
     pub(super) paused_clock: Option<u32>,
+    /// The runtime an async test attribute (`#[tokio::test]`) runs the body on.
+    pub(super) test_runtime: Option<TestRuntime>,
+    /// The body spawns a task onto the runtime it runs on (`tokio::spawn(..)`).
+    pub(super) spawns_tasks: bool,
 }
 
 pub(super) struct Collector<'l, 'a> {
@@ -127,16 +131,19 @@ impl<'a> Collector<'_, 'a> {
             name_span,
             env: Vec::new(),
             paused_clock: None,
+            test_runtime: None,
+            spawns_tasks: false,
         });
         id
     }
 
     /// A test whose runtime starts with its clock paused.
     fn mark_paused(&mut self, id: FnId, attrs: &[syn::Attribute]) {
+        let info = &mut self.lw.fns[id.0 as usize];
         if starts_paused(attrs) {
-            let info = &mut self.lw.fns[id.0 as usize];
             info.paused_clock = Some(info.span.start);
         }
+        info.test_runtime = test_runtime(attrs);
     }
 
     pub(super) fn add_static(&mut self, name: String, ty: &'a Type, span: Span) {

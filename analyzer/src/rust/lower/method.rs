@@ -469,6 +469,9 @@ impl<'a> Lowerer<'a> {
             .first()
             .is_some_and(|a| matches!(a, Expr::Closure(_) | Expr::Async(_)))
         {
+            if matches!(name, "spawn" | "spawn_local") {
+                self.fns[self.current.0 as usize].spawns_tasks = true;
+            }
             let target = self.spawn(args.first().copied(), span, Vec::new(), true, out, depth);
             for arg in args.iter().skip(1) {
                 self.expr(arg, out, depth + 1);

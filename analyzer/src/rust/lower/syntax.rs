@@ -294,6 +294,60 @@ pub(super) fn is_comparison(op: &BinOp) -> bool {
 
 /// `#[tokio::test(start_paused = true)]` (and any test attribute with that argument, as a
 /// runtime's test macros spell it): the test's clock stands still from its start.
+/// Where an async test attribute runs the test's body.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum TestRuntime {
+    /// `#[tokio::test]`: a current-thread runtime, whose tasks run on the test's thread while
+    /// the body waits.
+    CurrentThread,
+    /// `#[tokio::test(flavor = "multi_thread")]`, `#[async_std::test]`: the body is driven by
+    /// `block_on` on the test's thread; spawned tasks run on other threads.
+    OwnThread,
+}
+
+/// The runtime of `#[tokio::test]` or `#[async_std::test]`, if the function has one.
+pub(super) fn test_runtime(attrs: &[syn::Attribute]) -> Option<TestRuntime> {
+    attrs.iter().find_map(|attr| {
+        let path = attr.path();
+        let segments: Vec<String> = path.segments.iter().map(|s| s.ident.to_string()).collect();
+        match segments
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>()
+            .as_slice()
+        {
+            ["async_std", "test"] => Some(TestRuntime::OwnThread),
+            ["tokio", "test"] => {
+                let mut multi_thread = false;
+                if let syn::Meta::List(_) = &attr.meta {
+                    // Arguments this does not understand are skipped, not errors.
+                    let _ = attr.parse_nested_meta(|meta| {
+                        if meta.input.peek(syn::Token![=]) {
+                            let value: syn::Expr = meta.value()?.parse()?;
+                            if meta.path.is_ident("flavor") {
+                                multi_thread |= matches!(
+                                    value,
+                                    syn::Expr::Lit(syn::ExprLit {
+                                        lit: syn::Lit::Str(ref s),
+                                        ..
+                                    }) if s.value() == "multi_thread"
+                                );
+                            }
+                        }
+                        Ok(())
+                    });
+                }
+                Some(if multi_thread {
+                    TestRuntime::OwnThread
+                } else {
+                    TestRuntime::CurrentThread
+                })
+            }
+            _ => None,
+        }
+    })
+}
+
 pub(super) fn starts_paused(attrs: &[syn::Attribute]) -> bool {
     attrs.iter().any(|attr| {
         let syn::Meta::List(list) = &attr.meta else {
