@@ -199,9 +199,9 @@ fn polling_loop<'a>(
     // the work left) is a retry or a work loop, not a wait for another thread.
     let own = OwnState::of(model, owner, the_loop, info);
     // A pass that does nothing but sleep and count (its statements are the sleep and the
-    // counts) makes its count a measure of the time
-    // waited (`while time_left > 0 and not self._cancelled: sleep(0.5); time_left -= 0.5`): a
-    // deadline, and what else the condition tests is what the loop waits for.
+    // counts) makes its count a measure of the time waited (`while time_left > 0 and not
+    // self._cancelled: sleep(0.5); time_left -= 0.5`): a deadline, and what else the condition
+    // tests is what the loop waits for.
     let counts_time = only_sleeps(&the_loop.body)
         && the_loop.statements as usize <= 1 + info.counted.len()
         && info.condition.reads.iter().all(|read| match read {
