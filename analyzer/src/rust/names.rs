@@ -30,8 +30,11 @@ pub enum KnownFn {
     /// `std::thread::spawn`: a new OS thread, with a `JoinHandle`.
     ThreadSpawn,
     /// `tokio::spawn`, `rayon::spawn`, `spawn_blocking`, `blocking::unblock`: work handed to a
-    /// runtime or pool.
-    TaskSpawn,
+    /// runtime or pool; `async_task` when it is a task of the async runtime the caller runs on
+    /// (`tokio::spawn`, not `spawn_blocking`'s thread pool).
+    TaskSpawn {
+        async_task: bool,
+    },
     /// `std::thread::scope`, `crossbeam::scope`, `rayon::scope`: calls its closure with a scope
     /// whose spawned threads are joined when it returns.
     ThreadScope,
@@ -214,15 +217,15 @@ pub fn known_fn(path: &str) -> Option<KnownFn> {
         "std::thread::spawn" => ThreadSpawn,
         "tokio::spawn"
         | "tokio::task::spawn"
-        | "tokio::task::spawn_blocking"
         | "tokio::task::spawn_local"
+        | "async_std::task::spawn"
+        | "smol::spawn" => TaskSpawn { async_task: true },
+        "tokio::task::spawn_blocking"
         | "rayon::spawn"
         | "rayon::spawn_fifo"
-        | "async_std::task::spawn"
         | "async_std::task::spawn_blocking"
-        | "smol::spawn"
         | "smol::unblock"
-        | "blocking::unblock" => TaskSpawn,
+        | "blocking::unblock" => TaskSpawn { async_task: false },
         "std::thread::scope"
         | "crossbeam::scope"
         | "crossbeam::thread::scope"

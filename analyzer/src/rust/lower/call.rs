@@ -205,11 +205,8 @@ impl<'a> Lowerer<'a> {
                         ..Value::default()
                     };
                 }
-                KnownFn::TaskSpawn => {
-                    // A task on the runtime the function runs on (not a blocking pool's).
-                    if !full.contains("blocking") {
-                        self.fns[self.current.0 as usize].spawns_tasks = true;
-                    }
+                KnownFn::TaskSpawn { async_task } => {
+                    self.fns[self.current.0 as usize].spawns_tasks |= async_task;
                     let target = self.spawn(first, span, Vec::new(), true, out, depth);
                     for arg in call.args.iter().skip(1) {
                         self.expr(arg, out, depth + 1);

@@ -2,8 +2,8 @@
 
 use syn::Expr;
 use threadlint_rules::model::{
-    BranchInfo, Condition, EventKind, ExitKind, FnId, LoopInfo, LoopKind, Node, ObjKey, ObjKind,
-    Scope, ScopeKind, Span,
+    BranchInfo, Condition, Event, EventKind, ExitKind, FnId, LoopInfo, LoopKind, Node, ObjKey,
+    ObjKind, Scope, ScopeKind, Span,
 };
 
 use crate::rust::macros::{Body as MacroBody, MacroArena};
@@ -94,7 +94,7 @@ impl<'a> Lowerer<'a> {
                 // A sleep future made earlier (`let s = sleep(d); s.await`) sleeps here; its
                 // statement is this await, which tells it from a thread's sleep before it.
                 if let Ty::SleepFuture(call) = value.ty {
-                    out.push(Node::Event(threadlint_rules::model::Event {
+                    out.push(Node::Event(Event {
                         kind: EventKind::Sleep,
                         span: call,
                         statement: Some(span),

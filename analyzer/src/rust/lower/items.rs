@@ -13,7 +13,7 @@ use crate::rust::macros::{Body as MacroBody, MacroArena};
 
 use super::guards::Binding;
 use super::resolve::type_name;
-use super::syntax::{signature_start, starts_paused, test_runtime, TestRuntime};
+use super::syntax::{signature_start, test_attribute, TestRuntime};
 use super::values::Ty;
 use super::{Lowerer, MAX_DEPTH};
 
@@ -137,13 +137,14 @@ impl<'a> Collector<'_, 'a> {
         id
     }
 
-    /// A test whose runtime starts with its clock paused.
-    fn mark_paused(&mut self, id: FnId, attrs: &[syn::Attribute]) {
+    /// A test's runtime: whether its clock starts paused, and where it runs the body.
+    fn mark_test(&mut self, id: FnId, attrs: &[syn::Attribute]) {
         let info = &mut self.lw.fns[id.0 as usize];
-        if starts_paused(attrs) {
+        let test = test_attribute(attrs);
+        if test.start_paused {
             info.paused_clock = Some(info.span.start);
         }
-        info.test_runtime = test_runtime(attrs);
+        info.test_runtime = test.runtime;
     }
 
     pub(super) fn add_static(&mut self, name: String, ty: &'a Type, span: Span) {
@@ -291,7 +292,7 @@ impl<'a> Visit<'a> for Collector<'_, 'a> {
 
     fn visit_item_fn(&mut self, item: &'a syn::ItemFn) {
         let id = self.register(&item.sig, &item.block, None, signature_start(&item.sig));
-        self.mark_paused(id, &item.attrs);
+        self.mark_test(id, &item.attrs);
         self.lw.modules[self.module]
             .fns
             .entry(item.sig.ident.to_string())
@@ -315,7 +316,7 @@ impl<'a> Visit<'a> for Collector<'_, 'a> {
                     .defaultness
                     .map_or_else(|| signature_start(&method.sig), |t| t.span);
                 let id = self.register(&method.sig, &method.block, Some(class.clone()), first);
-                self.mark_paused(id, &method.attrs);
+                self.mark_test(id, &method.attrs);
                 self.lw
                     .methods
                     .entry((class.clone(), method.sig.ident.to_string()))

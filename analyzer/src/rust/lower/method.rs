@@ -279,7 +279,7 @@ impl<'a> Lowerer<'a> {
                     // Adapters that pass every message on.
                     "map" | "filter" | "filter_map" | "enumerate" | "inspect" | "cloned"
                     | "copied" | "flatten" | "flat_map" | "peekable" | "by_ref" | "skip"
-                    | "step_by" | "zip" | "chain" => Value::of(Ty::Drain(obj)),
+                    | "step_by" | "chain" => Value::of(Ty::Drain(obj)),
                     // Consumed to the end: every sender has been dropped.
                     "sum" | "product" | "count" | "collect" | "for_each" | "try_for_each"
                     | "last" | "max" | "min" | "max_by" | "max_by_key" | "min_by"

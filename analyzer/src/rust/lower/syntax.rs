@@ -292,8 +292,6 @@ pub(super) fn is_comparison(op: &BinOp) -> bool {
     )
 }
 
-/// `#[tokio::test(start_paused = true)]` (and any test attribute with that argument, as a
-/// runtime's test macros spell it): the test's clock stands still from its start.
 /// Where an async test attribute runs the test's body.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum TestRuntime {
@@ -305,74 +303,65 @@ pub(super) enum TestRuntime {
     OwnThread,
 }
 
-/// The runtime of `#[tokio::test]` or `#[async_std::test]`, if the function has one.
-pub(super) fn test_runtime(attrs: &[syn::Attribute]) -> Option<TestRuntime> {
-    attrs.iter().find_map(|attr| {
-        let path = attr.path();
-        let segments: Vec<String> = path.segments.iter().map(|s| s.ident.to_string()).collect();
-        match segments
+/// What a function's test attribute says of the runtime it runs the body on.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(super) struct TestAttribute {
+    /// `#[tokio::test(start_paused = true)]` (and any test attribute with that argument, as a
+    /// runtime's test macros spell it): the test's clock stands still from its start.
+    pub(super) start_paused: bool,
+    /// `#[tokio::test]` (with its `flavor`) or `#[async_std::test]`.
+    pub(super) runtime: Option<TestRuntime>,
+}
+
+/// The function's test attribute (`#[tokio::test(..)]`, `#[async_std::test]`), read once.
+pub(super) fn test_attribute(attrs: &[syn::Attribute]) -> TestAttribute {
+    let mut found = TestAttribute::default();
+    for attr in attrs {
+        let segments: Vec<String> = attr
+            .path()
+            .segments
             .iter()
-            .map(String::as_str)
-            .collect::<Vec<_>>()
-            .as_slice()
-        {
-            ["async_std", "test"] => Some(TestRuntime::OwnThread),
-            ["tokio", "test"] => {
-                let mut multi_thread = false;
-                if let syn::Meta::List(_) = &attr.meta {
-                    // Arguments this does not understand are skipped, not errors.
-                    let _ = attr.parse_nested_meta(|meta| {
-                        if meta.input.peek(syn::Token![=]) {
-                            let value: syn::Expr = meta.value()?.parse()?;
-                            if meta.path.is_ident("flavor") {
-                                multi_thread |= matches!(
-                                    value,
-                                    syn::Expr::Lit(syn::ExprLit {
-                                        lit: syn::Lit::Str(ref s),
-                                        ..
-                                    }) if s.value() == "multi_thread"
-                                );
-                            }
-                        }
-                        Ok(())
-                    });
+            .map(|s| s.ident.to_string())
+            .collect();
+        if segments.last().is_none_or(|last| last != "test") {
+            continue;
+        }
+        let mut multi_thread = false;
+        if let syn::Meta::List(_) = &attr.meta {
+            // Arguments this does not understand are skipped, not errors.
+            let _ = attr.parse_nested_meta(|meta| {
+                if !meta.input.peek(syn::Token![=]) {
+                    return Ok(());
                 }
-                Some(if multi_thread {
+                let value: syn::Expr = meta.value()?.parse()?;
+                let syn::Expr::Lit(syn::ExprLit { lit, .. }) = value else {
+                    return Ok(());
+                };
+                match lit {
+                    syn::Lit::Bool(flag) if meta.path.is_ident("start_paused") => {
+                        found.start_paused |= flag.value;
+                    }
+                    syn::Lit::Str(flavor) if meta.path.is_ident("flavor") => {
+                        multi_thread |= flavor.value() == "multi_thread";
+                    }
+                    _ => {}
+                }
+                Ok(())
+            });
+        }
+        match segments.first().map(String::as_str) {
+            Some("tokio") if segments.len() == 2 => {
+                found.runtime = Some(if multi_thread {
                     TestRuntime::OwnThread
                 } else {
                     TestRuntime::CurrentThread
-                })
+                });
             }
-            _ => None,
-        }
-    })
-}
-
-pub(super) fn starts_paused(attrs: &[syn::Attribute]) -> bool {
-    attrs.iter().any(|attr| {
-        let syn::Meta::List(list) = &attr.meta else {
-            return false;
-        };
-        if list.path.segments.last().is_none_or(|s| s.ident != "test") {
-            return false;
-        }
-        let mut paused = false;
-        // Arguments this does not understand are skipped, not errors.
-        let _ = attr.parse_nested_meta(|meta| {
-            if meta.path.is_ident("start_paused") {
-                let value: syn::Expr = meta.value()?.parse()?;
-                paused |= matches!(
-                    value,
-                    syn::Expr::Lit(syn::ExprLit {
-                        lit: syn::Lit::Bool(syn::LitBool { value: true, .. }),
-                        ..
-                    })
-                );
-            } else if meta.input.peek(syn::Token![=]) {
-                let _: syn::Expr = meta.value()?.parse()?;
+            Some("async_std") if segments.len() == 2 => {
+                found.runtime = Some(TestRuntime::OwnThread);
             }
-            Ok(())
-        });
-        paused
-    })
+            _ => {}
+        }
+    }
+    found
 }
