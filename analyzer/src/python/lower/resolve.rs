@@ -863,7 +863,12 @@ impl<'a> Lowerer<'a> {
                 && !name.contains('.'))
                 && self.related_classes(c, class)
         });
-        params.count() + locals.count() > 1
+        // Stops at the second: the file's instances are walked only when parameters are fewer.
+        params
+            .map(|_| ())
+            .chain(locals.map(|_| ()))
+            .nth(1)
+            .is_some()
     }
 
     /// The class of this file an annotation names: `Queue`, `Queue[T]`, `"Queue[T]"`.
