@@ -311,11 +311,23 @@ pub struct Function {
     /// after it, here or in a closure or task defined here, advances virtual time, which the
     /// runtime moves on only once every task is idle; it guesses no duration.
     pub paused_clock: Option<u32>,
-    /// Rust: an async body that runs alone on its thread (a test body that
-    /// `#[tokio::test(flavor = "multi_thread")]` or `#[async_std::test]` drives with `block_on`,
-    /// or `#[tokio::test]` when the body spawns no task): a blocking call there stalls no other
-    /// task.
-    pub runs_alone: bool,
+    /// Rust: which thread runs the function's async code.
+    pub async_thread: AsyncThread,
+}
+
+/// The thread an async function's code runs on, as far as the file tells.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum AsyncThread {
+    /// A thread of whatever runtime polls it, shared with that runtime's other tasks.
+    #[default]
+    Runtime,
+    /// A test body driven by `block_on` on the test's own thread with no other task on it
+    /// (`#[tokio::test(flavor = "multi_thread")]`, `#[async_std::test]`, or `#[tokio::test]`
+    /// when the body spawns no task): a blocking call there stalls no other task.
+    Alone,
+    /// A `#[tokio::test]` body that spawns tasks: the current-thread runtime runs them on the
+    /// test's one thread, so they cannot run while the body blocks.
+    TestThread,
 }
 
 impl Function {

@@ -16,9 +16,9 @@ use ruff_python_ast::{
 };
 use ruff_text_size::{Ranged, TextRange};
 use threadlint_rules::model::{
-    AcquireHow, BlockingKind, BranchInfo, ClientTimeout, Condition, Event, EventKind, ExitKind,
-    FileModel, FnId, Function, Language, LoopInfo, LoopKind, Node, ObjId, ObjKey, ObjKind, Read,
-    Scope, ScopeKind, Span, SyncObject, ThreadAction, ThreadEntry, WaitKind,
+    AcquireHow, AsyncThread, BlockingKind, BranchInfo, ClientTimeout, Condition, Event, EventKind,
+    ExitKind, FileModel, FnId, Function, Language, LoopInfo, LoopKind, Node, ObjId, ObjKey,
+    ObjKind, Read, Scope, ScopeKind, Span, SyncObject, ThreadAction, ThreadEntry, WaitKind,
 };
 
 use super::modules::{self, ModulePath};
@@ -257,7 +257,7 @@ impl<'a> Lowerer<'a> {
                 name_span,
                 body: nodes,
                 paused_clock: None,
-                runs_alone: false,
+                async_thread: AsyncThread::Runtime,
             });
         }
         self.mark_repeated_thread_classes();

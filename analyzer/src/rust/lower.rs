@@ -18,8 +18,8 @@ use proc_macro2::Span as TokenSpan;
 use syn::visit::Visit;
 use syn::Expr;
 use threadlint_rules::model::{
-    Event, EventKind, FileModel, FnId, Function, Language, Node, ObjId, ObjKey, ObjKind, Span,
-    SyncObject, ThreadEntry,
+    AsyncThread, Event, EventKind, FileModel, FnId, Function, Language, Node, ObjId, ObjKey,
+    ObjKind, Span, SyncObject, ThreadEntry,
 };
 
 use super::macros::MacroArena;
@@ -218,10 +218,13 @@ impl<'a> Lowerer<'a> {
                 name_span: info.name_span,
                 body,
                 paused_clock: info.paused_clock,
-                runs_alone: match info.test_runtime {
-                    Some(TestRuntime::OwnThread) => true,
-                    Some(TestRuntime::CurrentThread) => !info.spawns_tasks,
-                    None => false,
+                async_thread: match info.test_runtime {
+                    Some(TestRuntime::OwnThread) => AsyncThread::Alone,
+                    Some(TestRuntime::CurrentThread) if info.spawns_tasks => {
+                        AsyncThread::TestThread
+                    }
+                    Some(TestRuntime::CurrentThread) => AsyncThread::Alone,
+                    None => AsyncThread::Runtime,
                 },
             })
             .collect();

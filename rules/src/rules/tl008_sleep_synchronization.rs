@@ -5,7 +5,9 @@ use crate::model::{
     ObjId, Scope, ScopeKind, Span,
 };
 use crate::registry::{Check, Context};
-use crate::source::{line_start, only_trivia_between, short, text, NAME_WIDTH, SNIPPET_WIDTH};
+use crate::source::{
+    line_start, one_line, only_trivia_between, short, text, NAME_WIDTH, SNIPPET_WIDTH,
+};
 use crate::waits::waiting_functions;
 
 declare_rule! {
@@ -443,7 +445,7 @@ fn report(
     sleep: &Step,
     woken: Option<&Event>,
 ) -> Finding {
-    let call = short(text(cx.source, sleep.event.span), NAME_WIDTH);
+    let call = one_line(text(cx.source, sleep.event.span), SNIPPET_WIDTH);
     let thread_name = |step: &Step| match step.event.kind {
         EventKind::ThreadStart { obj: Some(obj) } => {
             Some(short(&model.object(obj).display, NAME_WIDTH))

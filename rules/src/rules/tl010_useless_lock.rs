@@ -257,7 +257,7 @@ fn name_of(object: &crate::model::SyncObject) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{Event, Node, Span, SyncObject};
+    use crate::model::{AsyncThread, Event, Node, Span, SyncObject};
     use crate::registry::RuleSettings;
 
     /// One async function that creates a lock of `kind` and acquires it once.
@@ -297,7 +297,7 @@ mod tests {
                 name_span: Span::new(9, 15),
                 body: vec![Node::Event(acquire)],
                 paused_clock: None,
-                runs_alone: false,
+                async_thread: AsyncThread::Runtime,
             }],
             thread_entries: Vec::new(),
             calls: rustc_hash::FxHashMap::default(),

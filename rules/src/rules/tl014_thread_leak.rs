@@ -251,7 +251,7 @@ impl Violation for ThreadLeak {
         match self {
             ThreadLeak::Thread { name, owner, temporary: true, language: Language::Python } => format!("`{name}` is started without keeping the thread: nothing can join it, so it may still run when `{owner}` returns and its errors go unnoticed"),
             ThreadLeak::Thread { name, owner, temporary: false, language: Language::Python } => format!("thread `{name}` is started but `{owner}` never joins, stores or returns it: it may still run when `{owner}` returns and its errors go unnoticed"),
-            ThreadLeak::Thread { name, owner, temporary: true, language: Language::Rust } => format!("the `JoinHandle` of `{name}` is dropped at once: the thread is detached, may still run when `{owner}` returns, and its panic is never seen"),
+            ThreadLeak::Thread { name, owner, temporary: true, language: Language::Rust } => format!("the `JoinHandle` of `{name}` is dropped at once: the thread is detached: it may still run when `{owner}` returns, and no code can join it to wait for its end or receive its panic"),
             ThreadLeak::Thread { name, owner, temporary: false, language: Language::Rust } => format!("the `JoinHandle` `{name}` is never joined, returned or stored: it is dropped at the end of `{owner}`, which detaches the thread while it may still run"),
             ThreadLeak::Executor { name, owner } => format!("executor `{name}` is created outside `with` and `{owner}` never shuts it down, stores or returns it: its workers outlive the function"),
         }
@@ -301,6 +301,7 @@ fn name_of(object: &crate::model::SyncObject) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::AsyncThread;
 
     #[test]
     fn executor_message_does_not_assume_its_workers_are_threads() {
@@ -313,7 +314,7 @@ mod tests {
             name_span: Span::new(4, 7),
             body: Vec::new(),
             paused_clock: None,
-            runs_alone: false,
+            async_thread: AsyncThread::Runtime,
         };
         let finding = executor_finding(&function, "pool", Span::new(0, 4));
         assert!(

@@ -1,8 +1,8 @@
 use crate::declare_rule;
 use crate::diagnostic::{Applicability, Edit, Finding, Fix, FixAvailability, Violation};
 use crate::model::{
-    walk, AcquireHow, BlockingKind, Event, EventKind, FileModel, Flavor, Function, Language,
-    LoopInfo, LoopKind, Node, ObjId, ObjKind, Read, ScopeKind, Span, WaitKind,
+    walk, AcquireHow, AsyncThread, BlockingKind, Event, EventKind, FileModel, Flavor, Function,
+    Language, LoopInfo, LoopKind, Node, ObjId, ObjKind, Read, ScopeKind, Span, WaitKind,
 };
 use crate::registry::{Check, Context};
 use crate::source::{quoted_call, text};
@@ -114,7 +114,7 @@ fn check(cx: &Context) -> Vec<Finding> {
     for function in model
         .functions
         .iter()
-        .filter(|f| f.is_async && !f.runs_alone)
+        .filter(|f| f.is_async && f.async_thread != AsyncThread::Alone)
     {
         // `concurrent.futures.wait(...)`: the futures it waited for are done afterwards.
         let mut waited_from: Option<u32> = None;
@@ -261,6 +261,8 @@ pub struct BlockingCallInAsync {
     pub what: String,
     pub owner: String,
     pub language: Language,
+    /// Rust: the thread the function's async code runs on.
+    pub thread: AsyncThread,
     /// The async counterpart of what it blocks on.
     pub help: String,
 }
@@ -276,8 +278,11 @@ impl Violation for BlockingCallInAsync {
             Language::Python => format!(
                 "{code} {what} on the event loop's thread inside `async def {owner}`: every other task of the loop stalls until it returns"
             ),
+            Language::Rust if self.thread == AsyncThread::TestThread => format!(
+                "{code} {what} on the test's one runtime thread inside `{owner}` (a current-thread `#[tokio::test]`): the tasks it spawned cannot run until it returns"
+            ),
             Language::Rust => format!(
-                "{code} {what} on the async runtime's worker thread inside the async code of `{owner}`: the other tasks of that thread stall until it returns"
+                "{code} {what} on an async runtime's thread inside the async code of `{owner}`: the other tasks of that thread stall until it returns"
             ),
         }
     }
@@ -348,6 +353,7 @@ fn finding(
         what,
         owner,
         language: cx.model.language,
+        thread: function.async_thread,
         help,
     };
     violation.at_with_fix(event.span, fix)
