@@ -3,8 +3,8 @@ use std::collections::HashSet;
 use crate::declare_rule;
 use crate::diagnostic::{Finding, FixAvailability, Violation};
 use crate::model::{
-    bodies, events, Condition, Event, EventKind, ExitKind, FileModel, Function, Language, LoopInfo,
-    LoopKind, Node, ObjKind, Read, Scope, ScopeKind,
+    bodies, events, BlockingKind, Condition, Event, EventKind, ExitKind, FileModel, Function,
+    Language, LoopInfo, LoopKind, Node, ObjKind, Read, Scope, ScopeKind,
 };
 use crate::registry::{Check, Context};
 use crate::source::{short, text, SNIPPET_WIDTH};
@@ -51,6 +51,10 @@ declare_rule! {
     ///   time_left > 0 and not self._cancelled: sleep(0.5); time_left -= 0.5`): the loop
     ///   still polls what else its condition tests;
     /// - `while True: work(); time.sleep(n)` with nothing to re-check (a periodic task);
+    /// - a loop each pass of which blocks, with no timeout, to receive or hand over work
+    ///   (`while let Ok(job) = rx.recv()`, `rx.recv().await`, `item = q.get()` before the sleep):
+    ///   the messages pace it and the sleep only throttles it. A `get(timeout=...)`, or a
+    ///   receive that a "not yet" arm skips by sleeping and going round again, does not;
     /// - comparisons with the clock (`while time.monotonic() < deadline`,
     ///   `if time.monotonic() < self.next_run:`): a deadline passes by itself, not through
     ///   another thread. So does a query of an object of a project class that the function
@@ -185,7 +189,12 @@ fn polling_loop<'a>(
     {
         return None;
     }
+    // Each pass waits for a message (`while let Ok(job) = rx.recv()`): what other threads
+    // send paces the loop, and the sleep only slows the consumer down.
     let inner = &scopes[index + 1..];
+    if paced_by_receive(the_loop, sleep, inner.is_empty()) {
+        return None;
+    }
     // A sleep in an `except` handler (in Rust, the `Err(_)` arm of a `match` on the pass's
     // attempt) is a back-off before the next attempt.
     if inner.iter().any(|s| s.handles_failure()) {
@@ -482,6 +491,42 @@ fn bounds_passes(condition: &Condition, own: &OwnState, info: &LoopInfo) -> bool
         Read::Local(name) => own.contains(read) && info.counted.contains(name),
         read => own.contains(read),
     })
+}
+
+/// Every pass waits, with no timeout, to receive from or hand to another thread or task: a
+/// blocking `recv()`/`get()`/`send()`/`put()`, or an awaited receive (`rx.recv().await`), in
+/// the loop's condition or directly in its body, not in an arm, and before the sleep unless
+/// the sleep too is directly in the body (a "not yet" arm that sleeps and goes round again
+/// skips a receive after it).
+fn paced_by_receive(the_loop: &Scope, sleep: &Event, sleep_on_every_pass: bool) -> bool {
+    let events: Vec<&Event> = the_loop
+        .body
+        .iter()
+        .filter_map(|node| match node {
+            Node::Event(event) => Some(event),
+            Node::Scope(_) => None,
+        })
+        .collect();
+    let on_the_way = |event: &Event| sleep_on_every_pass || event.span.end <= sleep.span.start;
+    events
+        .iter()
+        .enumerate()
+        .any(|(i, event)| match event.kind {
+            _ if !on_the_way(event) => false,
+            EventKind::Blocking {
+                kind:
+                    BlockingKind::Recv
+                    | BlockingKind::QueueGet
+                    | BlockingKind::Send
+                    | BlockingKind::QueuePut,
+                timeout: false,
+                ..
+            } => true,
+            EventKind::Synchronize => events.get(i + 1).is_some_and(|next| {
+                matches!(next.kind, EventKind::Await) && next.span.contains(event.span)
+            }),
+            _ => false,
+        })
 }
 
 /// Every event of the loop's body is a sleep or a test of state: each pass only waits.
