@@ -153,8 +153,8 @@ impl Violation for BareAcquire {
             ),
             BareAcquire::LeakedGuard { call, name, kind, unlocked_later: false } => format!("`{call}` leaks the guard of `{name}`: the {kind} stays locked, no drop will unlock it, and every later attempt to lock it blocks forever"),
             BareAcquire::LeakedGuard { call, name, kind, unlocked_later: true } => format!("`{call}` leaks the guard of `{name}` and unlocks it later by hand: a panic or an early return in between leaves the {kind} locked forever"),
-            BareAcquire::RawLock { call, name, kind, unlocked_later: false } => format!("raw `{call}` locks `{name}` and this function never unlocks it: the {kind} stays locked and every later attempt to lock it blocks forever"),
-            BareAcquire::RawLock { call, name, unlocked_later: true, .. } => format!("raw `{call}` is not unlocked on every path: a panic, an early return or a branch that skips the `unlock()` leaves `{name}` locked forever"),
+            BareAcquire::RawLock { call, name, kind, unlocked_later: false } => format!("Raw `{call}` locks `{name}` and this function never unlocks it: the {kind} stays locked and every later attempt to lock it blocks forever"),
+            BareAcquire::RawLock { call, name, unlocked_later: true, .. } => format!("Raw `{call}` is not unlocked on every path: a panic, an early return or a branch that skips the `unlock()` leaves `{name}` locked forever"),
         }
     }
 

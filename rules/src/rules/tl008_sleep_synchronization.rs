@@ -207,7 +207,15 @@ fn check(cx: &Context) -> Vec<Finding> {
                                 matches!(s.event.kind, EventKind::ThreadStart { obj: Some(_) })
                             })
                             .collect();
-                        findings.push(report(cx, model, &steps[start], &earlier, step, woken));
+                        findings.push(report(
+                            cx,
+                            model,
+                            &steps[start],
+                            &earlier,
+                            step,
+                            woken,
+                            function.is_async,
+                        ));
                     }
                 }
                 _ => {}
@@ -409,6 +417,8 @@ pub struct SleepSynchronization {
     /// The signal it waits for the thread to act on, when it woke one (`cond.notify()`).
     pub woken: Option<String>,
     pub language: Language,
+    /// The sleep is in async code, where the ways to wait are awaited.
+    pub async_code: bool,
 }
 
 impl Violation for SleepSynchronization {
@@ -429,9 +439,11 @@ impl Violation for SleepSynchronization {
     }
 
     fn help(&self) -> String {
-        match self.language {
-            Language::Python => "Wait for the thread itself: `join(timeout=...)` for it to finish, an `Event` it sets when ready (`ready.wait(timeout=...)`), `future.result(timeout=...)` for submitted work, or a `Barrier`",
-            Language::Rust => "Wait for the thread itself: `handle.join()` for it to finish, a channel it sends on when ready (`ready_rx.recv_timeout(..)`), or a `Barrier` both threads reach",
+        match (self.language, self.async_code) {
+            (Language::Python, false) => "Wait for the thread itself: `join(timeout=...)` for it to finish, an `Event` it sets when ready (`ready.wait(timeout=...)`), `future.result(timeout=...)` for submitted work, or a `Barrier`",
+            (Language::Python, true) => "Wait for the work itself: `await asyncio.wait_for(task, timeout)` for it to finish, or an `asyncio.Event` it sets when ready (`await asyncio.wait_for(ready.wait(), timeout)`); for a thread, `await asyncio.to_thread(thread.join, timeout)`",
+            (Language::Rust, false) => "Wait for the thread itself: `handle.join()` for it to finish, a channel it sends on when ready (`ready_rx.recv_timeout(..)`), or a `Barrier` both threads reach",
+            (Language::Rust, true) => "Wait for the work itself, without blocking the runtime: `handle.await` on the task's `JoinHandle` for it to finish, or a signal it gives when ready (a `tokio::sync::oneshot` it sends on, a `Notify`, a `watch` channel), bounded with `tokio::time::timeout`",
         }
         .to_string()
     }
@@ -444,6 +456,7 @@ fn report(
     earlier: &[&Step],
     sleep: &Step,
     woken: Option<&Event>,
+    async_code: bool,
 ) -> Finding {
     let call = one_line(text(cx.source, sleep.event.span), SNIPPET_WIDTH);
     let thread_name = |step: &Step| match step.event.kind {
@@ -497,6 +510,7 @@ fn report(
         what,
         woken: woken.map(|signal| short(text(cx.source, signal.span), NAME_WIDTH)),
         language: model.language,
+        async_code,
     };
     let mut related: Vec<Related> = others
         .into_iter()
