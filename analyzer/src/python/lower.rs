@@ -238,7 +238,10 @@ impl<'a> Lowerer<'a> {
         for index in 0..self.functions.len() {
             let id = FnId(index as u32);
             let body = self.functions[index].body;
-            let nodes = self.lower_body(id, body, 0);
+            let mut nodes = self.lower_body(id, body, 0);
+            if index == 0 {
+                started_threads_first(&mut nodes, &mut false);
+            }
             let info = &self.functions[index];
             let (fn_span, name_span, is_async) = match info.def {
                 Some(def) => (span(def.range), span(def.name.range), def.is_async),
@@ -301,4 +304,25 @@ impl<'a> Lowerer<'a> {
         };
         (model, self.depth_exceeded)
     }
+}
+
+/// Module code: keeps a write to one of its names as shared state only once the code before it
+/// has started a thread or submitted work (`stop = True` after `t.start()`); until then no
+/// other thread can see it. `started` carries the answer along the code in program order.
+fn started_threads_first(nodes: &mut Vec<Node>, started: &mut bool) {
+    nodes.retain_mut(|node| match node {
+        Node::Event(event) => {
+            if matches!(
+                event.kind,
+                EventKind::ThreadStart { .. } | EventKind::Submit { .. }
+            ) {
+                *started = true;
+            }
+            *started || !matches!(event.kind, EventKind::SharedWrite { .. })
+        }
+        Node::Scope(scope) => {
+            started_threads_first(&mut scope.body, started);
+            true
+        }
+    });
 }

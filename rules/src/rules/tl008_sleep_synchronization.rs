@@ -36,7 +36,10 @@ declare_rule! {
     ///   (`stop.set()`, `cond.notify()`, `lock.release()`, `self.running = False`,
     ///   `timer.cancel()`, a loop that calls `abort()` on each task handle, `close()` on the
     ///   channel the threads block in): the sleep is how long the thread may run, or stay
-    ///   blocked, before it is told to go on or stop;
+    ///   blocked, before it is told to go on or stop. Statements the model does not see
+    ///   (`print("stopping")`) may come between, as long as the signal comes before anything
+    ///   that waits for the thread or uses its result. In module code, assigning a module
+    ///   name after a thread was started (`stop = True`) is such a signal;
     /// - a sleep whose next statement waits for the thread anyway (`time.sleep(1)` then
     ///   `t.join()`): pointless, but the join is what makes the result ready;
     /// - in Rust, a sleep while a test runtime's clock is paused (`#[tokio::test(start_paused =
@@ -388,7 +391,10 @@ fn waits_for_thread(
                 s.event.span.start >= line && line_start(source, s.event.span.start) == line
             })
             .collect(),
-        (None, None) => return true,
+        // Statements the model does not see come first (`print("stopping")`): the sleep
+        // is a run window when the code then signals the thread before it waits for it
+        // (`time.sleep(5); print(..); stop = True; t.join()`).
+        (None, None) => return !signals_before_waiting(sleep, rest, synchronizes),
     };
     for step in next_statement {
         match step.event.kind {
@@ -406,6 +412,37 @@ fn waits_for_thread(
         }
     }
     true
+}
+
+/// In the sleep's block, after it, a signal to the thread (`stop.set()`, `stop = True`, a
+/// release) comes before anything that waits for it or uses its result.
+fn signals_before_waiting(
+    sleep: &Step,
+    rest: &[Step],
+    synchronizes: &dyn Fn(&EventKind) -> bool,
+) -> bool {
+    let depth = sleep.scopes.len();
+    for step in rest {
+        let same_block = step.scopes.len() >= depth
+            && step
+                .scopes
+                .iter()
+                .zip(&sleep.scopes)
+                .all(|(a, b)| std::ptr::eq(*a, *b));
+        if !same_block {
+            return false;
+        }
+        match step.event.kind {
+            EventKind::Notify { .. }
+            | EventKind::Release { .. }
+            | EventKind::SharedWrite { .. } => return true,
+            // An executor's shutdown (the end of its `with` block) waits for the work.
+            EventKind::Synchronize | EventKind::Shutdown { .. } => return false,
+            ref kind if synchronizes(kind) => return false,
+            _ => {}
+        }
+    }
+    false
 }
 
 /// A sleep that stands in for waiting on a thread or on submitted work.

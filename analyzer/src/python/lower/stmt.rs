@@ -717,12 +717,12 @@ impl<'a> Lowerer<'a> {
             Some(value) => reads_expression(value, target),
         };
         let shared = match target {
-            Expr::Name(name) => {
-                function.0 != 0
-                    && self.functions[function.0 as usize]
-                        .globals
-                        .contains(name.id.as_str())
-            }
+            // Module code's own names are shared once it has started a thread (what comes
+            // before is dropped by `started_threads_first`).
+            Expr::Name(_) if function.0 == 0 => true,
+            Expr::Name(name) => self.functions[function.0 as usize]
+                .globals
+                .contains(name.id.as_str()),
             Expr::Attribute(_) => {
                 let root = attribute_path(target).map(|(root, _)| root);
                 root.is_some_and(|root| {
@@ -744,7 +744,7 @@ impl<'a> Lowerer<'a> {
             },
             _ => false,
         };
-        if shared && function.0 != 0 {
+        if shared && (function.0 != 0 || matches!(target, Expr::Name(_))) {
             let obj = self.written_object(function, target);
             let key = match target {
                 Expr::Subscript(sub) => Some(self.item_key(&sub.slice)),
