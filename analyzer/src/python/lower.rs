@@ -96,6 +96,9 @@ pub struct Lowerer<'a> {
     /// Attribute name -> kind, where every class of the file that defines the attribute agrees;
     /// used for receivers whose class is not known (`account.lock` with `account` a parameter).
     attribute_kinds: HashMap<String, Option<ObjKind>>,
+    /// Module code has started a thread or submitted work: its writes to its own names are
+    /// shared state from then on.
+    module_started_threads: bool,
     /// Variables and attributes bound to an instance of a class of another module of the
     /// project (`self.pool = Pool()`): the class's absolute name.
     instance_types: HashMap<ObjKey, String>,
@@ -176,6 +179,7 @@ impl<'a> Lowerer<'a> {
             objects: Vec::new(),
             object_by_key: HashMap::default(),
             attribute_kinds: HashMap::default(),
+            module_started_threads: false,
             instance_types: HashMap::default(),
             file_instances: HashMap::default(),
             lookups: std::cell::RefCell::default(),
@@ -238,10 +242,7 @@ impl<'a> Lowerer<'a> {
         for index in 0..self.functions.len() {
             let id = FnId(index as u32);
             let body = self.functions[index].body;
-            let mut nodes = self.lower_body(id, body, 0);
-            if index == 0 {
-                started_threads_first(&mut nodes, &mut false);
-            }
+            let nodes = self.lower_body(id, body, 0);
             let info = &self.functions[index];
             let (fn_span, name_span, is_async) = match info.def {
                 Some(def) => (span(def.range), span(def.name.range), def.is_async),
@@ -304,25 +305,4 @@ impl<'a> Lowerer<'a> {
         };
         (model, self.depth_exceeded)
     }
-}
-
-/// Module code: keeps a write to one of its names as shared state only once the code before it
-/// has started a thread or submitted work (`stop = True` after `t.start()`); until then no
-/// other thread can see it. `started` carries the answer along the code in program order.
-fn started_threads_first(nodes: &mut Vec<Node>, started: &mut bool) {
-    nodes.retain_mut(|node| match node {
-        Node::Event(event) => {
-            if matches!(
-                event.kind,
-                EventKind::ThreadStart { .. } | EventKind::Submit { .. }
-            ) {
-                *started = true;
-            }
-            *started || !matches!(event.kind, EventKind::SharedWrite { .. })
-        }
-        Node::Scope(scope) => {
-            started_threads_first(&mut scope.body, started);
-            true
-        }
-    });
 }

@@ -15,7 +15,11 @@ impl<'a> Lowerer<'a> {
             return nodes;
         }
         for stmt in body {
+            let before = nodes.len();
             self.lower_stmt(function, stmt, depth, &mut nodes);
+            if function.0 == 0 && !self.module_started_threads {
+                self.module_started_threads = starts_threads(&nodes[before..]);
+            }
         }
         nodes
     }
@@ -717,9 +721,8 @@ impl<'a> Lowerer<'a> {
             Some(value) => reads_expression(value, target),
         };
         let shared = match target {
-            // Module code's own names are shared once it has started a thread (what comes
-            // before is dropped by `started_threads_first`).
-            Expr::Name(_) if function.0 == 0 => true,
+            // Module code's own names are shared once it has started a thread.
+            Expr::Name(_) if function.0 == 0 => self.module_started_threads,
             Expr::Name(name) => self.functions[function.0 as usize]
                 .globals
                 .contains(name.id.as_str()),
@@ -745,7 +748,14 @@ impl<'a> Lowerer<'a> {
             _ => false,
         };
         if shared && (function.0 != 0 || matches!(target, Expr::Name(_))) {
-            let obj = self.written_object(function, target);
+            let obj = match target {
+                // A name module code assigns is an object only if something made it one.
+                Expr::Name(name) if function.0 == 0 => self
+                    .object_by_key
+                    .get(&ObjKey::Global(name.id.to_string()))
+                    .copied(),
+                _ => self.written_object(function, target),
+            };
             let key = match target {
                 Expr::Subscript(sub) => Some(self.item_key(&sub.slice)),
                 _ => None,
@@ -848,4 +858,15 @@ impl<'a> Visitor<'a> for ArgumentNames {
             }
         }
     }
+}
+
+/// The nodes start a thread or submit work somewhere inside.
+fn starts_threads(nodes: &[Node]) -> bool {
+    nodes.iter().any(|node| match node {
+        Node::Event(event) => matches!(
+            event.kind,
+            EventKind::ThreadStart { .. } | EventKind::Submit { .. }
+        ),
+        Node::Scope(scope) => starts_threads(&scope.body),
+    })
 }
