@@ -7,7 +7,7 @@ use crate::model::{
 use crate::registry::{Check, Context};
 use crate::source::{
     indent_lines, indentation, line_end_inclusive, line_start, may_hold_multiline_string,
-    only_trivia_between, short, stands_alone, text,
+    only_trivia_between, short, stands_alone, text, SNIPPET_WIDTH,
 };
 
 /// How wide a Rust lock or call may be quoted in a message.
@@ -25,7 +25,9 @@ declare_rule! {
     ///
     /// Not reported: `if lock.acquire(timeout=t):` (or `if not lock.acquire(...): raise ...`)
     /// followed by `try:`/`finally: lock.release()`, which is the correct way to take a lock
-    /// with a timeout; and an acquisition whose release is in another method of the same class
+    /// with a timeout, or by a `release()` as the arm's first statement (a probe: `if
+    /// lock.acquire(False): lock.release()`; a statement before it, even `value = table[key]`,
+    /// can raise); and an acquisition whose release is in another method of the same class
     /// (a check-out/return protocol such as a connection pool's semaphore). That method must give
     /// back what another took: a release after its own acquisition of the lock ends its own
     /// critical section, and does not make a protocol of an acquisition elsewhere that is
@@ -120,11 +122,14 @@ declare_rule! {
 
 /// A lock taken where it is not released on every path.
 pub enum BareAcquire {
-    /// Python: `acquire()` without `with` or `try`/`finally`; `with_statement` when the
-    /// object is known to be a context manager.
+    /// Python: `acquire()` without `with` or `try`/`finally`; `call` as written when it has
+    /// arguments, `waits` when it blocks with no timeout, `with_statement` when the object is
+    /// known to be a context manager.
     Acquire {
         name: String,
+        call: String,
         kind: &'static str,
+        waits: bool,
         with_statement: bool,
     },
     /// Rust: a guard leaked (`mem::forget`), unlocked later by hand or never.
@@ -148,8 +153,11 @@ impl Violation for BareAcquire {
 
     fn message(&self) -> String {
         match self {
-            BareAcquire::Acquire { name, kind, .. } => format!(
-                "`{name}.acquire()` is not released on every path: if the code after it raises, the {kind} stays held and other threads block forever"
+            BareAcquire::Acquire { call, kind, waits: true, .. } => format!(
+                "`{call}` is not released on every path: if the code after it raises, the {kind} stays held and other threads block forever"
+            ),
+            BareAcquire::Acquire { call, kind, waits: false, .. } => format!(
+                "`{call}` is not released on every path: if the code after it raises, the {kind} stays held and every later attempt to take it blocks or fails"
             ),
             BareAcquire::LeakedGuard { call, name, kind, unlocked_later: false } => format!("`{call}` leaks the guard of `{name}`: the {kind} stays locked, no drop will unlock it, and every later attempt to lock it blocks forever"),
             BareAcquire::LeakedGuard { call, name, kind, unlocked_later: true } => format!("`{call}` leaks the guard of `{name}` and unlocks it later by hand: a panic or an early return in between leaves the {kind} locked forever"),
@@ -160,7 +168,8 @@ impl Violation for BareAcquire {
 
     fn help(&self) -> String {
         match self {
-            BareAcquire::Acquire { name, with_statement: true, .. } => format!("Use `with {name}:`, or follow the acquisition at once with `try:` ... `finally: {name}.release()`"),
+            BareAcquire::Acquire { name, waits: true, with_statement: true, .. } => format!("Use `with {name}:`, or follow the acquisition at once with `try:` ... `finally: {name}.release()`"),
+            BareAcquire::Acquire { name, waits: false, with_statement: true, .. } => format!("Follow the successful acquisition at once with `try:` ... `finally: {name}.release()` (inside the `if` that tests it); `with {name}:` would wait with no timeout"),
             BareAcquire::Acquire { name, with_statement: false, .. } => format!("Follow the acquisition at once with `try:` ... `finally: {name}.release()` (`{name}` is known only by its `acquire()`/`release()`, and may not support `with`: a manager's proxy does not)"),
             BareAcquire::LeakedGuard { name, unlocked_later: false, .. } => format!("Let the guard go out of scope (or `drop(guard)`) to unlock `{name}`; to hold it across calls, keep the guard in a struct field instead of forgetting it"),
             BareAcquire::LeakedGuard { name, unlocked_later: true, .. } => format!("Keep the guard alive until the work is done and let its drop unlock `{name}` on every path, panics included, instead of `mem::forget` and `force_unlock`"),

@@ -76,9 +76,16 @@ pub(super) fn check(cx: &Context) -> Vec<Finding> {
                     .statement
                     .filter(|_| *how == AcquireHow::Manual && with_statement)
                     .and_then(|_| build_fix(cx, body, position, lock, name));
+                let call = text(cx.source, event.span);
                 let violation = BareAcquire::Acquire {
                     name: name.to_string(),
+                    call: if call.len() <= SNIPPET_WIDTH && !call.contains('\n') {
+                        call.to_string()
+                    } else {
+                        format!("{name}.acquire(...)")
+                    },
                     kind,
+                    waits: *how == AcquireHow::Manual,
                     with_statement,
                 };
                 findings.push(violation.at_with_fix(event.span, fix));
@@ -240,8 +247,21 @@ fn is_protected(
                             .iter()
                             .any(|n| try_releasing(Some(n), lock, model).is_some())
                     };
+                    // Released by the arm's first statement: nothing in between can raise
+                    // (`print(...)` or `value = db[key]` before it can).
+                    let released_at_once = |scope: &Scope| {
+                        releases_first(&scope.body)
+                            && match (info.condition.span, scope.body.first()) {
+                                (Some(test), Some(Node::Event(release))) => only_trivia_between(
+                                    source,
+                                    line_end_inclusive(source, test.end),
+                                    release.statement.unwrap_or(release.span).start,
+                                ),
+                                _ => true,
+                            }
+                    };
                     if !negated {
-                        return guarded(branch) || releases_first(&branch.body);
+                        return guarded(branch) || released_at_once(branch);
                     }
                     let arms: Vec<&Scope> = body[position + 1..]
                         .iter()
