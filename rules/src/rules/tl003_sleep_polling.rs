@@ -34,7 +34,9 @@ declare_rule! {
     /// call through a local bound to `time.sleep` (`pause = time.sleep`) is a sleep. Not reported:
     /// - a sleep that paces a `for` loop (work items, or a fixed number of attempts);
     /// - a bounded retry: a sleep in an `except` handler (in Rust, in the arm of a `match` on
-    ///   the pass's attempt that takes any error, `Err(_)` or `Err(e)`), or a loop whose
+    ///   the pass's attempt that takes any error, `Err(_)` or `Err(e)`; a `match` on a
+    ///   non-blocking test, `m.try_lock()` or an atomic's `load`, re-checks like `if let`, and
+    ///   its `Err(_)` arm is "not yet"), or a loop whose
     ///   condition reads a
     ///   variable or attribute the loop itself assigns (an attempt counter, the result of the
     ///   last try, the work left), or that leaves on such a test (`if attempt >= retries:

@@ -399,6 +399,7 @@ impl<'a> Lowerer<'a> {
         // The scrutinee's temporaries live through the whole match.
         let before = out.len();
         let scrutinee = self.expr(&m.expr, out, depth + 1);
+        self.state_tests(Some(self.expr_span(&m.expr)), out);
         // A non-blocking test of another thread's state (`try_lock()`, a state test) is not
         // an attempt whose failure an `Err` arm handles: it is "not yet".
         let attempt = !out[before..].iter().any(|node| {
@@ -414,6 +415,15 @@ impl<'a> Lowerer<'a> {
             )
         });
         let arms = m.arms.len();
+        // On a non-blocking test, each arm tests the scrutinee as `if let` does (`match
+        // m.try_lock() { Ok(g) => break g, Err(_) => sleep(..) }`). The arms of an attempt
+        // (`match connect()`) handle its outcome: the pass's own result, not another thread's
+        // state.
+        let tested = if attempt {
+            Condition::default()
+        } else {
+            self.condition(&m.expr)
+        };
         for (index, arm) in m.arms.iter().enumerate() {
             let mut body = Vec::new();
             self.push_frame();
@@ -430,7 +440,7 @@ impl<'a> Lowerer<'a> {
                 kind: ScopeKind::Branch(BranchInfo {
                     first: index == 0,
                     has_else: arms > 1,
-                    condition: Condition::default(),
+                    condition: tested.clone(),
                     exits: expr_exit(&arm.body),
                     acquire_test: None,
                     handles_failure: attempt && any_error(&arm.pat),
