@@ -254,27 +254,32 @@ pub fn summarize(cx: &Context, file: &str) -> LockSummary {
     }
 }
 
-/// The file's classes, each with the methods that wait for another thread.
+/// The file's classes, each with the methods that wait for another thread, and those that
+/// start one and leave it running.
 fn with_waiting_methods(
     model: &FileModel,
     classes: &[crate::model::ClassSummary],
 ) -> Vec<crate::model::ClassSummary> {
     let waiting = crate::waits::waiting_functions(model);
+    let starting = crate::waits::starting_functions(model, &waiting);
+    let methods = |class: &str, flags: &[bool]| {
+        let mut names: Vec<String> = model
+            .functions
+            .iter()
+            .zip(flags)
+            .filter(|(function, &flag)| flag && function.class.as_deref() == Some(class))
+            .map(|(function, _)| function.name.clone())
+            .collect();
+        names.sort();
+        names.dedup();
+        names
+    };
     classes
         .iter()
         .map(|class| {
             let mut class = class.clone();
-            class.waiting = model
-                .functions
-                .iter()
-                .zip(&waiting)
-                .filter(|(function, &waits)| {
-                    waits && function.class.as_deref() == Some(class.name.as_str())
-                })
-                .map(|(function, _)| function.name.clone())
-                .collect();
-            class.waiting.sort();
-            class.waiting.dedup();
+            class.waiting = methods(&class.name, &waiting);
+            class.starting = methods(&class.name, &starting);
             class
         })
         .collect()

@@ -790,6 +790,12 @@ pub struct ClassSummary {
     /// queue's `join()`, a latch's `wait()`).
     #[serde(default)]
     pub waiting: Vec<String>,
+    /// Those of its methods that start a thread (or hand work to one) and return while it may
+    /// still run, themselves or through the functions of their file they call, waiting for no
+    /// other thread: a call of one from another module starts that work too (a server's
+    /// `start()`, a handler's `dispatch_in_background()`).
+    #[serde(default)]
+    pub starting: Vec<String>,
 }
 
 /// How a call that is an event is written, as the front-end parsed it: rules quote and

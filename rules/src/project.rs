@@ -183,12 +183,12 @@ impl ProjectIndex {
                 index.lock_holding_classes.insert(name.clone());
             }
         }
-        // A class with a method that waits for another thread matters to the files that call
-        // it (a thread's end awaited through it).
+        // A class with a method that waits for another thread, or starts one, matters to the
+        // files that call it (a thread's end awaited, or a thread started, through it).
         let waiting: Vec<String> = index
             .classes
             .iter()
-            .filter(|(_, class)| !class.waiting.is_empty())
+            .filter(|(_, class)| !class.waiting.is_empty() || !class.starting.is_empty())
             .map(|(name, _)| name.clone())
             .collect();
         index.relevant_classes.extend(waiting);
@@ -258,6 +258,19 @@ impl ProjectIndex {
                 .then(|| summary.waiting.iter().any(|m| m == method))
         })
         .is_some_and(|(_, waits)| waits)
+    }
+
+    /// Whether the method `method` of the class `class` (its own, or the first base's that
+    /// defines it) starts a thread and returns while it may still run.
+    pub fn class_method_starts(&self, class: &str, method: &str) -> bool {
+        self.find_in_bases(class, &|_, summary| {
+            summary
+                .methods
+                .iter()
+                .any(|m| m == method)
+                .then(|| summary.starting.iter().any(|m| m == method))
+        })
+        .is_some_and(|(_, starts)| starts)
     }
 
     /// The flags of the class `name` (as its module or a subclass names it), from its own
@@ -648,6 +661,7 @@ mod tests {
             attributes,
             methods: methods.iter().map(ToString::to_string).collect(),
             waiting: Vec::new(),
+            starting: Vec::new(),
         };
         let function = |name: &str, acquires: bool, calls: &[&str]| FunctionEffects {
             name: name.to_string(),

@@ -1,7 +1,8 @@
 //! Which functions of a file wait for another thread: a join, a message, a wait on a
 //! condition, an event or a barrier, a future's result, directly or through the functions of
-//! the file they call. Thread-leak and sleep-synchronisation checks read it, and the
-//! project summary exports it per method so that a call from another module is a wait too.
+//! the file they call; and which start a thread they leave running. Thread-leak and
+//! sleep-synchronisation checks read them, and the project summary exports them per method so
+//! that a call from another module is a wait, or a start, too.
 
 use crate::model::{events, EventKind, FileModel, FnId, Language, Span};
 
@@ -55,4 +56,38 @@ pub(crate) fn waiting_functions(model: &FileModel) -> Vec<bool> {
         }
     }
     waits
+}
+
+/// For each function of the file, whether it starts a thread or hands work to one and returns
+/// while it may still run: a start or a submission, directly or through the functions of the
+/// file it calls, in a function that waits for no other thread (a server's `start()` that
+/// spawns its loop; not one that starts a thread and joins it, or waits until it is ready).
+pub(crate) fn starting_functions(model: &FileModel, waiting: &[bool]) -> Vec<bool> {
+    let count = model.functions.len();
+    let mut starts = vec![false; count];
+    let mut calls: Vec<Vec<FnId>> = vec![Vec::new(); count];
+    for (index, function) in model.functions.iter().enumerate() {
+        events(&function.body, &mut |event, _| match event.kind {
+            EventKind::Call { callee } => calls[index].push(callee),
+            EventKind::ThreadStart { .. } | EventKind::Submit { .. } => starts[index] = true,
+            _ => {}
+        });
+    }
+    // Fixed point over the call graph: values only turn true, so this terminates.
+    loop {
+        let mut changed = false;
+        for index in 0..count {
+            if !starts[index] && calls[index].iter().any(|c| starts[c.0 as usize]) {
+                starts[index] = true;
+                changed = true;
+            }
+        }
+        if !changed {
+            break;
+        }
+    }
+    for (start, &waits) in starts.iter_mut().zip(waiting) {
+        *start &= !waits;
+    }
+    starts
 }

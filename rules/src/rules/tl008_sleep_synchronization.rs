@@ -8,13 +8,17 @@ use crate::registry::{Check, Context};
 use crate::source::{
     line_start, one_line, only_trivia_between, short, text, NAME_WIDTH, SNIPPET_WIDTH,
 };
-use crate::waits::waiting_functions;
+use crate::waits::{starting_functions, waiting_functions};
 
 declare_rule! {
     /// ## What it does
     /// Checks for `time.sleep()` used to wait for another thread: a sleep after starting a
     /// thread or submitting work to an executor, with no `join()`, `wait()` or `result()` in
-    /// between, before the code goes on to rely on what the thread did.
+    /// between, before the code goes on to rely on what the thread did. A call of a function
+    /// that starts a thread and returns while it runs (a server's `start()`, a pool's own
+    /// `execute(job)`, in the same file or, for a method of a class, in another module) starts
+    /// one too; a function that then waits for it (until it is ready, or joins it) does not.
+    /// A sleep inside the work handed to such a call runs on that thread and is not reported.
     ///
     /// ## Why is this bad?
     /// The sleep guesses how long the other thread needs. On a loaded machine (a CI runner)
@@ -41,7 +45,8 @@ declare_rule! {
     ///   that waits for the thread or uses its result. In module code, assigning a module
     ///   name after a thread was started (`stop = True`) is such a signal;
     /// - a sleep whose next statement waits for the thread anyway (`time.sleep(1)` then
-    ///   `t.join()`): pointless, but the join is what makes the result ready;
+    ///   `t.join()`, or a call of a function of the file that waits, such as a pool's
+    ///   `join()`): pointless, but the join is what makes the result ready;
     /// - in Rust, a sleep while a test runtime's clock is paused (`#[tokio::test(start_paused =
     ///   true)]`, or after `tokio::time::pause()`): it advances virtual time, which the runtime
     ///   moves on only once every task is idle, so it guesses no duration;
@@ -106,12 +111,15 @@ declare_rule! {
 struct Step<'a> {
     event: &'a Event,
     scopes: Vec<&'a Scope>,
+    /// A start made by calling a function that starts the thread.
+    by_call: bool,
 }
 
 fn check(cx: &Context) -> Vec<Finding> {
     let model = cx.model;
     let mut findings = Vec::new();
     let waiting = waiting_functions(model);
+    let starting = starting_functions(model, &waiting);
     // Where the clock is paused: from the pause to the end of the function that paused it,
     // closures and tasks defined there included.
     let paused: Vec<Span> = model
@@ -121,10 +129,21 @@ fn check(cx: &Context) -> Vec<Finding> {
         .collect();
     for function in &model.functions {
         let mut steps = Vec::new();
+        let mut after_project_call: Option<Span> = None;
         events(&function.body, &mut |event, scopes| {
+            // A call that starts a thread: a function of the file, or a method of another
+            // module's class (its call, then the submission it makes, on the same span).
+            let by_call = match event.kind {
+                EventKind::Call { .. } => true,
+                EventKind::Submit { .. } => after_project_call == Some(event.span),
+                _ => false,
+            };
+            after_project_call =
+                matches!(event.kind, EventKind::ExternalCall { .. }).then_some(event.span);
             steps.push(Step {
                 event,
                 scopes: scopes.to_vec(),
+                by_call,
             });
         });
         let loops = wait_loops(&function.body);
@@ -137,9 +156,12 @@ fn check(cx: &Context) -> Vec<Finding> {
                 _ => None,
             })
             .collect();
+        // A call of a function of the file that waits for another thread (a pool's `join()`)
+        // synchronises as a join does.
         let synchronizes = |kind: &EventKind| {
             synchronizes(kind)
                 && !matches!(kind, EventKind::Acquire { obj, .. } if released.contains(obj))
+                || matches!(kind, EventKind::Call { callee } if waiting[callee.0 as usize])
         };
         // The thread starts and submissions not yet followed by a synchronisation.
         let mut pending: Vec<usize> = Vec::new();
@@ -153,6 +175,8 @@ fn check(cx: &Context) -> Vec<Finding> {
         for (index, step) in steps.iter().enumerate() {
             match &step.event.kind {
                 EventKind::ThreadStart { .. } | EventKind::Submit { .. } => pending.push(index),
+                // A function of the file that starts a thread and leaves it running.
+                EventKind::Call { callee } if starting[callee.0 as usize] => pending.push(index),
                 // Joining one thread waits for that thread, not for the others started before.
                 EventKind::Blocking {
                     kind: BlockingKind::Join,
@@ -188,7 +212,12 @@ fn check(cx: &Context) -> Vec<Finding> {
                     let Some(&start) = pending.last() else {
                         continue;
                     };
-                    if paused.iter().any(|p| p.contains(step.event.span)) {
+                    // In the work handed to a later call that starts a thread (a closure
+                    // passed to `pool.execute(..)`): it sleeps on that thread.
+                    let handed_on = steps[index + 1..]
+                        .iter()
+                        .any(|later| later.by_call && later.event.span.contains(step.event.span));
+                    if handed_on || paused.iter().any(|p| p.contains(step.event.span)) {
                         continue;
                     }
                     let start_span = steps[start].event.span;
@@ -531,6 +560,16 @@ fn report(
             "the thread started before it".to_string(),
             "the thread is started here".to_string(),
         ),
+        _ if start.by_call => {
+            let callee = model.call(start.event.span).map_or_else(
+                || short(text(cx.source, start.event.span), SNIPPET_WIDTH),
+                |call| text(cx.source, call.callee).to_string(),
+            );
+            (
+                format!("the thread that `{callee}` starts"),
+                format!("`{callee}` starts a thread here and returns while it runs"),
+            )
+        }
         _ => (
             format!(
                 "the work submitted with `{}`",

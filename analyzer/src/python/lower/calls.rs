@@ -302,10 +302,18 @@ impl<'a> Lowerer<'a> {
                 return;
             }
             // A method of a class of another module: inherited, or of a held instance.
-            if let Some((callee, waits)) = self.project_method(function, method) {
-                push(out, EventKind::ExternalCall { callee });
-                if waits {
+            if let Some(called) = self.project_method(function, method) {
+                push(
+                    out,
+                    EventKind::ExternalCall {
+                        callee: called.callee,
+                    },
+                );
+                if called.waits {
                     push(out, EventKind::Synchronize);
+                }
+                if called.starts {
+                    push(out, EventKind::Submit { target: None });
                 }
                 return;
             }

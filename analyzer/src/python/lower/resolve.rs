@@ -656,6 +656,7 @@ impl<'a> Lowerer<'a> {
                     methods
                 },
                 waiting: Vec::new(),
+                starting: Vec::new(),
             })
             .collect();
         let position: HashMap<&str, usize> = self
@@ -788,18 +789,21 @@ impl<'a> Lowerer<'a> {
     /// The method a call `receiver.method()` runs in another module: a method inherited by this
     /// file's class from a base elsewhere (`self.close()`), or one of a project class whose
     /// instance the receiver holds (`self.pool.close()`); with whether it waits for another
-    /// thread (a project queue's `join()`).
+    /// thread (a project queue's `join()`), or starts one and leaves it running (a server's
+    /// `start()`).
     pub(super) fn project_method(
         &mut self,
         function: FnId,
         method: &ast::ExprAttribute,
-    ) -> Option<(String, bool)> {
+    ) -> Option<ProjectMethod> {
         let index = self.index?;
         let name = method.attr.id.as_str();
         let found = |class: &str| {
-            index
-                .class_method(class, name)
-                .map(|callee| (callee, index.class_method_waits(class, name)))
+            index.class_method(class, name).map(|callee| ProjectMethod {
+                callee,
+                waits: index.class_method_waits(class, name),
+                starts: index.class_method_starts(class, name),
+            })
         };
         if let Expr::Name(receiver) = &*method.value {
             let receiver = receiver.id.as_str();
@@ -895,4 +899,13 @@ impl<'a> Lowerer<'a> {
         }
         None
     }
+}
+
+/// A method of a class of another module that a call runs, and what it does with threads.
+pub(super) struct ProjectMethod {
+    pub(super) callee: String,
+    /// It waits for another thread.
+    pub(super) waits: bool,
+    /// It starts a thread, or hands work to one, and returns while that may still run.
+    pub(super) starts: bool,
 }

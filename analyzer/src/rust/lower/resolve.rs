@@ -612,6 +612,7 @@ impl Lowerer<'_> {
                     attributes,
                     methods,
                     waiting: Vec::new(),
+                    starting: Vec::new(),
                 }
             })
             .filter(|class| !class.attributes.is_empty() || !class.methods.is_empty())
