@@ -218,7 +218,8 @@ impl<'a> Lowerer<'a> {
                     for arg in &call.args {
                         match arg {
                             Expr::Closure(closure) => {
-                                self.inline_closure(closure, &[Ty::ThreadScope], out, depth);
+                                let _ =
+                                    self.inline_closure(closure, &[Ty::ThreadScope], out, depth);
                             }
                             other => {
                                 self.expr(other, out, depth + 1);

@@ -202,7 +202,7 @@ impl<'a> Lowerer<'a> {
                 None => Value::default(),
             },
             Expr::Closure(closure) => {
-                self.inline_closure(closure, &[], out, depth);
+                let _ = self.inline_closure(closure, &[], out, depth);
                 Value::default()
             }
             Expr::If(if_expr) => {
@@ -461,16 +461,35 @@ impl<'a> Lowerer<'a> {
         hints: &[Ty],
         out: &mut Vec<Node>,
         depth: usize,
-    ) {
+    ) -> Ty {
         let mut body = Vec::new();
         self.push_frame();
         self.closure_floors.push(self.frames.len() - 1);
+        // What an expression body gives back (`|_| thread::spawn(..)`: a handle).
+        let mut returned = Ty::Unknown;
         for (index, input) in closure.inputs.iter().enumerate() {
             let value = Value::of(hints.get(index).cloned().unwrap_or_default());
             self.bind_pattern(input, value, &mut body, false, depth + 1);
         }
         let whole = self.expr_span(&closure.body);
         let statements = match &*closure.body {
+            // A block that ends in a handle it gives back (`|_| { setup(); thread::spawn(..) }`).
+            Expr::Block(block)
+                if block.label.is_none()
+                    && matches!(block.block.stmts.last(), Some(syn::Stmt::Expr(tail, None))
+                        if matches!(tail, Expr::Call(_) | Expr::MethodCall(_))) =>
+            {
+                let stmts = &block.block.stmts;
+                self.block_stmts(&stmts[..stmts.len() - 1], &mut body, depth + 1);
+                if let Some(syn::Stmt::Expr(tail, None)) = stmts.last() {
+                    self.temp_scopes.push(Vec::new());
+                    let value = self.expr(tail, &mut body, depth + 1);
+                    self.escape(&value);
+                    self.end_temps(&mut body, whole.end);
+                    returned = value.ty;
+                }
+                stmts.len()
+            }
             Expr::Block(block) if block.label.is_none() => {
                 self.block_stmts(&block.block.stmts, &mut body, depth + 1);
                 block.block.stmts.len()
@@ -480,6 +499,7 @@ impl<'a> Lowerer<'a> {
                 let value = self.expr(other, &mut body, depth + 1);
                 self.escape(&value);
                 self.end_temps(&mut body, whole.end);
+                returned = value.ty;
                 1
             }
         };
@@ -493,6 +513,7 @@ impl<'a> Lowerer<'a> {
             statements: statements as u32,
             body,
         }));
+        returned
     }
 
     pub(super) fn lower_macro(

@@ -486,14 +486,19 @@ impl<'a> Lowerer<'a> {
             _ => None,
         };
         let mut values = Vec::new();
+        // What `map`'s closure makes of each item (`|_| thread::spawn(..)`).
+        let mut mapped = Ty::Unknown;
         for arg in args {
             match arg {
                 Expr::Closure(closure) => {
                     let hints = element.clone().map(|t| vec![t]).unwrap_or_default();
                     // An adaptor's closure may run once per item.
                     self.repetition += 1;
-                    self.inline_closure(closure, &hints, out, depth);
+                    let returned = self.inline_closure(closure, &hints, out, depth);
                     self.repetition -= 1;
+                    if name == "map" {
+                        mapped = returned;
+                    }
                     values.push(Value::default());
                 }
                 other => values.push(self.expr(other, out, depth + 1)),
@@ -533,6 +538,11 @@ impl<'a> Lowerer<'a> {
             {
                 self.push(out, EventKind::Synchronize, span);
             }
+        }
+        // Handles made item by item (`(0..n).map(|_| thread::spawn(..))`): an iterator of them,
+        // which `collect()` gathers (`for h in handles { h.join() }`).
+        if matches!(mapped, Ty::Sync(ObjKind::Thread { .. } | ObjKind::Future)) {
+            return Value::of(Ty::Iter(Box::new(mapped)));
         }
         transform(&receiver, name)
     }
@@ -652,6 +662,7 @@ pub(super) fn transform(receiver: &Value, name: &str) -> Value {
             | "first_mut" | "last_mut",
         ) => Value::of(Ty::Opt(inner.clone())),
         (Ty::Seq(inner), "remove" | "swap_remove") => Value::of((**inner).clone()),
+        (Ty::Iter(inner), "collect") => Value::of(Ty::Seq(inner.clone())),
         (
             Ty::Lock(..)
             | Ty::Sync(_)
