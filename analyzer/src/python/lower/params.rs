@@ -2,7 +2,8 @@
 //! file passes a synchronisation object of one kind is an object of that kind: `def
 //! worker(lock): with lock: ...` started as `Thread(target=worker, args=(lock,))` with `lock =
 //! threading.Lock()` holds a lock in its `with`. Calls are direct (`f(lock)`, `self.m(lock)`),
-//! thread targets (`args=`, `kwargs=`) and executor submissions (`pool.submit(f, lock)`).
+//! thread targets (`args=`, `kwargs=`) and executor submissions (`pool.submit(f, lock)`). A
+//! thread pool handed to a function is one too (`def run(pool): pool.submit(job)`).
 
 use super::*;
 
@@ -20,7 +21,7 @@ fn handed_kind(kind: ObjKind) -> bool {
     kind.is_lock_like()
         || matches!(
             kind,
-            ObjKind::Event | ObjKind::Barrier { .. } | ObjKind::Queue { .. }
+            ObjKind::Event | ObjKind::Barrier { .. } | ObjKind::Queue { .. } | ObjKind::Executor
         )
 }
 
@@ -49,9 +50,12 @@ impl<'a> Lowerer<'a> {
                 continue;
             };
             for (index, argument) in arguments {
+                // A process pool is handed on as nothing: its tasks share no memory with the
+                // caller, and the callee's `submit` must not make them threads.
                 let kind = match argument {
                     Expr::Name(_) | Expr::Attribute(_) => self
                         .resolve(function, argument)
+                        .filter(|id| !self.process_pools.contains(id))
                         .map(|id| self.objects[id.0 as usize].kind)
                         .filter(|&kind| handed_kind(kind)),
                     _ => None,
