@@ -3,7 +3,8 @@
 //! worker(lock): with lock: ...` started as `Thread(target=worker, args=(lock,))` with `lock =
 //! threading.Lock()` holds a lock in its `with`. Calls are direct (`f(lock)`, `self.m(lock)`),
 //! thread targets (`args=`, `kwargs=`) and executor submissions (`pool.submit(f, lock)`). A
-//! thread pool handed to a function is one too (`def run(pool): pool.submit(job)`).
+//! thread pool handed to a function is one too (`def run(pool): pool.submit(job)`), and so is
+//! what a class's `__init__` receives when the file makes its instances (`Worker(event)`).
 
 use super::*;
 
@@ -93,8 +94,40 @@ impl<'a> Lowerer<'a> {
                 index: index as u32,
                 path: Vec::new(),
             };
-            let id = self.intern(key, name);
+            let id = self.intern(key, name.clone());
             self.set_kind(id, kind, at);
+            self.members_from_parameter(function, &name, kind);
+        }
+    }
+
+    /// `self.event = event` in the function whose parameter `event` was just typed: the
+    /// attribute holds that object too, unless something else made it an object of its own.
+    fn members_from_parameter(&mut self, function: FnId, param: &str, kind: ObjKind) {
+        if self.self_name(function).is_none() {
+            return;
+        }
+        let mut targets: Vec<&'a Expr> = Vec::new();
+        walk_own_body(self.functions[function.0 as usize].body, |visited| {
+            if let Visited::Stmt(Stmt::Assign(assign)) = visited {
+                if matches!(&*assign.value, Expr::Name(value) if value.id.as_str() == param) {
+                    targets.extend(
+                        assign
+                            .targets
+                            .iter()
+                            .filter(|t| matches!(t, Expr::Attribute(_))),
+                    );
+                }
+            }
+        });
+        for target in targets {
+            let Some((key @ ObjKey::Member { .. }, display)) = self.target_key(function, target)
+            else {
+                continue;
+            };
+            let id = self.intern(key, display);
+            if self.objects[id.0 as usize].kind == ObjKind::Unknown {
+                self.set_kind(id, kind, span(target.range()));
+            }
         }
     }
 
@@ -148,9 +181,22 @@ impl<'a> Lowerer<'a> {
                 }
             }
         }
-        // `f(a, b)`, `self.m(a)`.
-        let callee = self.resolve_function(function, &call.func)?;
-        let offset = self.bound_offset(callee, &call.func);
+        // `f(a, b)`, `self.m(a)`; `Worker(a, b)`, a class of this file, runs its `__init__`
+        // with the new instance first.
+        let constructor = match &*call.func {
+            Expr::Name(name) => self
+                .class_by_name
+                .get(name.id.as_str())
+                .and_then(|&class| self.method_of(class, "__init__")),
+            _ => None,
+        };
+        let (callee, offset) = match constructor {
+            Some(init) => (init, 1),
+            None => {
+                let callee = self.resolve_function(function, &call.func)?;
+                (callee, self.bound_offset(callee, &call.func))
+            }
+        };
         let mut arguments: Vec<(usize, &'a Expr)> = call
             .arguments
             .args
