@@ -190,12 +190,11 @@ impl<'a> Lowerer<'a> {
                 .and_then(|&class| self.method_of(class, "__init__")),
             _ => None,
         };
-        let (callee, offset) = match constructor {
-            Some(init) => (init, 1),
-            None => {
-                let callee = self.resolve_function(function, &call.func)?;
-                (callee, self.bound_offset(callee, &call.func))
-            }
+        let (callee, offset) = if let Some(init) = constructor {
+            (init, 1)
+        } else {
+            let callee = self.resolve_function(function, &call.func)?;
+            (callee, self.bound_offset(callee, &call.func))
         };
         let mut arguments: Vec<(usize, &'a Expr)> = call
             .arguments
