@@ -250,27 +250,31 @@ impl ProjectIndex {
     /// Whether the method `method` of the class `class` (its own, or the first base's that
     /// defines it) waits for another thread.
     pub fn class_method_waits(&self, class: &str, method: &str) -> bool {
-        self.find_in_bases(class, &|_, summary| {
-            summary
-                .methods
-                .iter()
-                .any(|m| m == method)
-                .then(|| summary.waiting.iter().any(|m| m == method))
-        })
-        .is_some_and(|(_, waits)| waits)
+        self.class_method_in(class, method, |summary| &summary.waiting)
     }
 
     /// Whether the method `method` of the class `class` (its own, or the first base's that
     /// defines it) starts a thread and returns while it may still run.
     pub fn class_method_starts(&self, class: &str, method: &str) -> bool {
+        self.class_method_in(class, method, |summary| &summary.starting)
+    }
+
+    /// Whether `method`, as the first class of `class`'s hierarchy that defines it has it, is
+    /// one of that class's methods that `list` gives.
+    fn class_method_in(
+        &self,
+        class: &str,
+        method: &str,
+        list: impl Fn(&ClassSummary) -> &Vec<String>,
+    ) -> bool {
         self.find_in_bases(class, &|_, summary| {
             summary
                 .methods
                 .iter()
                 .any(|m| m == method)
-                .then(|| summary.starting.iter().any(|m| m == method))
+                .then(|| list(summary).iter().any(|m| m == method))
         })
-        .is_some_and(|(_, starts)| starts)
+        .is_some_and(|(_, listed)| listed)
     }
 
     /// The flags of the class `name` (as its module or a subclass names it), from its own

@@ -42,19 +42,7 @@ pub(crate) fn waiting_functions(model: &FileModel) -> Vec<bool> {
             }
         });
     }
-    // Fixed point over the call graph: values only turn true, so this terminates.
-    loop {
-        let mut changed = false;
-        for index in 0..count {
-            if !waits[index] && calls[index].iter().any(|c| waits[c.0 as usize]) {
-                waits[index] = true;
-                changed = true;
-            }
-        }
-        if !changed {
-            break;
-        }
-    }
+    through_calls(&mut waits, &calls);
     waits
 }
 
@@ -73,12 +61,21 @@ pub(crate) fn starting_functions(model: &FileModel, waiting: &[bool]) -> Vec<boo
             _ => {}
         });
     }
-    // Fixed point over the call graph: values only turn true, so this terminates.
+    through_calls(&mut starts, &calls);
+    for (start, &waits) in starts.iter_mut().zip(waiting) {
+        *start &= !waits;
+    }
+    starts
+}
+
+/// Sets the flag of every function that calls, directly or through others, a function whose
+/// flag is set: a fixed point over the file's call graph (flags only turn true, so it ends).
+fn through_calls(flags: &mut [bool], calls: &[Vec<FnId>]) {
     loop {
         let mut changed = false;
-        for index in 0..count {
-            if !starts[index] && calls[index].iter().any(|c| starts[c.0 as usize]) {
-                starts[index] = true;
+        for index in 0..flags.len() {
+            if !flags[index] && calls[index].iter().any(|c| flags[c.0 as usize]) {
+                flags[index] = true;
                 changed = true;
             }
         }
@@ -86,8 +83,4 @@ pub(crate) fn starting_functions(model: &FileModel, waiting: &[bool]) -> Vec<boo
             break;
         }
     }
-    for (start, &waits) in starts.iter_mut().zip(waiting) {
-        *start &= !waits;
-    }
-    starts
 }
