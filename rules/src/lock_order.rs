@@ -222,8 +222,12 @@ pub fn summarize(cx: &Context, file: &str) -> LockSummary {
         edges.push(LockEdge {
             outer: outer_name,
             inner: inner_name,
-            outer_display: model.object(nested.outer.obj).display.clone(),
-            inner_display: model.object(nested.inner_obj).display.clone(),
+            outer_display: model.name_at(cx.source, nested.outer.obj, nested.outer.site),
+            inner_display: model.name_at(
+                cx.source,
+                nested.inner_obj,
+                nested.through.as_ref().map_or(nested.site, |t| t.site),
+            ),
             site: nested.site,
             outer_site: nested.outer.site,
             callee_site: nested.through.as_ref().map(|t| t.site),

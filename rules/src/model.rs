@@ -854,6 +854,28 @@ impl FileModel {
     pub fn object(&self, id: ObjId) -> &SyncObject {
         &self.objects[id.0 as usize]
     }
+
+    /// How a message names `obj` where the code takes it at `site` (an acquisition: the
+    /// `with` item, or the call whose receiver it is): the member path written there
+    /// (`ledger._lock`, where the object's own display is its class's `self._lock`); its
+    /// display when the site writes no member path (a local alias, a call).
+    pub fn name_at(&self, source: &str, obj: ObjId, site: Span) -> String {
+        let written = match self.call(site).and_then(|call| call.receiver) {
+            Some(receiver) => source.get(receiver.range()),
+            None => source.get(site.range()),
+        };
+        let member_path = |text: &str| {
+            (text.contains('.') || text.contains("::"))
+                && text.len() <= 60
+                && text
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b':'))
+        };
+        match written {
+            Some(text) if member_path(text) => text.to_string(),
+            _ => self.object(obj).display.clone(),
+        }
+    }
     pub fn function(&self, id: FnId) -> &Function {
         &self.functions[id.0 as usize]
     }

@@ -82,7 +82,8 @@ declare_rule! {
 /// A non-reentrant lock acquired again by the thread that holds it.
 pub enum NonreentrantReacquire {
     /// In this file: nested, or through a call (`through_call`) of a function of the file.
-    /// `shared` names the lock two objects share (a `Condition` over a `Lock`), or is empty.
+    /// `shared` names the lock two objects share (a `Condition` over a `Lock`), says "the same
+    /// lock" when the two sites write it differently, or is empty.
     Local {
         inner: String,
         outer: String,
@@ -157,13 +158,18 @@ fn check(cx: &Context) -> Vec<Finding> {
         {
             continue;
         }
-        let outer = &model.object(nested.outer.obj).display;
-        let inner = &model.object(nested.inner_obj).display;
+        let outer = &model.name_at(cx.source, nested.outer.obj, nested.outer.site);
+        let inner_site = nested.through.as_ref().map_or(nested.site, |t| t.site);
+        let inner = &model.name_at(cx.source, nested.inner_obj, inner_site);
         let lock = model.object(nested.inner_lock);
         let kind = lock.kind.describe(model.language);
         let shared =
             if nested.inner_obj != nested.inner_lock || nested.outer.obj != nested.outer.lock {
                 format!(" (both are `{}`)", lock.display)
+            } else if inner != outer {
+                // Written differently at the two sites (`ledger._lock` here, `self._lock` in
+                // the method called).
+                " (the same lock)".to_string()
             } else {
                 String::new()
             };
