@@ -248,6 +248,7 @@ mod tests {
             call: "time.sleep(1)".into(),
             checked: "ready".into(),
             async_code: false,
+            spins: false,
             help: String::new(),
         };
         let _ = violation.at_with_fix(Span::new(0, 1), Some(fix()));

@@ -580,6 +580,8 @@ pub struct SleepPolling {
     pub checked: String,
     /// Whether a task sleeps (async code) rather than a thread.
     pub async_code: bool,
+    /// The sleep is of no time (`time.sleep(0)`): the loop spins.
+    pub spins: bool,
     /// The wait that replaces the sleep, as the polled object offers it.
     pub help: String,
 }
@@ -592,9 +594,15 @@ impl Violation for SleepPolling {
             call,
             checked,
             async_code,
+            spins,
             ..
         } = self;
         let waker = if *async_code { "task" } else { "thread" };
+        if *spins {
+            return format!(
+                "`{call}` polls `{checked}` in a loop with no pause: the {waker} re-checks it as fast as it can, keeping a CPU busy, instead of being woken when it changes"
+            );
+        }
         format!(
             "`{call}` polls `{checked}` in a loop: the change is seen up to one sleep late, and the {waker} keeps waking up for nothing instead of being woken when it happens"
         )
@@ -653,10 +661,24 @@ fn report(
             Language::Rust if async_code => "Have the task that changes the state wake this one: `tokio::sync::Notify` (`notified().await`) or a `watch` channel (`changed().await`), with a `tokio::time::timeout` around it, instead of sleeping".to_string(),
             Language::Rust => "Have the thread that changes the state wake this one: wait on a `Condvar` (`cvar.wait_timeout_while(guard, timeout, |s| !s.ready)`, the writer calling `notify_all()`), block on a channel (`rx.recv_timeout(timeout)`), or `thread::park_timeout(timeout)` with the writer calling `unpark()`, instead of sleeping".to_string(),
         });
+    // `sleep(0)`, `sleep(0.0)`, `Duration::ZERO`, `from_millis(0)`: no time at all.
+    let spins = {
+        let amount = interval.trim();
+        let inner = amount
+            .rsplit_once('(')
+            .map_or(amount, |(_, rest)| rest.trim_end_matches(')'));
+        amount.ends_with("ZERO")
+            || (!inner.is_empty()
+                && inner
+                    .trim()
+                    .bytes()
+                    .all(|b| matches!(b, b'0' | b'.' | b'_')))
+    };
     SleepPolling {
         call,
         checked,
         async_code,
+        spins,
         help,
     }
     .at(sleep.span)

@@ -2,7 +2,7 @@ use crate::declare_rule;
 use crate::diagnostic::{Finding, FixAvailability, Related, Violation};
 use crate::model::{
     events, walk, AcquireHow, BlockingKind, Event, EventKind, ExitKind, FileModel, Language, Node,
-    ObjId, Scope, ScopeKind, Span,
+    ObjId, ObjKey, Scope, ScopeKind, Span,
 };
 use crate::registry::{Check, Context};
 use crate::source::{
@@ -542,7 +542,22 @@ fn report(
                     }
                 }
             }
-            if others.is_empty() {
+            // A name bound to a new thread on each pass of a loop that starts it, slept after
+            // outside that loop: every thread it named, not the last one.
+            let per_pass = match &model.object(*obj).key {
+                ObjKey::Local { name: local, .. } => start.scopes.iter().any(|scope| {
+                    !scope.span.contains(sleep.event.span)
+                        && matches!(&scope.kind, ScopeKind::Loop(info)
+                            if info.assigned.iter().any(|a| a == crate::model::written_name(local)))
+                }),
+                _ => false,
+            };
+            if per_pass && others.is_empty() {
+                (
+                    format!("the threads the loop starts as `{name}`"),
+                    format!("each `{name}` is started here"),
+                )
+            } else if others.is_empty() {
                 (
                     format!("thread `{name}`"),
                     format!("`{name}` is started here"),
