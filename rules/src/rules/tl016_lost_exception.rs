@@ -1,6 +1,6 @@
 use crate::declare_rule;
 use crate::diagnostic::{Finding, FixAvailability, Violation};
-use crate::model::{events, Event, EventKind, ExitKind, FileModel, Node, ObjId, Span};
+use crate::model::{events, Event, EventKind, ExitKind, FileModel, Language, Node, ObjId, Span};
 use crate::registry::{Check, Context};
 
 declare_rule! {
@@ -69,6 +69,10 @@ declare_rule! {
     /// handle.join().expect("index writer panicked");
     /// ```
     ///
+    /// In a `Drop` implementation's `drop`, log the `Err` instead (`if let Err(panic) =
+    /// handle.join() { ... }`): a panic there while the thread is already unwinding aborts the
+    /// process. The advice says so.
+    ///
     /// ## References
     /// - [Rust docs: `JoinHandle::join`](https://doc.rust-lang.org/std/thread/struct.JoinHandle.html#method.join)
     /// - [Python docs: `Executor.submit`](https://docs.python.org/3/library/concurrent.futures.html#concurrent.futures.Executor.submit)
@@ -91,7 +95,12 @@ pub enum LostException {
     UncheckedLoop { future: String },
     /// Rust: a thread's `join()` result thrown away; the handle as written, unless it is too
     /// long to quote (a handle joined where it is spawned).
-    DiscardedJoin { handle: Option<String> },
+    /// `in_drop`: the join is in a `Drop` implementation's `drop(&mut self)`, where a panic
+    /// while the thread is already unwinding aborts the process.
+    DiscardedJoin {
+        handle: Option<String>,
+        in_drop: bool,
+    },
 }
 
 impl Violation for LostException {
@@ -101,7 +110,7 @@ impl Violation for LostException {
         match self {
             LostException::DiscardedFuture { executor } => format!("The future returned by `{executor}.submit(...)` is discarded: an exception the task raises is stored in that future and never raised or logged, so the failure goes unnoticed"),
             LostException::UncheckedLoop { future: name } => format!("This `as_completed(...)` loop never calls `{name}.result()` or `{name}.exception()`: an exception a task raised stays stored in its future and is never seen"),
-            LostException::DiscardedJoin { handle } => {
+            LostException::DiscardedJoin { handle, .. } => {
                 let joined = handle.as_ref().map_or_else(
                     || "this thread's `join()`".to_string(),
                     |handle| format!("`{handle}.join()`"),
@@ -117,10 +126,16 @@ impl Violation for LostException {
         match self {
             LostException::DiscardedFuture { .. } => "Keep the future and call `result()` on it inside `try`/`except` (collect the futures and loop over `as_completed(futures)`), or attach `add_done_callback` with a callback that logs `future.exception()`".to_string(),
             LostException::UncheckedLoop { future: name } => format!("Call `{name}.result()` in the loop body, inside `try`/`except` where a failed task should not stop the others"),
-            LostException::DiscardedJoin { handle } => {
+            LostException::DiscardedJoin { handle, in_drop: false } => {
                 let handle = handle.as_deref().unwrap_or("handle");
                 format!(
                     "Handle the `Err`: `{handle}.join().expect(\"worker thread panicked\")` to pass the panic on, or `if let Err(panic) = {handle}.join() {{ ... }}` to log it (or `std::panic::resume_unwind(panic)` to re-raise it)"
+                )
+            }
+            LostException::DiscardedJoin { handle, in_drop: true } => {
+                let handle = handle.as_deref().unwrap_or("handle");
+                format!(
+                    "Log the `Err` rather than panic, since this is `drop` (a panic while the thread is already unwinding aborts the process): `if let Err(panic) = {handle}.join() {{ ... }}`, or pass it on only when `!std::thread::panicking()`"
                 )
             }
         }
@@ -134,7 +149,13 @@ fn check(cx: &Context) -> Vec<Finding> {
         events(&function.body, &mut |event, _| {
             if let EventKind::JoinDiscarded { obj } = event.kind {
                 if !panics_on_purpose(model, obj) {
-                    findings.push(discarded_join(cx, obj, event.span));
+                    // `impl Drop for T { fn drop(&mut self) }`: the one method of that name
+                    // with only `self` (the front-end does not record the trait).
+                    let in_drop = model.language == Language::Rust
+                        && function.name == "drop"
+                        && function.class.is_some()
+                        && function.params.len() == 1;
+                    findings.push(discarded_join(cx, obj, event.span, in_drop));
                 }
                 return;
             }
@@ -189,9 +210,9 @@ fn panics_on_purpose(model: &FileModel, handle: ObjId) -> bool {
 }
 
 /// Rust: `let _ = handle.join();` and the like.
-fn discarded_join(cx: &Context, obj: ObjId, span: Span) -> Finding {
+fn discarded_join(cx: &Context, obj: ObjId, span: Span, in_drop: bool) -> Finding {
     let display = &cx.model.object(obj).display;
     // A handle joined where it is spawned is shown by its spawn call: too long to quote.
     let handle = (!display.contains('\n') && display.len() <= 40).then(|| display.clone());
-    LostException::DiscardedJoin { handle }.at(span)
+    LostException::DiscardedJoin { handle, in_drop }.at(span)
 }
