@@ -279,7 +279,7 @@ impl Violation for BlockingCallInAsync {
                 "{code} {what} on the event loop's thread inside `async def {owner}`: every other task of the loop stalls until it returns"
             ),
             Language::Rust if self.thread == AsyncThread::TestThread => format!(
-                "{code} {what} on the test's one runtime thread inside `{owner}` (a current-thread `#[tokio::test]`): the tasks it spawned cannot run until it returns"
+                "{code} {what} on the test's one runtime thread inside `{owner}` (a current-thread `#[tokio::test]`): no task the test spawns can run on that thread until it returns"
             ),
             Language::Rust => format!(
                 "{code} {what} on an async runtime's thread inside the async code of `{owner}`: the other tasks of that thread stall until it returns"
