@@ -146,7 +146,7 @@ fn check(cx: &Context) -> Vec<Finding> {
                 by_call,
             });
         });
-        let loops = wait_loops(&function.body);
+        let loops = wait_loops(model, &function.body);
         // Locks this function releases itself: taking one is a critical section, not a wait
         // for the thread to release it (a hand-shake).
         let released: Vec<ObjId> = steps
@@ -324,18 +324,31 @@ fn exclusive(body: &[Node], start: &Step, sleep: &Step) -> bool {
 }
 
 /// The loops of a body that wait for something: they sleep, or leave on a test.
-fn wait_loops(body: &[Node]) -> Vec<Span> {
+fn wait_loops(model: &FileModel, body: &[Node]) -> Vec<Span> {
     let mut loops = Vec::new();
     walk(body, &mut |node, _| {
         let Node::Scope(scope) = node else { return };
         if !matches!(scope.kind, ScopeKind::Loop(_)) {
             return;
         }
+        // The arguments of the calls the loop makes: a sleep in a closure handed to one
+        // (`pool.execute(Thunk::of(|| sleep(..)))`) is the job's, not the loop's.
+        let mut handed: Vec<Span> = Vec::new();
+        walk(&scope.body, &mut |inner, _| {
+            if let Node::Event(event) = inner {
+                if let Some(arguments) = model.call(event.span).and_then(|c| c.arguments) {
+                    handed.push(arguments);
+                }
+            }
+        });
         let mut waits = false;
         walk(&scope.body, &mut |inner, nested| {
             let in_inner_loop = nested.iter().any(|s| matches!(s.kind, ScopeKind::Loop(_)));
             match inner {
-                Node::Event(event) => waits |= matches!(event.kind, EventKind::Sleep),
+                Node::Event(event) => {
+                    waits |= matches!(event.kind, EventKind::Sleep)
+                        && !handed.iter().any(|a| a.contains(event.span));
+                }
                 Node::Scope(Scope {
                     kind: ScopeKind::Branch(branch),
                     ..
