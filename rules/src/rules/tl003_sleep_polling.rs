@@ -483,6 +483,18 @@ impl<'a> OwnState<'a> {
             _ => false,
         }
     }
+
+    /// Not the loop's own state, and something another thread can change: shared state, a
+    /// query or call evaluated again, a local the loop does not assign (in Python, through a
+    /// callback or a `nonlocal`); not a constant or the clock.
+    fn changes_elsewhere(&self, read: &Read) -> bool {
+        !self.contains(read)
+            && match read {
+                Read::Shared(_) | Read::Call(_) | Read::Query { .. } => true,
+                Read::Local(_) => self.locals_change,
+                Read::Constant | Read::Clock => false,
+            }
+    }
 }
 
 /// A way out of the loop on a count it keeps (`if attempt >= retries: raise`, the attempt
@@ -545,14 +557,10 @@ fn only_sleeps(body: &[Node]) -> bool {
 
 /// Besides the loop's own state, the condition reads something another thread can change.
 fn waits_besides(condition: &Condition, own: &OwnState) -> bool {
-    condition.reads.iter().any(|read| {
-        !own.contains(read)
-            && match read {
-                Read::Shared(_) | Read::Call(_) | Read::Query { .. } => true,
-                Read::Local(_) => own.locals_change,
-                Read::Constant | Read::Clock => false,
-            }
-    })
+    condition
+        .reads
+        .iter()
+        .any(|read| own.changes_elsewhere(read))
 }
 
 /// The condition reads something another thread can change, or a predicate re-evaluated on
@@ -560,16 +568,7 @@ fn waits_besides(condition: &Condition, own: &OwnState) -> bool {
 /// clock, which the front-end reduces to [`Read::Clock`]).
 fn rechecks(condition: &Condition, own: &OwnState) -> bool {
     // A test of the loop's own state is a timer, a counter or a retry (`if elapsed >= period`).
-    if condition.reads.iter().any(|r| own.contains(r)) {
-        return false;
-    }
-    // A local the loop does not assign changes only through another thread or a callback (a
-    // list it appends to, a `nonlocal` flag), in Python.
-    condition.reads.iter().any(|read| match read {
-        Read::Shared(_) | Read::Call(_) | Read::Query { .. } => true,
-        Read::Local(_) => own.locals_change,
-        Read::Constant | Read::Clock => false,
-    })
+    !condition.reads.iter().any(|r| own.contains(r)) && waits_besides(condition, own)
 }
 
 /// A loop that sleeps between re-checks of some state.

@@ -443,10 +443,9 @@ fn waits_for_thread(
             // A signal: the sleep let the thread run (or block) for a while before stopping
             // or releasing it (`time.sleep(2); stop.set()`), or it cancels the work
             // (`timer.cancel()`, `handle.abort()`).
-            EventKind::Notify { .. }
-            | EventKind::Release { .. }
-            | EventKind::Shutdown { .. }
-            | EventKind::SharedWrite { .. } => return false,
+            ref kind if signals(kind) || matches!(kind, EventKind::Shutdown { .. }) => {
+                return false
+            }
             // The next statement waits for the thread anyway: the sleep is not what makes the
             // result ready.
             ref kind if synchronizes(kind) => return false,
@@ -454,6 +453,15 @@ fn waits_for_thread(
         }
     }
     true
+}
+
+/// Code that tells a running thread to go on or stop: a notify or an event set, a release,
+/// a write of state it reads (`stop = True`).
+fn signals(kind: &EventKind) -> bool {
+    matches!(
+        kind,
+        EventKind::Notify { .. } | EventKind::Release { .. } | EventKind::SharedWrite { .. }
+    )
 }
 
 /// In the sleep's block, after it, a signal to the thread (`stop.set()`, `stop = True`, a
@@ -475,9 +483,7 @@ fn signals_before_waiting(
             return false;
         }
         match step.event.kind {
-            EventKind::Notify { .. }
-            | EventKind::Release { .. }
-            | EventKind::SharedWrite { .. } => return true,
+            ref kind if signals(kind) => return true,
             // An executor's shutdown (the end of its `with` block) waits for the work.
             EventKind::Synchronize | EventKind::Shutdown { .. } => return false,
             ref kind if synchronizes(kind) => return false,

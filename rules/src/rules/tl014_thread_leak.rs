@@ -251,7 +251,7 @@ impl Violation for ThreadLeak {
         match self {
             ThreadLeak::Thread { name, owner, temporary: true, language: Language::Python } => format!("`{name}` is started without keeping the thread: nothing can join it, so it may still run when `{owner}` returns and its errors go unnoticed"),
             ThreadLeak::Thread { name, owner, temporary: false, language: Language::Python } => format!("Thread `{name}` is started but `{owner}` never joins, stores or returns it: it may still run when `{owner}` returns and its errors go unnoticed"),
-            ThreadLeak::Thread { name, owner, temporary: true, language: Language::Rust } => format!("The `JoinHandle` of `{name}` is dropped at once: the thread is detached: it may still run when `{owner}` returns, and no code can join it to wait for its end or receive its panic"),
+            ThreadLeak::Thread { name, owner, temporary: true, language: Language::Rust } => format!("The `JoinHandle` of `{name}` is dropped at once, which detaches the thread: it may still run when `{owner}` returns, and no code can join it to wait for its end or receive its panic"),
             ThreadLeak::Thread { name, owner, temporary: false, language: Language::Rust } => format!("The `JoinHandle` `{name}` is never joined, returned or stored: it is dropped at the end of `{owner}`, which detaches the thread while it may still run"),
             ThreadLeak::Executor { name, owner } => format!("Executor `{name}` is created outside `with` and `{owner}` never shuts it down, stores or returns it: its workers outlive the function"),
         }

@@ -482,11 +482,7 @@ impl<'a> Lowerer<'a> {
                 let stmts = &block.block.stmts;
                 self.block_stmts(&stmts[..stmts.len() - 1], &mut body, depth + 1);
                 if let Some(syn::Stmt::Expr(tail, None)) = stmts.last() {
-                    self.temp_scopes.push(Vec::new());
-                    let value = self.expr(tail, &mut body, depth + 1);
-                    self.escape(&value);
-                    self.end_temps(&mut body, whole.end);
-                    returned = value.ty;
+                    returned = self.closure_value(tail, whole.end, &mut body, depth);
                 }
                 stmts.len()
             }
@@ -495,11 +491,7 @@ impl<'a> Lowerer<'a> {
                 block.block.stmts.len()
             }
             other => {
-                self.temp_scopes.push(Vec::new());
-                let value = self.expr(other, &mut body, depth + 1);
-                self.escape(&value);
-                self.end_temps(&mut body, whole.end);
-                returned = value.ty;
+                returned = self.closure_value(other, whole.end, &mut body, depth);
                 1
             }
         };
@@ -514,6 +506,22 @@ impl<'a> Lowerer<'a> {
             body,
         }));
         returned
+    }
+
+    /// The value a closure gives back (its expression body, or its block's tail): it leaves
+    /// the closure, and its temporaries end with the body at `end`.
+    fn closure_value(
+        &mut self,
+        value: &'a Expr,
+        end: u32,
+        body: &mut Vec<Node>,
+        depth: usize,
+    ) -> Ty {
+        self.temp_scopes.push(Vec::new());
+        let value = self.expr(value, body, depth + 1);
+        self.escape(&value);
+        self.end_temps(body, end);
+        value.ty
     }
 
     pub(super) fn lower_macro(
