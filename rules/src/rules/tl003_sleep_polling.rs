@@ -59,9 +59,10 @@ declare_rule! {
     ///   receive that a "not yet" arm skips by sleeping and going round again, does not;
     /// - comparisons with the clock (`while time.monotonic() < deadline`,
     ///   `if time.monotonic() < self.next_run:`): a deadline passes by itself, not through
-    ///   another thread. So does a query of an object of a project class that the function
-    ///   makes and keeps to itself (`deadline = Deadline(t)`, then `while not
-    ///   deadline.expired():`, in Python): no other thread can reach it. A loop that also re-checks state (`while not ready and
+    ///   another thread. So does a query of an object that the function makes and keeps to
+    ///   itself (`deadline = Deadline(t)`, then `while not deadline.expired():`, in Python),
+    ///   when it is an instance of a project class or a library's object made from constants
+    ///   alone (`watch = timeutils.StopWatch(duration=60)`): no other thread can reach it. A loop that also re-checks state (`while not ready and
     ///   time.monotonic() < deadline`) is still polling.
     ///
     /// The message names the state polled as resolved (`handler.done()`, `self.ready`), not

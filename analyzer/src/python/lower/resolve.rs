@@ -210,10 +210,59 @@ impl<'a> Lowerer<'a> {
         if names::is_standard_library(&class) {
             return false;
         }
+        // A library's callable given nothing but constants (`timeutils.StopWatch(duration=5)`)
+        // is handed no object another thread holds: what it makes is this function's alone.
+        if self.constant_arguments(made) {
+            return true;
+        }
         self.lookups
             .borrow_mut()
             .insert(format!("{}{class}", threadlint_rules::project::ANY_CLASS));
         self.index.and_then(|index| index.class(&class)).is_some()
+    }
+
+    /// Every argument of the call is a literal, or a module-level name bound once to one
+    /// (`RUN_TIME = 5`), or arithmetic on those: no callable, no object, no parameter.
+    fn constant_arguments(&self, call: &ast::ExprCall) -> bool {
+        let arguments = &call.arguments;
+        arguments
+            .args
+            .iter()
+            .chain(arguments.keywords.iter().map(|k| &k.value))
+            .all(|arg| self.is_constant(arg, 0))
+    }
+
+    fn is_constant(&self, expr: &Expr, depth: usize) -> bool {
+        if depth > 8 {
+            return false;
+        }
+        match expr {
+            Expr::NumberLiteral(_)
+            | Expr::StringLiteral(_)
+            | Expr::BytesLiteral(_)
+            | Expr::BooleanLiteral(_)
+            | Expr::NoneLiteral(_) => true,
+            Expr::UnaryOp(op) => self.is_constant(&op.operand, depth + 1),
+            Expr::BinOp(op) => {
+                self.is_constant(&op.left, depth + 1) && self.is_constant(&op.right, depth + 1)
+            }
+            Expr::Name(name) => {
+                let id = name.id.as_str();
+                let mut values = self.functions[0].body.iter().filter_map(|stmt| match stmt {
+                    Stmt::Assign(assign) => match assign.targets.as_slice() {
+                        [Expr::Name(target)] if target.id.as_str() == id => Some(&*assign.value),
+                        _ => None,
+                    },
+                    _ => None,
+                });
+                let value = values.next();
+                values.next().is_none()
+                    && value.is_some_and(|value| {
+                        !matches!(value, Expr::Name(_)) && self.is_constant(value, depth + 1)
+                    })
+            }
+            _ => false,
+        }
     }
 
     /// One class derives from the other, or they are the same: an instance of either may be
