@@ -118,7 +118,7 @@ pub struct LockSummary {
     /// Names of other modules it uses objects, classes or factories of.
     #[serde(default)]
     pub lookups: Vec<String>,
-    /// The language of the file, when its module is known.
+    /// The language of the file.
     #[serde(default)]
     pub language: Option<crate::model::Language>,
 }
@@ -153,6 +153,42 @@ fn lock_name(file: &str, module: Option<&str>, key: &ObjKey) -> LockName {
             format!("{file}::fn{}::param{index}.{}", function.0, path.join("."))
         }
         (other, _) => format!("{file}::{other}"),
+    }
+}
+
+/// The same value can be passed as either of two parameters: their types are written alike,
+/// or one of them has none written (Python). `transfer(a: &Account, b: &Account)` can be
+/// called with the accounts swapped; `listen(code: &Mutex<Code>, storage: &Mutex<Store>)`
+/// cannot.
+fn swappable(model: &crate::model::FileModel, function: FnId, a: u32, b: u32) -> bool {
+    let types = &model.function(function).param_types;
+    match (types.get(a as usize), types.get(b as usize)) {
+        (Some(Some(a)), Some(Some(b))) => a == b,
+        _ => true,
+    }
+}
+
+/// Two members of one class told apart by the instance they are reached through (`lock` of
+/// `self`, `lock#other` of the parameter `other`; the front-end names a second instance so) are
+/// the same lock of two instances that both come from the caller: `self` of a method, or a
+/// parameter. `a.transfer(b)` and `b.transfer(a)` take them in opposite orders. An instance
+/// reached another way (`self.parent`) may follow an order the program keeps (parent before
+/// child).
+fn instances_from_parameters(model: &FileModel, function: FnId, a: &str, b: &str) -> bool {
+    let function = model.function(function);
+    let from_caller = |attr: &str| -> Option<String> {
+        match attr.split_once('#') {
+            Some((base, instance)) => function
+                .params
+                .iter()
+                .any(|p| p == instance)
+                .then(|| base.to_string()),
+            None => function.class.is_some().then(|| attr.to_string()),
+        }
+    };
+    match (from_caller(a), from_caller(b)) {
+        (Some(a), Some(b)) => a == b,
+        _ => false,
     }
 }
 
@@ -198,16 +234,30 @@ pub fn summarize(cx: &Context, file: &str) -> LockSummary {
                     index: i2,
                     path: p2,
                 },
-            ) => f1 == f2 && i1 != i2 && p1 == p2,
+            ) => f1 == f2 && i1 != i2 && p1 == p2 && swappable(model, *f1, *i1, *i2),
+            (
+                ObjKey::Member {
+                    class: c1,
+                    attr: a1,
+                },
+                ObjKey::Member {
+                    class: c2,
+                    attr: a2,
+                },
+            ) => c1 == c2 && a1 != a2 && instances_from_parameters(model, nested.function, a1, a2),
             _ => false,
         };
         // Two parameters in argument order are told apart by position, whatever lock of the
-        // project each stands for elsewhere.
+        // project each stands for elsewhere; two instances of one class by the names the
+        // function gives them.
         let (outer_name, inner_name) = if parameter_order {
-            (
-                lock_name(file, module, &outer.key),
-                lock_name(file, module, &inner.key),
-            )
+            let name = |key: &ObjKey| match key {
+                ObjKey::Member { attr, .. } => {
+                    format!("{file}::fn{}::{attr}", nested.function.0)
+                }
+                key => lock_name(file, module, key),
+            };
+            (name(&outer.key), name(&inner.key))
         } else {
             (
                 lock_name(file, module, outer.project_key()),
@@ -243,6 +293,7 @@ pub fn summarize(cx: &Context, file: &str) -> LockSummary {
     let Some(info) = &model.module else {
         return LockSummary {
             edges,
+            language: Some(model.language),
             ..LockSummary::default()
         };
     };
@@ -545,9 +596,14 @@ pub fn check(summaries: &[(usize, &str, &LockSummary)]) -> Vec<(usize, Finding)>
             if component[a] == component[b] && sizes[&component[a]] > 1 {
                 continue;
             }
+            let rust = summaries
+                .iter()
+                .find(|s| s.0 == *file)
+                .is_some_and(|s| s.2.language == Some(crate::model::Language::Rust));
             let violation = LockOrderInversion::ParameterOrder {
                 inner: edge.inner_display.clone(),
                 outer: edge.outer_display.clone(),
+                rust,
             };
             findings.push((
                 *file,

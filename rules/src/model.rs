@@ -293,6 +293,28 @@ impl SyncObject {
     }
 }
 
+/// A type as written, with what does not tell types apart taken out: spaces, Rust lifetimes
+/// (`&'a Account` and `&'b Account` take the same values), Python's quotes around a forward
+/// reference (`"Account"`).
+pub fn type_text(text: &str, language: Language) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match (c, language) {
+            (c, _) if c.is_whitespace() => {}
+            ('"' | '\'', Language::Python) => {}
+            ('\'', Language::Rust) => {
+                while chars
+                    .next_if(|c| c.is_alphanumeric() || *c == '_')
+                    .is_some()
+                {}
+            }
+            (c, _) => out.push(c),
+        }
+    }
+    out
+}
+
 /// A function, method, or the module's top-level code (`<module>`).
 #[derive(Clone, Debug)]
 pub struct Function {
@@ -300,6 +322,9 @@ pub struct Function {
     /// The class (or Rust `impl` type) this is a method of.
     pub class: Option<String>,
     pub params: Vec<String>,
+    /// Each parameter's type as written, without spaces (`&Mutex<Store>`; Python: the
+    /// annotation), `None` when it has none.
+    pub param_types: Vec<Option<String>>,
     pub is_async: bool,
     /// The whole definition.
     pub span: Span,

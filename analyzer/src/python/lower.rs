@@ -256,6 +256,18 @@ impl<'a> Lowerer<'a> {
                 name: info.name.clone(),
                 class: info.class.map(|c| self.classes[c].name.clone()),
                 params: info.params.iter().map(|(n, _)| n.clone()).collect(),
+                param_types: info
+                    .params
+                    .iter()
+                    .map(|(_, annotation)| {
+                        annotation.map(|a| {
+                            threadlint_rules::model::type_text(
+                                self.text(a.range()),
+                                Language::Python,
+                            )
+                        })
+                    })
+                    .collect(),
                 is_async,
                 span: fn_span,
                 name_span,

@@ -27,7 +27,7 @@ use super::positions::Positions;
 use super::spans;
 use super::Edition;
 use syntax::TestRuntime;
-use threadlint_rules::model::{CallSyntax, ModuleInfo};
+use threadlint_rules::model::{type_text, CallSyntax, ModuleInfo};
 use threadlint_rules::project::ProjectIndex;
 
 mod call;
@@ -211,6 +211,16 @@ impl<'a> Lowerer<'a> {
                     .map(|input| match input {
                         Input::SelfParam => "self".to_string(),
                         Input::Typed(pat, _) => pattern_name(pat).unwrap_or_else(|| "_".into()),
+                    })
+                    .collect(),
+                param_types: info
+                    .inputs
+                    .iter()
+                    .map(|input| match input {
+                        Input::SelfParam => None,
+                        Input::Typed(_, ty) => {
+                            ty.map(|ty| type_text(self.text(self.span_of(ty)), Language::Rust))
+                        }
                     })
                     .collect(),
                 is_async: info.is_async,

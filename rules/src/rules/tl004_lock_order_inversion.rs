@@ -8,8 +8,10 @@ declare_rule! {
     /// held, and somewhere else `a` is taken while `b` is held (or a longer cycle `a -> b -> c
     /// -> a`). Acquisitions count whether they are nested `with` blocks, `acquire()` calls, or
     /// happen inside a function called while the outer lock is held. Also checks for two
-    /// locks taken from parameters in argument order (`def transfer(a, b): with a.lock: with
-    /// b.lock:`), which inverts as soon as two callers pass the arguments swapped.
+    /// locks taken from two parameters of the same type (`def transfer(a, b): with a.lock: with
+    /// b.lock:`), which inverts as soon as two callers pass the arguments swapped. Parameters
+    /// whose written types differ (`code: &Mutex<Code>, storage: &Mutex<Store>`) cannot be
+    /// swapped and are not reported.
     ///
     /// Every site of the cycle is reported, each with the other sites as related locations.
     /// When the inner lock is taken inside a callee, the finding is on the call in the function
@@ -79,8 +81,13 @@ pub enum LockOrderInversion {
         through_call: bool,
         chain: Option<String>,
     },
-    /// Both locks taken from parameters, in argument order.
-    ParameterOrder { inner: String, outer: String },
+    /// Both locks taken from two parameters of the same type.
+    ParameterOrder {
+        inner: String,
+        outer: String,
+        /// The code is Rust (the advice orders by address, not by `id()`).
+        rust: bool,
+    },
 }
 
 impl Violation for LockOrderInversion {
@@ -109,8 +116,8 @@ impl Violation for LockOrderInversion {
                     ),
                 }
             }
-            LockOrderInversion::ParameterOrder { inner, outer } => format!(
-                "`{inner}` is acquired while holding `{outer}`, both taken from parameters in argument order: two calls with the arguments swapped deadlock"
+            LockOrderInversion::ParameterOrder { inner, outer, .. } => format!(
+                "`{inner}` is acquired while holding `{outer}`, both from parameters of the same type: a call that passes the same two locks the other way round deadlocks with this one"
             ),
         }
     }
@@ -118,7 +125,8 @@ impl Violation for LockOrderInversion {
     fn help(&self) -> String {
         match self {
             LockOrderInversion::Cycle { .. } => "Take these locks in one global order everywhere (or replace them with a single coarser lock)",
-            LockOrderInversion::ParameterOrder { .. } => "Acquire the two locks in an order that does not depend on the arguments, e.g. sorted by `id()`",
+            LockOrderInversion::ParameterOrder { rust: false, .. } => "Acquire the two locks in an order that does not depend on the arguments, e.g. sorted by `id()` or by a key of what they guard",
+            LockOrderInversion::ParameterOrder { rust: true, .. } => "Acquire the two locks in an order that does not depend on the arguments, e.g. by a key of what they guard or by address (`std::ptr::addr_of!(*a) < std::ptr::addr_of!(*b)`)",
         }
         .to_string()
     }

@@ -292,6 +292,7 @@ mod tests {
                 name: "update".into(),
                 class: None,
                 params: Vec::new(),
+                param_types: Vec::new(),
                 is_async: true,
                 span: Span::new(0, 60),
                 name_span: Span::new(9, 15),

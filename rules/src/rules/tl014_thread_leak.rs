@@ -309,6 +309,7 @@ mod tests {
             name: "run".into(),
             class: None,
             params: Vec::new(),
+            param_types: Vec::new(),
             is_async: false,
             span: Span::new(0, 10),
             name_span: Span::new(4, 7),

@@ -66,6 +66,17 @@ impl<'a> Lowerer<'a> {
         value
     }
 
+    /// The object `value` denotes has been taken for a read-write lock already (its
+    /// `write()` was seen earlier in the file).
+    fn seen_as_rwlock(&self, value: &Value) -> bool {
+        let Some(super::Place::Key(key)) = &value.place else {
+            return false;
+        };
+        self.object_by_key
+            .get(key)
+            .is_some_and(|id| matches!(self.objects[id.0 as usize].kind, ObjKind::RwLock { .. }))
+    }
+
     #[allow(clippy::too_many_arguments)]
     pub(super) fn method_semantics(
         &mut self,
@@ -95,7 +106,13 @@ impl<'a> Lowerer<'a> {
                 };
                 let kind = match name {
                     "lock" | "try_lock" => Some(ObjKind::Lock { flavor }),
-                    "read" | "write" | "try_read" | "try_write" => Some(ObjKind::RwLock { flavor }),
+                    "write" | "try_write" => Some(ObjKind::RwLock { flavor }),
+                    // Many handles have a `read()` that gives a view, not a guard (a
+                    // lock-free map's read handle): only an object also written as a lock is
+                    // one.
+                    "read" | "try_read" if self.seen_as_rwlock(&receiver) => {
+                        Some(ObjKind::RwLock { flavor })
+                    }
                     _ => None,
                 };
                 if let Some(kind) = kind {
