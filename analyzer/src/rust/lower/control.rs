@@ -122,6 +122,11 @@ impl<'a> Lowerer<'a> {
             }
             Expr::Let(let_expr) => self.condition_reads(&let_expr.expr, reads, depth + 1),
             Expr::Lit(_) => reads.push(Read::Constant),
+            // `{ let r = shutdown.load(o); r }`: what the block's value is made from.
+            Expr::Block(block) if block.label.is_none() => match block_value(&block.block) {
+                Some(value) => self.condition_reads(value, reads, depth + 1),
+                None => reads.push(Read::Shared(self.expr_text(expr))),
+            },
             _ => reads.push(Read::Shared(self.expr_text(expr))),
         }
     }
@@ -601,5 +606,30 @@ fn any_error(pat: &syn::Pat) -> bool {
             .as_ref()
             .is_none_or(|(_, sub)| matches!(&**sub, syn::Pat::Wild(_))),
         _ => false,
+    }
+}
+
+/// The expression a block's value comes from: its tail expression, or, when the tail is a name
+/// that a `let` of the block binds (`{ let r = x.load(o); r }`), that `let`'s initializer.
+fn block_value(block: &syn::Block) -> Option<&Expr> {
+    let Some(syn::Stmt::Expr(tail, None)) = block.stmts.last() else {
+        return None;
+    };
+    let Expr::Path(path) = tail else {
+        return Some(tail);
+    };
+    let Some(name) = path.path.get_ident() else {
+        return Some(tail);
+    };
+    let bound = block.stmts.iter().rev().find_map(|stmt| match stmt {
+        syn::Stmt::Local(local) => match &local.pat {
+            Pat::Ident(ident) if ident.ident == *name => Some(local),
+            _ => None,
+        },
+        _ => None,
+    });
+    match bound {
+        Some(local) => local.init.as_ref().map(|init| &*init.expr),
+        None => Some(tail),
     }
 }
