@@ -325,6 +325,9 @@ pub struct Function {
     /// Each parameter's type as written, without spaces (`&Mutex<Store>`; Python: the
     /// annotation), `None` when it has none.
     pub param_types: Vec<Option<String>>,
+    /// A method left to subclasses (Python: `@abstractmethod`, or a body that only raises
+    /// `NotImplementedError`): what a call of it does is not in this body.
+    pub is_abstract: bool,
     pub is_async: bool,
     /// The whole definition.
     pub span: Span,

@@ -269,6 +269,7 @@ impl<'a> Lowerer<'a> {
                     })
                     .collect(),
                 is_async,
+                is_abstract: info.def.is_some_and(|def| self.is_abstract(def)),
                 span: fn_span,
                 name_span,
                 body: nodes,

@@ -224,6 +224,7 @@ impl<'a> Lowerer<'a> {
                     })
                     .collect(),
                 is_async: info.is_async,
+                is_abstract: false,
                 span: info.span,
                 name_span: info.name_span,
                 body,

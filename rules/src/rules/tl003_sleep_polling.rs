@@ -43,7 +43,10 @@ declare_rule! {
     ///   raise`, also inside the `except` handler); the same goes for a test of the loop's own
     ///   state in an `if` (`if elapsed >= period:`), and a test in an `except` handler of the
     ///   failure just caught (`if e.errno != 22: raise`). The loop's own state includes what
-    ///   the methods of its class that it calls write (`self._close()` setting `self._exit`),
+    ///   the methods of its class that it calls write (`self._close()` setting `self._exit`;
+    ///   when one of them is left to subclasses, `@abstractmethod` or only `raise
+    ///   NotImplementedError`, any attribute of `self` may be its result), a property of the
+    ///   class is read as what its getter returns (`self.is_locked` as `self._fd is not None`),
     ///   and the locals a called test is given (`while not all(j.done for j in jobs):` with
     ///   `jobs` fetched again in the loop). A loop over the work left still polls when the
     ///   sleep is in a "not yet" arm that `continue`s before the pass changes any of it
@@ -438,6 +441,10 @@ struct OwnState<'a> {
     /// appends to, a `nonlocal` flag); a Rust one cannot: what others change is shared (an
     /// atomic, a guard's data) and read through a call or a field.
     locals_change: bool,
+    /// The loop calls a method of its class left to subclasses (`self._acquire()`, abstract
+    /// here): what it writes of `self` is not known, so any attribute of `self` (written
+    /// `self.` plus the name) may be the result of the pass's own attempt.
+    opaque_self: Option<String>,
 }
 
 impl<'a> OwnState<'a> {
@@ -451,6 +458,7 @@ impl<'a> OwnState<'a> {
         });
         // What the loop writes through the methods of its own class it calls
         // (`self._close()` setting `self._exit`): there `self` is the same object.
+        let mut opaque_self = None;
         if owner.class.is_some() {
             let mut seen = HashSet::new();
             while let Some(callee) = callees.pop() {
@@ -460,6 +468,9 @@ impl<'a> OwnState<'a> {
                 let function = model.function(callee);
                 if function.class != owner.class {
                     continue;
+                }
+                if function.is_abstract {
+                    opaque_self = owner.params.first().map(|name| format!("{name}."));
                 }
                 events(&function.body, &mut |event, _| match &event.kind {
                     EventKind::SharedWrite { target, .. } => written.push(target.as_str()),
@@ -472,6 +483,7 @@ impl<'a> OwnState<'a> {
             assigned: &info.assigned,
             written,
             locals_change: model.language == Language::Python,
+            opaque_self,
         }
     }
 
@@ -479,7 +491,12 @@ impl<'a> OwnState<'a> {
         match read {
             Read::Local(name) => self.assigned.contains(name),
             Read::Shared(name) => {
-                self.assigned.contains(name) || self.written.contains(&name.as_str())
+                self.assigned.contains(name)
+                    || self.written.contains(&name.as_str())
+                    || self
+                        .opaque_self
+                        .as_ref()
+                        .is_some_and(|prefix| name.starts_with(prefix.as_str()))
             }
             _ => false,
         }

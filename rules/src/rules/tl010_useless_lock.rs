@@ -293,6 +293,7 @@ mod tests {
                 class: None,
                 params: Vec::new(),
                 param_types: Vec::new(),
+                is_abstract: false,
                 is_async: true,
                 span: Span::new(0, 60),
                 name_span: Span::new(9, 15),

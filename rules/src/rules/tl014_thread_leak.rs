@@ -310,6 +310,7 @@ mod tests {
             class: None,
             params: Vec::new(),
             param_types: Vec::new(),
+            is_abstract: false,
             is_async: false,
             span: Span::new(0, 10),
             name_span: Span::new(4, 7),

@@ -265,6 +265,65 @@ impl<'a> Lowerer<'a> {
         }
     }
 
+    /// `self.name` in a method, where `name` is a property of the method's class (or a base of
+    /// the file) whose getter only returns an expression: the getter and that expression.
+    pub(super) fn own_property(
+        &self,
+        function: FnId,
+        attr: &ast::ExprAttribute,
+    ) -> Option<(FnId, &'a Expr)> {
+        let Expr::Name(receiver) = &*attr.value else {
+            return None;
+        };
+        if Some(receiver.id.as_str()) != self.self_name(function) {
+            return None;
+        }
+        let class = self.functions[function.0 as usize].class?;
+        let getter = self
+            .ancestry(class)
+            .find_map(|c| self.classes[c].methods.get(attr.attr.id.as_str()).copied())?;
+        let def = self.functions[getter.0 as usize].def?;
+        // Computed on each read (a `cached_property` is not).
+        let is_property = def.decorator_list.iter().any(|decorator| {
+            matches!(&decorator.expression, Expr::Name(name) if name.id.as_str() == "property")
+        });
+        if !is_property {
+            return None;
+        }
+        let body = match def.body.as_slice() {
+            [Stmt::Expr(doc), rest @ ..] if matches!(&*doc.value, Expr::StringLiteral(_)) => rest,
+            body => body,
+        };
+        match body {
+            [Stmt::Return(ret)] => ret.value.as_deref().map(|value| (getter, value)),
+            _ => None,
+        }
+    }
+
+    /// A method left to subclasses: decorated `@abstractmethod`, or whose body (after its
+    /// docstring) only raises `NotImplementedError`.
+    pub(super) fn is_abstract(&self, def: &StmtFunctionDef) -> bool {
+        let decorated = def.decorator_list.iter().any(|decorator| {
+            self.qualified_name(&decorator.expression)
+                .is_some_and(|name| name == "abc.abstractmethod")
+        });
+        let body = match def.body.as_slice() {
+            [Stmt::Expr(doc), rest @ ..] if matches!(&*doc.value, Expr::StringLiteral(_)) => rest,
+            body => body,
+        };
+        let raises_not_implemented = match body {
+            [Stmt::Raise(raise)] => raise.exc.as_deref().is_some_and(|exc| {
+                let exc = match exc {
+                    Expr::Call(call) => &*call.func,
+                    exc => exc,
+                };
+                matches!(exc, Expr::Name(name) if name.id.as_str() == "NotImplementedError")
+            }),
+            _ => false,
+        };
+        decorated || raises_not_implemented
+    }
+
     /// One class derives from the other, or they are the same: an instance of either may be
     /// `self` in the other's methods.
     pub(super) fn related_classes(&self, a: usize, b: usize) -> bool {

@@ -488,7 +488,15 @@ impl<'a> Lowerer<'a> {
                     Read::Shared(id)
                 });
             }
-            Expr::Attribute(_) => reads.push(Read::Shared(self.text(expr.range()).to_string())),
+            Expr::Attribute(attr) => {
+                // A property of the function's own class (`self.is_locked`): what its getter
+                // returns is read (`self._fd is not None`).
+                if let Some((getter, value)) = self.own_property(function, attr) {
+                    self.condition_reads(getter, value, reads, depth + 1);
+                    return;
+                }
+                reads.push(Read::Shared(self.text(expr.range()).to_string()));
+            }
             Expr::Subscript(sub) => {
                 self.condition_reads(function, &sub.value, reads, depth + 1);
                 self.condition_reads(function, &sub.slice, reads, depth + 1);
