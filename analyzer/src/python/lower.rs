@@ -26,6 +26,7 @@ use super::names;
 use threadlint_rules::model::{CallSyntax, ClassSummary, ModuleInfo};
 use threadlint_rules::project::ProjectIndex;
 
+mod alone;
 mod calls;
 mod collect;
 mod daemon;
@@ -238,6 +239,7 @@ impl<'a> Lowerer<'a> {
         self.find_untyped_locks();
         self.type_parameters_from_callers();
         self.find_handshakes();
+        let alone = self.coroutines_run_alone();
         let mut functions = Vec::with_capacity(self.functions.len());
         for index in 0..self.functions.len() {
             let id = FnId(index as u32);
@@ -274,7 +276,11 @@ impl<'a> Lowerer<'a> {
                 name_span,
                 body: nodes,
                 paused_clock: None,
-                async_thread: AsyncThread::Runtime,
+                async_thread: if alone.contains(&id) {
+                    AsyncThread::Alone
+                } else {
+                    AsyncThread::Runtime
+                },
             });
         }
         self.mark_repeated_thread_classes();

@@ -32,7 +32,11 @@ declare_rule! {
     /// (`while t.is_alive(): await asyncio.sleep(0.1)`), and `asyncio` locks,
     /// events and queues, the requests of an `httpx.AsyncClient`, `wait()`/`communicate()` of a
     /// process already ended in the function (by a `wait()` or `kill()`), and a call awaited where it is
-    /// made (`await open_async(...)` returns an awaitable, it does not block).
+    /// made (`await open_async(...)` returns an awaitable, it does not block), and a coroutine
+    /// that runs alone on a loop of its own: every use of it in the file hands it to
+    /// `run_until_complete` of a loop the caller made with `asyncio.new_event_loop()` (a
+    /// thread's private loop) or to `asyncio.run`, and it starts no other work there (no
+    /// `create_task`, `gather`, `wait`, `call_soon`, server): while it blocks, no task waits.
     ///
     /// In Rust, inside an `async fn` or an `async` block: `std::thread::sleep`, a `Condvar`
     /// or `std::sync::Barrier` wait, a blocking `recv()` of a `std::sync::mpsc`, crossbeam or
