@@ -37,6 +37,9 @@ declare_rule! {
     /// and an acquisition in a function that first released the same lock (a condition's
     /// `wait()` gives the caller's hold back, then takes it again), or inside a `with` block of
     /// the same lock that let it go for a while (around an `await`): the block's end releases it.
+    /// An acquisition that is the last statement of a `with pytest.raises(...)` (or a test
+    /// case's `self.assertRaises(...)`) block is expected to fail and takes nothing; one
+    /// followed by another statement there is taken, and may be left held.
     ///
     /// The lock may be of a class threadlint cannot resolve (made by a factory, a mixin's
     /// `self.Lock()`, another library's reader-writer lock): an object on which one function

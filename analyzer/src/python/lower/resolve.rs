@@ -300,6 +300,32 @@ impl<'a> Lowerer<'a> {
         }
     }
 
+    /// A `with` that expects its body to raise: `pytest.raises(..)`, or a test case's
+    /// `self.assertRaises(..)` / `self.assertRaisesRegex(..)`.
+    pub(super) fn expects_raise(&self, function: FnId, with: &ast::StmtWith) -> bool {
+        with.items.iter().any(|item| {
+            let Expr::Call(call) = &item.context_expr else {
+                return false;
+            };
+            if self
+                .qualified_name(&call.func)
+                .is_some_and(|name| name == "pytest.raises")
+            {
+                return true;
+            }
+            match &*call.func {
+                Expr::Attribute(method) => {
+                    matches!(
+                        method.attr.id.as_str(),
+                        "assertRaises" | "assertRaisesRegex"
+                    ) && matches!(&*method.value, Expr::Name(receiver)
+                            if Some(receiver.id.as_str()) == self.self_name(function))
+                }
+                _ => false,
+            }
+        })
+    }
+
     /// A method left to subclasses: decorated `@abstractmethod`, or whose body (after its
     /// docstring) only raises `NotImplementedError`.
     pub(super) fn is_abstract(&self, def: &StmtFunctionDef) -> bool {
