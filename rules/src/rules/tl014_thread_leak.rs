@@ -29,7 +29,9 @@ declare_rule! {
     /// function that, after the start, blocks until another thread signals it (a channel's
     /// `recv()`, or its receiver iterated to the end, which waits until every sender is dropped:
     /// `for msg in &rx`, `rx.iter().sum()`; not `rx.iter().take(n)`; `Queue.get()`, a wait on a `Condvar`, `Condition`, `Event` or `Barrier`,
-    /// `join()` of another thread, a future's `result()`; in Rust `block_on` and an awaited
+    /// `join()` of another thread, a future's `result()`, running an event loop or a server
+    /// that the thread stops (`loop.run_forever()` while the thread calls
+    /// `loop.call_soon_threadsafe(loop.stop)`); in Rust `block_on` and an awaited
     /// future other than a sleep), itself or through a function of the same file it calls, or
     /// a method of a class of another module (a crate's own latch or wait group, a project
     /// queue's `join()`), waits for the thread's last act (a hand-shake) and is

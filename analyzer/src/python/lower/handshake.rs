@@ -33,6 +33,21 @@ fn is_wait(method: &str) -> bool {
     matches!(method, "acquire" | "wait" | "join")
 }
 
+/// A call that runs an event loop or a server until something stops it (`loop.run_forever()`,
+/// `app.start()`): a wait for a thread that stops it, when a thread does.
+fn runs_until_stopped(method: &str) -> bool {
+    matches!(method, "run_forever" | "serve_forever" | "start")
+}
+
+/// The name an attribute chain starts from (`app` of `app.io_loop`).
+fn root_name(expr: &Expr) -> Option<&str> {
+    match expr {
+        Expr::Name(name) => Some(name.id.as_str()),
+        Expr::Attribute(attr) => root_name(&attr.value),
+        _ => None,
+    }
+}
+
 /// What a thread's function does with a value it receives.
 struct ParamUse {
     signalled: bool,
@@ -54,6 +69,19 @@ fn uses(body: &[Stmt]) -> Uses<'_> {
                     uses.waited.insert(receiver.id.to_string());
                 }
             }
+        }
+        // Stopping an event loop reached through a name, by calling its `stop()` or by handing
+        // `stop` to it as a callback (`loop.call_soon_threadsafe(loop.stop)`,
+        // `app.io_loop.add_callback(app.io_loop.stop)`): a signal to whoever runs that loop.
+        let stops = std::iter::once(&*call.func)
+            .filter(|_| call.arguments.is_empty())
+            .chain(call.arguments.args.iter())
+            .filter_map(|expr| match expr {
+                Expr::Attribute(attr) if attr.attr.id.as_str() == "stop" => root_name(&attr.value),
+                _ => None,
+            });
+        for root in stops {
+            uses.signalled.insert(root.to_string());
         }
         if call.arguments.find_argument_value("target", 1).is_some() {
             uses.calls.push(call);
@@ -217,7 +245,10 @@ impl<'a> Lowerer<'a> {
             return false;
         };
         let name = method.attr.id.as_str();
-        if !is_wait(name)
+        // `self.start()` in a method is not a loop that a nested thread stops through `self`.
+        let runs =
+            runs_until_stopped(name) && Some(receiver.id.as_str()) != self.self_name(function);
+        if !(is_wait(name) || runs)
             || !self
                 .handshakes
                 .contains(&(function, receiver.id.to_string()))
