@@ -342,10 +342,21 @@ fn finding(
         Stall::Call(BlockingKind::Network) => "Use an async client (`httpx.AsyncClient`, `aiohttp`), or `await asyncio.to_thread(...)` around the call".into(),
         Stall::Call(BlockingKind::Connect) => "Use `await asyncio.open_connection(host, port)` (or the loop's `sock_connect`), or `await asyncio.to_thread(...)` around the call".into(),
         Stall::Call(BlockingKind::Subprocess | BlockingKind::ProcessWait | BlockingKind::Spawn) => "Use `await asyncio.create_subprocess_exec(...)` and `await process.communicate()` (`trio.run_process`, `anyio.run_process`), or `await asyncio.to_thread(...)` around the call".into(),
-        Stall::Call(BlockingKind::FileIo) => "Open and read the file in a worker thread (`await asyncio.to_thread(path.read_text)`), or use an async file API (`anyio.open_file`, `trio.open_file`, `aiofiles.open`)".into(),
+        Stall::Call(BlockingKind::FileIo) => "Do the file I/O in a worker thread (`await asyncio.to_thread(path.read_text)`, or `path.write_text`), or use an async file API (`anyio.open_file`, `trio.open_file`, `aiofiles.open`)".into(),
         Stall::Call(BlockingKind::Input) => "Read input in a worker thread: `await asyncio.to_thread(input, prompt)`".into(),
         Stall::Call(BlockingKind::QueueGet | BlockingKind::QueuePut) => "Use an `asyncio.Queue` between tasks, or `await asyncio.to_thread(queue.get)` for a queue fed by threads".into(),
-        Stall::Call(BlockingKind::FutureResult | BlockingKind::FuturesWait | BlockingKind::AsCompleted) => "Await the future instead: `await asyncio.wrap_future(future)` (or `asyncio.wait`/`asyncio.as_completed` over wrapped futures)".into(),
+        Stall::Call(BlockingKind::FutureResult) => {
+            // The future as the code names it (`f` in `f.result()`), when it is a short name.
+            let future = cx
+                .model
+                .call(event.span)
+                .and_then(|call| call.receiver)
+                .map(|receiver| text(cx.source, receiver))
+                .filter(|name| name.len() <= 40 && !name.contains('\n'))
+                .unwrap_or("future");
+            format!("Await the future instead: `await asyncio.wrap_future({future})`")
+        }
+        Stall::Call(BlockingKind::FuturesWait | BlockingKind::AsCompleted) => "Await the futures instead: `asyncio.wait`/`asyncio.as_completed` over `asyncio.wrap_future(f)` for each".into(),
         Stall::Call(_) => "Run it in a worker thread: `await asyncio.to_thread(...)`".into(),
     };
     let fix = match stall {
