@@ -58,3 +58,12 @@ fn concise_output() {
         "TL001"
     ));
 }
+
+#[test]
+fn full_output_of_thread_leaks_with_their_advice() {
+    insta::assert_snapshot!(render(
+        "full",
+        "fixtures/rust/TL014_thread_leak.rs",
+        "TL014"
+    ));
+}

@@ -1,8 +1,8 @@
 use crate::declare_rule;
 use crate::diagnostic::{Finding, FixAvailability, Violation};
 use crate::model::{
-    events, BlockingKind, EventKind, FileModel, FnId, Function, Language, ObjId, ObjKey, ObjKind,
-    ScopeKind, Span,
+    events, BlockingKind, EventKind, ExitKind, FileModel, FnId, Function, Language, LoopKind, Node,
+    ObjId, ObjKey, ObjKind, Scope, ScopeKind, Span,
 };
 use crate::registry::{Check, Context};
 use crate::source::{short, NAME_WIDTH};
@@ -219,6 +219,31 @@ fn awaited_elsewhere(model: &FileModel, thread: ObjId, start: Span) -> bool {
     })
 }
 
+/// The function the thread made at `made` runs is an endless loop (`loop { .. }`, `while
+/// True:`) that nothing in it leaves: no `break`, `return` or `raise` (a panic) anywhere in it.
+fn runs_forever(model: &FileModel, made: Span) -> bool {
+    let Some(entry) = model
+        .thread_entries
+        .iter()
+        .find(|entry| made.contains(entry.site) || entry.site.contains(made))
+    else {
+        return false;
+    };
+    let body = &model.function(entry.function).body;
+    let endless = body.iter().any(|node| {
+        matches!(node, Node::Scope(Scope { kind: ScopeKind::Loop(info), .. })
+            if info.kind == LoopKind::Infinite)
+    });
+    let mut leaves = false;
+    events(body, &mut |event, _| {
+        leaves |= matches!(
+            event.kind,
+            EventKind::Exit(ExitKind::Break | ExitKind::Return | ExitKind::Raise)
+        );
+    });
+    endless && !leaves
+}
+
 /// Created in this call of `function` and never handed out.
 fn is_private(model: &FileModel, function: FnId, obj: ObjId) -> bool {
     let object = model.object(obj);
@@ -241,6 +266,9 @@ pub enum ThreadLeak {
         owner: String,
         temporary: bool,
         language: Language,
+        /// The thread's function is an endless loop with no way out: joining alone would
+        /// wait forever.
+        forever: bool,
     },
     /// An executor created outside `with` that `owner` never shuts down.
     Executor { name: String, owner: String },
@@ -251,16 +279,23 @@ impl Violation for ThreadLeak {
 
     fn message(&self) -> String {
         match self {
-            ThreadLeak::Thread { name, owner, temporary: true, language: Language::Python } => format!("`{name}` is started without keeping the thread: nothing can join it, so it may still run when `{owner}` returns and its errors go unnoticed"),
-            ThreadLeak::Thread { name, owner, temporary: false, language: Language::Python } => format!("Thread `{name}` is started but `{owner}` never joins, stores or returns it: it may still run when `{owner}` returns and its errors go unnoticed"),
-            ThreadLeak::Thread { name, owner, temporary: true, language: Language::Rust } => format!("The `JoinHandle` of `{name}` is dropped at once, which detaches the thread: it may still run when `{owner}` returns, and no code can join it to wait for its end or receive its panic"),
-            ThreadLeak::Thread { name, owner, temporary: false, language: Language::Rust } => format!("The `JoinHandle` `{name}` is never joined, returned or stored: it is dropped at the end of `{owner}`, which detaches the thread while it may still run"),
+            ThreadLeak::Thread { name, owner, temporary: true, language: Language::Python, .. } => format!("`{name}` is started without keeping the thread: nothing can join it, so it may still run when `{owner}` returns and its errors go unnoticed"),
+            ThreadLeak::Thread { name, owner, temporary: false, language: Language::Python, .. } => format!("Thread `{name}` is started but `{owner}` never joins, stores or returns it: it may still run when `{owner}` returns and its errors go unnoticed"),
+            ThreadLeak::Thread { name, owner, temporary: true, language: Language::Rust, .. } => format!("The `JoinHandle` of `{name}` is dropped at once, which detaches the thread: it may still run when `{owner}` returns, and no code can join it to wait for its end or receive its panic"),
+            ThreadLeak::Thread { name, owner, temporary: false, language: Language::Rust, .. } => format!("The `JoinHandle` `{name}` is never joined, returned or stored: it is dropped at the end of `{owner}`, which detaches the thread while it may still run"),
             ThreadLeak::Executor { name, owner } => format!("Executor `{name}` is created outside `with` and `{owner}` never shuts it down, stores or returns it: its workers outlive the function"),
         }
     }
 
     fn help(&self) -> String {
         match self {
+            ThreadLeak::Thread { forever: true, language, .. } => {
+                let (flag, join) = match language {
+                    Language::Python => ("a `threading.Event`", "`join(timeout=...)`"),
+                    Language::Rust => ("an `AtomicBool` or a channel", "`join()`"),
+                };
+                format!("The thread loops forever: give it a way to stop ({flag} that it checks on each pass), signal it before returning, then {join} it")
+            }
             ThreadLeak::Thread { temporary: true, language: Language::Python, .. } => "Keep the thread and `join(timeout=...)` it before returning, or store it where the code that shuts down can join it; pass `daemon=True` if it may be stopped at exit".to_string(),
             ThreadLeak::Thread { name, temporary: false, language: Language::Python, .. } => format!("Call `{name}.join(timeout=...)` before returning, or store the thread where the code that shuts down can join it; pass `daemon=True` if it may be stopped at exit"),
             ThreadLeak::Thread { temporary: true, language: Language::Rust, .. } => "Keep the handle and `join()` it before returning (or return or store it for the caller), or spawn inside `std::thread::scope`, which joins its threads".to_string(),
@@ -279,6 +314,7 @@ fn thread_finding(model: &FileModel, function: &Function, obj: ObjId, site: Span
         owner,
         temporary: matches!(object.key, ObjKey::Other(_)),
         language: model.language,
+        forever: runs_forever(model, object.def.unwrap_or(site)),
     };
     violation.at(site)
 }
