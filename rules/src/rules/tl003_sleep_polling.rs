@@ -53,8 +53,9 @@ declare_rule! {
     ///   (`while received < size: if not self.frames: sleep(0.01); continue` in Python): on
     ///   that path nothing but the tested state can end the wait. A count is a deadline, not
     ///   an attempt counter, when the pass does nothing but sleep and count it (`while
-    ///   time_left > 0 and not self._cancelled: sleep(0.5); time_left -= 0.5`): the loop
-    ///   still polls what else its condition tests;
+    ///   time_left > 0 and not self._cancelled: sleep(0.5); time_left -= 0.5`, the sleep
+    ///   awaited too): the loop still polls the shared state its condition tests besides (a
+    ///   bound in a local, `attempt < attempts`, is none);
     /// - `while True: work(); time.sleep(n)` with nothing to re-check (a periodic task);
     /// - a loop each pass of which blocks, with no timeout, to receive or hand over work
     ///   (`while let Ok(job) = rx.recv()`, `rx.recv().await`, `item = q.get()` before the sleep):
@@ -235,7 +236,15 @@ fn polling_loop<'a>(
         None
     };
     let mut found = Vec::new();
-    if rechecks(&info.condition, &own) || counts_time && waits_besides(&info.condition, &own) {
+    // Beside a count of the time waited, a local the loop does not assign is its bound
+    // (`while attempt < attempts`), not state another thread changes.
+    let polls_beside_count = counts_time
+        && info
+            .condition
+            .reads
+            .iter()
+            .any(|read| !matches!(read, Read::Local(_)) && own.changes_elsewhere(read));
+    if rechecks(&info.condition, &own) || polls_beside_count {
         found.push(Recheck {
             place: Place::LoopCondition,
             condition: &info.condition,
@@ -561,24 +570,17 @@ fn paced_by_receive(the_loop: &Scope, sleep: &Event, sleep_on_every_pass: bool) 
         })
 }
 
-/// Every event of the loop's body is a sleep or a test of state: each pass only waits.
+/// Every event of the loop's body is a sleep (awaited, in a coroutine) or a test of state:
+/// each pass only waits.
 fn only_sleeps(body: &[Node]) -> bool {
     let mut sleeps = false;
     let mut other = false;
     events(body, &mut |event, _| match event.kind {
         EventKind::Sleep => sleeps = true,
-        EventKind::StateTest { .. } => {}
+        EventKind::StateTest { .. } | EventKind::Await => {}
         _ => other = true,
     });
     sleeps && !other
-}
-
-/// Besides the loop's own state, the condition reads something another thread can change.
-fn waits_besides(condition: &Condition, own: &OwnState) -> bool {
-    condition
-        .reads
-        .iter()
-        .any(|read| own.changes_elsewhere(read))
 }
 
 /// The condition reads something another thread can change, or a predicate re-evaluated on
@@ -586,7 +588,11 @@ fn waits_besides(condition: &Condition, own: &OwnState) -> bool {
 /// clock, which the front-end reduces to [`Read::Clock`]).
 fn rechecks(condition: &Condition, own: &OwnState) -> bool {
     // A test of the loop's own state is a timer, a counter or a retry (`if elapsed >= period`).
-    !condition.reads.iter().any(|r| own.contains(r)) && waits_besides(condition, own)
+    !condition.reads.iter().any(|r| own.contains(r))
+        && condition
+            .reads
+            .iter()
+            .any(|read| own.changes_elsewhere(read))
 }
 
 /// A loop that sleeps between re-checks of some state.
