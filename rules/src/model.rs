@@ -786,6 +786,9 @@ pub struct ModuleInfo {
     /// Module-level functions that return a new synchronisation object of one kind
     /// (`def make_lock(): return threading.Lock()`), by name.
     pub factories: Vec<(String, ObjKind)>,
+    /// Module-level functions whose body is one sleep (`def pause(s): time.sleep(s)`), by
+    /// name, with how they sleep.
+    pub sleepers: Vec<(String, crate::project::Sleeper)>,
     /// The module's classes, as subclasses and users in other modules see them.
     pub classes: Vec<ClassSummary>,
     /// Absolute names of other modules' objects, classes and factories the file uses (`pkg.

@@ -28,6 +28,20 @@ pub struct ExportedObject {
     /// A function that returns a new object of `kind` on each call, not an object itself.
     #[serde(default)]
     pub factory: bool,
+    /// A function that does nothing but sleep (`async fn sleep(d: Duration) {
+    /// tokio::time::sleep(d).await }`): a call of it is a sleep. Exported as a factory of no
+    /// object.
+    #[serde(default)]
+    pub sleeps: Option<Sleeper>,
+}
+
+/// How a function that only sleeps does it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum Sleeper {
+    /// It blocks the thread (`thread::sleep`, `time.sleep`).
+    Blocking,
+    /// It is a coroutine that awaits a sleep: awaiting a call of it sleeps.
+    Async,
 }
 
 /// How many re-exports are followed before a name is taken as unresolved.
@@ -603,6 +617,7 @@ pub fn exports(model: &FileModel) -> Vec<ExportedObject> {
             kind,
             condition_lock,
             factory: false,
+            sleeps: None,
         });
     }
     exports.extend(module.factories.iter().map(|(name, kind)| ExportedObject {
@@ -611,6 +626,16 @@ pub fn exports(model: &FileModel) -> Vec<ExportedObject> {
         kind: *kind,
         condition_lock: None,
         factory: true,
+        sleeps: None,
+    }));
+    // Module-level functions that only sleep.
+    exports.extend(module.sleepers.iter().map(|(name, sleeps)| ExportedObject {
+        module: module.path.clone(),
+        name: name.clone(),
+        kind: ObjKind::Unknown,
+        condition_lock: None,
+        factory: true,
+        sleeps: Some(*sleeps),
     }));
     exports.sort_by(|a, b| a.name.cmp(&b.name));
     exports
@@ -642,6 +667,7 @@ mod tests {
                     kind: *kind,
                     condition_lock: None,
                     factory: false,
+                    sleeps: None,
                 })
                 .collect(),
             imports: imports

@@ -24,7 +24,7 @@ use threadlint_rules::model::{
 use super::modules::{self, ModulePath};
 use super::names;
 use threadlint_rules::model::{CallSyntax, ClassSummary, ModuleInfo};
-use threadlint_rules::project::ProjectIndex;
+use threadlint_rules::project::{ProjectIndex, Sleeper};
 
 mod alone;
 mod calls;
@@ -291,6 +291,12 @@ impl<'a> Lowerer<'a> {
             .filter_map(|(name, &id)| Some((name.clone(), self.returned_kind(id)?)))
             .collect();
         factories.sort_by(|a, b| a.0.cmp(&b.0));
+        let mut sleepers: Vec<(String, Sleeper)> = self
+            .module_functions
+            .iter()
+            .filter_map(|(name, &id)| Some((name.clone(), self.local_sleeper(id)?)))
+            .collect();
+        sleepers.sort_by(|a, b| a.0.cmp(&b.0));
         let classes = self.class_summaries();
         // Base classes from other modules are looked up too.
         for class in &classes {
@@ -308,6 +314,7 @@ impl<'a> Lowerer<'a> {
             path: module.name,
             imports: std::mem::take(&mut self.import_list),
             factories,
+            sleepers,
             classes,
             lookups,
             method_owners: Vec::new(),

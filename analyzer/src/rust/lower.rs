@@ -244,7 +244,8 @@ impl<'a> Lowerer<'a> {
         for object in &mut self.objects {
             object.project_key = project_keys.get(&object.key).cloned();
         }
-        let module = self.module_path.take().map(|path| {
+        // Cloned, not taken: resolving the re-exports needs the file's module path.
+        let module = self.module_path.clone().map(|path| {
             self.intern_statics();
             ModuleInfo {
                 imports: self.reexports(&path),
@@ -258,6 +259,7 @@ impl<'a> Lowerer<'a> {
                     .map(|(index, info)| (index as u32, self.modules[info.module].path.join(".")))
                     .collect(),
                 classes: self.class_summaries(),
+                sleepers: self.sleepers(),
                 lookups: self.lookups.take().into_iter().collect(),
                 ..ModuleInfo::default()
             }

@@ -31,7 +31,10 @@ declare_rule! {
     /// Rust `let ready = READY.load(o);`, or a guard bound in the loop) is a test of that
     /// state, while one set from any other call in the loop is the result of the pass's own
     /// attempt (`let inserted = cache.insert(v); if !inserted { sleep(..); continue; }`); a
-    /// call through a local bound to `time.sleep` (`pause = time.sleep`) is a sleep. Not reported:
+    /// call through a local bound to `time.sleep` (`pause = time.sleep`) is a sleep, and so is
+    /// a call of a function of the project whose body is one sleep (`def pause(s):
+    /// time.sleep(s)`; in Rust `pub async fn sleep(d: Duration) { tokio::time::sleep(d).await
+    /// }` in another module, awaited). Not reported:
     /// - a sleep that paces a `for` loop (work items, or a fixed number of attempts);
     /// - a bounded retry: a sleep in an `except` handler (in Rust, in the arm of a `match` on
     ///   the pass's attempt that takes any error, `Err(_)` or `Err(e)`; a `match` on a

@@ -431,6 +431,14 @@ impl<'a> Lowerer<'a> {
                 return;
             }
         }
+        // A function of the file or of the project that only sleeps (`def pause(s):
+        // time.sleep(s)`): a call of it sleeps (a coroutine's, where it is awaited).
+        if let Some(sleeper) = self.sleeper(function, &call.func) {
+            if sleeper == Sleeper::Blocking || self.awaited_calls.contains(&call_span.start) {
+                push(out, EventKind::Sleep);
+            }
+            return;
+        }
         if let Expr::Name(name) = &*call.func {
             if let Some(callee) = self.resolve_plain_function(function, name.id.as_str()) {
                 push(out, EventKind::Call { callee });

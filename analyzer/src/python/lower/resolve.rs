@@ -326,6 +326,42 @@ impl<'a> Lowerer<'a> {
         })
     }
 
+    /// How a function called as `callee` sleeps when it does nothing else: a function of the
+    /// file whose body (after its docstring) is one `time.sleep(..)` (`await asyncio.sleep(..)`
+    /// in a coroutine), or one of another module that the project index says only sleeps.
+    pub(super) fn sleeper(&self, function: FnId, callee: &Expr) -> Option<Sleeper> {
+        if let Expr::Name(name) = callee {
+            if let Some(id) = self.resolve_plain_function(function, name.id.as_str()) {
+                return self.local_sleeper(id);
+            }
+        }
+        let absolute = self.external_callee(callee)?;
+        self.lookups.borrow_mut().insert(absolute.clone());
+        self.index?.object(&absolute)?.sleeps
+    }
+
+    pub(super) fn local_sleeper(&self, id: FnId) -> Option<Sleeper> {
+        let def = self.functions[id.0 as usize].def?;
+        let body = match def.body.as_slice() {
+            [Stmt::Expr(doc), rest @ ..] if matches!(&*doc.value, Expr::StringLiteral(_)) => rest,
+            body => body,
+        };
+        let [Stmt::Expr(statement)] = body else {
+            return None;
+        };
+        let (call, awaited) = match &*statement.value {
+            Expr::Await(awaited) => (&*awaited.value, true),
+            other => (other, false),
+        };
+        let Expr::Call(call) = call else { return None };
+        let qualified = self.qualified_name(&call.func)?;
+        match (awaited, def.is_async) {
+            (false, false) if names::is_sleep(&qualified) => Some(Sleeper::Blocking),
+            (true, true) if names::is_async_sleep(&qualified) => Some(Sleeper::Async),
+            _ => None,
+        }
+    }
+
     /// A method left to subclasses: decorated `@abstractmethod`, or whose body (after its
     /// docstring) only raises `NotImplementedError`.
     pub(super) fn is_abstract(&self, def: &StmtFunctionDef) -> bool {

@@ -5,10 +5,12 @@
 use syn::punctuated::Punctuated;
 use syn::{Expr, Token};
 use threadlint_rules::model::{EventKind, FnId, Node, ObjKind, Span, ThreadEntry};
+use threadlint_rules::project::Sleeper;
 
 use crate::rust::names::{self, KnownFn, KnownType};
 use crate::rust::spans;
 
+use super::items::FnBody;
 use super::resolve::Res;
 use super::values::{Ty, Value};
 use super::Lowerer;
@@ -146,6 +148,9 @@ impl<'a> Lowerer<'a> {
         match self.resolve(self.current_module(), &segments, 0) {
             Res::Fn(callee) => {
                 let values = self.args(&call.args, out, depth);
+                if let Some(sleeper) = self.local_sleeper(callee) {
+                    return self.sleep_call(sleeper, span, out);
+                }
                 self.hand_over(call.args.iter(), &values, out);
                 self.call_local(callee, span, out)
             }
@@ -181,6 +186,59 @@ impl<'a> Lowerer<'a> {
         }
         self.push(out, EventKind::Call { callee }, span);
         self.return_value(callee)
+    }
+
+    /// A call of a function that only sleeps: a sleep, or for a coroutine a sleep's future
+    /// (which sleeps where it is awaited).
+    fn sleep_call(&mut self, sleeper: Sleeper, span: Span, out: &mut Vec<Node>) -> Value {
+        match sleeper {
+            Sleeper::Blocking => {
+                self.push(out, EventKind::Sleep, span);
+                Value::default()
+            }
+            Sleeper::Async => Value::of(Ty::SleepFuture(span)),
+        }
+    }
+
+    /// The functions at the file's top level (not in a `mod` block, an `impl` or another
+    /// function) whose body is one sleep, for other files of the crate.
+    pub(super) fn sleepers(&self) -> Vec<(String, Sleeper)> {
+        let mut sleepers: Vec<(String, Sleeper)> = self.modules[0]
+            .fns
+            .iter()
+            .filter_map(|(name, &id)| Some((name.clone(), self.local_sleeper(id)?)))
+            .collect();
+        sleepers.sort_by(|a, b| a.0.cmp(&b.0));
+        sleepers
+    }
+
+    /// A function of this file whose body is one call of a known sleep (`thread::sleep(d)`,
+    /// `tokio::time::sleep(d).await` in an `async fn`), with or without a `;`.
+    pub(super) fn local_sleeper(&self, callee: FnId) -> Option<Sleeper> {
+        let info = &self.fns[callee.0 as usize];
+        let FnBody::Block(block) = info.body else {
+            return None;
+        };
+        let [syn::Stmt::Expr(expr, _)] = block.stmts.as_slice() else {
+            return None;
+        };
+        let (call, awaited) = match expr {
+            Expr::Await(awaited) => (&*awaited.base, true),
+            other => (other, false),
+        };
+        let Expr::Call(call) = call else { return None };
+        let Expr::Path(path) = &*call.func else {
+            return None;
+        };
+        let segments = self.segments_here(&path.path);
+        let Res::External(full) = self.resolve(info.module, &segments, 0) else {
+            return None;
+        };
+        match (names::known_fn(&full)?, awaited, info.is_async) {
+            (KnownFn::Sleep, false, false) => Some(Sleeper::Blocking),
+            (KnownFn::AsyncSleep, true, true) => Some(Sleeper::Async),
+            _ => None,
+        }
     }
 
     pub(super) fn call_external(
@@ -366,6 +424,9 @@ impl<'a> Lowerer<'a> {
         let Some(owner) = names::known_type(owner) else {
             self.args(&call.args, out, depth);
             if let Some(callee) = self.project_path(full) {
+                if let Some(sleeper) = self.project_sleeper(&callee) {
+                    return self.sleep_call(sleeper, span, out);
+                }
                 // A function or an associated function of another file of the crate: resolved
                 // in the whole-program pass, which knows what it acquires.
                 let owner = self.project_path(owner);

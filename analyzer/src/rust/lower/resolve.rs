@@ -493,6 +493,18 @@ impl Lowerer<'_> {
         }
     }
 
+    /// A function of another file of the crate that only sleeps (its absolute path, `::`
+    /// throughout), through the project index.
+    pub(super) fn project_sleeper(
+        &self,
+        absolute: &str,
+    ) -> Option<threadlint_rules::project::Sleeper> {
+        let (module, name) = absolute.rsplit_once("::")?;
+        let dotted = format!("{module}.{name}");
+        self.lookups.borrow_mut().insert(dotted.clone());
+        self.index?.object(&dotted)?.sleeps
+    }
+
     /// A static of another file of the crate (`crate::locks::LOCK`, or a name bound to it by
     /// `use`; from a test, an example or a binary, `my_crate::locks::LOCK` of the package's
     /// library), through the project index: that file's object, with its kind.
