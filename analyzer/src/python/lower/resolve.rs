@@ -540,6 +540,22 @@ impl<'a> Lowerer<'a> {
                 Some(id)
             }
             Expr::Call(call) => {
+                // `pool.submit(task)` used at once (`pool.submit(task).result()`): the future
+                // it returns, as `f = pool.submit(task)` binds it.
+                if let Expr::Attribute(method) = &*call.func {
+                    if method.attr.id.as_str() == "submit"
+                        && self.resolve(function, &method.value).is_some_and(|pool| {
+                            self.objects[pool.0 as usize].kind == ObjKind::Executor
+                        })
+                    {
+                        let key =
+                            ObjKey::Other(format!("submit@{}", call.range().start().to_u32()));
+                        let id =
+                            self.intern(key, crate::display::temporary(self.text(call.range())));
+                        self.set_kind(id, ObjKind::Future, span(call.range()));
+                        return Some(id);
+                    }
+                }
                 let qualified = self.qualified_name(&call.func)?;
                 let kind = self.constructed_kind(function, &qualified, &call.arguments)?;
                 let key = ObjKey::Other(format!("{}@{}", qualified, call.range().start().to_u32()));
