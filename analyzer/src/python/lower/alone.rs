@@ -5,7 +5,7 @@
 
 use ruff_python_ast::visitor::{walk_expr, walk_stmt, Visitor};
 use ruff_python_ast::{Expr, Stmt};
-use rustc_hash::FxHashMap as HashMap;
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use threadlint_rules::model::FnId;
 
 use super::{Lowerer, MAX_DEPTH};
@@ -36,8 +36,19 @@ const STARTS_WORK_METHODS: &[&str] = &[
 impl Lowerer<'_> {
     /// The coroutine functions of the file that every use of drives alone on a new loop.
     pub(super) fn coroutines_run_alone(&self) -> Vec<FnId> {
+        // Only the names of the file's coroutine functions are counted.
+        let coroutines: HashSet<&str> = self
+            .functions
+            .iter()
+            .filter(|info| info.def.is_some_and(|def| def.is_async))
+            .map(|info| info.name.as_str())
+            .collect();
+        if coroutines.is_empty() {
+            return Vec::new();
+        }
         let mut uses = Uses {
             lowerer: self,
+            coroutines: &coroutines,
             loops: Vec::new(),
             drives: HashMap::default(),
             references: HashMap::default(),
@@ -68,6 +79,7 @@ impl Lowerer<'_> {
 
 struct Uses<'l, 'a> {
     lowerer: &'l Lowerer<'a>,
+    coroutines: &'l HashSet<&'l str>,
     /// Names of the current function bound to `asyncio.new_event_loop()`.
     loops: Vec<String>,
     /// How many coroutine calls of each function or method name are handed to
@@ -90,7 +102,12 @@ impl<'a> Visitor<'a> for Uses<'_, 'a> {
                 if let ([Expr::Name(target)], Expr::Call(call)) =
                     (assign.targets.as_slice(), &*assign.value)
                 {
-                    if self.is("asyncio.new_event_loop", &call.func) {
+                    let named = match &*call.func {
+                        Expr::Attribute(attr) => attr.attr.id.as_str(),
+                        Expr::Name(name) => name.id.as_str(),
+                        _ => "",
+                    };
+                    if named == "new_event_loop" && self.is("asyncio.new_event_loop", &call.func) {
                         self.loops.push(target.id.to_string());
                     }
                 }
@@ -107,10 +124,8 @@ impl<'a> Visitor<'a> for Uses<'_, 'a> {
             return;
         }
         match expr {
-            Expr::Name(name) => *self.references.entry(name.id.to_string()).or_default() += 1,
-            Expr::Attribute(attr) => {
-                *self.references.entry(attr.attr.id.to_string()).or_default() += 1;
-            }
+            Expr::Name(name) => self.count(name.id.as_str()),
+            Expr::Attribute(attr) => self.count(attr.attr.id.as_str()),
             Expr::Call(call) => {
                 if let [Expr::Call(coroutine)] = call.arguments.args.as_ref() {
                     let called = match &*coroutine.func {
@@ -126,7 +141,7 @@ impl<'a> Visitor<'a> for Uses<'_, 'a> {
                         }
                         _ => false,
                     };
-                    if let Some(called) = called {
+                    if let Some(called) = called.filter(|c| self.coroutines.contains(c)) {
                         if on_new_loop || self.is("asyncio.run", &call.func) {
                             *self.drives.entry(called.to_string()).or_default() += 1;
                         }
@@ -142,6 +157,13 @@ impl<'a> Visitor<'a> for Uses<'_, 'a> {
 }
 
 impl Uses<'_, '_> {
+    /// One more use of `name`, when it names a coroutine function of the file.
+    fn count(&mut self, name: &str) {
+        if self.coroutines.contains(name) {
+            *self.references.entry(name.to_string()).or_default() += 1;
+        }
+    }
+
     /// `func` is the function named `qualified`, through the file's imports.
     fn is(&self, qualified: &str, func: &Expr) -> bool {
         self.lowerer

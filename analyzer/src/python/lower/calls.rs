@@ -433,20 +433,25 @@ impl<'a> Lowerer<'a> {
         }
         // A function of the file or of the project that only sleeps (`def pause(s):
         // time.sleep(s)`): a call of it sleeps (a coroutine's, where it is awaited).
-        if let Some(sleeper) = self.sleeper(function, &call.func) {
-            if sleeper == Sleeper::Blocking || self.awaited_calls.contains(&call_span.start) {
+        let sleeps = |this: &Self, sleeper: Sleeper, out: &mut Vec<Node>| {
+            if sleeper == Sleeper::Blocking || this.awaited_calls.contains(&call_span.start) {
                 push(out, EventKind::Sleep);
             }
-            return;
-        }
+        };
         if let Expr::Name(name) = &*call.func {
             if let Some(callee) = self.resolve_plain_function(function, name.id.as_str()) {
-                push(out, EventKind::Call { callee });
+                match self.local_sleeper(callee) {
+                    Some(sleeper) => sleeps(self, sleeper, out),
+                    None => push(out, EventKind::Call { callee }),
+                }
                 return;
             }
         }
         if let Some(callee) = self.external_callee(&call.func) {
-            push(out, EventKind::ExternalCall { callee });
+            match self.project_sleeper(&callee) {
+                Some(sleeper) => sleeps(self, sleeper, out),
+                None => push(out, EventKind::ExternalCall { callee }),
+            }
         }
     }
 

@@ -326,20 +326,14 @@ impl<'a> Lowerer<'a> {
         })
     }
 
-    /// How a function called as `callee` sleeps when it does nothing else: a function of the
-    /// file whose body (after its docstring) is one `time.sleep(..)` (`await asyncio.sleep(..)`
-    /// in a coroutine), or one of another module that the project index says only sleeps.
-    pub(super) fn sleeper(&self, function: FnId, callee: &Expr) -> Option<Sleeper> {
-        if let Expr::Name(name) = callee {
-            if let Some(id) = self.resolve_plain_function(function, name.id.as_str()) {
-                return self.local_sleeper(id);
-            }
-        }
-        let absolute = self.external_callee(callee)?;
-        self.lookups.borrow_mut().insert(absolute.clone());
-        self.index?.object(&absolute)?.sleeps
+    /// How a function of another module that the project index says only sleeps does it.
+    pub(super) fn project_sleeper(&self, absolute: &str) -> Option<Sleeper> {
+        self.lookups.borrow_mut().insert(absolute.to_string());
+        self.index?.object(absolute)?.sleeps
     }
 
+    /// How a function of the file sleeps when its body (after its docstring) is one
+    /// `time.sleep(..)` (`await asyncio.sleep(..)` in a coroutine) and nothing else.
     pub(super) fn local_sleeper(&self, id: FnId) -> Option<Sleeper> {
         let def = self.functions[id.0 as usize].def?;
         let body = match def.body.as_slice() {
