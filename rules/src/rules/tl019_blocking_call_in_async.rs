@@ -1,8 +1,8 @@
 use crate::declare_rule;
 use crate::diagnostic::{Applicability, Edit, Finding, Fix, FixAvailability, Violation};
 use crate::model::{
-    walk, AcquireHow, AsyncThread, BlockingKind, Event, EventKind, FileModel, Flavor, Function,
-    Language, LoopInfo, LoopKind, Node, ObjId, ObjKind, Read, ScopeKind, Span, WaitKind,
+    walk, AcquireHow, AsyncThread, BlockingKind, Event, EventKind, FileModel, Flavor, FnId,
+    Function, Language, LoopInfo, LoopKind, Node, ObjId, ObjKind, Read, ScopeKind, Span, WaitKind,
 };
 use crate::registry::{Check, Context};
 use crate::source::{quoted_call, text};
@@ -54,6 +54,14 @@ declare_rule! {
     /// `#[tokio::test]` when the body spawns no task onto its current-thread runtime), awaited futures (`tokio::time::sleep(d).await`, `rx.recv().await`), and a
     /// `std::sync::Mutex::lock()` (tokio's advice for short critical sections; one held
     /// across an await is TL018).
+    ///
+    /// A plain function of the same file that the async code calls runs on its thread too: a
+    /// call of one that sleeps, waits or blocks whenever it is called (not under an `if`, which
+    /// may depend on the caller's arguments), itself or through the plain functions it calls
+    /// (three deep), is reported at the call, with the blocking call as a related location
+    /// (`wait_for_removal(&rx)` whose body is `rx.recv()`). Its lock acquisitions are not (a
+    /// short critical section in a helper is the common case), nor is a closure or block
+    /// written in the async function itself (handed to `block_in_place`).
     ///
     /// ## Why is this bad?
     /// An event loop runs all its tasks on one thread and switches between them only at an
@@ -194,13 +202,99 @@ fn check(cx: &Context) -> Vec<Finding> {
             {
                 return;
             }
-            let Some(stall) = stall(model, event, waited_from) else {
+            if let Some(stall) = stall(model, event, waited_from) {
+                findings.push(finding(cx, function, event, &stall, asyncio.as_deref()));
                 return;
-            };
-            findings.push(finding(cx, function, event, &stall, asyncio.as_deref()));
+            }
+            // A plain function of the file called here runs on this thread: what blocks in it
+            // blocks here.
+            // A closure or block written inside this function (handed to `block_in_place`,
+            // which moves the other tasks away) is not followed.
+            if let EventKind::Call { callee } = event.kind {
+                if function.span.contains(model.function(callee).span) {
+                    return;
+                }
+                let mut seen = Vec::new();
+                if let Some((inner, owner)) = blocking_inside(model, callee, 0, &mut seen) {
+                    if let Some(stall) = stall(model, inner, None) {
+                        let mut found = finding(cx, function, inner, &stall, asyncio.as_deref());
+                        let call = quoted_call(cx.source, event.span);
+                        found.message = format!(
+                            "{call} calls `{}`, where {}",
+                            owner.qualified_name(),
+                            lowercase_first(&found.message)
+                        );
+                        found.span = event.span;
+                        found.fix = None;
+                        found.related.push(crate::diagnostic::Related {
+                            file: None,
+                            span: inner.span,
+                            message: format!("blocks here, in `{}`", owner.qualified_name()),
+                        });
+                        findings.push(found);
+                    }
+                }
+            }
         });
     }
     findings
+}
+
+/// How many calls deep a blocking call is looked for from async code.
+const MAX_CALL_DEPTH: usize = 3;
+
+/// The first call in `callee` (a plain function, not a coroutine or an async block) or in the
+/// plain functions it calls that sleeps, waits or blocks on every call (not under an `if`),
+/// with the function it is in. Lock
+/// acquisitions are left out: a short critical section in a helper is the common case, and a
+/// lock taken in the async code itself is reported there.
+fn blocking_inside<'m>(
+    model: &'m FileModel,
+    callee: FnId,
+    depth: usize,
+    seen: &mut Vec<FnId>,
+) -> Option<(&'m Event, &'m Function)> {
+    if depth >= MAX_CALL_DEPTH || seen.contains(&callee) {
+        return None;
+    }
+    seen.push(callee);
+    let function = model.function(callee);
+    if function.is_async {
+        return None;
+    }
+    let mut found = None;
+    let mut calls = Vec::new();
+    crate::model::events(&function.body, &mut |event, scopes| {
+        // Only what the function does whenever it is called: a call under an `if` may depend
+        // on an argument the async caller gives (`if stall { sleep(..) }`).
+        if found.is_some()
+            || scopes
+                .iter()
+                .any(|scope| matches!(scope.kind, ScopeKind::Branch(_)))
+        {
+            return;
+        }
+        match &event.kind {
+            EventKind::Acquire { .. } => {}
+            EventKind::Call { callee } => calls.push(*callee),
+            _ if stall(model, event, None).is_some() => found = Some(event),
+            _ => {}
+        }
+    });
+    if let Some(event) = found {
+        return Some((event, function));
+    }
+    calls
+        .into_iter()
+        .find_map(|next| blocking_inside(model, next, depth + 1, seen))
+}
+
+fn lowercase_first(message: &str) -> String {
+    let mut chars = message.chars();
+    match chars.next() {
+        Some(first) if !message.starts_with('`') => first.to_lowercase().chain(chars).collect(),
+        _ => message.to_string(),
+    }
 }
 
 /// The objects a `while` loop polls until they end: `while t.is_alive():`,
