@@ -37,7 +37,8 @@ declare_rule! {
     /// function is not reported, nor is a value loaded into a variable first (often the one
     /// writer of a single-writer structure), nor a store of another atomic's value. An atomic's
     /// `load` tested, then the atomic written by a separate `store`, `swap` or `fetch_*` in the
-    /// arm the test opens (`if x.load(o) == 0 { x.store(1, o) }`) is the same split: another
+    /// arm the test opens (`if x.load(o) == 0 { x.store(1, o) }`, or its `else` arm: `if
+    /// x.load(o) > 0 { .. } else { x.fetch_add(1, o) }`) is the same split: another
     /// thread can write between the test and the write. Not that: a flag tested for an early
     /// return and set later (a one-way latch, where every thread stores the same value), an
     /// atomic stored from state a lock guards, a `compare_exchange`, `swap` or `fetch_update`

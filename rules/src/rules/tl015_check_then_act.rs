@@ -367,8 +367,11 @@ fn races(cx: &Context) -> Vec<Race> {
                 ..
             } = event.kind
             {
+                // An `else` arm is the arm the test opens for its other answer (`if n > 0 {
+                // .. } else { n.fetch_add(1, o) }` is `if n <= 0 { n.fetch_add(1, o) }`).
                 let innermost = scopes.last().is_some_and(|s| s.span == region.span);
-                if region.place != Place::Arm || (write == AtomicWrite::Arithmetic && !innermost) {
+                let opened = matches!(region.place, Place::Arm | Place::Else);
+                if !opened || (write == AtomicWrite::Arithmetic && !innermost) {
                     return;
                 }
             }
