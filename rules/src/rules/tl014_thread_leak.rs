@@ -177,12 +177,7 @@ fn check(cx: &Context) -> Vec<Finding> {
 /// struct's `run()`). Whoever waits there waits for the thread to be done.
 fn awaited_elsewhere(model: &FileModel, thread: ObjId, start: Span) -> bool {
     let object = model.object(thread);
-    let made = object.def.unwrap_or(start);
-    let Some(entry) = model
-        .thread_entries
-        .iter()
-        .find(|entry| made.contains(entry.site) || entry.site.contains(made))
-    else {
+    let Some(entry) = thread_entry(model, object.def.unwrap_or(start)) else {
         return false;
     };
     let mut last = None;
@@ -219,14 +214,18 @@ fn awaited_elsewhere(model: &FileModel, thread: ObjId, start: Span) -> bool {
     })
 }
 
-/// The function the thread made at `made` runs is an endless loop (`loop { .. }`, `while
-/// True:`) that nothing in it leaves: no `break`, `return` or `raise` (a panic) anywhere in it.
-fn runs_forever(model: &FileModel, made: Span) -> bool {
-    let Some(entry) = model
+/// The function handed to the thread made at `made` (the construction or spawn there).
+fn thread_entry(model: &FileModel, made: Span) -> Option<&crate::model::ThreadEntry> {
+    model
         .thread_entries
         .iter()
         .find(|entry| made.contains(entry.site) || entry.site.contains(made))
-    else {
+}
+
+/// The function the thread made at `made` runs is an endless loop (`loop { .. }`, `while
+/// True:`) that nothing in it leaves: no `break`, `return` or `raise` (a panic) anywhere in it.
+fn runs_forever(model: &FileModel, made: Span) -> bool {
+    let Some(entry) = thread_entry(model, made) else {
         return false;
     };
     let body = &model.function(entry.function).body;

@@ -1,6 +1,7 @@
 //! What a name, an attribute or a call denotes: the object table, imports and the project
 //! index, kinds from constructors, annotations and factories.
 
+use super::syntax::after_docstring;
 use super::*;
 
 impl<'a> Lowerer<'a> {
@@ -290,10 +291,7 @@ impl<'a> Lowerer<'a> {
         if !is_property {
             return None;
         }
-        let body = match def.body.as_slice() {
-            [Stmt::Expr(doc), rest @ ..] if matches!(&*doc.value, Expr::StringLiteral(_)) => rest,
-            body => body,
-        };
+        let body = after_docstring(&def.body);
         match body {
             [Stmt::Return(ret)] => ret.value.as_deref().map(|value| (getter, value)),
             _ => None,
@@ -336,10 +334,7 @@ impl<'a> Lowerer<'a> {
     /// `time.sleep(..)` (`await asyncio.sleep(..)` in a coroutine) and nothing else.
     pub(super) fn local_sleeper(&self, id: FnId) -> Option<Sleeper> {
         let def = self.functions[id.0 as usize].def?;
-        let body = match def.body.as_slice() {
-            [Stmt::Expr(doc), rest @ ..] if matches!(&*doc.value, Expr::StringLiteral(_)) => rest,
-            body => body,
-        };
+        let body = after_docstring(&def.body);
         let [Stmt::Expr(statement)] = body else {
             return None;
         };
@@ -363,10 +358,7 @@ impl<'a> Lowerer<'a> {
             self.qualified_name(&decorator.expression)
                 .is_some_and(|name| name == "abc.abstractmethod")
         });
-        let body = match def.body.as_slice() {
-            [Stmt::Expr(doc), rest @ ..] if matches!(&*doc.value, Expr::StringLiteral(_)) => rest,
-            body => body,
-        };
+        let body = after_docstring(&def.body);
         let raises_not_implemented = match body {
             [Stmt::Raise(raise)] => raise.exc.as_deref().is_some_and(|exc| {
                 let exc = match exc {

@@ -260,3 +260,11 @@ pub(super) fn walk_own_body<'a>(body: &'a [Stmt], visit: impl FnMut(Visited<'a>)
         walker.visit_stmt(stmt);
     }
 }
+
+/// A function's body without its docstring.
+pub(super) fn after_docstring(body: &[Stmt]) -> &[Stmt] {
+    match body {
+        [Stmt::Expr(doc), rest @ ..] if matches!(&*doc.value, Expr::StringLiteral(_)) => rest,
+        body => body,
+    }
+}
