@@ -488,16 +488,20 @@ impl ProjectIndex {
         })
     }
 
-    /// The last component of every name through which a file can use another file's lock:
-    /// public module-level locks and lock factories, classes that hold locks (themselves or
-    /// through their bases), and Rust functions that take locks (themselves or through calls). A file that names no concurrency API and mentions none of them is
+    /// The last component of every name through which a file can use another file's lock or
+    /// sleep: public module-level locks and lock factories, functions that only sleep, classes
+    /// that hold locks (themselves or through their bases), and Rust functions that take locks
+    /// (themselves or through calls). A file that names no concurrency API and mentions none of them is
     /// left unparsed (a thread, an event or a queue of another file used in such a file is not
     /// seen).
     pub fn used_names(&self) -> Vec<&str> {
         let mut names: Vec<&str> = self
             .objects
             .values()
-            .filter(|object| !object.name.starts_with('_') && object.kind.is_lock_like())
+            .filter(|object| {
+                !object.name.starts_with('_')
+                    && (object.kind.is_lock_like() || object.sleeps.is_some())
+            })
             .map(|object| object.name.rsplit("::").next().unwrap_or(&object.name))
             .collect();
         names.extend(
