@@ -69,7 +69,8 @@ declare_rule! {
     ///   another thread. So does a query of an object that the function makes and keeps to
     ///   itself (`deadline = Deadline(t)`, then `while not deadline.expired():`, in Python),
     ///   when it is an instance of a project class or a library's object made from constants
-    ///   alone (`watch = timeutils.StopWatch(duration=60)`): no other thread can reach it. A loop that also re-checks state (`while not ready and
+    ///   alone (`watch = timeutils.StopWatch(duration=60)`; not one made from nothing,
+    ///   `Worker()`, which may run a thread of its own): no other thread can reach it. A loop that also re-checks state (`while not ready and
     ///   time.monotonic() < deadline`) is still polling.
     ///
     /// The message names the state polled as resolved (`handler.done()`, `self.ready`), not

@@ -222,15 +222,17 @@ impl<'a> Lowerer<'a> {
         self.index.and_then(|index| index.class(&class)).is_some()
     }
 
-    /// Every argument of the call is a literal, or a module-level name bound once to one
-    /// (`RUN_TIME = 5`), or arithmetic on those: no callable, no object, no parameter.
+    /// The call has arguments, and every one is a literal, or a module-level name bound once
+    /// to one (`RUN_TIME = 5`), or arithmetic on those: no callable, no object, no parameter.
+    /// (A call with none, `Worker()`, tells nothing of what the object does.)
     fn constant_arguments(&self, call: &ast::ExprCall) -> bool {
         let arguments = &call.arguments;
-        arguments
-            .args
-            .iter()
-            .chain(arguments.keywords.iter().map(|k| &k.value))
-            .all(|arg| self.is_constant(arg, 0))
+        !arguments.is_empty()
+            && arguments
+                .args
+                .iter()
+                .chain(arguments.keywords.iter().map(|k| &k.value))
+                .all(|arg| self.is_constant(arg, 0))
     }
 
     fn is_constant(&self, expr: &Expr, depth: usize) -> bool {
