@@ -152,6 +152,9 @@ pub struct Lowerer<'a> {
     wakeups: HashMap<(FnId, String), bool>,
     /// Sockets given a timeout (`sock.settimeout(5)`) or made non-blocking.
     timed_sockets: HashSet<ObjId>,
+    /// Containers built whole from objects of one kind (`[pool.submit(f, x) for x in xs]`,
+    /// `[Event() for _ in range(n)]`): the kind of their elements.
+    element_kinds: HashMap<ObjKey, ObjKind>,
     /// `socket.setdefaulttimeout(t)` is called in the file: its sockets time out.
     default_socket_timeout: bool,
     /// Processes a function has seen end, in source order: after `p.wait()` without timeout
@@ -202,6 +205,7 @@ impl<'a> Lowerer<'a> {
             handshakes: HashSet::default(),
             wakeups: HashMap::default(),
             timed_sockets: HashSet::default(),
+            element_kinds: HashMap::default(),
             default_socket_timeout: false,
             ended_processes: HashSet::default(),
         }

@@ -55,6 +55,16 @@ impl<'a> Lowerer<'a> {
                     self.define_body(function, &with.body, depth + 1);
                 }
                 Stmt::For(for_stmt) => {
+                    // `for f in futures`, a container built from objects of one kind.
+                    if let Some(kind) = self
+                        .target_key(function, &for_stmt.iter)
+                        .and_then(|(key, _)| self.element_kinds.get(&key).copied())
+                    {
+                        if let Some((key, display)) = self.target_key(function, &for_stmt.target) {
+                            let id = self.intern(key, display);
+                            self.set_kind(id, kind, span(for_stmt.target.range()));
+                        }
+                    }
                     // `for f in as_completed(fs)`: each `f` is a finished future.
                     if let (Expr::Call(call), Expr::Name(_)) = (&*for_stmt.iter, &*for_stmt.target)
                     {
@@ -111,6 +121,39 @@ impl<'a> Lowerer<'a> {
         }
     }
 
+    /// The kind of every element of a list, tuple or comprehension made of objects of one
+    /// kind: futures (`pool.submit(..)`), events, queues, barriers. Locks and conditions are
+    /// left out (one object would stand for several locks, which must not look re-entered), and so
+    /// are threads and executors, whose starts and shutdowns are followed one by one.
+    fn element_kind(&mut self, function: FnId, value: &Expr) -> Option<ObjKind> {
+        let elements: Vec<&Expr> = match value {
+            Expr::List(list) => list.elts.iter().collect(),
+            Expr::Tuple(tuple) => tuple.elts.iter().collect(),
+            Expr::ListComp(comp) => vec![&*comp.elt],
+            _ => return None,
+        };
+        let mut kinds = elements.iter().map(|element| {
+            let Expr::Call(call) = element else {
+                return None;
+            };
+            if let Expr::Attribute(method) = &*call.func {
+                if method.attr.id.as_str() == "submit" {
+                    let pool = self.resolve(function, &method.value)?;
+                    return (self.objects[pool.0 as usize].kind == ObjKind::Executor)
+                        .then_some(ObjKind::Future);
+                }
+            }
+            let qualified = self.qualified_name(&call.func)?;
+            self.constructed_kind(function, &qualified, &call.arguments)
+        });
+        let first = kinds.next()??;
+        let element = matches!(
+            first,
+            ObjKind::Future | ObjKind::Event | ObjKind::Queue { .. } | ObjKind::Barrier { .. }
+        );
+        (element && kinds.all(|kind| kind == Some(first))).then_some(first)
+    }
+
     /// `target = value`: records what `target` is when `value` creates or names an object.
     pub(super) fn define_from_value(
         &mut self,
@@ -120,6 +163,10 @@ impl<'a> Lowerer<'a> {
         target: &Expr,
     ) {
         let display = self.text(target.range()).to_string();
+        if let Some(kind) = self.element_kind(function, value) {
+            self.element_kinds.insert(key, kind);
+            return;
+        }
         match value {
             Expr::Call(call) => {
                 if let Some(qualified) = self.qualified_name(&call.func) {

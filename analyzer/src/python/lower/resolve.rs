@@ -527,6 +527,27 @@ impl<'a> Lowerer<'a> {
                 self.fill_from_attribute_index(id, attr_name);
                 Some(id)
             }
+            // `futures[i]` of a container built from objects of one kind: one object stands
+            // for its elements.
+            Expr::Subscript(subscript) => {
+                let (key, _) = self.target_key(function, &subscript.value)?;
+                let kind = *self.element_kinds.get(&key)?;
+                let element = match key {
+                    ObjKey::Local { function, name } => ObjKey::Local {
+                        function,
+                        name: format!("{name}[]"),
+                    },
+                    ObjKey::Member { class, attr } => ObjKey::Member {
+                        class,
+                        attr: format!("{attr}[]"),
+                    },
+                    ObjKey::Global(name) => ObjKey::Global(format!("{name}[]")),
+                    _ => return None,
+                };
+                let id = self.intern(element, self.text(expr.range()).to_string());
+                self.set_kind(id, kind, span(expr.range()));
+                Some(id)
+            }
             Expr::Call(call) => {
                 // `pool.submit(task)` used at once (`pool.submit(task).result()`): the future
                 // it returns, as `f = pool.submit(task)` binds it.
