@@ -136,12 +136,8 @@ impl<'a> Lowerer<'a> {
             let Expr::Call(call) = element else {
                 return None;
             };
-            if let Expr::Attribute(method) = &*call.func {
-                if method.attr.id.as_str() == "submit" {
-                    let pool = self.resolve(function, &method.value)?;
-                    return (self.objects[pool.0 as usize].kind == ObjKind::Executor)
-                        .then_some(ObjKind::Future);
-                }
+            if self.submits_to_pool(function, call) {
+                return Some(ObjKind::Future);
             }
             let qualified = self.qualified_name(&call.func)?;
             self.constructed_kind(function, &qualified, &call.arguments)
@@ -215,15 +211,9 @@ impl<'a> Lowerer<'a> {
                     return;
                 }
                 // `f = executor.submit(...)`: a future.
-                if let Expr::Attribute(method) = &*call.func {
-                    if method.attr.id.as_str() == "submit" {
-                        if let Some(executor) = self.resolve(function, &method.value) {
-                            if self.objects[executor.0 as usize].kind == ObjKind::Executor {
-                                let id = self.intern(key, display);
-                                self.set_kind(id, ObjKind::Future, span(call.range()));
-                            }
-                        }
-                    }
+                if self.submits_to_pool(function, call) {
+                    let id = self.intern(key, display);
+                    self.set_kind(id, ObjKind::Future, span(call.range()));
                 }
             }
             Expr::Name(_) if self.instance_of(function, value).is_some() => {

@@ -168,18 +168,12 @@ impl<'a> Lowerer<'a> {
             return Some((callee, arguments));
         }
         // `pool.submit(f, a, b)`.
-        if let Expr::Attribute(method) = &*call.func {
-            if method.attr.id.as_str() == "submit" {
-                let executor = self.resolve(function, &method.value);
-                if executor.is_some_and(|id| self.objects[id.0 as usize].kind == ObjKind::Executor)
-                {
-                    let (target, rest) = call.arguments.args.split_first()?;
-                    let callee = self.resolve_function(function, target)?;
-                    let offset = self.bound_offset(callee, target);
-                    let arguments = rest.iter().enumerate().map(|(i, e)| (i + offset, e));
-                    return Some((callee, arguments.collect()));
-                }
-            }
+        if self.submits_to_pool(function, call) {
+            let (target, rest) = call.arguments.args.split_first()?;
+            let callee = self.resolve_function(function, target)?;
+            let offset = self.bound_offset(callee, target);
+            let arguments = rest.iter().enumerate().map(|(i, e)| (i + offset, e));
+            return Some((callee, arguments.collect()));
         }
         // `f(a, b)`, `self.m(a)`; `Worker(a, b)`, a class of this file, runs its `__init__`
         // with the new instance first.

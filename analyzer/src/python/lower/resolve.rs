@@ -326,6 +326,17 @@ impl<'a> Lowerer<'a> {
         })
     }
 
+    /// `pool.submit(..)` on a thread pool: a call that returns the task's future.
+    pub(super) fn submits_to_pool(&mut self, function: FnId, call: &ast::ExprCall) -> bool {
+        let Expr::Attribute(method) = &*call.func else {
+            return false;
+        };
+        method.attr.id.as_str() == "submit"
+            && self
+                .resolve(function, &method.value)
+                .is_some_and(|pool| self.objects[pool.0 as usize].kind == ObjKind::Executor)
+    }
+
     /// How a function of another module that the project index says only sleeps does it.
     pub(super) fn project_sleeper(&self, absolute: &str) -> Option<Sleeper> {
         self.lookups.borrow_mut().insert(absolute.to_string());
@@ -551,19 +562,11 @@ impl<'a> Lowerer<'a> {
             Expr::Call(call) => {
                 // `pool.submit(task)` used at once (`pool.submit(task).result()`): the future
                 // it returns, as `f = pool.submit(task)` binds it.
-                if let Expr::Attribute(method) = &*call.func {
-                    if method.attr.id.as_str() == "submit"
-                        && self.resolve(function, &method.value).is_some_and(|pool| {
-                            self.objects[pool.0 as usize].kind == ObjKind::Executor
-                        })
-                    {
-                        let key =
-                            ObjKey::Other(format!("submit@{}", call.range().start().to_u32()));
-                        let id =
-                            self.intern(key, crate::display::temporary(self.text(call.range())));
-                        self.set_kind(id, ObjKind::Future, span(call.range()));
-                        return Some(id);
-                    }
+                if self.submits_to_pool(function, call) {
+                    let key = ObjKey::Other(format!("submit@{}", call.range().start().to_u32()));
+                    let id = self.intern(key, crate::display::temporary(self.text(call.range())));
+                    self.set_kind(id, ObjKind::Future, span(call.range()));
+                    return Some(id);
                 }
                 let qualified = self.qualified_name(&call.func)?;
                 let kind = self.constructed_kind(function, &qualified, &call.arguments)?;
