@@ -281,6 +281,31 @@ fn cached_runs_reanalyse_what_depends_on_a_changed_module() {
         findings(&fresh),
         "cached and uncached runs agree"
     );
+
+    // `pause` stops being a function that only sleeps: the files that poll with it lose their
+    // TL003 findings, though their own text did not change.
+    let timing = project.join("shop/timing.py");
+    let text = std::fs::read_to_string(&timing).expect("timing.py");
+    std::fs::write(
+        &timing,
+        text.replace(
+            "    time.sleep(seconds)\n\n\ndef pause_and_log",
+            "    time.sleep(seconds)\n    return seconds\n\n\ndef pause_and_log",
+        ),
+    )
+    .expect("written");
+    let fourth = run();
+    assert!(fourth.parsed < first.parsed, "not the whole project");
+    let fresh = check(Input::Paths(vec![project.clone()]), &Settings::default());
+    assert_eq!(
+        findings(&fourth),
+        findings(&fresh),
+        "cached and uncached runs agree"
+    );
+    assert!(
+        findings(&fourth).len() < findings(&third).len(),
+        "the polling loops through `pause` are no longer reported"
+    );
 }
 
 /// A two-module package for the cache tests: `locks.py` takes `ACCOUNTS` then `LEDGER`;

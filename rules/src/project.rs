@@ -36,7 +36,7 @@ pub struct ExportedObject {
 }
 
 /// How a function that only sleeps does it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum Sleeper {
     /// It blocks the thread (`thread::sleep`, `time.sleep`).
     Blocking,
@@ -529,6 +529,7 @@ impl ProjectIndex {
                     &object.name,
                     &object.condition_lock,
                     object.factory,
+                    object.sleeps,
                 )
                     .hash(&mut hasher);
                 format!("{:?}", object.kind).hash(&mut hasher);

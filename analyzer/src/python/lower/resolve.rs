@@ -726,7 +726,8 @@ impl<'a> Lowerer<'a> {
         let absolute = self.external_callee(callee)?;
         self.lookups.borrow_mut().insert(absolute.clone());
         let export = self.index?.object(&absolute)?;
-        export.factory.then_some(export.kind)
+        // A function that only sleeps is exported as a factory of no object.
+        (export.factory && export.sleeps.is_none()).then_some(export.kind)
     }
 
     /// The kind every `return` of `function` creates, when they all create the same kind of
