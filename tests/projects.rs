@@ -357,6 +357,107 @@ fn a_skipped_file_edited_to_use_a_lock_is_searched_again() {
     assert_eq!(inversions(&fresh), 2);
 }
 
+/// Writes `text` to `path` with a modification time `age_seconds` in the past (a file modified
+/// in the last seconds never proves it is unchanged).
+fn write_aged(path: &Path, text: &str, age_seconds: u64) {
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).expect("folders");
+    }
+    std::fs::write(path, text).expect("written");
+    set_modified(
+        path,
+        std::time::SystemTime::now() - std::time::Duration::from_secs(age_seconds),
+    );
+}
+
+/// A second run over the same unchanged folder is the first run's outcome, stored whole: it is
+/// served with every per-file entry gone. A file edited since, or one added, makes it a miss.
+#[test]
+fn an_unchanged_tree_is_answered_by_the_last_runs_outcome() {
+    let work = tempfile::tempdir().expect("a temporary folder");
+    let project = work.path().join("bank");
+    write_aged(&project.join("bank/__init__.py"), "", 3600);
+    write_aged(&project.join("bank/locks.py"), BANK_LOCKS, 3600);
+    write_aged(&project.join("bank/audit.py"), AUDIT_INVERTED, 3600);
+    let cache_dir = work.path().join("cache");
+    let run = || {
+        let cache = threadlint_analyzer::cache::Cache::open(&cache_dir).expect("a cache folder");
+        cached_run(&project, &cache)
+    };
+    let inversions =
+        |report: &threadlint_analyzer::engine::Report| count_named(report, "lock-order-inversion");
+    let first = run();
+    assert_eq!(inversions(&first), 2);
+    // Every per-file entry and first look removed: only the run's outcome is left.
+    let mut removed = 0;
+    for version in std::fs::read_dir(&cache_dir)
+        .expect("the cache folder")
+        .flatten()
+    {
+        for entry in std::fs::read_dir(version.path())
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if !name.starts_with("run-") {
+                std::fs::remove_file(entry.path()).expect("removed");
+                removed += 1;
+            }
+        }
+    }
+    assert!(removed >= 3, "the per-file entries were stored");
+    let second = run();
+    assert_eq!(second.parsed, 0, "nothing parsed");
+    assert_eq!(inversions(&second), 2, "the same findings");
+    let quoted = second
+        .files
+        .iter()
+        .filter(|file| !file.diagnostics.is_empty())
+        .all(|file| !file.source.is_empty());
+    assert!(quoted, "the files the report shows are read, to quote them");
+    // An edit (another modification time) is a miss.
+    write_aged(&project.join("bank/audit.py"), AUDIT_ORDERED, 1800);
+    let edited = run();
+    assert!(edited.parsed > 0);
+    assert_eq!(inversions(&edited), 0);
+    // So is a file added: a third site of the cycle.
+    write_aged(&project.join("bank/more.py"), AUDIT_INVERTED, 1800);
+    assert_eq!(inversions(&run()), 3);
+    let fresh = check(Input::Paths(vec![project.clone()]), &Settings::default());
+    assert_eq!(inversions(&fresh), 3);
+}
+
+/// A package made above the folder checked changes the modules of its files (`bank.locks`
+/// becomes `outer.bank.locks`, and `from bank.locks import ..` no longer names it) though no
+/// file checked changed: nothing stored from before is served.
+#[test]
+fn a_package_made_above_the_checked_folder_is_not_served_from_the_cache() {
+    let work = tempfile::tempdir().expect("a temporary folder");
+    let outer = work.path().join("outer");
+    write_aged(&outer.join("bank/__init__.py"), "", 3600);
+    // Defines the locks and takes neither: nothing in it needs its text on a cached run.
+    let definitions =
+        "import threading\n\nACCOUNTS = threading.Lock()\nLEDGER = threading.Lock()\n";
+    write_aged(&outer.join("bank/locks.py"), definitions, 3600);
+    write_aged(&outer.join("bank/audit.py"), AUDIT_INVERTED, 3600);
+    write_aged(&outer.join("bank/post.py"), AUDIT_ORDERED, 3600);
+    let folder = outer.join("bank");
+    let cache_dir = work.path().join("cache");
+    let run = || {
+        let cache = threadlint_analyzer::cache::Cache::open(&cache_dir).expect("a cache folder");
+        cached_run(&folder, &cache)
+    };
+    let inversions =
+        |report: &threadlint_analyzer::engine::Report| count_named(report, "lock-order-inversion");
+    assert_eq!(inversions(&run()), 2);
+    assert_eq!(inversions(&run()), 2);
+    write_aged(&outer.join("__init__.py"), "", 3600);
+    let fresh = check(Input::Paths(vec![folder.clone()]), &Settings::default());
+    assert_eq!(inversions(&fresh), 0, "the import no longer resolves");
+    assert_eq!(inversions(&run()), 0, "cached and uncached runs agree");
+}
+
 /// Every finding of a run over the fixtures and the fixture projects, as `(file, line, code)`.
 fn findings_of(strict: bool, no_prefilter: bool) -> BTreeSet<(PathBuf, usize, String)> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");

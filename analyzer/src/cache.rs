@@ -5,6 +5,8 @@
 //! contend; each starts with a checksum of the encoding, and one that does not match is a
 //! miss.
 
+pub(crate) mod run;
+
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -50,8 +52,9 @@ pub enum FirstLook {
         text_hash: u64,
         place: String,
     },
-    /// It was analysed and stored under this key.
-    Analysed { key: String },
+    /// It was analysed and stored under this key, at this place in its project (the module
+    /// it was then is in the stored summary).
+    Analysed { key: String, place: String },
 }
 
 /// How recent a modification makes a file's size and time no proof that its text is the one
@@ -233,15 +236,17 @@ impl Cache {
         }
     }
 
-    /// The key of a file's results: its path, text and settings, and this build of threadlint
-    /// (the version, and the executable's modification time, so that a rebuilt binary with
-    /// changed rules never reads results of the old one).
-    pub fn key(path: &Path, source: &str, settings: &Settings) -> String {
-        Cache::key_with(path, source, Cache::settings_key(settings))
+    /// The key of a file's results: its path, its place in its project (the module a Python
+    /// file is, the crate of a Rust one: a package's `__init__.py` added above it changes what
+    /// it defines and imports), text and settings, and this build of threadlint (the
+    /// version, and the executable's modification time, so that a rebuilt binary with changed
+    /// rules never reads results of the old one).
+    pub fn key(path: &Path, place: &str, source: &str, settings: &Settings) -> String {
+        Cache::key_with(path, place, source, Cache::settings_key(settings))
     }
 
     /// [`Cache::key`] with the settings already hashed ([`Cache::settings_key`]).
-    pub fn key_with(path: &Path, source: &str, settings: u64) -> String {
+    pub fn key_with(path: &Path, place: &str, source: &str, settings: u64) -> String {
         let settings_key = format!("{settings:016x}");
         // xxh3: the text of every file is hashed on every run, cached or not, and FNV-1a's
         // byte-at-a-time loop was a tenth of a cached run.
@@ -250,6 +255,7 @@ impl Cache {
             VERSION,
             build_id(),
             &path.to_string_lossy(),
+            place,
             &settings_key,
             source,
         ] {
@@ -441,7 +447,7 @@ mod tests {
     fn the_key_changes_with_every_setting() {
         let path = Path::new("a.py");
         let base = Settings::default();
-        let key = |settings: &Settings| Cache::key(path, "x = 1\n", settings);
+        let key = |settings: &Settings| Cache::key(path, "a", "x = 1\n", settings);
         assert_eq!(key(&base), key(&base.clone()));
         let mut strict = base.clone();
         strict.rules.missing_timeout_strict = true;
@@ -473,5 +479,10 @@ mod tests {
                 .map(|s| key(s))
                 .collect();
         assert_eq!(keys.len(), 6);
+        assert_ne!(
+            Cache::key(path, "pkg.a", "x = 1\n", &base),
+            Cache::key(path, "a", "x = 1\n", &base),
+            "a module moved into a package"
+        );
     }
 }

@@ -91,7 +91,8 @@ pub fn walk(paths: &[PathBuf], settings: &dyn SettingsSource, force_exclude: boo
     let mut files = found
         .into_inner()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
-    files.sort();
+    // By bytes: comparing paths component by component was a tenth of a cached run.
+    files.sort_unstable_by(|a, b| a.as_os_str().cmp(b.as_os_str()));
     files.dedup();
     let mut unreadable = unreadable
         .into_inner()

@@ -323,18 +323,23 @@ pub(crate) fn analyse(
     // A file analysed with the project index is stored under its key and a fingerprint of
     // what the index answered it; a first look takes such an entry provisionally, and the link
     // step keeps it only if the index still answers the same.
-    let key = cache.map(|_| {
+    let place = cache.map(|_| place_in_project(language, &path));
+    let key = place.as_deref().map(|place| {
         let key = match first_look {
-            Some((_, _, settings_key)) => Cache::key_with(&path, &source, settings_key),
-            None => Cache::key(&path, &source, &settings),
+            Some((_, _, settings_key)) => Cache::key_with(&path, place, &source, settings_key),
+            None => Cache::key(&path, place, &source, &settings),
         };
         match pass {
             Pass::Linked(_, fingerprint) => Cache::linked_key(&key, fingerprint),
             _ => key,
         }
     });
-    if let (Some((cache, stamp, settings_key)), Some(key)) = (first_look, &key) {
-        let first = crate::cache::FirstLook::Analysed { key: key.clone() };
+    if let (Some((cache, stamp, settings_key)), Some(key), Some(place)) = (first_look, &key, place)
+    {
+        let first = crate::cache::FirstLook::Analysed {
+            key: key.clone(),
+            place,
+        };
         cache.observe(&path, stamp, settings_key, first);
     }
     if let (Some(cache), Some(key)) = (cache, &key) {
@@ -414,16 +419,18 @@ fn unchanged(
     settings: &Arc<Settings>,
     counters: &Counters,
 ) -> Option<Analysis> {
+    // A file moved to another place in its project (a package's `__init__.py` added above
+    // it, its crate renamed) defines and imports other names, though its text is the same.
+    let (crate::cache::FirstLook::Skipped { place, .. }
+    | crate::cache::FirstLook::Analysed { place, .. }) = seen;
+    let language = language_of(path).unwrap_or(Language::Python);
+    if *place != place_in_project(language, path) {
+        return None;
+    }
     match seen {
         crate::cache::FirstLook::Skipped {
-            imports,
-            text_hash,
-            place,
+            imports, text_hash, ..
         } => {
-            let language = language_of(path).unwrap_or(Language::Python);
-            if *place != place_in_project(language, path) {
-                return None;
-            }
             let mut analysis =
                 Analysis::without_text(path.to_path_buf(), Vec::new(), settings.clone());
             analysis.prefiltered = Some(Prefiltered {
@@ -432,7 +439,7 @@ fn unchanged(
             });
             Some(analysis)
         }
-        crate::cache::FirstLook::Analysed { key } => {
+        crate::cache::FirstLook::Analysed { key, .. } => {
             let entry = cache.get_matching(path, |stored| {
                 stored == key || Cache::linked_fingerprint(stored, key).is_some()
             })?;
@@ -462,7 +469,7 @@ fn unchanged(
 
 /// Where a file is in its project, as far as a skipped file's imports depend on it: its Python
 /// module path, or its Rust crate, package and target.
-fn place_in_project(language: Language, path: &Path) -> String {
+pub(crate) fn place_in_project(language: Language, path: &Path) -> String {
     match language {
         Language::Python => python::modules::module_path(path)
             .map(|module| {
@@ -634,13 +641,33 @@ fn project_root(file: &Path) -> Option<PathBuf> {
 /// [`check`] with run options.
 pub fn check_with(input: Input, settings: &dyn SettingsSource, options: &RunOptions) -> Report {
     let counters = Counters::default();
-    let analyses = analyse_all(input, settings, options, &counters);
+    let jobs = jobs(input, settings, options);
+    // A run over the same folders with nothing changed since the last one is that run's
+    // outcome.
+    let run = options
+        .cache
+        .filter(|_| jobs.over_folders && jobs.unreadable.is_empty())
+        .and_then(|cache| {
+            Some((
+                cache,
+                cache.run_state(&jobs, settings, options.no_prefilter)?,
+            ))
+        });
+    if let Some((cache, state)) = &run {
+        if let Some(report) = cache.stored_run(state) {
+            return report;
+        }
+    }
+    let analyses = analyse_jobs(jobs, settings, options, &counters);
     if let Some(cache) = options.cache {
         cache.store_seen();
     }
     let mut report = finish(analyses);
     report.parsed = counters.parsed.into_inner();
     report.cached = counters.cached.into_inner();
+    if let Some((cache, state)) = &run {
+        cache.store_run(state, &report);
+    }
     report
 }
 
@@ -671,13 +698,22 @@ pub fn lock_graph(
     }
 }
 
-/// Every file of the run analysed, linked across the project.
-fn analyse_all(
-    input: Input,
-    settings: &dyn SettingsSource,
-    options: &RunOptions,
-    counters: &Counters,
-) -> Vec<Analysis> {
+/// What a run is given to analyse: the files found, in the order found, those of them named one
+/// by one first.
+pub(crate) struct Jobs {
+    pub(crate) files: Vec<(PathBuf, Option<String>)>,
+    /// How many of `files` were asked for; the rest are their projects' other files, analysed
+    /// for what they share and not reported.
+    pub(crate) named: usize,
+    /// Folders that could not be read, with the reason.
+    pub(crate) unreadable: Vec<(PathBuf, String)>,
+    /// Only folders were given: the run is over whole trees (what [`crate::cache::run`] stores).
+    pub(crate) over_folders: bool,
+}
+
+/// The files `input` names, found on disk, and their projects' other files when `options`
+/// ask for them.
+fn jobs(input: Input, settings: &dyn SettingsSource, options: &RunOptions) -> Jobs {
     let force_exclude = options.force_exclude;
     // Only files named one by one (and standard input) are checked against their project; a
     // run over folders sees what it is given.
@@ -685,8 +721,12 @@ fn analyse_all(
         Input::Paths(paths) => paths.iter().all(|path| !path.is_dir()),
         Input::Source { .. } => true,
     };
+    let over_folders = match &input {
+        Input::Paths(paths) => !paths.is_empty() && paths.iter().all(|path| path.is_dir()),
+        Input::Source { .. } => false,
+    };
     let mut unreadable = Vec::new();
-    let jobs: Vec<(PathBuf, Option<String>)> = match input {
+    let mut files: Vec<(PathBuf, Option<String>)> = match input {
         Input::Paths(paths) => {
             let found = discover::walk(&paths, settings, force_exclude);
             unreadable = found.unreadable;
@@ -703,17 +743,46 @@ fn analyse_all(
     // Files named one by one (as pre-commit names the changed ones) are checked against the rest
     // of their project: those files are analysed for what they share (the summaries), and their
     // own findings are not reported.
-    let context: Vec<PathBuf> = if options.project_context && named_files {
-        project_context(&jobs, settings)
-    } else {
-        Vec::new()
-    };
-    let named = jobs.len();
-    let jobs = jobs
-        .into_iter()
-        .chain(context.into_iter().map(|path| (path, None)));
+    let named = files.len();
+    if options.project_context && named_files {
+        let context = project_context(&files, settings);
+        files.extend(context.into_iter().map(|path| (path, None)));
+    }
+    Jobs {
+        files,
+        named,
+        unreadable,
+        over_folders,
+    }
+}
+
+/// Every file of the run analysed, linked across the project.
+fn analyse_all(
+    input: Input,
+    settings: &dyn SettingsSource,
+    options: &RunOptions,
+    counters: &Counters,
+) -> Vec<Analysis> {
+    analyse_jobs(jobs(input, settings, options), settings, options, counters)
+}
+
+/// [`analyse_all`] of the files already found.
+fn analyse_jobs(
+    jobs: Jobs,
+    settings: &dyn SettingsSource,
+    options: &RunOptions,
+    counters: &Counters,
+) -> Vec<Analysis> {
+    let Jobs {
+        files,
+        named,
+        unreadable,
+        ..
+    } = jobs;
     let mut analyses: Vec<Analysis> = pool().install(|| {
-        jobs.enumerate()
+        files
+            .into_iter()
+            .enumerate()
             .par_bridge()
             .map(|(i, (path, source))| {
                 let file_settings = settings.settings_for(&path);
