@@ -217,6 +217,7 @@ pub fn summarize(cx: &Context, file: &str) -> LockSummary {
         let inner = &model.object(nested.inner_lock);
         if nested.outer.lock == nested.inner_lock
             || reentered.contains(&(nested.site, nested.inner_lock))
+            || model.uncontended(nested.function, nested.outer.lock)
             || !outer.kind.is_mutex()
             || !inner.kind.is_mutex()
         {
@@ -416,9 +417,12 @@ fn function_effects(
         let Some(name) = name else { continue };
         let mut acquires: Vec<LockUse> = Vec::new();
         let mut calls = Vec::new();
-        walk_held(model, FnId(index as u32), &mut |event, held, _| {
+        let function = FnId(index as u32);
+        walk_held(model, function, &mut |event, held, _| {
+            // A lock no other thread can want while this function holds it orders nothing.
             let held_uses = || -> Vec<LockUse> {
                 held.iter()
+                    .filter(|h| !model.uncontended(function, h.obj))
                     .filter_map(|h| lock_use(h.obj, h.site, h.shared))
                     .collect()
             };

@@ -269,6 +269,9 @@ pub struct SyncObject {
     /// struct's `state`, `Imported{module, "Shared.state"}`). The key stays the path, so that
     /// two fields holding two instances are two objects here.
     pub project_key: Option<ObjKey>,
+    /// Rust: a field of its struct whose type is the lock itself (`Mutex<T>`, not
+    /// `Arc<Mutex<T>>` or a reference): only a holder of that struct value reaches it.
+    pub owned: bool,
 }
 
 impl SyncObject {
@@ -284,6 +287,7 @@ impl SyncObject {
             guarded_by: None,
             inferred: false,
             project_key: None,
+            owned: false,
         }
     }
 
@@ -328,6 +332,9 @@ pub struct Function {
     /// A method left to subclasses (Python: `@abstractmethod`, or a body that only raises
     /// `NotImplementedError`): what a call of it does is not in this body.
     pub is_abstract: bool,
+    /// Rust: a method that has its receiver to itself (`&mut self`, or `self` by value, as
+    /// `Drop::drop` does): while it runs, no other thread can use that value.
+    pub exclusive_receiver: bool,
     pub is_async: bool,
     /// The whole definition.
     pub span: Span,
@@ -918,6 +925,18 @@ impl FileModel {
             ObjKind::Condition { lock: Some(inner) } if inner != id => self.lock_of(inner),
             _ => id,
         }
+    }
+
+    /// Whether no other thread can want the lock `id` while `function` holds it: it is a field
+    /// its struct owns, of the value the method has to itself (`&mut self`). A lock order
+    /// through it cannot deadlock: the thread that would take the locks the other way round
+    /// cannot reach it.
+    pub fn uncontended(&self, function: FnId, id: ObjId) -> bool {
+        let function = self.function(function);
+        let object = self.object(self.lock_of(id));
+        function.exclusive_receiver
+            && object.owned
+            && matches!(&object.key, ObjKey::Member { class, .. } if function.class.as_ref() == Some(class))
     }
 
     /// Whether acquiring `id` while already holding it deadlocks.

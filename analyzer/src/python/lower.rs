@@ -276,6 +276,7 @@ impl<'a> Lowerer<'a> {
                     .collect(),
                 is_async,
                 is_abstract: info.def.is_some_and(|def| self.is_abstract(def)),
+                exclusive_receiver: false,
                 span: fn_span,
                 name_span,
                 body: nodes,

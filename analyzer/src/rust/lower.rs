@@ -175,6 +175,7 @@ impl<'a> Lowerer<'a> {
             hints: Vec::new(),
             ret: None,
             is_async: false,
+            exclusive_receiver: false,
             span: Span::new(0, self.source.len() as u32),
             name_span: Span::new(0, 0),
             env: Vec::new(),
@@ -225,6 +226,7 @@ impl<'a> Lowerer<'a> {
                     .collect(),
                 is_async: info.is_async,
                 is_abstract: false,
+                exclusive_receiver: info.exclusive_receiver,
                 span: info.span,
                 name_span: info.name_span,
                 body,
@@ -240,6 +242,7 @@ impl<'a> Lowerer<'a> {
             })
             .collect();
         self.finish_escapes();
+        self.mark_owned_fields();
         let project_keys = self.project_keys.take();
         for object in &mut self.objects {
             object.project_key = project_keys.get(&object.key).cloned();

@@ -13,6 +13,11 @@ declare_rule! {
     /// whose written types differ (`code: &Mutex<Code>, storage: &Mutex<Store>`) cannot be
     /// swapped and are not reported.
     ///
+    /// In Rust, a method that has its value to itself (`&mut self`, `self` by value, as
+    /// `Drop::drop`) and holds a lock that is a field of that value (`Mutex<T>`, not
+    /// `Arc<Mutex<T>>`) orders nothing: no other thread can reach that lock meanwhile, so no
+    /// other thread can hold the second lock and wait for it.
+    ///
     /// Every site of the cycle is reported, each with the other sites as related locations.
     /// When the inner lock is taken inside a callee, the finding is on the call in the function
     /// that holds the outer lock, and the callee's acquisition is a related location. Each side

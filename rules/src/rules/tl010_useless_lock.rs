@@ -287,6 +287,7 @@ mod tests {
                 project_key: None,
                 guarded_by: None,
                 inferred: false,
+                owned: false,
             }],
             functions: vec![Function {
                 name: "update".into(),
@@ -294,6 +295,7 @@ mod tests {
                 params: Vec::new(),
                 param_types: Vec::new(),
                 is_abstract: false,
+                exclusive_receiver: false,
                 is_async: true,
                 span: Span::new(0, 60),
                 name_span: Span::new(9, 15),

@@ -348,6 +348,7 @@ mod tests {
             params: Vec::new(),
             param_types: Vec::new(),
             is_abstract: false,
+            exclusive_receiver: false,
             is_async: false,
             span: Span::new(0, 10),
             name_span: Span::new(4, 7),

@@ -57,6 +57,7 @@ impl<'a> Lowerer<'a> {
             hints,
             ret: None,
             is_async,
+            exclusive_receiver: false,
             span: self.expr_span(expr),
             name_span,
             env,

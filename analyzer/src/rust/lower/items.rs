@@ -76,6 +76,8 @@ pub(super) struct FnInfo<'a> {
     pub(super) hints: Vec<Ty>,
     pub(super) ret: Option<&'a Type>,
     pub(super) is_async: bool,
+    /// A method whose receiver is `&mut self` or `self` by value.
+    pub(super) exclusive_receiver: bool,
     pub(super) span: Span,
     pub(super) name_span: Span,
     /// The bindings a closure captures.
@@ -127,6 +129,12 @@ impl<'a> Collector<'_, 'a> {
             hints: Vec::new(),
             ret,
             is_async: sig.asyncness.is_some(),
+            exclusive_receiver: sig.receiver().is_some_and(|receiver| match &*receiver.ty {
+                syn::Type::Reference(reference) => reference.mutability.is_some(),
+                // `self` and `mut self`; not `self: Arc<Self>`.
+                syn::Type::Path(path) => path.qself.is_none() && path.path.is_ident("Self"),
+                _ => false,
+            }),
             span,
             name_span,
             env: Vec::new(),

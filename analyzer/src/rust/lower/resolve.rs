@@ -264,6 +264,46 @@ impl Lowerer<'_> {
         }
     }
 
+    /// Whether `ty`, written in `module`, is a lock itself (`Mutex<T>`, an alias of one), not a
+    /// pointer or reference to one that others may share (`Arc<Mutex<T>>`, `&Mutex<T>`).
+    pub(super) fn is_lock_itself(&self, ty: &Type, module: usize, depth: usize) -> bool {
+        let Type::Path(path) = ty else {
+            return false;
+        };
+        if depth > 8 || path.qself.is_some() {
+            return false;
+        }
+        match self.resolve(module, &path_segments(&path.path), 0) {
+            Res::Alias(alias_module, name) => self.modules[alias_module]
+                .aliases
+                .get(&name)
+                .is_some_and(|target| self.is_lock_itself(target, alias_module, depth + 1)),
+            Res::External(full) => matches!(names::known_type(&full), Some(KnownType::Lock(_))),
+            _ => false,
+        }
+    }
+
+    /// Marks the locks that are fields of a struct of this file holding the lock itself
+    /// ([`SyncObject::owned`](threadlint_rules::model::SyncObject::owned)).
+    pub(super) fn mark_owned_fields(&mut self) {
+        let mut owned = Vec::new();
+        for (index, object) in self.objects.iter().enumerate() {
+            let ObjKey::Member { class, attr } = &object.key else {
+                continue;
+            };
+            let Some(info) = self.structs.get(class) else {
+                continue;
+            };
+            let field = info.fields.iter().find(|(name, _, _)| name == attr);
+            if field.is_some_and(|(_, ty, _)| self.is_lock_itself(ty, info.module, 0)) {
+                owned.push(index);
+            }
+        }
+        for index in owned {
+            self.objects[index].owned = true;
+        }
+    }
+
     /// The type, in the current function's context.
     pub(super) fn ty_here(&self, ty: &Type) -> Ty {
         let info = &self.fns[self.current.0 as usize];
