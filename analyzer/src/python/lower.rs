@@ -114,6 +114,8 @@ pub struct Lowerer<'a> {
     calls: HashMap<Span, CallSyntax>,
     /// Futures known to be finished (`for f in as_completed(...)`).
     done_futures: HashSet<ObjId>,
+    /// Functions handed to a future's `add_done_callback`: their future parameter is done.
+    done_callbacks: HashSet<FnId>,
     /// Executors whose tasks run in other processes (`ProcessPoolExecutor`): what they run is
     /// not a thread entry.
     process_pools: HashSet<ObjId>,
@@ -190,6 +192,7 @@ impl<'a> Lowerer<'a> {
             thread_entries: Vec::new(),
             calls: HashMap::default(),
             done_futures: HashSet::default(),
+            done_callbacks: HashSet::default(),
             process_pools: HashSet::default(),
             repeats: 0,
             thread_instantiations: Vec::new(),
@@ -239,6 +242,7 @@ impl<'a> Lowerer<'a> {
                     .or_insert(FnId(index as u32));
             }
         }
+        self.find_done_callbacks();
         self.find_thread_classes();
         self.find_untyped_locks();
         self.type_parameters_from_callers();

@@ -17,8 +17,9 @@ declare_rule! {
     /// - `Event.wait()` without `timeout`;
     /// - `Barrier.wait()` without `timeout`, on a barrier created without a default `timeout`;
     /// - `Future.result()` (and `Future.exception()`) without `timeout`, unless the future is known
-    ///   to be finished (the variable of a `for f in as_completed(...)` loop) or an earlier
-    ///   `concurrent.futures.wait()` waited for it;
+    ///   to be finished: the variable of a `for f in as_completed(...)` loop (and, in a branch
+    ///   under `if f is first:`, `first`), the future a function registered with
+    ///   `add_done_callback` is given, or one an earlier `concurrent.futures.wait()` waited for;
     /// - HTTP requests that can wait forever for a server that never answers: the functions
     ///   `get`, `post`, `put`, `patch`, `delete`, `head`, `options` and `request` of `requests`
     ///   and the same methods of a `requests.Session` (however it is reached: `from requests

@@ -204,14 +204,9 @@ impl<'a> Lowerer<'a> {
                     // An `httpx.AsyncClient` request is a coroutine: awaited, it blocks nothing.
                     return;
                 }
-                if let Some(event) = method_event(
-                    kind,
-                    name,
-                    args,
-                    obj,
-                    receiver,
-                    self.done_futures.contains(&obj),
-                ) {
+                if let Some(event) =
+                    method_event(kind, name, args, obj, receiver, self.is_done(obj))
+                {
                     let synchronizes = matches!(
                         (kind, name),
                         (ObjKind::Thread { .. }, "join")

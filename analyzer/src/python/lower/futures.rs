@@ -7,6 +7,87 @@ use ruff_python_ast::visitor::walk_stmt;
 use super::*;
 
 impl<'a> Lowerer<'a> {
+    /// The functions of this file handed to a future's `add_done_callback`, as a decorator
+    /// (`@future.add_done_callback`) or an argument (`future.add_done_callback(on_done)`,
+    /// `future.add_done_callback(self._on_done)`): each runs once its future is done, and gets
+    /// that future.
+    pub(super) fn find_done_callbacks(&mut self) {
+        let is_registration = |expr: &Expr| matches!(expr, Expr::Attribute(a) if a.attr.id.as_str() == "add_done_callback");
+        let mut found = Vec::new();
+        for (index, info) in self.functions.iter().enumerate() {
+            let function = FnId(index as u32);
+            if info.def.is_some_and(|def| {
+                def.decorator_list
+                    .iter()
+                    .any(|d| is_registration(&d.expression))
+            }) {
+                found.push(function);
+            }
+            walk_own_body(info.body, |visited| {
+                let Visited::Expr(Expr::Call(call)) = visited else {
+                    return;
+                };
+                if !is_registration(&call.func) {
+                    return;
+                }
+                let callback = match call.arguments.find_positional(0) {
+                    Some(Expr::Name(name)) => self
+                        .nested_functions
+                        .get(&(function, name.id.to_string()))
+                        .or_else(|| self.module_functions.get(name.id.as_str()))
+                        .copied(),
+                    Some(Expr::Attribute(method)) if matches!(&*method.value, Expr::Name(n) if Some(n.id.as_str()) == self.self_name(function)) => {
+                        info.class
+                            .and_then(|class| {
+                                self.classes[class].methods.get(method.attr.id.as_str())
+                            })
+                            .copied()
+                    }
+                    _ => None,
+                };
+                found.extend(callback);
+            });
+        }
+        self.done_callbacks.extend(found);
+    }
+
+    /// Whether the future `obj` is known to be done where it is used: finished earlier
+    /// ([`Self::done_futures`]), or the future a done callback is given.
+    pub(super) fn is_done(&self, obj: ObjId) -> bool {
+        if self.done_futures.contains(&obj) {
+            return true;
+        }
+        let ObjKey::Param {
+            function,
+            index,
+            path,
+        } = &self.objects[obj.0 as usize].key
+        else {
+            return false;
+        };
+        let first = u32::from(self.self_name(*function).is_some());
+        path.is_empty() && *index == first && self.done_callbacks.contains(function)
+    }
+
+    /// `a is b` (or `b is a`) where `a` is a future known to be done: `b`, which is then the
+    /// same future, in the branch the test guards.
+    pub(super) fn same_as_done(&mut self, function: FnId, test: &'a Expr) -> Option<ObjId> {
+        let Expr::Compare(compare) = test else {
+            return None;
+        };
+        let ([ast::CmpOp::Is], [right]) = (&*compare.ops, &*compare.comparators) else {
+            return None;
+        };
+        let left = self.resolve(function, &compare.left)?;
+        let right = self.resolve(function, right)?;
+        let future = |id: ObjId| self.objects[id.0 as usize].kind == ObjKind::Future;
+        match (self.is_done(left), self.is_done(right)) {
+            (true, false) if future(right) => Some(right),
+            (false, true) if future(left) => Some(left),
+            _ => None,
+        }
+    }
+
     /// Before the loop `for_stmt`: an [`EventKind::UncheckedFuture`] when it iterates
     /// `as_completed(...)` and its body leaves each future unchecked.
     pub(super) fn lower_unchecked_futures(

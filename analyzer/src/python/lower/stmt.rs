@@ -318,6 +318,26 @@ impl<'a> Lowerer<'a> {
         }
     }
 
+    /// The body of a branch whose `test` may tell that a future is the one known to be done
+    /// (`if f is first:` in an `as_completed` loop): that future is done in the body only.
+    fn lower_narrowed(
+        &mut self,
+        function: FnId,
+        test: &'a Expr,
+        body: &'a [Stmt],
+        depth: usize,
+    ) -> Vec<Node> {
+        let narrowed = self.same_as_done(function, test);
+        if let Some(future) = narrowed {
+            self.done_futures.insert(future);
+        }
+        let nodes = self.lower_body(function, body, depth);
+        if let Some(future) = narrowed {
+            self.done_futures.remove(&future);
+        }
+        nodes
+    }
+
     pub(super) fn lower_if(
         &mut self,
         function: FnId,
@@ -329,7 +349,7 @@ impl<'a> Lowerer<'a> {
         self.lower_state_tests(function, &if_stmt.test, out);
         let has_else = !if_stmt.elif_else_clauses.is_empty();
         let acquire_test = self.acquire_test(function, &if_stmt.test);
-        let body = self.lower_body(function, &if_stmt.body, depth + 1);
+        let body = self.lower_narrowed(function, &if_stmt.test, &if_stmt.body, depth + 1);
         let body_end = if_stmt
             .body
             .last()
@@ -358,7 +378,10 @@ impl<'a> Lowerer<'a> {
                 self.lower_expr(function, test, None, &mut body);
                 self.lower_state_tests(function, test, &mut body);
             }
-            body.extend(self.lower_body(function, &clause.body, depth + 1));
+            body.extend(match &clause.test {
+                Some(test) => self.lower_narrowed(function, test, &clause.body, depth + 1),
+                None => self.lower_body(function, &clause.body, depth + 1),
+            });
             let condition = match &clause.test {
                 Some(test) => self.condition(function, test),
                 None => Condition::default(),
