@@ -36,6 +36,7 @@ mod futures;
 mod handshake;
 mod params;
 mod protocol;
+mod pure;
 mod resolve;
 mod state_tests;
 mod stmt;
@@ -142,6 +143,8 @@ pub struct Lowerer<'a> {
     coroutine_calls: HashSet<TextRange>,
     /// The names assigned in the bodies of the `while` loops being lowered, innermost last.
     while_assigned: Vec<HashSet<String>>,
+    /// The bodies of the `while` loops being lowered, innermost last.
+    while_bodies: Vec<&'a [Stmt]>,
     depth_exceeded: bool,
     /// Where the calls awaited at once start (`await asyncio.sleep(1)`).
     awaited_calls: HashSet<u32>,
@@ -203,6 +206,7 @@ impl<'a> Lowerer<'a> {
             local_values: HashMap::default(),
             coroutine_calls: HashSet::default(),
             while_assigned: Vec::new(),
+            while_bodies: Vec::new(),
             depth_exceeded: false,
             awaited_calls: HashSet::default(),
             handshakes: HashSet::default(),

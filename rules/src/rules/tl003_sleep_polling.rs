@@ -50,8 +50,15 @@ declare_rule! {
     ///   when one of them is left to subclasses, `@abstractmethod` or only `raise
     ///   NotImplementedError`, any attribute of `self` may be its result), a property of the
     ///   class is read as what its getter returns (`self.is_locked` as `self._fd is not None`),
-    ///   and the locals a called test is given (`while not all(j.done for j in jobs):` with
-    ///   `jobs` fetched again in the loop). A loop over the work left still polls when the
+    ///   the functions nested in the loop's function that it calls write (`def poll():
+    ///   proc.returncode = ..`), and the locals a called test is given (`while not all(j.done
+    ///   for j in jobs):` with `jobs` fetched again in the loop). A builtin or a function of the
+    ///   file that reads only its arguments, applied to what the loop fetches again itself
+    ///   (`while len(self.info["members"]) < n: sleep(0.1); self.info = client.identity()`),
+    ///   tests the loop's own state; so does a container the function makes (a literal, a
+    ///   comprehension, `set()`) and changes in the loop (`del remaining[k]`, `busy.clear()`)
+    ///   when it is never passed to a call, captured or aliased: no other code can reach it.
+    ///   A loop over the work left still polls when the
     ///   sleep is in a "not yet" arm that `continue`s before the pass changes any of it
     ///   (`while received < size: if not self.frames: sleep(0.01); continue` in Python): on
     ///   that path nothing but the tested state can end the wait. A count is a deadline, not
@@ -470,27 +477,36 @@ impl<'a> OwnState<'a> {
             _ => {}
         });
         // What the loop writes through the methods of its own class it calls
-        // (`self._close()` setting `self._exit`): there `self` is the same object.
+        // (`self._close()` setting `self._exit`): there `self` is the same object. And through
+        // the functions nested in its own (`def poll(): proc.returncode = ..`, called by the
+        // loop): they see its names.
         let mut opaque_self = None;
-        if owner.class.is_some() {
-            let mut seen = HashSet::new();
-            while let Some(callee) = callees.pop() {
-                if !seen.insert(callee) || seen.len() > MAX_CALLEES {
-                    continue;
-                }
-                let function = model.function(callee);
-                if function.class != owner.class {
-                    continue;
-                }
-                if function.is_abstract {
-                    opaque_self = owner.params.first().map(|name| format!("{name}."));
-                }
-                events(&function.body, &mut |event, _| match &event.kind {
-                    EventKind::SharedWrite { target, .. } => written.push(target.as_str()),
-                    EventKind::Call { callee } => callees.push(*callee),
-                    _ => {}
-                });
+        let mut seen = HashSet::new();
+        while let Some(callee) = callees.pop() {
+            if !seen.insert(callee) || seen.len() > MAX_CALLEES {
+                continue;
             }
+            let function = model.function(callee);
+            let method = owner.class.is_some() && function.class == owner.class;
+            let nested = function.span.start > owner.span.start
+                && function.span.end <= owner.span.end
+                && function.class.is_none();
+            if !method && !nested {
+                continue;
+            }
+            if method && function.is_abstract {
+                opaque_self = owner.params.first().map(|name| format!("{name}."));
+            }
+            events(&function.body, &mut |event, _| match &event.kind {
+                // A nested function's write to a name of its own parameter is not the loop's.
+                EventKind::SharedWrite { target, .. }
+                    if method || !function.params.iter().any(|p| root_is(target, p)) =>
+                {
+                    written.push(target.as_str());
+                }
+                EventKind::Call { callee } => callees.push(*callee),
+                _ => {}
+            });
         }
         OwnState {
             assigned: &info.assigned,
@@ -526,6 +542,13 @@ impl<'a> OwnState<'a> {
                 Read::Constant | Read::Clock => false,
             }
     }
+}
+
+/// Whether `target` (`proc.returncode`, `items[0]`) is `name` or a part of it.
+fn root_is(target: &str, name: &str) -> bool {
+    target
+        .strip_prefix(name)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with(['.', '[']))
 }
 
 /// A way out of the loop on a count it keeps (`if attempt >= retries: raise`, the attempt

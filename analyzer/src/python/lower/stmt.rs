@@ -125,6 +125,7 @@ impl<'a> Lowerer<'a> {
                 self.repeats += 1;
                 self.while_assigned
                     .push(assigned_names(&while_stmt.body).into_iter().collect());
+                self.while_bodies.push(&while_stmt.body);
                 body.extend(self.lower_body(function, &while_stmt.body, depth + 1));
                 self.repeats -= 1;
                 let condition = if infinite {
@@ -133,7 +134,10 @@ impl<'a> Lowerer<'a> {
                     self.condition(function, &while_stmt.test)
                 };
                 self.while_assigned.pop();
-                let assigned = assignments(&while_stmt.body);
+                self.while_bodies.pop();
+                let mut assigned = assignments(&while_stmt.body);
+                assigned.extend(self.closure_writes(function, &while_stmt.body));
+                assigned.extend(self.private_mutations(function, &while_stmt.body));
                 let info = LoopInfo {
                     kind: if infinite {
                         LoopKind::Infinite
@@ -570,6 +574,33 @@ impl<'a> Lowerer<'a> {
                 {
                     reads.push(Read::Clock);
                     return;
+                }
+                // A function whose value depends on its arguments alone, applied to values the
+                // loop assigns itself (`len(self.data)`, `running(self.info)`, fetched again
+                // each pass): a test of the loop's own state. Other calls keep their text, which
+                // names what is polled.
+                if let Expr::Name(callee) = &*call.func {
+                    let simple = |arg: &Expr| {
+                        matches!(
+                            arg,
+                            Expr::Name(_)
+                                | Expr::Attribute(_)
+                                | Expr::Subscript(_)
+                                | Expr::NumberLiteral(_)
+                                | Expr::StringLiteral(_)
+                        )
+                    };
+                    if !call.arguments.args.is_empty()
+                        && call.arguments.keywords.is_empty()
+                        && call.arguments.args.iter().all(simple)
+                        && call.arguments.args.iter().all(|arg| self.loop_assigns(arg))
+                        && self.applies_to_arguments(function, callee.id.as_str())
+                    {
+                        for arg in &call.arguments.args {
+                            self.condition_reads(function, arg, reads, depth + 1);
+                        }
+                        return;
+                    }
                 }
                 // A function applied to the state (`len(self.lines)`) is named with its
                 // arguments, which hold the state; a method (`handler.done()`) by its callee.
