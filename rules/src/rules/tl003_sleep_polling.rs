@@ -13,7 +13,8 @@ declare_rule! {
     /// ## What it does
     /// Checks for loops that re-check a flag, a state or a predicate and sleep between the
     /// checks: `while not ready: time.sleep(0.1)`, `while True:` with `if done: break` and a
-    /// sleep, `while not stop.is_set(): work(); time.sleep(1)`.
+    /// sleep, `while not stop.is_set(): work(); time.sleep(1)`. A loop is reported once, at
+    /// its first sleep, however many times a pass sleeps.
     ///
     /// ## Why is this bad?
     /// A polling loop notices the change up to one sleep late: a short sleep burns CPU waking
@@ -159,6 +160,8 @@ fn check(cx: &Context) -> Vec<Finding> {
     let model = cx.model;
     let mut findings = Vec::new();
     for function in &model.functions {
+        // One finding per loop, at its first sleep: a pass that sleeps twice polls once.
+        let mut reported: HashSet<crate::model::Span> = HashSet::new();
         events(&function.body, &mut |event, scopes| {
             if !matches!(event.kind, EventKind::Sleep) {
                 return;
@@ -168,6 +171,14 @@ fn check(cx: &Context) -> Vec<Finding> {
             else {
                 return;
             };
+            let the_loop = scopes
+                .iter()
+                .rev()
+                .find(|s| matches!(s.kind, ScopeKind::Loop(_)))
+                .map(|s| s.span);
+            if the_loop.is_some_and(|span| !reported.insert(span)) {
+                return;
+            }
             findings.push(report(
                 cx,
                 event,
