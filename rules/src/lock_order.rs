@@ -246,6 +246,22 @@ pub fn summarize(cx: &Context, file: &str) -> LockSummary {
                     attr: a2,
                 },
             ) => c1 == c2 && a1 != a2 && instances_from_parameters(model, nested.function, a1, a2),
+            // Rust: a field of `self` and the same field of a parameter of its type (`fn
+            // link(&self, other: &Node)` taking `self.links`, then `other.links`): `a.link(b)`
+            // and `b.link(a)` at once deadlock. Not when the method has `self` to itself: then
+            // no other thread can hold it to pass as the argument.
+            (ObjKey::Member { class, .. }, ObjKey::Param { function, .. })
+            | (ObjKey::Param { function, .. }, ObjKey::Member { class, .. }) => {
+                let method = model.function(*function);
+                let (member, parameter) = match &outer.key {
+                    ObjKey::Member { .. } => (outer, inner),
+                    _ => (inner, outer),
+                };
+                *function == nested.function
+                    && method.class.as_ref() == Some(class)
+                    && !method.exclusive_receiver
+                    && parameter.project_key() == &member.key
+            }
             _ => false,
         };
         // Two parameters in argument order are told apart by position, whatever lock of the

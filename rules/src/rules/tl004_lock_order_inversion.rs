@@ -11,7 +11,10 @@ declare_rule! {
     /// locks taken from two parameters of the same type (`def transfer(a, b): with a.lock: with
     /// b.lock:`), which inverts as soon as two callers pass the arguments swapped. Parameters
     /// whose written types differ (`code: &Mutex<Code>, storage: &Mutex<Store>`) cannot be
-    /// swapped and are not reported.
+    /// swapped and are not reported. The same goes for a lock of `self` and the same lock of a
+    /// parameter of its type (`fn link(&self, other: &Peer)` taking `self.links`, then
+    /// `other.links`): `a.link(&b)` and `b.link(&a)` at once deadlock. `tokio::join!(a.lock(),
+    /// b.lock())` takes `a`, then `b`, when both are free.
     ///
     /// In Rust, a method that has its value to itself (`&mut self`, `self` by value, as
     /// `Drop::drop`) and holds a lock that is a field of that value (`Mutex<T>`, not

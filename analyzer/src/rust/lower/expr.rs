@@ -575,6 +575,20 @@ impl<'a> Lowerer<'a> {
                         Ty::SleepFuture(call) if matches!(name.as_str(), "join" | "try_join") => {
                             self.push(out, EventKind::Sleep, call);
                         }
+                        // `join!(a.lock(), b.lock())` polls `a`'s acquisition first: when both
+                        // are free it holds `a` while it takes `b`, as two awaits in a row would.
+                        // (The guards are a tuple; they are taken as temporaries of the
+                        // statement.)
+                        Ty::LockFuture {
+                            obj,
+                            how,
+                            shared,
+                            call,
+                            receiver,
+                            ..
+                        } if name == "join" => {
+                            self.acquire(out, obj, (how, shared), call, receiver);
+                        }
                         _ => {}
                     }
                     if i == 0 && name == "vec" {
