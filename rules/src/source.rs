@@ -110,14 +110,46 @@ pub fn short(code: &str, width: usize) -> String {
     }
 }
 
-/// The code in `span` between backquotes, or "This call" when it is empty, spans lines or is
-/// longer than [`SNIPPET_WIDTH`] (a message starts with it).
+/// The code in `span` between backquotes; when it spans lines or is longer than
+/// [`SNIPPET_WIDTH`], its callee with `(...)`, or "This call" when even that does not fit on a
+/// line (a message starts with it).
 pub fn quoted_call(source: &str, span: Span) -> String {
     let code = text(source, span);
-    if code.is_empty() || code.contains('\n') || code.len() > SNIPPET_WIDTH {
-        "This call".to_string()
-    } else {
-        format!("`{code}`")
+    if code.is_empty() {
+        return "This call".to_string();
+    }
+    if !code.contains('\n') && code.len() <= SNIPPET_WIDTH {
+        return format!("`{code}`");
+    }
+    // A long call by its callee, when that fits on a line: `self._cond.wait_for(...)`. The
+    // callee is what comes before the parenthesis that the last one closes (in
+    // `spawn(..).join()`, `spawn(..).join`).
+    let code = code.trim_end();
+    let mut depth = 0usize;
+    let mut open = None;
+    for (at, c) in code.char_indices().rev() {
+        match c {
+            ')' => depth += 1,
+            '(' => {
+                depth = depth.saturating_sub(1);
+                if depth == 0 {
+                    open = Some(at);
+                    break;
+                }
+            }
+            _ => {}
+        }
+    }
+    match open {
+        Some(open)
+            if open > 0
+                && code.ends_with(')')
+                && !code[..open].contains('\n')
+                && open + 5 <= SNIPPET_WIDTH =>
+        {
+            format!("`{}(...)`", code[..open].trim_end())
+        }
+        _ => "This call".to_string(),
     }
 }
 
@@ -151,6 +183,22 @@ mod quoting_tests {
         assert_eq!(short("abcdef", 5), "ab...");
         assert_eq!(short("call(\n    x)", NAME_WIDTH), "call(...");
         assert_eq!(short("", NAME_WIDTH), "");
+    }
+
+    #[test]
+    fn a_long_call_is_quoted_by_its_callee() {
+        let quote = |code: &str| quoted_call(code, Span::new(0, code.len() as u32));
+        assert_eq!(quote("lock.acquire()"), "`lock.acquire()`");
+        assert_eq!(
+            quote("self._cond.wait_for(\n    lambda: not self.busy, timeout=t\n)"),
+            "`self._cond.wait_for(...)`"
+        );
+        // The callee of the outer call spans lines: nothing short names it.
+        assert_eq!(
+            quote("thread::spawn(move || {\n    work();\n}).join()"),
+            "This call"
+        );
+        assert_eq!(quote(""), "This call");
     }
 
     #[test]

@@ -393,7 +393,8 @@ fn finding(cx: &Context, at: &Event, site: &Site, kept: &[&Held], through: bool)
     let model = cx.model;
     let blocking = &site.blocking;
     let innermost = kept[kept.len() - 1];
-    let lock = &model.object(innermost.obj).display;
+    // As the code writes it where it is taken (`self._lock`, not a class attribute's `_lock`).
+    let lock = &model.name_at(cx.source, innermost.obj, innermost.site);
     let call = quoted_call(cx.source, site.event.span);
     let subject = if through {
         let callee = model.function(site.function).qualified_name();
