@@ -83,7 +83,7 @@ fn check(cx: &Context) -> Vec<Finding> {
     let mut findings = Vec::new();
     for index in 0..model.functions.len() {
         for crossing in crossings(model, FnId(index as u32)) {
-            findings.push(finding(model, &crossing));
+            findings.push(finding(model, cx.source, &crossing));
         }
     }
     findings
@@ -162,16 +162,23 @@ pub struct LockAcrossAwait {
     pub kind: &'static str,
     pub reentrant: bool,
     pub language: Language,
+    /// How the code suspends there: `await`, `async with`, `async for` (Rust: `.await`).
+    pub point: &'static str,
 }
 
 impl Violation for LockAcrossAwait {
     const FIX: FixAvailability = FixAvailability::None;
 
     fn message(&self) -> String {
-        let LockAcrossAwait { object, kind, .. } = self;
+        let LockAcrossAwait {
+            object,
+            kind,
+            point,
+            ..
+        } = self;
         match self.language {
-            Language::Python if self.reentrant => format!("The threading `{kind}` `{object}` is held across this `await`: it belongs to the thread, not the coroutine, so other coroutines on the event loop's thread take it too while this one is suspended, and it excludes nothing between them"),
-            Language::Python => format!("The threading `{kind}` `{object}` is held across this `await`: another coroutine that takes it while this one is suspended blocks the event loop's thread, and this one can never resume to release it"),
+            Language::Python if self.reentrant => format!("The threading `{kind}` `{object}` is held across this `{point}`: it belongs to the thread, not the coroutine, so other coroutines on the event loop's thread take it too while this one is suspended, and it excludes nothing between them"),
+            Language::Python => format!("The threading `{kind}` `{object}` is held across this `{point}`: another coroutine that takes it while this one is suspended blocks the event loop's thread, and this one can never resume to release it"),
             Language::Rust if self.reentrant => format!("A guard of `{object}` (a thread-owned `{kind}`) is alive across this `.await`: other tasks on the same thread take it too while this one is suspended, so it excludes nothing between them, and tasks on other threads block"),
             Language::Rust => format!("A guard of `{object}` (a blocking `{kind}`) is alive across this `.await`: while the task is suspended the lock stays held, so another task that locks it on the same thread blocks that thread and deadlocks"),
         }
@@ -180,14 +187,28 @@ impl Violation for LockAcrossAwait {
     fn help(&self) -> String {
         let object = &self.object;
         match self.language {
-            Language::Python => format!("Use an `asyncio.Lock` (`async with`) for a lock held across `await`, or release `{object}` before awaiting (take it only around the code that does not await)"),
+            Language::Python => format!("Release `{object}` before awaiting (take it only around the code that does not await); if only coroutines take it, an `asyncio.Lock` (`async with`) may be held across `await`, but not if plain threads share it"),
             Language::Rust => "Drop the guard before the `.await` (end its block, or call `drop(guard)`), or use `tokio::sync::Mutex`, whose guard may be held across `.await`".to_string(),
         }
     }
 }
 
-fn finding(model: &FileModel, crossing: &Crossing) -> Finding {
+fn finding(model: &FileModel, source: &str, crossing: &Crossing) -> Finding {
     let object = &model.object(crossing.obj).display;
+    // The statement the suspension point begins (an `async with` item's span is its context
+    // expression, after the keywords).
+    let at = crossing.awaits[0].start as usize;
+    let line_start = source
+        .get(..at)
+        .and_then(|s| s.rfind('\n'))
+        .map_or(0, |i| i + 1);
+    let statement = source.get(line_start..).unwrap_or("").trim_start();
+    let point = match model.language {
+        Language::Rust => ".await",
+        Language::Python if statement.starts_with("async with") => "async with",
+        Language::Python if statement.starts_with("async for") => "async for",
+        Language::Python => "await",
+    };
     let kind = model.object(crossing.lock).kind.describe(model.language);
     let reentrant = model.is_reentrant(crossing.lock);
     let violation = LockAcrossAwait {
@@ -195,6 +216,7 @@ fn finding(model: &FileModel, crossing: &Crossing) -> Finding {
         kind,
         reentrant,
         language: model.language,
+        point,
     };
     let mut related = vec![Related {
         file: None,

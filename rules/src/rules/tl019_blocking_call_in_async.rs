@@ -430,7 +430,7 @@ fn finding(
     let help = match stall {
         _ if cx.model.language == Language::Rust => rust_help(stall),
         Stall::Sleep => "Use `await asyncio.sleep(...)`".to_string(),
-        Stall::Lock { .. } => "Use an `asyncio.Lock` (`async with`) between tasks, or run the code that needs the thread lock with `await asyncio.to_thread(...)`".into(),
+        Stall::Lock { .. } => "Run the code that needs the thread lock with `await asyncio.to_thread(...)`; if only tasks of this loop take the lock, make it an `asyncio.Lock` (`async with`)".into(),
         Stall::Wait(WaitKind::Event) => "Use an `asyncio.Event` (`await event.wait()`), or `await asyncio.to_thread(event.wait, timeout)` for an event set by another thread".into(),
         Stall::Wait(_) => "Use the `asyncio` counterpart (`asyncio.Condition`, `asyncio.Barrier`), or wait in a thread with `await asyncio.to_thread(...)`".into(),
         Stall::Call(BlockingKind::Network) => "Use an async client (`httpx.AsyncClient`, `aiohttp`), or `await asyncio.to_thread(...)` around the call".into(),
