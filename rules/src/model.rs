@@ -158,6 +158,9 @@ pub enum ObjKind {
     Process,
     /// A socket: `socket.socket(...)`.
     Socket,
+    /// A filesystem path: `pathlib.Path(...)`, whose `open()`, `read_text()`, `write_bytes()`
+    /// and the like read and write the file.
+    Path,
     /// An object of a class the front-end cannot type that the code uses as only a lock is
     /// used: `acquire()` with a lock's arguments and `release()` with none on the same object in
     /// one function, or the result of a call whose other results are used so. Whether it is
@@ -236,6 +239,7 @@ impl ObjKind {
             (ObjKind::HttpClient { .. }, _) => "async HTTP client",
             (ObjKind::Process, _) => "Popen",
             (ObjKind::Socket, _) => "socket",
+            (ObjKind::Path, _) => "Path",
             (ObjKind::UntypedLock, _) => "lock",
             (ObjKind::Unknown, _) => "object",
         }

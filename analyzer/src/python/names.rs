@@ -71,6 +71,7 @@ pub fn constructor_kind(qualified: &str) -> Option<ObjKind> {
         },
         "subprocess.Popen" => ObjKind::Process,
         "socket.socket" | "socket.SocketType" => ObjKind::Socket,
+        "pathlib.Path" | "pathlib.PosixPath" | "pathlib.WindowsPath" => ObjKind::Path,
         _ => return None,
     };
     Some(kind)

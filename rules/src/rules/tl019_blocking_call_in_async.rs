@@ -20,7 +20,9 @@ declare_rule! {
     /// processes (`subprocess.run`/`call`/`check_call`/`check_output`/`getoutput`/
     /// `getstatusoutput`, creating a `subprocess.Popen` and its `wait()`/`communicate()`,
     /// `os.system`, `os.spawn*`, `os.posix_spawn*`, `os.wait*`), opening a file (`open`,
-    /// `io.open`, `io.open_code`, `os.fdopen`), and `input()`. `os.waitpid` and the other
+    /// `io.open`, `io.open_code`, `os.fdopen`; and, on a `pathlib.Path`, `open()`,
+    /// `read_text()`, `read_bytes()`, `write_text()`, `write_bytes()`), and `input()`.
+    /// `os.waitpid` and the other
     /// `os.wait*` calls with `os.WNOHANG` return at once and are not reported.
     ///
     /// Not reported: code in a nested synchronous `def` or a `lambda`, which runs where it is

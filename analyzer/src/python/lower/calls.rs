@@ -490,6 +490,15 @@ impl<'a> Lowerer<'a> {
                 );
                 (BlockingKind::Subprocess, given.unwrap_or(false))
             }
+            // Reading or writing a file through its path.
+            ObjKind::Path
+                if matches!(
+                    name,
+                    "open" | "read_text" | "read_bytes" | "write_text" | "write_bytes"
+                ) =>
+            {
+                (BlockingKind::FileIo, false)
+            }
             ObjKind::Socket if name == "connect" => (
                 BlockingKind::Connect,
                 self.default_socket_timeout || self.timed_sockets.contains(&obj),
