@@ -96,6 +96,12 @@ pub struct Lowerer<'a> {
     /// `impl` blocks of types that another file of the crate defines: the type's short name
     /// and its absolute path (`Pool` -> `my_crate::pool::Pool`).
     foreign_impls: HashMap<String, String>,
+    /// `impl Trait for Type` blocks with a `type Target = ..;`: (type, trait path, target,
+    /// module), kept for [`Self::derefs`] once paths resolve.
+    deref_candidates: Vec<(String, Vec<String>, &'a syn::Type, usize)>,
+    /// Types of this file that dereference to another (`impl Deref for Links { type Target =
+    /// Arc<Mutex<..>>; }`): the target and the module it is written in.
+    derefs: HashMap<String, (&'a syn::Type, usize)>,
     /// Items of other files of the crate the file uses (`my_crate::locks.LOCK`): what a
     /// project index may resolve for it.
     lookups: std::cell::RefCell<std::collections::BTreeSet<String>>,
@@ -159,6 +165,8 @@ impl<'a> Lowerer<'a> {
             index: None,
             impls: Vec::new(),
             foreign_impls: HashMap::default(),
+            deref_candidates: Vec::new(),
+            derefs: HashMap::default(),
             lookups: std::cell::RefCell::default(),
             project_keys: std::cell::RefCell::default(),
             atomic_loads: Vec::new(),

@@ -14,7 +14,8 @@ declare_rule! {
     /// swapped and are not reported. The same goes for a lock of `self` and the same lock of a
     /// parameter of its type (`fn link(&self, other: &Peer)` taking `self.links`, then
     /// `other.links`): `a.link(&b)` and `b.link(&a)` at once deadlock. `tokio::join!(a.lock(),
-    /// b.lock())` takes `a`, then `b`, when both are free.
+    /// b.lock())` takes `a`, then `b`, when both are free. A wrapper type that dereferences to a
+    /// lock (`struct Links(Arc<Mutex<..>>)` with `impl Deref for Links`) is that lock.
     ///
     /// In Rust, a method that has its value to itself (`&mut self`, `self` by value, as
     /// `Drop::drop`) and holds a lock that is a field of that value (`Mutex<T>`, not

@@ -317,6 +317,20 @@ impl<'a> Visit<'a> for Collector<'_, 'a> {
         self.lw
             .impls
             .push((class.clone(), &*item.self_ty, self.module));
+        if let Some((_, path, _)) = &item.trait_ {
+            let target = item.items.iter().find_map(|impl_item| match impl_item {
+                syn::ImplItem::Type(ty) if ty.ident == "Target" => Some(&ty.ty),
+                _ => None,
+            });
+            if let Some(target) = target {
+                self.lw.deref_candidates.push((
+                    class.clone(),
+                    super::resolve::path_segments(path),
+                    target,
+                    self.module,
+                ));
+            }
+        }
         let saved = self.class.replace(class.clone());
         for impl_item in &item.items {
             if let syn::ImplItem::Fn(method) = impl_item {

@@ -36,6 +36,7 @@ impl<'a> Lowerer<'a> {
             },
             _ => self.expr(&call.receiver, out, depth + 1),
         };
+        let receiver = self.through_deref(receiver, &name);
         let span = self.join(spans::first(&call.receiver), call.paren_token.span.close());
         let receiver_span = self.expr_span(&call.receiver);
         let args: Vec<&'a Expr> = call.args.iter().collect();
@@ -64,6 +65,26 @@ impl<'a> Lowerer<'a> {
             args,
         );
         value
+    }
+
+    /// A struct of this file that dereferences to another type, called with a method it does not
+    /// define itself: the method is the target's (`self.links.lock()` with `struct
+    /// Links(Arc<Mutex<..>>)` and `impl Deref for Links`), on the same object.
+    fn through_deref(&self, receiver: Value, method: &str) -> Value {
+        let Ty::Struct(name) = &receiver.ty else {
+            return receiver;
+        };
+        let Some(&(target, module)) = self.derefs.get(name) else {
+            return receiver;
+        };
+        if self
+            .methods
+            .contains_key(&(name.clone(), method.to_string()))
+        {
+            return receiver;
+        }
+        let ty = self.ty_of(target, module, Some(name), 0);
+        Value { ty, ..receiver }
     }
 
     /// The object `value` denotes has been taken for a read-write lock already (its

@@ -371,8 +371,17 @@ impl Lowerer<'_> {
             _ => (Ty::Unknown, None),
         };
         let place = base.place.as_ref().map(|p| project(p, member));
+        // A field holding a wrapper that dereferences to a lock (`links: Links` with `impl
+        // Deref for Links`) holds that lock.
+        let wrapped = match &ty {
+            Ty::Struct(wrapper) => self
+                .derefs
+                .get(wrapper)
+                .map(|&(target, module)| self.ty_of(target, module, Some(wrapper), 0)),
+            _ => None,
+        };
         if let (Ty::Struct(class), Some(Place::Key(key)), Ty::Lock(..) | Ty::Sync(_)) =
-            (&base.ty, &place, &ty)
+            (&base.ty, &place, wrapped.as_ref().unwrap_or(&ty))
         {
             self.note_member_of_any_instance(key, class, member);
         }
@@ -610,6 +619,16 @@ impl Lowerer<'_> {
     /// Finds the `impl` blocks whose type another file of the crate defines (not a struct
     /// of this file): their methods are that type's, `self` is an instance of it.
     pub(super) fn resolve_impls(&mut self) {
+        // `impl Deref for Links`: a method `Links` does not have is the target's.
+        for (class, trait_path, target, module) in std::mem::take(&mut self.deref_candidates) {
+            let deref = matches!(
+                self.resolve(module, &trait_path, 0),
+                Res::External(path) if path == "std::ops::Deref" || path == "core::ops::Deref"
+            );
+            if deref && self.structs.contains_key(&class) {
+                self.derefs.insert(class, (target, module));
+            }
+        }
         let impls = std::mem::take(&mut self.impls);
         for (class, ty, module) in &impls {
             if self.structs.contains_key(class) || self.foreign_impls.contains_key(class) {
