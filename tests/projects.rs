@@ -346,8 +346,6 @@ fn a_skipped_file_edited_to_use_a_lock_is_searched_again() {
     let cache = threadlint_analyzer::cache::Cache::open(&work.path().join("cache"))
         .expect("a cache folder");
     let run = || cached_run(&project, &cache);
-    let inversions =
-        |report: &threadlint_analyzer::engine::Report| count_named(report, "lock-order-inversion");
     assert_eq!(inversions(&run()), 0);
     assert_eq!(inversions(&run()), 0, "cached: the same");
     write("audit.py", AUDIT_INVERTED);
@@ -355,6 +353,18 @@ fn a_skipped_file_edited_to_use_a_lock_is_searched_again() {
     assert_eq!(inversions(&edited), 2, "both sites of the cycle");
     let fresh = check(Input::Paths(vec![project.clone()]), &Settings::default());
     assert_eq!(inversions(&fresh), 2);
+}
+
+/// A run over `project` with the cache in `cache_dir`, opened anew as each run of the command
+/// opens it.
+fn run_with_cache_in(cache_dir: &Path, project: &Path) -> threadlint_analyzer::engine::Report {
+    let cache = threadlint_analyzer::cache::Cache::open(cache_dir).expect("a cache folder");
+    cached_run(project, &cache)
+}
+
+/// How many lock-order findings a report holds.
+fn inversions(report: &threadlint_analyzer::engine::Report) -> usize {
+    count_named(report, "lock-order-inversion")
 }
 
 /// Writes `text` to `path` with a modification time `age_seconds` in the past (a file modified
@@ -380,12 +390,7 @@ fn an_unchanged_tree_is_answered_by_the_last_runs_outcome() {
     write_aged(&project.join("bank/locks.py"), BANK_LOCKS, 3600);
     write_aged(&project.join("bank/audit.py"), AUDIT_INVERTED, 3600);
     let cache_dir = work.path().join("cache");
-    let run = || {
-        let cache = threadlint_analyzer::cache::Cache::open(&cache_dir).expect("a cache folder");
-        cached_run(&project, &cache)
-    };
-    let inversions =
-        |report: &threadlint_analyzer::engine::Report| count_named(report, "lock-order-inversion");
+    let run = || run_with_cache_in(&cache_dir, &project);
     let first = run();
     assert_eq!(inversions(&first), 2);
     // Every per-file entry and first look removed: only the run's outcome is left.
@@ -444,12 +449,7 @@ fn a_package_made_above_the_checked_folder_is_not_served_from_the_cache() {
     write_aged(&outer.join("bank/post.py"), AUDIT_ORDERED, 3600);
     let folder = outer.join("bank");
     let cache_dir = work.path().join("cache");
-    let run = || {
-        let cache = threadlint_analyzer::cache::Cache::open(&cache_dir).expect("a cache folder");
-        cached_run(&folder, &cache)
-    };
-    let inversions =
-        |report: &threadlint_analyzer::engine::Report| count_named(report, "lock-order-inversion");
+    let run = || run_with_cache_in(&cache_dir, &folder);
     assert_eq!(inversions(&run()), 2);
     assert_eq!(inversions(&run()), 2);
     write_aged(&outer.join("__init__.py"), "", 3600);
@@ -519,12 +519,7 @@ fn unchanged_files_are_served_by_size_and_time_and_edited_ones_are_read() {
     write("audit.py", AUDIT_SKIPPED, 3600);
     let cache_dir = work.path().join("cache");
     // A new cache for each run, as each run of the command opens it.
-    let run = || {
-        let cache = threadlint_analyzer::cache::Cache::open(&cache_dir).expect("a cache folder");
-        cached_run(&project, &cache)
-    };
-    let inversions =
-        |report: &threadlint_analyzer::engine::Report| count_named(report, "lock-order-inversion");
+    let run = || run_with_cache_in(&cache_dir, &project);
     assert_eq!(inversions(&run()), 0);
     assert!(
         std::fs::read_dir(&cache_dir)

@@ -149,34 +149,7 @@ impl<'a> Lowerer<'a> {
             return Vec::new();
         }
         let mut escaped: HashSet<&str> = HashSet::default();
-        let mentions = |expr: &Expr, name: &str| -> bool {
-            struct Finder<'n> {
-                name: &'n str,
-                found: bool,
-                depth: usize,
-            }
-            impl<'e> Visitor<'e> for Finder<'_> {
-                fn visit_expr(&mut self, expr: &'e Expr) {
-                    if self.found || self.depth > MAX_DEPTH {
-                        return;
-                    }
-                    if matches!(expr, Expr::Name(n) if n.id.as_str() == self.name) {
-                        self.found = true;
-                        return;
-                    }
-                    self.depth += 1;
-                    walk_expr(self, expr);
-                    self.depth -= 1;
-                }
-            }
-            let mut finder = Finder {
-                name,
-                found: false,
-                depth: 0,
-            };
-            finder.visit_expr(expr);
-            finder.found
-        };
+        let mentions = mentions_name;
         walk_own_body(info.body, |visited| match visited {
             Visited::Expr(Expr::Call(call)) => {
                 let pure_callee = matches!(&*call.func, Expr::Name(callee) if PURE_BUILTINS.contains(&callee.id.as_str()));

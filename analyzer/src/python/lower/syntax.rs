@@ -189,22 +189,37 @@ pub(super) fn assignments(body: &[Stmt]) -> Vec<(String, u32)> {
 
 /// Whether `value` reads `target` (`self.n = self.n + 1`), comparing expressions structurally.
 pub(super) fn reads_expression(value: &Expr, target: &Expr) -> bool {
-    struct Finder<'t> {
-        wanted: ComparableExpr<'t>,
-        found: bool,
+    let wanted = ComparableExpr::from(target);
+    any_part(value, |expr| {
+        matches!(
+            expr,
+            Expr::Name(_) | Expr::Attribute(_) | Expr::Subscript(_)
+        ) && ComparableExpr::from(expr) == wanted
+    })
+}
+
+/// Whether `value` names `name` anywhere in it (a lambda's body included).
+pub(super) fn mentions_name(value: &Expr, name: &str) -> bool {
+    any_part(
+        value,
+        |expr| matches!(expr, Expr::Name(n) if n.id.as_str() == name),
+    )
+}
+
+/// Whether `found` holds for `value` or any expression inside it, down to the depth limit.
+fn any_part(value: &Expr, found: impl Fn(&Expr) -> bool) -> bool {
+    struct Finder<F> {
+        found: F,
+        hit: bool,
         depth: usize,
     }
-    impl<'a> Visitor<'a> for Finder<'_> {
+    impl<'a, F: Fn(&Expr) -> bool> Visitor<'a> for Finder<F> {
         fn visit_expr(&mut self, expr: &'a Expr) {
-            if self.found || self.depth > MAX_DEPTH {
+            if self.hit || self.depth > MAX_DEPTH {
                 return;
             }
-            if matches!(
-                expr,
-                Expr::Name(_) | Expr::Attribute(_) | Expr::Subscript(_)
-            ) && ComparableExpr::from(expr) == self.wanted
-            {
-                self.found = true;
+            if (self.found)(expr) {
+                self.hit = true;
                 return;
             }
             self.depth += 1;
@@ -213,12 +228,12 @@ pub(super) fn reads_expression(value: &Expr, target: &Expr) -> bool {
         }
     }
     let mut finder = Finder {
-        wanted: ComparableExpr::from(target),
-        found: false,
+        found,
+        hit: false,
         depth: 0,
     };
     finder.visit_expr(value);
-    finder.found
+    finder.hit
 }
 
 /// A statement or an expression of one function's own body, as [`walk_own_body`] meets it.
