@@ -9,27 +9,32 @@ use super::*;
 impl<'a> Lowerer<'a> {
     /// The functions of this file handed to a future's `add_done_callback`, as a decorator
     /// (`@future.add_done_callback`) or an argument (`future.add_done_callback(on_done)`,
-    /// `future.add_done_callback(self._on_done)`): each runs once its future is done, and gets
-    /// that future.
+    /// `pool.submit(task).add_done_callback(self._on_done)`): each runs once its future is
+    /// done, and gets that future. The receiver must be a future (or a submit's result); an
+    /// `add_done_callback` of anything else registers nothing known.
     pub(super) fn find_done_callbacks(&mut self) {
-        let is_registration = |expr: &Expr| matches!(expr, Expr::Attribute(a) if a.attr.id.as_str() == "add_done_callback");
-        let mut found = Vec::new();
+        let registered = |expr: &'a Expr| match expr {
+            Expr::Attribute(a) if a.attr.id.as_str() == "add_done_callback" => Some(&*a.value),
+            _ => None,
+        };
+        // (callback, the function the registration is written in, the receiver).
+        let mut candidates: Vec<(FnId, FnId, &'a Expr)> = Vec::new();
         for (index, info) in self.functions.iter().enumerate() {
             let function = FnId(index as u32);
-            if info.def.is_some_and(|def| {
-                def.decorator_list
-                    .iter()
-                    .any(|d| is_registration(&d.expression))
-            }) {
-                found.push(function);
+            if let Some(def) = info.def {
+                for decorator in &def.decorator_list {
+                    if let Some(receiver) = registered(&decorator.expression) {
+                        candidates.push((function, info.parent.unwrap_or(FnId(0)), receiver));
+                    }
+                }
             }
             walk_own_body(info.body, |visited| {
                 let Visited::Expr(Expr::Call(call)) = visited else {
                     return;
                 };
-                if !is_registration(&call.func) {
+                let Some(receiver) = registered(&call.func) else {
                     return;
-                }
+                };
                 let callback = match call.arguments.find_positional(0) {
                     Some(Expr::Name(name)) => self
                         .nested_functions
@@ -45,10 +50,22 @@ impl<'a> Lowerer<'a> {
                     }
                     _ => None,
                 };
-                found.extend(callback);
+                if let Some(callback) = callback {
+                    candidates.push((callback, function, receiver));
+                }
             });
         }
-        self.done_callbacks.extend(found);
+        for (callback, function, receiver) in candidates {
+            let future = match receiver {
+                Expr::Call(call) => self.submits_to_pool(function, call),
+                receiver => self
+                    .resolve(function, receiver)
+                    .is_some_and(|obj| self.objects[obj.0 as usize].kind == ObjKind::Future),
+            };
+            if future {
+                self.done_callbacks.insert(callback);
+            }
+        }
     }
 
     /// Whether the future `obj` is known to be done where it is used: finished earlier
