@@ -29,6 +29,7 @@ use threadlint_rules::project::{ProjectIndex, Sleeper};
 mod alone;
 mod calls;
 mod collect;
+mod containers;
 mod daemon;
 mod define;
 mod escape;
@@ -238,6 +239,7 @@ impl<'a> Lowerer<'a> {
             let body = self.functions[index].body;
             self.define_body(FnId(index as u32), body, 0);
         }
+        self.find_container_elements();
         self.index_attribute_kinds();
         for (index, info) in self.functions.iter().enumerate() {
             if let (Some(parent), None) = (info.parent, info.class) {
