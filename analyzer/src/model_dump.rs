@@ -56,7 +56,7 @@ pub(crate) fn render_body(model: &FileModel, source: &str, body: &[Node], out: &
                         Some(obj) => format!("start:{}", name(*obj)),
                         None => "start".into(),
                     },
-                    EventKind::Submit { target } => match target {
+                    EventKind::Submit { target, .. } => match target {
                         Some(f) => format!("submit:{}", model.function(*f).name),
                         None => "submit".into(),
                     },

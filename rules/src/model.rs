@@ -145,6 +145,9 @@ pub enum ObjKind {
     Atomic,
     /// A channel receiver (`mpsc::Receiver`, `crossbeam_channel::Receiver`).
     Receiver,
+    /// The sending half of an unbounded channel (`mpsc::Sender`, the `Sender` of a crossbeam or
+    /// flume `unbounded()` channel): `send` never waits, and wakes a thread blocked in `recv()`.
+    Sender,
     /// The sending half of a bounded channel (`mpsc::SyncSender`, the `Sender` of a crossbeam
     /// or flume `bounded(n)` channel): `send` blocks while the channel is full.
     BoundedSender,
@@ -234,6 +237,7 @@ impl ObjKind {
             (ObjKind::Queue { .. }, _) => "Queue",
             (ObjKind::Atomic, _) => "atomic",
             (ObjKind::Receiver, _) => "Receiver",
+            (ObjKind::Sender, _) => "Sender",
             (ObjKind::BoundedSender, _) => "bounded Sender",
             (ObjKind::HttpClient { sync: true, .. }, _) => "HTTP client",
             (ObjKind::HttpClient { .. }, _) => "async HTTP client",
@@ -698,6 +702,9 @@ pub enum EventKind {
     /// `executor.submit(f)`, `executor.map(f, items)`, `thread::spawn`.
     Submit {
         target: Option<FnId>,
+        /// An async task of the runtime the caller runs on (`tokio::spawn`, `rt.spawn(async
+        /// ..)`), not work for another thread (`spawn_blocking`, a pool, a scoped thread).
+        task: bool,
     },
     /// The value of a started thread / submitted future is used (`future.result()`, `t.join()`,
     /// `event.wait()`, reading a shared attribute the worker writes).

@@ -47,7 +47,7 @@ pub enum KnownFn {
     Drop,
     Forget,
     /// A channel constructor returning `(Sender, Receiver)`; `receiver` tells whether the
-    /// receiver blocks the thread on `recv()` (std, crossbeam, flume, kanal; not tokio), `bounded`
+    /// receiver blocks the thread on `recv()` (std, crossbeam, flume, kanal, loole; not tokio), `bounded`
     /// whether the sender blocks on `send()` when the channel is full (`sync_channel`,
     /// `bounded`).
     Channel {
@@ -151,8 +151,10 @@ pub fn known_type(path: &str) -> Option<KnownType> {
         | "std::sync::mpmc::Receiver"
         | "crossbeam_channel::Receiver"
         | "flume::Receiver"
+        | "loole::Receiver"
         | "kanal::Receiver" => Sync(ObjKind::Receiver),
         "std::sync::mpsc::SyncSender" => Sync(ObjKind::BoundedSender),
+        "std::sync::mpsc::Sender" => Sync(ObjKind::Sender),
         "std::thread::JoinHandle"
         | "std::thread::ScopedJoinHandle"
         | "crossbeam::thread::ScopedJoinHandle" => Sync(ObjKind::Thread { daemon: false }),
@@ -266,6 +268,7 @@ pub fn known_fn(path: &str) -> Option<KnownFn> {
         | "std::sync::mpmc::channel"
         | "crossbeam_channel::unbounded"
         | "flume::unbounded"
+        | "loole::unbounded"
         | "kanal::unbounded" => Channel {
             receiver: true,
             bounded: false,
@@ -274,6 +277,7 @@ pub fn known_fn(path: &str) -> Option<KnownFn> {
         | "std::sync::mpmc::sync_channel"
         | "crossbeam_channel::bounded"
         | "flume::bounded"
+        | "loole::bounded"
         | "kanal::bounded" => Channel {
             receiver: true,
             bounded: true,

@@ -1,8 +1,8 @@
 use crate::declare_rule;
 use crate::diagnostic::{Finding, FixAvailability, Related, Violation};
 use crate::model::{
-    events, walk, AcquireHow, BlockingKind, Event, EventKind, ExitKind, FileModel, Language, Node,
-    ObjId, ObjKey, Scope, ScopeKind, Span,
+    events, walk, AcquireHow, AsyncThread, BlockingKind, Event, EventKind, ExitKind, FileModel,
+    Language, Node, ObjId, ObjKey, Scope, ScopeKind, Span,
 };
 use crate::registry::{Check, Context};
 use crate::source::{
@@ -39,14 +39,20 @@ declare_rule! {
     /// - a timed run: the statement right after the sleep signals or stops the thread
     ///   (`stop.set()`, `cond.notify()`, `lock.release()`, `self.running = False`,
     ///   `timer.cancel()`, a loop that calls `abort()` on each task handle, `close()` on the
-    ///   channel the threads block in): the sleep is how long the thread may run, or stay
-    ///   blocked, before it is told to go on or stop. Statements the model does not see
+    ///   channel the threads block in, a `send` to a thread that receives, `drop(tx)` of the
+    ///   sender it waits on): the sleep is how long the thread may run, or stay blocked,
+    ///   before it is told to go on or stop; whether it got there or not, the outcome is the
+    ///   same. Statements the model does not see
     ///   (`print("stopping")`) may come between, as long as the signal comes before anything
     ///   that waits for the thread or uses its result. In module code, assigning a module
     ///   name after a thread was started (`stop = True`) is such a signal;
     /// - a sleep whose next statement waits for the thread anyway (`time.sleep(1)` then
     ///   `t.join()`, or a call of a function of the file that waits, such as a pool's
     ///   `join()`): pointless, but the join is what makes the result ready;
+    /// - in Rust, a sleep in a `#[tokio::test]` body (a current-thread runtime) after it spawned
+    ///   only tasks (`tokio::spawn`): they run on the test's one thread as soon as the body
+    ///   yields, before any timer fires, so the sleep orders them rather than guessing
+    ///   (threads, `spawn_blocking` and `flavor = "multi_thread"` are still reported);
     /// - in Rust, a sleep while a test runtime's clock is paused (`#[tokio::test(start_paused =
     ///   true)]`, or after `tokio::time::pause()`): it advances virtual time, which the runtime
     ///   moves on only once every task is idle, so it guesses no duration;
@@ -218,6 +224,19 @@ fn check(cx: &Context) -> Vec<Finding> {
                         .iter()
                         .any(|later| later.by_call && later.event.span.contains(step.event.span));
                     if handed_on || paused.iter().any(|p| p.contains(step.event.span)) {
+                        continue;
+                    }
+                    // A `#[tokio::test]` body that only spawned tasks: they run on its one
+                    // thread as soon as it yields, before any timer can fire.
+                    let same_thread = |&start: &usize| {
+                        matches!(
+                            steps[start].event.kind,
+                            EventKind::Submit { task: true, .. }
+                        )
+                    };
+                    if function.async_thread == AsyncThread::TestThread
+                        && pending.iter().all(same_thread)
+                    {
                         continue;
                     }
                     let start_span = steps[start].event.span;
@@ -456,11 +475,18 @@ fn waits_for_thread(
 }
 
 /// Code that tells a running thread to go on or stop: a notify or an event set, a release,
-/// a write of state it reads (`stop = True`).
+/// a write of state it reads (`stop = True`), a message on a channel or its end (`tx.send(v)`,
+/// `drop(tx)`, `close()`).
 fn signals(kind: &EventKind) -> bool {
     matches!(
         kind,
-        EventKind::Notify { .. } | EventKind::Release { .. } | EventKind::SharedWrite { .. }
+        EventKind::Notify { .. }
+            | EventKind::Release { .. }
+            | EventKind::SharedWrite { .. }
+            | EventKind::Blocking {
+                kind: BlockingKind::Send,
+                ..
+            }
     )
 }
 

@@ -248,7 +248,13 @@ impl<'a> Lowerer<'a> {
                             repeated: true,
                         });
                     }
-                    push(out, EventKind::Submit { target });
+                    push(
+                        out,
+                        EventKind::Submit {
+                            target,
+                            task: false,
+                        },
+                    );
                     // `executor.submit(task)` as a statement: the future is dropped at once.
                     if name == "submit" && statement.is_some() {
                         push(
@@ -308,7 +314,13 @@ impl<'a> Lowerer<'a> {
                     push(out, EventKind::Synchronize);
                 }
                 if called.starts {
-                    push(out, EventKind::Submit { target: None });
+                    push(
+                        out,
+                        EventKind::Submit {
+                            target: None,
+                            task: false,
+                        },
+                    );
                 }
                 return;
             }

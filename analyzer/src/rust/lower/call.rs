@@ -269,7 +269,14 @@ impl<'a> Lowerer<'a> {
                     for arg in call.args.iter().skip(1) {
                         self.expr(arg, out, depth + 1);
                     }
-                    self.push(out, EventKind::Submit { target }, span);
+                    self.push(
+                        out,
+                        EventKind::Submit {
+                            target,
+                            task: async_task,
+                        },
+                        span,
+                    );
                     return Value::of(Ty::Sync(ObjKind::Future));
                 }
                 KnownFn::ThreadScope => {
@@ -331,14 +338,28 @@ impl<'a> Lowerer<'a> {
                         .map(|arg| self.expr(arg, out, depth + 1))
                         .unwrap_or_default();
                     self.end_guard(&value, first, known == KnownFn::Forget, span, out);
+                    // `drop(tx)`: the channel closes on the other side once every end is
+                    // gone, which wakes a thread blocked on it: a signal to it.
+                    if let (KnownFn::Drop, Ty::Sync(kind), Some(arg @ Expr::Path(_))) =
+                        (known, &value.ty, first)
+                    {
+                        if matches!(
+                            kind,
+                            ObjKind::Sender | ObjKind::BoundedSender | ObjKind::Receiver
+                        ) && value.place.is_some()
+                        {
+                            let obj = self.object(&value, self.span_of(arg), *kind);
+                            self.push(out, EventKind::Notify { obj }, span);
+                        }
+                    }
                     return Value::default();
                 }
                 KnownFn::Channel { receiver, bounded } => {
                     self.args(&call.args, out, depth);
-                    let tx = if bounded {
-                        Ty::Sync(ObjKind::BoundedSender)
-                    } else {
-                        Ty::Unknown
+                    let tx = match (bounded, receiver) {
+                        (true, _) => Ty::Sync(ObjKind::BoundedSender),
+                        (false, true) => Ty::Sync(ObjKind::Sender),
+                        (false, false) => Ty::Unknown,
                     };
                     let rx = if receiver {
                         Ty::Sync(ObjKind::Receiver)

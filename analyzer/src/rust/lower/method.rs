@@ -368,9 +368,19 @@ impl<'a> Lowerer<'a> {
                 );
                 return Value::default();
             }
+            // A message on an unbounded channel: it never waits, and wakes the thread blocked
+            // in `recv()`: a signal to it.
+            Ty::Sync(ObjKind::Sender) if name == "send" => {
+                lower_args(self, out);
+                let obj = self.object(&receiver, receiver_span, ObjKind::Sender);
+                self.push(out, EventKind::Notify { obj }, span);
+                return Value::default();
+            }
             // Closing a channel wakes every thread blocked on it (a `send` into a full channel,
             // a `recv` on an empty one) with an error: a signal to them.
-            Ty::Sync(kind @ (ObjKind::Receiver | ObjKind::BoundedSender)) if name == "close" => {
+            Ty::Sync(kind @ (ObjKind::Receiver | ObjKind::BoundedSender | ObjKind::Sender))
+                if name == "close" =>
+            {
                 let obj = self.object(&receiver, receiver_span, kind);
                 self.push(out, EventKind::Notify { obj }, span);
                 return Value::default();
@@ -420,7 +430,14 @@ impl<'a> Lowerer<'a> {
                     }
                     let target =
                         self.spawn(values.get(1).copied(), span, Vec::new(), false, out, depth);
-                    self.push(out, EventKind::Submit { target }, span);
+                    self.push(
+                        out,
+                        EventKind::Submit {
+                            target,
+                            task: false,
+                        },
+                        span,
+                    );
                     return Value::of(Ty::Sync(ObjKind::Thread { daemon: false }));
                 }
                 _ => {
@@ -437,7 +454,14 @@ impl<'a> Lowerer<'a> {
                     out,
                     depth,
                 );
-                self.push(out, EventKind::Submit { target }, span);
+                self.push(
+                    out,
+                    EventKind::Submit {
+                        target,
+                        task: false,
+                    },
+                    span,
+                );
                 return Value::of(Ty::Sync(ObjKind::Thread { daemon: false }));
             }
             // `flag.store(true, ..)`: a write other threads see (a signal, a counter).
@@ -510,11 +534,14 @@ impl<'a> Lowerer<'a> {
             if matches!(name, "spawn" | "spawn_local") {
                 self.fns[self.current.0 as usize].spawns_tasks = true;
             }
+            // `rt.spawn(async { .. })`: a task; `pool.spawn(|| ..)`: a job for a thread.
+            let task = matches!(name, "spawn" | "spawn_local")
+                && args.first().is_some_and(|a| matches!(a, Expr::Async(_)));
             let target = self.spawn(args.first().copied(), span, Vec::new(), true, out, depth);
             for arg in args.iter().skip(1) {
                 self.expr(arg, out, depth + 1);
             }
-            self.push(out, EventKind::Submit { target }, span);
+            self.push(out, EventKind::Submit { target, task }, span);
             return Value::default();
         }
         // Closures given to iterator adaptors and friends run here, now.
