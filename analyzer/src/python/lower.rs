@@ -147,6 +147,9 @@ pub struct Lowerer<'a> {
     /// The bodies of the `while` loops being lowered, innermost last.
     while_bodies: Vec<&'a [Stmt]>,
     depth_exceeded: bool,
+    /// The class whose body's attributes are being defined: a bare name there is an
+    /// attribute defined above it.
+    class_body: Option<String>,
     /// Where the calls awaited at once start (`await asyncio.sleep(1)`).
     awaited_calls: HashSet<u32>,
     /// Locals of untyped objects that a thread the function starts signals on, and that the
@@ -209,6 +212,7 @@ impl<'a> Lowerer<'a> {
             while_assigned: Vec::new(),
             while_bodies: Vec::new(),
             depth_exceeded: false,
+            class_body: None,
             awaited_calls: HashSet::default(),
             handshakes: HashSet::default(),
             wakeups: HashMap::default(),

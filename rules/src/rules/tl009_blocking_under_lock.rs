@@ -407,10 +407,16 @@ fn finding(cx: &Context, at: &Event, site: &Site, kept: &[&Held], through: bool)
         call
     };
     let releases = match blocking.releases {
-        Some(released) => format!(
-            " (it releases `{}`, not `{lock}`)",
-            model.object(released).display
-        ),
+        // The condition's own lock is named as the wait writes the condition (`cls._changed`).
+        Some(released) => {
+            let name = match site.event.kind {
+                EventKind::Wait { obj, .. } if obj == released => {
+                    model.name_at(cx.source, released, site.event.span)
+                }
+                _ => model.object(released).display.clone(),
+            };
+            format!(" (it releases `{name}`, not `{lock}`)")
+        }
         None => String::new(),
     };
     let deadlock = if blocking.waits_for_another {

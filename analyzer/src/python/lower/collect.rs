@@ -111,7 +111,10 @@ impl<'a> Lowerer<'a> {
                     self.class_by_name
                         .entry(def.name.id.to_string())
                         .or_insert(index);
-                    // Class-level attributes: `lock = threading.Lock()` in the class body.
+                    // Class-level attributes: `lock = threading.Lock()` in the class body,
+                    // where a bare name is an attribute defined above it (`cond =
+                    // threading.Condition(lock)`).
+                    let outer = self.class_body.replace(def.name.id.to_string());
                     for stmt in &def.body {
                         match stmt {
                             Stmt::Assign(assign) => {
@@ -150,6 +153,7 @@ impl<'a> Lowerer<'a> {
                             _ => {}
                         }
                     }
+                    self.class_body = outer;
                     self.collect(&def.body, Some(index), parent, depth + 1);
                 }
                 _ => {

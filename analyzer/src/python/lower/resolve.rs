@@ -598,6 +598,15 @@ impl<'a> Lowerer<'a> {
         name: &str,
         range: TextRange,
     ) -> Option<ObjId> {
+        if let (0, Some(class)) = (function.0, &self.class_body) {
+            let key = ObjKey::Member {
+                class: class.clone(),
+                attr: name.to_string(),
+            };
+            if let Some(&id) = self.object_by_key.get(&key) {
+                return Some(id);
+            }
+        }
         // Locals of this function, then of enclosing functions (closures), then globals.
         let mut current = Some(function);
         while let Some(f) = current {
