@@ -20,7 +20,10 @@ declare_rule! {
     ///   returns;
     /// - Rust: a `thread::spawn` (or `thread::Builder::spawn`) whose `JoinHandle` is dropped:
     ///   not bound (`thread::spawn(..);`, `let _ = thread::spawn(..)`), or bound and never
-    ///   joined, returned, stored or handed to other code before the function returns.
+    ///   joined, returned, stored or handed to other code before the function returns. A
+    ///   call of a helper without a receiver that returns a new handle (`fn start() ->
+    ///   JoinHandle<()>`, or an `Option` or `Result` of one) starts a thread for its caller,
+    ///   so `start();` detaches it too.
     ///
     /// A thread kept somewhere else (appended to a list, stored in an attribute or a field,
     /// passed to a call, captured by a closure) is someone else's to join and is not reported,
@@ -29,7 +32,7 @@ declare_rule! {
     /// function that, after the start, blocks until another thread signals it (a channel's
     /// `recv()`, or its receiver iterated to the end, which waits until every sender is dropped:
     /// `for msg in &rx`, `rx.iter().sum()`; not `rx.iter().take(n)`; `Queue.get()`, a wait on a `Condvar`, `Condition`, `Event` or `Barrier`,
-    /// `join()` of another thread, a future's `result()`, running an event loop or a server
+    /// `join()` of a thread the model cannot name, a future's `result()`, running an event loop or a server
     /// that the thread stops (`loop.run_forever()` while the thread calls
     /// `loop.call_soon_threadsafe(loop.stop)`); in Rust `block_on` and an awaited
     /// future other than a sleep), itself or through a function of the same file it calls, or
@@ -38,7 +41,8 @@ declare_rule! {
     /// not reported either; nor is a thread whose last act is a wait on a barrier, or a signal
     /// on a condition or event, that another function of the file waits on (a `run()` or
     /// `wait()` method that waits for the threads to reach their end). A signal sent on each
-    /// round of a loop is no last act.
+    /// round of a loop is no last act, and joining one named thread is no wait for another
+    /// (`first.join()` leaves `second` running).
     ///
     /// ## Why is this bad?
     /// A thread nobody joins runs on after the function that started it returns: its errors
@@ -113,8 +117,10 @@ fn check(cx: &Context) -> Vec<Finding> {
         let mut joined = Vec::new();
         let mut shut_down = Vec::new();
         let mut starts = Vec::new();
-        // Where, in program order, the function last blocks waiting for another thread.
-        let mut last_wait = None;
+        // Where, in program order, the function blocks waiting for another thread, and the
+        // thread it joins when that is a join of one the model names.
+        let mut waits: Vec<(usize, Option<ObjId>)> = Vec::new();
+        let mut join_span: Option<(Span, ObjId)> = None;
         let mut position = 0usize;
         // `sleep(..).await` sleeps; it does not wait for anyone.
         let mut sleeps: Vec<Span> = Vec::new();
@@ -140,7 +146,23 @@ fn check(cx: &Context) -> Vec<Finding> {
             let through_call =
                 matches!(event.kind, EventKind::Call { callee } if waiting[callee.0 as usize]);
             if (waits_for_other_thread(model.language, &event.kind) || through_call) && !sleeping {
-                last_wait = Some(position);
+                // A join of a named thread (and the `Synchronize` that goes with it) waits
+                // for that thread only.
+                let joined = match event.kind {
+                    EventKind::Blocking {
+                        kind: BlockingKind::Join,
+                        obj: Some(thread),
+                        ..
+                    } if matches!(model.object(thread).kind, ObjKind::Thread { .. }) => {
+                        join_span = Some((event.span, thread));
+                        Some(thread)
+                    }
+                    EventKind::Synchronize => join_span
+                        .filter(|(span, _)| *span == event.span)
+                        .map(|(_, thread)| thread),
+                    _ => None,
+                };
+                waits.push((position, joined));
             }
         });
         for (obj, site, position) in starts {
@@ -149,7 +171,9 @@ fn check(cx: &Context) -> Vec<Finding> {
             // barrier or a future after the start (itself, or in a function of the file it
             // calls: a crate's own primitive) waits for the thread's signal, its last act: the
             // thread is done with its work when the function goes on.
-            let waited = last_wait.is_some_and(|wait| wait > position)
+            let waited = waits
+                .iter()
+                .any(|&(wait, joined)| wait > position && joined.is_none_or(|t| t == obj))
                 || awaited_elsewhere(model, obj, site);
             let leaks = matches!(object.kind, ObjKind::Thread { daemon: false })
                 && is_private(model, id, obj)

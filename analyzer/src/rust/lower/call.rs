@@ -3,14 +3,14 @@
 //! known types (`Mutex::new`, `Arc::clone`, `MutexGuard::leak`), and hand-offs to other threads.
 
 use syn::punctuated::Punctuated;
-use syn::{Expr, Token};
+use syn::{Expr, Token, Type};
 use threadlint_rules::model::{EventKind, FnId, Node, ObjKind, Span, ThreadEntry};
 use threadlint_rules::project::Sleeper;
 
 use crate::rust::names::{self, KnownFn, KnownType};
 use crate::rust::spans;
 
-use super::items::FnBody;
+use super::items::{FnBody, Input};
 use super::resolve::Res;
 use super::values::{Ty, Value};
 use super::Lowerer;
@@ -185,7 +185,48 @@ impl<'a> Lowerer<'a> {
             return Value::of(Ty::Callable(callee));
         }
         self.push(out, EventKind::Call { callee }, span);
+        if self.hands_over_new_thread(callee) {
+            // For the caller, the call starts the thread whose handle it returns: thrown away
+            // (`start();`), it is detached, as `thread::spawn(..);` is.
+            self.push(out, EventKind::ThreadStart { obj: None }, span);
+            return Value {
+                ty: Ty::Sync(ObjKind::Thread { daemon: false }),
+                spawn: Some(span),
+                def: Some(span),
+                fresh: true,
+                ..Value::default()
+            };
+        }
         self.return_value(callee)
+    }
+
+    /// A function without a receiver that returns a thread's handle it owns (`fn start() ->
+    /// JoinHandle<()>`, `Option<JoinHandle<()>>`, `io::Result<JoinHandle<()>>`): a helper that
+    /// spawns. A method may hand out a handle it kept (`self.worker.take()`), so methods are
+    /// left out.
+    fn hands_over_new_thread(&self, callee: FnId) -> bool {
+        let info = &self.fns[callee.0 as usize];
+        if info.inputs.iter().any(|i| matches!(i, Input::SelfParam)) {
+            return false;
+        }
+        let Some(mut ty) = info.ret else {
+            return false;
+        };
+        // Through one `Option<..>` or `Result<.., E>`.
+        if let Type::Path(path) = ty {
+            let last = path.path.segments.last();
+            if let Some(segment) = last.filter(|s| s.ident == "Option" || s.ident == "Result") {
+                if let syn::PathArguments::AngleBracketed(args) = &segment.arguments {
+                    if let Some(syn::GenericArgument::Type(inner)) = args.args.first() {
+                        ty = inner;
+                    }
+                }
+            }
+        }
+        matches!(
+            self.ty_of(ty, info.module, info.class.as_deref(), 0),
+            Ty::Sync(ObjKind::Thread { .. })
+        )
     }
 
     /// A call of a function that only sleeps: a sleep, or for a coroutine a sleep's future

@@ -181,8 +181,12 @@ impl Lowerer<'_> {
                 match self.resolve_with(module, glob, depth + 1, 0) {
                     Res::Module(target) if target != module => {
                         let found = self.resolve_in(target, segments, depth + 1, globs - 1);
-                        if !matches!(found, Res::External(_) | Res::Unknown) {
-                            return found;
+                        // What that module imports from a known library (`use super::*` under
+                        // `use std::thread::JoinHandle;`) is seen here too.
+                        match &found {
+                            Res::Unknown => {}
+                            Res::External(full) if !is_known_path(full) => {}
+                            _ => return found,
                         }
                     }
                     Res::External(prefix) => {
