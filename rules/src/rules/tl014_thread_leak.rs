@@ -23,7 +23,8 @@ declare_rule! {
     ///   joined, returned, stored or handed to other code before the function returns. A
     ///   call of a helper without a receiver that returns a new handle (`fn start() ->
     ///   JoinHandle<()>`, or an `Option` or `Result` of one) starts a thread for its caller,
-    ///   so `start();` detaches it too.
+    ///   so `start();` detaches it too, as does a closure that ignores the new handle
+    ///   (`builder.spawn(..).map(|_| ())`).
     ///
     /// A thread kept somewhere else (appended to a list, stored in an attribute or a field,
     /// passed to a call, captured by a closure) is someone else's to join and is not reported,

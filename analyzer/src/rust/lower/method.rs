@@ -544,6 +544,17 @@ impl<'a> Lowerer<'a> {
             self.push(out, EventKind::Submit { target, task }, span);
             return Value::default();
         }
+        // `builder.spawn(..).map(|_| ())`: the closure throws the new handle away, which
+        // detaches the thread, as `let _ = thread::spawn(..)` does.
+        if receiver.spawn.is_some() && matches!(name, "map" | "and_then") {
+            if let [Expr::Closure(closure)] = args {
+                if closure.inputs.len() == 1 && matches!(closure.inputs[0], syn::Pat::Wild(_)) {
+                    self.discard(&receiver, out);
+                    let _ = self.inline_closure(closure, &[], out, depth);
+                    return Value::default();
+                }
+            }
+        }
         // Closures given to iterator adaptors and friends run here, now.
         let element = match (&receiver.ty, name) {
             (Ty::Seq(t) | Ty::Iter(t) | Ty::Opt(t), _) => Some((**t).clone()),
