@@ -75,6 +75,13 @@ pub struct Lowerer<'a> {
     temp_scopes: Vec<Vec<usize>>,
     /// Inside a loop or a closure that may run several times.
     repetition: usize,
+    /// The capacity of the bounded channel the statement being lowered makes
+    /// (`bounded(4)`), until its `let` binds the sender.
+    pending_room: Option<u32>,
+    /// Senders of bounded channels made in the function being lowered, with the number of
+    /// messages that still fit before a `send` can wait: none has been received, and no
+    /// other sender (a clone) or loop has sent since.
+    room: HashMap<ObjKey, u32>,
     /// Objects made by a constructor or a spawn (`fresh`), objects also reached through a
     /// value that was not (`stale`), and the places that escape their function.
     fresh: HashSet<ObjId>,
@@ -155,6 +162,8 @@ impl<'a> Lowerer<'a> {
             temps: Vec::new(),
             temp_scopes: Vec::new(),
             repetition: 0,
+            pending_room: None,
+            room: HashMap::default(),
             fresh: HashSet::default(),
             stale: HashSet::default(),
             escaped: HashSet::default(),

@@ -15,7 +15,8 @@ declare_rule! {
     /// `concurrent.futures.wait()`, a subprocess or network call, `input()`, `Event.wait()` or
     /// `Barrier.wait()` inside `with lock:` (or between `acquire()` and `release()`); in
     /// Rust, `thread::sleep`, a blocking `recv()`, a `send()` on a bounded channel (it waits
-    /// for a receiver to make room: one that needs the lock never will) or
+    /// for a receiver to make room: one that needs the lock never will; not one of the first
+    /// `n` sends, outside loops, into a channel of capacity `n` the function made and kept) or
     /// `JoinHandle::join()` while a `Mutex` or `RwLock` guard is alive. A call to a function or method of the same file that blocks
     /// (`with self._lock: self._flush()` where `_flush` sleeps) is reported at the call, with
     /// the blocking call inside as a related location.

@@ -44,7 +44,8 @@ declare_rule! {
     /// or `std::sync::Barrier` wait, a blocking `recv()` of a `std::sync::mpsc`, crossbeam or
     /// flume receiver, a `send()` on a bounded channel (`mpsc::sync_channel`, crossbeam's or
     /// flume's `bounded(n)`: it waits while the channel is full; an unbounded channel's
-    /// `send` does not block), `JoinHandle::join`, `std::fs` I/O (`read`, `read_to_string`, `write`,
+    /// `send` does not block, nor do the first `n` sends, outside loops, into a channel of
+    /// capacity `n` that the function made and has not handed out), `JoinHandle::join`, `std::fs` I/O (`read`, `read_to_string`, `write`,
     /// `File::open`, ...), `std::net::TcpStream::connect` and `reqwest::blocking::get`. Not
     /// reported: a closure or block handed to `spawn_blocking` or `blocking::unblock` (it runs
     /// on a thread pool) or to `tokio::task::block_in_place` (which moves the other tasks away),

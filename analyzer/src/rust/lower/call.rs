@@ -397,6 +397,13 @@ impl<'a> Lowerer<'a> {
                 }
                 KnownFn::Channel { receiver, bounded } => {
                     self.args(&call.args, out, depth);
+                    self.pending_room = match call.args.first() {
+                        Some(Expr::Lit(syn::ExprLit {
+                            lit: syn::Lit::Int(capacity),
+                            ..
+                        })) if bounded => capacity.base10_parse::<u32>().ok(),
+                        _ => None,
+                    };
                     let tx = match (bounded, receiver) {
                         (true, _) => Ty::Sync(ObjKind::BoundedSender),
                         (false, true) => Ty::Sync(ObjKind::Sender),

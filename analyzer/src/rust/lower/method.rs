@@ -11,7 +11,7 @@ use crate::rust::spans;
 
 use super::escape;
 use super::guards::is_shared_guard;
-use super::values::{Ty, Value};
+use super::values::{Place, Ty, Value};
 use super::{Lowerer, MAX_DEPTH};
 
 impl<'a> Lowerer<'a> {
@@ -116,6 +116,12 @@ impl<'a> Lowerer<'a> {
                 .collect()
         };
         let mut receiver = receiver;
+        // Another sender of a bounded channel: what it sends takes room too.
+        if let (Ty::Sync(ObjKind::BoundedSender), Some(Place::Key(key)), "clone") =
+            (&receiver.ty, &receiver.place, name)
+        {
+            self.room.remove(key);
+        }
         // A receiver of unknown type used the way only a lock is.
         let mut guessed = false;
         // A type of another file of the crate may be its own lock (a wrapper with `lock()`).
@@ -356,6 +362,22 @@ impl<'a> Lowerer<'a> {
             {
                 lower_args(self, out);
                 let obj = self.object(&receiver, receiver_span, ObjKind::BoundedSender);
+                // One of the first messages into a channel this function just made, sent
+                // once (not in a loop): it fits, so the send cannot wait.
+                if let Some(Place::Key(key)) = &receiver.place {
+                    let alone = self.repetition == 0 && !self.escaped.contains(key);
+                    match self.room.get_mut(key) {
+                        Some(left) if *left > 0 && alone => {
+                            *left -= 1;
+                            self.push(out, EventKind::Notify { obj }, span);
+                            return Value::default();
+                        }
+                        Some(_) => {
+                            self.room.remove(key);
+                        }
+                        None => {}
+                    }
+                }
                 self.push(
                     out,
                     EventKind::Blocking {

@@ -19,6 +19,7 @@ impl<'a> Lowerer<'a> {
     pub(super) fn lower_function(&mut self, id: FnId) -> Vec<Node> {
         self.current = id;
         self.repetition = 0;
+        self.room.clear();
         self.frames = vec![Frame::default()];
         self.temps.clear();
         self.temp_scopes = vec![Vec::new()];
@@ -135,6 +136,7 @@ impl<'a> Lowerer<'a> {
         let whole = self.join(first, last);
         let start = out.len();
         self.temp_scopes.push(Vec::new());
+        self.pending_room = None;
         match stmt {
             Stmt::Local(local) => {
                 let loads_before = self.atomic_loads.len();
@@ -151,7 +153,23 @@ impl<'a> Lowerer<'a> {
                     },
                     None => Value::default(),
                 };
+                let room = self.pending_room.take();
                 self.bind_pattern(&local.pat, value, out, false, depth);
+                // `let (tx, rx) = bounded(4)`: `tx` may send four messages without waiting.
+                if let (Some(room), Pat::Tuple(tuple)) = (room, &local.pat) {
+                    if let Some(Pat::Ident(sender)) = tuple.elems.first() {
+                        let key =
+                            self.lookup(&sender.ident.to_string()).and_then(
+                                |binding| match &binding.value.place {
+                                    Some(Place::Key(key)) => Some(key.clone()),
+                                    _ => None,
+                                },
+                            );
+                        if let Some(key) = key {
+                            self.room.insert(key, room);
+                        }
+                    }
+                }
                 if let Some(init) = &local.init {
                     self.note_let_test(&local.pat, &init.expr, loads_before);
                 }
