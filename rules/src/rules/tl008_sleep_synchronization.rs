@@ -560,6 +560,23 @@ impl Violation for SleepSynchronization {
     }
 }
 
+/// Rust: the name the statement binds the handle of the spawn at `site` to (`let h =
+/// scope.spawn(..)`, `let task = tokio::spawn(..)`), which names the thread or task.
+fn handle_name(source: &str, site: Span) -> Option<String> {
+    let before = source.get(line_start(source, site.start) as usize..site.start as usize)?;
+    let binding = before
+        .trim()
+        .strip_prefix("let ")?
+        .strip_suffix('=')?
+        .trim();
+    let binding = binding.strip_prefix("mut ").unwrap_or(binding);
+    let name = binding.split(':').next()?.trim();
+    let identifier = !name.is_empty()
+        && name != "_"
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+    identifier.then(|| short(name, NAME_WIDTH))
+}
+
 fn report(
     cx: &Context,
     model: &FileModel,
@@ -630,16 +647,29 @@ fn report(
                 format!("`{callee}` starts a thread here and returns while it runs"),
             )
         }
-        _ => (
-            format!(
-                "the work submitted with `{}`",
-                model.call(start.event.span).map_or_else(
-                    || short(text(cx.source, start.event.span), SNIPPET_WIDTH),
-                    |call| text(cx.source, call.callee).to_string()
-                )
+        kind => match handle_name(cx.source, start.event.span).filter(|_| {
+            model.language == Language::Rust && matches!(kind, EventKind::Submit { .. })
+        }) {
+            // The handle the spawn returns, bound to a name (`let h = s.spawn(..)`).
+            Some(name) if !matches!(kind, EventKind::Submit { task: true, .. }) => (
+                format!("thread `{name}`"),
+                format!("`{name}` is started here"),
             ),
-            "the work is submitted here".to_string(),
-        ),
+            Some(name) => (
+                format!("task `{name}`"),
+                format!("`{name}` is spawned here"),
+            ),
+            None => (
+                format!(
+                    "the work submitted with `{}`",
+                    model.call(start.event.span).map_or_else(
+                        || short(text(cx.source, start.event.span), SNIPPET_WIDTH),
+                        |call| text(cx.source, call.callee).to_string()
+                    )
+                ),
+                "the work is submitted here".to_string(),
+            ),
+        },
     };
     let violation = SleepSynchronization {
         call,
