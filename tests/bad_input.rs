@@ -49,6 +49,8 @@ fn non_utf8_file_is_an_error_naming_the_file() {
     assert_run_went_on(&out);
     assert!(stdout(&out)
         .contains("latin1.py:1:1: unsupported-encoding Skipped latin1.py: not valid UTF-8"));
+    // It says what the file declares, so that nobody takes the file for a broken one.
+    assert!(stdout(&out).contains("it declares the `latin-1` encoding"));
     assert_eq!(out.status.code(), Some(1));
 }
 

@@ -57,13 +57,39 @@ pub fn read_source(path: &Path) -> Result<String, ReadError> {
         kind: Problem::IoError,
         message: format!("Failed to read {}: {e}", display_path(path)),
     })?;
-    String::from_utf8(bytes).map_err(|e| ReadError {
-        kind: Problem::UnsupportedEncoding,
-        message: format!(
-            "Skipped {}: not valid UTF-8 (invalid byte at offset {}); only UTF-8 sources are analysed",
-            display_path(path),
-            e.utf8_error().valid_up_to()
-        ),
+    String::from_utf8(bytes).map_err(|e| {
+        // A Python file may say which encoding it is in (PEP 263): name it, so that the
+        // reader knows the file is not broken, only not analysed.
+        let declared = coding_declaration(e.as_bytes())
+            .map(|name| format!("it declares the `{name}` encoding, "))
+            .unwrap_or_default();
+        ReadError {
+            kind: Problem::UnsupportedEncoding,
+            message: format!(
+                "Skipped {}: not valid UTF-8 ({declared}invalid byte at offset {}); only UTF-8 sources are analysed",
+                display_path(path),
+                e.utf8_error().valid_up_to()
+            ),
+        }
+    })
+}
+
+/// The encoding a source declares on one of its first two lines, as PEP 263 writes it (`#
+/// -*- coding: latin-1 -*-`, `# vim: set fileencoding=cp850 :`).
+fn coding_declaration(bytes: &[u8]) -> Option<String> {
+    bytes.split(|&b| b == b'\n').take(2).find_map(|line| {
+        let line = std::str::from_utf8(line).ok()?;
+        let comment = line
+            .trim_start_matches([' ', '\t', '\x0c'])
+            .strip_prefix('#')?;
+        let at = comment.find("coding")?;
+        let rest = comment[at + "coding".len()..].strip_prefix([':', '='])?;
+        let name: String = rest
+            .trim_start_matches([' ', '\t'])
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+            .collect();
+        (!name.is_empty()).then_some(name)
     })
 }
 
