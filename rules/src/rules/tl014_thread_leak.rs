@@ -2,7 +2,7 @@ use crate::declare_rule;
 use crate::diagnostic::{Finding, FixAvailability, Violation};
 use crate::model::{
     events, BlockingKind, EventKind, ExitKind, FileModel, FnId, Function, Language, LoopKind, Node,
-    ObjId, ObjKey, ObjKind, Scope, ScopeKind, Span,
+    ObjId, ObjKey, ObjKind, Scope, ScopeKind, Span, WaitKind,
 };
 use crate::registry::{Check, Context};
 use crate::source::{short, NAME_WIDTH};
@@ -42,8 +42,10 @@ declare_rule! {
     /// not reported either; nor is a thread whose last act is a wait on a barrier, or a signal
     /// on a condition or event, that another function of the file waits on (a `run()` or
     /// `wait()` method that waits for the threads to reach their end). A signal sent on each
-    /// round of a loop is no last act, and joining one named thread is no wait for another
-    /// (`first.join()` leaves `second` running).
+    /// round of a loop is no last act, nor is a wait (only a barrier's, where both sides
+    /// wait); joining one named thread is no wait for another (`first.join()` leaves `second`
+    /// running), and a thread started in an arm that then returns is waited for only by what
+    /// that arm does after the start.
     ///
     /// ## Why is this bad?
     /// A thread nobody joins runs on after the function that started it returns: its errors
@@ -120,12 +122,12 @@ fn check(cx: &Context) -> Vec<Finding> {
         let mut starts = Vec::new();
         // Where, in program order, the function blocks waiting for another thread, and the
         // thread it joins when that is a join of one the model names.
-        let mut waits: Vec<(usize, Option<ObjId>)> = Vec::new();
+        let mut waits: Vec<(usize, Option<ObjId>, Span)> = Vec::new();
         let mut join_span: Option<(Span, ObjId)> = None;
         let mut position = 0usize;
         // `sleep(..).await` sleeps; it does not wait for anyone.
         let mut sleeps: Vec<Span> = Vec::new();
-        events(&function.body, &mut |event, _| {
+        events(&function.body, &mut |event, scopes| {
             position += 1;
             if matches!(event.kind, EventKind::Sleep) {
                 sleeps.push(event.statement.unwrap_or(event.span));
@@ -140,7 +142,17 @@ fn check(cx: &Context) -> Vec<Finding> {
                 } => joined.push(*obj),
                 EventKind::Shutdown { obj } => shut_down.push(*obj),
                 EventKind::ThreadStart { obj: Some(obj) } => {
-                    starts.push((*obj, event.span, position));
+                    // Started in an arm that then leaves the function (`thread.start();
+                    // return`): only what that arm does after the start can wait for it.
+                    let arm = scopes
+                        .iter()
+                        .rev()
+                        .find(|scope| {
+                            matches!(&scope.kind, ScopeKind::Branch(branch)
+                                if matches!(branch.exits, Some(ExitKind::Return | ExitKind::Raise)))
+                        })
+                        .map(|scope| scope.span);
+                    starts.push((*obj, event.span, position, arm));
                 }
                 _ => {}
             }
@@ -163,19 +175,20 @@ fn check(cx: &Context) -> Vec<Finding> {
                         .map(|(_, thread)| thread),
                     _ => None,
                 };
-                waits.push((position, joined));
+                waits.push((position, joined, event.span));
             }
         });
-        for (obj, site, position) in starts {
+        for (obj, site, position, arm) in starts {
             let object = model.object(obj);
             // A function that blocks on a channel, a queue, a condition variable, an event, a
             // barrier or a future after the start (itself, or in a function of the file it
             // calls: a crate's own primitive) waits for the thread's signal, its last act: the
             // thread is done with its work when the function goes on.
-            let waited = waits
-                .iter()
-                .any(|&(wait, joined)| wait > position && joined.is_none_or(|t| t == obj))
-                || awaited_elsewhere(model, obj, site);
+            let waited = waits.iter().any(|&(wait, joined, at)| {
+                wait > position
+                    && joined.is_none_or(|t| t == obj)
+                    && arm.is_none_or(|arm| arm.contains(at))
+            }) || awaited_elsewhere(model, obj, site);
             let leaks = matches!(object.kind, ObjKind::Thread { daemon: false })
                 && is_private(model, id, obj)
                 && !joined.contains(&obj)
@@ -212,9 +225,17 @@ fn awaited_elsewhere(model: &FileModel, thread: ObjId, start: Span) -> bool {
             // A signal repeated in a loop is no last act.
             let once = !scopes.iter().any(|s| matches!(s.kind, ScopeKind::Loop(_)));
             match event.kind {
-                EventKind::Wait { obj, .. } | EventKind::Notify { obj } => {
+                // Both sides wait at a barrier; on an event or condition, the waiter is the
+                // one signalled, so its wait is no signal to anyone.
+                EventKind::Wait {
+                    obj,
+                    kind: WaitKind::Barrier,
+                    ..
+                }
+                | EventKind::Notify { obj } => {
                     last = once.then_some(obj);
                 }
+                EventKind::Wait { .. } => last = None,
                 EventKind::Call { .. }
                 | EventKind::ExternalCall { .. }
                 | EventKind::Blocking { .. }
