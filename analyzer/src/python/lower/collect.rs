@@ -138,16 +138,28 @@ impl<'a> Lowerer<'a> {
                                     class: def.name.id.to_string(),
                                     attr: name.id.to_string(),
                                 };
-                                let kind = assign
+                                let factory = assign
                                     .value
                                     .as_deref()
-                                    .and_then(|value| self.default_factory_kind(value))
-                                    .or_else(|| self.annotation_kind(&assign.annotation));
-                                if let Some(kind) = kind {
+                                    .and_then(|value| self.default_factory_kind(value));
+                                if let Some(kind) = factory {
                                     let id = self.intern(key, name.id.to_string());
                                     self.set_kind(id, kind, span(assign.range));
-                                } else if let Some(value) = &assign.value {
-                                    self.define_from_value(FnId(0), key, value, &assign.target);
+                                    continue;
+                                }
+                                // What the value makes says more than the annotation does
+                                // (`cond: Condition = Condition(lock=_lock)`: over `_lock`).
+                                if let Some(value) = &assign.value {
+                                    self.define_from_value(
+                                        FnId(0),
+                                        key.clone(),
+                                        value,
+                                        &assign.target,
+                                    );
+                                }
+                                if let Some(kind) = self.annotation_kind(&assign.annotation) {
+                                    let id = self.intern(key, name.id.to_string());
+                                    self.set_kind(id, kind, span(assign.range));
                                 }
                             }
                             _ => {}
