@@ -247,7 +247,7 @@ fn check(cx: &Context) -> Vec<Finding> {
                         .any(|l| l.start >= start_span.end && l.end <= step.event.span.start);
                     if !waited
                         && !exclusive(&function.body, &steps[start], step)
-                        && waits_for_thread(cx.source, &steps, start, index, &synchronizes)
+                        && waits_for_thread(model, cx.source, &steps, start, index, &synchronizes)
                     {
                         let woken = woken.filter(|w| w.span.start > start_span.end);
                         // Other named threads started before and not waited for either.
@@ -387,6 +387,7 @@ fn wait_loops(model: &FileModel, body: &[Node]) -> Vec<Span> {
 
 /// Whether the sleep at `index`, after the start at `start`, stands in for waiting on it.
 fn waits_for_thread(
+    model: &FileModel,
     source: &str,
     steps: &[Step],
     start: usize,
@@ -457,6 +458,21 @@ fn waits_for_thread(
         // (`time.sleep(5); print(..); stop = True; t.join()`).
         (None, None) => return !signals_before_waiting(sleep, rest, synchronizes),
     };
+    // A statement that only calls helpers of the file with nothing concurrent in them
+    // (`let deadline = Instant::now() + ms(1000);`) is as good as invisible to the model.
+    let plain = |step: &&Step| match step.event.kind {
+        EventKind::Call { callee } => {
+            let mut inert = true;
+            events(&model.function(callee).body, &mut |_, _| inert = false);
+            inert
+        }
+        _ => false,
+    };
+    // It may still use what the thread did (`connect(port)`), so only a signal before any
+    // wait for the thread makes the sleep a run window.
+    if !next_statement.is_empty() && next_statement.iter().all(plain) {
+        return !signals_before_waiting(sleep, rest, synchronizes);
+    }
     for step in next_statement {
         match step.event.kind {
             // A signal: the sleep let the thread run (or block) for a while before stopping
