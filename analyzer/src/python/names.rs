@@ -492,3 +492,21 @@ const STANDARD_LIBRARY: &[&str] = &[
     "zlib",
     "zoneinfo",
 ];
+
+/// `six.moves.queue`, `six.moves.urllib.request.urlopen`: the standard library's module of the
+/// same name, which `six` gives under Python 3.
+pub fn six_moves(absolute: String) -> String {
+    let Some(rest) = absolute.strip_prefix("six.moves.") else {
+        return absolute;
+    };
+    let module = rest.split('.').next().unwrap_or(rest);
+    let same_name = matches!(
+        module,
+        "queue" | "_thread" | "urllib" | "socketserver" | "configparser" | "builtins" | "reprlib"
+    );
+    if same_name {
+        rest.to_string()
+    } else {
+        absolute
+    }
+}

@@ -20,7 +20,7 @@ impl<'a> Lowerer<'a> {
                     for alias in &import.names {
                         let full = alias.name.id.as_str();
                         let (local, target) = if let Some(asname) = &alias.asname {
-                            (asname.id.to_string(), full.to_string())
+                            (asname.id.to_string(), names::six_moves(full.to_string()))
                         } else {
                             let first = full.split('.').next().unwrap_or(full);
                             (first.to_string(), first.to_string())
@@ -51,7 +51,7 @@ impl<'a> Lowerer<'a> {
                             continue;
                         }
                         let local = alias.asname.as_ref().map_or(name, |a| a.id.as_str());
-                        let absolute = format!("{module}.{name}");
+                        let absolute = names::six_moves(format!("{module}.{name}"));
                         self.import_list.push((local.to_string(), absolute.clone()));
                         self.imports.insert(local.to_string(), absolute);
                     }

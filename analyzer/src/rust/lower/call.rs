@@ -189,13 +189,7 @@ impl<'a> Lowerer<'a> {
             // For the caller, the call starts the thread whose handle it returns: thrown away
             // (`start();`), it is detached, as `thread::spawn(..);` is.
             self.push(out, EventKind::ThreadStart { obj: None }, span);
-            return Value {
-                ty: Ty::Sync(ObjKind::Thread { daemon: false }),
-                spawn: Some(span),
-                def: Some(span),
-                fresh: true,
-                ..Value::default()
-            };
+            return Value::new_thread(span);
         }
         self.return_value(callee)
     }
@@ -296,13 +290,7 @@ impl<'a> Lowerer<'a> {
                 KnownFn::ThreadSpawn => {
                     self.spawn(first, span, Vec::new(), false, out, depth);
                     self.push(out, EventKind::ThreadStart { obj: None }, span);
-                    return Value {
-                        ty: Ty::Sync(ObjKind::Thread { daemon: false }),
-                        spawn: Some(span),
-                        def: Some(span),
-                        fresh: true,
-                        ..Value::default()
-                    };
+                    return Value::new_thread(span);
                 }
                 KnownFn::TaskSpawn { async_task } => {
                     self.fns[self.current.0 as usize].spawns_tasks |= async_task;

@@ -437,13 +437,7 @@ impl<'a> Lowerer<'a> {
                 "spawn" | "spawn_unchecked" => {
                     self.spawn(args.first().copied(), span, Vec::new(), false, out, depth);
                     self.push(out, EventKind::ThreadStart { obj: None }, span);
-                    return Value {
-                        ty: Ty::Sync(ObjKind::Thread { daemon: false }),
-                        spawn: Some(span),
-                        def: Some(span),
-                        fresh: true,
-                        ..Value::default()
-                    };
+                    return Value::new_thread(span);
                 }
                 "spawn_scoped" => {
                     let values: Vec<&'a Expr> = args.to_vec();

@@ -128,6 +128,16 @@ impl Value {
             ..Value::default()
         }
     }
+    /// The handle of a thread started at `site`: a new object whose start is that event.
+    pub(super) fn new_thread(site: Span) -> Self {
+        Value {
+            ty: Ty::Sync(ObjKind::Thread { daemon: false }),
+            spawn: Some(site),
+            def: Some(site),
+            fresh: true,
+            ..Value::default()
+        }
+    }
     /// The value as read back from a binding: fresh-value markers do not travel.
     pub(super) fn settled(&self) -> Self {
         Value {
