@@ -312,6 +312,12 @@ impl<'a> Lowerer<'a> {
                 return Value::default();
             }
             // `rx.iter()`: the messages, received as the iterator is consumed.
+            // `rx.recv_async()` (flume, loole): awaited, it suspends the task until a message
+            // comes; it blocks no thread, but it waits for the sender as a `recv()` does.
+            Ty::Sync(ObjKind::Receiver) if name == "recv_async" && args.is_empty() => {
+                self.push(out, EventKind::Synchronize, span);
+                return Value::default();
+            }
             Ty::Sync(ObjKind::Receiver) if matches!(name, "iter" | "into_iter") => {
                 lower_args(self, out);
                 let obj = self.object(&receiver, receiver_span, ObjKind::Receiver);
