@@ -31,6 +31,17 @@ impl<'a> Lowerer<'a> {
                         if let Some((key, _)) = self.target_key(function, target) {
                             self.define_from_value(function, key, &assign.value, target);
                         }
+                        // `a, b = Lock(), Lock()`: each name is bound to its own value.
+                        if let (Expr::Tuple(names), Expr::Tuple(values)) = (target, &*assign.value)
+                        {
+                            if names.elts.len() == values.elts.len() {
+                                for (name, value) in names.elts.iter().zip(&values.elts) {
+                                    if let Some((key, _)) = self.target_key(function, name) {
+                                        self.define_from_value(function, key, value, name);
+                                    }
+                                }
+                            }
+                        }
                     }
                 }
                 Stmt::AnnAssign(assign) => {
