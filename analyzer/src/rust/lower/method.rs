@@ -3,7 +3,8 @@
 
 use syn::Expr;
 use threadlint_rules::model::{
-    AcquireHow, AtomicWrite, BlockingKind, EventKind, Flavor, Node, ObjKey, ObjKind, Span, WaitKind,
+    AcquireHow, AtomicWrite, BlockingKind, EventKind, Flavor, FnId, Node, ObjKey, ObjKind, Span,
+    WaitKind,
 };
 
 use crate::rust::names::{self, LockMethod};
@@ -96,6 +97,14 @@ impl<'a> Lowerer<'a> {
         self.object_by_key
             .get(key)
             .is_some_and(|id| matches!(self.objects[id.0 as usize].kind, ObjKind::RwLock { .. }))
+    }
+
+    /// A thread spawned in a scope (`s.spawn(..)`, `builder.spawn_scoped(s, ..)`): work the
+    /// scope joins when it ends, whose handle may be joined before.
+    fn scoped_thread(&mut self, target: Option<FnId>, span: Span, out: &mut Vec<Node>) -> Value {
+        let task = false;
+        self.push(out, EventKind::Submit { target, task }, span);
+        Value::of(Ty::Sync(ObjKind::Thread { daemon: false }))
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -311,13 +320,13 @@ impl<'a> Lowerer<'a> {
                 );
                 return Value::default();
             }
-            // `rx.iter()`: the messages, received as the iterator is consumed.
             // `rx.recv_async()` (flume, loole): awaited, it suspends the task until a message
             // comes; it blocks no thread, but it waits for the sender as a `recv()` does.
             Ty::Sync(ObjKind::Receiver) if name == "recv_async" && args.is_empty() => {
                 self.push(out, EventKind::Synchronize, span);
                 return Value::default();
             }
+            // `rx.iter()`: the messages, received as the iterator is consumed.
             Ty::Sync(ObjKind::Receiver) if matches!(name, "iter" | "into_iter") => {
                 lower_args(self, out);
                 let obj = self.object(&receiver, receiver_span, ObjKind::Receiver);
@@ -452,15 +461,7 @@ impl<'a> Lowerer<'a> {
                     }
                     let target =
                         self.spawn(values.get(1).copied(), span, Vec::new(), false, out, depth);
-                    self.push(
-                        out,
-                        EventKind::Submit {
-                            target,
-                            task: false,
-                        },
-                        span,
-                    );
-                    return Value::of(Ty::Sync(ObjKind::Thread { daemon: false }));
+                    return self.scoped_thread(target, span, out);
                 }
                 _ => {
                     lower_args(self, out);
@@ -476,15 +477,7 @@ impl<'a> Lowerer<'a> {
                     out,
                     depth,
                 );
-                self.push(
-                    out,
-                    EventKind::Submit {
-                        target,
-                        task: false,
-                    },
-                    span,
-                );
-                return Value::of(Ty::Sync(ObjKind::Thread { daemon: false }));
+                return self.scoped_thread(target, span, out);
             }
             // `flag.store(true, ..)`: a write other threads see (a signal, a counter).
             Ty::Sync(ObjKind::Atomic) if names::is_atomic_write(name) => {
