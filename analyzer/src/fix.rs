@@ -303,7 +303,7 @@ impl Walker<'_> {
         }
         for node in &scope.body {
             if let Node::Scope(handler) = node {
-                if matches!(handler.kind, ScopeKind::Except) {
+                if matches!(handler.kind, ScopeKind::Except(_)) {
                     let mut o = self.body(&handler.body, current.clone());
                     ends.take_exits(&mut o);
                     normal.append(&mut o.normal);

@@ -415,7 +415,7 @@ pub enum ScopeKind {
     TryStatement,
     /// The body of a `try`.
     Try,
-    Except,
+    Except(ExceptInfo),
     /// The `else:` of a `try`.
     TryElse,
     Finally,
@@ -436,6 +436,10 @@ pub struct LoopInfo {
     /// The names of `assigned` that the body only counts up or down (`left -= step`: every
     /// assignment of them is a compound one).
     pub counted: Vec<String>,
+    /// The names of `counted` that the body counts by what a sleep of the loop waits
+    /// (`sleep(step); left -= step`): the time waited, a deadline rather than a count of
+    /// attempts. Empty when the front-end does not record it.
+    pub timed: Vec<String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -492,6 +496,18 @@ pub enum Read {
     },
     /// The current time (`time.monotonic()`): a deadline, which no other thread changes.
     Clock,
+}
+
+/// What an `except` handler catches, when the front-end could tell.
+#[derive(Clone, Debug, Default)]
+pub struct ExceptInfo {
+    /// The handler catches the "not yet" of a non-blocking take from shared state that the
+    /// `try` body makes: `queue.Empty` after `q.get_nowait()` (or `get(block=False)`),
+    /// `queue.Full` after `put_nowait()`, a `KeyError` or an `IndexError` after a lookup in a
+    /// container other threads fill (`self.pending.pop(key)`). The handler is then the arm of
+    /// a test of that state, as the `else` of `if not q.empty():` would be, not the failure of
+    /// the pass's own attempt; the condition reads the object taken from.
+    pub not_yet: Option<Condition>,
 }
 
 #[derive(Clone, Debug)]
@@ -1066,10 +1082,11 @@ pub fn bodies<'a>(body: &'a [Node], visit: &mut dyn FnMut(&'a [Node], &[&'a Scop
 
 impl Scope {
     /// An `except` handler, or a Rust `match` arm that handles an attempt's failure
-    /// (`BranchInfo::handles_failure`).
+    /// (`BranchInfo::handles_failure`); not a handler of a non-blocking take's "not yet"
+    /// (`ExceptInfo::not_yet`), which tests another thread's state.
     pub fn handles_failure(&self) -> bool {
         match &self.kind {
-            ScopeKind::Except => true,
+            ScopeKind::Except(handler) => handler.not_yet.is_none(),
             ScopeKind::Branch(branch) => branch.handles_failure,
             _ => false,
         }

@@ -35,6 +35,7 @@ mod define;
 mod escape;
 mod futures;
 mod handshake;
+mod not_yet;
 mod params;
 mod protocol;
 mod pure;

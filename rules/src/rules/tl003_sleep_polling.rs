@@ -3,8 +3,8 @@ use std::collections::HashSet;
 use crate::declare_rule;
 use crate::diagnostic::{Finding, FixAvailability, Violation};
 use crate::model::{
-    bodies, events, BlockingKind, Condition, Event, EventKind, ExitKind, FileModel, Function,
-    Language, LoopInfo, LoopKind, Node, ObjKind, Read, Scope, ScopeKind,
+    bodies, events, BlockingKind, Condition, Event, EventKind, ExceptInfo, ExitKind, FileModel,
+    Function, Language, LoopInfo, LoopKind, Node, ObjKind, Read, Scope, ScopeKind, Span,
 };
 use crate::registry::{Check, Context};
 use crate::source::{short, text, SNIPPET_WIDTH};
@@ -37,7 +37,12 @@ declare_rule! {
     /// time.sleep(s)`; in Rust `pub async fn sleep(d: Duration) { tokio::time::sleep(d).await
     /// }` in another module, awaited). Not reported:
     /// - a sleep that paces a `for` loop (work items, or a fixed number of attempts);
-    /// - a bounded retry: a sleep in an `except` handler (in Rust, in the arm of a `match` on
+    /// - a bounded retry: a sleep in an `except` handler (but not one that catches the "not
+    ///   yet" of a non-blocking take from shared state, `queue.Empty` after `q.get_nowait()` or
+    ///   `get(block=False)`, `queue.Full` after `put_nowait()`, a `KeyError` or an `IndexError`
+    ///   after `self.pending.pop(key)` or `self.pending[key]`: that handler tests the state as
+    ///   an `if` would, and its sleep polls; a handler that counts the time it slept, `sleep(t);
+    ///   timeout -= t; continue`, is a deadline); in Rust, in the arm of a `match` on
     ///   the pass's attempt that takes any error, `Err(_)` or `Err(e)`; a `match` on a
     ///   non-blocking test, `m.try_lock()` or an atomic's `load`, re-checks like `if let`, and
     ///   its `Err(_)` arm is "not yet"), or a loop whose
@@ -161,7 +166,7 @@ fn check(cx: &Context) -> Vec<Finding> {
     let mut findings = Vec::new();
     for function in &model.functions {
         // One finding per loop, at its first sleep: a pass that sleeps twice polls once.
-        let mut reported: HashSet<crate::model::Span> = HashSet::new();
+        let mut reported: HashSet<Span> = HashSet::new();
         events(&function.body, &mut |event, scopes| {
             if !matches!(event.kind, EventKind::Sleep) {
                 return;
@@ -286,6 +291,24 @@ fn polling_loop<'a>(
         else {
             continue;
         };
+        if stalled.is_some_and(|stalled| !std::ptr::eq(stalled, *scope)) {
+            continue;
+        }
+        // A handler of a non-blocking take's "not yet" (`except queue.Empty:` after
+        // `q.get_nowait()`): whatever it does next, the sleep waits for what the take found
+        // missing.
+        if let ScopeKind::Except(ExceptInfo {
+            not_yet: Some(condition),
+        }) = &scope.kind
+        {
+            if rechecks(condition, &own) {
+                found.push(Recheck {
+                    place: Place::Guard,
+                    condition,
+                });
+            }
+            continue;
+        }
         // The sleep is the "not yet" alternative: its arm goes on with the next pass, or
         // another arm does the work.
         let Node::Scope(Scope {
@@ -296,9 +319,6 @@ fn polling_loop<'a>(
             continue;
         };
         if arm.exits != Some(ExitKind::Continue) && !arm.has_else {
-            continue;
-        }
-        if stalled.is_some_and(|stalled| !std::ptr::eq(stalled, *scope)) {
             continue;
         }
         for condition in arm_conditions(&parent.body, position) {
@@ -399,11 +419,41 @@ fn stalled_arm<'a>(
         .filter(|(name, _)| names.contains(&name.as_str()))
         .map(|(_, &at)| at)
         .min()?;
+    // The arm may count the time it waited (`except KeyError: sleep(t); timeout -= t;
+    // continue`): a deadline, when it does nothing else and the loop only ever counts the
+    // names by what its sleep waits (`attempt += 1` counts attempts: a bounded retry).
+    let counts_time = |scope: &Scope| {
+        let mut other = false;
+        events(&scope.body, &mut |event, _| match event.kind {
+            EventKind::Sleep | EventKind::StateTest { .. } | EventKind::Await => {}
+            EventKind::Exit(ExitKind::Continue) => {}
+            _ => other = true,
+        });
+        !other
+            && scope.statements as usize <= 2 + info.counted.len()
+            && names
+                .iter()
+                .all(|name| info.timed.iter().any(|timed| timed == name))
+    };
     inner.iter().copied().find(|scope| {
-        matches!(&scope.kind, ScopeKind::Branch(arm) if arm.exits == Some(ExitKind::Continue))
+        goes_round(scope)
             && the_loop.span.contains(scope.span)
-            && first_change >= scope.span.end
+            && (first_change >= scope.span.end
+                || (scope.span.contains(Span::new(first_change, first_change))
+                    && counts_time(scope)))
     })
+}
+
+/// An arm around the sleep that goes on with the next pass: an `if` arm, or a handler of a
+/// non-blocking take's "not yet", that ends in `continue`.
+fn goes_round(scope: &Scope) -> bool {
+    match &scope.kind {
+        ScopeKind::Branch(arm) => arm.exits == Some(ExitKind::Continue),
+        ScopeKind::Except(ExceptInfo {
+            not_yet: Some(_), ..
+        }) => scope.has_direct_event(|kind| matches!(kind, EventKind::Exit(ExitKind::Continue))),
+        _ => false,
+    }
 }
 
 /// The sleep is followed, in its own block or in an enclosing one inside the loop, by a
@@ -800,6 +850,9 @@ fn object_help(
         ),
         ObjKind::Future => format!(
             "Wait for the future itself: `{name}.result(timeout=...)` or `concurrent.futures.wait([{name}], timeout=...)` returns as soon as it is done"
+        ),
+        ObjKind::Queue { .. } if method.starts_with("put") => format!(
+            "Block on the queue instead of polling it: `{name}.put(item, timeout=...)` (catching `queue.Full`) returns as soon as there is room"
         ),
         ObjKind::Queue { .. } => format!(
             "Block on the queue instead of polling it: `{name}.get(timeout=...)` (catching `queue.Empty`) returns as soon as an item arrives"

@@ -138,6 +138,7 @@ impl<'a> Lowerer<'a> {
                 let mut assigned = assignments(&while_stmt.body);
                 assigned.extend(self.closure_writes(function, &while_stmt.body));
                 assigned.extend(self.private_mutations(function, &while_stmt.body));
+                let counted = counted_names(&while_stmt.body);
                 let info = LoopInfo {
                     kind: if infinite {
                         LoopKind::Infinite
@@ -147,7 +148,8 @@ impl<'a> Lowerer<'a> {
                     condition,
                     assigned: assigned.iter().map(|(name, _)| name.clone()).collect(),
                     assigned_at: assigned.iter().map(|&(_, at)| at).collect(),
-                    counted: counted_names(&while_stmt.body),
+                    timed: self.timed_names(&while_stmt.body, &body, &counted),
+                    counted,
                 };
                 let keyword = self.keyword_span(while_stmt.range, "while");
                 let node = self.scope(
@@ -172,6 +174,7 @@ impl<'a> Lowerer<'a> {
                     assigned: assigned_names(&for_stmt.body),
                     assigned_at: Vec::new(),
                     counted: Vec::new(),
+                    timed: Vec::new(),
                 };
                 let keyword = self.keyword_span(
                     for_stmt.range,
@@ -241,8 +244,9 @@ impl<'a> Lowerer<'a> {
                 for ExceptHandler::ExceptHandler(handler) in &try_stmt.handlers {
                     let body = self.lower_body(function, &handler.body, depth + 1);
                     let keyword = self.keyword_span(handler.range, "except");
+                    let info = self.except_info(function, &try_stmt.body, handler);
                     parts.push(self.scope(
-                        ScopeKind::Except,
+                        ScopeKind::Except(info),
                         handler.range,
                         keyword,
                         body,
@@ -945,4 +949,48 @@ fn starts_threads(nodes: &[Node]) -> bool {
         ),
         Node::Scope(scope) => starts_threads(&scope.body),
     })
+}
+
+impl Lowerer<'_> {
+    /// The names of `counted` that a loop body counts by the amount one of its sleeps waits
+    /// (`sleep(step)` and `left -= step`, the same expression): the time waited.
+    fn timed_names(&self, body: &[Stmt], lowered: &[Node], counted: &[String]) -> Vec<String> {
+        if counted.is_empty() {
+            return Vec::new();
+        }
+        let mut sleeps = Vec::new();
+        threadlint_rules::model::events(lowered, &mut |event, _| {
+            if matches!(event.kind, EventKind::Sleep) {
+                sleeps.push(event.span.start);
+            }
+        });
+        let mut amounts: Vec<&Expr> = Vec::new();
+        let mut steps: Vec<(&str, &Expr)> = Vec::new();
+        walk_own_body(body, |visited| match visited {
+            Visited::Expr(Expr::Call(call))
+                if sleeps.contains(&call.range().start().to_u32())
+                    && call.arguments.args.len() == 1 =>
+            {
+                amounts.push(&call.arguments.args[0]);
+            }
+            Visited::Stmt(Stmt::AugAssign(step)) => {
+                if let Expr::Name(name) = &*step.target {
+                    steps.push((name.id.as_str(), &step.value));
+                }
+            }
+            _ => {}
+        });
+        counted
+            .iter()
+            .filter(|name| {
+                steps.iter().any(|(target, step)| {
+                    target == name
+                        && amounts.iter().any(|amount| {
+                            ComparableExpr::from(*amount) == ComparableExpr::from(*step)
+                        })
+                })
+            })
+            .cloned()
+            .collect()
+    }
 }

@@ -503,6 +503,7 @@ impl<'a> Lowerer<'a> {
             assigned,
             assigned_at: Vec::new(),
             counted,
+            timed: Vec::new(),
         };
         out.push(Node::Scope(Scope {
             kind: ScopeKind::Loop(info),
@@ -563,6 +564,7 @@ impl<'a> Lowerer<'a> {
                 assigned: assigned_names(&f.body),
                 assigned_at: Vec::new(),
                 counted: Vec::new(),
+                timed: Vec::new(),
             }),
             span: whole,
             keyword: self.span(f.for_token.span),

@@ -238,6 +238,7 @@ impl<'a> Lowerer<'a> {
                         assigned,
                         assigned_at: Vec::new(),
                         counted,
+                        timed: Vec::new(),
                     }),
                     span: self.expr_span(expr),
                     keyword: self.span(loop_expr.loop_token.span),
