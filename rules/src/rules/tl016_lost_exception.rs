@@ -17,6 +17,11 @@ declare_rule! {
     /// (`done()`, `cancelled()`, `running()`) and lookups keyed by it (`names[future]`) leave
     /// it unchecked. `map(...)` is left alone: a `multiprocessing` pool's `map` returns a list
     /// and raises in the caller, and an executor's `map` raises when its results are iterated.
+    /// Nor is a dropped future of a task that handles its own failures: a function of the
+    /// file whose work is in a `try` with a handler of `Exception` (or `BaseException`, or a
+    /// bare `except:`) that raises nothing, beside simple statements (assignments, calls,
+    /// `if`s), or that only calls such functions (`def _run(): self.run_listeners(m)`):
+    /// its future never holds an exception.
     ///
     /// Rust: the result of `JoinHandle::join()` thrown away (`let _ = handle.join();`,
     /// `handle.join().ok();`, `_ = handle.join();`, `drop(handle.join())`,

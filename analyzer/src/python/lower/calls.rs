@@ -255,8 +255,10 @@ impl<'a> Lowerer<'a> {
                             task: false,
                         },
                     );
-                    // `executor.submit(task)` as a statement: the future is dropped at once.
-                    if name == "submit" && statement.is_some() {
+                    // `executor.submit(task)` as a statement: the future is dropped at once,
+                    // which loses nothing when the task catches every exception itself.
+                    let quiet = target.is_some_and(|t| self.catches_everything(t, 0));
+                    if name == "submit" && statement.is_some() && !quiet {
                         push(
                             out,
                             EventKind::UncheckedFuture {
@@ -658,6 +660,15 @@ impl<'a> Lowerer<'a> {
             Expr::Name(receiver) if self.class_by_name.contains_key(receiver.id.as_str()) => {
                 self.class_by_name[receiver.id.as_str()]
             }
+            // `self` of the method around a nested function (`def _run():
+            // self.run_listeners(m)`): the same instance.
+            Expr::Name(receiver)
+                if self
+                    .enclosing_self(function, receiver.id.as_str())
+                    .is_some() =>
+            {
+                self.enclosing_self(function, receiver.id.as_str())?
+            }
             // `self.store.put(x)`, `store.put(x)`: a method of an instance of a class of the
             // file. Not for another instance of the method's own class (or a related one):
             // its methods take that instance's locks, which the callee's `self` would confuse
@@ -671,6 +682,26 @@ impl<'a> Lowerer<'a> {
             }
         };
         self.method_of(class, name)
+    }
+
+    /// The class of the method whose `self` a nested function reaches by `name` (a closure
+    /// over the method's receiver), when no function in between binds the name.
+    fn enclosing_self(&self, function: FnId, name: &str) -> Option<usize> {
+        let mut current = function;
+        loop {
+            let info = &self.functions[current.0 as usize];
+            if info.class.is_some() {
+                return (current != function && self.self_name(current) == Some(name))
+                    .then_some(info.class)
+                    .flatten();
+            }
+            if info.params.iter().any(|(p, _)| p == name)
+                || self.assigned_in(current).contains(name)
+            {
+                return None;
+            }
+            current = info.parent?;
+        }
     }
 
     /// The method `name` of `class`: its own, or the first of its bases of this file that has it.

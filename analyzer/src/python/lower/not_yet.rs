@@ -1,6 +1,7 @@
-//! `except` handlers that catch the "not yet" of a non-blocking take from shared state
-//! (`try: item = q.get_nowait()` / `except queue.Empty:`): such a handler is the arm of a test
-//! of that state, not the failure of the pass's own attempt ([`ExceptInfo::not_yet`]).
+//! What `except` handlers catch: the "not yet" of a non-blocking take from shared state
+//! (`try: item = q.get_nowait()` / `except queue.Empty:`), which makes the handler the arm of a
+//! test of that state, not the failure of the pass's own attempt ([`ExceptInfo::not_yet`]);
+//! and every exception a function could raise (a task that logs its own failures).
 
 use threadlint_rules::model::ExceptInfo;
 
@@ -131,6 +132,79 @@ impl Lowerer<'_> {
         }
     }
 
+    /// The function handles its own failures: its work is in a `try` whose handler catches
+    /// `Exception` (or a base, or everything) and raises nothing, beside simple statements
+    /// (assignments, calls, `if`s that raise nothing: the logging and unpacking around it), or
+    /// it only calls functions of the file that do. A task that does so logs its own
+    /// failures: its future never holds one.
+    pub(super) fn catches_everything(&self, function: FnId, depth: usize) -> bool {
+        if depth > 3 {
+            return false;
+        }
+        let body = self.functions[function.0 as usize].body;
+        let body = match body {
+            [Stmt::Expr(doc), rest @ ..] if doc.value.is_string_literal_expr() => rest,
+            body => body,
+        };
+        let guarded = body.iter().find_map(|stmt| match stmt {
+            Stmt::Try(try_stmt) => Some(try_stmt),
+            _ => None,
+        });
+        let simple = |stmt: &Stmt| {
+            matches!(
+                stmt,
+                Stmt::Assign(_)
+                    | Stmt::AnnAssign(_)
+                    | Stmt::Expr(_)
+                    | Stmt::If(_)
+                    | Stmt::Return(_)
+                    | Stmt::Pass(_)
+            ) && !raises(stmt)
+        };
+        let beside = |try_stmt: &ast::StmtTry| {
+            body.iter().all(|stmt| match stmt {
+                Stmt::Try(other) => std::ptr::eq(other, try_stmt),
+                stmt => simple(stmt),
+            })
+        };
+        match guarded {
+            Some(try_stmt) if beside(try_stmt) => {
+                !try_stmt.finalbody.iter().any(raises)
+                    && try_stmt.handlers.iter().any(|handler| {
+                        let ExceptHandler::ExceptHandler(handler) = handler;
+                        let catch_all = handler.type_.as_deref().is_none_or(|types| {
+                            let one = |expr: &Expr| {
+                                self.exception_name(expr).is_some_and(|n| {
+                                    matches!(n.as_str(), "Exception" | "BaseException")
+                                })
+                            };
+                            match types {
+                                Expr::Tuple(tuple) => tuple.elts.iter().any(one),
+                                expr => one(expr),
+                            }
+                        });
+                        catch_all && !handler.body.iter().any(raises)
+                    })
+                    && !try_stmt.orelse.iter().any(raises)
+                    && try_stmt.orelse.is_empty()
+            }
+            Some(_) => false,
+            None if body.is_empty() => false,
+            None => body.iter().all(|stmt| {
+                let Stmt::Expr(ast::StmtExpr { value, .. }) = stmt else {
+                    return false;
+                };
+                let Expr::Call(call) = &**value else {
+                    return false;
+                };
+                self.resolve_function(function, &call.func)
+                    .is_some_and(|callee| {
+                        callee != function && self.catches_everything(callee, depth + 1)
+                    })
+            }),
+        }
+    }
+
     /// The absolute name of an exception class: as imported (`queue.Empty`, `Empty` from
     /// `queue`), or a builtin that the module does not redefine (`KeyError`).
     fn exception_name(&self, expr: &Expr) -> Option<String> {
@@ -168,4 +242,13 @@ fn collect_takes<'a>(body: &'a [Stmt], out: &mut Vec<&'a Expr>, depth: usize) {
             _ => {}
         }
     }
+}
+
+/// The statement raises, or holds a `raise` (nested functions and classes left out).
+fn raises(stmt: &Stmt) -> bool {
+    let mut found = false;
+    walk_own_body(std::slice::from_ref(stmt), |visited| {
+        found |= matches!(visited, Visited::Stmt(Stmt::Raise(_)));
+    });
+    found
 }

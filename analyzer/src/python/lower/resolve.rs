@@ -404,6 +404,35 @@ impl<'a> Lowerer<'a> {
         .take(20)
     }
 
+    /// A method of the class or of one of its bases in the file assigns the attribute
+    /// (`self.attr = ...`).
+    fn class_assigns(&self, class: usize, attr: &str) -> bool {
+        let assigns = |body: &[Stmt], receiver: &str| {
+            let mut found = false;
+            walk_own_body(body, |visited| {
+                let targets: &[Expr] = match visited {
+                    Visited::Stmt(Stmt::Assign(a)) => &a.targets,
+                    Visited::Stmt(Stmt::AnnAssign(a)) if a.value.is_some() => {
+                        std::slice::from_ref(&*a.target)
+                    }
+                    _ => return,
+                };
+                found |= targets.iter().any(|target| {
+                    matches!(target, Expr::Attribute(a) if a.attr.id.as_str() == attr
+                        && matches!(&*a.value, Expr::Name(n) if n.id.as_str() == receiver))
+                });
+            });
+            found
+        };
+        self.ancestry(class).any(|c| {
+            self.classes[c].methods.values().any(|&method| {
+                self.self_name(method).is_some_and(|receiver| {
+                    assigns(self.functions[method.0 as usize].body, receiver)
+                })
+            })
+        })
+    }
+
     /// Where an assignment target lives, in the context of `function`.
     pub(super) fn target_key(&self, function: FnId, target: &Expr) -> Option<(ObjKey, String)> {
         match target {
@@ -487,15 +516,22 @@ impl<'a> Lowerer<'a> {
                             attr: attr_name.to_string(),
                         });
                     }
-                    self.fill_from_attribute_index(id, attr_name);
+                    self.fill_from_class(id, class, attr_name);
                     return Some(id);
                 }
                 if let Some((key, _)) = self.target_key(function, expr) {
                     if let Some(id) = self.project_member(&key, &display) {
                         return Some(id);
                     }
+                    let own_class = match &key {
+                        ObjKey::Member { class, .. } => self.class_by_name.get(class).copied(),
+                        _ => None,
+                    };
                     let id = self.intern(key, display);
-                    self.fill_from_attribute_index(id, attr_name);
+                    match own_class {
+                        Some(class) => self.fill_from_class(id, class, attr_name),
+                        None => self.fill_from_attribute_index(id, attr_name),
+                    }
                     return Some(id);
                 }
                 // A path below a parameter or a local: `account.lock`.
@@ -581,6 +617,30 @@ impl<'a> Lowerer<'a> {
                 Some(id)
             }
             _ => None,
+        }
+    }
+
+    /// The kind of an attribute of an instance of `class`: what the class defines it as, or,
+    /// when the class does not assign it at all, what every class of the file that does
+    /// agrees on. A class that assigns it something else (`self._lock = Lock()`, a class of
+    /// the project) keeps it unknown, whatever another class's `_lock` is.
+    fn fill_from_class(&mut self, id: ObjId, class: usize, attr: &str) {
+        if self.objects[id.0 as usize].kind != ObjKind::Unknown {
+            return;
+        }
+        let defining = self.defining_class(class, attr);
+        let own = self
+            .object_by_key
+            .get(&ObjKey::Member {
+                class: defining,
+                attr: attr.to_string(),
+            })
+            .map(|&own| self.objects[own.0 as usize].kind)
+            .filter(|&kind| kind != ObjKind::Unknown);
+        match own {
+            Some(kind) => self.objects[id.0 as usize].kind = kind,
+            None if self.class_assigns(class, attr) => {}
+            None => self.fill_from_attribute_index(id, attr),
         }
     }
 
