@@ -167,7 +167,10 @@ pub enum ObjKind {
     /// An object of a class the front-end cannot type that the code uses as only a lock is
     /// used: `acquire()` with a lock's arguments and `release()` with none on the same object in
     /// one function, or the result of a call whose other results are used so. Whether it is
-    /// reentrant is not known, so re-taking it is not reported as a self-deadlock.
+    /// reentrant is not known, so re-taking it is not reported as a self-deadlock. Also one
+    /// lock standing for the many of a container made per key or per slot
+    /// (`defaultdict(threading.Lock)`, `[Lock() for _ in range(n)]`), where taking two of
+    /// them would look like a re-entry.
     UntypedLock,
     /// Unknown kind: still has an identity (used for shared-state writes and lock order of
     /// parameters whose type is not known).

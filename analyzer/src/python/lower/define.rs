@@ -137,6 +137,15 @@ impl<'a> Lowerer<'a> {
     /// left out (one object would stand for several locks, which must not look re-entered), and so
     /// are threads and executors, whose starts and shutdowns are followed one by one.
     fn element_kind(&mut self, function: FnId, value: &Expr) -> Option<ObjKind> {
+        // Locks made per key or per slot (`defaultdict(threading.RLock)`, `{k: Lock() for k
+        // in ks}`, `[Lock() for _ in range(n)]`): one object stands for all of them, so it is
+        // a lock whose re-entry is not known (two keys' locks would look re-entered).
+        if self
+            .lock_elements(function, value)
+            .is_some_and(ObjKind::is_lock_like)
+        {
+            return Some(ObjKind::UntypedLock);
+        }
         let elements: Vec<&Expr> = match value {
             Expr::List(list) => list.elts.iter().collect(),
             Expr::Tuple(tuple) => tuple.elts.iter().collect(),
@@ -159,6 +168,37 @@ impl<'a> Lowerer<'a> {
             ObjKind::Future | ObjKind::Event | ObjKind::Queue { .. } | ObjKind::Barrier { .. }
         );
         (element && kinds.all(|kind| kind == Some(first))).then_some(first)
+    }
+
+    /// The kind of the objects a container of one made per key or per slot holds:
+    /// `defaultdict(threading.Lock)` (or a lambda making one), a dict or list comprehension
+    /// of one constructor.
+    fn lock_elements(&mut self, function: FnId, value: &Expr) -> Option<ObjKind> {
+        let made = |this: &mut Self, element: &Expr| {
+            let Expr::Call(call) = element else {
+                return None;
+            };
+            let qualified = this.qualified_name(&call.func)?;
+            this.constructed_kind(function, &qualified, &call.arguments)
+        };
+        match value {
+            Expr::Call(call) => {
+                let qualified = self.qualified_name(&call.func)?;
+                if qualified != "collections.defaultdict" {
+                    return None;
+                }
+                match call.arguments.find_positional(0)? {
+                    Expr::Lambda(lambda) => made(self, &lambda.body),
+                    factory => {
+                        let qualified = self.qualified_name(factory)?;
+                        names::constructor_kind(&qualified)
+                    }
+                }
+            }
+            Expr::DictComp(comp) => made(self, &comp.value),
+            Expr::ListComp(comp) => made(self, &comp.elt),
+            _ => None,
+        }
     }
 
     /// `target = value`: records what `target` is when `value` creates or names an object.
