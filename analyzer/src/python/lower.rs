@@ -117,6 +117,8 @@ pub struct Lowerer<'a> {
     calls: HashMap<Span, CallSyntax>,
     /// Futures known to be finished (`for f in as_completed(...)`).
     done_futures: HashSet<ObjId>,
+    /// Futures a coroutine has awaited, by function: done from there until bound again.
+    awaited_futures: HashSet<(FnId, ObjId)>,
     /// Functions handed to a future's `add_done_callback`: their future parameter is done.
     done_callbacks: HashSet<FnId>,
     /// Executors whose tasks run in other processes (`ProcessPoolExecutor`): what they run is
@@ -200,6 +202,7 @@ impl<'a> Lowerer<'a> {
             thread_entries: Vec::new(),
             calls: HashMap::default(),
             done_futures: HashSet::default(),
+            awaited_futures: HashSet::default(),
             done_callbacks: HashSet::default(),
             process_pools: HashSet::default(),
             repeats: 0,

@@ -19,7 +19,9 @@ declare_rule! {
     /// - `Future.result()` (and `Future.exception()`) without `timeout`, unless the future is known
     ///   to be finished: the variable of a `for f in as_completed(...)` loop (and, in a branch
     ///   under `if f is first:`, `first`), the future a function registered with
-    ///   `add_done_callback` is given, or one an earlier `concurrent.futures.wait()` waited for;
+    ///   `add_done_callback` is given, one an earlier `concurrent.futures.wait()` waited for,
+    ///   or one a coroutine awaited earlier through a call it was given (`await
+    ///   asyncio.wrap_future(f)`, `await asyncio.wait([f])`), until it is bound again;
     /// - HTTP requests that can wait forever for a server that never answers: the functions
     ///   `get`, `post`, `put`, `patch`, `delete`, `head`, `options` and `request` of `requests`
     ///   and the same methods of a `requests.Session` (however it is reached: `from requests

@@ -29,7 +29,8 @@ declare_rule! {
     /// called (typically handed to `asyncio.to_thread` or `loop.run_in_executor`), a callable
     /// passed uncalled (`await asyncio.to_thread(time.sleep, 1)`), non-blocking calls
     /// (`acquire(blocking=False)`, `get(block=False)`), `result()` of a future known to be done
-    /// (in an `as_completed` loop, or after `concurrent.futures.wait`), a `join()` or
+    /// (in an `as_completed` loop, after `concurrent.futures.wait`, or after the coroutine
+    /// awaited it: `await asyncio.wrap_future(f)`), a `join()` or
     /// `result()` after a loop that awaits until the thread or future has ended
     /// (`while t.is_alive(): await asyncio.sleep(0.1)`), and `asyncio` locks,
     /// events and queues, the requests of an `httpx.AsyncClient`, `wait()`/`communicate()` of a

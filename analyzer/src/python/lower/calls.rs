@@ -204,9 +204,8 @@ impl<'a> Lowerer<'a> {
                     // An `httpx.AsyncClient` request is a coroutine: awaited, it blocks nothing.
                     return;
                 }
-                if let Some(event) =
-                    method_event(kind, name, args, obj, receiver, self.is_done(obj))
-                {
+                let done = self.is_done(obj) || self.awaited_futures.contains(&(function, obj));
+                if let Some(event) = method_event(kind, name, args, obj, receiver, done) {
                     let synchronizes = matches!(
                         (kind, name),
                         (ObjKind::Thread { .. }, "join")

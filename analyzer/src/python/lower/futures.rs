@@ -1,6 +1,6 @@
 //! Futures whose outcome nobody looks at (TL016): the loop variable of
 //! `for f in as_completed(fs):` when the body never asks it for its result or exception and
-//! never hands it on.
+//! never hands it on. And futures known to be done where their result is asked for.
 
 use ruff_python_ast::visitor::walk_stmt;
 
@@ -65,6 +65,41 @@ impl<'a> Lowerer<'a> {
             if future {
                 self.done_callbacks.insert(callback);
             }
+        }
+    }
+
+    /// A statement of a coroutine that awaits a call given a future (`await
+    /// asyncio.wrap_future(f)`, `await asyncio.wait([f])`, `await shield(wait_for(f))`):
+    /// once it returns, the future is done, and its `result()` returns at once, until the
+    /// name is bound again (`self._request = Future()`).
+    pub(super) fn note_awaited_futures(&mut self, function: FnId, value: &Expr) {
+        if !self.functions[function.0 as usize]
+            .def
+            .is_some_and(|def| def.is_async)
+        {
+            return;
+        }
+        let Expr::Await(awaited) = value else {
+            return;
+        };
+        let mut given = Vec::new();
+        collect_arguments(&awaited.value, &mut given, 0);
+        for argument in given {
+            if let Some(obj) = self.resolve(function, argument) {
+                if self.objects[obj.0 as usize].kind == ObjKind::Future {
+                    self.awaited_futures.insert((function, obj));
+                }
+            }
+        }
+    }
+
+    /// `target` is bound again: a future it held is no longer known to be done.
+    pub(super) fn forget_awaited_future(&mut self, function: FnId, target: &Expr) {
+        if self.awaited_futures.is_empty() {
+            return;
+        }
+        if let Some(obj) = self.resolve(function, target) {
+            self.awaited_futures.remove(&(function, obj));
         }
     }
 
@@ -188,5 +223,30 @@ impl<'a> Visitor<'a> for FutureUses<'_> {
                 self.depth -= 1;
             }
         }
+    }
+}
+
+/// The arguments of a call and of the calls and containers among them (`wait_for(f)` in
+/// `shield(wait_for(f))`, `f` in `wait([f])`), 8 levels deep.
+fn collect_arguments<'e>(expr: &'e Expr, out: &mut Vec<&'e Expr>, depth: usize) {
+    if depth > 8 {
+        return;
+    }
+    match expr {
+        Expr::Call(call) => {
+            for argument in &call.arguments.args {
+                out.push(argument);
+                collect_arguments(argument, out, depth + 1);
+            }
+        }
+        Expr::List(list) => list.elts.iter().for_each(|e| {
+            out.push(e);
+            collect_arguments(e, out, depth + 1);
+        }),
+        Expr::Tuple(tuple) => tuple.elts.iter().for_each(|e| {
+            out.push(e);
+            collect_arguments(e, out, depth + 1);
+        }),
+        _ => {}
     }
 }

@@ -58,6 +58,7 @@ impl<'a> Lowerer<'a> {
             Stmt::Expr(expr_stmt) => {
                 let statement = Some(span(expr_stmt.range));
                 self.lower_expr(function, &expr_stmt.value, statement, out);
+                self.note_awaited_futures(function, &expr_stmt.value);
                 if self.is_process_exit(&expr_stmt.value) {
                     out.push(exit(ExitKind::Raise, expr_stmt.range));
                 }
@@ -68,7 +69,9 @@ impl<'a> Lowerer<'a> {
                     self.local_values
                         .insert((function, name.id.to_string()), &assign.value);
                 }
+                self.note_awaited_futures(function, &assign.value);
                 for target in &assign.targets {
+                    self.forget_awaited_future(function, target);
                     self.lower_thread_binding(function, target, span(assign.range), out);
                     self.lower_write(
                         function,
