@@ -40,6 +40,8 @@ declare_rule! {
     ///   matters only as a gate for another thread: neither protects anything while "held";
     /// - a lock no other thread can acquire: a local created in the function and never handed
     ///   out (say one that shadows the name of a shared lock), which TL010 reports instead;
+    ///   in Rust, a mutex that is a field the value owns (not behind an `Arc`), taken in a
+    ///   method that has the value to itself (`&mut self`, such as `Drop::drop`);
     /// - blocking on the data the lock protects: workers sharing one `Mutex<Receiver<T>>`
     ///   (`rx.lock().unwrap().recv()`), where the lock exists to let one thread at a time wait
     ///   on the channel;
@@ -106,6 +108,9 @@ fn check(cx: &Context) -> Vec<Finding> {
                             && !handoff.contains(&h.lock)
                             && !is_gate(model, h)
                             && !is_unshared(model, h)
+                            // A field the method's value owns, which it has to itself (`&mut
+                            // self`): no other thread can be waiting for it.
+                            && !model.uncontended(FnId(index as u32), h.lock)
                     })
                     .filter(|h| !site.frees(h.lock))
                     .collect()
