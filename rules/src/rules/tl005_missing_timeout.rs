@@ -50,8 +50,6 @@ declare_rule! {
     ///
     /// Calls that have no timed variant are never reported, and neither is `with lock:`: the
     /// `with` statement cannot take a timeout, and it is the recommended way to hold a lock.
-    /// Nor is an `acquire()` in a class's `__enter__` (or `__aenter__`): it is the `with`
-    /// statement's own acquisition, for a wrapper used as `with wrapper:`.
     /// Non-blocking calls (`acquire(blocking=False)`, `get(block=False)`) are not reported.
     /// Neither is an `acquire()` that TL001 (bare-acquire) reports: the `with` block that fixes
     /// TL001 removes both, so the call carries one finding. A wait that is awaited or handed to
@@ -380,15 +378,10 @@ fn check(cx: &Context) -> Vec<Finding> {
             });
             continue;
         }
-        let enters = function.class.is_some()
-            && matches!(function.name.as_str(), "__enter__" | "__aenter__");
         events(&function.body, &mut |event, _| {
             let Some((unbounded, obj)) = classify(cx, event, strict, &futures_waits) else {
                 return;
             };
-            if enters && matches!(unbounded, Unbounded::Acquire(_)) {
-                return;
-            }
             if matches!(
                 unbounded,
                 Unbounded::Http | Unbounded::Connect { .. } | Unbounded::Process
