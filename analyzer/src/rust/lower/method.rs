@@ -119,9 +119,16 @@ impl<'a> Lowerer<'a> {
         out: &mut Vec<Node>,
         depth: usize,
     ) -> Value {
+        // A `move` closure is kept or sent by the callee, as with a function's arguments
+        // (`args_in_place`): its body is a function of its own.
         let lower_args = |this: &mut Self, out: &mut Vec<Node>| -> Vec<Value> {
             args.iter()
-                .map(|arg| this.expr(arg, out, depth + 1))
+                .map(|arg| match arg {
+                    Expr::Closure(closure) if closure.capture.is_some() => this
+                        .new_closure(arg, Vec::new())
+                        .map_or_else(Value::default, |id| Value::of(Ty::Callable(id))),
+                    arg => this.expr(arg, out, depth + 1),
+                })
                 .collect()
         };
         let mut receiver = receiver;
@@ -581,6 +588,20 @@ impl<'a> Lowerer<'a> {
         let mut mapped = Ty::Unknown;
         for arg in args {
             match arg {
+                // A `move` closure given to a method that is not a combinator known to call it
+                // at once (`src.periodic_access(move || ..)`, a builder's callback) is kept to
+                // run later or elsewhere, as one given to a function is.
+                Expr::Closure(closure)
+                    if closure.capture.is_some()
+                        && element.is_none()
+                        && !calls_closure_now(name) =>
+                {
+                    let value = match self.new_closure(arg, Vec::new()) {
+                        Some(id) => Value::of(Ty::Callable(id)),
+                        None => Value::default(),
+                    };
+                    values.push(value);
+                }
                 Expr::Closure(closure) => {
                     let hints = element.clone().map(|t| vec![t]).unwrap_or_default();
                     // An adaptor's closure may run once per item.
@@ -656,6 +677,61 @@ impl<'a> Lowerer<'a> {
     }
 
     // -------------------------------------------------------------------------- control flow
+}
+
+/// Methods of the standard library that call the closure they are given before they return
+/// (iterator adaptors, `Option`/`Result` combinators, entry and cell initialisers).
+fn calls_closure_now(name: &str) -> bool {
+    matches!(
+        name,
+        "map"
+            | "map_err"
+            | "map_or"
+            | "map_or_else"
+            | "and_then"
+            | "or_else"
+            | "unwrap_or_else"
+            | "ok_or_else"
+            | "filter"
+            | "filter_map"
+            | "flat_map"
+            | "for_each"
+            | "try_for_each"
+            | "fold"
+            | "try_fold"
+            | "any"
+            | "all"
+            | "find"
+            | "find_map"
+            | "position"
+            | "inspect"
+            | "scan"
+            | "take_while"
+            | "skip_while"
+            | "map_while"
+            | "retain"
+            | "retain_mut"
+            | "sort_by"
+            | "sort_by_key"
+            | "sort_unstable_by"
+            | "sort_unstable_by_key"
+            | "max_by_key"
+            | "min_by_key"
+            | "max_by"
+            | "min_by"
+            | "or_insert_with"
+            | "or_insert_with_key"
+            | "get_or_insert_with"
+            | "get_or_init"
+            | "get_or_try_init"
+            | "with"
+            | "with_borrow"
+            | "with_borrow_mut"
+            | "then"
+            | "is_some_and"
+            | "is_ok_and"
+            | "is_none_or"
+    )
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
