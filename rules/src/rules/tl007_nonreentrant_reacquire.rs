@@ -21,8 +21,10 @@ declare_rule! {
     /// between them can still block the second read on some implementations). Nor is a lock
     /// taken in code that runs elsewhere or later: the body of a closure or `async` block
     /// given to `thread::spawn`, `tokio::spawn` or a pool, a `move` closure handed to any
-    /// function (it owns its captures, to be kept or sent), or an `async` block stored for
-    /// later. A borrowing closure given to a function still counts as running here. Before
+    /// function or method (it owns its captures, to be kept or sent; not one given to a
+    /// standard combinator that calls it at once, such as `map`, `and_then` or
+    /// `or_insert_with`), or an `async` block stored for later. A borrowing closure given to
+    /// a function still counts as running here. Before
     /// edition 2024, the guard of `if let Ok(g) = m.lock()` is alive in the `else` too.
     ///
     /// ## Why is this bad?
