@@ -16,10 +16,26 @@ pub(crate) fn temporary(call: &str) -> String {
         return call.lines().next().unwrap_or_default().trim().to_string();
     };
     let callee = call[..open].trim();
-    match call[open..].rfind(".spawn") {
-        Some(_) => format!("{callee}(..)...spawn(..)"),
-        None => format!("{callee}(..)"),
+    if chained_spawn(&call[open..]) {
+        format!("{callee}(..)...spawn(..)")
+    } else {
+        format!("{callee}(..)")
     }
+}
+
+/// A `.spawn` call in the chain itself (`Builder::new().name(..).spawn(..)`), outside the
+/// arguments of its calls: not one in the body of a closure given to the first call.
+fn chained_spawn(rest: &str) -> bool {
+    let mut depth = 0usize;
+    for (at, c) in rest.char_indices() {
+        match c {
+            '(' | '[' | '{' => depth += 1,
+            ')' | ']' | '}' => depth = depth.saturating_sub(1),
+            '.' if depth == 0 && rest[at..].starts_with(".spawn") => return true,
+            _ => {}
+        }
+    }
+    false
 }
 
 #[cfg(test)]
@@ -42,6 +58,11 @@ mod tests {
         assert_eq!(
             temporary("threading.Thread(target=self._serve_forever_in_background, daemon=True)"),
             "threading.Thread(..)"
+        );
+        // A `spawn` inside the closure is not part of the chain.
+        assert_eq!(
+            temporary("thread::spawn(move || {\n    pool.spawn(Box::new(|| {}));\n})"),
+            "thread::spawn(..)"
         );
     }
 }
