@@ -35,7 +35,9 @@ declare_rule! {
     ///   since the held lock stays held (in Rust, `Condvar` waits are not checked: the model
     ///   does not know which guard a `Condvar` releases);
     /// - a lock used as a signal between threads, which some function releases without
-    ///   acquiring it (`done.acquire()` waiting for a worker's `done.release()`), or a lock the
+    ///   acquiring it (`done.acquire()` waiting for a worker's `done.release()`; not an
+    ///   `RLock`, which only the thread that took it can release: released in another method,
+    ///   it is checked out and returned, and protects what runs in between), or a lock the
     ///   function creates itself and takes by hand (`gate = Lock(); gate.acquire()`), which
     ///   matters only as a gate for another thread: neither protects anything while "held";
     /// - a lock no other thread can acquire: a local created in the function and never handed
@@ -105,7 +107,9 @@ fn check(cx: &Context) -> Vec<Finding> {
                 held.iter()
                     .filter(|h| {
                         model.object(h.lock).kind.is_mutex()
-                            && !handoff.contains(&h.lock)
+                            // An `RLock` belongs to the thread that took it: released in
+                            // another method, it is a check-out and return, not a signal.
+                            && (!handoff.contains(&h.lock) || model.is_reentrant(h.lock))
                             && !is_gate(model, h)
                             && !is_unshared(model, h)
                             // A field the method's value owns, which it has to itself (`&mut
