@@ -44,6 +44,45 @@ fn syntax_error_is_reported_where_it_is_and_rules_still_run() {
 }
 
 #[test]
+fn a_2015_crate_file_the_parser_cannot_read_is_not_called_a_syntax_error() {
+    // Valid Rust 2015 (a parenthesised trait object with a bound), which the parser of later
+    // editions does not read: skipped with a warning that says why, not an error in the code.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("finding.py"), FINDING).unwrap();
+    let krate = dir.path().join("old");
+    std::fs::create_dir_all(krate.join("src")).unwrap();
+    std::fs::write(
+        krate.join("Cargo.toml"),
+        "[package]\nname = \"old\"\nversion = \"0.1.0\"\n",
+    )
+    .unwrap();
+    let source = "use std::sync::Mutex;\npub struct Job<'a> {\n    run: Mutex<Box<(FnMut() -> ()) + 'a>>,\n}\n";
+    std::fs::write(krate.join("src/lib.rs"), source).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_threadlint"))
+        .args(["check", "--output-format", "json", "--select", "ALL"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    let text = stdout(&out);
+    let report: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let problem = report
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| {
+            d["filename"]
+                .as_str()
+                .is_some_and(|f| f.ends_with("lib.rs"))
+        })
+        .unwrap_or_else(|| panic!("no diagnostic for lib.rs: {text}"));
+    assert_eq!(problem["name"], "invalid-syntax", "{problem}");
+    assert_eq!(problem["severity"], "warning", "{problem}");
+    let message = problem["message"].as_str().unwrap();
+    assert!(message.contains("Rust 2015 crate"), "{message}");
+    assert!(!message.contains("syntax error"), "{message}");
+}
+
+#[test]
 fn non_utf8_file_is_an_error_naming_the_file() {
     let (out, _dir) = run_with("latin1.py", b"# coding: latin-1\nname = '\xe9t\xe9'\n");
     assert_run_went_on(&out);

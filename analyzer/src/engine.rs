@@ -148,7 +148,11 @@ pub(crate) fn parse_linked(
                 .map(|e| (e.span, format!("SyntaxError: {}", e.message)));
             Parsed {
                 syntax_errors: lowered.syntax_errors.len(),
-                problems: front_end_problems(errors, lowered.depth_exceeded.then_some(TOO_DEEP)),
+                problems: front_end_problems(
+                    errors,
+                    Severity::Error,
+                    lowered.depth_exceeded.then_some(TOO_DEEP),
+                ),
                 model: Some(lowered.model),
                 comments: lowered.comments,
             }
@@ -157,17 +161,29 @@ pub(crate) fn parse_linked(
             let edition = path.map(rust::edition_for).unwrap_or_default();
             let place = path.and_then(rust::modules::locate);
             let lowered = rust::lower_in(source, edition, place.as_ref(), index);
-            let errors = lowered
-                .syntax_errors
-                .iter()
-                .map(|e| (e.span, format!("Rust syntax error: {}", e.message)));
+            // The parser reads Rust 2018 and later: in a 2015 crate, what it cannot read may
+            // be valid code (`Box<(FnMut() -> ()) + 'a>`), so it is not called an error.
+            let old_edition = edition == rust::Edition::E2015;
+            let errors = lowered.syntax_errors.iter().map(|e| {
+                let message = if old_edition {
+                    format!("Could not parse this file of a Rust 2015 crate ({}): the parser reads Rust 2018 and later, and this may be 2015 syntax; the file was skipped", e.message)
+                } else {
+                    format!("Rust syntax error: {}", e.message)
+                };
+                (e.span, message)
+            });
             let too_deep = lowered.depth_exceeded.then_some(match lowered.model {
                 Some(_) => TOO_DEEP,
                 None => "The file is nested too deeply to parse; it was skipped",
             });
+            let severity = if old_edition {
+                Severity::Warning
+            } else {
+                Severity::Error
+            };
             Parsed {
                 syntax_errors: lowered.syntax_errors.len(),
-                problems: front_end_problems(errors, too_deep),
+                problems: front_end_problems(errors, severity, too_deep),
                 model: lowered.model,
                 comments: lowered.comments,
             }
@@ -180,12 +196,11 @@ const TOO_DEEP: &str = "Some code is nested too deeply to analyse; it was skippe
 /// A front-end's syntax errors and depth limit as diagnostics.
 fn front_end_problems(
     syntax_errors: impl Iterator<Item = (Span, String)>,
+    severity: Severity,
     too_deep: Option<&str>,
 ) -> Vec<Diagnostic> {
     let mut problems: Vec<Diagnostic> = syntax_errors
-        .map(|(span, message)| {
-            Diagnostic::problem(Problem::InvalidSyntax, Severity::Error, span, message)
-        })
+        .map(|(span, message)| Diagnostic::problem(Problem::InvalidSyntax, severity, span, message))
         .collect();
     if let Some(message) = too_deep {
         problems.push(Diagnostic::problem(
