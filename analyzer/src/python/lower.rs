@@ -136,6 +136,9 @@ pub struct Lowerer<'a> {
     /// can let one escape.
     fresh_in: HashSet<FnId>,
     escaped: HashSet<ObjId>,
+    /// `Thread(...)` calls whose target keeps the running thread itself (`self._thread =
+    /// threading.current_thread()`): the thread is stored, where its owner can join it.
+    self_storing_threads: HashSet<Span>,
     /// Local names bound to a library function (`s = time.sleep`): (function, name) -> the
     /// function's qualified name.
     callable_aliases: HashMap<(FnId, String), String>,
@@ -210,6 +213,7 @@ impl<'a> Lowerer<'a> {
             fresh: HashSet::default(),
             fresh_in: HashSet::default(),
             escaped: HashSet::default(),
+            self_storing_threads: HashSet::default(),
             callable_aliases: HashMap::default(),
             local_values: HashMap::default(),
             coroutine_calls: HashSet::default(),

@@ -27,7 +27,8 @@ declare_rule! {
     ///   (`builder.spawn(..).map(|_| ())`).
     ///
     /// A thread kept somewhere else (appended to a list, stored in an attribute or a field,
-    /// passed to a call, captured by a closure) is someone else's to join and is not reported,
+    /// passed to a call, captured by a closure, or stored by its own code: a target that does
+    /// `self._thread = threading.current_thread()`) is someone else's to join and is not reported,
     /// nor are scoped threads (`thread::scope`), which are joined at the end of the scope, nor
     /// a `threading.Timer` the function cancels (`timer.cancel()` ends its thread). A
     /// function that, after the start, blocks until another thread signals it (a channel's

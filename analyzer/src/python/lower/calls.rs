@@ -274,7 +274,21 @@ impl<'a> Lowerer<'a> {
                 if let Expr::Call(inner) = &*method.value {
                     if let Some(q) = self.qualified_name(&inner.func) {
                         if matches!(names::constructor_kind(&q), Some(ObjKind::Thread { .. })) {
-                            push(out, EventKind::ThreadStart { obj: None });
+                            // A thread that keeps itself is stored, not dropped.
+                            let obj = self.stores_itself(function, inner).then(|| {
+                                let at = inner.range().start().to_u32();
+                                let key = ObjKey::Other(format!("{q}@{at}"));
+                                let display = crate::display::temporary(self.text(inner.range()));
+                                let id = self.intern(key, display);
+                                self.set_kind(
+                                    id,
+                                    ObjKind::Thread { daemon: false },
+                                    span(inner.range()),
+                                );
+                                self.escaped.insert(id);
+                                id
+                            });
+                            push(out, EventKind::ThreadStart { obj });
                             return;
                         }
                     }
@@ -425,6 +439,9 @@ impl<'a> Lowerer<'a> {
                 let repeated = self.repeats > 0;
                 if let Some(&class) = self.class_by_name.get(&qualified) {
                     self.thread_instantiations.push((class, repeated));
+                }
+                if self.stores_itself(function, call) {
+                    self.self_storing_threads.insert(call_span);
                 }
                 // `Thread(target=f)`: `f` runs on the new thread.
                 if let Some(target) = args.find_argument_value("target", 1) {

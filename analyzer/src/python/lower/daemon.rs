@@ -1,12 +1,13 @@
 //! Daemon threads: `Thread(daemon=True)` is read where the thread is constructed; this module
 //! finds the other ways to make one, `t.daemon = True` / `t.setDaemon(True)` on a thread
 //! object, and `Thread` subclasses that make themselves daemons (`self.daemon = True`,
-//! `super().__init__(daemon=True)`).
+//! `super().__init__(daemon=True)`). Also threads whose code keeps the thread itself
+//! (`self._thread = threading.current_thread()`), for its owner to join.
 
-use ruff_python_ast::{Expr, Stmt};
+use ruff_python_ast::{Expr, ExprCall, Stmt};
 use threadlint_rules::model::{FnId, ObjKind};
 
-use super::{child_bodies, is_false_literal, Lowerer, MAX_DEPTH};
+use super::{child_bodies, is_false_literal, walk_own_body, Lowerer, Visited, MAX_DEPTH};
 
 impl Lowerer<'_> {
     /// `t.daemon = value` (`value` given) or `t.setDaemon(value)` in `function`: the thread
@@ -24,6 +25,47 @@ impl Lowerer<'_> {
                 *daemon = true;
             }
         }
+    }
+
+    /// The target of the `Thread(...)` call `thread` (a function of the file, or a lambda
+    /// that calls one) stores the running thread in an attribute or a global (`self._thread =
+    /// threading.current_thread()`): the thread is kept, where the code that owns that
+    /// attribute can join it.
+    pub(super) fn stores_itself(&self, function: FnId, thread: &ExprCall) -> bool {
+        let Some(target) = thread.arguments.find_argument_value("target", 1) else {
+            return false;
+        };
+        let target = match target {
+            Expr::Lambda(lambda) => match &*lambda.body {
+                Expr::Call(call) => &*call.func,
+                _ => return false,
+            },
+            target => target,
+        };
+        let Some(target) = self.resolve_function(function, target) else {
+            return false;
+        };
+        let mut stores = false;
+        walk_own_body(self.functions[target.0 as usize].body, |visited| {
+            let Visited::Stmt(Stmt::Assign(assign)) = visited else {
+                return;
+            };
+            let Expr::Call(value) = &*assign.value else {
+                return;
+            };
+            let current = self.qualified_name(&value.func).is_some_and(|q| {
+                matches!(
+                    q.as_str(),
+                    "threading.current_thread" | "threading.currentThread"
+                )
+            });
+            stores |= current
+                && assign
+                    .targets
+                    .iter()
+                    .any(|t| matches!(t, Expr::Attribute(_)));
+        });
+        stores
     }
 
     /// A `Thread` subclass of this file (or one of its bases of this file) that makes its

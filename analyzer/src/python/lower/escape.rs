@@ -6,7 +6,7 @@
 
 use ruff_python_ast::visitor::{walk_expr, Visitor};
 use ruff_python_ast::{ExceptHandler, Expr, Stmt};
-use threadlint_rules::model::{FnId, ObjId, ObjKey};
+use threadlint_rules::model::{FnId, ObjId, ObjKey, ObjKind};
 
 use super::{Lowerer, MAX_DEPTH};
 
@@ -30,6 +30,18 @@ impl Lowerer<'_> {
             escaped.extend(walker.escaped);
         }
         self.escaped.extend(escaped);
+        // A thread whose code keeps the thread itself is stored by it.
+        if !self.self_storing_threads.is_empty() {
+            for (index, object) in self.objects.iter().enumerate() {
+                if matches!(object.kind, ObjKind::Thread { .. })
+                    && object
+                        .def
+                        .is_some_and(|def| self.self_storing_threads.contains(&def))
+                {
+                    self.escaped.insert(ObjId(index as u32));
+                }
+            }
+        }
         for (index, object) in self.objects.iter_mut().enumerate() {
             let id = ObjId(index as u32);
             object.escapes = !self.fresh.contains(&id) || self.escaped.contains(&id);
