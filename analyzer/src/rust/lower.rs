@@ -82,6 +82,9 @@ pub struct Lowerer<'a> {
     /// messages that still fit before a `send` can wait: none has been received, and no
     /// other sender (a clone) or loop has sent since.
     room: HashMap<ObjKey, u32>,
+    /// Locals of the function being lowered that hold a new collection nothing reads: only
+    /// pushed to ([`syntax::unread_collections`]).
+    unread: Vec<String>,
     /// Objects made by a constructor or a spawn (`fresh`), objects also reached through a
     /// value that was not (`stale`), and the places that escape their function.
     fresh: HashSet<ObjId>,
@@ -164,6 +167,7 @@ impl<'a> Lowerer<'a> {
             repetition: 0,
             pending_room: None,
             room: HashMap::default(),
+            unread: Vec::new(),
             fresh: HashSet::default(),
             stale: HashSet::default(),
             escaped: HashSet::default(),

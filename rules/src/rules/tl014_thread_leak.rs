@@ -24,7 +24,9 @@ declare_rule! {
     ///   call of a helper without a receiver that returns a new handle (`fn start() ->
     ///   JoinHandle<()>`, or an `Option` or `Result` of one) starts a thread for its caller,
     ///   so `start();` detaches it too, as does a closure that ignores the new handle
-    ///   (`builder.spawn(..).map(|_| ())`).
+    ///   (`builder.spawn(..).map(|_| ())`), and so does a handle pushed into a local
+    ///   collection that the function never reads (`let mut handles = Vec::new();` used only
+    ///   as `handles.push(thread::spawn(..))`): it is dropped with the collection.
     ///
     /// A thread kept somewhere else (appended to a list, stored in an attribute or a field,
     /// passed to a call, captured by a closure, or stored by its own code: a target that does
@@ -311,6 +313,8 @@ pub enum ThreadLeak {
         name: String,
         owner: String,
         temporary: bool,
+        /// Rust: the handle was pushed into this local collection, which nothing reads.
+        unread_in: Option<String>,
         language: Language,
         /// The thread's function is an endless loop with no way out: joining alone would
         /// wait forever.
@@ -327,6 +331,7 @@ impl Violation for ThreadLeak {
         match self {
             ThreadLeak::Thread { name, owner, temporary: true, language: Language::Python, .. } => format!("`{name}` is started without keeping the thread: nothing can join it, so it may still run when `{owner}` returns and its errors go unnoticed"),
             ThreadLeak::Thread { name, owner, temporary: false, language: Language::Python, .. } => format!("Thread `{name}` is started but `{owner}` never joins, stores or returns it: it may still run when `{owner}` returns and its errors go unnoticed"),
+            ThreadLeak::Thread { owner, unread_in: Some(collection), .. } => format!("The `JoinHandle`s pushed into `{collection}` are never joined: nothing reads `{collection}`, which is dropped at the end of `{owner}` and detaches the threads while they may still run"),
             ThreadLeak::Thread { name, owner, temporary: true, language: Language::Rust, .. } => format!("The `JoinHandle` of `{name}` is dropped at once, which detaches the thread: it may still run when `{owner}` returns, and no code can join it to wait for its end or receive its panic"),
             ThreadLeak::Thread { name, owner, temporary: false, language: Language::Rust, .. } => format!("The `JoinHandle` `{name}` is never joined, returned or stored: it is dropped at the end of `{owner}`, which detaches the thread while it may still run"),
             ThreadLeak::Executor { name, owner } => format!("Executor `{name}` is created outside `with` and `{owner}` never shuts it down, stores or returns it: its workers outlive the function"),
@@ -344,6 +349,7 @@ impl Violation for ThreadLeak {
             }
             ThreadLeak::Thread { temporary: true, language: Language::Python, .. } => "Keep the thread and `join(timeout=...)` it before returning, or store it where the code that shuts down can join it; pass `daemon=True` if it may be stopped at exit".to_string(),
             ThreadLeak::Thread { name, temporary: false, language: Language::Python, .. } => format!("Call `{name}.join(timeout=...)` before returning, or store the thread where the code that shuts down can join it; pass `daemon=True` if it may be stopped at exit"),
+            ThreadLeak::Thread { unread_in: Some(collection), .. } => format!("Join them before returning (`for handle in {collection} {{ handle.join().unwrap(); }}`), or spawn inside `std::thread::scope`, which joins its threads"),
             ThreadLeak::Thread { temporary: true, language: Language::Rust, .. } => "Keep the handle and `join()` it before returning (or return or store it for the caller), or spawn inside `std::thread::scope`, which joins its threads".to_string(),
             ThreadLeak::Thread { name, temporary: false, language: Language::Rust, .. } => format!("Call `{name}.join()` before returning (or return or store the handle for the caller), or spawn inside `std::thread::scope`, which joins its threads"),
             ThreadLeak::Executor { .. } => "Create it in a `with` block (`with ThreadPoolExecutor(...) as executor:`), which shuts it down at the end of the block, or shut it down in a `finally:` (`executor.shutdown(wait=True, cancel_futures=True)`; for a process pool such as `multiprocessing.Pool`, `close()` then `join()`)".to_string(),
@@ -355,10 +361,18 @@ fn thread_finding(model: &FileModel, function: &Function, obj: ObjId, site: Span
     let object = model.object(obj);
     let name = name_of(object);
     let owner = function.qualified_name();
+    // A handle pushed into a collection nothing reads is its element (`handles[]`).
+    let unread_in = match &object.key {
+        ObjKey::Other(key) if crate::model::written_name(key).ends_with("[]") => {
+            Some(short(&object.display, NAME_WIDTH))
+        }
+        _ => None,
+    };
     let violation = ThreadLeak::Thread {
         name,
         owner,
         temporary: matches!(object.key, ObjKey::Other(_)),
+        unread_in,
         language: model.language,
         forever: runs_forever(model, object.def.unwrap_or(site)),
     };

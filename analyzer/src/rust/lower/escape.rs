@@ -96,6 +96,22 @@ impl Lowerer<'_> {
         link_spawn(out, site, id);
     }
 
+    /// A spawned thread's handle pushed into a collection that nothing reads
+    /// (`handles.push(thread::spawn(..))`, `handles` only ever pushed to): it is dropped with
+    /// the collection at the end of the function, which detaches the thread. The handle
+    /// becomes an element of the collection (`handles[]`) that nothing joins.
+    pub(super) fn discard_into(&mut self, value: &Value, collection: &str, out: &mut [Node]) {
+        let Some(site) = value.spawn else { return };
+        if value.place.is_some() {
+            return;
+        }
+        let key = ObjKey::Other(format!("{collection}[]@{}", site.start));
+        let kind = ObjKind::Thread { daemon: false };
+        let id = self.intern(key, collection.to_string(), kind, Some(site));
+        self.fresh.insert(id);
+        link_spawn(out, site, id);
+    }
+
     /// Sets `escapes` on every object, once the file is lowered.
     pub(super) fn finish_escapes(&mut self) {
         for (index, object) in self.objects.iter_mut().enumerate() {

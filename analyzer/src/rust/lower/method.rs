@@ -621,6 +621,15 @@ impl<'a> Lowerer<'a> {
         if name == "push" {
             self.note_item(&receiver, receiver_span, &values);
         }
+        // A handle pushed into a collection nothing reads is dropped with it.
+        if matches!(name, "push" | "push_back") {
+            let collection = self.text(receiver_span).to_string();
+            if self.unread.contains(&collection) {
+                for value in &values {
+                    self.discard_into(value, &collection, out);
+                }
+            }
+        }
         if matches!(
             name,
             "elapsed" | "duration_since" | "saturating_duration_since"

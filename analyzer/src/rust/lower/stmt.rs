@@ -11,7 +11,9 @@ use crate::rust::spans;
 
 use super::guards::{Binding, Frame, GuardState};
 use super::items::{FnBody, Input};
-use super::syntax::{block_exit, core_call, discarded_join, expr_exit, is_wildcard, member_name};
+use super::syntax::{
+    block_exit, core_call, discarded_join, expr_exit, is_wildcard, member_name, unread_collections,
+};
 use super::values::{element_of, Place, Ty, Value};
 use super::{Lowerer, MAX_DEPTH};
 
@@ -20,6 +22,11 @@ impl<'a> Lowerer<'a> {
         self.current = id;
         self.repetition = 0;
         self.room.clear();
+        self.unread = match self.fns[id.0 as usize].body {
+            FnBody::Block(block) => unread_collections(block),
+            FnBody::Async(block) => unread_collections(&block.block),
+            _ => Vec::new(),
+        };
         self.frames = vec![Frame::default()];
         self.temps.clear();
         self.temp_scopes = vec![Vec::new()];

@@ -365,3 +365,104 @@ pub(super) fn test_attribute(attrs: &[syn::Attribute]) -> TestAttribute {
     }
     found
 }
+
+/// Locals bound to a new, empty collection (`let mut handles = Vec::new();`,
+/// `Vec::with_capacity(n)`, `VecDeque::new()`, `vec![]`) that the block never mentions again
+/// but as the receiver of `push`/`push_back`: nothing ever reads what goes in, and the
+/// collection drops it at the end of the function.
+pub(super) fn unread_collections(block: &Block) -> Vec<String> {
+    #[derive(Default)]
+    struct Scan {
+        made: Vec<String>,
+        read: Vec<String>,
+        depth: usize,
+    }
+    fn empty_collection(expr: &Expr) -> bool {
+        match expr {
+            Expr::Call(call) if call.args.len() <= 1 => {
+                let Expr::Path(path) = &*call.func else {
+                    return false;
+                };
+                let names: Vec<String> = path
+                    .path
+                    .segments
+                    .iter()
+                    .rev()
+                    .take(2)
+                    .map(|s| s.ident.to_string())
+                    .collect();
+                matches!(
+                    names
+                        .iter()
+                        .map(String::as_str)
+                        .collect::<Vec<_>>()
+                        .as_slice(),
+                    ["new" | "with_capacity", "Vec" | "VecDeque"]
+                ) && (names[0] == "with_capacity") == (call.args.len() == 1)
+            }
+            Expr::Macro(mac) => mac.mac.path.is_ident("vec") && mac.mac.tokens.is_empty(),
+            _ => false,
+        }
+    }
+    impl<'ast> Visit<'ast> for Scan {
+        fn visit_local(&mut self, local: &'ast syn::Local) {
+            if let (Pat::Ident(binding), Some(init)) = (&local.pat, &local.init) {
+                let name = binding.ident.to_string();
+                if binding.mutability.is_some()
+                    && init.diverge.is_none()
+                    && empty_collection(&init.expr)
+                    && !self.made.contains(&name)
+                {
+                    self.made.push(name);
+                    return;
+                }
+                // Bound again: not the same collection.
+                self.read.push(name);
+            }
+            syn::visit::visit_local(self, local);
+        }
+        fn visit_expr_method_call(&mut self, call: &'ast syn::ExprMethodCall) {
+            let method = call.method.to_string();
+            let pushed = matches!(method.as_str(), "push" | "push_back")
+                && matches!(&*call.receiver, Expr::Path(p) if p.path.get_ident().is_some());
+            if !pushed {
+                self.visit_expr(&call.receiver);
+            }
+            for arg in &call.args {
+                self.visit_expr(arg);
+            }
+        }
+        fn visit_expr_path(&mut self, path: &'ast syn::ExprPath) {
+            if let Some(ident) = path.path.get_ident() {
+                self.read.push(ident.to_string());
+            }
+        }
+        fn visit_macro(&mut self, mac: &'ast syn::Macro) {
+            // What a macro does with a name is not known: it may read it.
+            let mut stack = vec![mac.tokens.clone()];
+            while let Some(tokens) = stack.pop() {
+                for tree in tokens {
+                    match tree {
+                        proc_macro2::TokenTree::Ident(ident) => self.read.push(ident.to_string()),
+                        proc_macro2::TokenTree::Group(group) => stack.push(group.stream()),
+                        _ => {}
+                    }
+                }
+            }
+        }
+        fn visit_expr(&mut self, expr: &'ast Expr) {
+            if self.depth > MAX_DEPTH {
+                return;
+            }
+            self.depth += 1;
+            syn::visit::visit_expr(self, expr);
+            self.depth -= 1;
+        }
+    }
+    let mut scan = Scan::default();
+    scan.visit_block(block);
+    scan.made
+        .into_iter()
+        .filter(|name| !scan.read.contains(name))
+        .collect()
+}
