@@ -443,6 +443,10 @@ pub struct LoopInfo {
     /// (`sleep(step); left -= step`): the time waited, a deadline rather than a count of
     /// attempts. Empty when the front-end does not record it.
     pub timed: Vec<String>,
+    /// The loop sleeps for an interval it grows from its own value on each pass (`sleep(delay)`
+    /// with `delay = min(2 * delay, cap)` or `delay *= 2`): a retry with back-off. False when
+    /// the front-end does not record it.
+    pub backoff: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -72,6 +72,10 @@ declare_rule! {
     ///   time_left > 0 and not self._cancelled: sleep(0.5); time_left -= 0.5`, the sleep
     ///   awaited too): the loop still polls the shared state its condition tests besides (a
     ///   bound in a local, `attempt < attempts`, is none);
+    /// - a retry with back-off: a loop that sleeps for an interval it grows from its own value
+    ///   on each pass (`time.sleep(delay)` with `delay = min(2 * delay, 30)` or `delay *= 2`)
+    ///   tests the calls in it as its own attempts (`if await self.connect(): break`); a
+    ///   query of an object's state (`stop.is_set()`) or an attribute it reads is still polled;
     /// - `while True: work(); time.sleep(n)` with nothing to re-check (a periodic task);
     /// - a loop each pass of which blocks, with no timeout, to receive or hand over work
     ///   (`while let Ok(job) = rx.recv()`, `rx.recv().await`, `item = q.get()` before the sleep):
@@ -526,6 +530,9 @@ struct OwnState<'a> {
     /// here): what it writes of `self` is not known, so any attribute of `self` (written
     /// `self.` plus the name) may be the result of the pass's own attempt.
     opaque_self: Option<String>,
+    /// The loop backs off between passes ([`LoopInfo::backoff`]): the calls it tests are its
+    /// own attempts (`if self.connect(): break`), retried with growing delays.
+    backoff: bool,
 }
 
 impl<'a> OwnState<'a> {
@@ -574,6 +581,7 @@ impl<'a> OwnState<'a> {
             written,
             locals_change: model.language == Language::Python,
             opaque_self,
+            backoff: info.backoff,
         }
     }
 
@@ -588,6 +596,7 @@ impl<'a> OwnState<'a> {
                         .as_ref()
                         .is_some_and(|prefix| name.starts_with(prefix.as_str()))
             }
+            Read::Call(_) => self.backoff,
             _ => false,
         }
     }

@@ -33,7 +33,7 @@ impl Lowerer<'_> {
             let Some((raises, condition)) = self.take(function, value) else {
                 continue;
             };
-            if self.catches(handler.type_.as_deref(), raises) {
+            if self.catches(handler.type_.as_deref(), Some(raises)) {
                 info.not_yet = Some(condition);
                 break;
             }
@@ -108,9 +108,10 @@ impl Lowerer<'_> {
         })
     }
 
-    /// The handler's types catch what the take raises: the exception itself, a base class of
-    /// it (`LookupError`, `Exception`), or everything (a bare `except:`).
-    fn catches(&self, types: Option<&Expr>, raises: NotYet) -> bool {
+    /// The handler's types catch what the take raises (`None`: any exception): the exception
+    /// itself, a base class of it (`LookupError`, `Exception`), or everything (a bare
+    /// `except:`).
+    fn catches(&self, types: Option<&Expr>, raises: Option<NotYet>) -> bool {
         let Some(types) = types else {
             return true;
         };
@@ -118,13 +119,14 @@ impl Lowerer<'_> {
             let Some(name) = self.exception_name(expr) else {
                 return false;
             };
-            match name.as_str() {
-                "Exception" | "BaseException" => true,
-                "queue.Empty" | "multiprocessing.queues.Empty" => raises == NotYet::Empty,
-                "queue.Full" | "multiprocessing.queues.Full" => raises == NotYet::Full,
-                "KeyError" | "IndexError" | "LookupError" => raises == NotYet::Lookup,
-                _ => false,
-            }
+            let caught = match name.as_str() {
+                "Exception" | "BaseException" => return true,
+                "queue.Empty" | "multiprocessing.queues.Empty" => NotYet::Empty,
+                "queue.Full" | "multiprocessing.queues.Full" => NotYet::Full,
+                "KeyError" | "IndexError" | "LookupError" => NotYet::Lookup,
+                _ => return false,
+            };
+            raises == Some(caught)
         };
         match types {
             Expr::Tuple(tuple) => tuple.elts.iter().any(one),
@@ -172,20 +174,9 @@ impl Lowerer<'_> {
                 !try_stmt.finalbody.iter().any(raises)
                     && try_stmt.handlers.iter().any(|handler| {
                         let ExceptHandler::ExceptHandler(handler) = handler;
-                        let catch_all = handler.type_.as_deref().is_none_or(|types| {
-                            let one = |expr: &Expr| {
-                                self.exception_name(expr).is_some_and(|n| {
-                                    matches!(n.as_str(), "Exception" | "BaseException")
-                                })
-                            };
-                            match types {
-                                Expr::Tuple(tuple) => tuple.elts.iter().any(one),
-                                expr => one(expr),
-                            }
-                        });
-                        catch_all && !handler.body.iter().any(raises)
+                        self.catches(handler.type_.as_deref(), None)
+                            && !handler.body.iter().any(raises)
                     })
-                    && !try_stmt.orelse.iter().any(raises)
                     && try_stmt.orelse.is_empty()
             }
             Some(_) => false,

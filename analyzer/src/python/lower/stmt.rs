@@ -152,6 +152,7 @@ impl<'a> Lowerer<'a> {
                     assigned: assigned.iter().map(|(name, _)| name.clone()).collect(),
                     assigned_at: assigned.iter().map(|&(_, at)| at).collect(),
                     timed: self.timed_names(&while_stmt.body, &body, &counted),
+                    backoff: self.backs_off(&while_stmt.body, &body),
                     counted,
                 };
                 let keyword = self.keyword_span(while_stmt.range, "while");
@@ -178,6 +179,7 @@ impl<'a> Lowerer<'a> {
                     assigned_at: Vec::new(),
                     counted: Vec::new(),
                     timed: Vec::new(),
+                    backoff: false,
                 };
                 let keyword = self.keyword_span(
                     for_stmt.range,
@@ -657,6 +659,10 @@ impl<'a> Lowerer<'a> {
                 self.condition_reads(function, &op.right, reads, depth + 1);
             }
             Expr::Named(named) => self.condition_reads(function, &named.value, reads, depth + 1),
+            // `await self.poll()`: what the awaited call reads.
+            Expr::Await(awaited) => {
+                self.condition_reads(function, &awaited.value, reads, depth + 1);
+            }
             Expr::NumberLiteral(_)
             | Expr::BooleanLiteral(_)
             | Expr::NoneLiteral(_)
@@ -915,6 +921,28 @@ impl<'a> Lowerer<'a> {
     }
 }
 
+/// Whether an expression holds one equal to `target` (50 levels deep).
+struct Finds<'e> {
+    target: ComparableExpr<'e>,
+    found: bool,
+    depth: usize,
+}
+
+impl<'a> Visitor<'a> for Finds<'_> {
+    fn visit_expr(&mut self, expr: &'a Expr) {
+        if self.found || self.depth > 50 {
+            return;
+        }
+        if ComparableExpr::from(expr) == self.target {
+            self.found = true;
+            return;
+        }
+        self.depth += 1;
+        walk_expr(self, expr);
+        self.depth -= 1;
+    }
+}
+
 /// The plain names an expression reads, lambdas left out (at most 32 names, 50 levels deep).
 #[derive(Default)]
 struct ArgumentNames {
@@ -955,24 +983,76 @@ fn starts_threads(nodes: &[Node]) -> bool {
 }
 
 impl Lowerer<'_> {
+    /// The spans of the sleeps of a lowered loop body (an awaited one's may cover its
+    /// `await`).
+    fn sleep_spans(lowered: &[Node]) -> Vec<Span> {
+        let mut sleeps = Vec::new();
+        threadlint_rules::model::events(lowered, &mut |event, _| {
+            if matches!(event.kind, EventKind::Sleep) {
+                sleeps.push(event.span);
+            }
+        });
+        sleeps
+    }
+
+    /// The call is one of the sleeps.
+    fn is_one_of(sleeps: &[Span], call: &ast::ExprCall) -> bool {
+        let call = span(call.range());
+        sleeps
+            .iter()
+            .any(|sleep| sleep.contains(call) && sleep.end == call.end)
+    }
+
+    /// A loop body sleeps for a variable or attribute it grows from its own value
+    /// (`time.sleep(delay)` and `delay = min(2 * delay, 30)` or `delay *= 2`): a back-off
+    /// between attempts.
+    fn backs_off(&self, body: &[Stmt], lowered: &[Node]) -> bool {
+        let sleeps = Self::sleep_spans(lowered);
+        if sleeps.is_empty() {
+            return false;
+        }
+        let mut intervals: Vec<ComparableExpr> = Vec::new();
+        let mut grown: Vec<ComparableExpr> = Vec::new();
+        walk_own_body(body, |visited| match visited {
+            Visited::Expr(Expr::Call(call))
+                if Self::is_one_of(&sleeps, call) && call.arguments.args.len() == 1 =>
+            {
+                let interval = &call.arguments.args[0];
+                if matches!(interval, Expr::Name(_) | Expr::Attribute(_)) {
+                    intervals.push(ComparableExpr::from(interval));
+                }
+            }
+            Visited::Stmt(Stmt::AugAssign(step)) => grown.push(ComparableExpr::from(&*step.target)),
+            Visited::Stmt(Stmt::Assign(assign)) => {
+                if let [target] = assign.targets.as_slice() {
+                    let mut finds = Finds {
+                        target: ComparableExpr::from(target),
+                        found: false,
+                        depth: 0,
+                    };
+                    finds.visit_expr(&assign.value);
+                    if finds.found {
+                        grown.push(finds.target);
+                    }
+                }
+            }
+            _ => {}
+        });
+        intervals.iter().any(|interval| grown.contains(interval))
+    }
+
     /// The names of `counted` that a loop body counts by the amount one of its sleeps waits
     /// (`sleep(step)` and `left -= step`, the same expression): the time waited.
     fn timed_names(&self, body: &[Stmt], lowered: &[Node], counted: &[String]) -> Vec<String> {
         if counted.is_empty() {
             return Vec::new();
         }
-        let mut sleeps = Vec::new();
-        threadlint_rules::model::events(lowered, &mut |event, _| {
-            if matches!(event.kind, EventKind::Sleep) {
-                sleeps.push(event.span.start);
-            }
-        });
+        let sleeps = Self::sleep_spans(lowered);
         let mut amounts: Vec<&Expr> = Vec::new();
         let mut steps: Vec<(&str, &Expr)> = Vec::new();
         walk_own_body(body, |visited| match visited {
             Visited::Expr(Expr::Call(call))
-                if sleeps.contains(&call.range().start().to_u32())
-                    && call.arguments.args.len() == 1 =>
+                if Self::is_one_of(&sleeps, call) && call.arguments.args.len() == 1 =>
             {
                 amounts.push(&call.arguments.args[0]);
             }

@@ -504,6 +504,7 @@ impl<'a> Lowerer<'a> {
             assigned_at: Vec::new(),
             counted,
             timed: Vec::new(),
+            backoff: false,
         };
         out.push(Node::Scope(Scope {
             kind: ScopeKind::Loop(info),
@@ -565,6 +566,7 @@ impl<'a> Lowerer<'a> {
                 assigned_at: Vec::new(),
                 counted: Vec::new(),
                 timed: Vec::new(),
+                backoff: false,
             }),
             span: whole,
             keyword: self.span(f.for_token.span),

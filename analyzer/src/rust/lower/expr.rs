@@ -239,6 +239,7 @@ impl<'a> Lowerer<'a> {
                         assigned_at: Vec::new(),
                         counted,
                         timed: Vec::new(),
+                        backoff: false,
                     }),
                     span: self.expr_span(expr),
                     keyword: self.span(loop_expr.loop_token.span),
