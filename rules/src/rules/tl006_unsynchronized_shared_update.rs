@@ -20,8 +20,9 @@ declare_rule! {
     /// thread is created in a loop or a comprehension (or the `Thread` subclass is instantiated
     /// there or at several places), or several threads reach it. An update in code that runs on
     /// a single thread is reported only when another function, outside that thread, writes the
-    /// same state: one background thread counting into a global that the main thread reads
-    /// after `join()` is not a race.
+    /// same state, or calls the function that updates it (the flush thread and every caller of
+    /// `gauge()` both run `_report()`): one background thread counting into a global that the
+    /// main thread reads after `join()` is not a race.
     ///
     /// Not reported: an update with a lock held around it, in the same function or at every call
     /// that leads to it from thread code; an update in `__init__` (the object is not shared yet),
@@ -104,6 +105,9 @@ pub enum UnsynchronizedSharedUpdate {
         /// The function that runs it, and the thread entry that calls it.
         runs: String,
         writer: Option<String>,
+        /// `writer` does not write the state itself: it calls the function that does, outside
+        /// the thread.
+        through_call: bool,
         /// The lock to suggest.
         lock: String,
     },
@@ -131,6 +135,16 @@ impl Violation for UnsynchronizedSharedUpdate {
                 ..
             } => format!(
                 "{shown} reads and writes {place} with no lock held, and {runs} runs on several threads at once: two threads can read the same old value and one of the updates is lost"
+            ),
+            UnsynchronizedSharedUpdate::Update {
+                shown,
+                place,
+                runs,
+                writer: Some(caller),
+                through_call: true,
+                ..
+            } => format!(
+                "{shown} reads and writes {place} with no lock held in {runs}, which runs on another thread while `{caller}` also calls it outside that thread: a write between the read and the write back is lost"
             ),
             UnsynchronizedSharedUpdate::Update {
                 shown,
@@ -192,6 +206,13 @@ enum Race {
         writer: FnId,
         site: Span,
     },
+    /// The code runs on one other thread, and a function outside that thread calls it too
+    /// (`gauge()` calling the `_report()` the flush thread runs).
+    OtherCaller {
+        entry: usize,
+        caller: FnId,
+        site: Span,
+    },
 }
 
 fn check(cx: &Context) -> Vec<Finding> {
@@ -206,6 +227,8 @@ fn check(cx: &Context) -> Vec<Finding> {
     }
     let count = model.functions.len();
     let mut calls: Vec<Vec<(FnId, bool)>> = vec![Vec::new(); count];
+    // For each function, the calls of it made with no lock held: (caller, site).
+    let mut unlocked_callers: Vec<Vec<(FnId, Span)>> = vec![Vec::new(); count];
     let mut updates: Vec<Vec<Update>> = (0..count).map(|_| Vec::new()).collect();
     // Every write of each object, outside constructors: (function, site).
     let mut writers: HashMap<ObjId, Vec<(FnId, Span)>> = HashMap::new();
@@ -217,7 +240,12 @@ fn check(cx: &Context) -> Vec<Finding> {
                 .iter()
                 .any(|h| model.object(h.lock).kind.is_lock_like());
             match &event.kind {
-                EventKind::Call { callee } => calls[index].push((*callee, locked)),
+                EventKind::Call { callee } => {
+                    calls[index].push((*callee, locked));
+                    if !locked && !constructor {
+                        unlocked_callers[callee.0 as usize].push((function, event.span));
+                    }
+                }
                 EventKind::SharedWrite {
                     target,
                     obj: Some(obj),
@@ -300,6 +328,20 @@ fn check(cx: &Context) -> Vec<Finding> {
                     race.get_or_insert(Race::OtherWriter {
                         entry: entry_index,
                         writer,
+                        site,
+                    });
+                }
+                // The function itself is also called outside the thread, with no lock held.
+                let outside = unlocked_callers[index].iter().find(|(caller, site)| {
+                    let same_thread = reach.all.contains(&caller.0);
+                    let ordered =
+                        Some(*caller) == handoff && sequential(model, *caller, entry.site, *site);
+                    !same_thread && !ordered
+                });
+                if let Some(&(caller, site)) = outside {
+                    race.get_or_insert(Race::OtherCaller {
+                        entry: entry_index,
+                        caller,
                         site,
                     });
                 }
@@ -388,7 +430,9 @@ fn finding(cx: &Context, function: FnId, update: &Update, race: Race) -> Finding
         _ => "shared state",
     };
     let entry_index = match race {
-        Race::Concurrent(entry) | Race::OtherWriter { entry, .. } => entry,
+        Race::Concurrent(entry)
+        | Race::OtherWriter { entry, .. }
+        | Race::OtherCaller { entry, .. } => entry,
     };
     let entry = &model.thread_entries[entry_index];
     let entry_name = model.function(entry.function).qualified_name();
@@ -397,8 +441,17 @@ fn finding(cx: &Context, function: FnId, update: &Update, race: Race) -> Finding
     } else {
         format!("`{name}` (called from `{entry_name}`)")
     };
+    let through_call = matches!(race, Race::OtherCaller { .. });
     let (writer, mut related) = match race {
         Race::Concurrent(_) => (None, Vec::new()),
+        Race::OtherCaller { caller, site, .. } => (
+            Some(model.function(caller).qualified_name()),
+            vec![Related {
+                file: None,
+                span: site,
+                message: format!("`{name}` is also called here, outside that thread"),
+            }],
+        ),
         Race::OtherWriter { writer, site, .. } => {
             let writer_name = model.function(writer).qualified_name();
             (
@@ -428,6 +481,7 @@ fn finding(cx: &Context, function: FnId, update: &Update, race: Race) -> Finding
         place,
         runs,
         writer,
+        through_call,
         lock,
     };
     violation.at(update.span).with_related(related)
