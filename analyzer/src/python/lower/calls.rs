@@ -666,6 +666,12 @@ impl<'a> Lowerer<'a> {
     ) -> Option<FnId> {
         let name = method.attr.id.as_str();
         let own = self.functions[function.0 as usize].class;
+        let enclosing = match &*method.value {
+            Expr::Name(receiver) if own.is_none() => {
+                self.enclosing_self(function, receiver.id.as_str())
+            }
+            _ => None,
+        };
         let class = match &*method.value {
             Expr::Name(receiver)
                 if Some(receiver.id.as_str()) == self.self_name(function)
@@ -678,13 +684,7 @@ impl<'a> Lowerer<'a> {
             }
             // `self` of the method around a nested function (`def _run():
             // self.run_listeners(m)`): the same instance.
-            Expr::Name(receiver)
-                if self
-                    .enclosing_self(function, receiver.id.as_str())
-                    .is_some() =>
-            {
-                self.enclosing_self(function, receiver.id.as_str())?
-            }
+            Expr::Name(_) if enclosing.is_some() => enclosing?,
             // `self.store.put(x)`, `store.put(x)`: a method of an instance of a class of the
             // file. Not for another instance of the method's own class (or a related one):
             // its methods take that instance's locks, which the callee's `self` would confuse
