@@ -134,8 +134,10 @@ impl<'a> Lowerer<'a> {
 
     /// The kind of every element of a list, tuple or comprehension made of objects of one
     /// kind: futures (`pool.submit(..)`), events, queues, barriers. Locks and conditions are
-    /// left out (one object would stand for several locks, which must not look re-entered), and so
-    /// are threads and executors, whose starts and shutdowns are followed one by one.
+    /// not typed as such (one object would stand for several locks, which must not look
+    /// re-entered): a container made of them per key or slot has `UntypedLock` elements, whose
+    /// re-entry is not judged. Threads and executors are left out, their starts and shutdowns
+    /// being followed one by one.
     fn element_kind(&mut self, function: FnId, value: &Expr) -> Option<ObjKind> {
         // Locks made per key or per slot (`defaultdict(threading.RLock)`, `{k: Lock() for k
         // in ks}`, `[Lock() for _ in range(n)]`): one object stands for all of them, so it is
