@@ -100,6 +100,9 @@ pub struct Lowerer<'a> {
     /// Attribute name -> kind, where every class of the file that defines the attribute agrees;
     /// used for receivers whose class is not known (`account.lock` with `account` a parameter).
     attribute_kinds: HashMap<String, Option<ObjKind>>,
+    /// Whether a class's methods assign an attribute (`self.attr = ...`), by (class, attr):
+    /// read once per pair.
+    class_assigns_memo: HashMap<(usize, String), bool>,
     /// Module code has started a thread or submitted work: its writes to its own names are
     /// shared state from then on.
     module_started_threads: bool,
@@ -198,6 +201,7 @@ impl<'a> Lowerer<'a> {
             objects: Vec::new(),
             object_by_key: HashMap::default(),
             attribute_kinds: HashMap::default(),
+            class_assigns_memo: HashMap::default(),
             module_started_threads: false,
             instance_types: HashMap::default(),
             file_instances: HashMap::default(),

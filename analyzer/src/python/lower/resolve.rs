@@ -639,8 +639,21 @@ impl<'a> Lowerer<'a> {
             .filter(|&kind| kind != ObjKind::Unknown);
         match own {
             Some(kind) => self.objects[id.0 as usize].kind = kind,
-            None if self.class_assigns(class, attr) => {}
-            None => self.fill_from_attribute_index(id, attr),
+            // Only a name some class of the file gives a kind needs the class's methods read.
+            None if !matches!(self.attribute_kinds.get(attr), Some(Some(_))) => {}
+            None => {
+                let key = (class, attr.to_string());
+                let assigns = if let Some(&assigns) = self.class_assigns_memo.get(&key) {
+                    assigns
+                } else {
+                    let assigns = self.class_assigns(class, attr);
+                    self.class_assigns_memo.insert(key, assigns);
+                    assigns
+                };
+                if !assigns {
+                    self.fill_from_attribute_index(id, attr);
+                }
+            }
         }
     }
 
