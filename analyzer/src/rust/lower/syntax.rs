@@ -99,15 +99,22 @@ pub(super) fn discarded_join(expr: &Expr) -> Option<&Expr> {
 
 /// `drop`, `mem::drop`, `std::mem::drop`, `core::mem::drop`.
 fn is_drop(path: &syn::Path) -> bool {
-    let names: Vec<String> = path.segments.iter().map(|s| s.ident.to_string()).collect();
-    matches!(
-        names
-            .iter()
-            .map(String::as_str)
-            .collect::<Vec<_>>()
-            .as_slice(),
-        ["drop"] | ["mem", "drop"] | ["std" | "core", "mem", "drop"]
-    )
+    idents_match(path.segments.iter(), |names| {
+        matches!(
+            names,
+            ["drop"] | ["mem", "drop"] | ["std" | "core", "mem", "drop"]
+        )
+    })
+}
+
+/// `test` applied to the identifiers of the segments, as a slice of `&str` to match on.
+fn idents_match<'p>(
+    segments: impl Iterator<Item = &'p syn::PathSegment>,
+    test: impl FnOnce(&[&str]) -> bool,
+) -> bool {
+    let names: Vec<String> = segments.map(|s| s.ident.to_string()).collect();
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    test(&names)
 }
 
 /// A `let` pattern that binds nothing: `_`, `_: T`.
@@ -383,22 +390,16 @@ pub(super) fn unread_collections(block: &Block) -> Vec<String> {
                 let Expr::Path(path) = &*call.func else {
                     return false;
                 };
-                let names: Vec<String> = path
-                    .path
-                    .segments
-                    .iter()
-                    .rev()
-                    .take(2)
-                    .map(|s| s.ident.to_string())
-                    .collect();
-                matches!(
-                    names
-                        .iter()
-                        .map(String::as_str)
-                        .collect::<Vec<_>>()
-                        .as_slice(),
-                    ["new" | "with_capacity", "Vec" | "VecDeque"]
-                ) && (names[0] == "with_capacity") == (call.args.len() == 1)
+                // `Vec::new()`, `VecDeque::with_capacity(n)`: the last two segments, reversed.
+                idents_match(
+                    path.path.segments.iter().rev().take(2),
+                    |names| match names {
+                        [method @ ("new" | "with_capacity"), "Vec" | "VecDeque"] => {
+                            (*method == "with_capacity") == (call.args.len() == 1)
+                        }
+                        _ => false,
+                    },
+                )
             }
             Expr::Macro(mac) => mac.mac.path.is_ident("vec") && mac.mac.tokens.is_empty(),
             _ => false,
