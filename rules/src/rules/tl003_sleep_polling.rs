@@ -82,8 +82,9 @@ declare_rule! {
     ///   the messages pace it and the sleep only throttles it. A `get(timeout=...)`, or a
     ///   receive that a "not yet" arm skips by sleeping and going round again, does not;
     /// - comparisons with the clock (`while time.monotonic() < deadline`,
-    ///   `if time.monotonic() < self.next_run:`): a deadline passes by itself, not through
-    ///   another thread. So does a query of an object that the function makes and keeps to
+    ///   `if time.monotonic() < self.next_run:`, also through a local bound to a lambda or to
+    ///   `functools.partial` of one, whose body is what the call tests): a deadline passes by
+    ///   itself, not through another thread. So does a query of an object that the function makes and keeps to
     ///   itself (`deadline = Deadline(t)`, then `while not deadline.expired():`, in Python),
     ///   when it is an instance of a project class or a library's object made from constants
     ///   alone (`watch = timeutils.StopWatch(duration=60)`; not one made from nothing,

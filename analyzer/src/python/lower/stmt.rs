@@ -552,6 +552,13 @@ impl<'a> Lowerer<'a> {
                 self.condition_reads(function, &sub.slice, reads, depth + 1);
             }
             Expr::Call(call) => {
+                // A local bound to a lambda, or to `functools.partial` of one (`condition =
+                // partial(lambda start, timeout: time.time() - start <= timeout, ..)`): the call
+                // reads what the lambda's body reads.
+                if let Some(body) = self.local_lambda(function, &call.func) {
+                    self.condition_reads(function, body, reads, depth + 1);
+                    return;
+                }
                 // A query of an object the function made itself and keeps to itself (`timer =
                 // Timeout(t)`, then `while not timer.expired()`): no other thread can change
                 // it; it changes with time or through this function's own calls, a deadline
@@ -670,6 +677,30 @@ impl<'a> Lowerer<'a> {
             | Expr::BytesLiteral(_) => reads.push(Read::Constant),
             _ => reads.push(Read::Shared(self.text(expr.range()).to_string())),
         }
+    }
+
+    /// The body of the lambda a local name is bound to, directly or through
+    /// `functools.partial(lambda ..: .., ..)`.
+    fn local_lambda(&self, function: FnId, callee: &Expr) -> Option<&'a Expr> {
+        let Expr::Name(name) = callee else {
+            return None;
+        };
+        let value = *self.local_values.get(&(function, name.id.to_string()))?;
+        let lambda = match value {
+            Expr::Lambda(lambda) => lambda,
+            Expr::Call(call)
+                if self
+                    .qualified_name(&call.func)
+                    .is_some_and(|q| q == "functools.partial") =>
+            {
+                match call.arguments.find_positional(0)? {
+                    Expr::Lambda(lambda) => lambda,
+                    _ => return None,
+                }
+            }
+            _ => return None,
+        };
+        Some(&lambda.body)
     }
 
     /// The end of `with ThreadPoolExecutor() as ex:` (or `with ex:`) shuts the executor down
