@@ -80,7 +80,9 @@ impl FileReport {
 /// How many files were parsed, and how many came from the cache.
 #[derive(Default)]
 pub(crate) struct Counters {
-    parsed: AtomicUsize,
+    /// The files parsed, each once however many passes parse it (the link step analyses some
+    /// files again with the project index).
+    parsed: std::sync::Mutex<rustc_hash::FxHashSet<PathBuf>>,
     cached: AtomicUsize,
 }
 
@@ -382,7 +384,9 @@ pub(crate) fn analyse(
             };
         }
     }
-    counters.parsed.fetch_add(1, Ordering::Relaxed);
+    if let Ok(mut parsed) = counters.parsed.lock() {
+        parsed.insert(path.clone());
+    }
     let (suppressions, summary) =
         match run_isolated(|| lint(language, &source, &lines, &path, &settings, index)) {
             Ok(linted) => {
@@ -678,7 +682,10 @@ pub fn check_with(input: Input, settings: &dyn SettingsSource, options: &RunOpti
         cache.store_seen();
     }
     let mut report = finish(analyses);
-    report.parsed = counters.parsed.into_inner();
+    report.parsed = counters
+        .parsed
+        .into_inner()
+        .map_or(0, |parsed| parsed.len());
     report.cached = counters.cached.into_inner();
     if let Some((cache, state)) = &run {
         cache.store_run(state, &report);
