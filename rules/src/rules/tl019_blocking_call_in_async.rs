@@ -61,7 +61,8 @@ declare_rule! {
     ///
     /// A plain function of the same file that the async code calls runs on its thread too: a
     /// call of one that sleeps, waits or blocks whenever it is called (not under an `if`, which
-    /// may depend on the caller's arguments), itself or through the plain functions it calls
+    /// may depend on the caller's arguments, unless every arm of an `if` with an `else`
+    /// blocks), itself or through the plain functions it calls
     /// (three deep), is reported at the call, with the blocking call as a related location
     /// (`wait_for_removal(&rx)` whose body is `rx.recv()`). Its lock acquisitions are not (a
     /// short critical section in a helper is the common case), nor is a closure or block
@@ -285,12 +286,74 @@ fn blocking_inside<'m>(
             _ => {}
         }
     });
-    if let Some(event) = found {
+    if let Some(event) = found.or_else(|| every_arm_stalls(model, &function.body)) {
         return Some((event, function));
     }
     calls
         .into_iter()
         .find_map(|next| blocking_inside(model, next, depth + 1, seen))
+}
+
+/// An `if` statement of the body (not nested in another branch) with an `else`, every arm of
+/// which sleeps, waits or blocks, outside any deeper `if`: whichever arm runs, the function
+/// blocks (`if self.history: open(a, "w") ... else: open(b, "w")`). The first arm's call.
+fn every_arm_stalls<'m>(model: &'m FileModel, body: &'m [Node]) -> Option<&'m Event> {
+    let arm_stall = |arm: &'m crate::model::Scope| {
+        let mut found = None;
+        crate::model::events(&arm.body, &mut |event, scopes| {
+            let deeper = scopes
+                .iter()
+                .any(|scope| matches!(scope.kind, ScopeKind::Branch(_)));
+            if found.is_none()
+                && !deeper
+                && !matches!(event.kind, EventKind::Acquire { .. })
+                && stall(model, event, None).is_some()
+            {
+                found = Some(event);
+            }
+        });
+        found
+    };
+    let arms_of = |start: usize| {
+        body[start..]
+            .iter()
+            .enumerate()
+            .map_while(|(offset, node)| match node {
+                Node::Scope(
+                    scope @ crate::model::Scope {
+                        kind: ScopeKind::Branch(arm),
+                        ..
+                    },
+                ) if arm.if_statement && (offset == 0) == arm.first => Some((scope, arm)),
+                _ => None,
+            })
+            .collect::<Vec<_>>()
+    };
+    body.iter().enumerate().find_map(|(index, node)| {
+        let Node::Scope(crate::model::Scope {
+            kind: ScopeKind::Branch(first),
+            ..
+        }) = node
+        else {
+            return None;
+        };
+        if !(first.if_statement && first.first && first.has_else) {
+            return None;
+        }
+        let arms = arms_of(index);
+        // The last arm is an `else`: it has no condition of its own.
+        let covers = arms
+            .last()
+            .is_some_and(|(_, arm)| !arm.first && arm.condition.span.is_none());
+        if !covers {
+            return None;
+        }
+        let stalls: Vec<&Event> = arms
+            .iter()
+            .filter_map(|(scope, _)| arm_stall(scope))
+            .collect();
+        (stalls.len() == arms.len()).then(|| stalls[0])
+    })
 }
 
 fn lowercase_first(message: &str) -> String {
