@@ -428,13 +428,7 @@ fn stalled_arm<'a>(
     // continue`): a deadline, when it does nothing else and the loop only ever counts the
     // names by what its sleep waits (`attempt += 1` counts attempts: a bounded retry).
     let counts_time = |scope: &Scope| {
-        let mut other = false;
-        events(&scope.body, &mut |event, _| match event.kind {
-            EventKind::Sleep | EventKind::StateTest { .. } | EventKind::Await => {}
-            EventKind::Exit(ExitKind::Continue) => {}
-            _ => other = true,
-        });
-        !other
+        only_sleeps(&scope.body)
             && scope.statements as usize <= 2 + info.counted.len()
             && names
                 .iter()
@@ -668,14 +662,14 @@ fn paced_by_receive(the_loop: &Scope, sleep: &Event, sleep_on_every_pass: bool) 
         })
 }
 
-/// Every event of the loop's body is a sleep (awaited, in a coroutine) or a test of state:
-/// each pass only waits.
+/// Every event of the body is a sleep (awaited, in a coroutine), a test of state or a
+/// `continue` to the next pass, and it sleeps: each pass only waits.
 fn only_sleeps(body: &[Node]) -> bool {
     let mut sleeps = false;
     let mut other = false;
     events(body, &mut |event, _| match event.kind {
         EventKind::Sleep => sleeps = true,
-        EventKind::StateTest { .. } | EventKind::Await => {}
+        EventKind::StateTest { .. } | EventKind::Await | EventKind::Exit(ExitKind::Continue) => {}
         _ => other = true,
     });
     sleeps && !other

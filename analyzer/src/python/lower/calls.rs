@@ -204,7 +204,7 @@ impl<'a> Lowerer<'a> {
                     // An `httpx.AsyncClient` request is a coroutine: awaited, it blocks nothing.
                     return;
                 }
-                let done = self.is_done(obj) || self.awaited_futures.contains(&(function, obj));
+                let done = self.is_done(function, obj);
                 if let Some(event) = method_event(kind, name, args, obj, receiver, done) {
                     let synchronizes = matches!(
                         (kind, name),

@@ -103,10 +103,11 @@ impl<'a> Lowerer<'a> {
         }
     }
 
-    /// Whether the future `obj` is known to be done where it is used: finished earlier
-    /// ([`Self::done_futures`]), or the future a done callback is given.
-    pub(super) fn is_done(&self, obj: ObjId) -> bool {
-        if self.done_futures.contains(&obj) {
+    /// Whether the future `obj` is known to be done where `function` uses it: finished
+    /// earlier ([`Self::done_futures`]), awaited earlier in the coroutine
+    /// ([`Self::note_awaited_futures`]), or the future a done callback is given.
+    pub(super) fn is_done(&self, function: FnId, obj: ObjId) -> bool {
+        if self.done_futures.contains(&obj) || self.awaited_futures.contains(&(function, obj)) {
             return true;
         }
         let ObjKey::Param {
@@ -133,7 +134,7 @@ impl<'a> Lowerer<'a> {
         let left = self.resolve(function, &compare.left)?;
         let right = self.resolve(function, right)?;
         let future = |id: ObjId| self.objects[id.0 as usize].kind == ObjKind::Future;
-        match (self.is_done(left), self.is_done(right)) {
+        match (self.is_done(function, left), self.is_done(function, right)) {
             (true, false) if future(right) => Some(right),
             (false, true) if future(left) => Some(left),
             _ => None,

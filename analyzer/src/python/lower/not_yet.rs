@@ -143,11 +143,7 @@ impl Lowerer<'_> {
         if depth > 3 {
             return false;
         }
-        let body = self.functions[function.0 as usize].body;
-        let body = match body {
-            [Stmt::Expr(doc), rest @ ..] if doc.value.is_string_literal_expr() => rest,
-            body => body,
-        };
+        let body = super::syntax::after_docstring(self.functions[function.0 as usize].body);
         let guarded = body.iter().find_map(|stmt| match stmt {
             Stmt::Try(try_stmt) => Some(try_stmt),
             _ => None,

@@ -142,6 +142,7 @@ impl<'a> Lowerer<'a> {
                 assigned.extend(self.closure_writes(function, &while_stmt.body));
                 assigned.extend(self.private_mutations(function, &while_stmt.body));
                 let counted = counted_names(&while_stmt.body);
+                let (timed, backoff) = self.loop_sleeps(&while_stmt.body, &body, &counted);
                 let info = LoopInfo {
                     kind: if infinite {
                         LoopKind::Infinite
@@ -151,8 +152,8 @@ impl<'a> Lowerer<'a> {
                     condition,
                     assigned: assigned.iter().map(|(name, _)| name.clone()).collect(),
                     assigned_at: assigned.iter().map(|&(_, at)| at).collect(),
-                    timed: self.timed_names(&while_stmt.body, &body, &counted),
-                    backoff: self.backs_off(&while_stmt.body, &body),
+                    timed,
+                    backoff,
                     counted,
                 };
                 let keyword = self.keyword_span(while_stmt.range, "while");
@@ -1014,46 +1015,46 @@ fn starts_threads(nodes: &[Node]) -> bool {
 }
 
 impl Lowerer<'_> {
-    /// The spans of the sleeps of a lowered loop body (an awaited one's may cover its
-    /// `await`).
-    fn sleep_spans(lowered: &[Node]) -> Vec<Span> {
-        let mut sleeps = Vec::new();
+    /// What a loop's sleeps say about the names it changes: the names of `counted` that it
+    /// counts by the amount a sleep waits (`sleep(step)` and `left -= step`, the same
+    /// expression: the time waited, [`LoopInfo::timed`]), and whether it sleeps for a variable
+    /// or attribute it grows from its own value (`sleep(delay)` and `delay = min(2 * delay,
+    /// 30)` or `delay *= 2`: a back-off between attempts, [`LoopInfo::backoff`]).
+    fn loop_sleeps(
+        &self,
+        body: &[Stmt],
+        lowered: &[Node],
+        counted: &[String],
+    ) -> (Vec<String>, bool) {
+        // The sleeps' spans (an awaited one's may cover its `await`).
+        let mut sleeps: Vec<Span> = Vec::new();
         threadlint_rules::model::events(lowered, &mut |event, _| {
             if matches!(event.kind, EventKind::Sleep) {
                 sleeps.push(event.span);
             }
         });
-        sleeps
-    }
-
-    /// The call is one of the sleeps.
-    fn is_one_of(sleeps: &[Span], call: &ast::ExprCall) -> bool {
-        let call = span(call.range());
-        sleeps
-            .iter()
-            .any(|sleep| sleep.contains(call) && sleep.end == call.end)
-    }
-
-    /// A loop body sleeps for a variable or attribute it grows from its own value
-    /// (`time.sleep(delay)` and `delay = min(2 * delay, 30)` or `delay *= 2`): a back-off
-    /// between attempts.
-    fn backs_off(&self, body: &[Stmt], lowered: &[Node]) -> bool {
-        let sleeps = Self::sleep_spans(lowered);
         if sleeps.is_empty() {
-            return false;
+            return (Vec::new(), false);
         }
-        let mut intervals: Vec<ComparableExpr> = Vec::new();
+        let is_sleep = |call: &ast::ExprCall| {
+            let call = span(call.range());
+            sleeps
+                .iter()
+                .any(|sleep| sleep.contains(call) && sleep.end == call.end)
+        };
+        let mut amounts: Vec<ComparableExpr> = Vec::new();
+        let mut steps: Vec<(&str, ComparableExpr)> = Vec::new();
         let mut grown: Vec<ComparableExpr> = Vec::new();
         walk_own_body(body, |visited| match visited {
-            Visited::Expr(Expr::Call(call))
-                if Self::is_one_of(&sleeps, call) && call.arguments.args.len() == 1 =>
-            {
-                let interval = &call.arguments.args[0];
-                if matches!(interval, Expr::Name(_) | Expr::Attribute(_)) {
-                    intervals.push(ComparableExpr::from(interval));
-                }
+            Visited::Expr(Expr::Call(call)) if is_sleep(call) && call.arguments.args.len() == 1 => {
+                amounts.push(ComparableExpr::from(&call.arguments.args[0]));
             }
-            Visited::Stmt(Stmt::AugAssign(step)) => grown.push(ComparableExpr::from(&*step.target)),
+            Visited::Stmt(Stmt::AugAssign(step)) => {
+                if let Expr::Name(name) = &*step.target {
+                    steps.push((name.id.as_str(), ComparableExpr::from(&*step.value)));
+                }
+                grown.push(ComparableExpr::from(&*step.target));
+            }
             Visited::Stmt(Stmt::Assign(assign)) => {
                 if let [target] = assign.targets.as_slice() {
                     let mut finds = Finds {
@@ -1069,42 +1070,22 @@ impl Lowerer<'_> {
             }
             _ => {}
         });
-        intervals.iter().any(|interval| grown.contains(interval))
-    }
-
-    /// The names of `counted` that a loop body counts by the amount one of its sleeps waits
-    /// (`sleep(step)` and `left -= step`, the same expression): the time waited.
-    fn timed_names(&self, body: &[Stmt], lowered: &[Node], counted: &[String]) -> Vec<String> {
-        if counted.is_empty() {
-            return Vec::new();
-        }
-        let sleeps = Self::sleep_spans(lowered);
-        let mut amounts: Vec<&Expr> = Vec::new();
-        let mut steps: Vec<(&str, &Expr)> = Vec::new();
-        walk_own_body(body, |visited| match visited {
-            Visited::Expr(Expr::Call(call))
-                if Self::is_one_of(&sleeps, call) && call.arguments.args.len() == 1 =>
-            {
-                amounts.push(&call.arguments.args[0]);
-            }
-            Visited::Stmt(Stmt::AugAssign(step)) => {
-                if let Expr::Name(name) = &*step.target {
-                    steps.push((name.id.as_str(), &step.value));
-                }
-            }
-            _ => {}
-        });
-        counted
+        let timed = counted
             .iter()
             .filter(|name| {
-                steps.iter().any(|(target, step)| {
-                    target == name
-                        && amounts.iter().any(|amount| {
-                            ComparableExpr::from(*amount) == ComparableExpr::from(*step)
-                        })
-                })
+                steps
+                    .iter()
+                    .any(|(target, step)| target == name && amounts.contains(step))
             })
             .cloned()
-            .collect()
+            .collect();
+        // An interval is a plain variable or attribute the loop grows.
+        let backoff = amounts.iter().any(|amount| {
+            matches!(
+                amount,
+                ComparableExpr::Name(_) | ComparableExpr::Attribute(_)
+            ) && grown.contains(amount)
+        });
+        (timed, backoff)
     }
 }

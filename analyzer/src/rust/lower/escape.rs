@@ -84,16 +84,7 @@ impl Lowerer<'_> {
     /// `let _ = thread::spawn(..)`): the thread is detached. The handle becomes an object of
     /// its own that nothing can join.
     pub(super) fn discard(&mut self, value: &Value, out: &mut [Node]) {
-        let Some(site) = value.spawn else { return };
-        if value.place.is_some() {
-            return;
-        }
-        let display = crate::display::temporary(self.text(site));
-        let key = ObjKey::Other(format!("{display}@{}", site.start));
-        let kind = ObjKind::Thread { daemon: false };
-        let id = self.intern(key, display, kind, Some(site));
-        self.fresh.insert(id);
-        link_spawn(out, site, id);
+        self.detach(value, None, out);
     }
 
     /// A spawned thread's handle pushed into a collection that nothing reads
@@ -101,13 +92,25 @@ impl Lowerer<'_> {
     /// the collection at the end of the function, which detaches the thread. The handle
     /// becomes an element of the collection (`handles[]`) that nothing joins.
     pub(super) fn discard_into(&mut self, value: &Value, collection: &str, out: &mut [Node]) {
+        self.detach(value, Some(collection), out);
+    }
+
+    /// The new handle in `value` (one no place holds) as an object of its own that nothing
+    /// joins: named by its call, or as an element of the collection it went into.
+    fn detach(&mut self, value: &Value, collection: Option<&str>, out: &mut [Node]) {
         let Some(site) = value.spawn else { return };
         if value.place.is_some() {
             return;
         }
-        let key = ObjKey::Other(format!("{collection}[]@{}", site.start));
+        let (name, display) = if let Some(collection) = collection {
+            (format!("{collection}[]"), collection.to_string())
+        } else {
+            let display = crate::display::temporary(self.text(site));
+            (display.clone(), display)
+        };
+        let key = ObjKey::Other(format!("{name}@{}", site.start));
         let kind = ObjKind::Thread { daemon: false };
-        let id = self.intern(key, collection.to_string(), kind, Some(site));
+        let id = self.intern(key, display, kind, Some(site));
         self.fresh.insert(id);
         link_spawn(out, site, id);
     }
